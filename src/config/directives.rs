@@ -1,0 +1,1083 @@
+//! The directive table: every configuration directive replikv understands, one row each.
+//!
+//! A row names the directive (and its old `slave*` / `*-ziplist-*` alias), gives its default
+//! in redis.conf syntax, says whether `CONFIG SET` may change it while running, and carries
+//! two functions: `get` renders the value as `CONFIG GET` shows it, `set` parses arguments
+//! with the error texts Redis 7.0 uses. Defaults are applied through `set`, so a default that
+//! does not parse is caught by a unit test.
+
+use super::{DisklessLoad, LogLevel, OutputLimit, Protected, Settings};
+use std::path::PathBuf;
+
+/// Renders a directive's current value as CONFIG GET shows it.
+pub type Getter = fn(&Settings) -> String;
+/// Parses a directive's arguments into the settings, or says why they are refused.
+pub type Setter = fn(&mut Settings, &[String]) -> Result<(), String>;
+
+/// One row of the table.
+pub struct Directive {
+    /// Canonical name.
+    pub name: &'static str,
+    /// Older name still accepted (and answered by CONFIG GET).
+    pub alias: Option<&'static str>,
+    /// Default, as it would be written in redis.conf.
+    pub default: &'static str,
+    /// May change at run time through CONFIG SET.
+    pub mutable: bool,
+    /// Takes several space-separated values (`save`, `bind`, `client-output-buffer-limit`).
+    pub multi_arg: bool,
+    /// CONFIG GET rendering.
+    pub get: Getter,
+    /// Parser and validator.
+    pub set: Setter,
+    /// One line for conf/replikv.conf and the docs.
+    pub doc: &'static str,
+}
+
+/// Finds a directive by name or alias, ignoring case.
+pub fn find(name: &str) -> Option<&'static Directive> {
+    DIRECTIVES.iter().find(|d| d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name)))
+}
+
+/// Splits a CONFIG SET value or a default into arguments (`"3600 1 300 100"` → four).
+/// An empty value is one empty argument, as `save ""` is.
+pub fn split_value(value: &str) -> Vec<String> {
+    let parts: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+    if parts.is_empty() {
+        vec![String::new()]
+    } else {
+        parts
+    }
+}
+
+fn one(args: &[String]) -> Result<&str, String> {
+    match args {
+        [a] => Ok(a.as_str()),
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+fn parse_bool(args: &[String]) -> Result<bool, String> {
+    let v = one(args)?;
+    if v.eq_ignore_ascii_case("yes") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("no") {
+        Ok(false)
+    } else {
+        Err("argument must be 'yes' or 'no'".into())
+    }
+}
+
+fn parse_int(args: &[String], min: i64, max: i64) -> Result<i64, String> {
+    let v = one(args)?;
+    let n: i64 = v.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    if n < min || n > max {
+        return Err(format!("argument must be between {min} and {max} inclusive"));
+    }
+    Ok(n)
+}
+
+/// Parses a memory amount as Redis's `memtoull`: `1k`=1000, `1kb`=1024, `m`/`mb`, `g`/`gb`.
+pub fn parse_memory_value(v: &str) -> Option<u64> {
+    let lower = v.to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    if digits.is_empty() {
+        return None;
+    }
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn parse_memory(args: &[String], min: u64, max: u64) -> Result<u64, String> {
+    let v = one(args)?;
+    let n = parse_memory_value(v).ok_or_else(|| "argument must be a memory value".to_string())?;
+    if n < min || n > max {
+        return Err(format!("argument must be between {min} and {max} inclusive"));
+    }
+    Ok(n)
+}
+
+fn parse_enum<T: Copy>(args: &[String], options: &[(&str, T)]) -> Result<T, String> {
+    let v = one(args)?;
+    options.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)).map(|(_, t)| *t).ok_or_else(|| {
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        format!("argument(s) must be one of the following: {}", names.join(", "))
+    })
+}
+
+fn enum_name<T: PartialEq>(value: T, options: &[(&'static str, T)]) -> String {
+    options.iter().find(|(_, t)| *t == value).map(|(n, _)| n.to_string()).unwrap_or_default()
+}
+
+const LOGLEVELS: &[(&str, LogLevel)] =
+    &[("debug", LogLevel::Debug), ("verbose", LogLevel::Verbose), ("notice", LogLevel::Notice), ("warning", LogLevel::Warning)];
+const DISKLESS_LOAD: &[(&str, DisklessLoad)] =
+    &[("disabled", DisklessLoad::Disabled), ("on-empty-db", DisklessLoad::OnEmptyDb), ("swapdb", DisklessLoad::Swapdb)];
+const PROTECTED: &[(&str, Protected)] = &[("no", Protected::No), ("yes", Protected::Yes), ("local", Protected::Local)];
+
+fn parse_save(args: &[String]) -> Result<Vec<(u64, u64)>, String> {
+    if args.len() == 1 && args[0].is_empty() {
+        return Ok(Vec::new());
+    }
+    if args.is_empty() || args.len() % 2 != 0 {
+        return Err("Invalid save parameters".into());
+    }
+    args.chunks(2)
+        .map(|pair| match (pair[0].parse::<u64>(), pair[1].parse::<u64>()) {
+            (Ok(s), Ok(c)) => Ok((s, c)),
+            _ => Err("Invalid save parameters".to_string()),
+        })
+        .collect()
+}
+
+fn render_save(rules: &[(u64, u64)]) -> String {
+    rules.iter().map(|(s, c)| format!("{s} {c}")).collect::<Vec<_>>().join(" ")
+}
+
+fn parse_output_limits(s: &mut Settings, args: &[String]) -> Result<(), String> {
+    if args.is_empty() || args.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut updates = Vec::new();
+    for group in args.chunks(4) {
+        let class = group[0].to_ascii_lowercase();
+        let hard = parse_memory_value(&group[1]);
+        let soft = parse_memory_value(&group[2]);
+        let secs = group[3].parse::<u64>().ok();
+        let (Some(hard), Some(soft), Some(soft_seconds)) = (hard, soft, secs) else {
+            return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+        };
+        let limit = OutputLimit { hard, soft, soft_seconds };
+        match class.as_str() {
+            "normal" | "slave" | "replica" | "pubsub" => updates.push((class, limit)),
+            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+        }
+    }
+    for (class, limit) in updates {
+        match class.as_str() {
+            "normal" => s.obuf_normal = limit,
+            "pubsub" => s.obuf_pubsub = limit,
+            _ => s.obuf_replica = limit,
+        }
+    }
+    Ok(())
+}
+
+fn render_output_limits(s: &Settings) -> String {
+    let f = |name: &str, l: &OutputLimit| format!("{name} {} {} {}", l.hard, l.soft, l.soft_seconds);
+    format!("{} {} {}", f("normal", &s.obuf_normal), f("slave", &s.obuf_replica), f("pubsub", &s.obuf_pubsub))
+}
+
+fn parse_replicaof(args: &[String]) -> Result<Option<(String, u16)>, String> {
+    match args {
+        [a] if a.is_empty() => Ok(None),
+        [h, p] if h.eq_ignore_ascii_case("no") && p.eq_ignore_ascii_case("one") => Ok(None),
+        [h, p] => {
+            let port: u16 = p.parse().map_err(|_| "Invalid master port".to_string())?;
+            Ok(Some((h.clone(), port)))
+        }
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+fn string_arg(args: &[String]) -> Result<String, String> {
+    one(args).map(str::to_string)
+}
+
+fn parse_dir(args: &[String]) -> Result<PathBuf, String> {
+    let v = one(args)?;
+    let path = PathBuf::from(v);
+    if !path.is_dir() {
+        return Err(format!("No such file or directory: {v}"));
+    }
+    std::fs::canonicalize(&path).map_err(|e| e.to_string())
+}
+
+/// Every directive, in the order conf/replikv.conf lists them.
+pub static DIRECTIVES: &[Directive] = &[
+    // ---- network ----
+    Directive {
+        name: "bind",
+        alias: None,
+        default: "127.0.0.1 -::1",
+        mutable: true,
+        multi_arg: true,
+        get: |s| s.bind.join(" "),
+        set: |s, a| {
+            if a.is_empty() || a.iter().any(|x| x.is_empty()) {
+                return Err("wrong number of arguments".into());
+            }
+            s.bind = a.to_vec();
+            Ok(())
+        },
+        doc: "Addresses to listen on; a leading '-' marks an address that may be unavailable.",
+    },
+    Directive {
+        name: "port",
+        alias: None,
+        default: "6379",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.port.to_string(),
+        set: |s, a| {
+            s.port = parse_int(a, 0, 65535)? as u16;
+            Ok(())
+        },
+        doc: "RESP port; 0 binds an ephemeral port (reported in the ready log line).",
+    },
+    Directive {
+        name: "tcp-backlog",
+        alias: None,
+        default: "511",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.tcp_backlog.to_string(),
+        set: |s, a| {
+            s.tcp_backlog = parse_int(a, 0, i32::MAX as i64)? as u32;
+            Ok(())
+        },
+        doc: "Listen backlog of the RESP socket.",
+    },
+    Directive {
+        name: "protected-mode",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.protected_mode),
+        set: |s, a| {
+            s.protected_mode = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Accepted for compatibility; replikv binds to loopback unless told otherwise.",
+    },
+    Directive {
+        name: "timeout",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.timeout.to_string(),
+        set: |s, a| {
+            s.timeout = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Close a client idle for this many seconds (0 = never).",
+    },
+    Directive {
+        name: "tcp-keepalive",
+        alias: None,
+        default: "300",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.tcp_keepalive.to_string(),
+        set: |s, a| {
+            s.tcp_keepalive = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "TCP keepalive interval in seconds (0 = off).",
+    },
+    Directive {
+        name: "requirepass",
+        alias: None,
+        default: "",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.requirepass.clone(),
+        set: |s, a| {
+            s.requirepass = string_arg(a)?;
+            Ok(())
+        },
+        doc: "Password clients must give with AUTH (empty = none).",
+    },
+    Directive {
+        name: "maxclients",
+        alias: None,
+        default: "10000",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.maxclients.to_string(),
+        set: |s, a| {
+            s.maxclients = parse_int(a, 1, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Maximum number of connected clients.",
+    },
+    // ---- general ----
+    Directive {
+        name: "databases",
+        alias: None,
+        default: "16",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.databases.to_string(),
+        set: |s, a| {
+            s.databases = parse_int(a, 1, i32::MAX as i64)? as usize;
+            Ok(())
+        },
+        doc: "Number of databases (SELECT 0 .. databases-1).",
+    },
+    Directive {
+        name: "daemonize",
+        alias: None,
+        default: "no",
+        mutable: false,
+        multi_arg: false,
+        get: |s| yes_no(s.daemonize),
+        set: |s, a| {
+            if parse_bool(a)? {
+                return Err("replikv runs in the foreground; use a service manager".into());
+            }
+            s.daemonize = false;
+            Ok(())
+        },
+        doc: "Only 'no': run replikv under a service manager.",
+    },
+    Directive {
+        name: "pidfile",
+        alias: None,
+        default: "",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.pidfile.clone(),
+        set: |s, a| {
+            s.pidfile = string_arg(a)?;
+            Ok(())
+        },
+        doc: "Write the process id to this file at start-up (empty = none).",
+    },
+    Directive {
+        name: "loglevel",
+        alias: None,
+        default: "notice",
+        mutable: true,
+        multi_arg: false,
+        get: |s| enum_name(s.loglevel, LOGLEVELS),
+        set: |s, a| {
+            s.loglevel = parse_enum(a, LOGLEVELS)?;
+            Ok(())
+        },
+        doc: "debug, verbose, notice or warning.",
+    },
+    Directive {
+        name: "logfile",
+        alias: None,
+        default: "",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.logfile.clone(),
+        set: |s, a| {
+            s.logfile = string_arg(a)?;
+            Ok(())
+        },
+        doc: "Log file (empty = standard output).",
+    },
+    Directive {
+        name: "hz",
+        alias: None,
+        default: "10",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.hz.to_string(),
+        set: |s, a| {
+            // Redis clamps hz into 1..=500 instead of refusing.
+            s.hz = parse_int(a, i32::MIN as i64, i32::MAX as i64)?.clamp(1, 500) as u32;
+            Ok(())
+        },
+        doc: "Frequency of the server cron (active expiry, timeouts), 1..500.",
+    },
+    Directive {
+        name: "enable-debug-command",
+        alias: None,
+        default: "no",
+        mutable: false,
+        multi_arg: false,
+        get: |s| enum_name(s.enable_debug_command, PROTECTED),
+        set: |s, a| {
+            s.enable_debug_command = parse_enum(a, PROTECTED)?;
+            Ok(())
+        },
+        doc: "Allow DEBUG: no, yes, or local (loopback clients only).",
+    },
+    Directive {
+        name: "maxmemory",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.maxmemory.to_string(),
+        set: |s, a| {
+            s.maxmemory = parse_memory(a, 0, u64::MAX)?;
+            Ok(())
+        },
+        doc: "Reported in INFO; eviction is not implemented yet.",
+    },
+    Directive {
+        name: "maxmemory-policy",
+        alias: None,
+        default: "noeviction",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.maxmemory_policy.clone(),
+        set: |s, a| {
+            s.maxmemory_policy = parse_enum(
+                a,
+                &[
+                    ("volatile-lru", "volatile-lru"),
+                    ("volatile-lfu", "volatile-lfu"),
+                    ("volatile-random", "volatile-random"),
+                    ("volatile-ttl", "volatile-ttl"),
+                    ("allkeys-lru", "allkeys-lru"),
+                    ("allkeys-lfu", "allkeys-lfu"),
+                    ("allkeys-random", "allkeys-random"),
+                    ("noeviction", "noeviction"),
+                ],
+            )?
+            .to_string();
+            Ok(())
+        },
+        doc: "Reported in INFO; eviction is not implemented yet.",
+    },
+    // ---- limits ----
+    Directive {
+        name: "proto-max-bulk-len",
+        alias: None,
+        default: "512mb",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.proto_max_bulk_len.to_string(),
+        set: |s, a| {
+            s.proto_max_bulk_len = parse_memory(a, 1024 * 1024, i64::MAX as u64)?;
+            Ok(())
+        },
+        doc: "Longest bulk string a client may send.",
+    },
+    Directive {
+        name: "client-query-buffer-limit",
+        alias: None,
+        default: "1gb",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.client_query_buffer_limit.to_string(),
+        set: |s, a| {
+            s.client_query_buffer_limit = parse_memory(a, 1024 * 1024, i64::MAX as u64)?;
+            Ok(())
+        },
+        doc: "A client whose unprocessed input exceeds this is disconnected.",
+    },
+    Directive {
+        name: "client-output-buffer-limit",
+        alias: None,
+        default: "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60",
+        mutable: true,
+        multi_arg: true,
+        get: render_output_limits,
+        set: parse_output_limits,
+        doc: "<class> <hard> <soft> <soft-seconds> for normal, replica and pubsub clients.",
+    },
+    // ---- snapshots ----
+    Directive {
+        name: "save",
+        alias: None,
+        default: "3600 1 300 100 60 10000",
+        mutable: true,
+        multi_arg: true,
+        get: |s| render_save(&s.save),
+        set: |s, a| {
+            s.save = parse_save(a)?;
+            Ok(())
+        },
+        doc: "<seconds> <changes> pairs: snapshot when that many changes happened in that time; \"\" disables.",
+    },
+    Directive {
+        name: "dir",
+        alias: None,
+        default: "./",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.dir.display().to_string(),
+        set: |s, a| {
+            s.dir = parse_dir(a)?;
+            Ok(())
+        },
+        doc: "Working directory: RDB files are written here.",
+    },
+    Directive {
+        name: "dbfilename",
+        alias: None,
+        default: "dump.rdb",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.dbfilename.clone(),
+        set: |s, a| {
+            let v = string_arg(a)?;
+            if v.contains('/') {
+                return Err("dbfilename can't be a path, just a filename".into());
+            }
+            s.dbfilename = v;
+            Ok(())
+        },
+        doc: "Name of the RDB file inside dir.",
+    },
+    Directive {
+        name: "rdbcompression",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.rdbcompression),
+        set: |s, a| {
+            s.rdbcompression = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "LZF-compress long strings in RDB files.",
+    },
+    Directive {
+        name: "rdbchecksum",
+        alias: None,
+        default: "yes",
+        mutable: false,
+        multi_arg: false,
+        get: |s| yes_no(s.rdbchecksum),
+        set: |s, a| {
+            s.rdbchecksum = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Write and verify the CRC64 trailer of RDB files.",
+    },
+    Directive {
+        name: "stop-writes-on-bgsave-error",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.stop_writes_on_bgsave_error),
+        set: |s, a| {
+            s.stop_writes_on_bgsave_error = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Refuse writes (-MISCONF) after a failed background save.",
+    },
+    Directive {
+        name: "appendonly",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.appendonly),
+        set: |s, a| {
+            if parse_bool(a)? {
+                return Err("the append only file is not supported; replikv persists with RDB snapshots".into());
+            }
+            s.appendonly = false;
+            Ok(())
+        },
+        doc: "Only 'no': replikv persists with RDB snapshots.",
+    },
+    // ---- data type encodings ----
+    Directive {
+        name: "hash-max-listpack-entries",
+        alias: Some("hash-max-ziplist-entries"),
+        default: "128",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.hash_max_listpack_entries.to_string(),
+        set: |s, a| {
+            s.hash_max_listpack_entries = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "A hash with more fields is reported (and stored) as a hashtable.",
+    },
+    Directive {
+        name: "hash-max-listpack-value",
+        alias: Some("hash-max-ziplist-value"),
+        default: "64",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.hash_max_listpack_value.to_string(),
+        set: |s, a| {
+            s.hash_max_listpack_value = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "A hash with a longer field or value is a hashtable.",
+    },
+    Directive {
+        name: "list-max-listpack-size",
+        alias: Some("list-max-ziplist-size"),
+        default: "-2",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.list_max_listpack_size.to_string(),
+        set: |s, a| {
+            s.list_max_listpack_size = parse_int(a, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+        doc: "Listpack node size of lists: positive = entries, -1..-5 = 4..64 KiB.",
+    },
+    Directive {
+        name: "list-compress-depth",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.list_compress_depth.to_string(),
+        set: |s, a| {
+            s.list_compress_depth = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Accepted for compatibility.",
+    },
+    Directive {
+        name: "set-max-intset-entries",
+        alias: None,
+        default: "512",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.set_max_intset_entries.to_string(),
+        set: |s, a| {
+            s.set_max_intset_entries = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "A set of integers with more members is a hashtable.",
+    },
+    Directive {
+        name: "zset-max-listpack-entries",
+        alias: Some("zset-max-ziplist-entries"),
+        default: "128",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.zset_max_listpack_entries.to_string(),
+        set: |s, a| {
+            s.zset_max_listpack_entries = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "A sorted set with more members is a skiplist.",
+    },
+    Directive {
+        name: "zset-max-listpack-value",
+        alias: Some("zset-max-ziplist-value"),
+        default: "64",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.zset_max_listpack_value.to_string(),
+        set: |s, a| {
+            s.zset_max_listpack_value = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "A sorted set with a longer member is a skiplist.",
+    },
+    // ---- replication ----
+    Directive {
+        name: "replicaof",
+        alias: Some("slaveof"),
+        default: "",
+        mutable: false,
+        multi_arg: true,
+        get: |s| s.replicaof.as_ref().map(|(h, p)| format!("{h} {p}")).unwrap_or_default(),
+        set: |s, a| {
+            s.replicaof = parse_replicaof(a)?;
+            Ok(())
+        },
+        doc: "<host> <port>: follow that master (use REPLICAOF at run time).",
+    },
+    Directive {
+        name: "masterauth",
+        alias: None,
+        default: "",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.masterauth.clone(),
+        set: |s, a| {
+            s.masterauth = string_arg(a)?;
+            Ok(())
+        },
+        doc: "Password to authenticate to the master.",
+    },
+    Directive {
+        name: "masteruser",
+        alias: None,
+        default: "",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.masteruser.clone(),
+        set: |s, a| {
+            s.masteruser = string_arg(a)?;
+            Ok(())
+        },
+        doc: "User name to authenticate to the master (AUTH user pass).",
+    },
+    Directive {
+        name: "replica-serve-stale-data",
+        alias: Some("slave-serve-stale-data"),
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.replica_serve_stale_data),
+        set: |s, a| {
+            s.replica_serve_stale_data = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Serve reads while the link to the master is down.",
+    },
+    Directive {
+        name: "replica-read-only",
+        alias: Some("slave-read-only"),
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.replica_read_only),
+        set: |s, a| {
+            s.replica_read_only = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Refuse client writes on a replica.",
+    },
+    Directive {
+        name: "repl-diskless-sync",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.repl_diskless_sync),
+        set: |s, a| {
+            s.repl_diskless_sync = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Stream full syncs to replicas that accept it instead of going through a file.",
+    },
+    Directive {
+        name: "repl-diskless-sync-delay",
+        alias: None,
+        default: "5",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.repl_diskless_sync_delay.to_string(),
+        set: |s, a| {
+            s.repl_diskless_sync_delay = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Seconds to wait for more replicas before a diskless full sync starts.",
+    },
+    Directive {
+        name: "repl-diskless-sync-max-replicas",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.repl_diskless_sync_max_replicas.to_string(),
+        set: |s, a| {
+            s.repl_diskless_sync_max_replicas = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Start the diskless sync early once this many replicas wait (0 = no limit).",
+    },
+    Directive {
+        name: "repl-diskless-load",
+        alias: None,
+        default: "disabled",
+        mutable: true,
+        multi_arg: false,
+        get: |s| enum_name(s.repl_diskless_load, DISKLESS_LOAD),
+        set: |s, a| {
+            s.repl_diskless_load = parse_enum(a, DISKLESS_LOAD)?;
+            Ok(())
+        },
+        doc: "disabled, on-empty-db or swapdb: how a replica loads a full sync.",
+    },
+    Directive {
+        name: "repl-ping-replica-period",
+        alias: Some("repl-ping-slave-period"),
+        default: "10",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.repl_ping_replica_period.to_string(),
+        set: |s, a| {
+            s.repl_ping_replica_period = parse_int(a, 1, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Seconds between PINGs the master sends its replicas.",
+    },
+    Directive {
+        name: "repl-timeout",
+        alias: None,
+        default: "60",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.repl_timeout.to_string(),
+        set: |s, a| {
+            s.repl_timeout = parse_int(a, 1, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Seconds without traffic after which a replication link is dropped.",
+    },
+    Directive {
+        name: "repl-backlog-size",
+        alias: None,
+        default: "1mb",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.repl_backlog_size.to_string(),
+        set: |s, a| {
+            s.repl_backlog_size = parse_memory(a, 1, i64::MAX as u64)?;
+            Ok(())
+        },
+        doc: "Bytes of replication stream kept for partial resyncs.",
+    },
+    Directive {
+        name: "repl-backlog-ttl",
+        alias: None,
+        default: "3600",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.repl_backlog_ttl.to_string(),
+        set: |s, a| {
+            s.repl_backlog_ttl = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Free the backlog after this many seconds without replicas (0 = never).",
+    },
+    Directive {
+        name: "repl-max-concurrent-full-syncs",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.repl_max_concurrent_full_syncs.to_string(),
+        set: |s, a| {
+            s.repl_max_concurrent_full_syncs = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "replikv: at most this many full-sync transfers at once, the rest queue (0 = unlimited).",
+    },
+    Directive {
+        name: "replica-priority",
+        alias: Some("slave-priority"),
+        default: "100",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.replica_priority.to_string(),
+        set: |s, a| {
+            s.replica_priority = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Sentinel's promotion priority (lower first; 0 = never promote).",
+    },
+    Directive {
+        name: "replica-announced",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.replica_announced),
+        set: |s, a| {
+            s.replica_announced = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Whether Sentinel should report this replica.",
+    },
+    Directive {
+        name: "replica-announce-ip",
+        alias: Some("slave-announce-ip"),
+        default: "",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.replica_announce_ip.clone(),
+        set: |s, a| {
+            s.replica_announce_ip = string_arg(a)?;
+            Ok(())
+        },
+        doc: "Address this replica announces to its master.",
+    },
+    Directive {
+        name: "replica-announce-port",
+        alias: Some("slave-announce-port"),
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.replica_announce_port.to_string(),
+        set: |s, a| {
+            s.replica_announce_port = parse_int(a, 0, 65535)? as u16;
+            Ok(())
+        },
+        doc: "Port this replica announces to its master (0 = its own port).",
+    },
+    Directive {
+        name: "min-replicas-to-write",
+        alias: Some("min-slaves-to-write"),
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.min_replicas_to_write.to_string(),
+        set: |s, a| {
+            s.min_replicas_to_write = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Refuse writes unless this many replicas are connected with a small enough lag.",
+    },
+    Directive {
+        name: "min-replicas-max-lag",
+        alias: Some("min-slaves-max-lag"),
+        default: "10",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.min_replicas_max_lag.to_string(),
+        set: |s, a| {
+            s.min_replicas_max_lag = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Largest lag in seconds of a replica counted by min-replicas-to-write.",
+    },
+    // ---- control plane ----
+    Directive {
+        name: "http-enabled",
+        alias: None,
+        default: "yes",
+        mutable: false,
+        multi_arg: false,
+        get: |s| yes_no(s.http_enabled),
+        set: |s, a| {
+            s.http_enabled = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "replikv: run the HTTP control plane.",
+    },
+    Directive {
+        name: "http-bind",
+        alias: None,
+        default: "127.0.0.1",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.http_bind.clone(),
+        set: |s, a| {
+            s.http_bind = string_arg(a)?;
+            Ok(())
+        },
+        doc: "replikv: address of the HTTP control plane.",
+    },
+    Directive {
+        name: "http-port",
+        alias: None,
+        default: "9379",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.http_port.to_string(),
+        set: |s, a| {
+            s.http_port = parse_int(a, 0, 65535)? as u16;
+            Ok(())
+        },
+        doc: "replikv: port of the HTTP control plane; 0 binds an ephemeral port.",
+    },
+    Directive {
+        name: "http-auth-token",
+        alias: None,
+        default: "",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.http_auth_token.clone(),
+        set: |s, a| {
+            s.http_auth_token = string_arg(a)?;
+            Ok(())
+        },
+        doc: "replikv: bearer token required by mutating HTTP calls (also REPLIKV_HTTP_AUTH_TOKEN).",
+    },
+    Directive {
+        name: "http-auth-reads",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.http_auth_reads),
+        set: |s, a| {
+            s.http_auth_reads = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "replikv: require the token for reads too.",
+    },
+    Directive {
+        name: "otel-endpoint",
+        alias: None,
+        default: "",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.otel_endpoint.clone(),
+        set: |s, a| {
+            s.otel_endpoint = string_arg(a)?;
+            Ok(())
+        },
+        doc: "replikv: OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT also works).",
+    },
+    Directive {
+        name: "otel-service-name",
+        alias: None,
+        default: "replikv",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.otel_service_name.clone(),
+        set: |s, a| {
+            s.otel_service_name = string_arg(a)?;
+            Ok(())
+        },
+        doc: "replikv: service.name of exported traces.",
+    },
+    Directive {
+        name: "sync-history-size",
+        alias: None,
+        default: "64",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.sync_history_size.to_string(),
+        set: |s, a| {
+            s.sync_history_size = parse_int(a, 1, 100_000)? as u64;
+            Ok(())
+        },
+        doc: "replikv: sync sessions kept in memory for the control plane.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_parses_and_round_trips() {
+        let defaults = Settings::defaults();
+        for d in DIRECTIVES {
+            let mut s = defaults.clone();
+            let shown = (d.get)(&s);
+            let args = if d.multi_arg { split_value(&shown) } else { vec![shown.clone()] };
+            (d.set)(&mut s, &args).unwrap_or_else(|e| panic!("{}: {shown:?}: {e}", d.name));
+            assert_eq!((d.get)(&s), shown, "{}", d.name);
+        }
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory_value("1kb"), Some(1024));
+        assert_eq!(parse_memory_value("1k"), Some(1000));
+        assert_eq!(parse_memory_value("2GB"), Some(2 << 30));
+        assert_eq!(parse_memory_value("12"), Some(12));
+        assert_eq!(parse_memory_value("x"), None);
+        assert_eq!(parse_memory_value("-1"), None);
+    }
+
+    #[test]
+    fn aliases_resolve() {
+        assert_eq!(find("SLAVEOF").map(|d| d.name), Some("replicaof"));
+        assert_eq!(find("hash-max-ziplist-entries").map(|d| d.name), Some("hash-max-listpack-entries"));
+        assert!(find("nope").is_none());
+    }
+}

@@ -1,0 +1,364 @@
+//! The configuration: redis.conf directives as typed [`Settings`], validated with Redis's
+//! error texts, readable and writable at run time through `CONFIG GET/SET`.
+//!
+//! [`directives`] holds the table (one row per directive: name, alias, default, whether it may
+//! change at run time, how to read and write it). Everything that reads or writes a directive
+//! (file, command line, CONFIG GET/SET/REWRITE, the control plane) goes through that table, so
+//! names, defaults and error texts live in one place.
+
+pub mod directives;
+pub mod parse;
+pub mod rewrite;
+
+use std::path::PathBuf;
+
+pub use directives::{find, Directive, DIRECTIVES};
+pub use parse::{parse_command_line, read_file, CommandLine, ConfigError, Line, Origin};
+
+/// Log verbosity, as Redis names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Everything.
+    Debug,
+    /// Much, but not everything.
+    Verbose,
+    /// What an operator wants to see (the default).
+    Notice,
+    /// Only warnings.
+    Warning,
+}
+
+/// `repl-diskless-load`: how a replica loads a full sync's RDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisklessLoad {
+    /// Save the payload to disk, then load the file.
+    Disabled,
+    /// Parse straight from the socket when the dataset is empty.
+    OnEmptyDb,
+    /// Parse straight from the socket into a new dataset, keeping the old one until success.
+    Swapdb,
+}
+
+/// `enable-debug-command` (and the other protected-command switches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protected {
+    /// Refused.
+    No,
+    /// Allowed.
+    Yes,
+    /// Allowed from loopback connections only.
+    Local,
+}
+
+/// One class of `client-output-buffer-limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputLimit {
+    /// Disconnect as soon as the buffer exceeds this many bytes (0 = no limit).
+    pub hard: u64,
+    /// Disconnect when the buffer stays above this many bytes ...
+    pub soft: u64,
+    /// ... for this many seconds.
+    pub soft_seconds: u64,
+}
+
+/// Typed, validated configuration. Built from the directive table's defaults, then the
+/// config file, then the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `bind`: addresses to listen on.
+    pub bind: Vec<String>,
+    /// `port`: RESP port; 0 binds an ephemeral port.
+    pub port: u16,
+    /// `tcp-backlog`.
+    pub tcp_backlog: u32,
+    /// `protected-mode` (kept for compatibility; loopback binding is the default).
+    pub protected_mode: bool,
+    /// `timeout`: close idle clients after this many seconds (0 = never).
+    pub timeout: u64,
+    /// `tcp-keepalive` seconds (0 = off).
+    pub tcp_keepalive: u64,
+    /// `requirepass`: empty means no password.
+    pub requirepass: String,
+    /// `maxclients`.
+    pub maxclients: u64,
+    /// `databases`.
+    pub databases: usize,
+    /// `dir`: working directory for RDB files.
+    pub dir: PathBuf,
+    /// `dbfilename`.
+    pub dbfilename: String,
+    /// `loglevel`.
+    pub loglevel: LogLevel,
+    /// `logfile`: empty means standard output.
+    pub logfile: String,
+    /// `proto-max-bulk-len`.
+    pub proto_max_bulk_len: u64,
+    /// `client-query-buffer-limit`.
+    pub client_query_buffer_limit: u64,
+    /// `save` rules: (seconds, changes).
+    pub save: Vec<(u64, u64)>,
+    /// `hz`: server cron frequency.
+    pub hz: u32,
+    /// `enable-debug-command`.
+    pub enable_debug_command: Protected,
+    /// `daemonize` (only `no` is supported: replikv runs in the foreground).
+    pub daemonize: bool,
+    /// `pidfile`.
+    pub pidfile: String,
+    /// `maxmemory` (reported; eviction is not implemented, so only 0 is accepted... see table).
+    pub maxmemory: u64,
+    /// `maxmemory-policy` (reported).
+    pub maxmemory_policy: String,
+    /// `appendonly` (only `no`: replikv persists with RDB snapshots).
+    pub appendonly: bool,
+    /// `rdbcompression`.
+    pub rdbcompression: bool,
+    /// `rdbchecksum`.
+    pub rdbchecksum: bool,
+    /// `stop-writes-on-bgsave-error`.
+    pub stop_writes_on_bgsave_error: bool,
+    /// `hash-max-listpack-entries`.
+    pub hash_max_listpack_entries: u64,
+    /// `hash-max-listpack-value`.
+    pub hash_max_listpack_value: u64,
+    /// `list-max-listpack-size`.
+    pub list_max_listpack_size: i64,
+    /// `list-compress-depth`.
+    pub list_compress_depth: u64,
+    /// `set-max-intset-entries`.
+    pub set_max_intset_entries: u64,
+    /// `zset-max-listpack-entries`.
+    pub zset_max_listpack_entries: u64,
+    /// `zset-max-listpack-value`.
+    pub zset_max_listpack_value: u64,
+    /// `replicaof`: the master to follow, if any.
+    pub replicaof: Option<(String, u16)>,
+    /// `masterauth`.
+    pub masterauth: String,
+    /// `masteruser`.
+    pub masteruser: String,
+    /// `replica-serve-stale-data`.
+    pub replica_serve_stale_data: bool,
+    /// `replica-read-only`.
+    pub replica_read_only: bool,
+    /// `repl-diskless-sync`.
+    pub repl_diskless_sync: bool,
+    /// `repl-diskless-sync-delay` seconds.
+    pub repl_diskless_sync_delay: u64,
+    /// `repl-diskless-sync-max-replicas`.
+    pub repl_diskless_sync_max_replicas: u64,
+    /// `repl-diskless-load`.
+    pub repl_diskless_load: DisklessLoad,
+    /// `repl-ping-replica-period` seconds.
+    pub repl_ping_replica_period: u64,
+    /// `repl-timeout` seconds.
+    pub repl_timeout: u64,
+    /// `repl-backlog-size` bytes.
+    pub repl_backlog_size: u64,
+    /// `repl-backlog-ttl` seconds.
+    pub repl_backlog_ttl: u64,
+    /// `repl-max-concurrent-full-syncs` (replikv's own; 0 = unlimited).
+    pub repl_max_concurrent_full_syncs: u64,
+    /// `replica-priority`.
+    pub replica_priority: u64,
+    /// `replica-announced`.
+    pub replica_announced: bool,
+    /// `replica-announce-ip`.
+    pub replica_announce_ip: String,
+    /// `replica-announce-port`.
+    pub replica_announce_port: u16,
+    /// `min-replicas-to-write`.
+    pub min_replicas_to_write: u64,
+    /// `min-replicas-max-lag` seconds.
+    pub min_replicas_max_lag: u64,
+    /// `client-output-buffer-limit normal ...`.
+    pub obuf_normal: OutputLimit,
+    /// `client-output-buffer-limit replica ...`.
+    pub obuf_replica: OutputLimit,
+    /// `client-output-buffer-limit pubsub ...`.
+    pub obuf_pubsub: OutputLimit,
+    /// `http-enabled`: run the control plane.
+    pub http_enabled: bool,
+    /// `http-bind`.
+    pub http_bind: String,
+    /// `http-port`: 0 binds an ephemeral port.
+    pub http_port: u16,
+    /// `http-auth-token`: bearer token for mutating calls (empty = none).
+    pub http_auth_token: String,
+    /// `http-auth-reads`: also require the token for reads.
+    pub http_auth_reads: bool,
+    /// `otel-endpoint`: OTLP/HTTP endpoint for traces (empty = no export).
+    pub otel_endpoint: String,
+    /// `otel-service-name`.
+    pub otel_service_name: String,
+    /// `sync-history-size`: sync sessions kept for the control plane.
+    pub sync_history_size: u64,
+}
+
+impl Settings {
+    /// The defaults, taken from the directive table.
+    pub fn defaults() -> Settings {
+        let mut s = Settings::blank();
+        for d in DIRECTIVES {
+            let args = directives::split_value(d.default);
+            // The table's defaults are checked by a unit test; a failure here is a bug.
+            if let Err(e) = (d.set)(&mut s, &args) {
+                panic!("default of {} is invalid: {e}", d.name);
+            }
+        }
+        s
+    }
+
+    fn blank() -> Settings {
+        Settings {
+            bind: Vec::new(),
+            port: 0,
+            tcp_backlog: 0,
+            protected_mode: false,
+            timeout: 0,
+            tcp_keepalive: 0,
+            requirepass: String::new(),
+            maxclients: 0,
+            databases: 0,
+            dir: PathBuf::new(),
+            dbfilename: String::new(),
+            loglevel: LogLevel::Notice,
+            logfile: String::new(),
+            proto_max_bulk_len: 0,
+            client_query_buffer_limit: 0,
+            save: Vec::new(),
+            hz: 0,
+            enable_debug_command: Protected::No,
+            daemonize: false,
+            pidfile: String::new(),
+            maxmemory: 0,
+            maxmemory_policy: String::new(),
+            appendonly: false,
+            rdbcompression: false,
+            rdbchecksum: false,
+            stop_writes_on_bgsave_error: false,
+            hash_max_listpack_entries: 0,
+            hash_max_listpack_value: 0,
+            list_max_listpack_size: 0,
+            list_compress_depth: 0,
+            set_max_intset_entries: 0,
+            zset_max_listpack_entries: 0,
+            zset_max_listpack_value: 0,
+            replicaof: None,
+            masterauth: String::new(),
+            masteruser: String::new(),
+            replica_serve_stale_data: false,
+            replica_read_only: false,
+            repl_diskless_sync: false,
+            repl_diskless_sync_delay: 0,
+            repl_diskless_sync_max_replicas: 0,
+            repl_diskless_load: DisklessLoad::Disabled,
+            repl_ping_replica_period: 0,
+            repl_timeout: 0,
+            repl_backlog_size: 0,
+            repl_backlog_ttl: 0,
+            repl_max_concurrent_full_syncs: 0,
+            replica_priority: 0,
+            replica_announced: false,
+            replica_announce_ip: String::new(),
+            replica_announce_port: 0,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 0,
+            obuf_normal: OutputLimit::default(),
+            obuf_replica: OutputLimit::default(),
+            obuf_pubsub: OutputLimit::default(),
+            http_enabled: false,
+            http_bind: String::new(),
+            http_port: 0,
+            http_auth_token: String::new(),
+            http_auth_reads: false,
+            otel_endpoint: String::new(),
+            otel_service_name: String::new(),
+            sync_history_size: 0,
+        }
+    }
+
+    /// Applies directive lines (from a file or the command line) in order. A `save` line in a
+    /// file appends a rule (the first one replaces the defaults), as in redis.conf.
+    pub fn apply_lines(&mut self, lines: &[Line]) -> Result<(), ConfigError> {
+        let mut save_seen = false;
+        for line in lines {
+            let Some(d) = find(&line.name) else {
+                return Err(ConfigError::at(&line.origin, "Bad directive or wrong number of arguments"));
+            };
+            if d.name == "save" && !(line.args.len() == 1 && line.args[0].is_empty()) {
+                let previous = if save_seen { std::mem::take(&mut self.save) } else { Vec::new() };
+                (d.set)(self, &line.args).map_err(|e| ConfigError::at(&line.origin, e))?;
+                let mut rules = previous;
+                rules.append(&mut self.save);
+                self.save = rules;
+                save_seen = true;
+                continue;
+            }
+            (d.set)(self, &line.args).map_err(|e| ConfigError::at(&line.origin, e))?;
+            if d.name == "save" {
+                save_seen = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the settings a process starts with: defaults, then the file, then argv.
+    pub fn load(cl: &CommandLine) -> Result<Settings, ConfigError> {
+        let mut s = Settings::defaults();
+        if let Some(path) = &cl.config_file {
+            let lines = read_file(path)?;
+            s.apply_lines(&lines)?;
+        }
+        s.apply_lines(&cl.directives)?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_redis() {
+        let s = Settings::defaults();
+        assert_eq!(s.port, 6379);
+        assert_eq!(s.databases, 16);
+        assert_eq!(s.save, vec![(3600, 1), (300, 100), (60, 10000)]);
+        assert_eq!(s.repl_backlog_size, 1024 * 1024);
+        assert_eq!(s.obuf_replica, OutputLimit { hard: 256 << 20, soft: 64 << 20, soft_seconds: 60 });
+        assert_eq!(s.http_port, 9379);
+    }
+
+    #[test]
+    fn save_lines_accumulate_and_empty_clears() {
+        let mut s = Settings::defaults();
+        let line = |args: &[&str]| Line {
+            name: "save".into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            origin: Origin::CommandLine { text: String::new() },
+        };
+        s.apply_lines(&[line(&["900", "1"]), line(&["60", "5"])]).unwrap();
+        assert_eq!(s.save, vec![(900, 1), (60, 5)]);
+        s.apply_lines(&[line(&[""])]).unwrap();
+        assert!(s.save.is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_reasons() {
+        let mut s = Settings::defaults();
+        let line = |name: &str, args: &[&str]| Line {
+            name: name.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            origin: Origin::CommandLine { text: name.into() },
+        };
+        let err = s.apply_lines(&[line("port", &["abc"])]).unwrap_err();
+        assert_eq!(err.reason, "argument couldn't be parsed into an integer");
+        let err = s.apply_lines(&[line("port", &["70000"])]).unwrap_err();
+        assert_eq!(err.reason, "argument must be between 0 and 65535 inclusive");
+        let err = s.apply_lines(&[line("no-such-thing", &["1"])]).unwrap_err();
+        assert_eq!(err.reason, "Bad directive or wrong number of arguments");
+        let err = s.apply_lines(&[line("replica-read-only", &["maybe"])]).unwrap_err();
+        assert_eq!(err.reason, "argument must be 'yes' or 'no'");
+    }
+}

@@ -1,0 +1,704 @@
+//! One database: lookups with lazy expiry, writes with copy-on-write, SCAN, random keys,
+//! the active expiry cycle, and the hooks WATCH and blocking commands rely on.
+//!
+//! Expiry has two modes. On a master (or a standalone server) a key whose time has passed is
+//! deleted when touched, and its name is queued in [`Db::take_expired`] so that the command
+//! layer propagates a `DEL` to replicas. On a replica keys are never deleted locally (the
+//! master's `DEL` will come through the stream) but reads treat them as missing, as Redis 7.0
+//! does.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand::Rng;
+
+use super::segment::{hash_key, Item, ItemRef, Segment, MAX_SEGMENT_ITEMS, NO_EXPIRE};
+use super::types::HMap;
+use super::value::{blob, Blob, Value};
+
+/// A client's "a watched key was touched" flag, shared between its session and the
+/// databases it watches keys in.
+pub type WatchFlag = Arc<AtomicBool>;
+
+/// One database.
+#[derive(Debug)]
+pub struct Db {
+    /// The database number.
+    pub id: usize,
+    /// Segments; the directory points into this vector.
+    segments: Vec<Arc<Segment>>,
+    /// `2^global_depth` entries, indexed by the top bits of a hash, each an index into
+    /// `segments`.
+    directory: Vec<u32>,
+    global_depth: u32,
+    len: usize,
+    expires: usize,
+    /// Where the active expiry cycle continues (an index into `segments`).
+    expire_cursor: usize,
+    /// When true, expired keys are hidden but never deleted (replica mode).
+    pub hide_expired_only: bool,
+    /// Keys deleted by lazy or active expiry, waiting to be propagated as DELs.
+    expired: Vec<Blob>,
+    /// WATCHed keys → the flags of the clients watching them.
+    watched: HMap<Blob, Vec<(u64, WatchFlag)>>,
+    /// Keys some client is blocked on (BLPOP...), with the number of such clients.
+    blocked: HMap<Blob, u32>,
+    /// Keys that may now serve blocked clients, in the order they became ready.
+    ready: Vec<Blob>,
+    /// Statistics: keys deleted because they expired.
+    pub stat_expired: u64,
+    /// Statistics: read lookups that found a key.
+    pub stat_hits: u64,
+    /// Statistics: read lookups that found nothing.
+    pub stat_misses: u64,
+}
+
+/// A frozen view of one database, taken in O(number of segments) under the lock.
+#[derive(Debug, Clone)]
+pub struct DbSnapshot {
+    /// The database number.
+    pub id: usize,
+    /// Number of keys at the time of the snapshot (expired ones included).
+    pub len: usize,
+    /// Number of keys with a TTL.
+    pub expires: usize,
+    segments: Vec<Arc<Segment>>,
+}
+
+impl DbSnapshot {
+    /// Every item of the snapshot.
+    pub fn items(&self) -> impl Iterator<Item = &ItemRef> {
+        self.segments.iter().flat_map(|s| s.table.iter())
+    }
+}
+
+impl Db {
+    /// An empty database.
+    pub fn new(id: usize) -> Db {
+        Db {
+            id,
+            segments: vec![Arc::new(Segment::new(0, 0, 0))],
+            directory: vec![0],
+            global_depth: 0,
+            len: 0,
+            expires: 0,
+            expire_cursor: 0,
+            hide_expired_only: false,
+            expired: Vec::new(),
+            watched: HMap::default(),
+            blocked: HMap::default(),
+            ready: Vec::new(),
+            stat_expired: 0,
+            stat_hits: 0,
+            stat_misses: 0,
+        }
+    }
+
+    /// Number of keys (including expired ones not yet deleted, as DBSIZE counts them).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the database holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of keys with a TTL.
+    pub fn expires_count(&self) -> usize {
+        self.expires
+    }
+
+    /// Number of segments (for tests and statistics).
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    fn segment_index(&self, hash: u64) -> usize {
+        let slot = if self.global_depth == 0 { 0 } else { (hash >> (64 - self.global_depth)) as usize };
+        self.directory[slot] as usize
+    }
+
+    /// Takes a point-in-time snapshot: clones the segment pointers, nothing else.
+    pub fn snapshot(&self) -> DbSnapshot {
+        DbSnapshot { id: self.id, len: self.len, expires: self.expires, segments: self.segments.clone() }
+    }
+
+    /// The live item for `key`, applying lazy expiry. Does not count hits or misses.
+    pub fn get(&mut self, key: &[u8], now: i64) -> Option<&ItemRef> {
+        let hash = hash_key(key);
+        let si = self.segment_index(hash);
+        let expired = match self.segments[si].find(hash, key) {
+            None => return None,
+            Some(item) => item.is_expired(now),
+        };
+        if expired {
+            self.expire_key(si, hash, key);
+            return None;
+        }
+        self.segments[si].find(hash, key)
+    }
+
+    /// Like [`Db::get`], counting a keyspace hit or miss and recording the access (for read
+    /// commands).
+    pub fn get_counted(&mut self, key: &[u8], now: i64, clock: u32) -> Option<&ItemRef> {
+        if self.get(key, now).is_none() {
+            self.stat_misses += 1;
+            return None;
+        }
+        self.stat_hits += 1;
+        let item = self.peek(key)?;
+        item.touch_access(clock);
+        Some(item)
+    }
+
+    /// Deletes `key` if it is live (an expired key is expired first, as DEL does); returns
+    /// whether a live key was deleted.
+    pub fn delete(&mut self, key: &[u8], now: i64) -> bool {
+        self.get(key, now).is_some() && self.remove(key).is_some()
+    }
+
+    /// The item for `key` without expiry checks or side effects (OBJECT, TTL internals).
+    pub fn peek(&self, key: &[u8]) -> Option<&ItemRef> {
+        let hash = hash_key(key);
+        self.segments[self.segment_index(hash)].find(hash, key)
+    }
+
+    /// True when `key` exists and is not expired.
+    pub fn contains(&mut self, key: &[u8], now: i64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    /// The value of `key` for in-place modification (copying a segment or item a snapshot
+    /// shares). The caller signals the modification with [`Db::touch`].
+    pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
+        self.get(key, now)?;
+        let hash = hash_key(key);
+        let si = self.segment_index(hash);
+        let seg = Arc::make_mut(&mut self.segments[si]);
+        let slot = seg.find_mut(hash, key)?;
+        Some(&mut triomphe::Arc::make_mut(slot).value)
+    }
+
+    /// Stores `value` under `key` with `expire_at` (or [`NO_EXPIRE`]), replacing any previous
+    /// item; returns the previous item. Signals WATCH and blocked clients.
+    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: i64, clock: u32) -> Option<ItemRef> {
+        let hash = hash_key(key);
+        let mut si = self.segment_index(hash);
+        if self.segments[si].len() >= MAX_SEGMENT_ITEMS && self.segments[si].find(hash, key).is_none() {
+            self.split(si);
+            si = self.segment_index(hash);
+        }
+        let item = ItemRef::new(Item::new(blob(key), value, expire_at, clock));
+        let has_expire = expire_at != NO_EXPIRE;
+        let seg = Arc::make_mut(&mut self.segments[si]);
+        let old = match seg.find_mut(hash, key) {
+            Some(slot) => {
+                let old = std::mem::replace(slot, item);
+                match (old.has_expire(), has_expire) {
+                    (true, false) => {
+                        seg.expires -= 1;
+                        self.expires -= 1;
+                    }
+                    (false, true) => {
+                        seg.expires += 1;
+                        self.expires += 1;
+                    }
+                    _ => {}
+                }
+                Some(old)
+            }
+            None => {
+                seg.insert_new(hash, item);
+                self.len += 1;
+                if has_expire {
+                    self.expires += 1;
+                }
+                None
+            }
+        };
+        self.touch(key);
+        self.signal_ready(key);
+        old
+    }
+
+    /// Replaces the value of an existing `key`, keeping its TTL; inserts without TTL when
+    /// the key is missing. Returns the previous item.
+    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value, now: i64, clock: u32) -> Option<ItemRef> {
+        let ttl = self.get(key, now).map(|it| it.expire_at()).unwrap_or(NO_EXPIRE);
+        self.insert(key, value, ttl, clock)
+    }
+
+    /// Deletes `key` (expired or not); returns the item. Signals WATCH.
+    pub fn remove(&mut self, key: &[u8]) -> Option<ItemRef> {
+        let hash = hash_key(key);
+        let si = self.segment_index(hash);
+        self.segments[si].find(hash, key)?;
+        let seg = Arc::make_mut(&mut self.segments[si]);
+        let item = seg.remove(hash, key)?;
+        self.len -= 1;
+        if item.has_expire() {
+            self.expires -= 1;
+        }
+        self.touch(key);
+        Some(item)
+    }
+
+    /// Sets the absolute expiry of an existing, live `key`; returns false when missing.
+    pub fn set_expire(&mut self, key: &[u8], at: i64, now: i64) -> bool {
+        if self.get(key, now).is_none() {
+            return false;
+        }
+        let hash = hash_key(key);
+        let si = self.segment_index(hash);
+        let seg = Arc::make_mut(&mut self.segments[si]);
+        let Some(slot) = seg.find_mut(hash, key) else { return false };
+        let had = slot.has_expire();
+        triomphe::Arc::make_mut(slot).set_expire_at(at);
+        let has = at != NO_EXPIRE;
+        match (had, has) {
+            (false, true) => {
+                seg.expires += 1;
+                self.expires += 1;
+            }
+            (true, false) => {
+                seg.expires -= 1;
+                self.expires -= 1;
+            }
+            _ => {}
+        }
+        self.touch(key);
+        true
+    }
+
+    /// Deletes an expired key found during a lookup (master mode) and queues its DEL.
+    fn expire_key(&mut self, si: usize, hash: u64, key: &[u8]) {
+        if self.hide_expired_only {
+            return;
+        }
+        let seg = Arc::make_mut(&mut self.segments[si]);
+        if let Some(item) = seg.remove(hash, key) {
+            self.len -= 1;
+            if item.has_expire() {
+                self.expires -= 1;
+            }
+            self.stat_expired += 1;
+            self.expired.push(item.key.clone());
+            self.touch(key);
+        }
+    }
+
+    /// Keys deleted by expiry since the last call, to propagate as DELs.
+    pub fn take_expired(&mut self) -> Vec<Blob> {
+        std::mem::take(&mut self.expired)
+    }
+
+    /// True when expiry deleted keys that are not yet propagated.
+    pub fn has_expired_pending(&self) -> bool {
+        !self.expired.is_empty()
+    }
+
+    /// Removes every key; returns the old segments so the caller can free them off the
+    /// critical path. Touches watched keys that existed.
+    pub fn clear(&mut self) -> Vec<Arc<Segment>> {
+        let watched: Vec<Blob> = self.watched.keys().cloned().collect();
+        for key in watched {
+            if self.peek(&key).is_some() {
+                self.touch(&key);
+            }
+        }
+        self.len = 0;
+        self.expires = 0;
+        self.expire_cursor = 0;
+        self.directory = vec![0];
+        self.global_depth = 0;
+        std::mem::replace(&mut self.segments, vec![Arc::new(Segment::new(0, 0, 0))])
+    }
+
+    /// Exchanges the contents of two databases (SWAPDB), keeping each one's id, watchers and
+    /// blocked clients in place, as Redis does.
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.segments, &mut other.segments);
+        std::mem::swap(&mut self.directory, &mut other.directory);
+        std::mem::swap(&mut self.global_depth, &mut other.global_depth);
+        std::mem::swap(&mut self.len, &mut other.len);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        self.expire_cursor = 0;
+        other.expire_cursor = 0;
+    }
+
+    /// Touches every watched key that exists in this database (after SWAPDB or a load).
+    pub fn touch_existing_watched(&mut self) {
+        let watched: Vec<Blob> = self.watched.keys().cloned().collect();
+        for key in watched {
+            if self.peek(&key).is_some() {
+                self.touch(&key);
+            }
+        }
+    }
+
+    /// Marks every key that can now serve blocked clients (after SWAPDB or a load).
+    pub fn signal_all_blocked(&mut self) {
+        let keys: Vec<Blob> = self.blocked.keys().cloned().collect();
+        for key in keys {
+            if self.peek(&key).is_some() {
+                self.signal_ready(&key);
+            }
+        }
+    }
+
+    fn split(&mut self, si: usize) {
+        let depth = self.segments[si].depth;
+        if depth == self.global_depth {
+            // Double the directory: slot i of the new one points where slot i/2 did.
+            let doubled: Vec<u32> = self.directory.iter().flat_map(|&s| [s, s]).collect();
+            self.directory = doubled;
+            self.global_depth += 1;
+        }
+        let (low, high) = self.segments[si].split();
+        let high_prefix = high.prefix;
+        let new_depth = high.depth;
+        self.segments[si] = Arc::new(low);
+        self.segments.push(Arc::new(high));
+        let high_index = (self.segments.len() - 1) as u32;
+        // Directory slots whose top `new_depth` bits equal the high half's prefix.
+        let shift = self.global_depth - new_depth;
+        let first = (high_prefix << shift) as usize;
+        let count = 1usize << shift;
+        for slot in &mut self.directory[first..first + count] {
+            *slot = high_index;
+        }
+    }
+
+    // ---- WATCH and blocking hooks ----
+
+    /// Signals that `key` was modified: every client watching it will fail its EXEC.
+    pub fn touch(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(watchers) = self.watched.get(key) {
+            for (_, flag) in watchers {
+                flag.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Registers client `id` as watching `key`.
+    pub fn watch(&mut self, key: &[u8], id: u64, flag: &WatchFlag) {
+        let list = self.watched.entry(blob(key)).or_default();
+        if !list.iter().any(|(c, _)| *c == id) {
+            list.push((id, flag.clone()));
+        }
+    }
+
+    /// Removes client `id`'s watch on `key`.
+    pub fn unwatch(&mut self, key: &[u8], id: u64) {
+        if let Some(list) = self.watched.get_mut(key) {
+            list.retain(|(c, _)| *c != id);
+            if list.is_empty() {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// Notes that a client blocks on `key`.
+    pub fn block_on(&mut self, key: &[u8]) {
+        *self.blocked.entry(blob(key)).or_default() += 1;
+    }
+
+    /// Notes that a client blocked on `key` stopped waiting.
+    pub fn unblock_on(&mut self, key: &[u8]) {
+        if let Some(n) = self.blocked.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.blocked.remove(key);
+            }
+        }
+    }
+
+    /// Marks `key` as ready for blocked clients, if any wait on it.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        if !self.blocked.is_empty() && self.blocked.contains_key(key) && !self.ready.iter().any(|k| k.as_slice() == key) {
+            self.ready.push(blob(key));
+        }
+    }
+
+    /// Keys that became ready since the last call.
+    pub fn take_ready(&mut self) -> Vec<Blob> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// True when some key is ready for blocked clients.
+    pub fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    // ---- iteration ----
+
+    /// Calls `f` for every live key.
+    pub fn for_each_live(&self, now: i64, mut f: impl FnMut(&ItemRef)) {
+        for seg in &self.segments {
+            for item in seg.table.iter() {
+                if !item.is_expired(now) {
+                    f(item);
+                }
+            }
+        }
+    }
+
+    /// One SCAN step from `cursor`: calls `f` for at least `count` items (or all that are
+    /// left) and returns the next cursor, 0 when the iteration is complete.
+    ///
+    /// The cursor is a position in hash space: every key whose hash is at or above it and
+    /// that exists for the whole iteration is returned, however the segments split between
+    /// calls, which is SCAN's guarantee. Keys with equal hashes are never separated.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&ItemRef)) -> u64 {
+        let mut pos = cursor;
+        let mut emitted = 0usize;
+        loop {
+            let seg = &self.segments[self.segment_index(pos)];
+            let mut items: Vec<(u64, &ItemRef)> =
+                seg.table.iter().map(|it| (hash_key(&it.key), it)).filter(|(h, _)| *h >= pos).collect();
+            items.sort_unstable_by_key(|(h, _)| *h);
+            let mut i = 0;
+            while i < items.len() {
+                if emitted >= count && items[i].0 != items[i - 1].0 {
+                    return items[i].0;
+                }
+                f(items[i].1);
+                emitted += 1;
+                i += 1;
+            }
+            match seg.end_hash() {
+                None => return 0,
+                Some(next) => pos = next,
+            }
+            if emitted >= count {
+                return pos;
+            }
+        }
+    }
+
+    /// A random live key, if any (RANDOMKEY). Expired keys met on the way are expired.
+    pub fn random_key(&mut self, now: i64) -> Option<Blob> {
+        let mut rng = rand::rng();
+        for _ in 0..100 {
+            if self.len == 0 {
+                return None;
+            }
+            let slot = rng.random_range(0..self.directory.len());
+            let seg = &self.segments[self.directory[slot] as usize];
+            if seg.is_empty() {
+                continue;
+            }
+            let n = rng.random_range(0..seg.len());
+            let Some(item) = seg.table.iter().nth(n) else { continue };
+            let key = item.key.clone();
+            if item.is_expired(now) {
+                if self.hide_expired_only {
+                    // A replica returns expired keys after enough tries rather than loop.
+                    continue;
+                }
+                let hash = hash_key(&key);
+                let si = self.segment_index(hash);
+                self.expire_key(si, hash, &key);
+                continue;
+            }
+            return Some(key);
+        }
+        // Every try met an expired key or an empty segment: fall back to a full walk.
+        let mut found = None;
+        self.for_each_live(now, |it| {
+            if found.is_none() {
+                found = Some(it.key.clone());
+            }
+        });
+        found
+    }
+
+    /// One pass of active expiry: examines keys with a TTL from where the last pass stopped,
+    /// deleting expired ones, and keeps going while more than a quarter of a sample was
+    /// expired and `deadline` is not reached. Returns (examined, expired).
+    pub fn active_expire(&mut self, now: i64, deadline: Instant) -> (usize, usize) {
+        const SAMPLE: usize = 20;
+        if self.expires == 0 || self.hide_expired_only {
+            return (0, 0);
+        }
+        let mut total_checked = 0;
+        let mut total_expired = 0;
+        let mut visited_segments = 0;
+        loop {
+            let mut checked = 0;
+            let mut expired_keys: Vec<(u64, Blob)> = Vec::new();
+            while checked < SAMPLE && visited_segments < self.segments.len() {
+                if self.expire_cursor >= self.segments.len() {
+                    self.expire_cursor = 0;
+                }
+                let seg = &self.segments[self.expire_cursor];
+                self.expire_cursor += 1;
+                visited_segments += 1;
+                if seg.expires == 0 {
+                    continue;
+                }
+                for item in seg.table.iter() {
+                    if item.has_expire() {
+                        checked += 1;
+                        if item.is_expired(now) {
+                            expired_keys.push((hash_key(&item.key), item.key.clone()));
+                        }
+                    }
+                }
+            }
+            let expired = expired_keys.len();
+            for (hash, key) in expired_keys {
+                let si = self.segment_index(hash);
+                self.expire_key(si, hash, &key);
+            }
+            total_checked += checked;
+            total_expired += expired;
+            let keep_going = checked > 0 && expired * 4 > checked;
+            if !keep_going || visited_segments >= self.segments.len() || Instant::now() >= deadline {
+                return (total_checked, total_expired);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::value::StrValue;
+
+    fn s(v: &str) -> Value {
+        Value::Str(StrValue::from_bytes(v.as_bytes()))
+    }
+
+    #[test]
+    fn insert_get_remove_across_splits() {
+        let mut db = Db::new(0);
+        for i in 0..20_000 {
+            db.insert(format!("key:{i}").as_bytes(), s(&i.to_string()), NO_EXPIRE, 0);
+        }
+        assert_eq!(db.len(), 20_000);
+        assert!(db.segment_count() > 8);
+        for i in 0..20_000 {
+            let it = db.get(format!("key:{i}").as_bytes(), 0).expect("present");
+            assert_eq!(it.value_str_for_test(), i.to_string());
+        }
+        for i in 0..10_000 {
+            assert!(db.remove(format!("key:{i}").as_bytes()).is_some());
+        }
+        assert_eq!(db.len(), 10_000);
+        assert!(db.get(b"key:5", 0).is_none());
+    }
+
+    #[test]
+    fn scan_returns_every_key_despite_splits() {
+        let mut db = Db::new(0);
+        for i in 0..3000 {
+            db.insert(format!("a{i}").as_bytes(), s("v"), NO_EXPIRE, 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut added = 0;
+        loop {
+            cursor = db.scan(cursor, 10, |it| {
+                seen.insert(it.key.to_vec());
+            });
+            // Keep growing the table during the scan to force splits.
+            if added < 5000 {
+                for _ in 0..50 {
+                    db.insert(format!("b{added}").as_bytes(), s("v"), NO_EXPIRE, 0);
+                    added += 1;
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..3000 {
+            assert!(seen.contains(format!("a{i}").as_bytes()), "missing a{i}");
+        }
+    }
+
+    #[test]
+    fn snapshot_is_frozen_while_writes_continue() {
+        let mut db = Db::new(0);
+        for i in 0..5000 {
+            db.insert(format!("k{i}").as_bytes(), s("old"), NO_EXPIRE, 0);
+        }
+        let snap = db.snapshot();
+        for i in 0..5000 {
+            db.insert(format!("k{i}").as_bytes(), s("new"), NO_EXPIRE, 0);
+        }
+        for i in 5000..8000 {
+            db.insert(format!("k{i}").as_bytes(), s("new"), NO_EXPIRE, 0);
+        }
+        db.remove(b"k1");
+        let values: Vec<String> = snap.items().map(|it| it.value_str_for_test()).collect();
+        assert_eq!(values.len(), 5000);
+        assert!(values.iter().all(|v| v == "old"));
+        assert_eq!(db.len(), 7999);
+    }
+
+    #[test]
+    fn lazy_expiry_queues_dels_and_replica_mode_hides() {
+        let mut db = Db::new(0);
+        db.insert(b"a", s("1"), 100, 0);
+        db.insert(b"b", s("1"), 100, 0);
+        assert_eq!(db.expires_count(), 2);
+        db.hide_expired_only = true;
+        assert!(db.get(b"a", 200).is_none());
+        assert_eq!(db.len(), 2);
+        db.hide_expired_only = false;
+        assert!(db.get(b"a", 200).is_none());
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.take_expired(), vec![blob(b"a")]);
+        assert_eq!(db.expires_count(), 1);
+    }
+
+    #[test]
+    fn active_expiry_deletes_expired_keys() {
+        let mut db = Db::new(0);
+        for i in 0..100 {
+            db.insert(format!("t{i}").as_bytes(), s("v"), 10, 0);
+        }
+        for i in 0..100 {
+            db.insert(format!("p{i}").as_bytes(), s("v"), NO_EXPIRE, 0);
+        }
+        let deadline = Instant::now() + std::time::Duration::from_secs(1);
+        let (_, expired) = db.active_expire(20, deadline);
+        assert_eq!(expired, 100);
+        assert_eq!(db.len(), 100);
+        assert_eq!(db.take_expired().len(), 100);
+    }
+
+    #[test]
+    fn watch_flags_are_set_by_writes() {
+        let mut db = Db::new(0);
+        let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+        db.watch(b"x", 7, &flag);
+        db.insert(b"y", s("1"), NO_EXPIRE, 0);
+        assert!(!flag.load(Ordering::Relaxed));
+        db.insert(b"x", s("1"), NO_EXPIRE, 0);
+        assert!(flag.load(Ordering::Relaxed));
+        db.unwatch(b"x", 7);
+        flag.store(false, Ordering::Relaxed);
+        db.remove(b"x");
+        assert!(!flag.load(Ordering::Relaxed));
+    }
+
+    impl Item {
+        fn value_str_for_test(&self) -> String {
+            match &self.value {
+                Value::Str(v) => {
+                    let mut b = itoa::Buffer::new();
+                    String::from_utf8_lossy(v.as_bytes(&mut b)).into_owned()
+                }
+                _ => String::new(),
+            }
+        }
+    }
+}

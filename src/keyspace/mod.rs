@@ -1,0 +1,100 @@
+//! The data: every database, its keys and values, expiry and snapshots. No sockets, no RESP,
+//! no replication.
+//!
+//! Locking discipline: the whole [`Keyspace`] sits behind the server's one engine lock; every
+//! method here runs with that lock held and never blocks. Work that may take long (freeing a
+//! flushed database, serialising a snapshot) is handed off the lock as owned data.
+
+pub mod db;
+pub mod segment;
+pub mod types;
+pub mod value;
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub use db::{Db, DbSnapshot, WatchFlag};
+pub use segment::{Item, ItemRef, Segment, NO_EXPIRE};
+pub use types::EncodingLimits;
+pub use value::{blob, Blob, StrValue, Value, ValueType};
+
+/// Current Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// All databases.
+#[derive(Debug)]
+pub struct Keyspace {
+    /// The databases, indexed by number.
+    pub dbs: Vec<Db>,
+    /// Encoding thresholds from the configuration.
+    pub limits: EncodingLimits,
+    /// When the server started, for the LRU clock.
+    started: Instant,
+}
+
+/// A point-in-time view of every database, taken under the lock in O(segments) and read
+/// afterwards without it (by the RDB writer, full sync, DUMP).
+#[derive(Debug, Clone)]
+pub struct KeyspaceSnapshot {
+    /// One frozen view per database.
+    pub dbs: Vec<DbSnapshot>,
+    /// Unix milliseconds when it was taken.
+    pub taken_at_ms: i64,
+}
+
+impl KeyspaceSnapshot {
+    /// Number of keys across all databases.
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(|d| d.len).sum()
+    }
+}
+
+impl Keyspace {
+    /// `databases` empty databases.
+    pub fn new(databases: usize, limits: EncodingLimits) -> Keyspace {
+        Keyspace { dbs: (0..databases).map(Db::new).collect(), limits, started: Instant::now() }
+    }
+
+    /// The LRU clock: seconds since start, as stored in items for OBJECT IDLETIME.
+    pub fn lru_clock(&self) -> u32 {
+        self.started.elapsed().as_secs() as u32
+    }
+
+    /// Switches expiry between master behaviour (delete expired keys) and replica behaviour
+    /// (hide them, wait for the master's DEL).
+    pub fn set_replica_mode(&mut self, replica: bool) {
+        for db in &mut self.dbs {
+            db.hide_expired_only = replica;
+        }
+    }
+
+    /// Total number of keys.
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(|d| d.len()).sum()
+    }
+
+    /// Takes a point-in-time snapshot of every database.
+    pub fn snapshot(&self) -> KeyspaceSnapshot {
+        KeyspaceSnapshot { dbs: self.dbs.iter().map(|d| d.snapshot()).collect(), taken_at_ms: now_ms() }
+    }
+
+    /// Empties every database, returning the old contents to be freed off the lock.
+    pub fn clear_all(&mut self) -> Vec<Vec<Arc<Segment>>> {
+        self.dbs.iter_mut().map(|d| d.clear()).collect()
+    }
+
+    /// Sum of a per-database counter.
+    pub fn stat_sum(&self, f: impl Fn(&Db) -> u64) -> u64 {
+        self.dbs.iter().map(f).sum()
+    }
+}
+
+/// Frees large values on a background thread so that FLUSHALL and friends return at once.
+pub fn free_in_background<T: Send + 'static>(garbage: T) {
+    let spawned = std::thread::Builder::new().name("lazyfree".into()).spawn(move || drop(garbage));
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start a lazy-free thread; freeing inline");
+    }
+}

@@ -1,0 +1,211 @@
+//! Values: the five Redis types and the encodings `OBJECT ENCODING` reports for them.
+//!
+//! Strings keep Redis's three encodings (`int`, `embstr`, `raw`) because clients observe them
+//! and because an integer stored as an `i64` costs no allocation. Collections keep a compact
+//! form while small (insertion-ordered vectors, a sorted integer vector) and switch to hash
+//! tables or the ordered index past the configured thresholds, exactly when Redis 7.0 would
+//! convert, and never back, as in Redis.
+
+use smallvec::SmallVec;
+
+use super::types::{Hash, List, Set, ZSet};
+
+/// A byte string stored in the keyspace: inline up to 16 bytes, on the heap above.
+pub type Blob = SmallVec<[u8; 16]>;
+
+/// Makes a [`Blob`] from bytes.
+pub fn blob(bytes: &[u8]) -> Blob {
+    SmallVec::from_slice(bytes)
+}
+
+/// Longest string Redis stores with the `embstr` encoding.
+pub const EMBSTR_MAX: usize = 44;
+
+/// A string value with its Redis encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StrValue {
+    /// A canonical decimal integer (`OBJECT ENCODING` = `int`).
+    Int(i64),
+    /// A short string created whole (`embstr`).
+    Embstr(Blob),
+    /// A string that was modified in place or is long (`raw`).
+    Raw(Blob),
+}
+
+impl StrValue {
+    /// The encoding Redis gives a string set from `bytes` by SET and friends
+    /// (`tryObjectEncoding`): `int` when it is a canonical i64 of at most 20 characters,
+    /// else `embstr` up to 44 bytes, else `raw`.
+    pub fn from_bytes(bytes: &[u8]) -> StrValue {
+        if bytes.len() <= 20 {
+            if let Some(n) = crate::resp::parser::parse_i64(bytes) {
+                return StrValue::Int(n);
+            }
+        }
+        if bytes.len() <= EMBSTR_MAX {
+            StrValue::Embstr(blob(bytes))
+        } else {
+            StrValue::Raw(blob(bytes))
+        }
+    }
+
+    /// A string that was built up by APPEND or SETRANGE: always `raw`, as in Redis.
+    pub fn raw(bytes: Blob) -> StrValue {
+        StrValue::Raw(bytes)
+    }
+
+    /// The value's bytes; integers are formatted into `scratch`.
+    pub fn as_bytes<'a>(&'a self, scratch: &'a mut itoa::Buffer) -> &'a [u8] {
+        match self {
+            StrValue::Int(n) => scratch.format(*n).as_bytes(),
+            StrValue::Embstr(b) | StrValue::Raw(b) => b,
+        }
+    }
+
+    /// The value's bytes as an owned blob.
+    pub fn to_blob(&self) -> Blob {
+        let mut scratch = itoa::Buffer::new();
+        blob(self.as_bytes(&mut scratch))
+    }
+
+    /// Length in bytes of the string form.
+    pub fn len(&self) -> usize {
+        match self {
+            StrValue::Int(n) => {
+                let mut scratch = itoa::Buffer::new();
+                scratch.format(*n).len()
+            }
+            StrValue::Embstr(b) | StrValue::Raw(b) => b.len(),
+        }
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value as an integer, if it is one (Redis's `getLongLongFromObject`).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            StrValue::Int(n) => Some(*n),
+            StrValue::Embstr(b) | StrValue::Raw(b) => crate::resp::parser::parse_i64(b),
+        }
+    }
+
+    /// The encoding name `OBJECT ENCODING` reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            StrValue::Int(_) => "int",
+            StrValue::Embstr(_) => "embstr",
+            StrValue::Raw(_) => "raw",
+        }
+    }
+}
+
+/// A value of any type.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// A string.
+    Str(StrValue),
+    /// A list.
+    List(Box<List>),
+    /// A hash.
+    Hash(Box<Hash>),
+    /// A set.
+    Set(Box<Set>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
+}
+
+/// The type of a value, as TYPE and SCAN TYPE name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// `string`
+    Str,
+    /// `list`
+    List,
+    /// `hash`
+    Hash,
+    /// `set`
+    Set,
+    /// `zset`
+    ZSet,
+}
+
+impl ValueType {
+    /// The name TYPE replies with.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Str => "string",
+            ValueType::List => "list",
+            ValueType::Hash => "hash",
+            ValueType::Set => "set",
+            ValueType::ZSet => "zset",
+        }
+    }
+
+    /// Parses a SCAN TYPE argument (case-insensitive).
+    pub fn parse(name: &[u8]) -> Option<ValueType> {
+        [ValueType::Str, ValueType::List, ValueType::Hash, ValueType::Set, ValueType::ZSet]
+            .into_iter()
+            .find(|t| t.name().as_bytes().eq_ignore_ascii_case(name))
+    }
+}
+
+impl Value {
+    /// The value's type.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Value::Str(_) => ValueType::Str,
+            Value::List(_) => ValueType::List,
+            Value::Hash(_) => ValueType::Hash,
+            Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
+        }
+    }
+
+    /// The encoding name `OBJECT ENCODING` reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+        }
+    }
+
+    /// A rough count of heap bytes, for MEMORY-style statistics and lazy-free decisions.
+    pub fn element_count(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(l) => l.len(),
+            Value::Hash(h) => h.len(),
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) => z.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_encodings_follow_redis() {
+        assert_eq!(StrValue::from_bytes(b"123").encoding(), "int");
+        assert_eq!(StrValue::from_bytes(b"-9223372036854775808").encoding(), "int");
+        assert_eq!(StrValue::from_bytes(b"0123").encoding(), "embstr");
+        assert_eq!(StrValue::from_bytes(b"hello").encoding(), "embstr");
+        assert_eq!(StrValue::from_bytes(&[b'x'; 45]).encoding(), "raw");
+        assert_eq!(StrValue::from_bytes(&[b'x'; 44]).encoding(), "embstr");
+        let mut s = itoa::Buffer::new();
+        assert_eq!(StrValue::Int(-5).as_bytes(&mut s), b"-5");
+    }
+
+    #[test]
+    fn value_stays_small() {
+        // Every key costs one Value inside its Item: keep it at four words.
+        assert!(std::mem::size_of::<Value>() <= 32, "{}", std::mem::size_of::<Value>());
+    }
+}
