@@ -5,10 +5,90 @@
 //!
 //! | row | module | job |
 //! |---|---|---|
-//! | 0 | [`resp`], [`config`], [`glob`] | wire format, configuration, patterns |
+//! | 0 | [`resp`], [`config`], [`glob`], [`telemetry`] | wire format, configuration, patterns, logs and process figures |
 //! | 1 | [`keyspace`] | databases, values, expiry, copy-on-write snapshots |
+//! | 3 | [`replication`] | the replication log (and, with later issues, both sides of the protocol) |
+//! | 4 | [`command`] | the command table, the executor and its gates, sessions |
+//! | 5 | [`server`] | sockets, connections, the cron |
+//!
+//! [`run`] is the composition root: it builds the shared state and starts every task.
 
+pub mod command;
 pub mod config;
 pub mod glob;
 pub mod keyspace;
+pub mod replication;
 pub mod resp;
+pub mod server;
+pub mod telemetry;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use command::State;
+use config::Settings;
+
+/// Starts the server and runs it until SHUTDOWN or a termination signal.
+pub async fn run(settings: Settings, config_file: Option<PathBuf>) -> std::io::Result<()> {
+    let state = State::new(settings, config_file);
+    start(state.clone()).await?;
+    wait_for_shutdown(&state).await;
+    finish(&state);
+    Ok(())
+}
+
+/// Binds the listeners and spawns every task; returns once the server is ready.
+pub async fn start(state: Arc<State>) -> std::io::Result<()> {
+    let settings = state.settings();
+    let (listeners, port) =
+        server::listener::bind_all(&settings.bind, settings.port, settings.tcp_backlog).await?;
+    state.ports.lock().resp = port;
+    {
+        let mut engine = state.engine.lock();
+        engine.subscriptions.hard_limit = settings.obuf_pubsub.hard;
+    }
+    for listener in listeners {
+        tokio::spawn(server::listener::accept_loop(state.clone(), listener));
+    }
+    tokio::spawn(server::cron::run(state.clone()));
+    if !settings.pidfile.is_empty() {
+        if let Err(e) = std::fs::write(&settings.pidfile, format!("{}\n", std::process::id())) {
+            tracing::warn!(pidfile = %settings.pidfile, error = %e, "could not write the pid file");
+        }
+    }
+    let http = state.ports.lock().http;
+    tracing::info!(
+        port,
+        http_port = http,
+        pid = std::process::id(),
+        "Ready to accept connections port={port} http_port={http}"
+    );
+    Ok(())
+}
+
+async fn wait_for_shutdown(state: &State) {
+    let mut rx = state.shutdown.subscribe();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM");
+            None
+        }
+    };
+    tokio::select! {
+        _ = rx.wait_for(|stop| *stop) => {}
+        _ = tokio::signal::ctrl_c() => tracing::warn!("received SIGINT, scheduling shutdown"),
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {
+            tracing::warn!("received SIGTERM, scheduling shutdown");
+        }
+    }
+    state.request_shutdown();
+}
+
+fn finish(state: &State) {
+    let settings = state.settings();
+    if !settings.pidfile.is_empty() {
+        let _ = std::fs::remove_file(&settings.pidfile);
+    }
+    tracing::warn!("replikv is now ready to exit, bye bye...");
+}

@@ -1,1 +1,76 @@
-fn main(){}
+//! The `replikv` binary: parses a redis-server style command line, loads the configuration,
+//! sets up logging and runs the server. Nothing else lives here.
+
+use std::process::ExitCode;
+
+use replikv::config::{parse_command_line, Settings};
+
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+const USAGE: &str = "Usage: replikv [/path/to/replikv.conf] [options] [-]
+       replikv - (read config from stdin)
+       replikv -v or --version
+       replikv -h or --help
+       replikv --openapi (print the control plane's OpenAPI document)
+
+Examples:
+       replikv (run the server with default config)
+       replikv conf/replikv.conf
+       replikv --port 7777
+       replikv --port 7777 --replicaof 127.0.0.1 8888
+       replikv conf/replica.conf --port 7001 --loglevel verbose
+";
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let cl = match parse_command_line(&argv) {
+        Ok(cl) => cl,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    if cl.version {
+        println!(
+            "replikv v={} (Redis {} compatible) bits=64",
+            env!("CARGO_PKG_VERSION"),
+            replikv::command::connection::REDIS_COMPAT_VERSION
+        );
+        return ExitCode::SUCCESS;
+    }
+    if cl.help {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load(&cl) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("\n{e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = replikv::telemetry::logging::init(settings.loglevel, &settings.logfile) {
+        eprintln!("{e}");
+        return ExitCode::from(1);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("replikv")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(replikv::run(settings, cl.config_file)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "fatal");
+            eprintln!("fatal: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -36,7 +36,9 @@ pub struct Directive {
 
 /// Finds a directive by name or alias, ignoring case.
 pub fn find(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES.iter().find(|d| d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name)))
+    DIRECTIVES.iter().find(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name))
+    })
 }
 
 /// Splits a CONFIG SET value or a default into arguments (`"3600 1 300 100"` → four).
@@ -74,9 +76,13 @@ fn parse_bool(args: &[String]) -> Result<bool, String> {
 
 fn parse_int(args: &[String], min: i64, max: i64) -> Result<i64, String> {
     let v = one(args)?;
-    let n: i64 = v.parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    let n: i64 = v
+        .parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
     if n < min || n > max {
-        return Err(format!("argument must be between {min} and {max} inclusive"));
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
     Ok(n)
 }
@@ -84,7 +90,9 @@ fn parse_int(args: &[String], min: i64, max: i64) -> Result<i64, String> {
 /// Parses a memory amount as Redis's `memtoull`: `1k`=1000, `1kb`=1024, `m`/`mb`, `g`/`gb`.
 pub fn parse_memory_value(v: &str) -> Option<u64> {
     let lower = v.to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
     if digits.is_empty() {
         return None;
@@ -106,50 +114,80 @@ fn parse_memory(args: &[String], min: u64, max: u64) -> Result<u64, String> {
     let v = one(args)?;
     let n = parse_memory_value(v).ok_or_else(|| "argument must be a memory value".to_string())?;
     if n < min || n > max {
-        return Err(format!("argument must be between {min} and {max} inclusive"));
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
     Ok(n)
 }
 
 fn parse_enum<T: Copy>(args: &[String], options: &[(&str, T)]) -> Result<T, String> {
     let v = one(args)?;
-    options.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)).map(|(_, t)| *t).ok_or_else(|| {
-        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-        format!("argument(s) must be one of the following: {}", names.join(", "))
-    })
+    options
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(v))
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            format!(
+                "argument(s) must be one of the following: {}",
+                names.join(", ")
+            )
+        })
 }
 
 fn enum_name<T: PartialEq>(value: T, options: &[(&'static str, T)]) -> String {
-    options.iter().find(|(_, t)| *t == value).map(|(n, _)| n.to_string()).unwrap_or_default()
+    options
+        .iter()
+        .find(|(_, t)| *t == value)
+        .map(|(n, _)| n.to_string())
+        .unwrap_or_default()
 }
 
-const LOGLEVELS: &[(&str, LogLevel)] =
-    &[("debug", LogLevel::Debug), ("verbose", LogLevel::Verbose), ("notice", LogLevel::Notice), ("warning", LogLevel::Warning)];
-const DISKLESS_LOAD: &[(&str, DisklessLoad)] =
-    &[("disabled", DisklessLoad::Disabled), ("on-empty-db", DisklessLoad::OnEmptyDb), ("swapdb", DisklessLoad::Swapdb)];
-const PROTECTED: &[(&str, Protected)] = &[("no", Protected::No), ("yes", Protected::Yes), ("local", Protected::Local)];
+const LOGLEVELS: &[(&str, LogLevel)] = &[
+    ("debug", LogLevel::Debug),
+    ("verbose", LogLevel::Verbose),
+    ("notice", LogLevel::Notice),
+    ("warning", LogLevel::Warning),
+];
+const DISKLESS_LOAD: &[(&str, DisklessLoad)] = &[
+    ("disabled", DisklessLoad::Disabled),
+    ("on-empty-db", DisklessLoad::OnEmptyDb),
+    ("swapdb", DisklessLoad::Swapdb),
+];
+const PROTECTED: &[(&str, Protected)] = &[
+    ("no", Protected::No),
+    ("yes", Protected::Yes),
+    ("local", Protected::Local),
+];
 
 fn parse_save(args: &[String]) -> Result<Vec<(u64, u64)>, String> {
     if args.len() == 1 && args[0].is_empty() {
         return Ok(Vec::new());
     }
-    if args.is_empty() || args.len() % 2 != 0 {
+    if args.is_empty() || !args.len().is_multiple_of(2) {
         return Err("Invalid save parameters".into());
     }
     args.chunks(2)
-        .map(|pair| match (pair[0].parse::<u64>(), pair[1].parse::<u64>()) {
-            (Ok(s), Ok(c)) => Ok((s, c)),
-            _ => Err("Invalid save parameters".to_string()),
-        })
+        .map(
+            |pair| match (pair[0].parse::<u64>(), pair[1].parse::<u64>()) {
+                (Ok(s), Ok(c)) => Ok((s, c)),
+                _ => Err("Invalid save parameters".to_string()),
+            },
+        )
         .collect()
 }
 
 fn render_save(rules: &[(u64, u64)]) -> String {
-    rules.iter().map(|(s, c)| format!("{s} {c}")).collect::<Vec<_>>().join(" ")
+    rules
+        .iter()
+        .map(|(s, c)| format!("{s} {c}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn parse_output_limits(s: &mut Settings, args: &[String]) -> Result<(), String> {
-    if args.is_empty() || args.len() % 4 != 0 {
+    if args.is_empty() || !args.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut updates = Vec::new();
@@ -159,12 +197,20 @@ fn parse_output_limits(s: &mut Settings, args: &[String]) -> Result<(), String> 
         let soft = parse_memory_value(&group[2]);
         let secs = group[3].parse::<u64>().ok();
         let (Some(hard), Some(soft), Some(soft_seconds)) = (hard, soft, secs) else {
-            return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
+            );
         };
-        let limit = OutputLimit { hard, soft, soft_seconds };
+        let limit = OutputLimit {
+            hard,
+            soft,
+            soft_seconds,
+        };
         match class.as_str() {
             "normal" | "slave" | "replica" | "pubsub" => updates.push((class, limit)),
-            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
         }
     }
     for (class, limit) in updates {
@@ -178,8 +224,14 @@ fn parse_output_limits(s: &mut Settings, args: &[String]) -> Result<(), String> 
 }
 
 fn render_output_limits(s: &Settings) -> String {
-    let f = |name: &str, l: &OutputLimit| format!("{name} {} {} {}", l.hard, l.soft, l.soft_seconds);
-    format!("{} {} {}", f("normal", &s.obuf_normal), f("slave", &s.obuf_replica), f("pubsub", &s.obuf_pubsub))
+    let f =
+        |name: &str, l: &OutputLimit| format!("{name} {} {} {}", l.hard, l.soft, l.soft_seconds);
+    format!(
+        "{} {} {}",
+        f("normal", &s.obuf_normal),
+        f("slave", &s.obuf_replica),
+        f("pubsub", &s.obuf_pubsub)
+    )
 }
 
 fn parse_replicaof(args: &[String]) -> Result<Option<(String, u16)>, String> {
@@ -1058,7 +1110,11 @@ mod tests {
         for d in DIRECTIVES {
             let mut s = defaults.clone();
             let shown = (d.get)(&s);
-            let args = if d.multi_arg { split_value(&shown) } else { vec![shown.clone()] };
+            let args = if d.multi_arg {
+                split_value(&shown)
+            } else {
+                vec![shown.clone()]
+            };
             (d.set)(&mut s, &args).unwrap_or_else(|e| panic!("{}: {shown:?}: {e}", d.name));
             assert_eq!((d.get)(&s), shown, "{}", d.name);
         }
@@ -1077,7 +1133,10 @@ mod tests {
     #[test]
     fn aliases_resolve() {
         assert_eq!(find("SLAVEOF").map(|d| d.name), Some("replicaof"));
-        assert_eq!(find("hash-max-ziplist-entries").map(|d| d.name), Some("hash-max-listpack-entries"));
+        assert_eq!(
+            find("hash-max-ziplist-entries").map(|d| d.name),
+            Some("hash-max-listpack-entries")
+        );
         assert!(find("nope").is_none());
     }
 }

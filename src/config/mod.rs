@@ -284,10 +284,17 @@ impl Settings {
         let mut save_seen = false;
         for line in lines {
             let Some(d) = find(&line.name) else {
-                return Err(ConfigError::at(&line.origin, "Bad directive or wrong number of arguments"));
+                return Err(ConfigError::at(
+                    &line.origin,
+                    "Bad directive or wrong number of arguments",
+                ));
             };
             if d.name == "save" && !(line.args.len() == 1 && line.args[0].is_empty()) {
-                let previous = if save_seen { std::mem::take(&mut self.save) } else { Vec::new() };
+                let previous = if save_seen {
+                    std::mem::take(&mut self.save)
+                } else {
+                    Vec::new()
+                };
                 (d.set)(self, &line.args).map_err(|e| ConfigError::at(&line.origin, e))?;
                 let mut rules = previous;
                 rules.append(&mut self.save);
@@ -326,7 +333,14 @@ mod tests {
         assert_eq!(s.databases, 16);
         assert_eq!(s.save, vec![(3600, 1), (300, 100), (60, 10000)]);
         assert_eq!(s.repl_backlog_size, 1024 * 1024);
-        assert_eq!(s.obuf_replica, OutputLimit { hard: 256 << 20, soft: 64 << 20, soft_seconds: 60 });
+        assert_eq!(
+            s.obuf_replica,
+            OutputLimit {
+                hard: 256 << 20,
+                soft: 64 << 20,
+                soft_seconds: 60
+            }
+        );
         assert_eq!(s.http_port, 9379);
     }
 
@@ -336,9 +350,12 @@ mod tests {
         let line = |args: &[&str]| Line {
             name: "save".into(),
             args: args.iter().map(|a| a.to_string()).collect(),
-            origin: Origin::CommandLine { text: String::new() },
+            origin: Origin::CommandLine {
+                text: String::new(),
+            },
         };
-        s.apply_lines(&[line(&["900", "1"]), line(&["60", "5"])]).unwrap();
+        s.apply_lines(&[line(&["900", "1"]), line(&["60", "5"])])
+            .unwrap();
         assert_eq!(s.save, vec![(900, 1), (60, 5)]);
         s.apply_lines(&[line(&[""])]).unwrap();
         assert!(s.save.is_empty());
@@ -358,7 +375,9 @@ mod tests {
         assert_eq!(err.reason, "argument must be between 0 and 65535 inclusive");
         let err = s.apply_lines(&[line("no-such-thing", &["1"])]).unwrap_err();
         assert_eq!(err.reason, "Bad directive or wrong number of arguments");
-        let err = s.apply_lines(&[line("replica-read-only", &["maybe"])]).unwrap_err();
+        let err = s
+            .apply_lines(&[line("replica-read-only", &["maybe"])])
+            .unwrap_err();
         assert_eq!(err.reason, "argument must be 'yes' or 'no'");
     }
 }

@@ -47,10 +47,18 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "*** FATAL CONFIG FILE ERROR (replikv {}) ***", env!("CARGO_PKG_VERSION"))?;
+        writeln!(
+            f,
+            "*** FATAL CONFIG FILE ERROR (replikv {}) ***",
+            env!("CARGO_PKG_VERSION")
+        )?;
         match &self.origin {
             Some(Origin::File { path, line, text }) => {
-                writeln!(f, "Reading the configuration file {}, at line {line}", path.display())?;
+                writeln!(
+                    f,
+                    "Reading the configuration file {}, at line {line}",
+                    path.display()
+                )?;
                 writeln!(f, ">>> '{text}'")?;
             }
             Some(Origin::CommandLine { text }) => {
@@ -68,7 +76,10 @@ impl std::error::Error for ConfigError {}
 impl ConfigError {
     /// An error at `origin`.
     pub fn at(origin: &Origin, reason: impl Into<String>) -> Self {
-        Self { origin: Some(origin.clone()), reason: reason.into() }
+        Self {
+            origin: Some(origin.clone()),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -85,7 +96,10 @@ pub fn read_file(path: &Path) -> Result<Vec<Line>, ConfigError> {
 fn read_file_into(path: &Path, out: &mut Vec<Line>, depth: usize) -> Result<(), ConfigError> {
     let bytes = std::fs::read(path).map_err(|e| ConfigError {
         origin: None,
-        reason: format!("Fatal error, can't open config file '{}': {e}", path.display()),
+        reason: format!(
+            "Fatal error, can't open config file '{}': {e}",
+            path.display()
+        ),
     })?;
     let text = String::from_utf8_lossy(&bytes);
     for (index, raw) in text.lines().enumerate() {
@@ -93,17 +107,29 @@ fn read_file_into(path: &Path, out: &mut Vec<Line>, depth: usize) -> Result<(), 
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let origin = Origin::File { path: path.to_path_buf(), line: index + 1, text: trimmed.to_string() };
-        let Some(args) = split_args(trimmed.as_bytes()) else {
-            return Err(ConfigError::at(&origin, "Unbalanced quotes in configuration line"));
+        let origin = Origin::File {
+            path: path.to_path_buf(),
+            line: index + 1,
+            text: trimmed.to_string(),
         };
-        let mut args = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned());
+        let Some(args) = split_args(trimmed.as_bytes()) else {
+            return Err(ConfigError::at(
+                &origin,
+                "Unbalanced quotes in configuration line",
+            ));
+        };
+        let mut args = args
+            .into_iter()
+            .map(|a| String::from_utf8_lossy(&a).into_owned());
         let Some(name) = args.next() else { continue };
         let name = name.to_ascii_lowercase();
         let args: Vec<String> = args.collect();
         if name == "include" {
             if args.len() != 1 {
-                return Err(ConfigError::at(&origin, "Bad directive or wrong number of arguments"));
+                return Err(ConfigError::at(
+                    &origin,
+                    "Bad directive or wrong number of arguments",
+                ));
             }
             if depth >= MAX_INCLUDE_DEPTH {
                 return Err(ConfigError::at(&origin, "Too many nested includes"));
@@ -170,9 +196,12 @@ pub fn parse_command_line(argv: &[String]) -> Result<CommandLine, ConfigError> {
                 }
                 current = Some((name.to_ascii_lowercase(), Vec::new()));
             }
-            Some(name) if current.as_ref().is_some_and(|(n, _)| n == "save") && !name.is_empty() => {
+            Some(name)
+                if current.as_ref().is_some_and(|(n, _)| n == "save") && !name.is_empty() =>
+            {
                 if let Some((n, _)) = current.take() {
-                    cl.directives.push(command_line_line(n, vec![String::new()]));
+                    cl.directives
+                        .push(command_line_line(n, vec![String::new()]));
                 }
                 current = Some((name.to_ascii_lowercase(), Vec::new()));
             }
@@ -194,8 +223,15 @@ pub fn parse_command_line(argv: &[String]) -> Result<CommandLine, ConfigError> {
 }
 
 fn command_line_line(name: String, args: Vec<String>) -> Line {
-    let text = std::iter::once(name.clone()).chain(args.iter().cloned()).collect::<Vec<_>>().join(" ");
-    Line { name, args, origin: Origin::CommandLine { text } }
+    let text = std::iter::once(name.clone())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Line {
+        name,
+        args,
+        origin: Origin::CommandLine { text },
+    }
 }
 
 #[cfg(test)]
@@ -208,10 +244,23 @@ mod tests {
 
     #[test]
     fn command_line_directives() {
-        let cl = parse_command_line(&argv(&["conf/x.conf", "--port", "7001", "--replicaof", "127.0.0.1", "7000", "--save", ""]))
-            .unwrap();
+        let cl = parse_command_line(&argv(&[
+            "conf/x.conf",
+            "--port",
+            "7001",
+            "--replicaof",
+            "127.0.0.1",
+            "7000",
+            "--save",
+            "",
+        ]))
+        .unwrap();
         assert_eq!(cl.config_file, Some(PathBuf::from("conf/x.conf")));
-        let got: Vec<(String, Vec<String>)> = cl.directives.into_iter().map(|l| (l.name, l.args)).collect();
+        let got: Vec<(String, Vec<String>)> = cl
+            .directives
+            .into_iter()
+            .map(|l| (l.name, l.args))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -226,7 +275,10 @@ mod tests {
     fn flags() {
         assert!(parse_command_line(&argv(&["--version"])).unwrap().version);
         assert!(parse_command_line(&argv(&["-h"])).unwrap().help);
-        assert!(parse_command_line(&argv(&["stray"])).unwrap().config_file.is_some());
+        assert!(parse_command_line(&argv(&["stray"]))
+            .unwrap()
+            .config_file
+            .is_some());
         assert!(parse_command_line(&argv(&["--port", "1", "x", "--bind"])).is_ok());
     }
 
@@ -236,8 +288,14 @@ mod tests {
         let inc = dir.path().join("inc.conf");
         std::fs::write(&inc, "port 7002\n").unwrap();
         let main = dir.path().join("main.conf");
-        std::fs::write(&main, format!("# comment\n\nrequirepass \"a b\"\ninclude {}\n  loglevel   warning\n", inc.display()))
-            .unwrap();
+        std::fs::write(
+            &main,
+            format!(
+                "# comment\n\nrequirepass \"a b\"\ninclude {}\n  loglevel   warning\n",
+                inc.display()
+            ),
+        )
+        .unwrap();
         let lines = read_file(&main).unwrap();
         let got: Vec<(String, Vec<String>)> = lines.into_iter().map(|l| (l.name, l.args)).collect();
         assert_eq!(

@@ -116,13 +116,22 @@ impl Db {
     }
 
     fn segment_index(&self, hash: u64) -> usize {
-        let slot = if self.global_depth == 0 { 0 } else { (hash >> (64 - self.global_depth)) as usize };
+        let slot = if self.global_depth == 0 {
+            0
+        } else {
+            (hash >> (64 - self.global_depth)) as usize
+        };
         self.directory[slot] as usize
     }
 
     /// Takes a point-in-time snapshot: clones the segment pointers, nothing else.
     pub fn snapshot(&self) -> DbSnapshot {
-        DbSnapshot { id: self.id, len: self.len, expires: self.expires, segments: self.segments.clone() }
+        DbSnapshot {
+            id: self.id,
+            len: self.len,
+            expires: self.expires,
+            segments: self.segments.clone(),
+        }
     }
 
     /// The live item for `key`, applying lazy expiry. Does not count hits or misses.
@@ -183,10 +192,18 @@ impl Db {
 
     /// Stores `value` under `key` with `expire_at` (or [`NO_EXPIRE`]), replacing any previous
     /// item; returns the previous item. Signals WATCH and blocked clients.
-    pub fn insert(&mut self, key: &[u8], value: Value, expire_at: i64, clock: u32) -> Option<ItemRef> {
+    pub fn insert(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        expire_at: i64,
+        clock: u32,
+    ) -> Option<ItemRef> {
         let hash = hash_key(key);
         let mut si = self.segment_index(hash);
-        if self.segments[si].len() >= MAX_SEGMENT_ITEMS && self.segments[si].find(hash, key).is_none() {
+        if self.segments[si].len() >= MAX_SEGMENT_ITEMS
+            && self.segments[si].find(hash, key).is_none()
+        {
             self.split(si);
             si = self.segment_index(hash);
         }
@@ -225,8 +242,17 @@ impl Db {
 
     /// Replaces the value of an existing `key`, keeping its TTL; inserts without TTL when
     /// the key is missing. Returns the previous item.
-    pub fn insert_keep_ttl(&mut self, key: &[u8], value: Value, now: i64, clock: u32) -> Option<ItemRef> {
-        let ttl = self.get(key, now).map(|it| it.expire_at()).unwrap_or(NO_EXPIRE);
+    pub fn insert_keep_ttl(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        now: i64,
+        clock: u32,
+    ) -> Option<ItemRef> {
+        let ttl = self
+            .get(key, now)
+            .map(|it| it.expire_at())
+            .unwrap_or(NO_EXPIRE);
         self.insert(key, value, ttl, clock)
     }
 
@@ -253,7 +279,9 @@ impl Db {
         let hash = hash_key(key);
         let si = self.segment_index(hash);
         let seg = Arc::make_mut(&mut self.segments[si]);
-        let Some(slot) = seg.find_mut(hash, key) else { return false };
+        let Some(slot) = seg.find_mut(hash, key) else {
+            return false;
+        };
         let had = slot.has_expire();
         triomphe::Arc::make_mut(slot).set_expire_at(at);
         let has = at != NO_EXPIRE;
@@ -420,7 +448,10 @@ impl Db {
 
     /// Marks `key` as ready for blocked clients, if any wait on it.
     pub fn signal_ready(&mut self, key: &[u8]) {
-        if !self.blocked.is_empty() && self.blocked.contains_key(key) && !self.ready.iter().any(|k| k.as_slice() == key) {
+        if !self.blocked.is_empty()
+            && self.blocked.contains_key(key)
+            && !self.ready.iter().any(|k| k.as_slice() == key)
+        {
             self.ready.push(blob(key));
         }
     }
@@ -459,8 +490,12 @@ impl Db {
         let mut emitted = 0usize;
         loop {
             let seg = &self.segments[self.segment_index(pos)];
-            let mut items: Vec<(u64, &ItemRef)> =
-                seg.table.iter().map(|it| (hash_key(&it.key), it)).filter(|(h, _)| *h >= pos).collect();
+            let mut items: Vec<(u64, &ItemRef)> = seg
+                .table
+                .iter()
+                .map(|it| (hash_key(&it.key), it))
+                .filter(|(h, _)| *h >= pos)
+                .collect();
             items.sort_unstable_by_key(|(h, _)| *h);
             let mut i = 0;
             while i < items.len() {
@@ -494,7 +529,9 @@ impl Db {
                 continue;
             }
             let n = rng.random_range(0..seg.len());
-            let Some(item) = seg.table.iter().nth(n) else { continue };
+            let Some(item) = seg.table.iter().nth(n) else {
+                continue;
+            };
             let key = item.key.clone();
             if item.is_expired(now) {
                 if self.hide_expired_only {
@@ -559,7 +596,8 @@ impl Db {
             total_checked += checked;
             total_expired += expired;
             let keep_going = checked > 0 && expired * 4 > checked;
-            if !keep_going || visited_segments >= self.segments.len() || Instant::now() >= deadline {
+            if !keep_going || visited_segments >= self.segments.len() || Instant::now() >= deadline
+            {
                 return (total_checked, total_expired);
             }
         }
@@ -579,7 +617,12 @@ mod tests {
     fn insert_get_remove_across_splits() {
         let mut db = Db::new(0);
         for i in 0..20_000 {
-            db.insert(format!("key:{i}").as_bytes(), s(&i.to_string()), NO_EXPIRE, 0);
+            db.insert(
+                format!("key:{i}").as_bytes(),
+                s(&i.to_string()),
+                NO_EXPIRE,
+                0,
+            );
         }
         assert_eq!(db.len(), 20_000);
         assert!(db.segment_count() > 8);

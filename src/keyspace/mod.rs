@@ -20,7 +20,10 @@ pub use value::{blob, Blob, StrValue, Value, ValueType};
 
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// All databases.
@@ -54,7 +57,11 @@ impl KeyspaceSnapshot {
 impl Keyspace {
     /// `databases` empty databases.
     pub fn new(databases: usize, limits: EncodingLimits) -> Keyspace {
-        Keyspace { dbs: (0..databases).map(Db::new).collect(), limits, started: Instant::now() }
+        Keyspace {
+            dbs: (0..databases).map(Db::new).collect(),
+            limits,
+            started: Instant::now(),
+        }
     }
 
     /// The LRU clock: seconds since start, as stored in items for OBJECT IDLETIME.
@@ -77,7 +84,10 @@ impl Keyspace {
 
     /// Takes a point-in-time snapshot of every database.
     pub fn snapshot(&self) -> KeyspaceSnapshot {
-        KeyspaceSnapshot { dbs: self.dbs.iter().map(|d| d.snapshot()).collect(), taken_at_ms: now_ms() }
+        KeyspaceSnapshot {
+            dbs: self.dbs.iter().map(|d| d.snapshot()).collect(),
+            taken_at_ms: now_ms(),
+        }
     }
 
     /// Empties every database, returning the old contents to be freed off the lock.
@@ -93,7 +103,9 @@ impl Keyspace {
 
 /// Frees large values on a background thread so that FLUSHALL and friends return at once.
 pub fn free_in_background<T: Send + 'static>(garbage: T) {
-    let spawned = std::thread::Builder::new().name("lazyfree".into()).spawn(move || drop(garbage));
+    let spawned = std::thread::Builder::new()
+        .name("lazyfree".into())
+        .spawn(move || drop(garbage));
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "could not start a lazy-free thread; freeing inline");
     }

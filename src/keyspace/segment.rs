@@ -51,7 +51,12 @@ impl Clone for Item {
 impl Item {
     /// A new item.
     pub fn new(key: Blob, value: Value, expire_at: i64, clock: u32) -> Item {
-        Item { key, expire_at, access: AtomicU32::new(clock), value }
+        Item {
+            key,
+            expire_at,
+            access: AtomicU32::new(clock),
+            value,
+        }
     }
 
     /// Absolute expiry (Unix ms), or [`NO_EXPIRE`].
@@ -91,7 +96,9 @@ pub type ItemRef = triomphe::Arc<Item>;
 pub fn hash_key(key: &[u8]) -> u64 {
     use std::hash::BuildHasher;
     static STATE: OnceLock<foldhash::fast::FixedState> = OnceLock::new();
-    STATE.get_or_init(|| foldhash::fast::FixedState::with_seed(rand::random())).hash_one(key)
+    STATE
+        .get_or_init(|| foldhash::fast::FixedState::with_seed(rand::random()))
+        .hash_one(key)
 }
 
 /// A segment: the items whose hash starts with `prefix` (its top `depth` bits).
@@ -110,7 +117,12 @@ pub struct Segment {
 impl Segment {
     /// An empty segment covering hashes that start with `prefix` (`depth` bits).
     pub fn new(depth: u32, prefix: u64, capacity: usize) -> Segment {
-        Segment { depth, prefix, expires: 0, table: HashTable::with_capacity(capacity) }
+        Segment {
+            depth,
+            prefix,
+            expires: 0,
+            table: HashTable::with_capacity(capacity),
+        }
     }
 
     /// Number of items.
@@ -161,7 +173,10 @@ impl Segment {
 
     /// Removes and returns the item for `key`.
     pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<ItemRef> {
-        let entry = self.table.find_entry(hash, |it| it.key.as_slice() == key).ok()?;
+        let entry = self
+            .table
+            .find_entry(hash, |it| it.key.as_slice() == key)
+            .ok()?;
         let (item, _) = entry.remove();
         if item.has_expire() {
             self.expires -= 1;

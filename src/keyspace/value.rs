@@ -146,9 +146,15 @@ impl ValueType {
 
     /// Parses a SCAN TYPE argument (case-insensitive).
     pub fn parse(name: &[u8]) -> Option<ValueType> {
-        [ValueType::Str, ValueType::List, ValueType::Hash, ValueType::Set, ValueType::ZSet]
-            .into_iter()
-            .find(|t| t.name().as_bytes().eq_ignore_ascii_case(name))
+        [
+            ValueType::Str,
+            ValueType::List,
+            ValueType::Hash,
+            ValueType::Set,
+            ValueType::ZSet,
+        ]
+        .into_iter()
+        .find(|t| t.name().as_bytes().eq_ignore_ascii_case(name))
     }
 }
 
@@ -194,7 +200,10 @@ mod tests {
     #[test]
     fn string_encodings_follow_redis() {
         assert_eq!(StrValue::from_bytes(b"123").encoding(), "int");
-        assert_eq!(StrValue::from_bytes(b"-9223372036854775808").encoding(), "int");
+        assert_eq!(
+            StrValue::from_bytes(b"-9223372036854775808").encoding(),
+            "int"
+        );
         assert_eq!(StrValue::from_bytes(b"0123").encoding(), "embstr");
         assert_eq!(StrValue::from_bytes(b"hello").encoding(), "embstr");
         assert_eq!(StrValue::from_bytes(&[b'x'; 45]).encoding(), "raw");
@@ -206,6 +215,10 @@ mod tests {
     #[test]
     fn value_stays_small() {
         // Every key costs one Value inside its Item: keep it at four words.
-        assert!(std::mem::size_of::<Value>() <= 32, "{}", std::mem::size_of::<Value>());
+        assert!(
+            std::mem::size_of::<Value>() <= 32,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
     }
 }

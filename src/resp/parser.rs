@@ -60,16 +60,26 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParseError::TooBigInline => f.write_str("Protocol error: too big inline request"),
-            ParseError::UnbalancedQuotes => f.write_str("Protocol error: unbalanced quotes in request"),
-            ParseError::TooBigMbulkCount => f.write_str("Protocol error: too big mbulk count string"),
-            ParseError::InvalidMultibulkLength => f.write_str("Protocol error: invalid multibulk length"),
+            ParseError::UnbalancedQuotes => {
+                f.write_str("Protocol error: unbalanced quotes in request")
+            }
+            ParseError::TooBigMbulkCount => {
+                f.write_str("Protocol error: too big mbulk count string")
+            }
+            ParseError::InvalidMultibulkLength => {
+                f.write_str("Protocol error: invalid multibulk length")
+            }
             ParseError::TooBigBulkCount => f.write_str("Protocol error: too big bulk count string"),
-            ParseError::ExpectedDollar(c) => write!(f, "Protocol error: expected '$', got '{}'", *c as char),
+            ParseError::ExpectedDollar(c) => {
+                write!(f, "Protocol error: expected '$', got '{}'", *c as char)
+            }
             ParseError::InvalidBulkLength => f.write_str("Protocol error: invalid bulk length"),
             ParseError::UnauthenticatedMultibulkLength => {
                 f.write_str("Protocol error: unauthenticated multibulk length")
             }
-            ParseError::UnauthenticatedBulkLength => f.write_str("Protocol error: unauthenticated bulk length"),
+            ParseError::UnauthenticatedBulkLength => {
+                f.write_str("Protocol error: unauthenticated bulk length")
+            }
         }
     }
 }
@@ -126,7 +136,11 @@ impl RequestParser {
 
     /// Parses the next request from `buf`. `Ok(None)` means more bytes are needed; consumed
     /// bytes are removed from `buf` only when a request is complete.
-    pub fn next(&mut self, buf: &mut BytesMut, limits: ParseLimits) -> Result<Option<Parsed>, ParseError> {
+    pub fn next(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: ParseLimits,
+    ) -> Result<Option<Parsed>, ParseError> {
         if self.multibulk.is_none() {
             match buf.first() {
                 None => return Ok(None),
@@ -157,7 +171,12 @@ impl RequestParser {
             let mut args = SmallVec::new();
             // Do not trust a huge count for preallocation: it grows as arguments arrive.
             args.reserve(count.min(1024));
-            self.multibulk = Some(Multibulk { remaining: count, args, pos: line_end + 2, bulk_len: None });
+            self.multibulk = Some(Multibulk {
+                remaining: count,
+                args,
+                pos: line_end + 2,
+                bulk_len: None,
+            });
         }
         let Some(mb) = self.multibulk.as_mut() else {
             return Ok(None);
@@ -181,7 +200,8 @@ impl RequestParser {
                     if first != b'$' {
                         return Err(ParseError::ExpectedDollar(first));
                     }
-                    let len = parse_i64(&buf[mb.pos + 1..line_end]).ok_or(ParseError::InvalidBulkLength)?;
+                    let len = parse_i64(&buf[mb.pos + 1..line_end])
+                        .ok_or(ParseError::InvalidBulkLength)?;
                     if len < 0 || (!limits.from_master && len > limits.max_bulk_len) {
                         return Err(ParseError::InvalidBulkLength);
                     }
@@ -207,14 +227,21 @@ impl RequestParser {
             return Ok(None);
         };
         let frame = buf.split_to(mb.pos).freeze();
-        let argv = mb.args.iter().map(|&(start, end)| frame.slice(start..end)).collect();
+        let argv = mb
+            .args
+            .iter()
+            .map(|&(start, end)| frame.slice(start..end))
+            .collect();
         Ok(Some(Parsed::Command(argv)))
     }
 }
 
 /// Position of the first `\r` at or after `from`.
 fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?.iter().position(|&b| b == b'\r').map(|p| p + from)
+    buf.get(from..)?
+        .iter()
+        .position(|&b| b == b'\r')
+        .map(|p| p + from)
 }
 
 /// Parses a decimal i64 exactly as Redis's `string2ll` does: optional `-`, no `+`, no leading
@@ -270,7 +297,9 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ParseError> {
     if args.is_empty() {
         return Ok(Some(Parsed::Empty));
     }
-    Ok(Some(Parsed::Command(args.into_iter().map(Bytes::from).collect())))
+    Ok(Some(Parsed::Command(
+        args.into_iter().map(Bytes::from).collect(),
+    )))
 }
 
 /// Splits a line into arguments the way Redis's `sdssplitargs` does: whitespace separated,
@@ -297,7 +326,12 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     return None;
                 }
                 let c = line[i];
-                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' && is_hex(line[i + 2]) && is_hex(line[i + 3]) {
+                if c == b'\\'
+                    && i + 3 < n
+                    && line[i + 1] == b'x'
+                    && is_hex(line[i + 2])
+                    && is_hex(line[i + 3])
+                {
                     current.push(hex_val(line[i + 2]) * 16 + hex_val(line[i + 3]));
                     i += 3;
                 } else if c == b'\\' && i + 1 < n {
@@ -378,7 +412,11 @@ fn hex_val(c: u8) -> u8 {
 mod tests {
     use super::*;
 
-    const LIMITS: ParseLimits = ParseLimits { max_bulk_len: 512 * 1024 * 1024, unauthenticated: false, from_master: false };
+    const LIMITS: ParseLimits = ParseLimits {
+        max_bulk_len: 512 * 1024 * 1024,
+        unauthenticated: false,
+        from_master: false,
+    };
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ParseError> {
         let mut buf = BytesMut::from(input);
@@ -394,8 +432,15 @@ mod tests {
 
     #[test]
     fn multibulk_pipeline() {
-        let cmds = parse_all(b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$0\r\n\r\n").unwrap();
-        assert_eq!(cmds, vec![vec![b"PING".to_vec()], vec![b"SET".to_vec(), b"a".to_vec(), b"".to_vec()]]);
+        let cmds =
+            parse_all(b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$0\r\n\r\n").unwrap();
+        assert_eq!(
+            cmds,
+            vec![
+                vec![b"PING".to_vec()],
+                vec![b"SET".to_vec(), b"a".to_vec(), b"".to_vec()]
+            ]
+        );
     }
 
     #[test]
@@ -418,37 +463,81 @@ mod tests {
     #[test]
     fn inline_with_quotes() {
         let cmds = parse_all(b"set k \"a b\\x41\\n\" 'it\\'s'\r\nPING\n").unwrap();
-        assert_eq!(cmds[0], vec![b"set".to_vec(), b"k".to_vec(), b"a bA\n".to_vec(), b"it's".to_vec()]);
+        assert_eq!(
+            cmds[0],
+            vec![
+                b"set".to_vec(),
+                b"k".to_vec(),
+                b"a bA\n".to_vec(),
+                b"it's".to_vec()
+            ]
+        );
         assert_eq!(cmds[1], vec![b"PING".to_vec()]);
     }
 
     #[test]
     fn protocol_errors() {
         assert_eq!(parse_all(b"set \"a\r\n"), Err(ParseError::UnbalancedQuotes));
-        assert_eq!(parse_all(b"*x\r\n"), Err(ParseError::InvalidMultibulkLength));
-        assert_eq!(parse_all(b"*1\r\n+PING\r\n"), Err(ParseError::ExpectedDollar(b'+')));
-        assert_eq!(parse_all(b"*1\r\n$-1\r\n"), Err(ParseError::InvalidBulkLength));
-        assert_eq!(parse_all(&vec![b'a'; 70 * 1024]), Err(ParseError::TooBigInline));
-        assert_eq!(ParseError::ExpectedDollar(b'+').to_string(), "Protocol error: expected '$', got '+'");
+        assert_eq!(
+            parse_all(b"*x\r\n"),
+            Err(ParseError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n+PING\r\n"),
+            Err(ParseError::ExpectedDollar(b'+'))
+        );
+        assert_eq!(
+            parse_all(b"*1\r\n$-1\r\n"),
+            Err(ParseError::InvalidBulkLength)
+        );
+        assert_eq!(
+            parse_all(&vec![b'a'; 70 * 1024]),
+            Err(ParseError::TooBigInline)
+        );
+        assert_eq!(
+            ParseError::ExpectedDollar(b'+').to_string(),
+            "Protocol error: expected '$', got '+'"
+        );
     }
 
     #[test]
     fn bulk_limit_applies_except_from_master() {
-        let small = ParseLimits { max_bulk_len: 3, ..LIMITS };
+        let small = ParseLimits {
+            max_bulk_len: 3,
+            ..LIMITS
+        };
         let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\n"[..]);
-        assert_eq!(RequestParser::new().next(&mut buf, small).unwrap_err(), ParseError::InvalidBulkLength);
-        let master = ParseLimits { from_master: true, ..small };
+        assert_eq!(
+            RequestParser::new().next(&mut buf, small).unwrap_err(),
+            ParseError::InvalidBulkLength
+        );
+        let master = ParseLimits {
+            from_master: true,
+            ..small
+        };
         let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\n"[..]);
-        assert!(matches!(RequestParser::new().next(&mut buf, master), Ok(Some(Parsed::Command(_)))));
+        assert!(matches!(
+            RequestParser::new().next(&mut buf, master),
+            Ok(Some(Parsed::Command(_)))
+        ));
     }
 
     #[test]
     fn unauthenticated_limits() {
-        let unauth = ParseLimits { unauthenticated: true, ..LIMITS };
+        let unauth = ParseLimits {
+            unauthenticated: true,
+            ..LIMITS
+        };
         let mut buf = BytesMut::from(&b"*11\r\n"[..]);
-        assert_eq!(RequestParser::new().next(&mut buf, unauth).unwrap_err(), ParseError::UnauthenticatedMultibulkLength);
+        assert_eq!(
+            RequestParser::new().next(&mut buf, unauth).unwrap_err(),
+            ParseError::UnauthenticatedMultibulkLength
+        );
         let mut buf = BytesMut::from(&b"*1\r\n$16385\r\n"[..]);
-        assert_eq!(RequestParser::new().next(&mut buf, unauth).unwrap_err(), ParseError::UnauthenticatedBulkLength);
+        assert_eq!(
+            RequestParser::new().next(&mut buf, unauth).unwrap_err(),
+            ParseError::UnauthenticatedBulkLength
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ pub struct ReplyBuf {
 impl ReplyBuf {
     /// An empty buffer for a client speaking `proto`.
     pub fn new(proto: Proto) -> Self {
-        Self { buf: Vec::with_capacity(256), proto }
+        Self {
+            buf: Vec::with_capacity(256),
+            proto,
+        }
     }
 
     /// True when the client speaks RESP3.
@@ -51,7 +54,18 @@ impl ReplyBuf {
     pub fn error(&mut self, message: &str) {
         self.buf.push(b'-');
         for &b in message.as_bytes() {
-            self.buf.push(if b == b'\r' || b == b'\n' { b' ' } else { b });
+            self.buf
+                .push(if b == b'\r' || b == b'\n' { b' ' } else { b });
+        }
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// `-message\r\n` from bytes (messages that quote client input).
+    pub fn error_bytes(&mut self, message: &[u8]) {
+        self.buf.push(b'-');
+        for &b in message {
+            self.buf
+                .push(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -80,12 +94,14 @@ impl ReplyBuf {
 
     /// The null bulk string: `$-1` in RESP2, `_` in RESP3.
     pub fn null(&mut self) {
-        self.buf.extend_from_slice(if self.resp3() { b"_\r\n" } else { b"$-1\r\n" });
+        self.buf
+            .extend_from_slice(if self.resp3() { b"_\r\n" } else { b"$-1\r\n" });
     }
 
     /// The null array: `*-1` in RESP2, `_` in RESP3.
     pub fn null_array(&mut self) {
-        self.buf.extend_from_slice(if self.resp3() { b"_\r\n" } else { b"*-1\r\n" });
+        self.buf
+            .extend_from_slice(if self.resp3() { b"_\r\n" } else { b"*-1\r\n" });
     }
 
     /// Array header `*n`.
@@ -127,7 +143,8 @@ impl ReplyBuf {
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn boolean(&mut self, b: bool) {
         if self.resp3() {
-            self.buf.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf
+                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(b as i64);
         }
@@ -194,7 +211,11 @@ pub fn format_double(d: f64) -> String {
 /// C's `%.<precision>g` for a finite double.
 pub fn format_g(d: f64, precision: usize) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let p = precision.max(1);
     let sci = format!("{:.*e}", p - 1, d);
@@ -233,7 +254,10 @@ mod tests {
         assert_eq!(format_double(1.5e-5), "1.5e-05");
         assert_eq!(format_double(0.1), "0.10000000000000001");
         assert_eq!(format_double(0.0001), "0.0001");
-        assert_eq!(format_double(123456789012345678.0), "1.2345678901234568e+17");
+        assert_eq!(
+            format_double(123456789012345678.0),
+            "1.2345678901234568e+17"
+        );
         assert_eq!(format_double(12345678901234567.0), "12345678901234568");
         assert_eq!(format_double(f64::INFINITY), "inf");
         assert_eq!(format_double(-0.0), "-0");

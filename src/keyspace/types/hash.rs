@@ -49,7 +49,10 @@ impl Hash {
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&Blob> {
         match self {
-            Hash::Listpack(v) => v.iter().find(|(f, _)| f.as_slice() == field).map(|(_, v)| v),
+            Hash::Listpack(v) => v
+                .iter()
+                .find(|(f, _)| f.as_slice() == field)
+                .map(|(_, v)| v),
             Hash::Table(m) => m.get(field),
         }
     }
@@ -63,7 +66,9 @@ impl Hash {
     /// form when Redis would.
     pub fn set(&mut self, field: &[u8], value: &[u8], limits: &EncodingLimits) -> bool {
         if let Hash::Listpack(v) = self {
-            if field.len() > limits.hash_max_listpack_value || value.len() > limits.hash_max_listpack_value {
+            if field.len() > limits.hash_max_listpack_value
+                || value.len() > limits.hash_max_listpack_value
+            {
                 self.convert();
             } else if let Some(pair) = v.iter_mut().find(|(f, _)| f.as_slice() == field) {
                 pair.1 = blob(value);
@@ -106,8 +111,15 @@ impl Hash {
     /// Builds a hash from pairs (RDB load, RESTORE), choosing the form Redis would.
     pub fn from_pairs(pairs: Vec<(Blob, Blob)>, limits: &EncodingLimits) -> Hash {
         let small = pairs.len() <= limits.hash_max_listpack_entries
-            && pairs.iter().all(|(f, v)| f.len() <= limits.hash_max_listpack_value && v.len() <= limits.hash_max_listpack_value);
-        let mut h = if small { Hash::Listpack(Vec::with_capacity(pairs.len())) } else { Hash::Table(HMap::default()) };
+            && pairs.iter().all(|(f, v)| {
+                f.len() <= limits.hash_max_listpack_value
+                    && v.len() <= limits.hash_max_listpack_value
+            });
+        let mut h = if small {
+            Hash::Listpack(Vec::with_capacity(pairs.len()))
+        } else {
+            Hash::Table(HMap::default())
+        };
         for (f, v) in pairs {
             match &mut h {
                 Hash::Listpack(list) => {
@@ -142,7 +154,11 @@ mod tests {
 
     #[test]
     fn converts_past_thresholds_and_never_back() {
-        let limits = EncodingLimits { hash_max_listpack_entries: 2, hash_max_listpack_value: 4, ..Default::default() };
+        let limits = EncodingLimits {
+            hash_max_listpack_entries: 2,
+            hash_max_listpack_value: 4,
+            ..Default::default()
+        };
         let mut h = Hash::new();
         assert!(h.set(b"a", b"1", &limits));
         assert!(!h.set(b"a", b"2", &limits));

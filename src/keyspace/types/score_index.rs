@@ -49,7 +49,12 @@ impl Default for ScoreIndex {
 impl ScoreIndex {
     /// An empty index.
     pub fn new() -> Self {
-        ScoreIndex { nodes: Vec::new(), free: Vec::new(), root: NIL, seed: 0x9E37_79B9_7F4A_7C15 }
+        ScoreIndex {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            root: NIL,
+            seed: 0x9E37_79B9_7F4A_7C15,
+        }
     }
 
     /// Number of entries.
@@ -85,7 +90,14 @@ impl ScoreIndex {
 
     fn alloc(&mut self, score: f64, member: Blob) -> u32 {
         let priority = self.next_priority();
-        let node = Node { score, member, left: NIL, right: NIL, size: 1, priority };
+        let node = Node {
+            score,
+            member,
+            left: NIL,
+            right: NIL,
+            size: 1,
+            priority,
+        };
         match self.free.pop() {
             Some(i) => {
                 self.nodes[i as usize] = node;
@@ -250,7 +262,10 @@ impl ScoreIndex {
 
     /// Entries in order starting at rank `start`.
     pub fn iter_from(&self, start: usize) -> Iter<'_> {
-        let mut it = Iter { index: self, stack: Vec::with_capacity(48) };
+        let mut it = Iter {
+            index: self,
+            stack: Vec::with_capacity(48),
+        };
         let mut k = start as u32;
         let mut t = self.root;
         while t != NIL {
@@ -272,7 +287,10 @@ impl ScoreIndex {
 
     /// Entries in reverse order starting at rank `start` (counted from the front) going down.
     pub fn iter_rev_from(&self, start: usize) -> RevIter<'_> {
-        let mut it = RevIter { index: self, stack: Vec::with_capacity(48) };
+        let mut it = RevIter {
+            index: self,
+            stack: Vec::with_capacity(48),
+        };
         let mut k = start as u32;
         let mut t = self.root;
         while t != NIL {

@@ -101,7 +101,9 @@ impl Set {
         match self {
             Set::Intset(v) => {
                 let mut scratch = itoa::Buffer::new();
-                v.iter().map(|n| blob(scratch.format(*n).as_bytes())).collect()
+                v.iter()
+                    .map(|n| blob(scratch.format(*n).as_bytes()))
+                    .collect()
             }
             Set::Table(s) => s.iter().cloned().collect(),
         }
@@ -110,7 +112,9 @@ impl Set {
     /// The member at position `i` of the set's iteration order (for random picks).
     pub fn nth(&self, i: usize) -> Option<Blob> {
         match self {
-            Set::Intset(v) => v.get(i).map(|n| blob(itoa::Buffer::new().format(*n).as_bytes())),
+            Set::Intset(v) => v
+                .get(i)
+                .map(|n| blob(itoa::Buffer::new().format(*n).as_bytes())),
             Set::Table(s) => s.iter().nth(i).cloned(),
         }
     }
@@ -146,7 +150,10 @@ mod tests {
 
     #[test]
     fn intset_until_a_string_or_too_many() {
-        let limits = EncodingLimits { set_max_intset_entries: 3, ..Default::default() };
+        let limits = EncodingLimits {
+            set_max_intset_entries: 3,
+            ..Default::default()
+        };
         let mut s = Set::new_for(b"1");
         for m in [b"3", b"1", b"2"] {
             s.insert(m, &limits);

@@ -42,10 +42,15 @@ impl ZSet {
     /// An empty sorted set in the form Redis picks for `size_hint` members whose longest is
     /// `max_len` bytes (`zsetTypeCreate`).
     pub fn with_hint(size_hint: usize, max_len: usize, limits: &EncodingLimits) -> ZSet {
-        if size_hint <= limits.zset_max_listpack_entries && max_len <= limits.zset_max_listpack_value {
+        if size_hint <= limits.zset_max_listpack_entries
+            && max_len <= limits.zset_max_listpack_value
+        {
             ZSet::Listpack(Vec::new())
         } else {
-            ZSet::Skiplist { dict: HMap::default(), index: ScoreIndex::new() }
+            ZSet::Skiplist {
+                dict: HMap::default(),
+                index: ScoreIndex::new(),
+            }
         }
     }
 
@@ -84,7 +89,10 @@ impl ZSet {
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSet::Listpack(v) => v.iter().find(|(m, _)| m.as_slice() == member).map(|(_, s)| *s),
+            ZSet::Listpack(v) => v
+                .iter()
+                .find(|(m, _)| m.as_slice() == member)
+                .map(|(_, s)| *s),
             ZSet::Skiplist { dict, .. } => dict.get(member).copied(),
         }
     }
@@ -101,8 +109,11 @@ impl ZSet {
                 v.insert(pos, (m, score));
                 return ZAddOutcome::Updated;
             }
-            if v.len() < limits.zset_max_listpack_entries && member.len() <= limits.zset_max_listpack_value {
-                let pos = v.partition_point(|(x, s)| cmp_entry(*s, x, score, member) == Ordering::Less);
+            if v.len() < limits.zset_max_listpack_entries
+                && member.len() <= limits.zset_max_listpack_value
+            {
+                let pos =
+                    v.partition_point(|(x, s)| cmp_entry(*s, x, score, member) == Ordering::Less);
                 v.insert(pos, (blob(member), score));
                 return ZAddOutcome::Added;
             }
@@ -181,7 +192,11 @@ impl ZSet {
         }
         match self {
             ZSet::Listpack(v) => v[start..end].to_vec(),
-            ZSet::Skiplist { index, .. } => index.iter_from(start).take(end - start).map(|(m, s)| (m.clone(), s)).collect(),
+            ZSet::Skiplist { index, .. } => index
+                .iter_from(start)
+                .take(end - start)
+                .map(|(m, s)| (m.clone(), s))
+                .collect(),
         }
     }
 
@@ -193,9 +208,11 @@ impl ZSet {
         }
         match self {
             ZSet::Listpack(v) => v[start..end].iter().rev().cloned().collect(),
-            ZSet::Skiplist { index, .. } => {
-                index.iter_rev_from(end - 1).take(end - start).map(|(m, s)| (m.clone(), s)).collect()
-            }
+            ZSet::Skiplist { index, .. } => index
+                .iter_rev_from(end - 1)
+                .take(end - start)
+                .map(|(m, s)| (m.clone(), s))
+                .collect(),
         }
     }
 
@@ -223,7 +240,10 @@ mod tests {
 
     #[test]
     fn both_forms_agree() {
-        let limits = EncodingLimits { zset_max_listpack_entries: 4, ..Default::default() };
+        let limits = EncodingLimits {
+            zset_max_listpack_entries: 4,
+            ..Default::default()
+        };
         let mut z = ZSet::default();
         for (i, m) in [b"e", b"d", b"c", b"b", b"a", b"f"].iter().enumerate() {
             assert_eq!(z.add(*m, (i % 3) as f64, &limits), ZAddOutcome::Added);

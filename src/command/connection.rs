@@ -1,0 +1,257 @@
+//! Connection commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT, RESET.
+
+use std::sync::atomic::Ordering;
+
+use subtle::ConstantTimeEq;
+
+use super::error::{self, CmdError, CmdResult};
+use super::exec::{Action, Ctx};
+use super::flags::*;
+use super::numeric::parse_int;
+use super::Spec;
+use crate::cmd;
+use crate::resp::Proto;
+
+/// The version this server is compatible with, reported where clients look for Redis's.
+pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
+
+fn ping(ctx: &mut Ctx) -> CmdResult {
+    if ctx.argv.len() > 2 {
+        return Err(CmdError::WrongArity("ping".into()));
+    }
+    if ctx.session.proto == Proto::Resp2 && ctx.session.in_pubsub() {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(ctx.argv.get(1).map_or(&b""[..], |a| a));
+        return Ok(());
+    }
+    match ctx.argv.get(1) {
+        Some(msg) => ctx.out.bulk(msg),
+        None => ctx.out.simple("PONG"),
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx) -> CmdResult {
+    let msg = ctx.arg(1);
+    ctx.out.bulk(msg);
+    Ok(())
+}
+
+/// Checks a password against `requirepass` in constant time.
+pub fn password_matches(configured: &str, given: &[u8]) -> bool {
+    configured.as_bytes().ct_eq(given).into()
+}
+
+/// The outcome of an authentication attempt for the default user (the only user).
+fn authenticate(ctx: &Ctx, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CmdError> {
+    let required = &ctx.engine.settings.requirepass;
+    if let Some(user) = user {
+        if user != b"default" {
+            return Err(CmdError::Fixed(error::WRONGPASS));
+        }
+    }
+    if required.is_empty() {
+        // The default user has no password: any password is accepted with a user name,
+        // and the one-argument form is refused as Redis refuses it.
+        return match user {
+            Some(_) => Ok(()),
+            None => Err(CmdError::Fixed(error::AUTH_NOT_CONFIGURED)),
+        };
+    }
+    if password_matches(required, pass) {
+        Ok(())
+    } else {
+        Err(CmdError::Fixed(error::WRONGPASS))
+    }
+}
+
+fn auth(ctx: &mut Ctx) -> CmdResult {
+    let (user, pass) = match ctx.argv.len() {
+        2 => (None, ctx.arg(1)),
+        3 => (Some(ctx.arg(1)), ctx.arg(2)),
+        _ => return Err(CmdError::Fixed(error::SYNTAX)),
+    };
+    authenticate(ctx, user, pass)?;
+    ctx.session.authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn hello(ctx: &mut Ctx) -> CmdResult {
+    let mut proto = None;
+    let mut i = 1;
+    if ctx.argv.len() >= 2 {
+        let v = parse_int(ctx.arg(1)).map_err(|_| {
+            CmdError::Fixed("ERR Protocol version is not an integer or out of range")
+        })?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::Fixed("NOPROTO unsupported protocol version"));
+        }
+        proto = Some(if v == 3 { Proto::Resp3 } else { Proto::Resp2 });
+        i = 2;
+    }
+    let mut auth: Option<(&[u8], &[u8])> = None;
+    let mut name: Option<&[u8]> = None;
+    while i < ctx.argv.len() {
+        let opt = ctx.arg(i);
+        let more = ctx.argv.len() - i - 1;
+        if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            auth = Some((ctx.arg(i + 1), ctx.arg(i + 2)));
+            i += 3;
+        } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            name = Some(ctx.arg(i + 1));
+            i += 2;
+        } else {
+            return Err(CmdError::Other(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(opt)
+            )));
+        }
+    }
+    if let Some((user, pass)) = auth {
+        authenticate(ctx, Some(user), pass)?;
+        ctx.session.authenticated = true;
+    }
+    if !ctx.session.authenticated {
+        return Err(CmdError::Fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(name) = name {
+        super::client::validate_name(name)?;
+        *ctx.session.info.name.lock() = if name.is_empty() {
+            None
+        } else {
+            Some(bytes::Bytes::copy_from_slice(name))
+        };
+    }
+    if let Some(p) = proto {
+        ctx.session.proto = p;
+        ctx.out.proto = p;
+        ctx.session
+            .info
+            .resp
+            .store(if p == Proto::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
+    }
+    let role = if ctx.engine.settings.replicaof.is_some() {
+        "replica"
+    } else {
+        "master"
+    };
+    let out = &mut *ctx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(REDIS_COMPAT_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(if ctx.session.proto == Proto::Resp3 {
+        3
+    } else {
+        2
+    });
+    out.bulk(b"id");
+    out.int(ctx.session.id() as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(role.as_bytes());
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}
+
+fn select(ctx: &mut Ctx) -> CmdResult {
+    let db = parse_int(ctx.arg(1))?;
+    if db < 0 || db as usize >= ctx.engine.keyspace.dbs.len() {
+        return Err(CmdError::Fixed(error::DB_INDEX_OUT_OF_RANGE));
+    }
+    ctx.session.db = db as usize;
+    ctx.session.info.db.store(db as usize, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx) -> CmdResult {
+    ctx.out.ok();
+    ctx.action = Action::Close;
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx) -> CmdResult {
+    super::transactions::reset(ctx);
+    let id = ctx.session.id();
+    ctx.engine.subscriptions.remove_client(id);
+    ctx.session.channels.clear();
+    ctx.session.patterns.clear();
+    ctx.session.info.sub.store(0, Ordering::Relaxed);
+    ctx.session.info.psub.store(0, Ordering::Relaxed);
+    ctx.session.db = 0;
+    ctx.session.info.db.store(0, Ordering::Relaxed);
+    ctx.session.proto = Proto::Resp2;
+    ctx.out.proto = Proto::Resp2;
+    ctx.session.info.resp.store(2, Ordering::Relaxed);
+    *ctx.session.info.name.lock() = None;
+    ctx.session.authenticated = ctx.engine.settings.requirepass.is_empty();
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
+/// Connection commands.
+pub static COMMANDS: &[Spec] = &[
+    cmd!(
+        "ping",
+        -1,
+        FAST | SUBSCRIBE_CONTEXT,
+        (0, 0, 0),
+        "connection",
+        ping
+    ),
+    cmd!("echo", 2, FAST, (0, 0, 0), "connection", echo),
+    cmd!(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SKIP_MONITOR | SKIP_SLOWLOG,
+        (0, 0, 0),
+        "connection",
+        auth
+    ),
+    cmd!(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SKIP_MONITOR | SKIP_SLOWLOG,
+        (0, 0, 0),
+        "connection",
+        hello
+    ),
+    cmd!(
+        "select",
+        2,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        "connection",
+        select
+    ),
+    cmd!(
+        "quit",
+        -1,
+        ALLOW_BUSY
+            | NOSCRIPT
+            | LOADING
+            | STALE
+            | FAST
+            | NO_AUTH
+            | SUBSCRIBE_CONTEXT
+            | TRANSACTION_CONTROL,
+        (0, 0, 0),
+        "connection",
+        quit
+    ),
+    cmd!(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SUBSCRIBE_CONTEXT | TRANSACTION_CONTROL,
+        (0, 0, 0),
+        "connection",
+        reset
+    ),
+];

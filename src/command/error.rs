@@ -1,0 +1,172 @@
+//! Every RESP error reply, byte for byte as Redis 7.0 sends it, in one place.
+//!
+//! Handlers return [`CmdError`]; the executor writes it with [`CmdError::message`]. Fixed
+//! texts are constants here; texts that embed a name or a value are variants whose `Display`
+//! builds them, so no handler spells an error itself.
+
+use std::fmt;
+
+/// `WRONGTYPE ...`
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+/// `ERR value is not an integer or out of range`
+pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+/// `ERR value is not a valid float`
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+/// `ERR syntax error`
+pub const SYNTAX: &str = "ERR syntax error";
+/// `ERR increment or decrement would overflow`
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+/// `ERR increment would produce NaN or Infinity`
+pub const NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
+/// `ERR no such key`
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+/// `ERR index out of range`
+pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
+/// `ERR DB index is out of range`
+pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+/// `ERR invalid DB index`
+pub const INVALID_DB_INDEX: &str = "ERR invalid DB index";
+/// `ERR source and destination objects are the same`
+pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+/// `ERR string exceeds maximum allowed size (proto-max-bulk-len)`
+pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+/// `ERR offset is out of range`
+pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
+/// `NOAUTH Authentication required.`
+pub const NOAUTH: &str = "NOAUTH Authentication required.";
+/// `WRONGPASS ...`
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+/// AUTH without a configured password.
+pub const AUTH_NOT_CONFIGURED: &str =
+    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+/// `ERR NX and XX, GT or LT options at the same time are not compatible`
+pub const NX_XX_GT_LT: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
+/// `ERR GT, LT, and/or NX options at the same time are not compatible`
+pub const GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
+/// MULTI inside MULTI.
+pub const MULTI_NESTED: &str = "ERR MULTI calls can not be nested";
+/// EXEC without MULTI.
+pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
+/// DISCARD without MULTI.
+pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
+/// WATCH inside MULTI.
+pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
+/// EXEC after a queueing error.
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+/// `-READONLY` on a read-only replica.
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
+/// `-MASTERDOWN` with replica-serve-stale-data no.
+pub const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+/// `-LOADING` while a dataset loads.
+pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
+/// `-NOREPLICAS` under min-replicas-to-write.
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+/// `-MISCONF` after a failed background save.
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+/// A timeout argument that is not a number.
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+/// A negative timeout.
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// A timeout that overflows.
+pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
+/// A bad CLIENT SETNAME name.
+pub const CLIENT_NAME_SPACES: &str =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+/// CLIENT KILL found no client.
+pub const NO_SUCH_CLIENT: &str = "ERR No such client";
+/// DEBUG refused by enable-debug-command.
+pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+/// CONFIG REWRITE without a file.
+pub const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
+/// A negative count where a positive one is required.
+pub const POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";
+/// A WAIT on a replica.
+pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
+
+/// A command that failed; the text is what the client receives after `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CmdError {
+    /// One of the fixed texts above.
+    Fixed(&'static str),
+    /// `ERR wrong number of arguments for '<name>' command`.
+    WrongArity(String),
+    /// A message built from client bytes (unknown command or subcommand), kept as bytes so
+    /// the reply is exact even when the client sent invalid UTF-8.
+    Raw(Vec<u8>),
+    /// `ERR invalid expire time in '<cmd>' command`.
+    InvalidExpire(String),
+    /// A fully formatted message (the code is part of it).
+    Other(String),
+}
+
+impl CmdError {
+    /// The reply text (without the leading `-`).
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+
+    /// The reply text as bytes, exact even for client bytes that are not UTF-8.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            CmdError::Raw(b) => b.clone(),
+            other => other.to_string().into_bytes(),
+        }
+    }
+
+    /// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ` as Redis 7.0
+    /// builds it: the name cut at 128 bytes, arguments added while the list is under 128
+    /// bytes, each cut so the list does not pass 128.
+    pub fn unknown_command(argv: &[impl AsRef<[u8]>]) -> CmdError {
+        let mut msg = b"ERR unknown command '".to_vec();
+        let name = argv.first().map(|a| a.as_ref()).unwrap_or(b"");
+        msg.extend_from_slice(&name[..name.len().min(128)]);
+        msg.extend_from_slice(b"', with args beginning with: ");
+        let mut args: Vec<u8> = Vec::new();
+        for a in argv.iter().skip(1) {
+            if args.len() >= 128 {
+                break;
+            }
+            let a = a.as_ref();
+            let room = 128 - args.len();
+            args.push(b'\'');
+            args.extend_from_slice(&a[..a.len().min(room)]);
+            args.extend_from_slice(b"' ");
+        }
+        msg.extend_from_slice(&args);
+        CmdError::Raw(msg)
+    }
+
+    /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.` (the command as typed, upper-cased).
+    pub fn unknown_subcommand(command: &[u8], sub: &[u8]) -> CmdError {
+        let mut msg = b"ERR unknown subcommand '".to_vec();
+        msg.extend_from_slice(&sub[..sub.len().min(128)]);
+        msg.extend_from_slice(b"'. Try ");
+        msg.extend(command.iter().map(|c| c.to_ascii_uppercase()));
+        msg.extend_from_slice(b" HELP.");
+        CmdError::Raw(msg)
+    }
+}
+
+impl fmt::Display for CmdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CmdError::Fixed(s) => f.write_str(s),
+            CmdError::WrongArity(name) => {
+                write!(f, "ERR wrong number of arguments for '{name}' command")
+            }
+            CmdError::Raw(bytes) => f.write_str(&String::from_utf8_lossy(bytes)),
+            CmdError::InvalidExpire(cmd) => write!(f, "ERR invalid expire time in '{cmd}' command"),
+            CmdError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<&'static str> for CmdError {
+    fn from(s: &'static str) -> Self {
+        CmdError::Fixed(s)
+    }
+}
+
+/// Result of a command handler.
+pub type CmdResult = Result<(), CmdError>;

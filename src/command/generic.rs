@@ -1,0 +1,625 @@
+//! Key commands: DEL, UNLINK, EXISTS, TYPE, the EXPIRE family, TTL family, PERSIST, KEYS,
+//! SCAN, RANDOMKEY, RENAME, RENAMENX, COPY, MOVE, TOUCH, OBJECT.
+
+use super::error::{self, CmdError, CmdResult};
+use super::exec::{argv_of, Ctx};
+use super::flags::*;
+use super::numeric::parse_int;
+use super::{container, Spec};
+use crate::keyspace::{Value, ValueType, NO_EXPIRE};
+use crate::{cmd, subcmd};
+
+fn del(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.now;
+    let mut deleted = 0;
+    for i in 1..ctx.argv.len() {
+        let key = ctx.arg(i);
+        if ctx.db().delete(key, now) {
+            deleted += 1;
+            ctx.dirty += 1;
+        }
+    }
+    ctx.out.int(deleted);
+    Ok(())
+}
+
+fn exists(ctx: &mut Ctx) -> CmdResult {
+    let (now, clock) = (ctx.now, ctx.clock());
+    let mut count = 0;
+    for i in 1..ctx.argv.len() {
+        let key = ctx.arg(i);
+        if ctx.db().get_counted(key, now, clock).is_some() {
+            count += 1;
+        }
+    }
+    ctx.out.int(count);
+    Ok(())
+}
+
+fn type_cmd(ctx: &mut Ctx) -> CmdResult {
+    let (now, clock) = (ctx.now, ctx.clock());
+    let key = ctx.arg(1);
+    let name = ctx
+        .db()
+        .get_counted(key, now, clock)
+        .map(|it| it.value.value_type().name())
+        .unwrap_or("none");
+    ctx.out.simple(name);
+    Ok(())
+}
+
+/// The NX | XX | GT | LT flags of the EXPIRE family.
+#[derive(Default, Clone, Copy)]
+struct ExpireFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+fn parse_expire_flags(ctx: &Ctx) -> Result<ExpireFlags, CmdError> {
+    let mut f = ExpireFlags::default();
+    for a in &ctx.argv[3..] {
+        if a.eq_ignore_ascii_case(b"NX") {
+            f.nx = true;
+        } else if a.eq_ignore_ascii_case(b"XX") {
+            f.xx = true;
+        } else if a.eq_ignore_ascii_case(b"GT") {
+            f.gt = true;
+        } else if a.eq_ignore_ascii_case(b"LT") {
+            f.lt = true;
+        } else {
+            return Err(CmdError::Other(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(a)
+            )));
+        }
+    }
+    if f.nx && (f.xx || f.gt || f.lt) {
+        return Err(CmdError::Fixed(error::NX_XX_GT_LT));
+    }
+    if f.gt && f.lt {
+        return Err(CmdError::Fixed(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    Ok(f)
+}
+
+/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: `base` is added (now, or 0 for the AT forms) and
+/// seconds are scaled to milliseconds, with Redis's overflow checks.
+fn expire_generic(ctx: &mut Ctx, base: i64, seconds: bool) -> CmdResult {
+    let flags = parse_expire_flags(ctx)?;
+    let mut when = parse_int(ctx.arg(2))?;
+    let invalid = || CmdError::InvalidExpire(ctx.spec.fullname.to_string());
+    if seconds {
+        when = when.checked_mul(1000).ok_or_else(invalid)?;
+    }
+    when = when.checked_add(base).ok_or_else(invalid)?;
+    let now = ctx.now;
+    let key = ctx.arg(1);
+    let Some(item) = ctx.db().get(key, now) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let current = item.has_expire().then(|| item.expire_at());
+    let refused = (flags.nx && current.is_some())
+        || (flags.xx && current.is_none())
+        || (flags.gt && current.is_none_or(|c| when <= c))
+        || (flags.lt && current.is_some_and(|c| when >= c));
+    if refused {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let is_replica = ctx.engine.settings.replicaof.is_some();
+    if when <= now && !is_replica && !ctx.engine.loading {
+        ctx.db().remove(key);
+        ctx.dirty += 1;
+        ctx.propagate_as(vec![argv_of(&[b"DEL", key])]);
+        ctx.out.int(1);
+        return Ok(());
+    }
+    ctx.db().set_expire(key, when, now);
+    ctx.dirty += 1;
+    let mut when_text = itoa::Buffer::new();
+    let mut parts: Vec<&[u8]> = vec![b"PEXPIREAT", key, when_text.format(when).as_bytes()];
+    parts.extend(ctx.argv[3..].iter().map(|a| a.as_ref()));
+    ctx.propagate_as(vec![argv_of(&parts)]);
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn expire(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.now;
+    expire_generic(ctx, now, true)
+}
+
+fn pexpire(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.now;
+    expire_generic(ctx, now, false)
+}
+
+fn expireat(ctx: &mut Ctx) -> CmdResult {
+    expire_generic(ctx, 0, true)
+}
+
+fn pexpireat(ctx: &mut Ctx) -> CmdResult {
+    expire_generic(ctx, 0, false)
+}
+
+/// TTL, PTTL, EXPIRETIME, PEXPIRETIME.
+fn ttl_generic(ctx: &mut Ctx, millis: bool, absolute: bool) -> CmdResult {
+    let (now, clock) = (ctx.now, ctx.clock());
+    let key = ctx.arg(1);
+    let Some(item) = ctx.db().get_counted(key, now, clock) else {
+        ctx.out.int(-2);
+        return Ok(());
+    };
+    if !item.has_expire() {
+        ctx.out.int(-1);
+        return Ok(());
+    }
+    let mut ttl = if absolute {
+        item.expire_at()
+    } else {
+        item.expire_at() - now
+    };
+    if ttl < 0 {
+        ttl = 0;
+    }
+    ctx.out.int(if millis { ttl } else { (ttl + 500) / 1000 });
+    Ok(())
+}
+
+fn ttl(ctx: &mut Ctx) -> CmdResult {
+    ttl_generic(ctx, false, false)
+}
+
+fn pttl(ctx: &mut Ctx) -> CmdResult {
+    ttl_generic(ctx, true, false)
+}
+
+fn expiretime(ctx: &mut Ctx) -> CmdResult {
+    ttl_generic(ctx, false, true)
+}
+
+fn pexpiretime(ctx: &mut Ctx) -> CmdResult {
+    ttl_generic(ctx, true, true)
+}
+
+fn persist(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.now;
+    let key = ctx.arg(1);
+    let has = ctx.db().get(key, now).is_some_and(|it| it.has_expire());
+    if has {
+        ctx.db().set_expire(key, NO_EXPIRE, now);
+        ctx.dirty += 1;
+    }
+    ctx.out.int(has as i64);
+    Ok(())
+}
+
+fn keys(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.now;
+    let pattern = ctx.arg(1);
+    let all = pattern == b"*";
+    let mut found = Vec::new();
+    ctx.db().for_each_live(now, |it| {
+        if all || crate::glob::matches(pattern, &it.key, false) {
+            found.push(it.key.clone());
+        }
+    });
+    ctx.out.array(found.len());
+    for k in &found {
+        ctx.out.bulk(k);
+    }
+    Ok(())
+}
+
+/// Parses a SCAN cursor as Redis does (`strtoull`, whole string, no sign).
+pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    let s = std::str::from_utf8(arg).map_err(|_| CmdError::Fixed("ERR invalid cursor"))?;
+    if s.is_empty() || s.starts_with(|c: char| c.is_whitespace()) {
+        return Err(CmdError::Fixed("ERR invalid cursor"));
+    }
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    digits
+        .parse::<u64>()
+        .map_err(|_| CmdError::Fixed("ERR invalid cursor"))
+}
+
+/// The MATCH / COUNT / TYPE options shared by the SCAN family.
+pub struct ScanOptions<'a> {
+    /// MATCH pattern.
+    pub pattern: Option<&'a [u8]>,
+    /// COUNT hint.
+    pub count: usize,
+    /// TYPE filter (SCAN only).
+    pub value_type: Option<Option<ValueType>>,
+}
+
+/// Parses SCAN options starting at argument `from`; `allow_type` for SCAN itself.
+pub fn parse_scan_options<'a>(
+    argv: &'a [bytes::Bytes],
+    from: usize,
+    allow_type: bool,
+) -> Result<ScanOptions<'a>, CmdError> {
+    let mut opts = ScanOptions {
+        pattern: None,
+        count: 10,
+        value_type: None,
+    };
+    let mut i = from;
+    while i < argv.len() {
+        let more = argv.len() - i - 1;
+        let opt = &argv[i];
+        if opt.eq_ignore_ascii_case(b"COUNT") && more >= 1 {
+            let n = parse_int(&argv[i + 1])?;
+            if n < 1 {
+                return Err(CmdError::Fixed(error::SYNTAX));
+            }
+            opts.count = n as usize;
+        } else if opt.eq_ignore_ascii_case(b"MATCH") && more >= 1 {
+            let p: &[u8] = &argv[i + 1];
+            opts.pattern = if p == b"*" { None } else { Some(p) };
+        } else if allow_type && opt.eq_ignore_ascii_case(b"TYPE") && more >= 1 {
+            opts.value_type = Some(ValueType::parse(&argv[i + 1]));
+        } else {
+            return Err(CmdError::Fixed(error::SYNTAX));
+        }
+        i += 2;
+    }
+    Ok(opts)
+}
+
+fn scan(ctx: &mut Ctx) -> CmdResult {
+    let cursor = parse_cursor(ctx.arg(1))?;
+    let opts = parse_scan_options(ctx.argv, 2, true)?;
+    let now = ctx.now;
+    let mut found = Vec::new();
+    let next = ctx.db().scan(cursor, opts.count, |it| {
+        if it.is_expired(now) {
+            return;
+        }
+        if let Some(p) = opts.pattern {
+            if !crate::glob::matches(p, &it.key, false) {
+                return;
+            }
+        }
+        if let Some(t) = opts.value_type {
+            if t != Some(it.value.value_type()) {
+                return;
+            }
+        }
+        found.push(it.key.clone());
+    });
+    ctx.out.array(2);
+    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    ctx.out.array(found.len());
+    for k in &found {
+        ctx.out.bulk(k);
+    }
+    Ok(())
+}
+
+fn randomkey(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.now;
+    match ctx.db().random_key(now) {
+        Some(k) => ctx.out.bulk(&k),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// RENAME and RENAMENX.
+fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
+    let (now, clock) = (ctx.now, ctx.clock());
+    let (src, dst) = (ctx.arg(1), ctx.arg(2));
+    let Some(item) = ctx.db().get(src, now) else {
+        return Err(CmdError::Fixed(error::NO_SUCH_KEY));
+    };
+    if src == dst {
+        if nx {
+            ctx.out.int(0);
+        } else {
+            ctx.out.ok();
+        }
+        return Ok(());
+    }
+    let (value, expire) = (item.value.clone(), item.expire_at());
+    if ctx.db().get(dst, now).is_some() {
+        if nx {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        ctx.db().remove(dst);
+    }
+    ctx.db().remove(src);
+    ctx.db().insert(dst, value, expire, clock);
+    ctx.dirty += 1;
+    if nx {
+        ctx.out.int(1);
+    } else {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+fn rename(ctx: &mut Ctx) -> CmdResult {
+    rename_generic(ctx, false)
+}
+
+fn renamenx(ctx: &mut Ctx) -> CmdResult {
+    rename_generic(ctx, true)
+}
+
+/// A database number argument as `getIntFromObjectOrReply` reads it (32-bit).
+fn parse_db_index(arg: &[u8], databases: usize) -> Result<usize, CmdError> {
+    let n = parse_int(arg)?;
+    if n < i32::MIN as i64 || n > i32::MAX as i64 {
+        return Err(CmdError::Fixed(error::NOT_INTEGER));
+    }
+    if n < 0 || n as usize >= databases {
+        return Err(CmdError::Fixed(error::DB_INDEX_OUT_OF_RANGE));
+    }
+    Ok(n as usize)
+}
+
+fn copy(ctx: &mut Ctx) -> CmdResult {
+    let (now, clock) = (ctx.now, ctx.clock());
+    let src_db = ctx.session.db;
+    let mut dst_db = src_db;
+    let mut replace = false;
+    let mut j = 3;
+    while j < ctx.argv.len() {
+        let a = ctx.arg(j);
+        if a.eq_ignore_ascii_case(b"REPLACE") {
+            replace = true;
+        } else if a.eq_ignore_ascii_case(b"DB") && j + 1 < ctx.argv.len() {
+            dst_db = parse_db_index(ctx.arg(j + 1), ctx.engine.keyspace.dbs.len())?;
+            j += 1;
+        } else {
+            return Err(CmdError::Fixed(error::SYNTAX));
+        }
+        j += 1;
+    }
+    let (src, dst) = (ctx.arg(1), ctx.arg(2));
+    if src_db == dst_db && src == dst {
+        return Err(CmdError::Fixed(error::SAME_OBJECT));
+    }
+    let Some(item) = ctx.engine.keyspace.dbs[src_db].get_counted(src, now, clock) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let (value, expire) = (item.value.clone(), item.expire_at());
+    let target = &mut ctx.engine.keyspace.dbs[dst_db];
+    if target.get(dst, now).is_some() {
+        if !replace {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        target.remove(dst);
+    }
+    target.insert(dst, value, expire, clock);
+    ctx.dirty += 1;
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn move_cmd(ctx: &mut Ctx) -> CmdResult {
+    let (now, clock) = (ctx.now, ctx.clock());
+    let src_db = ctx.session.db;
+    let dst_db = parse_db_index(ctx.arg(2), ctx.engine.keyspace.dbs.len())?;
+    if src_db == dst_db {
+        return Err(CmdError::Fixed(error::SAME_OBJECT));
+    }
+    let key = ctx.arg(1);
+    let Some(item) = ctx.engine.keyspace.dbs[src_db].get(key, now) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let (value, expire) = (item.value.clone(), item.expire_at());
+    if ctx.engine.keyspace.dbs[dst_db].get(key, now).is_some() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    ctx.engine.keyspace.dbs[dst_db].insert(key, value, expire, clock);
+    ctx.engine.keyspace.dbs[src_db].remove(key);
+    ctx.dirty += 1;
+    ctx.out.int(1);
+    Ok(())
+}
+
+fn touch(ctx: &mut Ctx) -> CmdResult {
+    let (now, clock) = (ctx.now, ctx.clock());
+    let mut count = 0;
+    for i in 1..ctx.argv.len() {
+        let key = ctx.arg(i);
+        if let Some(it) = ctx.db().get(key, now) {
+            it.touch_access(clock);
+            count += 1;
+        }
+    }
+    ctx.out.int(count);
+    Ok(())
+}
+
+/// Integers Redis shares between keys (refcount reported as INT_MAX).
+const SHARED_INTEGERS: i64 = 10000;
+
+fn object_lookup<'c>(ctx: &'c mut Ctx) -> Option<&'c crate::keyspace::ItemRef> {
+    let now = ctx.now;
+    let key = ctx.arg(2);
+    ctx.db().get(key, now)
+}
+
+fn object_encoding(ctx: &mut Ctx) -> CmdResult {
+    match object_lookup(ctx).map(|it| it.value.encoding()) {
+        Some(enc) => ctx.out.bulk(enc.as_bytes()),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn object_refcount(ctx: &mut Ctx) -> CmdResult {
+    let shared_ok =
+        ctx.engine.settings.maxmemory == 0 || !ctx.engine.settings.maxmemory_policy.contains("l");
+    match object_lookup(ctx) {
+        Some(it) => {
+            let shared = shared_ok
+                && matches!(it.value, Value::Str(crate::keyspace::StrValue::Int(n)) if (0..SHARED_INTEGERS).contains(&n));
+            ctx.out.int(if shared { i32::MAX as i64 } else { 1 });
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn object_idletime(ctx: &mut Ctx) -> CmdResult {
+    if ctx.engine.settings.maxmemory_policy.contains("lfu") {
+        return Err(CmdError::Fixed("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+    }
+    let clock = ctx.clock();
+    match object_lookup(ctx) {
+        Some(it) => {
+            let idle = clock.saturating_sub(it.access());
+            ctx.out.int(idle as i64);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn object_freq(ctx: &mut Ctx) -> CmdResult {
+    if !ctx.engine.settings.maxmemory_policy.contains("lfu") {
+        return Err(CmdError::Fixed("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+    }
+    match object_lookup(ctx) {
+        Some(_) => ctx.out.int(0),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn object_help(ctx: &mut Ctx) -> CmdResult {
+    let lines: &[&str] = &[
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Print this help.",
+    ];
+    ctx.out.array(lines.len());
+    for l in lines {
+        ctx.out.simple(l);
+    }
+    Ok(())
+}
+
+static OBJECT_SUBCOMMANDS: &[Spec] = &[
+    subcmd!(
+        "object",
+        "encoding",
+        3,
+        READONLY,
+        (2, 2, 1),
+        "generic",
+        object_encoding
+    ),
+    subcmd!(
+        "object",
+        "refcount",
+        3,
+        READONLY,
+        (2, 2, 1),
+        "generic",
+        object_refcount
+    ),
+    subcmd!(
+        "object",
+        "idletime",
+        3,
+        READONLY,
+        (2, 2, 1),
+        "generic",
+        object_idletime
+    ),
+    subcmd!(
+        "object",
+        "freq",
+        3,
+        READONLY,
+        (2, 2, 1),
+        "generic",
+        object_freq
+    ),
+    subcmd!(
+        "object",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "generic",
+        object_help
+    ),
+];
+
+/// Key commands.
+pub static COMMANDS: &[Spec] = &[
+    cmd!("del", -2, WRITE, (1, -1, 1), "generic", del),
+    cmd!("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", del),
+    cmd!("exists", -2, READONLY | FAST, (1, -1, 1), "generic", exists),
+    cmd!("type", 2, READONLY | FAST, (1, 1, 1), "generic", type_cmd),
+    cmd!("expire", -3, WRITE | FAST, (1, 1, 1), "generic", expire),
+    cmd!("pexpire", -3, WRITE | FAST, (1, 1, 1), "generic", pexpire),
+    cmd!("expireat", -3, WRITE | FAST, (1, 1, 1), "generic", expireat),
+    cmd!(
+        "pexpireat",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "generic",
+        pexpireat
+    ),
+    cmd!("ttl", 2, READONLY | FAST, (1, 1, 1), "generic", ttl),
+    cmd!("pttl", 2, READONLY | FAST, (1, 1, 1), "generic", pttl),
+    cmd!(
+        "expiretime",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        expiretime
+    ),
+    cmd!(
+        "pexpiretime",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        pexpiretime
+    ),
+    cmd!("persist", 2, WRITE | FAST, (1, 1, 1), "generic", persist),
+    cmd!("keys", 2, READONLY, (0, 0, 0), "generic", keys),
+    cmd!("scan", -2, READONLY, (0, 0, 0), "generic", scan),
+    cmd!("randomkey", 1, READONLY, (0, 0, 0), "generic", randomkey),
+    cmd!("rename", 3, WRITE, (1, 2, 1), "generic", rename),
+    cmd!("renamenx", 3, WRITE | FAST, (1, 2, 1), "generic", renamenx),
+    cmd!("copy", -3, WRITE | DENYOOM, (1, 2, 1), "generic", copy),
+    cmd!("move", 3, WRITE | FAST, (1, 1, 1), "generic", move_cmd),
+    cmd!("touch", -2, READONLY | FAST, (1, -1, 1), "generic", touch),
+    Spec {
+        subcommands: OBJECT_SUBCOMMANDS,
+        ..cmd!("object", -2, 0, (0, 0, 0), "generic", container)
+    },
+];

@@ -1,0 +1,411 @@
+//! INFO: each section rendered from the subsystem that owns its figures, with Redis 7.0's
+//! field names and order so that redis-cli, Sentinel and redis_exporter read it unchanged.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use super::connection::REDIS_COMPAT_VERSION;
+use super::error::CmdResult;
+use super::exec::Ctx;
+use super::flags::*;
+use super::Spec;
+use crate::cmd;
+use crate::telemetry::process::{self, bytes_to_human};
+
+/// Sections printed by INFO with no argument (and by `default`).
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+/// Sections added by `all` / `everything`.
+const EXTRA_SECTIONS: &[&str] = &["commandstats", "latencystats"];
+
+fn info(ctx: &mut Ctx) -> CmdResult {
+    let mut wanted: Vec<String> = Vec::new();
+    if ctx.argv.len() == 1 {
+        wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+    }
+    for a in &ctx.argv[1..] {
+        let name = String::from_utf8_lossy(a).to_ascii_lowercase();
+        match name.as_str() {
+            "default" => wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string())),
+            "all" | "everything" => {
+                wanted.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+                wanted.extend(EXTRA_SECTIONS.iter().map(|s| s.to_string()));
+            }
+            other => wanted.push(other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    let all_sections = DEFAULT_SECTIONS.iter().chain(EXTRA_SECTIONS);
+    for section in all_sections {
+        if !wanted.iter().any(|w| w == section) {
+            continue;
+        }
+        let body = render_section(ctx, section);
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        text.push_str(&body);
+    }
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// One section with its `# Title` line.
+fn render_section(ctx: &mut Ctx, section: &str) -> String {
+    let mut s = String::new();
+    let title = match section {
+        "errorstats" => "Errorstats".to_string(),
+        "commandstats" => "Commandstats".to_string(),
+        "latencystats" => "Latencystats".to_string(),
+        "cpu" => "CPU".to_string(),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        }
+    };
+    let _ = write!(s, "# {title}\r\n");
+    match section {
+        "server" => server(ctx, &mut s),
+        "clients" => clients(ctx, &mut s),
+        "memory" => memory(ctx, &mut s),
+        "persistence" => persistence(ctx, &mut s),
+        "stats" => stats(ctx, &mut s),
+        "replication" => replication(ctx, &mut s),
+        "cpu" => cpu(&mut s),
+        "errorstats" => errorstats(ctx, &mut s),
+        "cluster" => s.push_str("cluster_enabled:0\r\n"),
+        "keyspace" => keyspace(ctx, &mut s),
+        "commandstats" => commandstats(ctx, &mut s),
+        _ => {}
+    }
+    s
+}
+
+macro_rules! field {
+    ($s:expr, $name:literal, $value:expr) => {
+        let _ = write!($s, concat!($name, ":{}\r\n"), $value);
+    };
+}
+
+fn server(ctx: &mut Ctx, s: &mut String) {
+    let state = ctx.state;
+    let settings = &ctx.engine.settings;
+    let uptime = state.uptime_secs();
+    let now_us = crate::keyspace::now_ms() * 1000;
+    let ports = *state.ports.lock();
+    field!(s, "redis_version", REDIS_COMPAT_VERSION);
+    field!(s, "redis_git_sha1", "00000000");
+    field!(s, "redis_git_dirty", 0);
+    field!(s, "redis_build_id", "0");
+    field!(s, "redis_mode", "standalone");
+    field!(
+        s,
+        "os",
+        std::env::consts::OS.to_string() + " " + std::env::consts::ARCH
+    );
+    field!(s, "arch_bits", 64);
+    field!(s, "monotonic_clock", "POSIX clock_gettime");
+    field!(s, "multiplexing_api", "epoll");
+    field!(s, "atomicvar_api", "c11-builtin");
+    field!(s, "gcc_version", "0.0.0");
+    field!(s, "process_id", std::process::id());
+    field!(s, "process_supervised", "no");
+    field!(s, "run_id", state.run_id);
+    field!(s, "tcp_port", ports.resp);
+    field!(s, "server_time_usec", now_us);
+    field!(s, "uptime_in_seconds", uptime);
+    field!(s, "uptime_in_days", uptime / 86400);
+    field!(s, "hz", settings.hz);
+    field!(s, "configured_hz", settings.hz);
+    field!(s, "lru_clock", ctx.engine.keyspace.lru_clock());
+    field!(
+        s,
+        "executable",
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    field!(
+        s,
+        "config_file",
+        state
+            .config_file
+            .as_ref()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    field!(s, "io_threads_active", 0);
+    field!(s, "replikv_version", env!("CARGO_PKG_VERSION"));
+    field!(s, "replikv_http_port", ports.http);
+}
+
+fn clients(ctx: &mut Ctx, s: &mut String) {
+    let clients = &ctx.state.clients;
+    field!(s, "connected_clients", clients.count());
+    field!(s, "cluster_connections", 0);
+    field!(s, "maxclients", ctx.engine.settings.maxclients);
+    field!(s, "client_recent_max_input_buffer", 0);
+    field!(s, "client_recent_max_output_buffer", 0);
+    field!(s, "blocked_clients", ctx.engine.blocking.len());
+    field!(s, "tracking_clients", 0);
+    field!(s, "clients_in_timeout_table", ctx.engine.blocking.len());
+}
+
+fn memory(ctx: &mut Ctx, s: &mut String) {
+    let used = process::allocated_bytes();
+    let rss = process::rss_bytes();
+    let peak = ctx
+        .state
+        .stats
+        .memory_peak
+        .fetch_max(used, Ordering::Relaxed)
+        .max(used);
+    let total = process::total_system_memory();
+    let settings = &ctx.engine.settings;
+    field!(s, "used_memory", used);
+    field!(s, "used_memory_human", bytes_to_human(used));
+    field!(s, "used_memory_rss", rss);
+    field!(s, "used_memory_rss_human", bytes_to_human(rss));
+    field!(s, "used_memory_peak", peak);
+    field!(s, "used_memory_peak_human", bytes_to_human(peak));
+    field!(
+        s,
+        "used_memory_peak_perc",
+        format!(
+            "{:.2}%",
+            if peak > 0 {
+                used as f64 * 100.0 / peak as f64
+            } else {
+                100.0
+            }
+        )
+    );
+    field!(s, "used_memory_overhead", 0);
+    field!(s, "used_memory_startup", 0);
+    field!(s, "used_memory_dataset", used);
+    field!(s, "used_memory_dataset_perc", "100.00%");
+    field!(s, "total_system_memory", total);
+    field!(s, "total_system_memory_human", bytes_to_human(total));
+    field!(s, "maxmemory", settings.maxmemory);
+    field!(s, "maxmemory_human", bytes_to_human(settings.maxmemory));
+    field!(s, "maxmemory_policy", settings.maxmemory_policy);
+    field!(
+        s,
+        "mem_fragmentation_ratio",
+        format!(
+            "{:.2}",
+            if used > 0 {
+                rss as f64 / used as f64
+            } else {
+                0.0
+            }
+        )
+    );
+    field!(s, "mem_allocator", "jemalloc-5.3.0");
+    field!(s, "lazyfree_pending_objects", 0);
+    field!(s, "mem_replication_backlog", 0);
+    field!(s, "mem_clients_slaves", 0);
+    field!(s, "mem_total_replication_buffers", 0);
+}
+
+fn persistence(ctx: &mut Ctx, s: &mut String) {
+    let e = &ctx.engine;
+    field!(s, "loading", e.loading as u8);
+    field!(s, "async_loading", 0);
+    field!(s, "current_cow_peak", 0);
+    field!(s, "current_cow_size", 0);
+    field!(s, "current_cow_size_age", 0);
+    field!(s, "current_fork_perc", "0.00");
+    field!(s, "current_save_keys_processed", 0);
+    field!(s, "current_save_keys_total", 0);
+    field!(s, "rdb_changes_since_last_save", e.dirty);
+    field!(s, "rdb_bgsave_in_progress", 0);
+    field!(s, "rdb_last_save_time", e.lastsave);
+    field!(s, "rdb_last_bgsave_status", "ok");
+    field!(s, "rdb_last_bgsave_time_sec", -1);
+    field!(s, "rdb_current_bgsave_time_sec", -1);
+    field!(s, "rdb_saves", 0);
+    field!(s, "rdb_last_cow_size", 0);
+    field!(s, "rdb_last_load_keys_expired", 0);
+    field!(s, "rdb_last_load_keys_loaded", 0);
+    field!(s, "aof_enabled", 0);
+    field!(s, "aof_rewrite_in_progress", 0);
+    field!(s, "aof_rewrite_scheduled", 0);
+    field!(s, "aof_last_rewrite_time_sec", -1);
+    field!(s, "aof_current_rewrite_time_sec", -1);
+    field!(s, "aof_last_bgrewrite_status", "ok");
+    field!(s, "aof_rewrites", 0);
+    field!(s, "aof_rewrites_consecutive_failures", 0);
+    field!(s, "aof_last_write_status", "ok");
+    field!(s, "aof_last_cow_size", 0);
+    field!(s, "module_fork_in_progress", 0);
+    field!(s, "module_fork_last_cow_size", 0);
+}
+
+fn stats(ctx: &mut Ctx, s: &mut String) {
+    let st = &ctx.state.stats;
+    let e = &ctx.engine;
+    let ks = &e.keyspace;
+    field!(
+        s,
+        "total_connections_received",
+        st.connections_received.load(Ordering::Relaxed)
+    );
+    field!(s, "total_commands_processed", e.stats.total_commands);
+    field!(
+        s,
+        "instantaneous_ops_per_sec",
+        st.instantaneous_ops.load(Ordering::Relaxed)
+    );
+    field!(
+        s,
+        "total_net_input_bytes",
+        st.net_input_bytes.load(Ordering::Relaxed)
+    );
+    field!(
+        s,
+        "total_net_output_bytes",
+        st.net_output_bytes.load(Ordering::Relaxed)
+    );
+    field!(s, "total_net_repl_input_bytes", 0);
+    field!(s, "total_net_repl_output_bytes", 0);
+    field!(s, "instantaneous_input_kbps", "0.00");
+    field!(s, "instantaneous_output_kbps", "0.00");
+    field!(s, "instantaneous_input_repl_kbps", "0.00");
+    field!(s, "instantaneous_output_repl_kbps", "0.00");
+    field!(
+        s,
+        "rejected_connections",
+        st.rejected_connections.load(Ordering::Relaxed)
+    );
+    field!(s, "sync_full", 0);
+    field!(s, "sync_partial_ok", 0);
+    field!(s, "sync_partial_err", 0);
+    field!(s, "expired_keys", ks.stat_sum(|d| d.stat_expired));
+    field!(s, "expired_stale_perc", "0.00");
+    field!(s, "expired_time_cap_reached_count", 0);
+    field!(s, "expire_cycle_cpu_milliseconds", 0);
+    field!(s, "evicted_keys", 0);
+    field!(s, "evicted_clients", 0);
+    field!(s, "total_eviction_exceeded_time", 0);
+    field!(s, "current_eviction_exceeded_time", 0);
+    field!(s, "keyspace_hits", ks.stat_sum(|d| d.stat_hits));
+    field!(s, "keyspace_misses", ks.stat_sum(|d| d.stat_misses));
+    field!(s, "pubsub_channels", e.subscriptions.channels(None).len());
+    field!(s, "pubsub_patterns", e.subscriptions.numpat());
+    field!(s, "pubsubshard_channels", 0);
+    field!(s, "latest_fork_usec", 0);
+    field!(s, "total_forks", 0);
+    field!(s, "migrate_cached_sockets", 0);
+    field!(s, "slave_expires_tracked_keys", 0);
+    field!(s, "active_defrag_hits", 0);
+    field!(s, "active_defrag_misses", 0);
+    field!(s, "active_defrag_key_hits", 0);
+    field!(s, "active_defrag_key_misses", 0);
+    field!(s, "total_active_defrag_time", 0);
+    field!(s, "current_active_defrag_time", 0);
+    field!(s, "tracking_total_keys", 0);
+    field!(s, "tracking_total_items", 0);
+    field!(s, "tracking_total_prefixes", 0);
+    field!(s, "unexpected_error_replies", 0);
+    field!(s, "total_error_replies", e.stats.total_error_replies);
+    field!(s, "dump_payload_sanitizations", 0);
+    field!(
+        s,
+        "total_reads_processed",
+        st.reads_processed.load(Ordering::Relaxed)
+    );
+    field!(
+        s,
+        "total_writes_processed",
+        st.writes_processed.load(Ordering::Relaxed)
+    );
+    field!(s, "io_threaded_reads_processed", 0);
+    field!(s, "io_threaded_writes_processed", 0);
+    field!(s, "reply_buffer_shrinks", 0);
+    field!(s, "reply_buffer_expands", 0);
+}
+
+fn replication(ctx: &mut Ctx, s: &mut String) {
+    let repl = &ctx.engine.repl;
+    let settings = &ctx.engine.settings;
+    field!(s, "role", "master");
+    field!(s, "connected_slaves", 0);
+    field!(s, "master_failover_state", "no-failover");
+    field!(s, "master_replid", repl.replid);
+    field!(s, "master_replid2", repl.replid2);
+    field!(s, "master_repl_offset", repl.offset);
+    field!(s, "second_repl_offset", repl.second_offset);
+    field!(s, "repl_backlog_active", repl.active as u8);
+    field!(s, "repl_backlog_size", settings.repl_backlog_size);
+    field!(s, "repl_backlog_first_byte_offset", 0);
+    field!(s, "repl_backlog_histlen", 0);
+}
+
+fn cpu(s: &mut String) {
+    let (sys, user) = process::cpu_seconds();
+    field!(s, "used_cpu_sys", format!("{sys:.6}"));
+    field!(s, "used_cpu_user", format!("{user:.6}"));
+    field!(s, "used_cpu_sys_children", "0.000000");
+    field!(s, "used_cpu_user_children", "0.000000");
+    field!(s, "used_cpu_sys_main_thread", format!("{sys:.6}"));
+    field!(s, "used_cpu_user_main_thread", format!("{user:.6}"));
+}
+
+fn errorstats(ctx: &mut Ctx, s: &mut String) {
+    let mut errors: Vec<(&String, &u64)> = ctx.engine.stats.errors.iter().collect();
+    errors.sort();
+    for (code, count) in errors {
+        let _ = write!(s, "errorstat_{code}:count={count}\r\n");
+    }
+}
+
+fn keyspace(ctx: &mut Ctx, s: &mut String) {
+    for db in &ctx.engine.keyspace.dbs {
+        if db.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            s,
+            "db{}:keys={},expires={},avg_ttl=0\r\n",
+            db.id,
+            db.len(),
+            db.expires_count()
+        );
+    }
+}
+
+fn commandstats(ctx: &mut Ctx, s: &mut String) {
+    let mut stats: Vec<(&&str, &super::engine::CommandStat)> =
+        ctx.engine.stats.commands.iter().collect();
+    stats.sort_by_key(|(n, _)| **n);
+    for (name, st) in stats {
+        let per_call = if st.calls > 0 {
+            st.usec as f64 / st.calls as f64
+        } else {
+            0.0
+        };
+        let _ = write!(
+            s,
+            "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+            st.calls, st.usec, st.rejected_calls, st.failed_calls
+        );
+    }
+}
+
+/// INFO.
+pub static COMMANDS: &[Spec] = &[cmd!("info", -1, LOADING | STALE, (0, 0, 0), "server", info)];

@@ -1,0 +1,182 @@
+//! The Redis command set: a static table of [`Spec`] rows (one slice per command family),
+//! the executor that runs them behind the gates Redis applies, and per-client sessions.
+//!
+//! A command is a row and a function: `fn(&mut Ctx) -> CmdResult`. The row's flags decide
+//! authentication, read-only and stale-replica gating, MULTI queueing and propagation; the
+//! handler only parses its arguments, touches the keyspace and writes its reply.
+
+pub mod blocking;
+pub mod client;
+pub mod connection;
+pub mod docs;
+pub mod engine;
+pub mod error;
+pub mod exec;
+pub mod generic;
+pub mod info;
+pub mod numeric;
+pub mod server;
+pub mod session;
+pub mod string;
+pub mod subscriptions;
+pub mod table;
+pub mod transactions;
+
+pub use engine::{Engine, State};
+pub use error::{CmdError, CmdResult};
+pub use exec::{execute, Action, Ctx};
+pub use session::{ClientInfo, ClientKind, Session};
+
+/// A command handler.
+pub type Handler = fn(&mut Ctx) -> CmdResult;
+
+/// Command flags, named as COMMAND INFO names them.
+pub mod flags {
+    /// May modify the dataset.
+    pub const WRITE: u32 = 1 << 0;
+    /// Only reads.
+    pub const READONLY: u32 = 1 << 1;
+    /// May grow memory.
+    pub const DENYOOM: u32 = 1 << 2;
+    /// Administrative.
+    pub const ADMIN: u32 = 1 << 3;
+    /// Pub/Sub related.
+    pub const PUBSUB: u32 = 1 << 4;
+    /// Not allowed in scripts.
+    pub const NOSCRIPT: u32 = 1 << 5;
+    /// May block the client.
+    pub const BLOCKING: u32 = 1 << 6;
+    /// Allowed while loading the dataset.
+    pub const LOADING: u32 = 1 << 7;
+    /// Allowed on a replica with a down link and replica-serve-stale-data no.
+    pub const STALE: u32 = 1 << 8;
+    /// Not shown in MONITOR.
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    /// Not logged in SLOWLOG.
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    /// O(1) or O(log n).
+    pub const FAST: u32 = 1 << 11;
+    /// Allowed before authentication.
+    pub const NO_AUTH: u32 = 1 << 12;
+    /// May propagate without being a write (PUBLISH).
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    /// Not allowed inside MULTI.
+    pub const NO_MULTI: u32 = 1 << 14;
+    /// Protected by enable-debug-command.
+    pub const PROTECTED: u32 = 1 << 15;
+    /// Allowed in a RESP2 subscribed context.
+    pub const SUBSCRIBE_CONTEXT: u32 = 1 << 16;
+    /// Keys cannot be found from first/last/step alone.
+    pub const MOVABLEKEYS: u32 = 1 << 17;
+    /// Allowed while a script is busy.
+    pub const ALLOW_BUSY: u32 = 1 << 18;
+    /// Runs immediately even inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
+    pub const TRANSACTION_CONTROL: u32 = 1 << 19;
+
+    /// Names for COMMAND INFO, in Redis's order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (MOVABLEKEYS, "movablekeys"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// One command (or subcommand) of the table.
+#[derive(Debug)]
+pub struct Spec {
+    /// Lower-case name (`get`, or `get` under `config`).
+    pub name: &'static str,
+    /// Full name as Redis reports it (`get`, `config|get`).
+    pub fullname: &'static str,
+    /// Redis arity: exact when positive, minimum when negative; counts the name (and the
+    /// subcommand for subcommands).
+    pub arity: i32,
+    /// [`flags`] bits.
+    pub flags: u32,
+    /// First key argument (0 = none).
+    pub first_key: i32,
+    /// Last key argument (negative counts from the end).
+    pub last_key: i32,
+    /// Step between keys.
+    pub step: i32,
+    /// Command group (`string`, `generic`, `server`...).
+    pub group: &'static str,
+    /// The implementation; commands with subcommands have a dispatcher that is not called.
+    pub handler: Handler,
+    /// Subcommands (CONFIG GET, CLIENT LIST...).
+    pub subcommands: &'static [Spec],
+}
+
+impl Spec {
+    /// True when the flag is set.
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// True when the arity accepts `argc` arguments.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+}
+
+/// Builds a [`Spec`] row without subcommands.
+#[macro_export]
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $group:literal, $handler:expr) => {
+        $crate::command::Spec {
+            name: $name,
+            fullname: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            group: $group,
+            handler: $handler,
+            subcommands: &[],
+        }
+    };
+}
+
+/// Builds a subcommand [`Spec`] row.
+#[macro_export]
+macro_rules! subcmd {
+    ($parent:literal, $name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $group:literal, $handler:expr) => {
+        $crate::command::Spec {
+            name: $name,
+            fullname: concat!($parent, "|", $name),
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            group: $group,
+            handler: $handler,
+            subcommands: &[],
+        }
+    };
+}
+
+/// Handler of a container command whose subcommands do the work; never called.
+pub fn container(_ctx: &mut Ctx) -> CmdResult {
+    Ok(())
+}

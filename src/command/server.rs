@@ -1,0 +1,709 @@
+//! Server commands: CONFIG, COMMAND, TIME, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB,
+//! SHUTDOWN, DEBUG.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::{self, CmdError, CmdResult};
+use super::exec::{Action, Ctx};
+use super::flags::*;
+use super::numeric::parse_int;
+use super::{container, table, Spec};
+use crate::config::{self, directives::split_value, Settings};
+use crate::keyspace::free_in_background;
+use crate::{cmd, subcmd};
+
+// ---- CONFIG ----
+
+fn config_get(ctx: &mut Ctx) -> CmdResult {
+    let settings = ctx.engine.settings.clone();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for pattern in &ctx.argv[2..] {
+        for d in config::DIRECTIVES {
+            for name in std::iter::once(d.name).chain(d.alias) {
+                if crate::glob::matches(pattern, name.as_bytes(), true)
+                    && !pairs.iter().any(|(n, _)| n == name)
+                {
+                    pairs.push((name.to_string(), (d.get)(&settings)));
+                }
+            }
+        }
+    }
+    ctx.out.map(pairs.len());
+    for (n, v) in &pairs {
+        ctx.out.bulk(n.as_bytes());
+        ctx.out.bulk(v.as_bytes());
+    }
+    Ok(())
+}
+
+fn config_set(ctx: &mut Ctx) -> CmdResult {
+    if !ctx.argv.len().is_multiple_of(2) {
+        return Err(CmdError::WrongArity("config|set".into()));
+    }
+    let mut next: Settings = (*ctx.engine.settings).clone();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for pair in ctx.argv[2..].chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).into_owned();
+        let value = String::from_utf8_lossy(&pair[1]).into_owned();
+        let Some(d) = config::find(&name) else {
+            return Err(CmdError::Other(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+            )));
+        };
+        let failed = |reason: &str| {
+            CmdError::Other(format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+            ))
+        };
+        if seen.contains(&d.name) {
+            return Err(failed("duplicate parameter"));
+        }
+        seen.push(d.name);
+        if !d.mutable {
+            return Err(failed("can't set immutable config"));
+        }
+        let args = if d.multi_arg {
+            split_value(&value)
+        } else {
+            vec![value.clone()]
+        };
+        (d.set)(&mut next, &args).map_err(|e| failed(&e))?;
+    }
+    let next = Arc::new(next);
+    ctx.engine.apply_settings(next.clone());
+    ctx.engine.subscriptions.hard_limit = next.obuf_pubsub.hard;
+    ctx.state.publish_settings(next);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_resetstat(ctx: &mut Ctx) -> CmdResult {
+    ctx.state.reset_stats(ctx.engine);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_rewrite(ctx: &mut Ctx) -> CmdResult {
+    let Some(path) = ctx.state.config_file.clone() else {
+        return Err(CmdError::Fixed(error::NO_CONFIG_FILE));
+    };
+    config::rewrite::rewrite_file(&path, &ctx.engine.settings)
+        .map_err(|e| CmdError::Other(format!("ERR Rewriting config file: {e}")))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config_help(ctx: &mut Ctx) -> CmdResult {
+    help_reply(
+        ctx,
+        &[
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Print this help.",
+        ],
+    )
+}
+
+/// Replies with help lines as status strings, as Redis's `addReplyHelp` does.
+pub fn help_reply(ctx: &mut Ctx, lines: &[&str]) -> CmdResult {
+    ctx.out.array(lines.len());
+    for l in lines {
+        ctx.out.simple(l);
+    }
+    Ok(())
+}
+
+static CONFIG_SUBCOMMANDS: &[Spec] = &[
+    subcmd!(
+        "config",
+        "get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        config_get
+    ),
+    subcmd!(
+        "config",
+        "set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        config_set
+    ),
+    subcmd!(
+        "config",
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        config_resetstat
+    ),
+    subcmd!(
+        "config",
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        config_rewrite
+    ),
+    subcmd!(
+        "config",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        config_help
+    ),
+];
+
+// ---- COMMAND ----
+
+/// Writes one command's COMMAND INFO entry.
+fn write_command_info(ctx: &mut Ctx, spec: &Spec) {
+    let out = &mut *ctx.out;
+    out.array(10);
+    out.bulk(spec.fullname.as_bytes());
+    out.int(spec.arity as i64);
+    let names: Vec<&str> = super::flags::NAMES
+        .iter()
+        .filter(|(bit, _)| spec.flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    out.set(names.len());
+    for n in names {
+        out.simple(n);
+    }
+    out.int(spec.first_key as i64);
+    out.int(spec.last_key as i64);
+    out.int(spec.step as i64);
+    let cats = acl_categories(spec);
+    out.set(cats.len());
+    for c in cats {
+        out.simple(c);
+    }
+    out.set(0);
+    if spec.first_key > 0 {
+        out.array(1);
+        write_key_spec(out, spec);
+    } else {
+        out.array(0);
+    }
+    let subs = spec.subcommands;
+    out.array(subs.len());
+    for s in subs {
+        write_command_info(ctx, s);
+    }
+}
+
+/// Key specifications derived from first/last/step (what Redis calls a "range" key spec).
+fn write_key_spec(out: &mut crate::resp::ReplyBuf, spec: &Spec) {
+    out.map(3);
+    out.bulk(b"flags");
+    let rw: &[&str] = if spec.has(WRITE) {
+        &["RW", "UPDATE"]
+    } else {
+        &["RO", "ACCESS"]
+    };
+    out.array(rw.len());
+    for f in rw {
+        out.simple(f);
+    }
+    out.bulk(b"begin_search");
+    out.map(2);
+    out.bulk(b"type");
+    out.bulk(b"index");
+    out.bulk(b"spec");
+    out.map(1);
+    out.bulk(b"index");
+    out.int(spec.first_key as i64);
+    out.bulk(b"find_keys");
+    out.map(2);
+    out.bulk(b"type");
+    out.bulk(b"range");
+    out.bulk(b"spec");
+    out.map(3);
+    out.bulk(b"lastkey");
+    out.int(if spec.last_key < 0 {
+        spec.last_key as i64
+    } else {
+        (spec.last_key - spec.first_key) as i64
+    });
+    out.bulk(b"keystep");
+    out.int(spec.step as i64);
+    out.bulk(b"limit");
+    out.int(0);
+}
+
+/// ACL categories of a command, derived from its flags and group.
+fn acl_categories(spec: &Spec) -> Vec<&'static str> {
+    let mut cats = Vec::new();
+    if spec.has(WRITE) {
+        cats.push("@write");
+    }
+    if spec.has(READONLY) {
+        cats.push("@read");
+    }
+    match spec.group {
+        "string" => cats.push("@string"),
+        "list" => cats.push("@list"),
+        "hash" => cats.push("@hash"),
+        "set" => cats.push("@set"),
+        "sorted_set" => cats.push("@sortedset"),
+        "generic" => cats.push("@keyspace"),
+        "pubsub" => cats.push("@pubsub"),
+        "transactions" => cats.push("@transaction"),
+        "connection" => cats.push("@connection"),
+        _ => {}
+    }
+    if spec.has(ADMIN) {
+        cats.push("@admin");
+        cats.push("@dangerous");
+    }
+    if spec.has(FAST) {
+        cats.push("@fast");
+    } else {
+        cats.push("@slow");
+    }
+    if spec.has(BLOCKING) {
+        cats.push("@blocking");
+    }
+    cats
+}
+
+fn command(ctx: &mut Ctx) -> CmdResult {
+    let all = table::all();
+    ctx.out.array(all.len());
+    for spec in all {
+        write_command_info(ctx, spec);
+    }
+    Ok(())
+}
+
+fn command_count(ctx: &mut Ctx) -> CmdResult {
+    ctx.out.int(table::all().len() as i64);
+    Ok(())
+}
+
+fn command_info(ctx: &mut Ctx) -> CmdResult {
+    if ctx.argv.len() == 2 {
+        return command(ctx);
+    }
+    let n = ctx.argv.len() - 2;
+    ctx.out.array(n);
+    for i in 2..ctx.argv.len() {
+        let name = ctx.arg(i);
+        match find_by_fullname(name) {
+            Some(spec) => write_command_info(ctx, spec),
+            None => ctx.out.null_array(),
+        }
+    }
+    Ok(())
+}
+
+/// Finds `get` or `config|get` style names.
+fn find_by_fullname(name: &[u8]) -> Option<&'static Spec> {
+    match name.iter().position(|&b| b == b'|') {
+        Some(p) => {
+            table::lookup(&name[..p]).and_then(|parent| table::lookup_sub(parent, &name[p + 1..]))
+        }
+        None => table::lookup(name),
+    }
+}
+
+fn command_list(ctx: &mut Ctx) -> CmdResult {
+    let mut pattern: Option<&[u8]> = None;
+    let mut category: Option<Vec<u8>> = None;
+    if ctx.argv.len() > 2 {
+        if ctx.argv.len() != 5 || !ctx.arg(2).eq_ignore_ascii_case(b"FILTERBY") {
+            return Err(CmdError::Fixed(error::SYNTAX));
+        }
+        let (kind, value) = (ctx.arg(3), ctx.arg(4));
+        if kind.eq_ignore_ascii_case(b"PATTERN") {
+            pattern = Some(value);
+        } else if kind.eq_ignore_ascii_case(b"ACLCAT") {
+            category = Some(value.to_ascii_lowercase());
+        } else if kind.eq_ignore_ascii_case(b"MODULE") {
+            ctx.out.array(0);
+            return Ok(());
+        } else {
+            return Err(CmdError::Fixed(error::SYNTAX));
+        }
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for spec in table::all() {
+        for s in std::iter::once(spec).chain(spec.subcommands.iter()) {
+            if let Some(p) = pattern {
+                if !crate::glob::matches(p, s.fullname.as_bytes(), true) {
+                    continue;
+                }
+            }
+            if let Some(c) = &category {
+                let wanted = format!("@{}", String::from_utf8_lossy(c));
+                if !acl_categories(s).contains(&wanted.as_str()) {
+                    continue;
+                }
+            }
+            names.push(s.fullname);
+        }
+    }
+    ctx.out.array(names.len());
+    for n in names {
+        ctx.out.bulk(n.as_bytes());
+    }
+    Ok(())
+}
+
+fn command_docs(ctx: &mut Ctx) -> CmdResult {
+    let specs: Vec<&'static Spec> = if ctx.argv.len() == 2 {
+        table::all()
+    } else {
+        ctx.argv[2..]
+            .iter()
+            .filter_map(|n| find_by_fullname(n))
+            .collect()
+    };
+    ctx.out.map(specs.len());
+    for spec in specs {
+        ctx.out.bulk(spec.fullname.as_bytes());
+        super::docs::write_docs(ctx.out, spec);
+    }
+    Ok(())
+}
+
+fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
+    let args = &ctx.argv[2..];
+    let spec = match super::exec::resolve(args) {
+        Ok(s) => s,
+        Err(_) => return Err(CmdError::Fixed("ERR Invalid command specified")),
+    };
+    if !spec.arity_ok(args.len()) {
+        return Err(CmdError::Fixed(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    if spec.first_key == 0 {
+        return Err(CmdError::Fixed("ERR The command has no key arguments"));
+    }
+    let last = if spec.last_key < 0 {
+        args.len() as i32 + spec.last_key
+    } else {
+        spec.last_key
+    };
+    let mut keys = Vec::new();
+    let mut i = spec.first_key;
+    while i <= last && (i as usize) < args.len() {
+        keys.push(args[i as usize].clone());
+        i += spec.step.max(1);
+    }
+    ctx.out.array(keys.len());
+    for k in keys {
+        ctx.out.bulk(&k);
+    }
+    Ok(())
+}
+
+fn command_help(ctx: &mut Ctx) -> CmdResult {
+    help_reply(
+        ctx,
+        &[
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "HELP",
+            "    Print this help.",
+        ],
+    )
+}
+
+static COMMAND_SUBCOMMANDS: &[Spec] = &[
+    subcmd!(
+        "command",
+        "count",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        command_count
+    ),
+    subcmd!(
+        "command",
+        "info",
+        -2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        command_info
+    ),
+    subcmd!(
+        "command",
+        "list",
+        -2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        command_list
+    ),
+    subcmd!(
+        "command",
+        "docs",
+        -2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        command_docs
+    ),
+    subcmd!(
+        "command",
+        "getkeys",
+        -3,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        command_getkeys
+    ),
+    subcmd!(
+        "command",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        command_help
+    ),
+];
+
+// ---- data set wide ----
+
+fn time(ctx: &mut Ctx) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(now.subsec_micros() as i64);
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx) -> CmdResult {
+    ctx.out.int(ctx.engine.lastsave);
+    Ok(())
+}
+
+fn dbsize(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.db().len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// Parses the optional ASYNC | SYNC of FLUSHDB / FLUSHALL.
+fn parse_flush_mode(ctx: &Ctx) -> CmdResult {
+    match ctx.argv.len() {
+        1 => Ok(()),
+        2 if ctx.arg(1).eq_ignore_ascii_case(b"ASYNC")
+            || ctx.arg(1).eq_ignore_ascii_case(b"SYNC") =>
+        {
+            Ok(())
+        }
+        _ => Err(CmdError::Fixed(error::SYNTAX)),
+    }
+}
+
+fn flushdb(ctx: &mut Ctx) -> CmdResult {
+    parse_flush_mode(ctx)?;
+    let garbage = ctx.db().clear();
+    free_in_background(garbage);
+    ctx.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn flushall(ctx: &mut Ctx) -> CmdResult {
+    parse_flush_mode(ctx)?;
+    let garbage = ctx.engine.keyspace.clear_all();
+    free_in_background(garbage);
+    ctx.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn swapdb(ctx: &mut Ctx) -> CmdResult {
+    let parse = |arg: &[u8], msg: &'static str| -> Result<i64, CmdError> {
+        let n = parse_int(arg).map_err(|_| CmdError::Fixed(msg))?;
+        if n < i32::MIN as i64 || n > i32::MAX as i64 {
+            return Err(CmdError::Fixed(msg));
+        }
+        Ok(n)
+    };
+    let a = parse(ctx.arg(1), "ERR invalid first DB index")?;
+    let b = parse(ctx.arg(2), "ERR invalid second DB index")?;
+    let n = ctx.engine.keyspace.dbs.len() as i64;
+    if a < 0 || a >= n || b < 0 || b >= n {
+        return Err(CmdError::Fixed(error::DB_INDEX_OUT_OF_RANGE));
+    }
+    let (a, b) = (a as usize, b as usize);
+    if a != b {
+        let dbs = &mut ctx.engine.keyspace.dbs;
+        let (lo, hi) = (a.min(b), a.max(b));
+        let (left, right) = dbs.split_at_mut(hi);
+        left[lo].swap_contents(&mut right[0]);
+        for id in [a, b] {
+            let db = &mut ctx.engine.keyspace.dbs[id];
+            db.touch_existing_watched();
+            db.signal_all_blocked();
+        }
+    }
+    ctx.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn shutdown(ctx: &mut Ctx) -> CmdResult {
+    for a in &ctx.argv[1..] {
+        let ok = [&b"NOSAVE"[..], b"SAVE", b"NOW", b"FORCE", b"ABORT"]
+            .iter()
+            .any(|o| a.eq_ignore_ascii_case(o));
+        if !ok {
+            return Err(CmdError::Fixed(error::SYNTAX));
+        }
+        if a.eq_ignore_ascii_case(b"ABORT") {
+            if ctx.argv.len() > 2 {
+                return Err(CmdError::Fixed(error::SYNTAX));
+            }
+            return Err(CmdError::Fixed("ERR No shutdown in progress."));
+        }
+    }
+    let nosave = ctx.argv[1..]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(b"NOSAVE"));
+    let save = ctx.argv[1..]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(b"SAVE"));
+    if nosave && save {
+        return Err(CmdError::Fixed(error::SYNTAX));
+    }
+    tracing::warn!(client = ctx.session.id(), "user requested shutdown");
+    ctx.action = Action::Shutdown;
+    Ok(())
+}
+
+// ---- DEBUG ----
+
+fn debug(ctx: &mut Ctx) -> CmdResult {
+    let sub = ctx.arg(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"sleep" if ctx.argv.len() == 3 => {
+            let secs = super::numeric::strtod_prefix(ctx.arg(2)).0;
+            if secs > 0.0 && secs.is_finite() {
+                // Like Redis, DEBUG SLEEP blocks the whole server: the engine lock is held.
+                std::thread::sleep(Duration::from_secs_f64(secs));
+            }
+            ctx.out.ok();
+            Ok(())
+        }
+        b"set-active-expire" if ctx.argv.len() == 3 => {
+            let on = parse_int(ctx.arg(2))? != 0;
+            ctx.engine.active_expire_enabled = on;
+            ctx.out.ok();
+            Ok(())
+        }
+        b"object" if ctx.argv.len() == 3 => {
+            let now = ctx.now;
+            let key = ctx.arg(2);
+            let Some(item) = ctx.db().get(key, now) else {
+                return Err(CmdError::Fixed(error::NO_SUCH_KEY));
+            };
+            let line = format!(
+                "Value at:0x0 refcount:1 encoding:{} serializedlength:0 lru:{} lru_seconds_idle:0",
+                item.value.encoding(),
+                item.access()
+            );
+            ctx.out.simple(&line);
+            Ok(())
+        }
+        b"help" => help_reply(
+            ctx,
+            &[
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "OBJECT <key>",
+                "    Show low level info about `key` and associated value.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not",
+                "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+                "    default.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+                "HELP",
+                "    Print this help.",
+            ],
+        ),
+        _ => Err(CmdError::Other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(ctx.arg(1))
+        ))),
+    }
+}
+
+/// Server commands.
+pub static COMMANDS: &[Spec] = &[
+    Spec {
+        subcommands: CONFIG_SUBCOMMANDS,
+        ..cmd!("config", -2, 0, (0, 0, 0), "server", container)
+    },
+    Spec {
+        subcommands: COMMAND_SUBCOMMANDS,
+        ..cmd!("command", -1, LOADING | STALE, (0, 0, 0), "server", command)
+    },
+    cmd!("time", 1, LOADING | STALE | FAST, (0, 0, 0), "server", time),
+    cmd!(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        "server",
+        lastsave
+    ),
+    cmd!("dbsize", 1, READONLY | FAST, (0, 0, 0), "server", dbsize),
+    cmd!("flushdb", -1, WRITE, (0, 0, 0), "server", flushdb),
+    cmd!("flushall", -1, WRITE, (0, 0, 0), "server", flushall),
+    cmd!("swapdb", 3, WRITE | FAST, (0, 0, 0), "server", swapdb),
+    cmd!(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SKIP_MONITOR | ALLOW_BUSY,
+        (0, 0, 0),
+        "server",
+        shutdown
+    ),
+    cmd!(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED,
+        (0, 0, 0),
+        "server",
+        debug
+    ),
+];

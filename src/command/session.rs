@@ -1,0 +1,316 @@
+//! Per-client state: the connection's own [`Session`] and the shared [`ClientInfo`] other
+//! clients see through CLIENT LIST / CLIENT KILL, kept in the [`ClientRegistry`].
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::keyspace::{now_ms, Blob, WatchFlag};
+use crate::resp::{Argv, Proto};
+
+/// What kind of client a connection is, as CLIENT LIST / KILL TYPE name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// An ordinary client.
+    Normal,
+    /// One of our replicas (after SYNC/PSYNC).
+    Replica,
+    /// Our master's replication link.
+    Master,
+}
+
+/// What other clients may learn about (and do to) a connection.
+#[derive(Debug)]
+pub struct ClientInfo {
+    /// Unique, increasing client id.
+    pub id: u64,
+    /// Peer address `ip:port`.
+    pub addr: String,
+    /// Local address `ip:port`.
+    pub laddr: String,
+    /// When the connection was accepted.
+    pub created: Instant,
+    /// Connection name (CLIENT SETNAME).
+    pub name: Mutex<Option<Bytes>>,
+    /// Selected database.
+    pub db: AtomicUsize,
+    /// Unix ms of the last command.
+    pub last_interaction_ms: AtomicI64,
+    /// Full name of the last command (`client|list`).
+    pub last_cmd: Mutex<&'static str>,
+    kind: AtomicU8,
+    /// Channel subscriptions.
+    pub sub: AtomicUsize,
+    /// Pattern subscriptions.
+    pub psub: AtomicUsize,
+    /// Commands queued in MULTI, or -1.
+    pub multi: AtomicI64,
+    /// Protocol version (2 or 3).
+    pub resp: AtomicU8,
+    /// Bytes waiting in the query buffer.
+    pub qbuf: AtomicUsize,
+    /// Bytes of replies not yet written.
+    pub omem: AtomicUsize,
+    /// Blocked in a blocking command.
+    pub blocked: AtomicBool,
+    /// Set when the client must be disconnected (CLIENT KILL, output limits, shutdown).
+    pub killed: AtomicBool,
+    /// Wakes the connection task when `killed` is set.
+    pub kill_notify: Notify,
+    /// Total bytes read from this client.
+    pub net_in: AtomicU64,
+}
+
+impl ClientInfo {
+    /// Shared info for a new connection.
+    pub fn new(id: u64, addr: String, laddr: String) -> ClientInfo {
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            name: Mutex::new(None),
+            db: AtomicUsize::new(0),
+            last_interaction_ms: AtomicI64::new(now_ms()),
+            last_cmd: Mutex::new("NULL"),
+            kind: AtomicU8::new(0),
+            sub: AtomicUsize::new(0),
+            psub: AtomicUsize::new(0),
+            multi: AtomicI64::new(-1),
+            resp: AtomicU8::new(2),
+            qbuf: AtomicUsize::new(0),
+            omem: AtomicUsize::new(0),
+            blocked: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            kill_notify: Notify::new(),
+            net_in: AtomicU64::new(0),
+        }
+    }
+
+    /// The client's kind.
+    pub fn kind(&self) -> ClientKind {
+        match self.kind.load(Ordering::Relaxed) {
+            1 => ClientKind::Replica,
+            2 => ClientKind::Master,
+            _ => ClientKind::Normal,
+        }
+    }
+
+    /// Changes the client's kind.
+    pub fn set_kind(&self, kind: ClientKind) {
+        let v = match kind {
+            ClientKind::Normal => 0,
+            ClientKind::Replica => 1,
+            ClientKind::Master => 2,
+        };
+        self.kind.store(v, Ordering::Relaxed);
+    }
+
+    /// True when subscribed to anything.
+    pub fn is_pubsub(&self) -> bool {
+        self.sub.load(Ordering::Relaxed) + self.psub.load(Ordering::Relaxed) > 0
+    }
+
+    /// Asks the connection to close.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill_notify.notify_one();
+    }
+
+    /// The CLIENT LIST / CLIENT INFO line for this client.
+    pub fn describe(&self) -> String {
+        let now = now_ms();
+        let name = self
+            .name
+            .lock()
+            .as_ref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let mut flags = String::new();
+        match self.kind() {
+            ClientKind::Replica => flags.push('S'),
+            ClientKind::Master => flags.push('M'),
+            ClientKind::Normal => {}
+        }
+        if self.is_pubsub() {
+            flags.push('P');
+        }
+        if self.multi.load(Ordering::Relaxed) >= 0 {
+            flags.push('x');
+        }
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let qbuf = self.qbuf.load(Ordering::Relaxed);
+        let omem = self.omem.load(Ordering::Relaxed);
+        format!(
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            name,
+            self.created.elapsed().as_secs(),
+            ((now - self.last_interaction_ms.load(Ordering::Relaxed)).max(0) / 1000),
+            flags,
+            self.db.load(Ordering::Relaxed),
+            self.sub.load(Ordering::Relaxed),
+            self.psub.load(Ordering::Relaxed),
+            self.multi.load(Ordering::Relaxed),
+            qbuf,
+            16384usize.saturating_sub(qbuf),
+            omem,
+            qbuf + omem + 16384,
+            self.last_cmd.lock(),
+            self.resp.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Debug, Default)]
+pub struct ClientRegistry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    next_id: AtomicU64,
+}
+
+impl ClientRegistry {
+    /// An empty registry; ids start at 1... as Redis's do after its internal clients.
+    pub fn new() -> ClientRegistry {
+        ClientRegistry {
+            clients: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh client id.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a client.
+    pub fn register(&self, info: Arc<ClientInfo>) {
+        self.clients.lock().insert(info.id, info);
+    }
+
+    /// Removes a client.
+    pub fn unregister(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+
+    /// All clients, in id order.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    /// The client with `id`.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.clients.lock().get(&id).cloned()
+    }
+
+    /// Number of connected clients of the normal and pub/sub kinds (INFO connected_clients
+    /// excludes replicas).
+    pub fn count(&self) -> usize {
+        self.clients
+            .lock()
+            .values()
+            .filter(|c| c.kind() != ClientKind::Replica)
+            .count()
+    }
+
+    /// Number of clients blocked in a blocking command.
+    pub fn blocked_count(&self) -> usize {
+        self.clients
+            .lock()
+            .values()
+            .filter(|c| c.blocked.load(Ordering::Relaxed))
+            .count()
+    }
+}
+
+/// A MULTI in progress.
+#[derive(Debug, Default)]
+pub struct MultiState {
+    /// Commands queued so far.
+    pub queued: Vec<Argv>,
+    /// A command failed to queue: EXEC will answer EXECABORT.
+    pub error: bool,
+}
+
+/// A WATCHed key.
+#[derive(Debug, Clone)]
+pub struct WatchedKey {
+    /// Database number.
+    pub db: usize,
+    /// The key.
+    pub key: Blob,
+    /// The key was already logically expired when WATCH ran (Redis 7.0 then ignores its
+    /// later expiry).
+    pub expired_at_watch: bool,
+}
+
+/// The connection's own state; only its task touches it.
+#[derive(Debug)]
+pub struct Session {
+    /// Shared info (id, name, counters).
+    pub info: Arc<ClientInfo>,
+    /// Selected database.
+    pub db: usize,
+    /// Protocol.
+    pub proto: Proto,
+    /// Passed AUTH (or no password is configured).
+    pub authenticated: bool,
+    /// Transaction being queued.
+    pub multi: Option<MultiState>,
+    /// WATCHed keys.
+    pub watched: Vec<WatchedKey>,
+    /// Set by writes to watched keys.
+    pub watch_flag: WatchFlag,
+    /// Channel subscriptions.
+    pub channels: Vec<Bytes>,
+    /// Pattern subscriptions.
+    pub patterns: Vec<Bytes>,
+    /// This session applies our master's replication stream (no replies, no gates).
+    pub is_master_link: bool,
+    /// The connection comes from a loopback address (for `enable-debug-command local`).
+    pub is_local: bool,
+    /// Where Pub/Sub messages for this client go (drained by its connection task).
+    pub push_tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+}
+
+impl Session {
+    /// A session for a newly accepted client.
+    pub fn new(info: Arc<ClientInfo>, authenticated: bool, is_local: bool) -> Session {
+        Session {
+            info,
+            db: 0,
+            proto: Proto::Resp2,
+            authenticated,
+            multi: None,
+            watched: Vec::new(),
+            watch_flag: Arc::new(AtomicBool::new(false)),
+            channels: Vec::new(),
+            patterns: Vec::new(),
+            is_master_link: false,
+            is_local,
+            push_tx: None,
+        }
+    }
+
+    /// The client id.
+    pub fn id(&self) -> u64 {
+        self.info.id
+    }
+
+    /// True when subscribed to a channel or pattern.
+    pub fn in_pubsub(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+}

@@ -1,0 +1,170 @@
+//! The Pub/Sub registry: who listens to which channel or pattern, and delivery of messages.
+//!
+//! Each subscriber has an unbounded queue of encoded messages drained by its connection task.
+//! Its size is tracked in the client's `omem`; a subscriber whose backlog passes the
+//! `client-output-buffer-limit pubsub` hard limit is disconnected, so a slow reader cannot
+//! make the server's memory grow without bound.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::session::ClientInfo;
+use crate::keyspace::types::HMap;
+use crate::resp::{Proto, ReplyBuf};
+
+/// Where a subscriber's messages go.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    /// Client id.
+    pub id: u64,
+    /// The client's protocol (messages are push frames in RESP3, arrays in RESP2).
+    pub proto: Proto,
+    /// The connection's message queue.
+    pub tx: mpsc::UnboundedSender<Bytes>,
+    /// Shared client info (for output accounting and kills).
+    pub info: Arc<ClientInfo>,
+}
+
+/// Channel and pattern subscriptions.
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    channels: HMap<Bytes, Vec<Subscriber>>,
+    patterns: Vec<(Bytes, Subscriber)>,
+    /// Hard limit on a subscriber's queued bytes (0 = none).
+    pub hard_limit: u64,
+}
+
+impl Subscriptions {
+    /// Subscribes `sub` to `channel`; false when it already was.
+    pub fn subscribe(&mut self, channel: &Bytes, sub: &Subscriber) -> bool {
+        let list = self.channels.entry(channel.clone()).or_default();
+        if list.iter().any(|s| s.id == sub.id) {
+            return false;
+        }
+        list.push(sub.clone());
+        true
+    }
+
+    /// Unsubscribes client `id` from `channel`; false when it was not subscribed.
+    pub fn unsubscribe(&mut self, channel: &[u8], id: u64) -> bool {
+        let Some(list) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|s| s.id != id);
+        let removed = list.len() != before;
+        if list.is_empty() {
+            self.channels.remove(channel);
+        }
+        removed
+    }
+
+    /// Subscribes `sub` to `pattern`; false when it already was.
+    pub fn psubscribe(&mut self, pattern: &Bytes, sub: &Subscriber) -> bool {
+        if self
+            .patterns
+            .iter()
+            .any(|(p, s)| s.id == sub.id && p == pattern)
+        {
+            return false;
+        }
+        self.patterns.push((pattern.clone(), sub.clone()));
+        true
+    }
+
+    /// Unsubscribes client `id` from `pattern`.
+    pub fn punsubscribe(&mut self, pattern: &[u8], id: u64) -> bool {
+        let before = self.patterns.len();
+        self.patterns
+            .retain(|(p, s)| !(s.id == id && p.as_ref() == pattern));
+        self.patterns.len() != before
+    }
+
+    /// Delivers `message` on `channel`; returns how many clients received it.
+    pub fn publish(&mut self, channel: &[u8], message: &[u8]) -> usize {
+        let mut receivers = 0;
+        let mut encoded: [Option<Bytes>; 2] = [None, None];
+        if let Some(list) = self.channels.get(channel) {
+            for sub in list {
+                let frame = encoded[proto_slot(sub.proto)]
+                    .get_or_insert_with(|| encode(sub.proto, &[b"message", channel, message]))
+                    .clone();
+                deliver(sub, frame, self.hard_limit);
+                receivers += 1;
+            }
+        }
+        for (pattern, sub) in &self.patterns {
+            if crate::glob::matches(pattern, channel, false) {
+                let frame = encode(sub.proto, &[b"pmessage", pattern, channel, message]);
+                deliver(sub, frame, self.hard_limit);
+                receivers += 1;
+            }
+        }
+        receivers
+    }
+
+    /// Active channels matching `pattern` (all when `None`).
+    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        self.channels
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| crate::glob::matches(p, c, false)))
+            .cloned()
+            .collect()
+    }
+
+    /// Subscribers of `channel`.
+    pub fn numsub(&self, channel: &[u8]) -> usize {
+        self.channels.get(channel).map_or(0, Vec::len)
+    }
+
+    /// Number of distinct patterns subscribed to.
+    pub fn numpat(&self) -> usize {
+        let mut unique: Vec<&Bytes> = self.patterns.iter().map(|(p, _)| p).collect();
+        unique.sort();
+        unique.dedup();
+        unique.len()
+    }
+
+    /// Removes every subscription of client `id` (on disconnect or RESET).
+    pub fn remove_client(&mut self, id: u64) {
+        self.channels.retain(|_, list| {
+            list.retain(|s| s.id != id);
+            !list.is_empty()
+        });
+        self.patterns.retain(|(_, s)| s.id != id);
+    }
+}
+
+fn proto_slot(p: Proto) -> usize {
+    match p {
+        Proto::Resp2 => 0,
+        Proto::Resp3 => 1,
+    }
+}
+
+/// Encodes a Pub/Sub frame: an array in RESP2, a push in RESP3.
+pub fn encode(proto: Proto, parts: &[&[u8]]) -> Bytes {
+    let mut out = ReplyBuf::new(proto);
+    out.push(parts.len());
+    for p in parts {
+        out.bulk(p);
+    }
+    Bytes::from(out.buf)
+}
+
+fn deliver(sub: &Subscriber, frame: Bytes, hard_limit: u64) {
+    let queued = sub.info.omem.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
+    if hard_limit > 0 && queued as u64 > hard_limit {
+        tracing::warn!(
+            client = sub.id,
+            queued,
+            "pub/sub client over its output buffer limit: disconnecting"
+        );
+        sub.info.kill();
+        return;
+    }
+    let _ = sub.tx.send(frame);
+}

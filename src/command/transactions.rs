@@ -1,0 +1,164 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//!
+//! Queued commands run inside the EXEC's own critical section, so no other client's command
+//! interleaves. A WATCHed key touched by anyone (a client, expiry, the replication stream)
+//! sets the session's watch flag and makes EXEC answer a null array; as in Redis 7.0, a
+//! watched key that expires after WATCH also aborts the EXEC.
+
+use std::sync::atomic::Ordering;
+
+use super::error::{self, CmdError, CmdResult};
+use super::exec::{exec_queued, Ctx};
+use super::flags::*;
+use super::session::{MultiState, WatchedKey};
+use super::Spec;
+use crate::cmd;
+use crate::keyspace::blob;
+
+fn multi(ctx: &mut Ctx) -> CmdResult {
+    if ctx.session.multi.is_some() {
+        return Err(CmdError::Fixed(error::MULTI_NESTED));
+    }
+    ctx.session.multi = Some(MultiState::default());
+    ctx.session.info.multi.store(0, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// True when a watched key was touched, or expired after WATCH.
+fn watch_broken(ctx: &mut Ctx) -> bool {
+    if ctx.session.watch_flag.load(Ordering::Relaxed) {
+        return true;
+    }
+    let now = ctx.now;
+    ctx.session.watched.iter().any(|w| {
+        !w.expired_at_watch
+            && ctx.engine.keyspace.dbs[w.db]
+                .peek(&w.key)
+                .is_some_and(|it| it.is_expired(now))
+    })
+}
+
+fn exec(ctx: &mut Ctx) -> CmdResult {
+    let Some(state) = ctx.session.multi.take() else {
+        return Err(CmdError::Fixed(error::EXEC_WITHOUT_MULTI));
+    };
+    ctx.session.info.multi.store(-1, Ordering::Relaxed);
+    if state.error {
+        unwatch_all(ctx);
+        return Err(CmdError::Fixed(error::EXECABORT));
+    }
+    if watch_broken(ctx) {
+        unwatch_all(ctx);
+        ctx.out.null_array();
+        return Ok(());
+    }
+    unwatch_all(ctx);
+    exec_queued(ctx.state, ctx.engine, ctx.session, state.queued, ctx.out);
+    Ok(())
+}
+
+fn discard(ctx: &mut Ctx) -> CmdResult {
+    if ctx.session.multi.take().is_none() {
+        return Err(CmdError::Fixed(error::DISCARD_WITHOUT_MULTI));
+    }
+    ctx.session.info.multi.store(-1, Ordering::Relaxed);
+    unwatch_all(ctx);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn watch(ctx: &mut Ctx) -> CmdResult {
+    if ctx.session.multi.is_some() {
+        return Err(CmdError::Fixed(error::WATCH_IN_MULTI));
+    }
+    let db = ctx.session.db;
+    let id = ctx.session.id();
+    let now = ctx.now;
+    for key in &ctx.argv[1..] {
+        if ctx
+            .session
+            .watched
+            .iter()
+            .any(|w| w.db == db && w.key.as_slice() == key.as_ref())
+        {
+            continue;
+        }
+        let d = &mut ctx.engine.keyspace.dbs[db];
+        let expired_at_watch = d.peek(key).is_some_and(|it| it.is_expired(now));
+        d.watch(key, id, &ctx.session.watch_flag);
+        ctx.session.watched.push(WatchedKey {
+            db,
+            key: blob(key),
+            expired_at_watch,
+        });
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+fn unwatch(ctx: &mut Ctx) -> CmdResult {
+    unwatch_all(ctx);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Forgets every WATCHed key of the session and clears its flag.
+pub fn unwatch_all(ctx: &mut Ctx) {
+    let id = ctx.session.id();
+    for w in ctx.session.watched.drain(..) {
+        ctx.engine.keyspace.dbs[w.db].unwatch(&w.key, id);
+    }
+    ctx.session.watch_flag.store(false, Ordering::Relaxed);
+}
+
+/// Drops a transaction being queued and every watch (RESET, disconnect).
+pub fn reset(ctx: &mut Ctx) {
+    ctx.session.multi = None;
+    ctx.session.info.multi.store(-1, Ordering::Relaxed);
+    unwatch_all(ctx);
+}
+
+/// Transaction commands.
+pub static COMMANDS: &[Spec] = &[
+    cmd!(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TRANSACTION_CONTROL,
+        (0, 0, 0),
+        "transactions",
+        multi
+    ),
+    cmd!(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | TRANSACTION_CONTROL,
+        (0, 0, 0),
+        "transactions",
+        exec
+    ),
+    cmd!(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TRANSACTION_CONTROL,
+        (0, 0, 0),
+        "transactions",
+        discard
+    ),
+    cmd!(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | TRANSACTION_CONTROL,
+        (1, -1, 1),
+        "transactions",
+        watch
+    ),
+    cmd!(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        (0, 0, 0),
+        "transactions",
+        unwatch
+    ),
+];

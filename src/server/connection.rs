@@ -1,0 +1,382 @@
+//! One client connection: read what the socket has, parse every complete command, run them
+//! all under one acquisition of the engine lock, write all replies with one write.
+//!
+//! A blocked client (BLPOP...) stops executing its input until its reply arrives, its
+//! timeout passes, or it disconnects; commands it pipelined behind the blocking one wait in
+//! order. Pub/Sub messages arrive on a channel and are written between batches.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::command::exec::{Action, BlockedWait, TimeoutReply};
+use crate::command::{execute, ClientInfo, Session, State};
+use crate::resp::parser::Parsed;
+use crate::resp::{Argv, ParseLimits, Proto, ReplyBuf, RequestParser};
+
+/// Smallest free space kept in the read buffer before a read.
+const READ_CHUNK: usize = 16 * 1024;
+/// Largest single reservation for a big bulk argument announced by its header.
+const MAX_RESERVE: usize = 64 * 1024 * 1024;
+
+/// One unit of parsed input.
+enum Input {
+    /// A command to run.
+    Command(Argv),
+    /// Malformed input: answered in order after the commands before it, then the
+    /// connection closes.
+    ProtocolError(String),
+}
+
+/// Why the connection loop ended.
+enum End {
+    /// Peer closed or errored.
+    Gone,
+    /// We close (QUIT, protocol error, kill, limits).
+    Close,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+struct Conn {
+    state: Arc<State>,
+    info: Arc<ClientInfo>,
+    session: Session,
+    rd: OwnedReadHalf,
+    wr: OwnedWriteHalf,
+    rbuf: BytesMut,
+    parser: RequestParser,
+    out: ReplyBuf,
+    pending: VecDeque<Input>,
+    push_rx: mpsc::UnboundedReceiver<Bytes>,
+}
+
+/// Serves one client until it disconnects, is killed, or the server stops.
+pub async fn serve(state: Arc<State>, stream: TcpStream, peer: SocketAddr, info: Arc<ClientInfo>) {
+    let settings = state.settings();
+    let (push_tx, push_rx) = mpsc::unbounded_channel();
+    let mut session = Session::new(
+        info.clone(),
+        settings.requirepass.is_empty(),
+        peer.ip().is_loopback(),
+    );
+    session.push_tx = Some(push_tx);
+    let (rd, wr) = stream.into_split();
+    let mut conn = Conn {
+        state,
+        info,
+        session,
+        rd,
+        wr,
+        rbuf: BytesMut::with_capacity(READ_CHUNK),
+        parser: RequestParser::new(),
+        out: ReplyBuf::new(Proto::Resp2),
+        pending: VecDeque::new(),
+        push_rx,
+    };
+    let end = conn.run().await;
+    if matches!(end, End::Shutdown) {
+        tracing::debug!(client = conn.info.id, "closing client for shutdown");
+    }
+    conn.cleanup();
+}
+
+impl Conn {
+    async fn run(&mut self) -> End {
+        let mut shutdown = self.state.shutdown.subscribe();
+        loop {
+            if let Some(end) = self.process_pending().await {
+                return end;
+            }
+            let idle_timeout = self.idle_timeout();
+            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+                let wanted = self
+                    .parser
+                    .bytes_wanted(&self.rbuf)
+                    .unwrap_or(0)
+                    .clamp(READ_CHUNK, MAX_RESERVE);
+                self.rbuf.reserve(wanted);
+            }
+            tokio::select! {
+                biased;
+                _ = self.info.kill_notify.notified() => return End::Close,
+                _ = shutdown.changed() => return End::Shutdown,
+                Some(msg) = self.push_rx.recv() => {
+                    if self.write_push(msg).await.is_err() {
+                        return End::Gone;
+                    }
+                }
+                r = self.rd.read_buf(&mut self.rbuf) => match r {
+                    Ok(0) | Err(_) => return End::Gone,
+                    Ok(n) => {
+                        self.state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        self.state.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
+                        if let Some(end) = self.parse_input() {
+                            let _ = self.flush().await;
+                            return end;
+                        }
+                    }
+                },
+                _ = sleep_or_never(idle_timeout) => {
+                    tracing::debug!(client = self.info.id, "closing idle client");
+                    return End::Close;
+                }
+            }
+            if self.info.killed.load(Ordering::Acquire) {
+                return End::Close;
+            }
+        }
+    }
+
+    /// The idle timeout that applies now, if any.
+    fn idle_timeout(&self) -> Option<Duration> {
+        let t = self.state.settings.read().timeout;
+        (t > 0 && !self.session.in_pubsub() && !self.session.is_master_link)
+            .then(|| Duration::from_secs(t))
+    }
+
+    /// Parses every complete command in the read buffer into `pending`. Returns an end when
+    /// the input is malformed or over the query buffer limit.
+    fn parse_input(&mut self) -> Option<End> {
+        let settings = self.state.settings();
+        loop {
+            let limits = ParseLimits {
+                max_bulk_len: settings.proto_max_bulk_len as i64,
+                unauthenticated: !self.session.authenticated && !settings.requirepass.is_empty(),
+                from_master: self.session.is_master_link,
+            };
+            match self.parser.next(&mut self.rbuf, limits) {
+                Ok(Some(Parsed::Command(argv))) => self.pending.push_back(Input::Command(argv)),
+                Ok(Some(Parsed::Empty)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    // Commands parsed before the error still run, then the error is sent and
+                    // the connection closes, as Redis does.
+                    tracing::debug!(client = self.info.id, error = %e, "protocol error");
+                    self.pending
+                        .push_back(Input::ProtocolError(format!("ERR {e}")));
+                    break;
+                }
+            }
+            // A client that authenticates mid-buffer gets the normal limits for the rest.
+            if !self.session.authenticated && !self.pending.is_empty() {
+                break;
+            }
+        }
+        self.info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
+        if self.rbuf.len() as u64 > settings.client_query_buffer_limit {
+            tracing::warn!(client = self.info.id, addr = %self.info.addr, "closing client that reached max query buffer length");
+            return Some(End::Close);
+        }
+        None
+    }
+
+    /// Executes pending commands until they run out or one blocks; writes the replies.
+    async fn process_pending(&mut self) -> Option<End> {
+        loop {
+            if self.pending.is_empty() {
+                // A client that authenticated mid-buffer may have unparsed input left.
+                if !self.rbuf.is_empty() && self.session.authenticated {
+                    if let Some(end) = self.parse_input() {
+                        return Some(end);
+                    }
+                }
+                if self.pending.is_empty() {
+                    return None;
+                }
+            }
+            let mut end = None;
+            let mut blocked = None;
+            {
+                let state = self.state.clone();
+                let mut engine = state.engine.lock();
+                self.info
+                    .last_interaction_ms
+                    .store(crate::keyspace::now_ms(), Ordering::Relaxed);
+                while let Some(input) = self.pending.pop_front() {
+                    let argv = match input {
+                        Input::Command(argv) => argv,
+                        Input::ProtocolError(msg) => {
+                            self.out.error(&msg);
+                            end = Some(End::Close);
+                            self.pending.clear();
+                            break;
+                        }
+                    };
+                    let was_authenticated = self.session.authenticated;
+                    match execute(&state, &mut engine, &mut self.session, &argv, &mut self.out) {
+                        Action::None => {}
+                        Action::Close => {
+                            end = Some(End::Close);
+                            self.pending.clear();
+                            break;
+                        }
+                        Action::Shutdown => {
+                            end = Some(End::Shutdown);
+                            self.pending.clear();
+                            break;
+                        }
+                        Action::Blocked(wait) => {
+                            blocked = Some(wait);
+                            break;
+                        }
+                    }
+                    if !was_authenticated && self.session.authenticated && !self.rbuf.is_empty() {
+                        break;
+                    }
+                }
+            }
+            if matches!(end, Some(End::Shutdown)) {
+                self.state.request_shutdown();
+            }
+            if self.flush().await.is_err() {
+                return Some(End::Gone);
+            }
+            if let Some(end) = end {
+                return Some(end);
+            }
+            if let Some(wait) = blocked {
+                if let Some(end) = self.wait_blocked(wait).await {
+                    return Some(end);
+                }
+            }
+        }
+    }
+
+    /// Waits for a blocked command's reply, its timeout, a disconnect or a kill.
+    async fn wait_blocked(&mut self, mut wait: BlockedWait) -> Option<End> {
+        let mut shutdown = self.state.shutdown.subscribe();
+        let reply = loop {
+            tokio::select! {
+                biased;
+                r = &mut wait.rx => break r.ok(),
+                _ = self.info.kill_notify.notified() => {
+                    self.unblock();
+                    return Some(End::Close);
+                }
+                _ = shutdown.changed() => {
+                    self.unblock();
+                    return Some(End::Shutdown);
+                }
+                _ = sleep_until_or_never(wait.deadline) => {
+                    if self.unblock() {
+                        break None;
+                    }
+                    // Served at the same instant: the reply is in the channel.
+                    break wait.rx.try_recv().ok();
+                }
+                Some(msg) = self.push_rx.recv() => {
+                    if self.write_push(msg).await.is_err() {
+                        self.unblock();
+                        return Some(End::Gone);
+                    }
+                }
+                r = self.rd.read_buf(&mut self.rbuf) => match r {
+                    Ok(0) | Err(_) => {
+                        self.unblock();
+                        return Some(End::Gone);
+                    }
+                    Ok(n) => {
+                        self.state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        let limit = self.state.settings.read().client_query_buffer_limit;
+                        if self.rbuf.len() as u64 > limit {
+                            self.unblock();
+                            return Some(End::Close);
+                        }
+                        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+                            self.rbuf.reserve(READ_CHUNK);
+                        }
+                    }
+                },
+            }
+        };
+        match reply {
+            Some(bytes) => self.out.raw(&bytes),
+            None => match wait.timeout_reply {
+                TimeoutReply::NullArray => self.out.null_array(),
+                TimeoutReply::NullBulk => self.out.null(),
+            },
+        }
+        if self.flush().await.is_err() {
+            return Some(End::Gone);
+        }
+        // Input that arrived while blocked runs now.
+        self.parse_input()
+    }
+
+    /// Removes this client's wait; true when it was still waiting.
+    fn unblock(&mut self) -> bool {
+        let mut engine = self.state.engine.lock();
+        let e = &mut *engine;
+        e.blocking.unblock(&mut e.keyspace, self.info.id).is_some()
+    }
+
+    async fn write_push(&mut self, msg: Bytes) -> std::io::Result<()> {
+        let mut len = msg.len();
+        self.out.raw(&msg);
+        while let Ok(more) = self.push_rx.try_recv() {
+            len += more.len();
+            self.out.raw(&more);
+        }
+        self.info.omem.fetch_sub(
+            len.min(self.info.omem.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+        self.flush().await
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let n = self.out.len();
+        let result = self.wr.write_all(&self.out.buf).await;
+        self.state
+            .stats
+            .net_output_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.state
+            .stats
+            .writes_processed
+            .fetch_add(1, Ordering::Relaxed);
+        self.out.buf.clear();
+        if self.out.buf.capacity() > 1024 * 1024 {
+            self.out.buf.shrink_to(64 * 1024);
+        }
+        result
+    }
+
+    /// Releases everything the client held: subscriptions, watches, a blocked wait.
+    fn cleanup(&mut self) {
+        let mut engine = self.state.engine.lock();
+        let e = &mut *engine;
+        let id = self.info.id;
+        e.blocking.unblock(&mut e.keyspace, id);
+        e.subscriptions.remove_client(id);
+        for w in self.session.watched.drain(..) {
+            e.keyspace.dbs[w.db].unwatch(&w.key, id);
+        }
+    }
+}
+
+async fn sleep_or_never(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,73 @@
+//! The server cron: `hz` times a second, the active expiry cycle (and its DEL propagation),
+//! then the statistics samples. Later issues add save rules and the replication cron here.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::command::State;
+use crate::keyspace::now_ms;
+
+/// Runs the cron until shutdown.
+pub async fn run(state: Arc<State>) {
+    let mut shutdown = state.shutdown.subscribe();
+    let mut ops = OpsSampler::default();
+    loop {
+        let hz = state.settings().hz.clamp(1, 500);
+        let period = Duration::from_micros(1_000_000 / hz as u64);
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => return,
+        }
+        tick(&state, period, &mut ops);
+    }
+}
+
+/// One cron tick.
+fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
+    let mut engine = state.engine.lock();
+    if engine.active_expire_enabled {
+        // Like Redis's slow cycle: at most a quarter of the tick on expiry.
+        let deadline = Instant::now() + period / 4;
+        let now = now_ms();
+        for db in &mut engine.keyspace.dbs {
+            if Instant::now() >= deadline {
+                break;
+            }
+            db.active_expire(now, deadline);
+        }
+        engine.propagate_expired();
+        engine.flush_propagation_unwrapped();
+    }
+    let total = engine.stats.total_commands;
+    drop(engine);
+    if let Some(rate) = ops.sample(total) {
+        state.stats.instantaneous_ops.store(rate, Ordering::Relaxed);
+    }
+    let used = crate::telemetry::process::allocated_bytes();
+    state.stats.memory_peak.fetch_max(used, Ordering::Relaxed);
+}
+
+/// Commands per second over the last second, sampled by the cron.
+#[derive(Default)]
+struct OpsSampler {
+    last: Option<(Instant, u64)>,
+}
+
+impl OpsSampler {
+    fn sample(&mut self, total: u64) -> Option<u64> {
+        let now = Instant::now();
+        match self.last {
+            Some((at, count)) if now.duration_since(at) >= Duration::from_secs(1) => {
+                let secs = now.duration_since(at).as_secs_f64();
+                self.last = Some((now, total));
+                Some((total.saturating_sub(count) as f64 / secs) as u64)
+            }
+            Some(_) => None,
+            None => {
+                self.last = Some((now, total));
+                None
+            }
+        }
+    }
+}

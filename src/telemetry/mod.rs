@@ -1,0 +1,5 @@
+//! Telemetry: logging and tracing set-up, process figures (memory, CPU), and later the OTLP
+//! exporter and the Prometheus text writer. Knows no other subsystem.
+
+pub mod logging;
+pub mod process;

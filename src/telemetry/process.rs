@@ -1,0 +1,81 @@
+//! Process figures for INFO and /metrics: allocator and resident memory, CPU time.
+
+/// Bytes currently allocated through the allocator (INFO used_memory).
+pub fn allocated_bytes() -> u64 {
+    // jemalloc caches its statistics; advancing the epoch refreshes them.
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    tikv_jemalloc_ctl::stats::allocated::read()
+        .map(|v| v as u64)
+        .unwrap_or(0)
+}
+
+/// Resident set size in bytes (INFO used_memory_rss), from /proc/self/statm.
+pub fn rss_bytes() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * page_size()
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    #[allow(unsafe_code)]
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        size as u64
+    } else {
+        4096
+    }
+}
+
+/// Total physical memory in bytes.
+pub fn total_system_memory() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    #[allow(unsafe_code)]
+    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+    if pages > 0 {
+        pages as u64 * page_size()
+    } else {
+        0
+    }
+}
+
+/// CPU time used: (system seconds, user seconds) of this process.
+pub fn cpu_seconds() -> (f64, f64) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a rusage into the pointer we pass, which is valid and sized.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return (0.0, 0.0);
+    }
+    // SAFETY: getrusage succeeded, so the struct is initialised.
+    #[allow(unsafe_code)]
+    let usage = unsafe { usage.assume_init() };
+    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (secs(usage.ru_stime), secs(usage.ru_utime))
+}
+
+/// Formats a byte count as Redis's `bytesToHuman` does (`1.08M`).
+pub fn bytes_to_human(n: u64) -> String {
+    let n = n as f64;
+    const K: f64 = 1024.0;
+    if n < K {
+        format!("{}B", n as u64)
+    } else if n < K * K {
+        format!("{:.2}K", n / K)
+    } else if n < K * K * K {
+        format!("{:.2}M", n / (K * K))
+    } else if n < K * K * K * K {
+        format!("{:.2}G", n / (K * K * K))
+    } else if n < K * K * K * K * K {
+        format!("{:.2}T", n / (K * K * K * K))
+    } else {
+        format!("{:.2}P", n / (K * K * K * K * K))
+    }
+}
