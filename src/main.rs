@@ -50,7 +50,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Err(e) = replikv::telemetry::logging::init(settings.loglevel, &settings.logfile) {
+    if let Err(e) = replikv::telemetry::logging::init(&settings.loglevel_name(), &settings.logfile)
+    {
         eprintln!("{e}");
         return ExitCode::from(1);
     }

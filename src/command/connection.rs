@@ -114,7 +114,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         ctx.session.authenticated = true;
     }
     if !ctx.session.authenticated {
-        return Err(CmdError::Fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::Fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(name) = name {
         super::client::validate_name(name)?;

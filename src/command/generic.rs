@@ -216,16 +216,32 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN cursor as Redis does (`strtoull`, whole string, no sign).
+/// Parses a SCAN cursor as Redis does with `strtoul`: optional sign (a negative cursor
+/// wraps, as in C), decimal digits, nothing after them; an empty string is cursor 0.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let s = std::str::from_utf8(arg).map_err(|_| CmdError::Fixed("ERR invalid cursor"))?;
-    if s.is_empty() || s.starts_with(|c: char| c.is_whitespace()) {
-        return Err(CmdError::Fixed("ERR invalid cursor"));
+    let invalid = || CmdError::Fixed("ERR invalid cursor");
+    if arg.is_empty() {
+        return Ok(0);
     }
-    let digits = s.strip_prefix('+').unwrap_or(s);
-    digits
-        .parse::<u64>()
-        .map_err(|_| CmdError::Fixed("ERR invalid cursor"))
+    if arg[0].is_ascii_whitespace() {
+        return Err(invalid());
+    }
+    let (negative, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((d - b'0') as u64))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if negative { v.wrapping_neg() } else { v })
 }
 
 /// The MATCH / COUNT / TYPE options shared by the SCAN family.

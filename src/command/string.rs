@@ -288,12 +288,11 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
             let mut t = itoa::Buffer::new();
             ctx.propagate_as(vec![argv_of(&[b"PEXPIREAT", key, t.format(at).as_bytes()])]);
         }
-        None if opts.persist
-            && ctx.db().get(key, now).is_some_and(|it| it.has_expire()) => {
-                ctx.db().set_expire(key, NO_EXPIRE, now);
-                ctx.dirty += 1;
-                ctx.propagate_as(vec![argv_of(&[b"PERSIST", key])]);
-            }
+        None if opts.persist && ctx.db().get(key, now).is_some_and(|it| it.has_expire()) => {
+            ctx.db().set_expire(key, NO_EXPIRE, now);
+            ctx.dirty += 1;
+            ctx.propagate_as(vec![argv_of(&[b"PERSIST", key])]);
+        }
         None => {}
     }
     Ok(())

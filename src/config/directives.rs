@@ -266,7 +266,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "bind",
         alias: None,
         default: "127.0.0.1 -::1",
-        mutable: true,
+        mutable: false,
         multi_arg: true,
         get: |s| s.bind.join(" "),
         set: |s, a| {
@@ -282,7 +282,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "port",
         alias: None,
         default: "6379",
-        mutable: true,
+        mutable: false,
         multi_arg: false,
         get: |s| s.port.to_string(),
         set: |s, a| {
@@ -644,7 +644,7 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "hash-max-listpack-entries",
         alias: Some("hash-max-ziplist-entries"),
-        default: "128",
+        default: "512",
         mutable: true,
         multi_arg: false,
         get: |s| s.hash_max_listpack_entries.to_string(),

@@ -310,6 +310,13 @@ impl Settings {
         Ok(())
     }
 
+    /// The log level as redis.conf names it.
+    pub fn loglevel_name(&self) -> String {
+        find("loglevel")
+            .map(|d| (d.get)(self))
+            .unwrap_or_else(|| "notice".into())
+    }
+
     /// Builds the settings a process starts with: defaults, then the file, then argv.
     pub fn load(cl: &CommandLine) -> Result<Settings, ConfigError> {
         let mut s = Settings::defaults();

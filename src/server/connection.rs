@@ -172,7 +172,9 @@ impl Conn {
             }
         }
         self.info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
-        if self.rbuf.len() as u64 > settings.client_query_buffer_limit {
+        if !self.session.is_master_link
+            && self.rbuf.len() as u64 > settings.client_query_buffer_limit
+        {
             tracing::warn!(client = self.info.id, addr = %self.info.addr, "closing client that reached max query buffer length");
             return Some(End::Close);
         }

@@ -1,25 +1,24 @@
 //! Log set-up: `tracing` with Redis's log levels mapped onto tracing levels, to standard
 //! output or to `logfile`.
 
-use crate::config::LogLevel;
 use tracing_subscriber::EnvFilter;
 
-/// The tracing filter for a Redis log level; `RUST_LOG` overrides it when set.
-pub fn filter_for(level: LogLevel) -> EnvFilter {
+/// The tracing filter for a Redis log level name (`debug`, `verbose`, `notice`, `warning`);
+/// `RUST_LOG` overrides it when set.
+pub fn filter_for(level: &str) -> EnvFilter {
     if let Ok(f) = EnvFilter::try_from_default_env() {
         return f;
     }
     let directive = match level {
-        LogLevel::Debug => "debug",
-        LogLevel::Verbose => "debug",
-        LogLevel::Notice => "info",
-        LogLevel::Warning => "warn",
+        "debug" | "verbose" => "debug",
+        "warning" => "warn",
+        _ => "info",
     };
     EnvFilter::new(format!("replikv={directive},warn"))
 }
 
 /// Installs the global subscriber. Logs go to `logfile` when set, else standard output.
-pub fn init(level: LogLevel, logfile: &str) -> Result<(), String> {
+pub fn init(level: &str, logfile: &str) -> Result<(), String> {
     let filter = filter_for(level);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -1,0 +1,278 @@
+#![allow(dead_code)]
+//! The process harness: starts real replikv and Debian redis-server nodes on loopback
+//! ephemeral ports, each in its own temporary directory, and stops them on drop.
+//! Reused by every scenario test (differential, interop, replication, control plane).
+
+pub mod resp;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use resp::{Conn, Value};
+
+/// Which server a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// This project's binary.
+    Replikv,
+    /// Debian's redis-server 7.0.
+    Redis,
+}
+
+/// A running server process.
+pub struct Node {
+    /// What runs.
+    pub kind: Kind,
+    /// RESP port.
+    pub port: u16,
+    /// HTTP control plane port (replikv only, 0 when disabled).
+    pub http_port: u16,
+    /// Working directory (removed on drop).
+    pub dir: tempfile::TempDir,
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+/// The replikv binary built by cargo for these tests.
+pub fn replikv_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_replikv"))
+}
+
+/// Path of a Debian redis tool, failing the test with a clear message when missing (the
+/// project's test script installs them; a test never skips silently).
+pub fn redis_tool(name: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!(
+        "{name} is not installed: run scripts/test, which installs redis-server and redis-tools"
+    );
+}
+
+/// A free loopback port (bound then released; redis-server cannot bind port 0).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Polls `f` until it returns true or `timeout` passes; panics with `what` on timeout.
+pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Node {
+    /// Starts replikv with `args` added to a test baseline (ephemeral ports, no save rules,
+    /// its own directory).
+    pub fn replikv(args: &[&str]) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(replikv_bin());
+        cmd.args([
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--enable-debug-command",
+            "yes",
+        ])
+        .arg("--dir")
+        .arg(dir.path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        Self::spawn_replikv(cmd, dir)
+    }
+
+    /// Starts replikv with exactly `args` (for config-file tests), in `dir`.
+    pub fn replikv_raw(args: &[&str], dir: tempfile::TempDir) -> Node {
+        let mut cmd = Command::new(replikv_bin());
+        cmd.args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Self::spawn_replikv(cmd, dir)
+    }
+
+    fn spawn_replikv(mut cmd: Command, dir: tempfile::TempDir) -> Node {
+        let mut child = cmd.spawn().expect("spawn replikv");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<(u16, u16)>();
+        for pipe in [
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let log = log.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if line.contains("Ready to accept connections") {
+                        let port = field(&line, "port=").unwrap_or(0);
+                        let http = field(&line, "http_port=").unwrap_or(0);
+                        let _ = tx.send((port, http));
+                    }
+                    if std::env::var_os("REPLIKV_TEST_LOG").is_some() {
+                        eprintln!("[replikv] {line}");
+                    }
+                    if let Ok(mut l) = log.lock() {
+                        l.push(line);
+                    }
+                }
+            });
+        }
+        let (port, http_port) = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                let lines = log.lock().map(|l| l.join("\n")).unwrap_or_default();
+                panic!("replikv did not become ready; output:\n{lines}");
+            }
+        };
+        Node {
+            kind: Kind::Replikv,
+            port,
+            http_port,
+            dir,
+            child,
+            log,
+        }
+    }
+
+    /// Starts Debian redis-server 7.0 with `args` added to a test baseline.
+    pub fn redis(args: &[&str]) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let port_s = port.to_string();
+        let mut child = Command::new(redis_tool("redis-server"))
+            .args([
+                "--port",
+                &port_s,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--enable-debug-command",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn redis-server");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    if let Ok(mut l) = log.lock() {
+                        l.push(line);
+                    }
+                }
+            });
+        }
+        let node = Node {
+            kind: Kind::Redis,
+            port,
+            http_port: 0,
+            dir,
+            child,
+            log,
+        };
+        wait_until(
+            Duration::from_secs(20),
+            "redis-server to answer PING",
+            || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
+                    drop(s);
+                    let mut c = Conn::connect(port);
+                    match c.cmd(&["PING"]) {
+                        Value::Simple(s) => s == "PONG",
+                        Value::Error(e) => e.starts_with("NOAUTH"),
+                        _ => false,
+                    }
+                })
+            },
+        );
+        node
+    }
+
+    /// A new connection.
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    /// Output lines so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// True when some output line contains `needle`.
+    pub fn log_contains(&self, needle: &str) -> bool {
+        self.log_lines().iter().any(|l| l.contains(needle))
+    }
+
+    /// Waits for the process to exit (after SHUTDOWN) and returns its exit status code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn field(line: &str, name: &str) -> Option<u16> {
+    let start = line.find(name)? + name.len();
+    let digits: String = line[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}

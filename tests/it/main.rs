@@ -1,0 +1,15 @@
+//! replikv's scenario tests: one binary, a module per topic. Every test starts real
+//! processes on loopback ephemeral ports through `harness` and stops them when done.
+
+mod harness;
+
+/// redis-cli against replikv: one-shot commands, -a, INFO, an interactive session.
+mod cli;
+/// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
+mod differential;
+/// Expiry: lazy, active, propagation-free basics.
+mod expiry;
+/// Malformed input, limits, vanishing clients.
+mod protocol;
+/// Start-up: command line, config files, errors, version and help.
+mod startup;
