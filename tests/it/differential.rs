@@ -48,11 +48,6 @@ impl Pair {
         }
     }
 
-    /// New connections to both (for multi-client scenarios).
-    pub fn conns(&self) -> (Conn, Conn) {
-        (self.redis.conn(), self.ours.conn())
-    }
-
     /// Sends `args` to both and compares the replies with `mode`.
     pub fn check_mode(&mut self, args: &[&[u8]], mode: Mode) {
         let shown: Vec<String> = args
