@@ -20,7 +20,7 @@ use super::session::ClientRegistry;
 use super::subscriptions::Subscriptions;
 use crate::config::Settings;
 use crate::keyspace::{EncodingLimits, Keyspace};
-use crate::replication::ReplLog;
+use crate::replication::{ReplLog, Replication};
 use crate::resp::Argv;
 
 /// Per-command statistics (INFO commandstats).
@@ -231,11 +231,14 @@ pub struct State {
     pub ports: Mutex<BoundPorts>,
     /// Set to true to stop the server.
     pub shutdown: watch::Sender<bool>,
+    /// Replication hub: sync history, events.
+    pub repl: Arc<Replication>,
 }
 
 impl State {
     /// State for a server starting with `settings`.
     pub fn new(settings: Settings, config_file: Option<PathBuf>) -> Arc<State> {
+        let settings_history = settings.sync_history_size as usize;
         let settings = Arc::new(settings);
         let (shutdown, _) = watch::channel(false);
         Arc::new(State {
@@ -248,6 +251,7 @@ impl State {
             started: Instant::now(),
             ports: Mutex::new(BoundPorts::default()),
             shutdown,
+            repl: Arc::new(Replication::new(settings_history)),
         })
     }
 

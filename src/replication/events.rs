@@ -1,0 +1,114 @@
+//! Live replication events, broadcast as they happen (the control plane's SSE stream and
+//! tests subscribe); slow subscribers miss events rather than slow replication down.
+
+use tokio::sync::broadcast;
+
+use super::history::SyncKind;
+use super::phase::{Phase, Side};
+use super::status::Role;
+
+/// Something that happened to replication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The link to our master is up (streaming).
+    LinkUp {
+        /// Master host.
+        host: String,
+        /// Master port.
+        port: u16,
+    },
+    /// The link to our master went down.
+    LinkDown {
+        /// Master host.
+        host: String,
+        /// Master port.
+        port: u16,
+        /// Why.
+        reason: String,
+    },
+    /// A sync session started.
+    SyncStarted {
+        /// History id.
+        sync_id: u64,
+        /// Our side.
+        side: Side,
+        /// The other end.
+        peer: String,
+    },
+    /// A session moved to another phase.
+    PhaseChanged {
+        /// History id.
+        sync_id: u64,
+        /// The new phase.
+        phase: Phase,
+    },
+    /// A session decided full or partial.
+    SyncKindDecided {
+        /// History id.
+        sync_id: u64,
+        /// Full or partial.
+        kind: SyncKind,
+        /// Why a full sync.
+        reason: Option<String>,
+    },
+    /// A session ended.
+    SyncFinished {
+        /// History id.
+        sync_id: u64,
+        /// True on success.
+        ok: bool,
+        /// Failure reason.
+        error: Option<String>,
+    },
+    /// Our role changed.
+    RoleChanged {
+        /// The new role.
+        role: Role,
+    },
+    /// A failover step.
+    FailoverStep {
+        /// The new state (`waiting-for-sync`, `failover-in-progress`, `no-failover`).
+        state: String,
+    },
+}
+
+impl Event {
+    /// The event's type name (SSE `event:` field).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::LinkUp { .. } => "link_up",
+            Event::LinkDown { .. } => "link_down",
+            Event::SyncStarted { .. } => "sync_started",
+            Event::PhaseChanged { .. } => "phase_changed",
+            Event::SyncKindDecided { .. } => "sync_kind_decided",
+            Event::SyncFinished { .. } => "sync_finished",
+            Event::RoleChanged { .. } => "role_changed",
+            Event::FailoverStep { .. } => "failover_step",
+        }
+    }
+}
+
+/// The broadcast channel of events.
+#[derive(Debug)]
+pub struct Events {
+    tx: broadcast::Sender<Event>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Events { tx }
+    }
+}
+
+impl Events {
+    /// Publishes an event (nobody listening is fine).
+    pub fn publish(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+
+    /// A new subscription.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}
