@@ -51,6 +51,10 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         tokio::spawn(server::listener::accept_loop(state.clone(), listener));
     }
     tokio::spawn(server::cron::run(state.clone()));
+    if let Some((host, port)) = settings.replicaof.clone() {
+        let mut engine = state.engine.lock();
+        command::replication::become_replica(&state, &mut engine, host, port);
+    }
     if !settings.pidfile.is_empty() {
         if let Err(e) = std::fs::write(&settings.pidfile, format!("{}\n", std::process::id())) {
             tracing::warn!(pidfile = %settings.pidfile, error = %e, "could not write the pid file");

@@ -91,6 +91,11 @@ impl Blocking {
         self.waiters.get(&id)
     }
 
+    /// Ids of every blocked client.
+    pub fn ids(&self) -> Vec<u64> {
+        self.waiters.keys().copied().collect()
+    }
+
     /// Number of blocked clients.
     pub fn len(&self) -> usize {
         self.waiters.len()

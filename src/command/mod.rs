@@ -15,6 +15,8 @@ pub mod exec;
 pub mod generic;
 pub mod info;
 pub mod numeric;
+pub mod persistence_bridge;
+pub mod replication;
 pub mod server;
 pub mod session;
 pub mod string;
