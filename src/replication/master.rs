@@ -584,13 +584,30 @@ pub async fn serve(
     let (gone_tx, mut gone_rx) = oneshot::channel::<String>();
     let reader = tokio::spawn(read_acks(host.clone(), id, rd, leftover, gone_tx));
     let peer = format!("{}:{}", handoff.ip, handoff.port);
-    let result = tokio::select! {
-        r = run_link(&host, &mut wr, &handoff) => r,
-        reason = &mut gone_rx => Err(reason.unwrap_or_else(|_| "connection closed".into())),
-        _ = kill.notified() => Err("link closed by the server".into()),
-        _ = killed => Err("link killed (CLIENT KILL)".into()),
-        _ = shutdown.wait_for(|s| *s) => Err("server shutting down".into()),
-    };
+    let span = info_span!(
+        "repl.master.sync",
+        replica = %peer,
+        sync_id = handoff.sync_id,
+        kind = match handoff.mode { AttachMode::Continue { .. } => "partial", _ => "full" },
+        outcome = tracing::field::Empty,
+    );
+    let result = async {
+        hub.set_trace_id(handoff.sync_id);
+        let result = tokio::select! {
+            r = run_link(&host, &mut wr, &handoff) => r,
+            reason = &mut gone_rx => Err(reason.unwrap_or_else(|_| "connection closed".into())),
+            _ = kill.notified() => Err("link closed by the server".into()),
+            _ = killed => Err("link killed (CLIENT KILL)".into()),
+            _ = shutdown.wait_for(|s| *s) => Err("server shutting down".into()),
+        };
+        tracing::Span::current().record(
+            "outcome",
+            result.as_ref().err().map_or("closed", |e| e.as_str()),
+        );
+        result
+    }
+    .instrument(span)
+    .await;
     reader.abort();
     hub.replicas.remove(id);
     hub.full_syncs.leave(id);

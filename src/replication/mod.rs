@@ -253,12 +253,23 @@ impl Replication {
     /// Opens a sync session in the history and announces it.
     pub fn start_sync(&self, side: Side, peer: String) -> u64 {
         let id = self.history.lock().start(side, peer.clone());
+        self.set_trace_id(id);
         self.events.publish(Event::SyncStarted {
             sync_id: id,
             side,
             peer,
         });
         id
+    }
+
+    /// Records the trace id of the current span as session `id`'s trace (when traces are
+    /// exported), so the history links to the trace.
+    pub fn set_trace_id(&self, id: u64) {
+        if let Some(trace) = crate::telemetry::logging::current_trace_id() {
+            if let Some(r) = self.history.lock().get_mut(id) {
+                r.trace_id = Some(trace);
+            }
+        }
     }
 
     /// Moves session `id` to `phase` (history, event, and the link's phase for INFO).

@@ -146,12 +146,34 @@ async fn sync_with_master(
 ) -> Attempt {
     let hub = host.hub();
     let peer = format!("{master_host}:{master_port}");
-    let sync_id = hub.start_sync(Side::Replica, peer.clone());
-    let result = attempt(host, master_host, master_port, generation, sync_id).await;
-    if let Err(e) = &result {
-        hub.finish_sync(sync_id, SyncOutcome::Failed(e.clone()));
+    let span = tracing::info_span!(
+        "repl.replica.sync",
+        master = %peer,
+        sync_id = tracing::field::Empty,
+        kind = tracing::field::Empty,
+        replid = tracing::field::Empty,
+        offset = tracing::field::Empty,
+        bytes = tracing::field::Empty,
+        keys = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
+    async {
+        let sync_id = hub.start_sync(Side::Replica, peer.clone());
+        tracing::Span::current().record("sync_id", sync_id);
+        let result = attempt(host, master_host, master_port, generation, sync_id).await;
+        match &result {
+            Err(e) => {
+                tracing::Span::current().record("outcome", e.as_str());
+                hub.finish_sync(sync_id, SyncOutcome::Failed(e.clone()));
+            }
+            Ok(()) => {
+                tracing::Span::current().record("outcome", "link closed");
+            }
+        }
+        result
     }
-    result
+    .instrument(span)
+    .await
 }
 
 async fn attempt(
@@ -220,6 +242,7 @@ async fn attempt(
                 .clone()
                 .unwrap_or_else(|| host.repl_position().replid);
             hub.decide_kind(sync_id, SyncKind::Partial, None, &replid, offset as i64 + 1);
+            record_kind("partial", &replid, offset);
             if let Some(id) =
                 new_id.filter(|id| !id.eq_ignore_ascii_case(&host.repl_position().replid))
             {
@@ -675,6 +698,14 @@ async fn stream_from_master(
             }
         }
     }
+}
+
+/// Records the sync kind on the session's root span.
+fn record_kind(kind: &str, replid: &str, offset: u64) {
+    let span = tracing::Span::current();
+    span.record("kind", kind);
+    span.record("replid", replid);
+    span.record("offset", offset);
 }
 
 /// Writes one command.

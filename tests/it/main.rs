@@ -11,5 +11,7 @@ mod differential;
 mod expiry;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
+/// Replication in every direction between replikv and redis-server 7.0.
+mod replication;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
