@@ -405,13 +405,14 @@ fn read_only_and_stale_data_errors_match_redis() {
         let replica = start_replica(rk, &master, &[]);
         wait_link_up(&replica, LINK);
         let mut r = replica.conn();
-        let mut got = Vec::new();
-        got.push(r.cmd(&["SET", "k", "v"]));
-        got.push(r.cmd(&["GET", "k"]));
-        got.push(r.cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]));
-        got.push(r.cmd(&["CONFIG", "SET", "replica-read-only", "no"]));
-        got.push(r.cmd(&["SET", "local", "1"]));
-        got.push(r.cmd(&["GET", "local"]));
+        let mut got = vec![
+            r.cmd(&["SET", "k", "v"]),
+            r.cmd(&["GET", "k"]),
+            r.cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]),
+            r.cmd(&["CONFIG", "SET", "replica-read-only", "no"]),
+            r.cmd(&["SET", "local", "1"]),
+            r.cmd(&["GET", "local"]),
+        ];
         drop(master);
         wait_until(LINK, "link down", || {
             info_field(&replica, "replication", "master_link_status") == "down"
