@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | 0 | [`resp`], [`config`], [`glob`], [`telemetry`] | wire format, configuration, patterns, logs and process figures |
 //! | 1 | [`keyspace`] | databases, values, expiry, copy-on-write snapshots |
+//! | 2 | [`rdb`] | Redis RDB files and DUMP payloads, both ways |
 //! | 3 | [`replication`] | the replication log (and, with later issues, both sides of the protocol) |
 //! | 4 | [`command`] | the command table, the executor and its gates, sessions |
 //! | 5 | [`server`] | sockets, connections, the cron |
@@ -17,6 +18,7 @@ pub mod command;
 pub mod config;
 pub mod glob;
 pub mod keyspace;
+pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod server;
