@@ -7,16 +7,20 @@
 
 pub mod blocking;
 pub mod client;
+pub mod collection;
 pub mod connection;
 pub mod docs;
 pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod generic;
+pub mod hash;
 pub mod info;
+pub mod list;
 pub mod numeric;
 pub mod server;
 pub mod session;
+pub mod set;
 pub mod string;
 pub mod subscriptions;
 pub mod table;

@@ -7,7 +7,7 @@ use super::Spec;
 use crate::keyspace::types::HMap;
 
 /// Every family's commands, one line per family.
-fn families() -> [&'static [Spec]; 7] {
+fn families() -> [&'static [Spec]; 10] {
     [
         super::connection::COMMANDS,
         super::client::COMMANDS,
@@ -16,6 +16,9 @@ fn families() -> [&'static [Spec]; 7] {
         super::server::COMMANDS,
         super::info::COMMANDS,
         super::transactions::COMMANDS,
+        super::list::COMMANDS,
+        super::hash::COMMANDS,
+        super::set::COMMANDS,
     ]
 }
 
