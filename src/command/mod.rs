@@ -25,6 +25,9 @@ pub mod string;
 pub mod subscriptions;
 pub mod table;
 pub mod transactions;
+pub mod zset;
+pub mod zset_range;
+pub mod zset_setops;
 
 pub use engine::{Engine, State};
 pub use error::{CmdError, CmdResult};

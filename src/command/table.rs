@@ -7,7 +7,7 @@ use super::Spec;
 use crate::keyspace::types::HMap;
 
 /// Every family's commands, one line per family.
-fn families() -> [&'static [Spec]; 10] {
+fn families() -> [&'static [Spec]; 13] {
     [
         super::connection::COMMANDS,
         super::client::COMMANDS,
@@ -19,6 +19,9 @@ fn families() -> [&'static [Spec]; 10] {
         super::list::COMMANDS,
         super::hash::COMMANDS,
         super::set::COMMANDS,
+        super::zset::COMMANDS,
+        super::zset_range::COMMANDS,
+        super::zset_setops::COMMANDS,
     ]
 }
 

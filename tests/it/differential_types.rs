@@ -655,3 +655,541 @@ fn big_sets_convert_and_scan_completely() {
     }
     p.check("SCARD strs");
 }
+
+#[test]
+fn sorted_set_commands() {
+    let mut p = Pair::start(&[]);
+    p.script(
+        r#"
+        ZADD z 1 a 2 b 3 c
+        ZADD z 1.5 a 4 d
+        ZADD z NX 10 a 5 e
+        ZADD z XX 20 a 6 f
+        ZADD z XX CH 21 a 3 c
+        ZADD z CH 22 a 7 g
+        ZADD z GT 1 a
+        ZADD z GT CH 30 a
+        ZADD z LT CH 100 a
+        ZADD z LT CH 0 a
+        ZADD z XX GT CH 5 b
+        ZADD z INCR 1 a
+        ZADD z INCR NX 1 a
+        ZADD z INCR XX 1 nomember
+        ZADD z INCR GT -5 a
+        ZADD z INCR LT -5 a
+        ZADD z INCR 0 a
+        ZADD z NX XX 1 a
+        ZADD z GT LT 1 a
+        ZADD z NX GT 1 a
+        ZADD z NX LT 1 a
+        ZADD z INCR 1 a 2 b
+        ZADD z 1
+        ZADD z x a
+        ZADD z nan a
+        ZADD z 1 a 2
+        ZADD z NX
+        ZADD z NX 1
+        ZADD z FOO 1 a
+        ZADD z +inf inf -inf ninf 1e3 e3 0x10 hex -0.0 negzero
+        ZADD z INCR -inf inf
+        ZADD z INCR +inf inf
+        ZADD z INCR 1 inf
+        ZADD newz XX 1 a
+        EXISTS newz
+        ZADD newz XX INCR 1 a
+        ZADD newz INCR 1.5 a
+        ZADD newz INCR -0.0 n
+        ZSCORE newz n
+        ZINCRBY newz 2.5 a
+        ZINCRBY newz -0.0 b
+        ZINCRBY newz x a
+        ZINCRBY newz nan a
+        ZINCRBY newz +inf a
+        ZINCRBY newz -inf a
+        ZRANGE z 0 -1 WITHSCORES
+        ZCARD z
+        ZCARD nokey
+        ZSCORE z a
+        ZSCORE z nomember
+        ZSCORE nokey a
+        ZSCORE z inf
+        ZSCORE z hex
+        ZMSCORE z a b nomember inf
+        ZMSCORE nokey a b
+        ZRANK z a
+        ZRANK z inf
+        ZRANK z nomember
+        ZRANK nokey a
+        ZREVRANK z a
+        ZREVRANK z ninf
+        ZREVRANK nokey a
+        ZREM z a nomember b
+        ZREM z nomember
+        ZREM nokey a
+        ZRANGE z 0 -1
+        ZRANGE z -3 -1 WITHSCORES
+        ZRANGE z 0 -1 REV WITHSCORES
+        ZRANGE z 2 1
+        ZRANGE z 100 200
+        ZRANGE z -100 1
+        ZRANGE z 0 x
+        ZRANGE z 0 -1 LIMIT 0 1
+        ZRANGE z 0 -1 LIMIT 0 -1
+        ZRANGE z 0 -1 REV REV
+        ZRANGE z 0 -1 BYSCORE BYLEX
+        ZRANGE z 0 -1 FOO
+        ZRANGE z 0 -1 LIMIT 0
+        ZRANGE nokey 0 -1
+        ZRANGE z -inf +inf BYSCORE
+        ZRANGE z (1 5 BYSCORE WITHSCORES
+        ZRANGE z 5 (1 BYSCORE REV WITHSCORES
+        ZRANGE z -inf +inf BYSCORE LIMIT 1 2
+        ZRANGE z -inf +inf BYSCORE LIMIT 1 -1
+        ZRANGE z -inf +inf BYSCORE LIMIT -1 2
+        ZRANGE z -inf +inf BYSCORE LIMIT 100 2
+        ZRANGE z -inf +inf BYSCORE LIMIT 0 0
+        ZRANGE z +inf -inf BYSCORE REV LIMIT 1 2 WITHSCORES
+        ZRANGE z 3 3 BYSCORE
+        ZRANGE z (3 3 BYSCORE
+        ZRANGE z 5 1 BYSCORE
+        ZRANGE z a b BYSCORE
+        ZRANGE z ( 5 BYSCORE
+        ZRANGE z " 1" 5 BYSCORE
+        ZRANGE z "1 " 5 BYSCORE
+        ZRANGE z 1e999 inf BYSCORE
+        ZRANGE z 0 -1 BYLEX
+        ZRANGE z - + BYLEX WITHSCORES
+        ZRANGE z [a [z BYLEX LIMIT 0 2
+        ZRANGE z [z [a BYLEX REV
+        ZRANGE z a b BYLEX
+        ZRANGESTORE dst z 0 -1
+        ZRANGE dst 0 -1 WITHSCORES
+        OBJECT ENCODING dst
+        ZRANGESTORE dst z 1 2 BYSCORE REV
+        ZRANGE dst 0 -1 WITHSCORES
+        ZRANGESTORE dst z 100 200
+        EXISTS dst
+        ZRANGESTORE dst nokey 0 -1
+        ZRANGESTORE dst z 0 -1 WITHSCORES
+        ZRANGESTORE dst z - + BYLEX LIMIT 0 2
+        ZRANGE dst 0 -1
+        ZREVRANGE z 0 -1 WITHSCORES
+        ZREVRANGE z 0 1
+        ZREVRANGE z 0 1 BYSCORE
+        ZREVRANGE z 0 1 LIMIT 0 1
+        ZRANGEBYSCORE z -inf +inf WITHSCORES
+        ZRANGEBYSCORE z 1 5 LIMIT 1 1
+        ZRANGEBYSCORE z 1 5 WITHSCORES WITHSCORES
+        ZRANGEBYSCORE z 1 5 LIMIT 1
+        ZRANGEBYSCORE z 1 5 BYSCORE
+        ZRANGEBYSCORE z 1 5 REV
+        ZRANGEBYSCORE z x 5
+        ZREVRANGEBYSCORE z +inf -inf WITHSCORES
+        ZREVRANGEBYSCORE z 5 (1 LIMIT 0 2
+        ZREVRANGEBYSCORE z 1 5
+        ZCOUNT z -inf +inf
+        ZCOUNT z (1 5
+        ZCOUNT z 5 1
+        ZCOUNT z x 1
+        ZCOUNT nokey 0 1
+        ZCOUNT nokey x 1
+        DEL lex
+        ZADD lex 0 a 0 b 0 c 0 d 0 e 0 f 0 g
+        ZRANGEBYLEX lex - +
+        ZRANGEBYLEX lex - [c
+        ZRANGEBYLEX lex - (c
+        ZRANGEBYLEX lex [aaa (g
+        ZRANGEBYLEX lex (b [f LIMIT 1 2
+        ZRANGEBYLEX lex + -
+        ZRANGEBYLEX lex - -
+        ZRANGEBYLEX lex + +
+        ZRANGEBYLEX lex [c [c
+        ZRANGEBYLEX lex (c [c
+        ZRANGEBYLEX lex [c (c
+        ZRANGEBYLEX lex c d
+        ZRANGEBYLEX lex [a
+        ZRANGEBYLEX lex - + WITHSCORES
+        ZRANGEBYLEX lex "" +
+        ZRANGEBYLEX lex -a +
+        ZREVRANGEBYLEX lex + -
+        ZREVRANGEBYLEX lex [f (b LIMIT 1 2
+        ZREVRANGEBYLEX lex - +
+        ZLEXCOUNT lex - +
+        ZLEXCOUNT lex [b (e
+        ZLEXCOUNT lex + -
+        ZLEXCOUNT lex x y
+        ZLEXCOUNT nokey - +
+        ZADD mixed 1 a 2 b 0 c 5 d 3 aa
+        ZRANGEBYLEX mixed - +
+        ZRANGEBYLEX mixed [b +
+        ZRANGEBYLEX mixed [aa [c
+        ZREVRANGEBYLEX mixed [c [aa
+        ZREVRANGEBYLEX mixed + [b
+        ZLEXCOUNT mixed [b +
+        ZRANGE mixed [b [d BYLEX REV
+        ZREMRANGEBYLEX mixed [b [c
+        ZRANGE mixed 0 -1
+        ZREMRANGEBYLEX lex [b (d
+        ZRANGE lex 0 -1
+        ZREMRANGEBYLEX lex x y
+        ZREMRANGEBYLEX nokey - +
+        ZREMRANGEBYLEX lex - +
+        EXISTS lex
+        ZADD r 1 a 2 b 3 c 4 d 5 e
+        ZREMRANGEBYRANK r 0 0
+        ZREMRANGEBYRANK r -1 -1
+        ZREMRANGEBYRANK r 5 10
+        ZREMRANGEBYRANK r x 1
+        ZREMRANGEBYRANK nokey 0 1
+        ZRANGE r 0 -1
+        ZREMRANGEBYSCORE r (2 3
+        ZREMRANGEBYSCORE r x 3
+        ZREMRANGEBYSCORE r 10 20
+        ZRANGE r 0 -1 WITHSCORES
+        ZREMRANGEBYSCORE r -inf +inf
+        EXISTS r
+        ZADD p 1 a 2 b 3 c 4 d 5 e
+        ZPOPMIN p
+        ZPOPMAX p
+        ZPOPMIN p 2
+        ZPOPMIN p 0
+        ZPOPMIN p -1
+        ZPOPMIN p x
+        ZPOPMIN p 1 2
+        ZPOPMAX p 10
+        EXISTS p
+        ZPOPMIN nokey
+        ZPOPMIN nokey 2
+        ZADD p 1 a 2 b 3 c
+        ZMPOP 2 nokey p MIN
+        ZMPOP 2 nokey p MAX COUNT 10
+        ZMPOP 1 p MIN
+        ZMPOP 0 p MIN
+        ZMPOP 1 p MIDDLE
+        ZMPOP 1 p MIN COUNT 0
+        ZMPOP 1 p MIN COUNT 1 COUNT 1
+        ZMPOP 2 p MIN
+        ZADD p 1 a 2 b 3 c
+        BZPOPMIN nokey p 0
+        BZPOPMAX p 0.5
+        BZMPOP 0 1 p MAX COUNT 5
+        BZPOPMIN nokey 0.01
+        BZPOPMAX p abc
+        BZPOPMAX p -1
+        BZMPOP 0.01 1 nokey MIN
+        BZMPOP 0 1 nokey FOO
+        SET str x
+        ZADD str 1 a
+        ZINCRBY str 1 a
+        ZREM str a
+        ZSCORE str a
+        ZMSCORE str a
+        ZCARD str
+        ZRANK str a
+        ZRANGE str 0 -1
+        ZRANGE str 0 x
+        ZRANGEBYSCORE str 0 1
+        ZRANGEBYLEX str - +
+        ZRANGESTORE dst str 0 -1
+        ZCOUNT str 0 1
+        ZLEXCOUNT str - +
+        ZREMRANGEBYRANK str 0 1
+        ZPOPMIN str
+        ZMPOP 1 str MIN
+        BZPOPMIN str 0
+        ZRANDMEMBER str
+        ZSCAN str 0
+        ZADD str XX 1 a
+        MULTI
+        BZPOPMIN nokey 0
+        BZMPOP 0 1 nokey MIN
+        EXEC
+        "#,
+    );
+}
+
+#[test]
+fn sorted_set_algebra() {
+    let mut p = Pair::start(&[]);
+    p.script(
+        r#"
+        ZADD a 1 x 2 y 3 z
+        ZADD b 10 y 20 z 30 w
+        SADD s y w q
+        ZUNION 2 a b
+        ZUNION 2 a b WITHSCORES
+        ZUNION 3 a b s WITHSCORES
+        ZUNION 2 a b WEIGHTS 2 0.5 WITHSCORES
+        ZUNION 2 a b AGGREGATE MIN WITHSCORES
+        ZUNION 2 a b AGGREGATE MAX WITHSCORES
+        ZUNION 2 a b WEIGHTS 1 WITHSCORES
+        ZUNION 2 a b WEIGHTS 1 x
+        ZUNION 2 a b AGGREGATE FOO
+        ZUNION 2 a b AGGREGATE
+        ZUNION 0 a
+        ZUNION -1 a
+        ZUNION x a
+        ZUNION 3 a b
+        ZUNION 1 nokey
+        ZUNION 2 a nokey WITHSCORES
+        ZINTER 2 a b WITHSCORES
+        ZINTER 3 a b s WITHSCORES
+        ZINTER 2 a a WITHSCORES
+        ZINTER 2 a b WEIGHTS 1 -1 AGGREGATE SUM WITHSCORES
+        ZINTER 2 a nokey
+        ZINTER 2 a b LIMIT 1
+        ZDIFF 2 a b WITHSCORES
+        ZDIFF 2 b s WITHSCORES
+        ZDIFF 1 a
+        ZDIFF 2 nokey a
+        ZDIFF 2 a b WEIGHTS 1 1
+        ZDIFF 2 a b AGGREGATE SUM
+        ZINTERCARD 2 a b
+        ZINTERCARD 2 a b LIMIT 1
+        ZINTERCARD 2 a b LIMIT 0
+        ZINTERCARD 2 a b LIMIT -1
+        ZINTERCARD 2 a b WITHSCORES
+        ZINTERCARD 0 a
+        ZINTERCARD 3 a b
+        ZINTERCARD 1 nokey
+        ZUNIONSTORE d 2 a b
+        ZRANGE d 0 -1 WITHSCORES
+        OBJECT ENCODING d
+        ZINTERSTORE d 2 a b WEIGHTS 2 3 AGGREGATE MAX
+        ZRANGE d 0 -1 WITHSCORES
+        ZDIFFSTORE d 2 a b
+        ZRANGE d 0 -1 WITHSCORES
+        ZINTERSTORE d 2 a nokey
+        EXISTS d
+        ZUNIONSTORE d 2 a b WITHSCORES
+        ZUNIONSTORE d 0 a
+        ZUNIONSTORE a 2 a b
+        ZRANGE a 0 -1 WITHSCORES
+        ZADD inf 1 p +inf q -inf r
+        ZADD ninf -inf q +inf r
+        ZUNION 2 inf ninf WITHSCORES
+        ZINTER 2 inf ninf WITHSCORES
+        ZUNION 2 inf ninf WEIGHTS 0 1 WITHSCORES
+        ZINTER 2 inf ninf WEIGHTS 0 0 AGGREGATE MIN WITHSCORES
+        ZADD neg -0.0 m
+        ZUNION 1 neg WITHSCORES
+        ZUNIONSTORE dneg 1 neg
+        ZSCORE dneg m
+        SET str x
+        ZUNION 2 a str
+        ZUNION 2 str nokey FOO
+        ZINTER 2 nokey str
+        ZUNIONSTORE d 1 str
+        ZINTERCARD 1 str
+        ZDIFFSTORE d 2 s a
+        ZRANGE d 0 -1 WITHSCORES
+        "#,
+    );
+    p.script("?HELLO 3");
+    p.script(
+        r#"
+        ZUNION 2 a b WITHSCORES
+        ZRANGE b 0 -1 WITHSCORES
+        ZRANGE b 0 -1
+        ZSCORE b y
+        ZMSCORE b y nomember
+        ZADD b INCR 1 y
+        ZINCRBY b 1 y
+        ZPOPMIN b
+        ZPOPMIN b 1
+        ZPOPMIN nokey 1
+        ZMPOP 1 b MAX
+        ZADD b 1 a 2 b
+        BZPOPMIN b 0
+        ZRANDMEMBER b 10 WITHSCORES
+        ZSCAN b 0
+        ZRANGESTORE d b 0 -1
+        ZRANGEBYSCORE b -inf +inf WITHSCORES
+        "#,
+    );
+}
+
+#[test]
+fn sorted_set_scores_and_encodings() {
+    let mut p = Pair::start(&[]);
+    p.script(
+        r#"
+        ZADD z 1e17 a 4611686018427387904 b 4611686018427387903 c 9007199254740993 d -4611686018427387904 e -0.0 f 1.5 g 0.1 h 1e18 i 4.6e18 j 4.7e18 k -inf l inf m 1e-5 n 123456789.123 o
+        ZSCAN z 0
+        ZRANGE z 0 -1 WITHSCORES
+        ZSCORE z f
+        ZADD big 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa -0.0 f 1e17 a
+        OBJECT ENCODING big
+        ZSCORE big f
+        ~ZSCAN big 0
+        ZRANGE big 0 -1 WITHSCORES
+        ZADD big 0 f
+        ZSCORE big f
+        ZUNIONSTORE small 1 big
+        OBJECT ENCODING small
+        ZREM big aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+        OBJECT ENCODING big
+        ZUNIONSTORE small 1 big
+        OBJECT ENCODING small
+        ZSCORE small f
+        COPY big big2
+        OBJECT ENCODING big2
+        ZRANGESTORE s2 big 0 -1
+        OBJECT ENCODING s2
+        ZADD z 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+        OBJECT ENCODING z
+        ZSCAN small 0 MATCH a
+        ZSCAN z 0 COUNT 0
+        ZSCAN z 0 FOO bar
+        ZSCAN z abc
+        ZSCAN nokey 0
+        ZSCAN nokey 0 FOO
+        CONFIG SET zset-max-listpack-entries 3
+        ZADD t 1 a 2 b 3 c
+        OBJECT ENCODING t
+        ZADD t 4 d
+        OBJECT ENCODING t
+        ZRANGESTORE t2 t 0 2
+        OBJECT ENCODING t2
+        ZRANGESTORE t3 t 0 -1
+        OBJECT ENCODING t3
+        CONFIG SET zset-max-listpack-value 2
+        ZADD u 1 abc
+        OBJECT ENCODING u
+        "#,
+    );
+    for i in 0..200 {
+        p.check(&format!("ZADD many {} m{i}", i % 17));
+    }
+    p.script(
+        r#"
+        OBJECT ENCODING many
+        ZCARD many
+        ZRANGE many 0 10 WITHSCORES
+        ZRANGE many -10 -1 WITHSCORES
+        ZRANGE many 50 60 REV
+        ZRANGEBYSCORE many (3 5 LIMIT 2 5 WITHSCORES
+        ZREVRANGEBYSCORE many 5 (3 LIMIT 2 5
+        ZRANK many m100
+        ZREVRANK many m100
+        ZCOUNT many 2 (9
+        ZRANGEBYLEX many [m1 (m2
+        ZREMRANGEBYRANK many 0 9
+        ZREMRANGEBYSCORE many 16 16
+        ZRANGE many 0 -1
+        ZPOPMIN many 3
+        ZPOPMAX many 3
+        ZMSCORE many m1 m150 nomember
+        ZINTERSTORE half 2 many many WEIGHTS 0.5 0.5
+        ZRANGE half 0 5 WITHSCORES
+        OBJECT ENCODING half
+        "#,
+    );
+    let card = p.rc.cmd(&["ZCARD", "many"]).int() as usize;
+    assert_full_scan(&mut p, &["ZSCAN", "many"], 2 * card);
+    p.script(
+        r#"
+        ?ZRANDMEMBER many
+        ?ZRANDMEMBER many 5
+        ?ZRANDMEMBER many -5 WITHSCORES
+        ZRANDMEMBER nokey
+        ZRANDMEMBER nokey 5
+        ZRANDMEMBER many 0
+        ZRANDMEMBER many x
+        ZRANDMEMBER many 5 FOO
+        ZRANDMEMBER many 5 WITHSCORES extra
+        ZRANDMEMBER many -9223372036854775808
+        ZRANDMEMBER many 9223372036854775807 WITHSCORES
+        ZRANDMEMBER t 100 WITHSCORES
+        "#,
+    );
+}
+
+#[test]
+fn key_commands_work_on_every_type() {
+    let mut p = Pair::start(&[]);
+    p.script(
+        r#"
+        SET str v
+        RPUSH list a b
+        HSET hash f v
+        SADD set 1 2
+        SADD set2 a
+        ZADD zset 1 a
+        TYPE str
+        TYPE list
+        TYPE hash
+        TYPE set
+        TYPE zset
+        TYPE nokey
+        OBJECT ENCODING list
+        OBJECT ENCODING hash
+        OBJECT ENCODING set
+        OBJECT ENCODING set2
+        OBJECT ENCODING zset
+        OBJECT REFCOUNT list
+        OBJECT REFCOUNT zset
+        ~KEYS *
+        EXISTS list hash set zset nokey
+        ~SCAN 0 TYPE list
+        ~SCAN 0 TYPE hash
+        ~SCAN 0 TYPE set
+        ~SCAN 0 TYPE zset
+        ~SCAN 0 TYPE string
+        SCAN 0 TYPE nosuchtype
+        COPY list list2
+        LRANGE list2 0 -1
+        RPUSH list2 c
+        LRANGE list 0 -1
+        COPY hash hash2
+        HSET hash2 g w
+        HGETALL hash
+        COPY set set3
+        SADD set3 9
+        SMEMBERS set
+        COPY zset zset2
+        ZADD zset2 5 b
+        ZRANGE zset 0 -1
+        COPY zset str REPLACE
+        TYPE str
+        ZRANGE str 0 -1 WITHSCORES
+        RENAME list l
+        LRANGE l 0 -1
+        EXISTS list
+        RENAMENX hash l
+        RENAME hash h
+        HGETALL h
+        EXPIRE h 100
+        #TTL h
+        HSET h x y
+        #TTL h
+        PERSIST h
+        TTL h
+        EXPIRE set 100
+        SADD set 3
+        #TTL set
+        SUNIONSTORE set set2
+        TTL set
+        MOVE zset 1
+        SELECT 1
+        ZRANGE zset 0 -1
+        TYPE zset
+        SELECT 0
+        DEL l h set set2 set3 zset2 str hash2 list2
+        DBSIZE
+        RPUSH e x
+        LPOP e
+        EXISTS e
+        HSET e f v
+        HDEL e f
+        EXISTS e
+        SADD e m
+        SREM e m
+        EXISTS e
+        ZADD e 1 m
+        ZREM e m
+        EXISTS e
+        DBSIZE
+        "#,
+    );
+}
