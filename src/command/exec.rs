@@ -116,6 +116,9 @@ pub struct Ctx<'a> {
     pub action: Action,
     /// How the command runs.
     pub mode: CallMode,
+    /// When re-run for a blocked client ([`CallMode::Serving`]): the key that became ready,
+    /// the only one it may be served from (as Redis serves a waiter from the ready key).
+    pub ready_key: Option<&'a [u8]>,
 }
 
 impl<'a> Ctx<'a> {
@@ -359,6 +362,21 @@ pub fn call(
     out: &mut ReplyBuf,
     mode: CallMode,
 ) -> (Action, Option<BlockRequest>) {
+    call_with(state, engine, session, spec, argv, out, mode, None)
+}
+
+/// [`call`], with the key a blocked client is being served from.
+#[allow(clippy::too_many_arguments)]
+fn call_with(
+    state: &State,
+    engine: &mut Engine,
+    session: &mut Session,
+    spec: &'static Spec,
+    argv: &[Bytes],
+    out: &mut ReplyBuf,
+    mode: CallMode,
+    ready_key: Option<&[u8]>,
+) -> (Action, Option<BlockRequest>) {
     let start = Instant::now();
     let db_at_start = session.db;
     let mut ctx = Ctx {
@@ -375,6 +393,7 @@ pub fn call(
         block: None,
         action: Action::None,
         mode,
+        ready_key,
     };
     let result = (spec.handler)(&mut ctx);
     let Ctx {
@@ -462,7 +481,7 @@ pub fn serve_blocked(state: &State, engine: &mut Engine) {
                 session.proto = waiter.proto;
                 let Ok(spec) = resolve(&argv) else { continue };
                 let mut out = ReplyBuf::new(waiter.proto);
-                let (_, block) = call(
+                let (_, block) = call_with(
                     state,
                     engine,
                     &mut session,
@@ -470,6 +489,7 @@ pub fn serve_blocked(state: &State, engine: &mut Engine) {
                     &argv,
                     &mut out,
                     CallMode::Serving,
+                    Some(&key),
                 );
                 engine.flush_propagation();
                 if block.is_some() {

@@ -7,6 +7,8 @@ mod harness;
 mod cli;
 /// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
 mod differential;
+/// Lists, hashes, sets, sorted sets vs redis-server 7.0, byte for byte.
+mod differential_types;
 /// Expiry: lazy, active, propagation-free basics.
 mod expiry;
 /// Malformed input, limits, vanishing clients.
