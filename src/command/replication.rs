@@ -333,7 +333,7 @@ pub fn become_master(state: &State, engine: &mut super::Engine) {
     engine.keyspace.set_replica_mode(false);
     engine.repl.ensure_backlog();
     engine.repl.shift_replid();
-    *state.master_session.lock() = None;
+    Host::close_master_client(state);
     hub.replicas.kill_all();
     hub.events
         .publish(Event::RoleChanged { role: Role::Master });
@@ -589,19 +589,28 @@ pub struct MasterSession {
 }
 
 impl MasterSession {
-    fn new(state: &State) -> MasterSession {
+    /// A session for the link to `peer`, registered as a `master` client (CLIENT LIST shows
+    /// it, CLIENT KILL TYPE master closes the link).
+    fn new(state: &State, peer: String) -> MasterSession {
         let info = Arc::new(ClientInfo::new(
             state.clients.next_id(),
-            "master".into(),
+            peer,
             String::new(),
         ));
         info.set_kind(ClientKind::Master);
+        state.clients.register(info.clone());
         let mut session = Session::new(info, true, true);
         session.is_master_link = true;
         MasterSession {
             session,
             unforwarded: Vec::new(),
         }
+    }
+}
+
+impl Drop for MasterSession {
+    fn drop(&mut self) {
+        self.session.info.kill();
     }
 }
 
@@ -685,7 +694,10 @@ impl Host for State {
         let mut applied = Applied::default();
         let mut engine = self.engine.lock();
         let mut master = self.master_session.lock();
-        let ms = master.get_or_insert_with(|| MasterSession::new(self));
+        let Some(ms) = master.as_mut() else {
+            applied.protocol_error = Some("no master session".into());
+            return applied;
+        };
         let limits = ParseLimits {
             max_bulk_len: i64::MAX,
             unauthenticated: false,
@@ -734,6 +746,24 @@ impl Host for State {
         engine.link_up = up;
         if up {
             engine.repl.ensure_backlog();
+        }
+    }
+
+    fn open_master_client(
+        &self,
+        peer: &str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let ms = MasterSession::new(self, peer.to_string());
+        let info = ms.session.info.clone();
+        if let Some(old) = self.master_session.lock().replace(ms) {
+            self.clients.unregister(old.session.info.id);
+        }
+        Box::pin(async move { info.kill_notify.notified().await })
+    }
+
+    fn close_master_client(&self) {
+        if let Some(old) = self.master_session.lock().take() {
+            self.clients.unregister(old.session.info.id);
         }
     }
 

@@ -111,6 +111,14 @@ pub trait Host: Send + Sync + 'static {
     fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied;
     /// Marks the link to our master up or down (read-only, stale-data and expiry gates).
     fn set_link_up(&self, up: bool);
+    /// Registers the client that applies our master's stream (CLIENT LIST shows it as
+    /// `master`); the returned future completes when it is killed (CLIENT KILL TYPE master).
+    fn open_master_client(
+        &self,
+        peer: &str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    /// Unregisters the master client when the link ends.
+    fn close_master_client(&self);
     /// Sets or clears the dataset-loading state (`-LOADING`).
     fn set_loading(&self, loading: bool);
     /// True when every database is empty (`repl-diskless-load on-empty-db`).

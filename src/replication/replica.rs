@@ -293,7 +293,13 @@ async fn attempt(
         host: master_host.to_string(),
         port: master_port,
     });
-    stream_from_master(host, conn, wr, sync_id).await
+    let killed = host.open_master_client(&format!("{master_host}:{master_port}"));
+    let result = tokio::select! {
+        r = stream_from_master(host, conn, wr, sync_id) => r,
+        _ = killed => Err("master link killed (CLIENT KILL)".to_string()),
+    };
+    host.close_master_client();
+    result
 }
 
 /// PING, AUTH, REPLCONF listening-port / ip-address / capa — exactly what a Redis 7.0

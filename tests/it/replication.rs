@@ -173,9 +173,11 @@ fn link_cut_from_either_side_gives_a_partial_resync() {
         // Cut from the master's side...
         assert_eq!(c.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), Value::Int(1));
         c.cmd(&["SET", "during", "1"]);
-        wait_until(LINK, "partial resync after the master cut the link", || {
-            counter(&master, "sync_partial_ok") == ok + 1
-        });
+        wait_until(
+            LINK,
+            &format!("{mk:?} -> {rk:?}: partial resync after the master cut the link"),
+            || counter(&master, "sync_partial_ok") == ok + 1,
+        );
         wait_link_up(&replica, LINK);
         wait_converged(&master, &replica, LINK);
         // ...and from the replica's side.
