@@ -59,6 +59,41 @@ fn load_strings(c: &mut Conn, n: usize) {
     }
 }
 
+/// Every type in every encoding Redis 7.0 uses (listpack and hashtable hashes, intset and
+/// hashtable sets, listpack and skiplist sorted sets, small and long lists), with TTLs.
+fn load_collections(c: &mut Conn) {
+    let mut batch = Vec::new();
+    let mut cmd = |args: Vec<String>| {
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        batch.extend(crate::harness::resp::encode(&refs));
+    };
+    for i in 0..5 {
+        cmd(vec!["RPUSH".into(), "list:small".into(), format!("e{i}")]);
+        cmd(vec!["HSET".into(), "hash:small".into(), format!("f{i}"), format!("v{i}")]);
+        cmd(vec!["SADD".into(), "set:ints".into(), i.to_string()]);
+        cmd(vec!["SADD".into(), "set:strs".into(), format!("m{i}")]);
+        cmd(vec!["ZADD".into(), "zset:small".into(), format!("{}.5", i), format!("z{i}")]);
+    }
+    for i in 0..1000 {
+        cmd(vec!["RPUSH".into(), "list:long".into(), format!("element-{i}")]);
+        cmd(vec!["HSET".into(), "hash:big".into(), format!("field-{i}"), "x".repeat(i % 100)]);
+        cmd(vec!["SADD".into(), "set:bigints".into(), (i * 7).to_string()]);
+        cmd(vec!["ZADD".into(), "zset:big".into(), (i as f64 / 3.0).to_string(), format!("member-{i}")]);
+    }
+    cmd(vec!["HSET".into(), "hash:longvalue".into(), "f".into(), "v".repeat(100)]);
+    cmd(vec!["EXPIRE".into(), "hash:small".into(), "1000".into()]);
+    cmd(vec!["PEXPIRE".into(), "zset:big".into(), "900000".into()]);
+    cmd(vec!["SELECT".into(), "4".into()]);
+    cmd(vec!["LPUSH".into(), "db4list".into(), "a".into(), "b".into()]);
+    cmd(vec!["SELECT".into(), "0".into()]);
+    let count = batch.windows(3).filter(|w| *w == b"\r\n*").count() + 1;
+    c.send_raw(&batch);
+    for _ in 0..count {
+        let v = c.try_read().expect("reply");
+        assert!(!v.is_error(), "{v:?}");
+    }
+}
+
 /// A writer that keeps updating keys until stopped.
 struct Writer {
     stop: Arc<AtomicBool>,
@@ -96,6 +131,7 @@ fn full_sync_while_a_writer_keeps_writing() {
     for (mk, rk) in PAIRS {
         let master = start(mk, &[]);
         load_strings(&mut master.conn(), 3000);
+        load_collections(&mut master.conn());
         let writer = Writer::start(master.port);
         std::thread::sleep(Duration::from_millis(200));
         let replica = start_replica(rk, &master, &[]);
@@ -145,6 +181,22 @@ fn incremental_stream_of_mixed_writes_and_transactions() {
             &["MOVE", "a2", "5"],
             &["SWAPDB", "0", "7"],
             &["SWAPDB", "0", "7"],
+            &["RPUSH", "l", "a", "b", "c", "d"],
+            &["LPOP", "l"],
+            &["LMOVE", "l", "l2", "LEFT", "RIGHT"],
+            &["BLPOP", "l", "0.1"],
+            &["HSET", "h", "f1", "1", "f2", "2"],
+            &["HINCRBYFLOAT", "h", "f1", "0.25"],
+            &["SADD", "s1", "a", "b", "c", "d"],
+            &["SPOP", "s1"],
+            &["SPOP", "s1", "2"],
+            &["SMOVE", "s1", "s2", "a"],
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+            &["ZINCRBY", "z", "5", "a"],
+            &["ZPOPMIN", "z"],
+            &["BZPOPMAX", "z", "0.1"],
+            &["ZUNIONSTORE", "zu", "2", "z", "z"],
+            &["SINTERSTORE", "si", "s1", "s2"],
             &["FLUSHDB"],
             &["SET", "after", "flush"],
         ];
@@ -242,6 +294,7 @@ fn disk_based_and_diskless_full_sync() {
         for (mk, rk) in PAIRS {
             let master = start(mk, &["--repl-diskless-sync", diskless]);
             load_strings(&mut master.conn(), 500);
+            load_collections(&mut master.conn());
             let replica = start_replica(rk, &master, &[]);
             wait_link_up(&replica, LINK);
             wait_converged(&master, &replica, LINK);
@@ -256,6 +309,7 @@ fn diskless_load_modes() {
         for (mk, rk) in PAIRS {
             let master = start(mk, &[]);
             load_strings(&mut master.conn(), 500);
+            load_collections(&mut master.conn());
             let replica = start_replica(rk, &master, &["--repl-diskless-load", mode]);
             wait_link_up(&replica, LINK);
             wait_converged(&master, &replica, LINK);
