@@ -166,7 +166,8 @@ fn clients(ctx: &mut Ctx, s: &mut String) {
 }
 
 fn memory(ctx: &mut Ctx, s: &mut String) {
-    let used = process::allocated_bytes();
+    let alloc = process::allocator_stats();
+    let used = alloc.allocated;
     let rss = process::rss_bytes();
     let peak = ctx
         .state
@@ -176,58 +177,102 @@ fn memory(ctx: &mut Ctx, s: &mut String) {
         .max(used);
     let total = process::total_system_memory();
     let settings = &ctx.engine.settings;
+    let backlog = if ctx.engine.repl.active {
+        ctx.state.repl.backlog.memory()
+    } else {
+        0
+    };
+    let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let pct = |a: u64, b: u64| {
+        format!(
+            "{:.2}%",
+            if b > 0 {
+                a as f64 * 100.0 / b as f64
+            } else {
+                100.0
+            }
+        )
+    };
     field!(s, "used_memory", used);
     field!(s, "used_memory_human", bytes_to_human(used));
     field!(s, "used_memory_rss", rss);
     field!(s, "used_memory_rss_human", bytes_to_human(rss));
     field!(s, "used_memory_peak", peak);
     field!(s, "used_memory_peak_human", bytes_to_human(peak));
+    field!(s, "used_memory_peak_perc", pct(used, peak));
+    field!(s, "used_memory_overhead", backlog);
+    field!(s, "used_memory_startup", 0);
+    field!(s, "used_memory_dataset", used.saturating_sub(backlog));
     field!(
         s,
-        "used_memory_peak_perc",
-        format!(
-            "{:.2}%",
-            if peak > 0 {
-                used as f64 * 100.0 / peak as f64
-            } else {
-                100.0
-            }
-        )
+        "used_memory_dataset_perc",
+        pct(used.saturating_sub(backlog), used)
     );
-    field!(s, "used_memory_overhead", 0);
-    field!(s, "used_memory_startup", 0);
-    field!(s, "used_memory_dataset", used);
-    field!(s, "used_memory_dataset_perc", "100.00%");
+    field!(s, "allocator_allocated", alloc.allocated);
+    field!(s, "allocator_active", alloc.active);
+    field!(s, "allocator_resident", alloc.resident);
     field!(s, "total_system_memory", total);
     field!(s, "total_system_memory_human", bytes_to_human(total));
+    // No scripting engine: the script and function figures are zero.
+    field!(s, "used_memory_lua", 0);
+    field!(s, "used_memory_vm_eval", 0);
+    field!(s, "used_memory_lua_human", "0B");
+    field!(s, "used_memory_scripts_eval", 0);
+    field!(s, "number_of_cached_scripts", 0);
+    field!(s, "number_of_functions", 0);
+    field!(s, "number_of_libraries", 0);
+    field!(s, "used_memory_vm_functions", 0);
+    field!(s, "used_memory_vm_total", 0);
+    field!(s, "used_memory_vm_total_human", "0B");
+    field!(s, "used_memory_functions", 0);
+    field!(s, "used_memory_scripts", 0);
+    field!(s, "used_memory_scripts_human", "0B");
     field!(s, "maxmemory", settings.maxmemory);
     field!(s, "maxmemory_human", bytes_to_human(settings.maxmemory));
     field!(s, "maxmemory_policy", settings.maxmemory_policy);
     field!(
         s,
-        "mem_fragmentation_ratio",
-        format!(
-            "{:.2}",
-            if used > 0 {
-                rss as f64 / used as f64
-            } else {
-                0.0
-            }
-        )
+        "allocator_frag_ratio",
+        format!("{:.2}", ratio(alloc.active, alloc.allocated))
     );
-    field!(s, "mem_allocator", "jemalloc-5.3.0");
-    field!(s, "lazyfree_pending_objects", 0);
     field!(
         s,
-        "mem_replication_backlog",
-        if ctx.engine.repl.active {
-            ctx.state.repl.backlog.memory()
-        } else {
-            0
-        }
+        "allocator_frag_bytes",
+        alloc.active.saturating_sub(alloc.allocated)
     );
+    field!(
+        s,
+        "allocator_rss_ratio",
+        format!("{:.2}", ratio(alloc.resident, alloc.active))
+    );
+    field!(
+        s,
+        "allocator_rss_bytes",
+        alloc.resident.saturating_sub(alloc.active)
+    );
+    field!(
+        s,
+        "rss_overhead_ratio",
+        format!("{:.2}", ratio(rss, alloc.resident))
+    );
+    field!(s, "rss_overhead_bytes", rss.saturating_sub(alloc.resident));
+    field!(
+        s,
+        "mem_fragmentation_ratio",
+        format!("{:.2}", ratio(rss, used))
+    );
+    field!(s, "mem_fragmentation_bytes", rss.saturating_sub(used));
+    field!(s, "mem_not_counted_for_evict", 0);
+    field!(s, "mem_replication_backlog", backlog);
+    field!(s, "mem_total_replication_buffers", backlog);
     field!(s, "mem_clients_slaves", 0);
-    field!(s, "mem_total_replication_buffers", 0);
+    field!(s, "mem_clients_normal", 0);
+    field!(s, "mem_cluster_links", 0);
+    field!(s, "mem_aof_buffer", 0);
+    field!(s, "mem_allocator", "jemalloc-5.3.0");
+    field!(s, "active_defrag_running", 0);
+    field!(s, "lazyfree_pending_objects", 0);
+    field!(s, "lazyfreed_objects", 0);
 }
 
 fn persistence(ctx: &mut Ctx, s: &mut String) {

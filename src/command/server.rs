@@ -214,9 +214,9 @@ fn write_key_spec(out: &mut crate::resp::ReplyBuf, spec: &Spec) {
     out.map(3);
     out.bulk(b"flags");
     let rw: &[&str] = if spec.has(WRITE) {
-        &["RW", "UPDATE"]
+        &["RW", "update"]
     } else {
-        &["RO", "ACCESS"]
+        &["RO", "access"]
     };
     out.array(rw.len());
     for f in rw {
@@ -250,38 +250,33 @@ fn write_key_spec(out: &mut crate::resp::ReplyBuf, spec: &Spec) {
 
 /// ACL categories of a command, derived from its flags and group.
 fn acl_categories(spec: &Spec) -> Vec<&'static str> {
-    let mut cats = Vec::new();
-    if spec.has(WRITE) {
-        cats.push("@write");
-    }
-    if spec.has(READONLY) {
-        cats.push("@read");
-    }
-    match spec.group {
-        "string" => cats.push("@string"),
-        "list" => cats.push("@list"),
-        "hash" => cats.push("@hash"),
-        "set" => cats.push("@set"),
-        "sorted_set" => cats.push("@sortedset"),
-        "generic" => cats.push("@keyspace"),
-        "pubsub" => cats.push("@pubsub"),
-        "transactions" => cats.push("@transaction"),
-        "connection" => cats.push("@connection"),
-        _ => {}
-    }
-    if spec.has(ADMIN) {
-        cats.push("@admin");
-        cats.push("@dangerous");
-    }
-    if spec.has(FAST) {
-        cats.push("@fast");
-    } else {
-        cats.push("@slow");
-    }
-    if spec.has(BLOCKING) {
-        cats.push("@blocking");
-    }
-    cats
+    // Redis prints categories in the order of its category bits: keyspace, read, write,
+    // set, sortedset, list, hash, string, ..., pubsub, admin, fast, slow, blocking,
+    // dangerous, connection, transaction.
+    let group = |g: &str| spec.group == g;
+    let all: [(&'static str, bool); 17] = [
+        ("@keyspace", group("generic")),
+        ("@read", spec.has(READONLY)),
+        ("@write", spec.has(WRITE)),
+        ("@set", group("set")),
+        ("@sortedset", group("sorted_set")),
+        ("@list", group("list")),
+        ("@hash", group("hash")),
+        ("@string", group("string")),
+        ("@pubsub", group("pubsub")),
+        ("@admin", spec.has(ADMIN)),
+        ("@fast", spec.has(FAST)),
+        ("@slow", !spec.has(FAST)),
+        ("@blocking", spec.has(BLOCKING)),
+        ("@dangerous", spec.has(ADMIN)),
+        ("@connection", group("connection")),
+        ("@transaction", group("transactions")),
+        ("@scripting", false),
+    ];
+    all.iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect()
 }
 
 fn command(ctx: &mut Ctx) -> CmdResult {

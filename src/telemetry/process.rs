@@ -9,6 +9,28 @@ pub fn allocated_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// jemalloc's figures: allocated by the program, in active pages, resident.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllocatorStats {
+    /// Bytes allocated (INFO used_memory / allocator_allocated).
+    pub allocated: u64,
+    /// Bytes in active pages (allocator_active).
+    pub active: u64,
+    /// Bytes resident (allocator_resident).
+    pub resident: u64,
+}
+
+/// Reads jemalloc's statistics, refreshed.
+pub fn allocator_stats() -> AllocatorStats {
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    use tikv_jemalloc_ctl::stats;
+    AllocatorStats {
+        allocated: stats::allocated::read().map(|v| v as u64).unwrap_or(0),
+        active: stats::active::read().map(|v| v as u64).unwrap_or(0),
+        resident: stats::resident::read().map(|v| v as u64).unwrap_or(0),
+    }
+}
+
 /// Resident set size in bytes (INFO used_memory_rss), from /proc/self/statm.
 pub fn rss_bytes() -> u64 {
     let Ok(text) = std::fs::read_to_string("/proc/self/statm") else {

@@ -720,3 +720,65 @@ fn random_sequences_of_string_and_key_commands() {
         p.check_mode(&refs, Mode::Exact);
     }
 }
+
+/// INFO prints Redis 7.0's field names, section by section, in Redis's order (replikv may
+/// add its own `replikv_*` fields).
+#[test]
+fn info_sections_have_redis_field_names_in_order() {
+    let p = Pair::start(&[]);
+    for section in [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "keyspace",
+    ] {
+        let names = |node: &crate::harness::Node| -> Vec<String> {
+            node.conn()
+                .cmd(&["INFO", section])
+                .text()
+                .lines()
+                .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+                .collect()
+        };
+        let (theirs, ours) = (names(&p.redis), names(&p.ours));
+        // Fields Redis prints only on some builds or configurations (none on this one).
+        let optional: [&str; 0] = [];
+        let mut last = 0;
+        for name in &theirs {
+            match ours.iter().position(|o| o == name) {
+                Some(i) => {
+                    assert!(i >= last, "INFO {section}: {name} out of Redis's order");
+                    last = i;
+                }
+                None => assert!(
+                    optional.iter().any(|o| name.starts_with(o)),
+                    "INFO {section} lacks {name}"
+                ),
+            }
+        }
+    }
+}
+
+/// CLIENT LIST and CLIENT INFO lines carry Redis's fields in Redis's order.
+#[test]
+fn client_list_fields_match_redis() {
+    let p = Pair::start(&[]);
+    let fields = |node: &crate::harness::Node, cmd: &str| -> Vec<String> {
+        node.conn()
+            .cmd(&["CLIENT", cmd])
+            .text()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split(' ')
+            .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.to_string()))
+            .collect()
+    };
+    for cmd in ["LIST", "INFO"] {
+        assert_eq!(fields(&p.ours, cmd), fields(&p.redis, cmd), "CLIENT {cmd}");
+    }
+}
