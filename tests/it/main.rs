@@ -9,6 +9,8 @@ mod cli;
 mod differential;
 /// Lists, hashes, sets, sorted sets vs redis-server 7.0, byte for byte.
 mod differential_types;
+/// COMMAND DOCS against redis-server 7.0: the same shape and facts for every command.
+mod docs;
 /// Expiry: lazy, active, propagation-free basics.
 mod expiry;
 /// Malformed input, limits, vanishing clients.
