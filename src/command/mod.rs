@@ -17,6 +17,7 @@ pub mod info;
 pub mod numeric;
 pub mod server;
 pub mod session;
+pub mod snapshot;
 pub mod string;
 pub mod subscriptions;
 pub mod table;

@@ -1,0 +1,117 @@
+//! The sync history (`GET /v1/replication/syncs`) and the live event stream
+//! (`GET /v1/events`, Server-Sent Events).
+//!
+//! The stream opens with one `status` event carrying the whole replication state, taken
+//! after subscribing, so a dashboard starts from a state and applies every later event to
+//! it without a gap. A subscriber too slow to keep up gets a `lagged` event saying how many
+//! events it missed (replication never waits for it), and the stream ends when the server
+//! shuts down.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::Json;
+use futures_util::stream::{self, Stream, StreamExt};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::error::{ApiError, Problem};
+use super::extract::ApiQuery;
+use super::model::{
+    ReplicationEvent, ReplicationState, SideName, SyncList, SyncQuery, SyncSession,
+};
+use super::ApiState;
+use crate::replication::history::unix_ms;
+use crate::replication::Side;
+
+/// Recent sync sessions.
+#[utoipa::path(
+    get,
+    path = "/v1/replication/syncs",
+    tag = "replication",
+    operation_id = "list_syncs",
+    security((), ("bearer_token" = [])),
+    params(SyncQuery),
+    responses(
+        (status = 200, description = "Sync sessions on either side, newest first (the server keeps `sync-history-size` of them).", body = SyncList),
+        (status = 400, description = "A query parameter does not parse.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A query parameter is out of range (`field` names it).", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn list_syncs(
+    State(api): State<ApiState>,
+    ApiQuery(query): ApiQuery<SyncQuery>,
+) -> Result<Json<SyncList>, ApiError> {
+    if query.limit == Some(0) {
+        return Err(ApiError::Invalid {
+            field: "limit".into(),
+            detail: "limit must be at least 1".into(),
+        });
+    }
+    let limit = query.limit.map_or(usize::MAX, |l| l as usize);
+    let syncs = api
+        .repl
+        .history()
+        .iter()
+        .rev()
+        .filter(|r| match query.side {
+            None => true,
+            Some(SideName::Master) => r.side == Side::Master,
+            Some(SideName::Replica) => r.side == Side::Replica,
+        })
+        .take(limit)
+        .map(SyncSession::from)
+        .collect();
+    Ok(Json(SyncList { syncs }))
+}
+
+/// Live replication events.
+///
+/// A `text/event-stream` that never ends by itself. Each message's `event:` is the event's
+/// type and its `data:` one JSON object: first a `status` event whose data is a
+/// `ReplicationState`, then `ReplicationEvent`s (`link_up`, `link_down`, `sync_started`,
+/// `phase_changed`, `sync_kind_decided`, `sync_finished`, `role_changed`, `failover_step`,
+/// and `lagged` when this stream fell behind and missed some).
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "replication",
+    operation_id = "stream_events",
+    security((), ("bearer_token" = [])),
+    responses(
+        (status = 200, description = "Server-Sent Events: a `status` event, then replication events as they happen.", body = ReplicationEvent, content_type = "text/event-stream"),
+        (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn stream_events(
+    State(api): State<ApiState>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    // Subscribe first, then read the state: an event raised in between shows up both in
+    // the state and as an event, never in neither.
+    let rx = api.repl.subscribe();
+    let first = ReplicationState::from(&api.repl.status());
+    let first = stream::once(async move { Ok(json_event("status", &first)) });
+    let events = BroadcastStream::new(rx).map(|item| {
+        let now = unix_ms();
+        let e = match item {
+            Ok(event) => ReplicationEvent::of(&event, now),
+            Err(BroadcastStreamRecvError::Lagged(missed)) => ReplicationEvent::lagged(missed, now),
+        };
+        Ok(json_event(&e.kind, &e))
+    });
+    let mut shutdown = api.state.shutdown.subscribe();
+    let stop = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    Sse::new(first.chain(events).take_until(stop))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// One SSE message with a JSON body.
+fn json_event<T: serde::Serialize>(kind: &str, body: &T) -> SseEvent {
+    let data = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
+    SseEvent::default().event(kind).data(data)
+}
