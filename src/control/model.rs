@@ -116,6 +116,42 @@ pub struct ConfigView {
     pub directives: Vec<ConfigDirective>,
 }
 
+/// `PATCH /v1/config`: directive name (or alias) to new value in redis.conf syntax.
+///
+/// Its schema is built from the directive table: one string property per directive that may
+/// change at run time, and no others, so clients see exactly what PATCH accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct ConfigPatch(pub std::collections::BTreeMap<String, String>);
+
+impl utoipa::PartialSchema for ConfigPatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "Directive name to new value, in redis.conf syntax (as CONFIG SET takes it). Only the directives that may change at run time are accepted.",
+            ))
+            .additional_properties(Some(AdditionalProperties::<utoipa::openapi::schema::Schema>::FreeForm(false)))
+            .examples([serde_json::json!({"maxclients": "500", "repl-backlog-size": "4mb"})]);
+        for d in crate::config::DIRECTIVES.iter().filter(|d| d.mutable) {
+            for (name, doc) in std::iter::once((d.name, d.doc.to_string()))
+                .chain(d.alias.map(|a| (a, format!("Alias of `{}`.", d.name))))
+            {
+                object = object.property(
+                    name,
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some(doc)),
+                );
+            }
+        }
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(object.build()))
+    }
+}
+
+impl ToSchema for ConfigPatch {}
+
 /// `GET /healthz`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Health {
@@ -510,6 +546,34 @@ pub struct SyncQuery {
     pub side: Option<SideName>,
 }
 
+/// An integer field that also accepts integral floats (`6379.0`): JSON Schema counts them
+/// as integers, so a client validating against the document may send them.
+fn integral<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    let v = n
+        .as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 18_446_744_073_709_551_616.0)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| D::Error::custom(format!("expected a non-negative integer, got {n}")))?;
+    T::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))
+}
+
+/// [`integral`] for an optional field.
+fn integral_opt<'de, D>(d: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    integral(d).map(Some)
+}
+
 /// `PUT /v1/replication/master`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -519,6 +583,7 @@ pub struct MasterAddress {
     pub host: String,
     /// Master RESP port.
     #[schema(minimum = 1, maximum = 65535)]
+    #[serde(deserialize_with = "integral")]
     pub port: u16,
 }
 
@@ -529,8 +594,11 @@ pub struct FailoverBody {
     /// The replica to hand over to; omitted, the master picks one.
     pub target: Option<MasterAddress>,
     /// Give up after this many milliseconds.
+    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "integral_opt")]
     pub timeout_ms: Option<u64>,
-    /// Hand over at the timeout even if the target has not caught up (needs `timeout_ms`).
+    /// Hand over at the timeout even if the target has not caught up (needs `timeout_ms`
+    /// and `target`, as FAILOVER ... FORCE does).
     #[serde(default)]
     pub force: bool,
 }
@@ -542,11 +610,62 @@ pub struct Accepted {
     pub message: String,
 }
 
+/// One Server-Sent Events message of `GET /v1/events`: `event:` names the event and
+/// `data:` is one `ReplicationEvent` as JSON (documentation of the stream's framing).
+#[derive(Debug)]
+pub struct SseMessage;
+
+impl utoipa::PartialSchema for SseMessage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Ref, Type};
+        let object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "One message of the event stream: `event` is the event's type, `data` the event as JSON.",
+            ))
+            .property(
+                "event",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The event's type (the `type` field of `data`).")),
+            )
+            .property(
+                "data",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The event, a ReplicationEvent as JSON."))
+                    .content_media_type("application/json")
+                    .content_schema(Some(Ref::from_schema_name("ReplicationEvent"))),
+            )
+            .required("event")
+            .required("data")
+            .build();
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(object))
+    }
+}
+
+impl ToSchema for SseMessage {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((
+            ReplicationEvent::name().into(),
+            <ReplicationEvent as PartialSchema>::schema(),
+        ));
+        <ReplicationEvent as ToSchema>::schemas(schemas);
+    }
+}
+
 /// One replication event, as sent on `GET /v1/events` (the SSE `event:` field is `type`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReplicationEvent {
-    /// `link_up`, `link_down`, `sync_started`, `phase_changed`, `sync_kind_decided`,
-    /// `sync_finished`, `role_changed`, `failover_step`.
+    /// `status` (first, with `state`), then `link_up`, `link_down`, `sync_started`,
+    /// `phase_changed`, `sync_kind_decided`, `sync_finished`, `role_changed`,
+    /// `failover_step`, or `lagged` (this stream fell behind and missed events).
     #[serde(rename = "type")]
     pub kind: String,
     /// When the server sent it.
@@ -588,6 +707,9 @@ pub struct ReplicationEvent {
     /// The new failover state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failover_state: Option<String>,
+    /// The whole replication state (the `status` event that opens the stream).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<ReplicationState>,
 }
 
 impl ReplicationEvent {
@@ -607,7 +729,15 @@ impl ReplicationEvent {
             error: None,
             role: None,
             failover_state: None,
+            state: None,
         }
+    }
+
+    /// The event that opens a stream: the state the following events apply to.
+    pub fn status(state: ReplicationState, at_ms: i64) -> ReplicationEvent {
+        let mut e = ReplicationEvent::blank("status", at_ms);
+        e.state = Some(state);
+        e
     }
 
     /// The wire form of `event`, stamped `at_ms`.
@@ -672,6 +802,20 @@ impl ReplicationEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_may_be_written_as_integral_floats() {
+        let m: MasterAddress = serde_json::from_str(r#"{"host":"h","port":6379.0}"#).unwrap();
+        assert_eq!(m.port, 6379);
+        assert!(serde_json::from_str::<MasterAddress>(r#"{"host":"h","port":6379.5}"#).is_err());
+        assert!(serde_json::from_str::<MasterAddress>(r#"{"host":"h","port":70000}"#).is_err());
+        assert!(serde_json::from_str::<MasterAddress>(r#"{"host":"h","port":-1}"#).is_err());
+        assert!(serde_json::from_str::<MasterAddress>(r#"{"host":"h","port":"1"}"#).is_err());
+        let f: FailoverBody = serde_json::from_str(r#"{"timeout_ms": 5.0}"#).unwrap();
+        assert_eq!(f.timeout_ms, Some(5));
+        let f: FailoverBody = serde_json::from_str(r#"{}"#).unwrap();
+        assert_eq!(f.timeout_ms, None);
+    }
 
     #[test]
     fn times_are_rfc3339_utc() {

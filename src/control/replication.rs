@@ -258,10 +258,10 @@ pub async fn start_failover(
     State(api): State<ApiState>,
     ApiJson(body): ApiJson<FailoverBody>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    if body.force && body.timeout_ms.is_none() {
+    if body.force && (body.timeout_ms.is_none() || body.target.is_none()) {
         return Err(ApiError::Invalid {
             field: "force".into(),
-            detail: "force needs timeout_ms".into(),
+            detail: "force needs both timeout_ms and target".into(),
         });
     }
     if body.timeout_ms == Some(0) {

@@ -4,14 +4,14 @@
 //! calls, so both accept the same directives and values and refuse the rest with the same
 //! reasons. Secrets (passwords, the HTTP token) are never shown.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::Json;
 
 use super::error::{ApiError, Problem};
 use super::extract::ApiJson;
-use super::model::{ConfigDirective, ConfigView, Dataset, Ports, RoleName, ServerInfo};
+use super::model::{
+    ConfigDirective, ConfigPatch, ConfigView, Dataset, Ports, RoleName, ServerInfo,
+};
 use super::ApiState;
 use crate::command::connection::REDIS_COMPAT_VERSION;
 use crate::command::server::{apply_config_set, ConfigSetError};
@@ -108,9 +108,8 @@ pub async fn get_config(State(api): State<ApiState>) -> Json<ConfigView> {
     operation_id = "patch_config",
     security(("bearer_token" = [])),
     request_body(
-        content = BTreeMap<String, String>,
-        description = "Directive name to new value, in redis.conf syntax.",
-        example = json!({"maxclients": "500", "repl-backlog-size": "4mb"})
+        content = ConfigPatch,
+        description = "Directive name to new value, in redis.conf syntax."
     ),
     responses(
         (status = 200, description = "Applied; the changed directives with their new values.", body = ConfigView),
@@ -123,7 +122,7 @@ pub async fn get_config(State(api): State<ApiState>) -> Json<ConfigView> {
 )]
 pub async fn patch_config(
     State(api): State<ApiState>,
-    ApiJson(changes): ApiJson<BTreeMap<String, String>>,
+    ApiJson(ConfigPatch(changes)): ApiJson<ConfigPatch>,
 ) -> Result<Json<ConfigView>, ApiError> {
     let pairs: Vec<(String, String)> = changes.into_iter().collect();
     let applied = {

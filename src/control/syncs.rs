@@ -20,11 +20,14 @@ use tokio_stream::wrappers::BroadcastStream;
 use super::error::{ApiError, Problem};
 use super::extract::ApiQuery;
 use super::model::{
-    ReplicationEvent, ReplicationState, SideName, SyncList, SyncQuery, SyncSession,
+    ReplicationEvent, ReplicationState, SideName, SseMessage, SyncList, SyncQuery, SyncSession,
 };
 use super::ApiState;
 use crate::replication::history::unix_ms;
 use crate::replication::Side;
+
+/// Largest `limit` (the largest `sync-history-size`).
+const MAX_LIMIT: u32 = 100_000;
 
 /// Recent sync sessions.
 #[utoipa::path(
@@ -45,10 +48,10 @@ pub async fn list_syncs(
     State(api): State<ApiState>,
     ApiQuery(query): ApiQuery<SyncQuery>,
 ) -> Result<Json<SyncList>, ApiError> {
-    if query.limit == Some(0) {
+    if query.limit.is_some_and(|l| !(1..=MAX_LIMIT).contains(&l)) {
         return Err(ApiError::Invalid {
             field: "limit".into(),
-            detail: "limit must be at least 1".into(),
+            detail: format!("limit must be between 1 and {MAX_LIMIT}"),
         });
     }
     let limit = query.limit.map_or(usize::MAX, |l| l as usize);
@@ -71,10 +74,10 @@ pub async fn list_syncs(
 /// Live replication events.
 ///
 /// A `text/event-stream` that never ends by itself. Each message's `event:` is the event's
-/// type and its `data:` one JSON object: first a `status` event whose data is a
-/// `ReplicationState`, then `ReplicationEvent`s (`link_up`, `link_down`, `sync_started`,
-/// `phase_changed`, `sync_kind_decided`, `sync_finished`, `role_changed`, `failover_step`,
-/// and `lagged` when this stream fell behind and missed some).
+/// type and its `data:` one `ReplicationEvent`: first a `status` event carrying the whole
+/// replication state in `state`, then events as they happen (`link_up`, `link_down`,
+/// `sync_started`, `phase_changed`, `sync_kind_decided`, `sync_finished`, `role_changed`,
+/// `failover_step`, and `lagged` when this stream fell behind and missed some).
 #[utoipa::path(
     get,
     path = "/v1/events",
@@ -82,7 +85,7 @@ pub async fn list_syncs(
     operation_id = "stream_events",
     security((), ("bearer_token" = [])),
     responses(
-        (status = 200, description = "Server-Sent Events: a `status` event, then replication events as they happen.", body = ReplicationEvent, content_type = "text/event-stream"),
+        (status = 200, description = "Server-Sent Events: a `status` event, then replication events as they happen.", body = SseMessage, content_type = "text/event-stream"),
         (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -92,8 +95,8 @@ pub async fn stream_events(
     // Subscribe first, then read the state: an event raised in between shows up both in
     // the state and as an event, never in neither.
     let rx = api.repl.subscribe();
-    let first = ReplicationState::from(&api.repl.status());
-    let first = stream::once(async move { Ok(json_event("status", &first)) });
+    let first = ReplicationEvent::status(ReplicationState::from(&api.repl.status()), unix_ms());
+    let first = stream::once(async move { Ok(json_event(&first.kind, &first)) });
     let events = BroadcastStream::new(rx).map(|item| {
         let now = unix_ms();
         let e = match item {

@@ -25,7 +25,7 @@ from replikv_client.models import (
     ConfigView,
     FailoverBody,
     FailoverStatus,
-    PatchConfigBody,
+    ConfigPatch,
     Problem,
     ReplicaList,
     ReplicationState,
@@ -80,11 +80,11 @@ scrape = metrics.sync_detailed(client=anonymous)
 expect(scrape.status_code == 200 and b"redis_up 1" in scrape.content, "metrics")
 
 # Mutations: refused without the right token, and nothing changes.
-problem(patch_config.sync_detailed(client=intruder, body=PatchConfigBody.from_dict({"maxclients": "321"})), 401, "unauthorized")
+problem(patch_config.sync_detailed(client=intruder, body=ConfigPatch(maxclients="321")), 401, "unauthorized")
 expect(get_config.sync(client=anonymous).directives and by_name["maxclients"].value == "10000", "unchanged")
-changed = patch_config.sync(client=operator, body=PatchConfigBody.from_dict({"maxclients": "321"}))
+changed = patch_config.sync(client=operator, body=ConfigPatch(maxclients="321"))
 expect(isinstance(changed, ConfigView) and changed.directives[0].value == "321", "patched %r" % changed)
-bad = problem(patch_config.sync_detailed(client=operator, body=PatchConfigBody.from_dict({"maxclients": "lots"})), 422, "invalid-field")
+bad = problem(patch_config.sync_detailed(client=operator, body=ConfigPatch(maxclients="lots")), 422, "invalid-field")
 expect(bad.field == "maxclients", "field %r" % bad.field)
 
 # Replication operations a master answers today.

@@ -257,6 +257,8 @@ fn replication_reads_on_a_master() {
     assert_eq!(p["field"], "limit");
     http.get("/v1/replication/syncs?limit=many")
         .problem(400, "bad-request");
+    http.get("/v1/replication/syncs?limit=100001")
+        .problem(422, "invalid-field");
     http.get("/v1/replication/syncs?side=sideways")
         .problem(400, "bad-request");
 
@@ -419,9 +421,11 @@ fn event_stream_opens_with_the_replication_state() {
     );
     assert_eq!(event.as_deref(), Some("status"), "{head}");
     let v: serde_json::Value = serde_json::from_str(&data.unwrap_or_default()).expect("json");
-    assert_eq!(v["role"], "master");
+    assert_eq!(v["type"], "status");
+    assert!(v["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
+    assert_eq!(v["state"]["role"], "master");
     assert_eq!(
-        v["replid"],
+        v["state"]["replid"],
         info(&node, "replication")["master_replid"].as_str()
     );
 }
