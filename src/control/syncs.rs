@@ -118,3 +118,77 @@ fn json_event<T: serde::Serialize>(kind: &str, body: &T) -> SseEvent {
     let data = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
     SseEvent::default().event(kind).data(data)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use futures_util::StreamExt;
+    use tower::Service;
+
+    use crate::command::State;
+    use crate::config::Settings;
+    use crate::replication::{Event, Phase};
+
+    /// Reads body chunks until one contains `needle`; returns everything read.
+    async fn read_until(
+        body: &mut (impl futures_util::Stream<Item = Result<bytes::Bytes, axum::Error>> + Unpin),
+        needle: &str,
+    ) -> String {
+        let mut text = String::new();
+        while !text.contains(needle) {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {needle} within 5 s; got {text}"))
+                .expect("stream ended")
+                .expect("chunk");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text
+    }
+
+    #[tokio::test]
+    async fn events_reach_subscribers_in_order_after_the_status() {
+        let state = State::new(Settings::defaults(), None);
+        let mut app = super::super::app(super::super::Control::new(state.clone()));
+        let request = Request::get("/v1/events").body(Body::empty()).unwrap();
+        let response = app.call(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let mut body = response.into_body().into_data_stream();
+        let first = read_until(&mut body, "\n\n").await;
+        assert!(
+            first.starts_with("event: status\ndata: {\"type\":\"status\""),
+            "{first}"
+        );
+
+        state.repl.events.publish(Event::SyncStarted {
+            sync_id: 9,
+            side: crate::replication::Side::Replica,
+            peer: "127.0.0.1:6379".into(),
+        });
+        state.repl.events.publish(Event::PhaseChanged {
+            sync_id: 9,
+            phase: Phase::Receive,
+        });
+        let text = read_until(&mut body, "\"phase\":\"receive\"").await;
+        let started = text.find("event: sync_started").expect(&text);
+        let phase = text.find("event: phase_changed").expect(&text);
+        assert!(started < phase, "{text}");
+        assert!(text.contains("\"phase\":\"receive\""), "{text}");
+        assert!(text.contains("\"peer\":\"127.0.0.1:6379\""), "{text}");
+
+        // Shutdown ends the stream.
+        state.request_shutdown();
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(chunk) = body.next().await {
+                if chunk.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+        assert!(end.is_ok(), "the stream did not end at shutdown");
+    }
+}
