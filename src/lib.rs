@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | 0 | [`resp`], [`config`], [`glob`], [`telemetry`] | wire format, configuration, patterns, logs and process figures |
 //! | 1 | [`keyspace`] | databases, values, expiry, copy-on-write snapshots |
+//! | 2 | [`rdb`] | Redis RDB files and DUMP payloads, both ways |
 //! | 3 | [`replication`] | the replication log (and, with later issues, both sides of the protocol) |
 //! | 4 | [`command`] | the command table, the executor and its gates, sessions |
 //! | 5 | [`server`] | sockets, connections, the cron |
@@ -19,6 +20,7 @@ pub mod config;
 pub mod control;
 pub mod glob;
 pub mod keyspace;
+pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod server;
@@ -53,6 +55,10 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         tokio::spawn(server::listener::accept_loop(state.clone(), listener));
     }
     tokio::spawn(server::cron::run(state.clone()));
+    if let Some((host, port)) = settings.replicaof.clone() {
+        let mut engine = state.engine.lock();
+        command::replication::become_replica(&state, &mut engine, host, port);
+    }
     if let Some(http) = control::start(state.clone()).await? {
         state.ports.lock().http = http;
     }

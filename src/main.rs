@@ -54,11 +54,19 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Err(e) = replikv::telemetry::logging::init(&settings.loglevel_name(), &settings.logfile)
-    {
-        eprintln!("{e}");
-        return ExitCode::from(1);
-    }
+    let log_config = replikv::telemetry::logging::LogConfig {
+        level: settings.loglevel_name(),
+        logfile: settings.logfile.clone(),
+        otel_endpoint: settings.otel_endpoint.clone(),
+        service_name: settings.otel_service_name.clone(),
+    };
+    let _telemetry = match replikv::telemetry::logging::init(&log_config) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("replikv")

@@ -132,7 +132,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
             .resp
             .store(if p == Proto::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
     }
-    let role = if ctx.engine.settings.replicaof.is_some() {
+    let role = if ctx.engine.is_replica {
         "replica"
     } else {
         "master"
@@ -206,7 +206,7 @@ pub static COMMANDS: &[Spec] = &[
         "connection",
         ping
     ),
-    cmd!("echo", 2, FAST, (0, 0, 0), "connection", echo),
+    cmd!("echo", 2, FAST | STALE, (0, 0, 0), "connection", echo),
     cmd!(
         "auth",
         -2,

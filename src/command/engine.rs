@@ -20,7 +20,7 @@ use super::session::ClientRegistry;
 use super::subscriptions::Subscriptions;
 use crate::config::Settings;
 use crate::keyspace::{EncodingLimits, Keyspace};
-use crate::replication::{ReplLog, Replication};
+use crate::replication::{Backlog, ReplLog, Replication};
 use crate::resp::Argv;
 
 /// Per-command statistics (INFO commandstats).
@@ -84,18 +84,24 @@ pub struct Engine {
     pub stats: EngineStats,
     /// The active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE turns it off for tests).
     pub active_expire_enabled: bool,
+    /// We follow a master (read-only and stale-data gates, replica expiry).
+    pub is_replica: bool,
+    /// The link to our master is streaming.
+    pub link_up: bool,
 }
 
 impl Engine {
-    /// An engine with empty databases.
-    pub fn new(settings: Arc<Settings>) -> Engine {
+    /// An engine with empty databases, whose replication log writes to `backlog`.
+    pub fn new(settings: Arc<Settings>, backlog: Arc<Backlog>) -> Engine {
         let limits = encoding_limits(&settings);
         Engine {
             keyspace: Keyspace::new(settings.databases, limits),
             settings,
             subscriptions: Subscriptions::default(),
             blocking: Blocking::default(),
-            repl: ReplLog::default(),
+            repl: ReplLog::new(backlog),
+            is_replica: false,
+            link_up: false,
             pending_propagation: Vec::new(),
             dirty: 0,
             lastsave: crate::keyspace::now_ms() / 1000,
@@ -214,7 +220,7 @@ pub struct BoundPorts {
 #[derive(Debug)]
 pub struct State {
     /// The engine and its lock.
-    pub engine: Mutex<Engine>,
+    pub engine: EngineLock,
     /// Current configuration, cheap to clone for readers outside the engine lock.
     pub settings: RwLock<Arc<Settings>>,
     /// The config file the server started with (CONFIG REWRITE target).
@@ -231,18 +237,58 @@ pub struct State {
     pub ports: Mutex<BoundPorts>,
     /// Set to true to stop the server.
     pub shutdown: watch::Sender<bool>,
-    /// Replication hub: sync history, events.
+    /// Replication hub: sync history, events, replicas, our master link.
     pub repl: Arc<Replication>,
+    /// A weak handle to ourselves, to hand `Arc<State>` to tasks started from commands.
+    me: std::sync::OnceLock<std::sync::Weak<State>>,
+    /// The session that applies our master's stream (replica side), with the stream bytes
+    /// applied but not yet forwarded (inside a MULTI).
+    pub master_session: Mutex<Option<super::replication::MasterSession>>,
+}
+
+/// The engine mutex; its guard publishes the replication batch when released, so no code
+/// path can forget to hand propagated writes to the replicas.
+#[derive(Debug)]
+pub struct EngineLock(Mutex<Engine>);
+
+impl EngineLock {
+    /// Takes the engine lock.
+    pub fn lock(&self) -> EngineGuard<'_> {
+        EngineGuard(self.0.lock())
+    }
+}
+
+/// A held engine lock.
+pub struct EngineGuard<'a>(parking_lot::MutexGuard<'a, Engine>);
+
+impl std::ops::Deref for EngineGuard<'_> {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for EngineGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.0
+    }
+}
+
+impl Drop for EngineGuard<'_> {
+    fn drop(&mut self) {
+        self.0.repl.publish();
+    }
 }
 
 impl State {
     /// State for a server starting with `settings`.
     pub fn new(settings: Settings, config_file: Option<PathBuf>) -> Arc<State> {
         let settings_history = settings.sync_history_size as usize;
+        let backlog = Arc::new(Backlog::new(0, settings.repl_backlog_size));
         let settings = Arc::new(settings);
         let (shutdown, _) = watch::channel(false);
-        Arc::new(State {
-            engine: Mutex::new(Engine::new(settings.clone())),
+        let state = Arc::new(State {
+            engine: EngineLock(Mutex::new(Engine::new(settings.clone(), backlog.clone()))),
             settings: RwLock::new(settings),
             config_file,
             clients: ClientRegistry::new(),
@@ -251,8 +297,17 @@ impl State {
             started: Instant::now(),
             ports: Mutex::new(BoundPorts::default()),
             shutdown,
-            repl: Arc::new(Replication::new(settings_history)),
-        })
+            repl: Arc::new(Replication::new(settings_history, backlog)),
+            me: std::sync::OnceLock::new(),
+            master_session: Mutex::new(None),
+        });
+        let _ = state.me.set(Arc::downgrade(&state));
+        state
+    }
+
+    /// An owning handle to this state (for tasks started from a command).
+    pub fn arc(&self) -> Option<Arc<State>> {
+        self.me.get().and_then(|w| w.upgrade())
     }
 
     /// The current settings.

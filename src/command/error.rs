@@ -84,6 +84,50 @@ pub const POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";
 /// A WAIT on a replica.
 pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
 
+/// LPOS RANK 0.
+pub const LPOS_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+/// LPOS COUNT that is negative or not a number.
+pub const LPOS_COUNT_NEGATIVE: &str = "ERR COUNT can't be negative";
+/// LPOS MAXLEN that is negative or not a number.
+pub const LPOS_MAXLEN_NEGATIVE: &str = "ERR MAXLEN can't be negative";
+/// LMPOP / ZMPOP / SINTERCARD numkeys below 1.
+pub const NUMKEYS_POSITIVE: &str = "ERR numkeys should be greater than 0";
+/// LMPOP / ZMPOP COUNT below 1.
+pub const COUNT_POSITIVE: &str = "ERR count should be greater than 0";
+/// SINTERCARD / ZINTERCARD numkeys past the arguments.
+pub const NUMKEYS_PAST_ARGS: &str = "ERR Number of keys can't be greater than number of args";
+/// SINTERCARD / ZINTERCARD LIMIT below 0.
+pub const LIMIT_NEGATIVE: &str = "ERR LIMIT can't be negative";
+/// HINCRBY on a field that is not an integer.
+pub const HASH_NOT_INTEGER: &str = "ERR hash value is not an integer";
+/// HINCRBYFLOAT on a field that is not a float.
+pub const HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
+/// HINCRBYFLOAT by an infinite increment.
+pub const VALUE_NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
+/// A count too large to double (HRANDFIELD / ZRANDMEMBER with values).
+pub const VALUE_OUT_OF_RANGE: &str = "ERR value is out of range";
+/// A count of LONG_MIN (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER).
+pub const COUNT_OUT_OF_LONG_RANGE: &str =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+/// ZADD NX with XX.
+pub const XX_AND_NX: &str = "ERR XX and NX options at the same time are not compatible";
+/// ZADD INCR with several pairs.
+pub const INCR_SINGLE_PAIR: &str = "ERR INCR option supports a single increment-element pair";
+/// A score computation that gives NaN.
+pub const SCORE_NAN: &str = "ERR resulting score is not a number (NaN)";
+/// A bad BYSCORE bound.
+pub const MIN_MAX_NOT_FLOAT: &str = "ERR min or max is not a float";
+/// A bad BYLEX bound.
+pub const MIN_MAX_NOT_LEX: &str = "ERR min or max not valid string range item";
+/// ZRANGE LIMIT without BYSCORE / BYLEX.
+pub const LIMIT_NEEDS_BY: &str =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+/// ZRANGE BYLEX WITHSCORES.
+pub const WITHSCORES_BYLEX: &str =
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+/// ZUNIONSTORE WEIGHTS that is not a float.
+pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
+
 /// A command that failed; the text is what the client receives after `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {
@@ -135,6 +179,13 @@ impl CmdError {
         }
         msg.extend_from_slice(&args);
         CmdError::Raw(msg)
+    }
+
+    /// `ERR at least 1 input key is needed for '<cmd>' command` (ZUNIONSTORE and friends).
+    pub fn no_input_keys(command: &str) -> CmdError {
+        CmdError::Other(format!(
+            "ERR at least 1 input key is needed for '{command}' command"
+        ))
     }
 
     /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.` (the command as typed, upper-cased).

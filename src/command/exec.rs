@@ -33,6 +33,17 @@ pub enum Action {
     Blocked(BlockedWait),
     /// Stop the server (SHUTDOWN).
     Shutdown,
+    /// The client became a replica (PSYNC/SYNC): hand the socket to the replication link.
+    HandOff(crate::replication::master::HandOff),
+    /// WAIT: block until enough replicas acknowledged `offset`, or the deadline.
+    WaitReplicas {
+        /// Replicas wanted.
+        numreplicas: u64,
+        /// Offset they must have acknowledged.
+        offset: u64,
+        /// When to give up; `None` waits forever.
+        deadline: Option<tokio::time::Instant>,
+    },
 }
 
 /// A blocked client's wait, handed to its connection.
@@ -105,6 +116,9 @@ pub struct Ctx<'a> {
     pub action: Action,
     /// How the command runs.
     pub mode: CallMode,
+    /// When re-run for a blocked client ([`CallMode::Serving`]): the key that became ready,
+    /// the only one it may be served from (as Redis serves a waiter from the ready key).
+    pub ready_key: Option<&'a [u8]>,
 }
 
 impl<'a> Ctx<'a> {
@@ -239,7 +253,7 @@ pub fn execute(
         return Action::None;
     }
     if !session.is_master_link {
-        if let Some(err) = gate(engine, session, spec) {
+        if let Some(err) = gate(state, engine, session, spec) {
             reject(engine, session, out, Some(spec), err);
             return Action::None;
         }
@@ -256,8 +270,12 @@ pub fn execute(
         }
     }
     *session.info.last_cmd.lock() = spec.fullname;
+    let offset_before = engine.repl.offset;
     let (action, block) = call(state, engine, session, spec, argv, out, CallMode::Normal);
     engine.flush_propagation();
+    if engine.repl.offset != offset_before {
+        session.last_write_offset = engine.repl.offset;
+    }
     let action = match block {
         Some(req) => register_block(engine, session, argv, req),
         None => action,
@@ -269,7 +287,12 @@ pub fn execute(
 }
 
 /// The gates of Redis's `processCommand` between lookup and execution, in its order.
-fn gate(engine: &Engine, session: &Session, spec: &'static Spec) -> Option<CmdError> {
+fn gate(
+    state: &State,
+    engine: &Engine,
+    session: &Session,
+    spec: &'static Spec,
+) -> Option<CmdError> {
     let settings = &engine.settings;
     if spec.has(PROTECTED) {
         let allowed = match settings.enable_debug_command {
@@ -289,6 +312,23 @@ fn gate(engine: &Engine, session: &Session, spec: &'static Spec) -> Option<CmdEr
             "ERR Command not allowed inside a transaction",
         ));
     }
+    let is_write = spec.has(WRITE);
+    if is_write
+        && !engine.is_replica
+        && settings.min_replicas_to_write > 0
+        && settings.min_replicas_max_lag > 0
+    {
+        let good = state
+            .repl
+            .replicas
+            .good_count(settings.min_replicas_max_lag);
+        if (good as u64) < settings.min_replicas_to_write {
+            return Some(CmdError::Fixed(error::NOREPLICAS));
+        }
+    }
+    if is_write && engine.is_replica && settings.replica_read_only {
+        return Some(CmdError::Fixed(error::READONLY));
+    }
     if session.proto == crate::resp::Proto::Resp2
         && session.in_pubsub()
         && !spec.has(SUBSCRIBE_CONTEXT)
@@ -297,6 +337,13 @@ fn gate(engine: &Engine, session: &Session, spec: &'static Spec) -> Option<CmdEr
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.fullname
         )));
+    }
+    if engine.is_replica
+        && !engine.link_up
+        && !settings.replica_serve_stale_data
+        && !spec.has(STALE)
+    {
+        return Some(CmdError::Fixed(error::MASTERDOWN));
     }
     if engine.loading && !spec.has(LOADING) {
         return Some(CmdError::Fixed(error::LOADING));
@@ -315,6 +362,21 @@ pub fn call(
     out: &mut ReplyBuf,
     mode: CallMode,
 ) -> (Action, Option<BlockRequest>) {
+    call_with(state, engine, session, spec, argv, out, mode, None)
+}
+
+/// [`call`], with the key a blocked client is being served from.
+#[allow(clippy::too_many_arguments)]
+fn call_with(
+    state: &State,
+    engine: &mut Engine,
+    session: &mut Session,
+    spec: &'static Spec,
+    argv: &[Bytes],
+    out: &mut ReplyBuf,
+    mode: CallMode,
+    ready_key: Option<&[u8]>,
+) -> (Action, Option<BlockRequest>) {
     let start = Instant::now();
     let db_at_start = session.db;
     let mut ctx = Ctx {
@@ -331,6 +393,7 @@ pub fn call(
         block: None,
         action: Action::None,
         mode,
+        ready_key,
     };
     let result = (spec.handler)(&mut ctx);
     let Ctx {
@@ -351,9 +414,12 @@ pub fn call(
     engine.stats.total_commands += 1;
     engine.dirty += dirty;
     engine.propagate_expired();
+    // A replica propagates only what its master sent (forwarded byte for byte elsewhere);
+    // writes of its own clients (a writable replica) stay local, as in Redis.
     let propagates = (dirty > 0 || force_propagate)
         && spec.has(WRITE | MAY_REPLICATE)
-        && !session.is_master_link;
+        && !session.is_master_link
+        && !engine.is_replica;
     if propagates {
         match rewrite {
             Some(commands) => {
@@ -415,7 +481,7 @@ pub fn serve_blocked(state: &State, engine: &mut Engine) {
                 session.proto = waiter.proto;
                 let Ok(spec) = resolve(&argv) else { continue };
                 let mut out = ReplyBuf::new(waiter.proto);
-                let (_, block) = call(
+                let (_, block) = call_with(
                     state,
                     engine,
                     &mut session,
@@ -423,6 +489,7 @@ pub fn serve_blocked(state: &State, engine: &mut Engine) {
                     &argv,
                     &mut out,
                     CallMode::Serving,
+                    Some(&key),
                 );
                 engine.flush_propagation();
                 if block.is_some() {

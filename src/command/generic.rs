@@ -111,7 +111,7 @@ fn expire_generic(ctx: &mut Ctx, base: i64, seconds: bool) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    let is_replica = ctx.engine.settings.replicaof.is_some();
+    let is_replica = ctx.engine.is_replica;
     if when <= now && !is_replica && !ctx.engine.loading {
         ctx.db().remove(key);
         ctx.dirty += 1;

@@ -2,6 +2,7 @@
 //! field names and order so that redis-cli, Sentinel and redis_exporter read it unchanged.
 
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 
 use super::connection::REDIS_COMPAT_VERSION;
 use super::error::CmdResult;
@@ -82,7 +83,7 @@ fn render_section(ctx: &mut Ctx, snap: &ServerSnapshot, section: &str) -> String
     match section {
         "server" => server(ctx, snap, &mut s),
         "clients" => clients(snap, &mut s),
-        "memory" => memory(snap, &mut s),
+        "memory" => memory(ctx, snap, &mut s),
         "persistence" => persistence(snap, &mut s),
         "stats" => stats(ctx, snap, &mut s),
         "replication" => replication(ctx, &mut s),
@@ -167,7 +168,7 @@ fn clients(snap: &ServerSnapshot, s: &mut String) {
     field!(s, "clients_in_timeout_table", c.blocked);
 }
 
-fn memory(snap: &ServerSnapshot, s: &mut String) {
+fn memory(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     let m = &snap.memory;
     let (used, rss, peak, total) = (m.used, m.rss, m.peak, m.total_system);
     field!(s, "used_memory", used);
@@ -211,9 +212,16 @@ fn memory(snap: &ServerSnapshot, s: &mut String) {
     );
     field!(s, "mem_allocator", "jemalloc-5.3.0");
     field!(s, "lazyfree_pending_objects", 0);
-    field!(s, "mem_replication_backlog", 0);
+    let backlog_memory = if ctx.engine.repl.active {
+        ctx.state.repl.backlog.memory()
+    } else {
+        0
+    };
+    field!(s, "mem_replication_backlog", backlog_memory);
     field!(s, "mem_clients_slaves", 0);
-    field!(s, "mem_total_replication_buffers", 0);
+    // One buffer holds the stream for the backlog and every replica (replicas keep cursors),
+    // so the replication buffers' total is the backlog's memory.
+    field!(s, "mem_total_replication_buffers", backlog_memory);
 }
 
 fn persistence(snap: &ServerSnapshot, s: &mut String) {
@@ -258,16 +266,25 @@ fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "instantaneous_ops_per_sec", st.instantaneous_ops);
     field!(s, "total_net_input_bytes", st.net_input_bytes);
     field!(s, "total_net_output_bytes", st.net_output_bytes);
-    field!(s, "total_net_repl_input_bytes", 0);
-    field!(s, "total_net_repl_output_bytes", 0);
+    field!(
+        s,
+        "total_net_repl_input_bytes",
+        ctx.state.repl.net_input_bytes.load(Ordering::Relaxed)
+    );
+    field!(
+        s,
+        "total_net_repl_output_bytes",
+        ctx.state.repl.net_output_bytes.load(Ordering::Relaxed)
+    );
     field!(s, "instantaneous_input_kbps", "0.00");
     field!(s, "instantaneous_output_kbps", "0.00");
     field!(s, "instantaneous_input_repl_kbps", "0.00");
     field!(s, "instantaneous_output_repl_kbps", "0.00");
     field!(s, "rejected_connections", st.rejected_connections);
-    field!(s, "sync_full", 0);
-    field!(s, "sync_partial_ok", 0);
-    field!(s, "sync_partial_err", 0);
+    let counters = ctx.state.repl.counters();
+    field!(s, "sync_full", counters.sync_full);
+    field!(s, "sync_partial_ok", counters.sync_partial_ok);
+    field!(s, "sync_partial_err", counters.sync_partial_err);
     field!(s, "expired_keys", st.expired_keys);
     field!(s, "expired_stale_perc", "0.00");
     field!(s, "expired_time_cap_reached_count", 0);
@@ -303,22 +320,97 @@ fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "io_threaded_writes_processed", 0);
     field!(s, "reply_buffer_shrinks", 0);
     field!(s, "reply_buffer_expands", 0);
+    field!(
+        s,
+        "replikv_full_sync_snapshots",
+        ctx.state.repl.full_syncs.snapshots()
+    );
 }
 
 fn replication(ctx: &mut Ctx, s: &mut String) {
-    let repl = &ctx.engine.repl;
+    let status = super::replication::status(ctx.state, ctx.engine);
     let settings = &ctx.engine.settings;
-    field!(s, "role", "master");
-    field!(s, "connected_slaves", 0);
-    field!(s, "master_failover_state", "no-failover");
-    field!(s, "master_replid", repl.replid);
-    field!(s, "master_replid2", repl.replid2);
-    field!(s, "master_repl_offset", repl.offset);
-    field!(s, "second_repl_offset", repl.second_offset);
-    field!(s, "repl_backlog_active", repl.active as u8);
-    field!(s, "repl_backlog_size", settings.repl_backlog_size);
-    field!(s, "repl_backlog_first_byte_offset", 0);
-    field!(s, "repl_backlog_histlen", 0);
+    match &status.master_link {
+        None => {
+            field!(s, "role", "master");
+        }
+        Some(link) => {
+            field!(s, "role", "slave");
+            field!(s, "master_host", link.host);
+            field!(s, "master_port", link.port);
+            field!(
+                s,
+                "master_link_status",
+                if link.link_up { "up" } else { "down" }
+            );
+            field!(s, "master_last_io_seconds_ago", link.last_io_seconds_ago);
+            field!(s, "master_sync_in_progress", link.sync_in_progress as u8);
+            field!(s, "slave_read_repl_offset", link.read_repl_offset);
+            field!(s, "slave_repl_offset", link.repl_offset);
+            if link.sync_in_progress {
+                let total = link.sync_total_bytes.max(0);
+                let read = link.sync_read_bytes as i64;
+                let perc = if total > 0 {
+                    read as f64 * 100.0 / total as f64
+                } else {
+                    0.0
+                };
+                let last_io = ctx.state.repl.link.lock().as_ref().map_or(0, |l| {
+                    (crate::replication::history::unix_ms() - l.sync_last_io_ms).max(0) / 1000
+                });
+                field!(s, "master_sync_total_bytes", total);
+                field!(s, "master_sync_read_bytes", read);
+                field!(s, "master_sync_left_bytes", total - read);
+                field!(s, "master_sync_perc", format!("{perc:.2}"));
+                field!(s, "master_sync_last_io_seconds_ago", last_io);
+            }
+            if !link.link_up {
+                field!(
+                    s,
+                    "master_link_down_since_seconds",
+                    link.link_down_since_seconds
+                );
+            }
+            field!(s, "slave_priority", settings.replica_priority);
+            field!(s, "slave_read_only", settings.replica_read_only as u8);
+            field!(s, "replica_announced", settings.replica_announced as u8);
+        }
+    }
+    field!(s, "connected_slaves", status.replicas.len());
+    if settings.min_replicas_to_write > 0 && settings.min_replicas_max_lag > 0 {
+        field!(
+            s,
+            "min_slaves_good_slaves",
+            ctx.state
+                .repl
+                .replicas
+                .good_count(settings.min_replicas_max_lag)
+        );
+    }
+    for (i, r) in status.replicas.iter().enumerate() {
+        let _ = write!(
+            s,
+            "slave{i}:ip={},port={},state={},offset={},lag={}\r\n",
+            r.ip,
+            r.port,
+            r.state.as_str(),
+            r.ack_offset,
+            r.lag_seconds
+        );
+    }
+    field!(s, "master_failover_state", status.failover.as_str());
+    field!(s, "master_replid", status.replid);
+    field!(s, "master_replid2", status.replid2);
+    field!(s, "master_repl_offset", status.master_repl_offset);
+    field!(s, "second_repl_offset", status.second_repl_offset);
+    field!(s, "repl_backlog_active", status.backlog.active as u8);
+    field!(s, "repl_backlog_size", status.backlog.size);
+    field!(
+        s,
+        "repl_backlog_first_byte_offset",
+        status.backlog.first_byte_offset
+    );
+    field!(s, "repl_backlog_histlen", status.backlog.histlen);
 }
 
 fn cpu(snap: &ServerSnapshot, s: &mut String) {

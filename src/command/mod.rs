@@ -7,21 +7,30 @@
 
 pub mod blocking;
 pub mod client;
+pub mod collection;
 pub mod connection;
 pub mod docs;
 pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod generic;
+pub mod hash;
 pub mod info;
+pub mod list;
 pub mod numeric;
+pub mod persistence_bridge;
+pub mod replication;
 pub mod server;
 pub mod session;
+pub mod set;
 pub mod snapshot;
 pub mod string;
 pub mod subscriptions;
 pub mod table;
 pub mod transactions;
+pub mod zset;
+pub mod zset_range;
+pub mod zset_setops;
 
 pub use engine::{Engine, State};
 pub use error::{CmdError, CmdResult};

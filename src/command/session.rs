@@ -283,6 +283,25 @@ pub struct Session {
     pub is_local: bool,
     /// Where Pub/Sub messages for this client go (drained by its connection task).
     pub push_tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    /// What a replica announced with REPLCONF before PSYNC.
+    pub replconf: ReplconfState,
+    /// Replication offset right after this client's last propagated write (WAIT).
+    pub last_write_offset: u64,
+}
+
+/// What a connecting replica told us with REPLCONF.
+#[derive(Debug, Default, Clone)]
+pub struct ReplconfState {
+    /// `listening-port`.
+    pub listening_port: u16,
+    /// `ip-address`.
+    pub ip_address: Option<String>,
+    /// `capa eof`.
+    pub capa_eof: bool,
+    /// `capa psync2`.
+    pub capa_psync2: bool,
+    /// `rdb-only 1`.
+    pub rdb_only: bool,
 }
 
 impl Session {
@@ -301,6 +320,8 @@ impl Session {
             is_master_link: false,
             is_local,
             push_tx: None,
+            replconf: ReplconfState::default(),
+            last_write_offset: 0,
         }
     }
 

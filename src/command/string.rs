@@ -273,7 +273,7 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
     };
     ctx.out.bulk(&value);
     let now = ctx.now;
-    let is_replica = ctx.engine.settings.replicaof.is_some();
+    let is_replica = ctx.engine.is_replica;
     match expire_at {
         Some((kind, at))
             if matches!(kind, ExpireOpt::ExAt | ExpireOpt::PxAt) && at <= now && !is_replica =>

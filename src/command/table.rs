@@ -7,8 +7,8 @@ use super::Spec;
 use crate::keyspace::types::HMap;
 
 /// Every family's commands, one line per family.
-fn families() -> [&'static [Spec]; 7] {
-    [
+fn families() -> &'static [&'static [Spec]] {
+    static FAMILIES: &[&[Spec]] = &[
         super::connection::COMMANDS,
         super::client::COMMANDS,
         super::generic::COMMANDS,
@@ -16,14 +16,22 @@ fn families() -> [&'static [Spec]; 7] {
         super::server::COMMANDS,
         super::info::COMMANDS,
         super::transactions::COMMANDS,
-    ]
+        super::replication::COMMANDS,
+        super::list::COMMANDS,
+        super::hash::COMMANDS,
+        super::set::COMMANDS,
+        super::zset::COMMANDS,
+        super::zset_range::COMMANDS,
+        super::zset_setops::COMMANDS,
+    ];
+    FAMILIES
 }
 
 fn index() -> &'static HMap<&'static [u8], &'static Spec> {
     static INDEX: OnceLock<HMap<&'static [u8], &'static Spec>> = OnceLock::new();
     INDEX.get_or_init(|| {
         let mut map = HMap::default();
-        for family in families() {
+        for family in families().iter().copied() {
             for spec in family {
                 map.insert(spec.name.as_bytes(), spec);
             }
@@ -66,7 +74,7 @@ mod tests {
     #[test]
     fn names_are_unique_lowercase_and_arity_sane() {
         let mut seen = std::collections::HashSet::new();
-        for family in families() {
+        for family in families().iter().copied() {
             for spec in family {
                 assert!(seen.insert(spec.name), "duplicate {}", spec.name);
                 assert_eq!(spec.name, spec.name.to_ascii_lowercase());

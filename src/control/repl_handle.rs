@@ -1,13 +1,11 @@
 //! The one place where the control plane talks to replication.
 //!
 //! Every handler and the metrics collector go through [`ReplHandle`]; nothing else in
-//! `control/` names a replication internal. The replication sides (master links, the
-//! replica's driver, failover) are being built on their own: until they land, this adapter
-//! computes the status from what exists (the replication log's ids and offset, the
-//! settings) and answers the mutations it cannot perform yet with
-//! [`ReplError::NotImplemented`] (HTTP 501). Switching to the real `Replication` handle is
-//! a change to this file only: `status()` becomes `state.repl.status()`, and each mutation
-//! calls the same method REPLICAOF / FAILOVER / the resync commands call.
+//! `control/` names a replication internal. The status is the one INFO renders
+//! (`command::replication::status`); following a master and promotion call the functions
+//! REPLICAOF calls. Forced resyncs and coordinated failover do not exist in the server yet:
+//! they answer [`ReplError::NotImplemented`] (HTTP 501) after the same role checks the
+//! commands will make; wiring them is a change to this file only.
 
 use std::sync::Arc;
 
@@ -15,7 +13,7 @@ use tokio::sync::broadcast;
 
 use super::error::ApiError;
 use crate::command::State;
-use crate::replication::status::{BacklogStatus, FailoverState, SyncCounters};
+use crate::replication::status::FailoverState;
 use crate::replication::{Event, ReplicationStatus, Role, SyncRecord};
 
 /// Why replication refused an operation (mapped one to one onto [`ApiError`]).
@@ -81,44 +79,22 @@ impl ReplHandle {
         ReplHandle { state }
     }
 
-    /// Everything about replication at one instant. Cheap: one short engine-lock section.
+    /// Everything about replication at one instant (the snapshot INFO renders), under one
+    /// short engine-lock section.
     pub fn status(&self) -> ReplicationStatus {
-        let settings = self.state.settings();
-        let (replid, replid2, offset, second, active) = {
-            let engine = self.state.engine.lock();
-            let log = &engine.repl;
-            (
-                log.replid.clone(),
-                log.replid2.clone(),
-                log.offset,
-                log.second_offset,
-                log.active,
-            )
-        };
-        ReplicationStatus {
-            role: Role::Master,
-            replid,
-            replid2,
-            master_repl_offset: offset,
-            second_repl_offset: second,
-            backlog: BacklogStatus {
-                active,
-                size: settings.repl_backlog_size,
-                first_byte_offset: 0,
-                histlen: 0,
-                memory_bytes: 0,
-            },
-            replicas: Vec::new(),
-            master_link: None,
-            failover: FailoverState::NoFailover,
-            counters: SyncCounters::default(),
-        }
+        let engine = self.state.engine.lock();
+        crate::command::replication::status(&self.state, &engine)
     }
 
-    /// Replication traffic counters. INFO reports 0 for all three until the replication
-    /// sides count them; this adapter reports the same.
+    /// Replication traffic counters, as INFO reports them.
     pub fn traffic(&self) -> ReplTraffic {
-        ReplTraffic::default()
+        use std::sync::atomic::Ordering;
+        ReplTraffic {
+            input_bytes: self.state.repl.net_input_bytes.load(Ordering::Relaxed),
+            output_bytes: self.state.repl.net_output_bytes.load(Ordering::Relaxed),
+            // Replicas hold cursors into the shared stream, not copies (INFO shows 0 too).
+            replica_clients_memory: 0,
+        }
     }
 
     /// The kept sync sessions, oldest first.
@@ -131,23 +107,31 @@ impl ReplHandle {
         self.state.repl.events.subscribe()
     }
 
-    /// Becomes a replica of `host:port` (REPLICAOF host port).
+    /// Becomes a replica of `host:port`: REPLICAOF host port, through the same function.
     pub async fn set_master(&self, host: String, port: u16) -> Result<(), ReplError> {
-        let _ = (host, port);
-        Err(ReplError::NotImplemented(
-            "following a master is not available in this build yet".into(),
-        ))
+        let same = self
+            .state
+            .repl
+            .link
+            .lock()
+            .as_ref()
+            .is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port);
+        if !same {
+            let mut engine = self.state.engine.lock();
+            crate::command::replication::become_replica(&self.state, &mut engine, host, port);
+        }
+        Ok(())
     }
 
-    /// Stops following a master and keeps the history (REPLICAOF NO ONE). On a master it
-    /// changes nothing, as REPLICAOF NO ONE answers OK there.
+    /// Stops following a master and keeps the history: REPLICAOF NO ONE, through the same
+    /// function. On a master it changes nothing, as REPLICAOF NO ONE answers OK there.
     pub async fn promote(&self) -> Result<(), ReplError> {
-        match self.status().role {
-            Role::Master => Ok(()),
-            Role::Replica => Err(ReplError::NotImplemented(
-                "promotion is not available in this build yet".into(),
-            )),
+        let mut engine = self.state.engine.lock();
+        if engine.is_replica {
+            crate::command::replication::become_master(&self.state, &mut engine);
+            tracing::info!("MASTER MODE enabled (control plane request)");
         }
+        Ok(())
     }
 
     /// On a replica: drops the link and forces a full sync.

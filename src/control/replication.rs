@@ -109,8 +109,7 @@ pub async fn get_backlog(State(api): State<ApiState>) -> Json<Backlog> {
         (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The current state forbids it (e.g. a failover is in progress).", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/json`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is refused (`field` names it).", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "This build cannot follow a master yet.", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "A field is refused (`field` names it).", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn set_master(
@@ -150,8 +149,7 @@ pub async fn set_master(
         (status = 200, description = "The node is a master (it already was, or it was promoted).", body = ReplicationState),
         (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The current state forbids it (e.g. a failover is in progress).", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "This build cannot promote a replica yet.", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "The current state forbids it (e.g. a failover is in progress).", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn promote(State(api): State<ApiState>) -> Result<Json<ReplicationState>, ApiError> {

@@ -38,6 +38,9 @@ pub struct Db {
     expire_cursor: usize,
     /// When true, expired keys are hidden but never deleted (replica mode).
     pub hide_expired_only: bool,
+    /// When true, expiry is ignored altogether: our master's stream runs against keys as
+    /// they are, since the master decides when they expire (its DEL will come).
+    pub ignore_expiry: bool,
     /// Keys deleted by lazy or active expiry, waiting to be propagated as DELs.
     expired: Vec<Blob>,
     /// WATCHed keys → the flags of the clients watching them.
@@ -85,6 +88,7 @@ impl Db {
             expires: 0,
             expire_cursor: 0,
             hide_expired_only: false,
+            ignore_expiry: false,
             expired: Vec::new(),
             watched: HMap::default(),
             blocked: HMap::default(),
@@ -140,7 +144,7 @@ impl Db {
         let si = self.segment_index(hash);
         let expired = match self.segments[si].find(hash, key) {
             None => return None,
-            Some(item) => item.is_expired(now),
+            Some(item) => !self.ignore_expiry && item.is_expired(now),
         };
         if expired {
             self.expire_key(si, hash, key);

@@ -77,6 +77,13 @@ impl Keyspace {
         }
     }
 
+    /// Makes lookups see expired keys as live (while our master's stream is applied).
+    pub fn set_ignore_expiry(&mut self, ignore: bool) {
+        for db in &mut self.dbs {
+            db.ignore_expiry = ignore;
+        }
+    }
+
     /// Total number of keys.
     pub fn key_count(&self) -> usize {
         self.dbs.iter().map(|d| d.len()).sum()

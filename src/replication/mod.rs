@@ -1,36 +1,333 @@
 //! Replication: the stream of writes a master sends its replicas, the sync sessions on both
 //! sides, and the state operators read (status snapshots, history, live events).
+//!
+//! Layout: [`log`] and [`backlog`] are the stream (writer in the engine, shared buffer read by
+//! replica senders); [`psync`] is the pure PSYNC decision; [`master`] serves our replicas (one
+//! task per replica link, one shared full-sync job at a time); [`replica`] is the driver of
+//! our own link to a master (connect → handshake → psync → receive → load → stream). The
+//! engine lives in the command layer above, so replication reaches it through the [`Host`]
+//! trait that `command::State` implements.
 
+pub mod backlog;
 pub mod events;
 pub mod history;
 pub mod log;
+pub mod master;
 pub mod phase;
+pub mod psync;
+pub mod replica;
 pub mod status;
 
-use parking_lot::Mutex;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::keyspace::{Keyspace, KeyspaceSnapshot};
+use crate::resp::RequestParser;
+
+pub use backlog::Backlog;
 pub use events::{Event, Events};
 pub use history::{SyncHistory, SyncKind, SyncOutcome, SyncRecord};
 pub use log::ReplLog;
 pub use phase::{Phase, Side};
 pub use status::{ReplicationStatus, Role};
 
-/// The replication hub shared by every task: history and events now; the master and replica
-/// sides hang off it as they are built.
+/// A point-in-time snapshot for a full sync, with the stream position it corresponds to.
+#[derive(Debug, Clone)]
+pub struct SyncSnapshot {
+    /// The frozen keyspace.
+    pub keyspace: KeyspaceSnapshot,
+    /// Replication id at the snapshot.
+    pub replid: String,
+    /// Offset of the last stream byte the snapshot includes.
+    pub offset: u64,
+}
+
+/// Figures of a written RDB.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RdbStats {
+    /// Bytes written.
+    pub bytes: u64,
+    /// Keys written.
+    pub keys: u64,
+}
+
+/// A dataset loaded from a master's RDB, not yet installed.
+#[derive(Debug)]
+pub struct LoadedDataset {
+    /// The new keyspace.
+    pub keyspace: Keyspace,
+    /// Keys loaded.
+    pub keys: u64,
+}
+
+/// What applying a chunk of the master's stream did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Bytes of complete commands consumed from the buffer.
+    pub consumed: usize,
+    /// Offsets to acknowledge at once (answers to REPLCONF GETACK), in order.
+    pub acks: Vec<u64>,
+    /// The stream was malformed: the link must be dropped and the history discarded.
+    pub protocol_error: Option<String>,
+}
+
+/// The master's identity as a replica remembers it, to ask for a partial resync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedMaster {
+    /// The id we follow.
+    pub replid: String,
+    /// Our processed offset.
+    pub offset: u64,
+}
+
+/// What replication needs from the server around it; `command::State` implements it.
+pub trait Host: Send + Sync + 'static {
+    /// The current configuration.
+    fn settings(&self) -> Arc<Settings>;
+    /// The replication hub.
+    fn hub(&self) -> &Replication;
+    /// Under the engine lock: creates the backlog if needed, freezes the keyspace, registers
+    /// backlog readers `readers` at the snapshot offset + 1, and forces a SELECT in the
+    /// stream.
+    fn snapshot_for_sync(&self, readers: &[u64]) -> SyncSnapshot;
+    /// Serialises a snapshot as an RDB (runs off the engine lock, on a blocking thread).
+    fn write_rdb(&self, snapshot: &SyncSnapshot, out: &mut dyn io::Write) -> io::Result<RdbStats>;
+    /// Parses an RDB into a new dataset (off the engine lock, on a blocking thread).
+    fn load_rdb(&self, input: &mut dyn io::Read) -> Result<LoadedDataset, String>;
+    /// Installs a loaded dataset and adopts the master's replication id and offset.
+    fn install_dataset(&self, data: LoadedDataset, replid: &str, offset: u64);
+    /// Our replication id and offset, what a PSYNC asks from a master.
+    fn repl_position(&self) -> CachedMaster;
+    /// The master continued with a new replication id (`+CONTINUE <id>`).
+    fn master_replid_changed(&self, replid: &str);
+    /// Applies the complete commands at the front of `buf` (from our master), forwards the
+    /// applied bytes to our own replicas, and reports what it consumed.
+    fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied;
+    /// Marks the link to our master up or down (read-only, stale-data and expiry gates).
+    fn set_link_up(&self, up: bool);
+    /// Registers the client that applies our master's stream (CLIENT LIST shows it as
+    /// `master`); the returned future completes when it is killed (CLIENT KILL TYPE master).
+    fn open_master_client(
+        &self,
+        peer: &str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    /// Unregisters the master client when the link ends.
+    fn close_master_client(&self);
+    /// Sets or clears the dataset-loading state (`-LOADING`).
+    fn set_loading(&self, loading: bool);
+    /// True when every database is empty (`repl-diskless-load on-empty-db`).
+    fn dataset_is_empty(&self) -> bool;
+    /// The port we announce to our master (`replica-announce-port`, else the bound port).
+    fn announced_port(&self) -> u16;
+}
+
+/// The replica-side link state (ROLE's state strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Must connect (or reconnect).
+    Connect,
+    /// TCP connection in progress.
+    Connecting,
+    /// PING / AUTH / REPLCONF / PSYNC exchange.
+    Handshake,
+    /// Receiving the RDB.
+    Transfer,
+    /// Streaming.
+    Connected,
+}
+
+impl LinkState {
+    /// The ROLE state string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Handshake => "handshake",
+            LinkState::Transfer => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// Our link to a master, while we are a replica.
+#[derive(Debug, Clone)]
+pub struct MasterLink {
+    /// Master host.
+    pub host: String,
+    /// Master port.
+    pub port: u16,
+    /// Link state.
+    pub state: LinkState,
+    /// Unix ms of the last byte from the master (0 = never on this connection).
+    pub last_io_ms: i64,
+    /// Unix ms when the link went down; `None` when it was never up.
+    pub down_since_ms: Option<i64>,
+    /// RDB bytes expected (-1 when unknown: EOF-marked transfer).
+    pub sync_total_bytes: i64,
+    /// RDB bytes received.
+    pub sync_read_bytes: u64,
+    /// Unix ms of the last RDB byte.
+    pub sync_last_io_ms: i64,
+    /// Current sync phase.
+    pub phase: Option<Phase>,
+    /// Bumped by every REPLICAOF: a driver whose generation is stale stops.
+    pub generation: u64,
+}
+
+/// Shared replication state; every task holds it through the [`Host`].
 #[derive(Debug)]
 pub struct Replication {
     /// Recent sync sessions.
     pub history: Mutex<SyncHistory>,
     /// Live events.
     pub events: Events,
+    /// Our replicas.
+    pub replicas: master::Registry,
+    /// Full-sync jobs.
+    pub full_syncs: master::FullSyncQueue,
+    /// Our master link, when we are a replica.
+    pub link: Mutex<Option<MasterLink>>,
+    /// The history a reconnecting replica resumes from (`None` = `PSYNC ? -1`).
+    pub cached_master: Mutex<Option<CachedMaster>>,
+    /// The generation of the current REPLICAOF target: drivers of older ones stop.
+    pub link_generation: watch::Sender<u64>,
+    /// Forces the next sync of our link to be full (operator resync).
+    pub force_full_sync: AtomicBool,
+    /// Full syncs served (INFO sync_full).
+    pub sync_full: AtomicU64,
+    /// Partial resyncs accepted.
+    pub sync_partial_ok: AtomicU64,
+    /// Partial resyncs refused.
+    pub sync_partial_err: AtomicU64,
+    /// Replicas online with a recent enough ACK (min-replicas-to-write), set by the cron.
+    pub good_replicas: AtomicUsize,
+    /// Bumped on every ACK received: WAIT waits on it.
+    pub acks: watch::Sender<u64>,
+    /// Stream bytes received from our master (INFO total_net_repl_input_bytes).
+    pub net_input_bytes: AtomicU64,
+    /// Stream bytes sent to our replicas (INFO total_net_repl_output_bytes).
+    pub net_output_bytes: AtomicU64,
+    /// The shared replication buffer (the same one the engine's log writes to).
+    pub backlog: Arc<Backlog>,
+    /// Unix ms since when a master has had no replica (0 = it has some), for the backlog ttl.
+    pub no_replicas_since_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Replication {
-    /// A hub keeping `history_size` sync sessions.
-    pub fn new(history_size: usize) -> Replication {
+    /// A hub keeping `history_size` sync sessions, around the log's `backlog`.
+    pub fn new(history_size: usize, backlog: Arc<Backlog>) -> Replication {
+        let (acks, _) = watch::channel(0);
         Replication {
             history: Mutex::new(SyncHistory::new(history_size)),
             events: Events::default(),
+            replicas: master::Registry::default(),
+            full_syncs: master::FullSyncQueue::default(),
+            link: Mutex::new(None),
+            cached_master: Mutex::new(None),
+            link_generation: watch::channel(0).0,
+            force_full_sync: AtomicBool::new(false),
+            sync_full: AtomicU64::new(0),
+            sync_partial_ok: AtomicU64::new(0),
+            sync_partial_err: AtomicU64::new(0),
+            good_replicas: AtomicUsize::new(0),
+            acks,
+            net_input_bytes: AtomicU64::new(0),
+            net_output_bytes: AtomicU64::new(0),
+            backlog,
+            no_replicas_since_ms: std::sync::atomic::AtomicI64::new(0),
         }
+    }
+
+    /// True while we follow a master.
+    pub fn is_replica(&self) -> bool {
+        self.link.lock().is_some()
+    }
+
+    /// The sync counters.
+    pub fn counters(&self) -> status::SyncCounters {
+        status::SyncCounters {
+            sync_full: self.sync_full.load(Ordering::Relaxed),
+            sync_partial_ok: self.sync_partial_ok.load(Ordering::Relaxed),
+            sync_partial_err: self.sync_partial_err.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Opens a sync session in the history and announces it.
+    pub fn start_sync(&self, side: Side, peer: String) -> u64 {
+        let id = self.history.lock().start(side, peer.clone());
+        self.set_trace_id(id);
+        self.events.publish(Event::SyncStarted {
+            sync_id: id,
+            side,
+            peer,
+        });
+        id
+    }
+
+    /// Records the trace id of the current span as session `id`'s trace (when traces are
+    /// exported), so the history links to the trace.
+    pub fn set_trace_id(&self, id: u64) {
+        if let Some(trace) = crate::telemetry::logging::current_trace_id() {
+            if let Some(r) = self.history.lock().get_mut(id) {
+                r.trace_id = Some(trace);
+            }
+        }
+    }
+
+    /// Moves session `id` to `phase` (history, event, and the link's phase for INFO).
+    pub fn enter_phase(&self, id: u64, phase: Phase) {
+        self.history.lock().enter_phase(id, phase);
+        self.events
+            .publish(Event::PhaseChanged { sync_id: id, phase });
+    }
+
+    /// Records whether session `id` is full or partial, and why.
+    pub fn decide_kind(
+        &self,
+        id: u64,
+        kind: SyncKind,
+        reason: Option<String>,
+        replid: &str,
+        offset: i64,
+    ) {
+        if let Some(r) = self.history.lock().get_mut(id) {
+            r.kind = Some(kind);
+            r.reason = reason.clone();
+            r.replid = replid.to_string();
+            r.offset = offset;
+        }
+        self.events.publish(Event::SyncKindDecided {
+            sync_id: id,
+            kind,
+            reason,
+        });
+    }
+
+    /// Adds transferred bytes and keys to session `id`.
+    pub fn add_transfer(&self, id: u64, bytes: u64, keys: u64) {
+        if let Some(r) = self.history.lock().get_mut(id) {
+            r.bytes += bytes;
+            r.keys += keys;
+        }
+    }
+
+    /// Ends session `id`.
+    pub fn finish_sync(&self, id: u64, outcome: SyncOutcome) {
+        let (ok, error) = match &outcome {
+            SyncOutcome::Failed(e) => (false, Some(e.clone())),
+            _ => (true, None),
+        };
+        self.history.lock().finish(id, outcome);
+        self.events.publish(Event::SyncFinished {
+            sync_id: id,
+            ok,
+            error,
+        });
     }
 }

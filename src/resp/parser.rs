@@ -8,7 +8,7 @@
 //! Limits and error texts follow Redis 7.0 `networking.c` (`processInlineBuffer`,
 //! `processMultibulkBuffer`); every error closes the connection after the reply, as Redis does.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 use std::fmt;
 
@@ -141,6 +141,16 @@ impl RequestParser {
         buf: &mut BytesMut,
         limits: ParseLimits,
     ) -> Result<Option<Parsed>, ParseError> {
+        Ok(self.next_raw(buf, limits)?.map(|(p, _)| p))
+    }
+
+    /// Like [`RequestParser::next`], also returning the exact bytes the request occupied
+    /// (a replica forwards its master's stream byte for byte).
+    pub fn next_raw(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: ParseLimits,
+    ) -> Result<Option<(Parsed, Bytes)>, ParseError> {
         if self.multibulk.is_none() {
             match buf.first() {
                 None => return Ok(None),
@@ -164,8 +174,8 @@ impl RequestParser {
                 return Err(ParseError::UnauthenticatedMultibulkLength);
             }
             if count <= 0 {
-                buf.advance(line_end + 2);
-                return Ok(Some(Parsed::Empty));
+                let raw = buf.split_to(line_end + 2).freeze();
+                return Ok(Some((Parsed::Empty, raw)));
             }
             let count = count as usize;
             let mut args = SmallVec::new();
@@ -232,7 +242,7 @@ impl RequestParser {
             .iter()
             .map(|&(start, end)| frame.slice(start..end))
             .collect();
-        Ok(Some(Parsed::Command(argv)))
+        Ok(Some((Parsed::Command(argv), frame)))
     }
 }
 
@@ -281,7 +291,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 }
 
 /// Parses one inline request (`PING\r\n`, `set a "b c"\n`).
-fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ParseError> {
+fn parse_inline(buf: &mut BytesMut) -> Result<Option<(Parsed, Bytes)>, ParseError> {
     let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
         if buf.len() > PROTO_INLINE_MAX_SIZE {
             return Err(ParseError::TooBigInline);
@@ -293,12 +303,13 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ParseError> {
         line_end -= 1;
     }
     let args = split_args(&buf[..line_end]).ok_or(ParseError::UnbalancedQuotes)?;
-    buf.advance(nl + 1);
+    let raw = buf.split_to(nl + 1).freeze();
     if args.is_empty() {
-        return Ok(Some(Parsed::Empty));
+        return Ok(Some((Parsed::Empty, raw)));
     }
-    Ok(Some(Parsed::Command(
-        args.into_iter().map(Bytes::from).collect(),
+    Ok(Some((
+        Parsed::Command(args.into_iter().map(Bytes::from).collect()),
+        raw,
     )))
 }
 

@@ -44,6 +44,8 @@ enum End {
     Close,
     /// The server is shutting down.
     Shutdown,
+    /// The client became a replica: the socket goes to the replication link.
+    HandOff(crate::replication::master::HandOff),
 }
 
 struct Conn {
@@ -87,6 +89,20 @@ pub async fn serve(state: Arc<State>, stream: TcpStream, peer: SocketAddr, info:
         tracing::debug!(client = conn.info.id, "closing client for shutdown");
     }
     conn.cleanup();
+    if let End::HandOff(handoff) = end {
+        let Conn {
+            state,
+            info,
+            rd,
+            wr,
+            rbuf,
+            ..
+        } = conn;
+        let host: Arc<dyn crate::replication::Host> = state.clone();
+        let killed = Box::pin(async move { info.kill_notify.notified().await });
+        let shutdown = state.shutdown.subscribe();
+        crate::replication::master::serve(host, rd, wr, rbuf, handoff, killed, shutdown).await;
+    }
 }
 
 impl Conn {
@@ -197,6 +213,7 @@ impl Conn {
             }
             let mut end = None;
             let mut blocked = None;
+            let mut wait_replicas = None;
             {
                 let state = self.state.clone();
                 let mut engine = state.engine.lock();
@@ -230,6 +247,19 @@ impl Conn {
                             blocked = Some(wait);
                             break;
                         }
+                        Action::HandOff(handoff) => {
+                            end = Some(End::HandOff(handoff));
+                            self.pending.clear();
+                            break;
+                        }
+                        Action::WaitReplicas {
+                            numreplicas,
+                            offset,
+                            deadline,
+                        } => {
+                            wait_replicas = Some((numreplicas, offset, deadline));
+                            break;
+                        }
                     }
                     if !was_authenticated && self.session.authenticated && !self.rbuf.is_empty() {
                         break;
@@ -247,6 +277,11 @@ impl Conn {
             }
             if let Some(wait) = blocked {
                 if let Some(end) = self.wait_blocked(wait).await {
+                    return Some(end);
+                }
+            }
+            if let Some((numreplicas, offset, deadline)) = wait_replicas {
+                if let Some(end) = self.wait_replicas(numreplicas, offset, deadline).await {
                     return Some(end);
                 }
             }
@@ -311,6 +346,54 @@ impl Conn {
             return Some(End::Gone);
         }
         // Input that arrived while blocked runs now.
+        self.parse_input()
+    }
+
+    /// WAIT: replies with the number of replicas that acknowledged `offset`, once there are
+    /// `numreplicas` of them or the deadline passes.
+    async fn wait_replicas(
+        &mut self,
+        numreplicas: u64,
+        offset: u64,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Option<End> {
+        let hub = self.state.repl.clone();
+        let mut acks = hub.acks.subscribe();
+        let mut shutdown = self.state.shutdown.subscribe();
+        self.info.blocked.store(true, Ordering::Relaxed);
+        let end = loop {
+            let acked = hub.replicas.acked_at_least(offset) as u64;
+            if acked >= numreplicas {
+                break None;
+            }
+            tokio::select! {
+                biased;
+                _ = self.info.kill_notify.notified() => break Some(End::Close),
+                _ = shutdown.changed() => break Some(End::Shutdown),
+                changed = acks.changed() => {
+                    if changed.is_err() {
+                        break None;
+                    }
+                }
+                _ = sleep_until_or_never(deadline) => break None,
+                r = self.rd.read_buf(&mut self.rbuf) => match r {
+                    Ok(0) | Err(_) => break Some(End::Gone),
+                    Ok(_) => {
+                        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+                            self.rbuf.reserve(READ_CHUNK);
+                        }
+                    }
+                },
+            }
+        };
+        self.info.blocked.store(false, Ordering::Relaxed);
+        if end.is_some() {
+            return end;
+        }
+        self.out.int(hub.replicas.acked_at_least(offset) as i64);
+        if self.flush().await.is_err() {
+            return Some(End::Gone);
+        }
         self.parse_input()
     }
 

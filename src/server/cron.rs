@@ -12,6 +12,8 @@ use crate::keyspace::now_ms;
 pub async fn run(state: Arc<State>) {
     let mut shutdown = state.shutdown.subscribe();
     let mut ops = OpsSampler::default();
+    let mut last_second = Instant::now();
+    let mut repl_ticks = 0u64;
     loop {
         let hz = state.settings().hz.clamp(1, 500);
         let period = Duration::from_micros(1_000_000 / hz as u64);
@@ -20,6 +22,10 @@ pub async fn run(state: Arc<State>) {
             _ = shutdown.changed() => return,
         }
         tick(&state, period, &mut ops);
+        if last_second.elapsed() >= Duration::from_secs(1) {
+            last_second = Instant::now();
+            crate::command::replication::cron(&state, &mut repl_ticks);
+        }
     }
 }
 

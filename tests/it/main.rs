@@ -9,9 +9,13 @@ mod cli;
 mod control;
 /// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
 mod differential;
+/// Lists, hashes, sets, sorted sets vs redis-server 7.0, byte for byte.
+mod differential_types;
 /// Expiry: lazy, active, propagation-free basics.
 mod expiry;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
+/// Replication in every direction between replikv and redis-server 7.0.
+mod replication;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;

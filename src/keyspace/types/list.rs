@@ -4,6 +4,15 @@ use std::collections::VecDeque;
 
 use crate::keyspace::value::Blob;
 
+/// One end of a list (Redis's `LIST_HEAD` / `LIST_TAIL`, spelled LEFT / RIGHT by clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The first element (LEFT).
+    Head,
+    /// The last element (RIGHT).
+    Tail,
+}
+
 /// A list value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct List {
@@ -25,6 +34,22 @@ impl List {
     /// True when empty (an empty list is deleted from the keyspace).
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Adds `value` at `end`.
+    pub fn push(&mut self, end: End, value: Blob) {
+        match end {
+            End::Head => self.items.push_front(value),
+            End::Tail => self.items.push_back(value),
+        }
+    }
+
+    /// Removes and returns the element at `end`.
+    pub fn pop(&mut self, end: End) -> Option<Blob> {
+        match end {
+            End::Head => self.items.pop_front(),
+            End::Tail => self.items.pop_back(),
+        }
     }
 
     /// Converts a Redis index (negative counts from the tail) to a position, if in range.

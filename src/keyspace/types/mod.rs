@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod list;
+pub mod scan;
 pub mod score_index;
 pub mod set;
 pub mod zset;

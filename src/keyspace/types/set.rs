@@ -109,6 +109,24 @@ impl Set {
         }
     }
 
+    /// Calls `f` with every member, in the set's iteration order (ascending for intsets),
+    /// without building a list.
+    pub fn for_each_member(&self, mut f: impl FnMut(&[u8])) {
+        match self {
+            Set::Intset(v) => {
+                let mut scratch = itoa::Buffer::new();
+                for n in v {
+                    f(scratch.format(*n).as_bytes());
+                }
+            }
+            Set::Table(s) => {
+                for m in s {
+                    f(m);
+                }
+            }
+        }
+    }
+
     /// The member at position `i` of the set's iteration order (for random picks).
     pub fn nth(&self, i: usize) -> Option<Blob> {
         match self {

@@ -98,23 +98,29 @@ impl ZSet {
     }
 
     /// Sets `member`'s score, adding it if needed.
+    ///
+    /// The listpack form stores a score as text (`d2string`), which writes -0 as "0": a
+    /// score of -0 kept in that form reads back as 0, so it is stored as 0 here too. The
+    /// skiplist form keeps -0.
     pub fn add(&mut self, member: &[u8], score: f64, limits: &EncodingLimits) -> ZAddOutcome {
         if let ZSet::Listpack(v) = self {
+            let packed = if score == 0.0 { 0.0 } else { score };
             if let Some(i) = v.iter().position(|(m, _)| m.as_slice() == member) {
-                if v[i].1 == score {
+                if v[i].1 == packed {
                     return ZAddOutcome::Unchanged;
                 }
                 let (m, _) = v.remove(i);
-                let pos = v.partition_point(|(x, s)| cmp_entry(*s, x, score, &m) == Ordering::Less);
-                v.insert(pos, (m, score));
+                let pos =
+                    v.partition_point(|(x, s)| cmp_entry(*s, x, packed, &m) == Ordering::Less);
+                v.insert(pos, (m, packed));
                 return ZAddOutcome::Updated;
             }
             if v.len() < limits.zset_max_listpack_entries
                 && member.len() <= limits.zset_max_listpack_value
             {
                 let pos =
-                    v.partition_point(|(x, s)| cmp_entry(*s, x, score, member) == Ordering::Less);
-                v.insert(pos, (blob(member), score));
+                    v.partition_point(|(x, s)| cmp_entry(*s, x, packed, member) == Ordering::Less);
+                v.insert(pos, (blob(member), packed));
                 return ZAddOutcome::Added;
             }
             self.convert();
@@ -221,6 +227,68 @@ impl ZSet {
         self.range(0, self.len())
     }
 
+    /// Entries with ascending ranks `start..end`, lowest first, without copying them.
+    pub fn iter_range(&self, start: usize, end: usize) -> ZIter<'_> {
+        let end = end.min(self.len());
+        let start = start.min(end);
+        match self {
+            ZSet::Listpack(v) => ZIter::Slice(v[start..end].iter()),
+            ZSet::Skiplist { index, .. } => ZIter::Tree(index.iter_from(start).take(end - start)),
+        }
+    }
+
+    /// Entries with ascending ranks `start..end`, highest first, without copying them.
+    pub fn iter_range_rev(&self, start: usize, end: usize) -> ZIter<'_> {
+        let end = end.min(self.len());
+        let start = start.min(end);
+        match self {
+            ZSet::Listpack(v) => ZIter::SliceRev(v[start..end].iter().rev()),
+            ZSet::Skiplist { index, .. } => {
+                if end == start {
+                    return ZIter::Slice([].iter());
+                }
+                ZIter::TreeRev(index.iter_rev_from(end - 1).take(end - start))
+            }
+        }
+    }
+
+    /// Removes the entries with ascending ranks `start..end`; returns how many went.
+    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> usize {
+        let end = end.min(self.len());
+        if start >= end {
+            return 0;
+        }
+        match self {
+            ZSet::Listpack(v) => {
+                v.drain(start..end);
+            }
+            ZSet::Skiplist { dict, index } => {
+                let doomed: Vec<(Blob, f64)> = index
+                    .iter_from(start)
+                    .take(end - start)
+                    .map(|(m, s)| (m.clone(), s))
+                    .collect();
+                for (m, s) in doomed {
+                    index.remove(s, &m);
+                    dict.remove(&m);
+                }
+            }
+        }
+        end - start
+    }
+
+    /// Removes and returns the lowest (`max` false) or highest entry.
+    pub fn pop(&mut self, max: bool) -> Option<(Blob, f64)> {
+        let len = self.len();
+        if len == 0 {
+            return None;
+        }
+        let rank = if max { len - 1 } else { 0 };
+        let (member, score) = self.get_by_rank(rank).map(|(m, s)| (m.clone(), s))?;
+        self.remove(&member);
+        Some((member, score))
+    }
+
     fn convert(&mut self) {
         if let ZSet::Listpack(v) = self {
             let mut dict = HMap::with_capacity_and_hasher(v.len() + 1, Default::default());
@@ -230,6 +298,31 @@ impl ZSet {
                 dict.insert(m, s);
             }
             *self = ZSet::Skiplist { dict, index };
+        }
+    }
+}
+
+/// Iterator over a rank range of a sorted set, in either form and direction.
+pub enum ZIter<'a> {
+    /// Listpack, ascending.
+    Slice(std::slice::Iter<'a, (Blob, f64)>),
+    /// Listpack, descending.
+    SliceRev(std::iter::Rev<std::slice::Iter<'a, (Blob, f64)>>),
+    /// Skiplist, ascending.
+    Tree(std::iter::Take<super::score_index::Iter<'a>>),
+    /// Skiplist, descending.
+    TreeRev(std::iter::Take<super::score_index::RevIter<'a>>),
+}
+
+impl<'a> Iterator for ZIter<'a> {
+    type Item = (&'a Blob, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ZIter::Slice(it) => it.next().map(|(m, s)| (m, *s)),
+            ZIter::SliceRev(it) => it.next().map(|(m, s)| (m, *s)),
+            ZIter::Tree(it) => it.next(),
+            ZIter::TreeRev(it) => it.next(),
         }
     }
 }

@@ -1,0 +1,57 @@
+//! The RDB codec as replication uses it: a snapshot serialised for a full sync (with the
+//! replication aux fields, so a replica that saves it can resume with a partial resync),
+//! and a master's payload loaded into a fresh dataset.
+
+use std::io;
+
+use super::engine::State;
+use crate::rdb::{self, Aux, LoadOptions, ReplAux, WriteOptions};
+use crate::replication::{LoadedDataset, RdbStats, SyncSnapshot};
+
+/// Serialises a snapshot as an RDB, recording the replication id and offset it stands for.
+pub fn write_rdb(
+    state: &State,
+    snapshot: &SyncSnapshot,
+    out: &mut dyn io::Write,
+) -> io::Result<RdbStats> {
+    let settings = state.settings();
+    let aux = Aux {
+        ctime: snapshot.keyspace.taken_at_ms / 1000,
+        used_mem: crate::telemetry::process::allocated_bytes(),
+        repl: Some(ReplAux {
+            stream_db: 0,
+            id: snapshot.replid.clone(),
+            offset: snapshot.offset as i64,
+        }),
+    };
+    let opts = WriteOptions {
+        compression: settings.rdbcompression,
+        checksum: settings.rdbchecksum,
+    };
+    let stats = rdb::write_snapshot(&snapshot.keyspace, &aux, &opts, out)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(RdbStats {
+        bytes: stats.bytes,
+        keys: stats.keys,
+    })
+}
+
+/// Loads a master's RDB into a new dataset; already-expired keys are kept (the master's
+/// DELs will come), as a Redis replica does.
+pub fn load_rdb(state: &State, input: &mut dyn io::Read) -> Result<LoadedDataset, String> {
+    let settings = state.settings();
+    let mut opts = LoadOptions::new(
+        settings.databases,
+        crate::command::engine::encoding_limits(&settings),
+    );
+    opts.keep_expired = true;
+    opts.verify_checksum = settings.rdbchecksum;
+    let loaded = rdb::load(input, &opts).map_err(|e| match e.offset() {
+        Some(off) => format!("RDB from master unusable at byte {off}: {e}"),
+        None => format!("RDB from master unusable: {e}"),
+    })?;
+    Ok(LoadedDataset {
+        keyspace: loaded.keyspace,
+        keys: loaded.stats.keys_loaded,
+    })
+}

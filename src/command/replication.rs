@@ -1,0 +1,786 @@
+//! Replication commands — PSYNC, SYNC, REPLCONF, REPLICAOF/SLAVEOF, ROLE, WAIT — as thin
+//! fronts on the replication hub, and the [`Host`] implementation through which the
+//! replication tasks reach the engine.
+//!
+//! REPLICAOF, the control plane and Sentinel all change roles through [`become_replica`] and
+//! [`become_master`], so every path records the same intent the same way.
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+
+use super::engine::State;
+use super::error::{self, CmdError, CmdResult};
+use super::exec::{execute, Action, Ctx};
+use super::flags::*;
+use super::numeric::parse_int;
+use super::session::{ClientInfo, ClientKind, Session};
+use super::Spec;
+use crate::cmd;
+use crate::keyspace::free_in_background;
+use crate::replication::master::{AttachMode, HandOff};
+use crate::replication::psync::{decide, PsyncDecision, PsyncRequest, PsyncView};
+use crate::replication::status::{
+    BacklogStatus, FailoverState, MasterLinkStatus, ReplicaState, ReplicationStatus, Role,
+};
+use crate::replication::{
+    history::unix_ms, Applied, CachedMaster, Event, Host, LinkState, LoadedDataset, MasterLink,
+    RdbStats, Replication, Side, SyncKind, SyncSnapshot,
+};
+use crate::resp::parser::Parsed;
+use crate::resp::{ParseLimits, Proto, ReplyBuf, RequestParser};
+
+// ------------------------------------------------------------------ master side commands
+
+/// The peer address a replica is known by: its announced ip, else its connection's ip.
+fn replica_ip(session: &Session) -> String {
+    if let Some(ip) = &session.replconf.ip_address {
+        return ip.clone();
+    }
+    let addr = &session.info.addr;
+    match addr.rsplit_once(':') {
+        Some((ip, _)) => ip.trim_start_matches('[').trim_end_matches(']').to_string(),
+        None => addr.clone(),
+    }
+}
+
+/// Checks shared by PSYNC and SYNC; `None` when the request may go on.
+fn sync_refusal(ctx: &Ctx) -> Option<CmdError> {
+    if ctx.engine.is_replica && !ctx.engine.link_up {
+        return Some(CmdError::Fixed(
+            "NOMASTERLINK Can't SYNC while not connected with my master",
+        ));
+    }
+    if !ctx.out.is_empty() {
+        return Some(CmdError::Fixed(
+            "ERR SYNC and PSYNC are invalid with pending output",
+        ));
+    }
+    None
+}
+
+fn psync(ctx: &mut Ctx) -> CmdResult {
+    if ctx.session.info.kind() == ClientKind::Replica {
+        return Ok(());
+    }
+    if ctx.argv.len() > 3 {
+        if ctx.arg(3).eq_ignore_ascii_case(b"FAILOVER") {
+            if !ctx.engine.is_replica {
+                return Err(CmdError::Fixed(
+                    "ERR PSYNC FAILOVER can't be sent to a master.",
+                ));
+            }
+            return Err(CmdError::Fixed(
+                "ERR PSYNC FAILOVER replid must match my replid.",
+            ));
+        }
+        return Err(CmdError::Fixed(error::SYNTAX));
+    }
+    if let Some(e) = sync_refusal(ctx) {
+        return Err(e);
+    }
+    let offset = parse_int(ctx.arg(2))?;
+    let request = PsyncRequest {
+        replid: String::from_utf8_lossy(ctx.arg(1)).into_owned(),
+        offset,
+    };
+    attach_replica(ctx, Some(request));
+    Ok(())
+}
+
+fn sync(ctx: &mut Ctx) -> CmdResult {
+    if ctx.session.info.kind() == ClientKind::Replica {
+        return Ok(());
+    }
+    if let Some(e) = sync_refusal(ctx) {
+        return Err(e);
+    }
+    attach_replica(ctx, None);
+    Ok(())
+}
+
+/// Decides partial or full sync for a replica (`request` is `None` for SYNC), replies
+/// `+CONTINUE` when partial, and hands the connection to the replication link.
+fn attach_replica(ctx: &mut Ctx, request: Option<PsyncRequest>) {
+    let hub = ctx.state.repl.clone();
+    let id = ctx.session.id();
+    let ip = replica_ip(ctx.session);
+    let port = ctx.session.replconf.listening_port;
+    let sync_id = hub.start_sync(Side::Master, format!("{ip}:{port}"));
+    hub.enter_phase(sync_id, crate::replication::Phase::Psync);
+    let repl = &mut ctx.engine.repl;
+    repl.publish();
+    let (first, _) = hub.backlog.range();
+    let decision = match &request {
+        None => PsyncDecision::FullResync(crate::replication::psync::FullReason::NoHistory),
+        Some(req) => decide(
+            &PsyncView {
+                replid: &repl.replid,
+                replid2: &repl.replid2,
+                second_offset: repl.second_offset,
+                backlog_active: repl.active,
+                first_byte: first,
+                end: repl.offset,
+            },
+            req,
+        ),
+    };
+    let decision = match decision {
+        PsyncDecision::Continue { from } if !hub.backlog.register(id, from) => {
+            PsyncDecision::FullResync(crate::replication::psync::FullReason::OffsetOutOfRange)
+        }
+        d => d,
+    };
+    let mode = match decision {
+        PsyncDecision::Continue { from } => {
+            hub.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
+            hub.decide_kind(sync_id, SyncKind::Partial, None, &repl.replid, from as i64);
+            if ctx.session.replconf.capa_psync2 {
+                let line = format!("CONTINUE {}", repl.replid);
+                ctx.out.simple(&line);
+            } else {
+                ctx.out.simple("CONTINUE");
+            }
+            tracing::info!(replica = %format!("{ip}:{port}"), from, "partial resynchronization accepted");
+            AttachMode::Continue { from }
+        }
+        PsyncDecision::FullResync(reason) => {
+            if reason.counts_as_partial_error() {
+                hub.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+            }
+            hub.sync_full.fetch_add(1, Ordering::Relaxed);
+            if !repl.active {
+                repl.create_backlog();
+            }
+            hub.decide_kind(
+                sync_id,
+                SyncKind::Full,
+                Some(reason.describe().to_string()),
+                &repl.replid,
+                -1,
+            );
+            tracing::info!(replica = %format!("{ip}:{port}"), reason = reason.describe(), "full resync needed");
+            if request.is_some() {
+                AttachMode::Full
+            } else {
+                AttachMode::Sync
+            }
+        }
+    };
+    ctx.session.info.set_kind(ClientKind::Replica);
+    ctx.action = Action::HandOff(HandOff {
+        id,
+        ip,
+        port,
+        capa_eof: ctx.session.replconf.capa_eof,
+        mode,
+        sync_id,
+        rdb_only: ctx.session.replconf.rdb_only,
+    });
+}
+
+fn replconf(ctx: &mut Ctx) -> CmdResult {
+    if ctx.argv.len().is_multiple_of(2) {
+        return Err(CmdError::Fixed(error::SYNTAX));
+    }
+    let mut i = 1;
+    while i < ctx.argv.len() {
+        let (opt, val) = (ctx.arg(i), ctx.arg(i + 1));
+        if opt.eq_ignore_ascii_case(b"listening-port") {
+            let port = parse_int(val)?;
+            ctx.session.replconf.listening_port = port.clamp(0, 65535) as u16;
+        } else if opt.eq_ignore_ascii_case(b"ip-address") {
+            if val.len() >= 256 {
+                return Err(CmdError::Other(format!(
+                    "ERR REPLCONF ip-address provided by replica instance is too long: {} bytes",
+                    val.len()
+                )));
+            }
+            ctx.session.replconf.ip_address = Some(String::from_utf8_lossy(val).into_owned());
+        } else if opt.eq_ignore_ascii_case(b"capa") {
+            if val.eq_ignore_ascii_case(b"eof") {
+                ctx.session.replconf.capa_eof = true;
+            } else if val.eq_ignore_ascii_case(b"psync2") {
+                ctx.session.replconf.capa_psync2 = true;
+            }
+        } else if opt.eq_ignore_ascii_case(b"ack") {
+            // ACKs are read by the replica link itself; from anyone else: no reply at all.
+            return Ok(());
+        } else if opt.eq_ignore_ascii_case(b"getack") {
+            // Our master asks for an immediate ACK: the stream applier answers it.
+            return Ok(());
+        } else if opt.eq_ignore_ascii_case(b"rdb-only") {
+            let v = parse_int(val)?;
+            if !(0..=1).contains(&v) {
+                return Err(CmdError::Fixed(error::NOT_INTEGER));
+            }
+            ctx.session.replconf.rdb_only = v == 1;
+        } else if opt.eq_ignore_ascii_case(b"rdb-filter-only") {
+            // Only "functions" or nothing: we have no functions, so the RDB is the same.
+        } else {
+            return Err(CmdError::Other(format!(
+                "ERR Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(opt)
+            )));
+        }
+        i += 2;
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+// ------------------------------------------------------------------ roles
+
+fn replicaof(ctx: &mut Ctx) -> CmdResult {
+    let (host, port) = (ctx.arg(1), ctx.arg(2));
+    if host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one") {
+        if ctx.engine.is_replica {
+            let who = ctx.session.info.describe();
+            become_master(ctx.state, ctx.engine);
+            tracing::info!(client = %who, "MASTER MODE enabled (user request)");
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    if ctx.session.info.kind() == ClientKind::Replica {
+        return Err(CmdError::Fixed(
+            "ERR Command is not valid when client is a replica.",
+        ));
+    }
+    let port = match parse_int(port) {
+        Ok(p) if (0..=65535).contains(&p) => p as u16,
+        _ => return Err(CmdError::Fixed("ERR Invalid master port")),
+    };
+    let host = String::from_utf8_lossy(host).into_owned();
+    let same = ctx
+        .state
+        .repl
+        .link
+        .lock()
+        .as_ref()
+        .is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port);
+    if same {
+        ctx.out.simple("OK Already connected to specified master");
+        return Ok(());
+    }
+    become_replica(ctx.state, ctx.engine, host, port);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Starts following `host:port`: the engine turns read-only (per replica-read-only) and stops
+/// expiring keys, and a driver task connects. A former master keeps its history so the new
+/// master can continue it with a partial resync.
+pub fn become_replica(state: &State, engine: &mut super::Engine, host: String, port: u16) {
+    let hub = &state.repl;
+    let was_master = !engine.is_replica;
+    engine.is_replica = true;
+    engine.link_up = false;
+    engine.keyspace.set_replica_mode(true);
+    if was_master {
+        engine.repl.publish();
+        *hub.cached_master.lock() = Some(CachedMaster {
+            replid: engine.repl.replid.clone(),
+            offset: engine.repl.offset,
+        });
+        unblock_all_blocked(engine);
+    }
+    let generation = {
+        let mut gen = 0;
+        hub.link_generation.send_modify(|g| {
+            *g += 1;
+            gen = *g;
+        });
+        gen
+    };
+    *hub.link.lock() = Some(MasterLink {
+        host: host.clone(),
+        port,
+        state: LinkState::Connect,
+        last_io_ms: 0,
+        down_since_ms: None,
+        sync_total_bytes: 0,
+        sync_read_bytes: 0,
+        sync_last_io_ms: 0,
+        phase: None,
+        generation,
+    });
+    if was_master {
+        hub.events.publish(Event::RoleChanged {
+            role: Role::Replica,
+        });
+    }
+    tracing::info!(master = %format!("{host}:{port}"), "connecting to MASTER");
+    if let Some(me) = state.arc() {
+        let host: Arc<dyn Host> = me;
+        tokio::spawn(crate::replication::replica::run(host, generation));
+    }
+}
+
+/// Stops following a master (REPLICAOF NO ONE): the replication id shifts (the old one
+/// stays valid up to our offset), our replicas are disconnected so they continue with the
+/// new id, and the node accepts writes again.
+pub fn become_master(state: &State, engine: &mut super::Engine) {
+    let hub = &state.repl;
+    *hub.link.lock() = None;
+    hub.link_generation.send_modify(|g| *g += 1);
+    *hub.cached_master.lock() = None;
+    engine.is_replica = false;
+    engine.link_up = false;
+    engine.keyspace.set_replica_mode(false);
+    engine.repl.ensure_backlog();
+    engine.repl.shift_replid();
+    Host::close_master_client(state);
+    hub.replicas.kill_all();
+    hub.events
+        .publish(Event::RoleChanged { role: Role::Master });
+}
+
+/// Clients blocked in BLPOP and friends are released when the node becomes a replica
+/// (their keys now follow the master), as Redis does with `-UNBLOCKED`.
+fn unblock_all_blocked(engine: &mut super::Engine) {
+    let e = &mut *engine;
+    for id in e.blocking.ids() {
+        if let Some(mut w) = e.blocking.unblock(&mut e.keyspace, id) {
+            if let Some(tx) = w.reply.take() {
+                let mut out = ReplyBuf::new(w.proto);
+                out.error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+                let _ = tx.send(out.buf);
+            }
+        }
+    }
+}
+
+fn role(ctx: &mut Ctx) -> CmdResult {
+    let status = status(ctx.state, ctx.engine);
+    let out = &mut *ctx.out;
+    match status.master_link {
+        None => {
+            out.array(3);
+            out.bulk(b"master");
+            out.int(status.master_repl_offset as i64);
+            let online: Vec<_> = status
+                .replicas
+                .iter()
+                .filter(|r| r.state == ReplicaState::Online)
+                .collect();
+            out.array(online.len());
+            for r in online {
+                out.array(3);
+                out.bulk(r.ip.as_bytes());
+                out.bulk_int(r.port as i64);
+                out.bulk_int(r.ack_offset as i64);
+            }
+        }
+        Some(link) => {
+            out.array(5);
+            out.bulk(b"slave");
+            out.bulk(link.host.as_bytes());
+            out.int(link.port as i64);
+            out.bulk(link.state.as_bytes());
+            out.int(if link.link_up { link.repl_offset } else { -1 });
+        }
+    }
+    Ok(())
+}
+
+fn wait(ctx: &mut Ctx) -> CmdResult {
+    if ctx.engine.is_replica {
+        return Err(CmdError::Fixed(error::WAIT_ON_REPLICA));
+    }
+    let numreplicas = parse_int(ctx.arg(1))?;
+    let timeout = parse_int(ctx.arg(2))
+        .map_err(|_| CmdError::Fixed("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::Fixed(error::TIMEOUT_NEGATIVE));
+    }
+    let offset = ctx.session.last_write_offset;
+    let acked = ctx.state.repl.replicas.acked_at_least(offset) as i64;
+    if acked >= numreplicas || ctx.mode != super::exec::CallMode::Normal {
+        ctx.out.int(acked);
+        return Ok(());
+    }
+    // Ask every replica for an ACK now rather than at its next periodic one.
+    ctx.engine.repl.feed_dbless(&[b"REPLCONF", b"GETACK", b"*"]);
+    let deadline =
+        (timeout > 0).then(|| tokio::time::Instant::now() + Duration::from_millis(timeout as u64));
+    ctx.action = Action::WaitReplicas {
+        numreplicas: numreplicas.max(0) as u64,
+        offset,
+        deadline,
+    };
+    Ok(())
+}
+
+/// Replication commands.
+pub static COMMANDS: &[Spec] = &[
+    cmd!(
+        "psync",
+        -3,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        (0, 0, 0),
+        "server",
+        psync
+    ),
+    cmd!(
+        "sync",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        (0, 0, 0),
+        "server",
+        sync
+    ),
+    cmd!(
+        "replconf",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        (0, 0, 0),
+        "server",
+        replconf
+    ),
+    cmd!(
+        "replicaof",
+        3,
+        ADMIN | NOSCRIPT | STALE | NO_MULTI,
+        (0, 0, 0),
+        "server",
+        replicaof
+    ),
+    cmd!(
+        "slaveof",
+        3,
+        ADMIN | NOSCRIPT | STALE | NO_MULTI,
+        (0, 0, 0),
+        "server",
+        replicaof
+    ),
+    cmd!(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        (0, 0, 0),
+        "server",
+        role
+    ),
+    cmd!("wait", 3, NOSCRIPT, (0, 0, 0), "generic", wait),
+];
+
+// ------------------------------------------------------------------ status
+
+/// The replication status at this instant (INFO, ROLE, control plane, metrics).
+pub fn status(state: &State, engine: &super::Engine) -> ReplicationStatus {
+    let hub = &state.repl;
+    let repl = &engine.repl;
+    let (first, histlen) = repl.backlog_range();
+    let end = repl.offset;
+    let replicas = hub.replicas.status(end, |id| hub.backlog.pending_for(id));
+    let now = unix_ms();
+    let master_link = hub.link.lock().as_ref().map(|l| {
+        let up = l.state == LinkState::Connected;
+        MasterLinkStatus {
+            host: l.host.clone(),
+            port: l.port,
+            link_up: up,
+            state: l.state.as_str(),
+            last_io_seconds_ago: if l.last_io_ms > 0 {
+                (now - l.last_io_ms) / 1000
+            } else {
+                -1
+            },
+            link_down_since_seconds: if up {
+                0
+            } else {
+                l.down_since_ms.map_or(-1, |d| (now - d) / 1000)
+            },
+            sync_in_progress: l.state == LinkState::Transfer,
+            sync_total_bytes: l.sync_total_bytes,
+            sync_read_bytes: l.sync_read_bytes,
+            phase: l.phase,
+            repl_offset: if repl.active || up {
+                end as i64
+            } else {
+                hub.cached_master
+                    .lock()
+                    .as_ref()
+                    .map_or(1, |c| c.offset as i64)
+            },
+            read_repl_offset: if repl.active || up {
+                end as i64
+            } else {
+                hub.cached_master
+                    .lock()
+                    .as_ref()
+                    .map_or(1, |c| c.offset as i64)
+            },
+        }
+    });
+    ReplicationStatus {
+        role: if master_link.is_some() {
+            Role::Replica
+        } else {
+            Role::Master
+        },
+        replid: repl.replid.clone(),
+        replid2: repl.replid2.clone(),
+        master_repl_offset: end,
+        second_repl_offset: repl.second_offset,
+        backlog: BacklogStatus {
+            active: repl.active,
+            size: engine.settings.repl_backlog_size,
+            first_byte_offset: first,
+            histlen,
+            memory_bytes: if repl.active { hub.backlog.memory() } else { 0 },
+        },
+        replicas,
+        master_link,
+        failover: FailoverState::NoFailover,
+        counters: hub.counters(),
+    }
+}
+
+/// Replication's part of the server cron (once a second): pings to replicas, the backlog
+/// time-to-live, full-sync scheduling.
+pub fn cron(state: &Arc<State>, ticks: &mut u64) {
+    *ticks += 1;
+    let settings = state.settings();
+    let hub = &state.repl;
+    {
+        let mut engine = state.engine.lock();
+        let has_replicas = !hub.replicas.is_empty();
+        if !engine.is_replica
+            && has_replicas
+            && (*ticks).is_multiple_of(settings.repl_ping_replica_period.max(1))
+        {
+            engine.repl.feed_dbless(&[b"ping"]);
+        }
+        if has_replicas || engine.is_replica {
+            hub.no_replicas_since_ms.store(0, Ordering::Relaxed);
+        } else if engine.repl.active && settings.repl_backlog_ttl > 0 {
+            let since = hub.no_replicas_since_ms.load(Ordering::Relaxed);
+            let now = unix_ms();
+            if since == 0 {
+                hub.no_replicas_since_ms.store(now, Ordering::Relaxed);
+            } else if now - since > settings.repl_backlog_ttl as i64 * 1000 {
+                tracing::info!(
+                    ttl = settings.repl_backlog_ttl,
+                    "replication backlog freed after the ttl without replicas"
+                );
+                engine.repl.free_backlog();
+                hub.no_replicas_since_ms.store(0, Ordering::Relaxed);
+            }
+        }
+        hub.backlog.set_limit(settings.repl_backlog_size);
+    }
+    let host: Arc<dyn Host> = state.clone();
+    hub.full_syncs.schedule(&host);
+}
+
+// ------------------------------------------------------------------ the replica-side applier
+
+/// The session that applies our master's stream, and the applied bytes not yet forwarded to
+/// our own replicas (a MULTI is forwarded whole at its EXEC, as Redis credits offsets).
+#[derive(Debug)]
+pub struct MasterSession {
+    session: Session,
+    unforwarded: Vec<u8>,
+}
+
+impl MasterSession {
+    /// A session for the link to `peer`, registered as a `master` client (CLIENT LIST shows
+    /// it, CLIENT KILL TYPE master closes the link).
+    fn new(state: &State, peer: String) -> MasterSession {
+        let info = Arc::new(ClientInfo::new(
+            state.clients.next_id(),
+            peer,
+            String::new(),
+        ));
+        info.set_kind(ClientKind::Master);
+        state.clients.register(info.clone());
+        let mut session = Session::new(info, true, true);
+        session.is_master_link = true;
+        MasterSession {
+            session,
+            unforwarded: Vec::new(),
+        }
+    }
+}
+
+impl Drop for MasterSession {
+    fn drop(&mut self) {
+        self.session.info.kill();
+    }
+}
+
+impl Host for State {
+    fn settings(&self) -> Arc<crate::config::Settings> {
+        State::settings(self)
+    }
+
+    fn hub(&self) -> &Replication {
+        &self.repl
+    }
+
+    fn snapshot_for_sync(&self, readers: &[u64]) -> SyncSnapshot {
+        let mut engine = self.engine.lock();
+        if !engine.repl.active {
+            engine.repl.create_backlog();
+        }
+        engine.repl.publish();
+        let offset = engine.repl.offset;
+        for id in readers {
+            self.repl.backlog.register(*id, offset + 1);
+        }
+        let snapshot = engine.keyspace.snapshot();
+        engine.repl.force_select();
+        SyncSnapshot {
+            keyspace: snapshot,
+            replid: engine.repl.replid.clone(),
+            offset,
+        }
+    }
+
+    fn write_rdb(&self, snapshot: &SyncSnapshot, out: &mut dyn io::Write) -> io::Result<RdbStats> {
+        super::persistence_bridge::write_rdb(self, snapshot, out)
+    }
+
+    fn load_rdb(&self, input: &mut dyn io::Read) -> Result<LoadedDataset, String> {
+        super::persistence_bridge::load_rdb(self, input)
+    }
+
+    fn install_dataset(&self, data: LoadedDataset, replid: &str, offset: u64) {
+        let mut engine = self.engine.lock();
+        let e = &mut *engine;
+        let mut incoming = data.keyspace;
+        incoming.set_replica_mode(true);
+        for (live, new) in e.keyspace.dbs.iter_mut().zip(incoming.dbs.iter_mut()) {
+            live.swap_contents(new);
+            live.hide_expired_only = true;
+            live.touch_existing_watched();
+            live.signal_all_blocked();
+        }
+        // Watched keys that existed before the load were touched by swap + touch of the old
+        // contents' keys too.
+        for new in incoming.dbs.iter_mut() {
+            new.touch_existing_watched();
+        }
+        free_in_background(incoming);
+        e.repl.adopt_master(replid, offset);
+        *self.repl.cached_master.lock() = Some(CachedMaster {
+            replid: replid.to_string(),
+            offset,
+        });
+        // Our own replicas hold the old history: they must sync again.
+        self.repl.replicas.kill_all();
+    }
+
+    fn repl_position(&self) -> CachedMaster {
+        let engine = self.engine.lock();
+        CachedMaster {
+            replid: engine.repl.replid.clone(),
+            offset: engine.repl.offset,
+        }
+    }
+
+    fn master_replid_changed(&self, replid: &str) {
+        let mut engine = self.engine.lock();
+        engine.repl.ensure_backlog();
+        engine.repl.master_id_changed(replid);
+    }
+
+    fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied {
+        let mut applied = Applied::default();
+        let mut engine = self.engine.lock();
+        let mut master = self.master_session.lock();
+        let Some(ms) = master.as_mut() else {
+            applied.protocol_error = Some("no master session".into());
+            return applied;
+        };
+        let limits = ParseLimits {
+            max_bulk_len: i64::MAX,
+            unauthenticated: false,
+            from_master: true,
+        };
+        let mut sink = ReplyBuf::new(Proto::Resp2);
+        engine.keyspace.set_ignore_expiry(true);
+        loop {
+            let (parsed, raw) = match parser.next_raw(buf, limits) {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    applied.protocol_error = Some(e.to_string());
+                    break;
+                }
+            };
+            applied.consumed += raw.len();
+            if let Parsed::Command(argv) = parsed {
+                if raw.first() != Some(&b'*') {
+                    applied.protocol_error = Some("inline protocol from master".into());
+                    break;
+                }
+                let is_getack = argv.len() >= 2
+                    && argv[0].eq_ignore_ascii_case(b"REPLCONF")
+                    && argv[1].eq_ignore_ascii_case(b"GETACK");
+                if is_getack {
+                    applied
+                        .acks
+                        .push(engine.repl.offset + ms.unforwarded.len() as u64);
+                }
+                execute(self, &mut engine, &mut ms.session, &argv, &mut sink);
+                sink.buf.clear();
+            }
+            ms.unforwarded.extend_from_slice(&raw);
+            if ms.session.multi.is_none() {
+                engine.repl.feed_raw(&ms.unforwarded);
+                ms.unforwarded.clear();
+            }
+        }
+        engine.keyspace.set_ignore_expiry(false);
+        applied
+    }
+
+    fn set_link_up(&self, up: bool) {
+        let mut engine = self.engine.lock();
+        engine.link_up = up;
+        if up {
+            engine.repl.ensure_backlog();
+        }
+    }
+
+    fn open_master_client(
+        &self,
+        peer: &str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let ms = MasterSession::new(self, peer.to_string());
+        let info = ms.session.info.clone();
+        if let Some(old) = self.master_session.lock().replace(ms) {
+            self.clients.unregister(old.session.info.id);
+        }
+        Box::pin(async move { info.kill_notify.notified().await })
+    }
+
+    fn close_master_client(&self) {
+        if let Some(old) = self.master_session.lock().take() {
+            self.clients.unregister(old.session.info.id);
+        }
+    }
+
+    fn set_loading(&self, loading: bool) {
+        self.engine.lock().loading = loading;
+    }
+
+    fn dataset_is_empty(&self) -> bool {
+        self.engine.lock().keyspace.key_count() == 0
+    }
+
+    fn announced_port(&self) -> u16 {
+        let s = State::settings(self);
+        if s.replica_announce_port != 0 {
+            s.replica_announce_port
+        } else {
+            self.ports.lock().resp
+        }
+    }
+}

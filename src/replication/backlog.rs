@@ -1,0 +1,288 @@
+//! The replication buffer: the propagated byte stream with absolute offsets, shared by the
+//! engine (one writer, under the engine lock) and every replica sender (readers).
+//!
+//! One copy of the stream serves the backlog and all replicas, as in Redis 7.0's shared
+//! replication buffer: the buffer holds the last `repl-backlog-size` bytes for partial
+//! resyncs, plus whatever a slower replica has not received yet (bounded by the replica
+//! output limit, enforced by its sender). Each reader is only a cursor.
+//!
+//! Offsets count stream bytes from 1: offset `n` is the n-th byte ever written, `end` is the
+//! last one (`master_repl_offset`), and a reader's cursor is the next byte it wants.
+//! Writes go to an open tail buffer; a reader that catches up seals the tail into an
+//! immutable block, so published bytes are never copied again.
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::sync::watch;
+
+use crate::keyspace::types::HMap;
+
+/// Largest block a reader receives at once.
+const MAX_READ: usize = 1 << 20;
+/// Tail capacity reserved at a time.
+const TAIL_CHUNK: usize = 16 * 1024;
+
+/// What a reader got.
+#[derive(Debug)]
+pub enum Read {
+    /// Bytes from the cursor on, in order.
+    Data(Vec<Bytes>),
+    /// Nothing new yet.
+    UpToDate,
+    /// The bytes at the cursor are no longer held.
+    Lost,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Sealed blocks, oldest first; the first starts at `first`.
+    blocks: VecDeque<Bytes>,
+    /// Bytes written after the last sealed block.
+    tail: BytesMut,
+    /// Offset of the first byte held (`end + 1` when empty).
+    first: u64,
+    /// Offset of the last byte written.
+    end: u64,
+    /// `repl-backlog-size`.
+    limit: u64,
+    /// Reader id → the next offset it wants; bytes at or after the smallest are kept.
+    readers: HMap<u64, u64>,
+}
+
+impl Inner {
+    fn histlen(&self) -> u64 {
+        self.end + 1 - self.first
+    }
+
+    fn seal_tail(&mut self) {
+        if !self.tail.is_empty() {
+            let sealed = self.tail.split().freeze();
+            self.blocks.push_back(sealed);
+        }
+    }
+
+    /// Drops whole blocks from the head while more than `limit` bytes remain without them and
+    /// no reader still needs them.
+    fn trim(&mut self) {
+        let min_reader = self.readers.values().copied().min().unwrap_or(u64::MAX);
+        while let Some(front) = self.blocks.front() {
+            let len = front.len() as u64;
+            let block_end = self.first + len; // first offset after the block
+            if self.histlen() - len < self.limit || block_end > min_reader {
+                break;
+            }
+            self.blocks.pop_front();
+            self.first += len;
+        }
+    }
+}
+
+/// The shared replication buffer.
+#[derive(Debug)]
+pub struct Backlog {
+    inner: Mutex<Inner>,
+    end_tx: watch::Sender<u64>,
+}
+
+impl Backlog {
+    /// An empty buffer whose next byte will have offset `end + 1`.
+    pub fn new(end: u64, limit: u64) -> Backlog {
+        let (end_tx, _) = watch::channel(end);
+        Backlog {
+            inner: Mutex::new(Inner {
+                blocks: VecDeque::new(),
+                tail: BytesMut::new(),
+                first: end + 1,
+                end,
+                limit: limit.max(16 * 1024),
+                readers: HMap::default(),
+            }),
+            end_tx,
+        }
+    }
+
+    /// Empties the buffer and restarts it after offset `end` (backlog created or rebased).
+    /// Readers are dropped: they must resync.
+    pub fn reset(&self, end: u64) {
+        let mut inner = self.inner.lock();
+        inner.blocks.clear();
+        inner.tail = BytesMut::new();
+        inner.first = end + 1;
+        inner.end = end;
+        inner.readers.clear();
+        drop(inner);
+        self.end_tx.send_replace(end);
+    }
+
+    /// Changes `repl-backlog-size` (Redis raises values below 16 KiB to 16 KiB).
+    pub fn set_limit(&self, limit: u64) {
+        let mut inner = self.inner.lock();
+        inner.limit = limit.max(16 * 1024);
+        inner.trim();
+    }
+
+    /// Appends stream bytes and wakes readers.
+    pub fn append(&self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        if inner.tail.capacity() - inner.tail.len() < data.len() {
+            inner.seal_tail();
+            inner.tail.reserve(data.len().max(TAIL_CHUNK));
+        }
+        inner.tail.extend_from_slice(data);
+        inner.end += data.len() as u64;
+        inner.trim();
+        let end = inner.end;
+        drop(inner);
+        self.end_tx.send_replace(end);
+    }
+
+    /// Offset of the last byte written.
+    pub fn end(&self) -> u64 {
+        self.inner.lock().end
+    }
+
+    /// `(first_byte_offset, histlen)` as INFO shows them.
+    pub fn range(&self) -> (u64, u64) {
+        let inner = self.inner.lock();
+        (inner.first, inner.histlen())
+    }
+
+    /// Bytes of memory the buffer holds.
+    pub fn memory(&self) -> u64 {
+        let inner = self.inner.lock();
+        inner.blocks.iter().map(|b| b.len() as u64).sum::<u64>() + inner.tail.capacity() as u64
+    }
+
+    /// True when the byte at `offset` (or `end + 1`) can still be read.
+    pub fn can_serve_from(&self, offset: u64) -> bool {
+        let inner = self.inner.lock();
+        offset >= inner.first && offset <= inner.end + 1
+    }
+
+    /// Registers reader `id` wanting bytes from `next` on; false when they are gone.
+    pub fn register(&self, id: u64, next: u64) -> bool {
+        let mut inner = self.inner.lock();
+        if next < inner.first || next > inner.end + 1 {
+            return false;
+        }
+        inner.readers.insert(id, next);
+        true
+    }
+
+    /// Forgets reader `id` (its bytes may be trimmed).
+    pub fn unregister(&self, id: u64) {
+        let mut inner = self.inner.lock();
+        inner.readers.remove(&id);
+        inner.trim();
+    }
+
+    /// Bytes the reader `id` has not received yet (its output buffer, for the limits).
+    pub fn pending_for(&self, id: u64) -> u64 {
+        let inner = self.inner.lock();
+        inner
+            .readers
+            .get(&id)
+            .map_or(0, |next| (inner.end + 1).saturating_sub(*next))
+    }
+
+    /// Reads the bytes from `next` on for reader `id` (at most about 1 MiB), and records
+    /// `next` as its position, so everything before it may be trimmed.
+    pub fn read(&self, id: u64, next: u64) -> Read {
+        let mut inner = self.inner.lock();
+        if next < inner.first {
+            return Read::Lost;
+        }
+        if let Some(pos) = inner.readers.get_mut(&id) {
+            *pos = next;
+        }
+        if next > inner.end {
+            return Read::UpToDate;
+        }
+        let tail_start = inner.end + 1 - inner.tail.len() as u64;
+        if next >= tail_start {
+            inner.seal_tail();
+        }
+        let mut out = Vec::new();
+        let mut taken = 0usize;
+        let mut block_start = inner.first;
+        for block in &inner.blocks {
+            let block_end = block_start + block.len() as u64;
+            if next < block_end && taken < MAX_READ {
+                let from = next.saturating_sub(block_start) as usize;
+                let slice = block.slice(from..);
+                taken += slice.len();
+                out.push(slice);
+            }
+            block_start = block_end;
+        }
+        inner.trim();
+        if out.is_empty() {
+            Read::UpToDate
+        } else {
+            Read::Data(out)
+        }
+    }
+
+    /// A receiver notified with the new end offset after every append.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.end_tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(r: Read) -> Vec<u8> {
+        match r {
+            Read::Data(chunks) => chunks.iter().flat_map(|c| c.iter().copied()).collect(),
+            Read::UpToDate => Vec::new(),
+            Read::Lost => panic!("lost"),
+        }
+    }
+
+    #[test]
+    fn offsets_and_reads() {
+        let b = Backlog::new(100, 16 * 1024);
+        assert_eq!(b.range(), (101, 0));
+        b.append(b"hello");
+        b.append(b" world");
+        assert_eq!(b.end(), 111);
+        assert!(b.register(1, 101));
+        assert_eq!(collect(b.read(1, 101)), b"hello world");
+        assert_eq!(collect(b.read(1, 107)), b"world");
+        assert!(matches!(b.read(1, 112), Read::UpToDate));
+        b.append(b"!");
+        assert_eq!(collect(b.read(1, 112)), b"!");
+        assert!(!b.register(2, 50));
+        assert!(b.register(2, 112));
+        assert!(!b.register(3, 200));
+    }
+
+    #[test]
+    fn trims_to_the_limit_but_keeps_what_readers_need() {
+        let b = Backlog::new(0, 16 * 1024);
+        let chunk = vec![b'x'; 20_000];
+        b.append(&chunk);
+        assert!(b.register(7, 1));
+        // Seal so the next appends start new blocks.
+        let _ = b.read(7, 1);
+        b.append(&chunk);
+        let _ = b.read(7, 1);
+        b.append(&chunk);
+        let _ = b.read(7, 1);
+        // The reader still wants byte 1: nothing trimmed.
+        assert_eq!(b.range().0, 1);
+        assert_eq!(b.pending_for(7), 60_000);
+        b.unregister(7);
+        let (first, histlen) = b.range();
+        assert!(first > 1, "trimmed once no reader needs the head");
+        assert!(histlen >= 16 * 1024);
+        assert!(matches!(b.read(8, 1), Read::Lost));
+    }
+}

@@ -1,0 +1,952 @@
+//! The master side: the registry of our replicas, the full-sync jobs they share, and one
+//! task per replica link that streams the backlog to it.
+//!
+//! A replica's life, as INFO shows it: `wait_bgsave` (waiting for a snapshot; a diskless
+//! job waits `repl-diskless-sync-delay` so that replicas arriving together share one) →
+//! `send_bulk` (receiving the RDB) → `online` (streaming). A partial resync goes straight to
+//! `online`. Each link task holds only a cursor into the shared [`Backlog`]; a replica whose
+//! unsent bytes pass `client-output-buffer-limit replica` is dropped and must resync, so the
+//! master's memory stays bounded.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tracing::{info, info_span, warn, Instrument};
+
+use super::backlog::Read;
+use super::history::{unix_ms, SyncOutcome};
+use super::log::random_id;
+use super::phase::Phase;
+use super::status::{ReplicaState, ReplicaStatus};
+use super::{Host, RdbStats};
+use crate::resp::parser::Parsed;
+use crate::resp::{ParseLimits, RequestParser};
+
+/// One replica as the master tracks it.
+#[derive(Debug, Clone)]
+pub struct ReplicaEntry {
+    /// Client id of the link.
+    pub id: u64,
+    /// Address (announced ip, or the peer's).
+    pub ip: String,
+    /// Announced listening port.
+    pub port: u16,
+    /// Its state.
+    pub state: ReplicaState,
+    /// Last acknowledged offset.
+    pub ack_offset: u64,
+    /// Unix ms of the last ACK (or of attaching).
+    pub last_ack_ms: i64,
+    /// Attached with plain SYNC: never acknowledges.
+    pub pre_psync: bool,
+    /// Asks the link task to close.
+    pub kill: Arc<Notify>,
+}
+
+/// Our replicas, in the order they attached (INFO's slave0, slave1, ...).
+#[derive(Debug, Default)]
+pub struct Registry {
+    entries: Mutex<Vec<ReplicaEntry>>,
+}
+
+impl Registry {
+    /// Adds a replica.
+    pub fn add(&self, entry: ReplicaEntry) {
+        self.entries.lock().push(entry);
+    }
+
+    /// Removes replica `id`.
+    pub fn remove(&self, id: u64) {
+        self.entries.lock().retain(|e| e.id != id);
+    }
+
+    /// Changes replica `id`'s state.
+    pub fn set_state(&self, id: u64, state: ReplicaState) {
+        if let Some(e) = self.entries.lock().iter_mut().find(|e| e.id == id) {
+            e.state = state;
+        }
+    }
+
+    /// Records an ACK from replica `id` (keeping the highest offset seen).
+    pub fn ack(&self, id: u64, offset: u64) {
+        if let Some(e) = self.entries.lock().iter_mut().find(|e| e.id == id) {
+            e.ack_offset = e.ack_offset.max(offset);
+            e.last_ack_ms = unix_ms();
+        }
+    }
+
+    /// Every replica.
+    pub fn list(&self) -> Vec<ReplicaEntry> {
+        self.entries.lock().clone()
+    }
+
+    /// Number of replicas (any state).
+    pub fn len(&self) -> usize {
+        self.entries.lock().len()
+    }
+
+    /// True without replicas.
+    pub fn is_empty(&self) -> bool {
+        self.entries.lock().is_empty()
+    }
+
+    /// Asks replica `id`'s link to close; false when unknown.
+    pub fn kill(&self, id: u64) -> bool {
+        match self.entries.lock().iter().find(|e| e.id == id) {
+            Some(e) => {
+                e.kill.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes every replica link (they reconnect and resync).
+    pub fn kill_all(&self) {
+        for e in self.entries.lock().iter() {
+            e.kill.notify_one();
+        }
+    }
+
+    /// Online replicas whose last ACK is at most `max_lag` seconds old.
+    pub fn good_count(&self, max_lag: u64) -> usize {
+        let now = unix_ms();
+        self.entries
+            .lock()
+            .iter()
+            .filter(|e| {
+                e.state == ReplicaState::Online && (now - e.last_ack_ms) / 1000 <= max_lag as i64
+            })
+            .count()
+    }
+
+    /// Online replicas that acknowledged at least `offset`.
+    pub fn acked_at_least(&self, offset: u64) -> usize {
+        self.entries
+            .lock()
+            .iter()
+            .filter(|e| e.state == ReplicaState::Online && e.ack_offset >= offset)
+            .count()
+    }
+
+    /// Status for INFO, ROLE and the control plane; `end` is our offset (for the byte lag),
+    /// `pending` gives each replica's unsent bytes.
+    pub fn status(&self, end: u64, pending: impl Fn(u64) -> u64) -> Vec<ReplicaStatus> {
+        let now = unix_ms();
+        self.entries
+            .lock()
+            .iter()
+            .map(|e| ReplicaStatus {
+                id: e.id,
+                ip: e.ip.clone(),
+                port: e.port,
+                state: e.state,
+                ack_offset: e.ack_offset,
+                lag_seconds: if e.state == ReplicaState::Online {
+                    ((now - e.last_ack_ms).max(0) / 1000) as u64
+                } else {
+                    0
+                },
+                lag_bytes: end.saturating_sub(e.ack_offset),
+                output_buffer_bytes: pending(e.id),
+            })
+            .collect()
+    }
+}
+
+// ------------------------------------------------------------------ full-sync jobs
+
+/// An RDB written to disk for a disk-based full sync; deleted when the last replica is done.
+#[derive(Debug)]
+pub struct DiskRdb {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size.
+    pub len: u64,
+}
+
+impl Drop for DiskRdb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// How a replica receives its RDB.
+#[derive(Debug)]
+pub enum Payload {
+    /// A file: sent as `$<len>\r\n` + bytes.
+    Disk(Arc<DiskRdb>),
+    /// Streamed as it is produced: `$EOF:<mark>\r\n` + bytes + mark.
+    Stream {
+        /// Chunks of the RDB, in order; the channel closes at the end (or on failure,
+        /// after `failed` is set).
+        chunks: mpsc::Receiver<Bytes>,
+        /// The 40-character end mark.
+        mark: String,
+        /// Set when the producer failed: the transfer must be abandoned.
+        failed: Arc<std::sync::atomic::AtomicBool>,
+    },
+}
+
+/// What a waiting replica receives when its full sync starts.
+#[derive(Debug)]
+pub struct SyncStart {
+    /// `+FULLRESYNC` id.
+    pub replid: String,
+    /// `+FULLRESYNC` offset (the snapshot's).
+    pub offset: u64,
+    /// The RDB.
+    pub payload: Payload,
+    /// Which snapshot (numbered from 1), for logs and the history.
+    pub snapshot_no: u64,
+    /// Keys in the snapshot.
+    pub keys: u64,
+}
+
+/// A replica waiting for a full sync.
+#[derive(Debug)]
+pub struct SyncWaiter {
+    /// Link id (also its backlog reader id).
+    pub id: u64,
+    /// It accepts EOF-marked payloads.
+    pub capa_eof: bool,
+    /// When it asked.
+    pub since: Instant,
+    /// Where the start goes.
+    pub tx: oneshot::Sender<SyncStart>,
+}
+
+/// A disk job still writing its file, which late replicas may join.
+#[derive(Debug)]
+struct JoinableDiskJob {
+    replid: String,
+    offset: u64,
+    keys: u64,
+    snapshot_no: u64,
+    late: Vec<SyncWaiter>,
+}
+
+#[derive(Debug, Default)]
+struct QueueInner {
+    waiting: Vec<SyncWaiter>,
+    disk_job: Option<JoinableDiskJob>,
+    transfers: usize,
+    snapshots: u64,
+}
+
+/// Replicas waiting for a full sync, and the jobs serving them.
+#[derive(Debug, Default)]
+pub struct FullSyncQueue {
+    inner: Mutex<QueueInner>,
+}
+
+impl FullSyncQueue {
+    /// Adds a waiting replica (it joins a disk job still being written when it can).
+    pub fn join(&self, host: &Arc<dyn Host>, waiter: SyncWaiter) {
+        let mut inner = self.inner.lock();
+        // A disk job still writing its file can take a replica that would get a disk
+        // payload anyway, provided the backlog still holds the stream since its snapshot.
+        if let Some(job) = inner.disk_job.as_mut() {
+            let gets_disk = !host.settings().repl_diskless_sync || !waiter.capa_eof;
+            if gets_disk && host.hub().backlog.register(waiter.id, job.offset + 1) {
+                job.late.push(waiter);
+                return;
+            }
+        }
+        inner.waiting.push(waiter);
+    }
+
+    /// Forgets a waiter that went away.
+    pub fn leave(&self, id: u64) {
+        let mut inner = self.inner.lock();
+        inner.waiting.retain(|w| w.id != id);
+        if let Some(job) = inner.disk_job.as_mut() {
+            job.late.retain(|w| w.id != id);
+        }
+    }
+
+    /// Number of snapshots taken for full syncs since start.
+    pub fn snapshots(&self) -> u64 {
+        self.inner.lock().snapshots
+    }
+
+    /// Replicas waiting for a job.
+    pub fn waiting(&self) -> usize {
+        self.inner.lock().waiting.len()
+    }
+
+    /// Starts a job when the waiting replicas are due (called by the cron and on arrival):
+    /// a disk job at once, a diskless one after `repl-diskless-sync-delay` or once
+    /// `repl-diskless-sync-max-replicas` wait, at most `repl-max-concurrent-full-syncs`
+    /// transfers at a time.
+    pub fn schedule(&self, host: &Arc<dyn Host>) {
+        let settings = host.settings();
+        let mut inner = self.inner.lock();
+        inner.waiting.retain(|w| !w.tx.is_closed());
+        if inner.waiting.is_empty() || inner.disk_job.is_some() {
+            return;
+        }
+        let diskless = settings.repl_diskless_sync && inner.waiting.iter().all(|w| w.capa_eof);
+        if diskless {
+            let oldest = inner
+                .waiting
+                .iter()
+                .map(|w| w.since)
+                .min()
+                .unwrap_or_else(Instant::now);
+            let delay = Duration::from_secs(settings.repl_diskless_sync_delay);
+            let max = settings.repl_diskless_sync_max_replicas as usize;
+            let enough = max > 0 && inner.waiting.len() >= max;
+            if oldest.elapsed() < delay && !enough {
+                return;
+            }
+        }
+        let cap = settings.repl_max_concurrent_full_syncs as usize;
+        let room = if cap == 0 {
+            usize::MAX
+        } else {
+            cap.saturating_sub(inner.transfers)
+        };
+        if room == 0 {
+            return;
+        }
+        let take = inner.waiting.len().min(room);
+        let batch: Vec<SyncWaiter> = inner.waiting.drain(..take).collect();
+        inner.transfers += batch.len();
+        inner.snapshots += 1;
+        let snapshot_no = inner.snapshots;
+        drop(inner);
+        let host = host.clone();
+        tokio::spawn(run_job(host, batch, diskless, snapshot_no));
+    }
+
+    fn transfer_done(&self) {
+        let mut inner = self.inner.lock();
+        inner.transfers = inner.transfers.saturating_sub(1);
+    }
+}
+
+/// Releases a transfer slot when a replica's transfer ends.
+struct TransferSlot(Arc<dyn Host>);
+
+impl Drop for TransferSlot {
+    fn drop(&mut self) {
+        self.0.hub().full_syncs.transfer_done();
+        let host = self.0.clone();
+        // Another replica may have been waiting for the slot.
+        host.hub().full_syncs.schedule(&host);
+    }
+}
+
+/// One full-sync job: a snapshot shared by `batch`, written to disk or streamed.
+async fn run_job(host: Arc<dyn Host>, batch: Vec<SyncWaiter>, diskless: bool, snapshot_no: u64) {
+    let ids: Vec<u64> = batch.iter().map(|w| w.id).collect();
+    let span = info_span!(
+        "repl.master.snapshot",
+        snapshot_no,
+        replicas = ids.len(),
+        diskless
+    );
+    let snap = span.in_scope(|| host.snapshot_for_sync(&ids));
+    let keys = snap.keyspace.key_count() as u64;
+    info!(
+        snapshot_no,
+        replicas = ids.len(),
+        offset = snap.offset,
+        keys,
+        diskless,
+        "full sync snapshot taken"
+    );
+    if diskless {
+        let mark = random_id();
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut senders = Vec::new();
+        for w in batch {
+            let (tx, rx) = mpsc::channel::<Bytes>(32);
+            let start = SyncStart {
+                replid: snap.replid.clone(),
+                offset: snap.offset,
+                payload: Payload::Stream {
+                    chunks: rx,
+                    mark: mark.clone(),
+                    failed: failed.clone(),
+                },
+                snapshot_no,
+                keys,
+            };
+            if w.tx.send(start).is_ok() {
+                senders.push(tx);
+            }
+        }
+        let producer_host = host.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut fan = FanOut {
+                senders,
+                buf: Vec::with_capacity(CHUNK),
+            };
+            let stats = producer_host.write_rdb(&snap, &mut fan)?;
+            io::Write::flush(&mut fan)?;
+            Ok::<RdbStats, io::Error>(stats)
+        })
+        .instrument(span)
+        .await;
+        match result {
+            Ok(Ok(stats)) => info!(
+                snapshot_no,
+                bytes = stats.bytes,
+                keys = stats.keys,
+                "diskless snapshot streamed"
+            ),
+            Ok(Err(e)) => {
+                failed.store(true, Ordering::Release);
+                warn!(snapshot_no, error = %e, "diskless full sync failed");
+            }
+            Err(e) => {
+                failed.store(true, Ordering::Release);
+                warn!(snapshot_no, error = %e, "diskless full sync task failed");
+            }
+        }
+        return;
+    }
+    // Disk-based: write the file, letting replicas that arrive meanwhile join.
+    {
+        let mut inner = host.hub().full_syncs.inner.lock();
+        inner.disk_job = Some(JoinableDiskJob {
+            replid: snap.replid.clone(),
+            offset: snap.offset,
+            keys,
+            snapshot_no,
+            late: Vec::new(),
+        });
+    }
+    let settings = host.settings();
+    let path = settings.dir.join(format!(
+        "temp-repl-{}-{}.rdb",
+        std::process::id(),
+        snapshot_no
+    ));
+    let writer_host = host.clone();
+    let writer_path = path.clone();
+    let written = tokio::task::spawn_blocking(move || -> io::Result<u64> {
+        let file = std::fs::File::create(&writer_path)?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, file);
+        writer_host.write_rdb(&snap, &mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(file.metadata()?.len())
+    })
+    .instrument(span)
+    .await;
+    let job = host.hub().full_syncs.inner.lock().disk_job.take();
+    let Some(job) = job else { return };
+    let waiters: Vec<SyncWaiter> = batch.into_iter().chain(job.late).collect();
+    match written {
+        Ok(Ok(len)) => {
+            let rdb = Arc::new(DiskRdb { path, len });
+            for w in waiters {
+                let start = SyncStart {
+                    replid: job.replid.clone(),
+                    offset: job.offset,
+                    payload: Payload::Disk(rdb.clone()),
+                    snapshot_no: job.snapshot_no,
+                    keys: job.keys,
+                };
+                let _ = w.tx.send(start);
+            }
+        }
+        Ok(Err(e)) => {
+            let _ = std::fs::remove_file(&path);
+            warn!(snapshot_no, error = %e, "writing the RDB for a full sync failed");
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            warn!(snapshot_no, error = %e, "the full sync writer failed");
+        }
+    }
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// A blocking writer that hands fixed-size chunks to every receiving replica.
+struct FanOut {
+    senders: Vec<mpsc::Sender<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl FanOut {
+    fn send_chunk(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        // A replica that went away is simply skipped; the others keep receiving.
+        self.senders
+            .retain(|tx| tx.blocking_send(chunk.clone()).is_ok());
+        if self.senders.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "every replica of the job went away",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl io::Write for FanOut {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send_chunk()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_chunk()
+    }
+}
+
+// ------------------------------------------------------------------ the link task
+
+/// How the replica attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachMode {
+    /// `+CONTINUE`: stream from this offset.
+    Continue {
+        /// First byte to send.
+        from: u64,
+    },
+    /// A full sync (PSYNC refused or `?`).
+    Full,
+    /// Legacy SYNC: a full sync without the `+FULLRESYNC` line, never acknowledged.
+    Sync,
+}
+
+/// Everything the link task needs about a replica that sent PSYNC or SYNC.
+#[derive(Debug, Clone)]
+pub struct HandOff {
+    /// Client id (registry and backlog reader id).
+    pub id: u64,
+    /// Address shown in INFO.
+    pub ip: String,
+    /// Announced listening port.
+    pub port: u16,
+    /// It accepts EOF-marked payloads.
+    pub capa_eof: bool,
+    /// How it attached.
+    pub mode: AttachMode,
+    /// Its sync session in the history.
+    pub sync_id: u64,
+    /// It wants only the RDB (redis-cli --rdb).
+    pub rdb_only: bool,
+}
+
+/// Why the link ended.
+type LinkResult = Result<(), String>;
+
+/// Serves one replica until it disconnects, is dropped, or the server stops. The caller
+/// (the connection task) already wrote `+CONTINUE` for a partial resync.
+pub async fn serve(
+    host: Arc<dyn Host>,
+    rd: OwnedReadHalf,
+    mut wr: OwnedWriteHalf,
+    leftover: BytesMut,
+    handoff: HandOff,
+    killed: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let kill = Arc::new(Notify::new());
+    let hub = host.hub();
+    let id = handoff.id;
+    hub.replicas.add(ReplicaEntry {
+        id,
+        ip: handoff.ip.clone(),
+        port: handoff.port,
+        state: if matches!(handoff.mode, AttachMode::Continue { .. }) {
+            ReplicaState::Online
+        } else {
+            ReplicaState::WaitBgsave
+        },
+        ack_offset: 0,
+        last_ack_ms: unix_ms(),
+        pre_psync: handoff.mode == AttachMode::Sync,
+        kill: kill.clone(),
+    });
+    // ACKs arrive on the read half; a task of its own parses them.
+    let (gone_tx, mut gone_rx) = oneshot::channel::<String>();
+    let reader = tokio::spawn(read_acks(host.clone(), id, rd, leftover, gone_tx));
+    let peer = format!("{}:{}", handoff.ip, handoff.port);
+    let span = info_span!(
+        "repl.master.sync",
+        replica = %peer,
+        sync_id = handoff.sync_id,
+        kind = match handoff.mode { AttachMode::Continue { .. } => "partial", _ => "full" },
+        outcome = tracing::field::Empty,
+    );
+    let result = async {
+        hub.set_trace_id(handoff.sync_id);
+        let result = tokio::select! {
+            r = run_link(&host, &mut wr, &handoff) => r,
+            reason = &mut gone_rx => Err(reason.unwrap_or_else(|_| "connection closed".into())),
+            _ = kill.notified() => Err("link closed by the server".into()),
+            _ = killed => Err("link killed (CLIENT KILL)".into()),
+            _ = shutdown.wait_for(|s| *s) => Err("server shutting down".into()),
+        };
+        tracing::Span::current().record(
+            "outcome",
+            result.as_ref().err().map_or("closed", |e| e.as_str()),
+        );
+        result
+    }
+    .instrument(span)
+    .await;
+    reader.abort();
+    hub.replicas.remove(id);
+    hub.full_syncs.leave(id);
+    hub.backlog.unregister(id);
+    let _ = wr.shutdown().await;
+    match &result {
+        Ok(()) => info!(replica = %peer, "replica link closed"),
+        Err(e) => info!(replica = %peer, reason = %e, "replica link closed"),
+    }
+    hub.finish_sync(
+        handoff.sync_id,
+        match result {
+            Ok(()) => SyncOutcome::Succeeded,
+            Err(e) => SyncOutcome::Failed(e),
+        },
+    );
+}
+
+/// The link's writer side: full sync when needed, then the stream.
+async fn run_link(host: &Arc<dyn Host>, wr: &mut OwnedWriteHalf, handoff: &HandOff) -> LinkResult {
+    let hub = host.hub();
+    let id = handoff.id;
+    let mut next = match handoff.mode {
+        AttachMode::Continue { from } => from,
+        AttachMode::Full | AttachMode::Sync => {
+            let start = wait_for_snapshot(host, wr, handoff).await?;
+            let offset = start.offset;
+            transfer(host, wr, handoff, start).await?;
+            if handoff.rdb_only {
+                return Ok(());
+            }
+            offset + 1
+        }
+    };
+    hub.enter_phase(handoff.sync_id, Phase::Catchup);
+    let catchup = info_span!("repl.master.catchup", replica = id, from = next);
+    let backlog = hub.backlog.clone();
+    let mut end_rx = backlog.subscribe();
+    let mut caught_up = false;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut over_soft_since: Option<Instant> = None;
+    loop {
+        match backlog.read(id, next) {
+            Read::Data(chunks) => {
+                for c in &chunks {
+                    wr.write_all(c)
+                        .instrument(catchup.clone())
+                        .await
+                        .map_err(|e| format!("write to replica: {e}"))?;
+                    next += c.len() as u64;
+                    hub.net_output_bytes
+                        .fetch_add(c.len() as u64, Ordering::Relaxed);
+                }
+                continue;
+            }
+            Read::Lost => return Err("the replica fell behind the replication buffer".into()),
+            Read::UpToDate => {
+                if !caught_up {
+                    caught_up = true;
+                    hub.enter_phase(handoff.sync_id, Phase::Stream);
+                    hub.finish_sync(handoff.sync_id, SyncOutcome::Succeeded);
+                    info!(
+                        replica = id,
+                        offset = next - 1,
+                        "replica caught up, streaming"
+                    );
+                }
+            }
+        }
+        tokio::select! {
+            changed = end_rx.changed() => {
+                if changed.is_err() {
+                    return Err("replication buffer closed".into());
+                }
+            }
+            _ = tick.tick() => {
+                check_limits(host, handoff, &mut over_soft_since)?;
+            }
+        }
+        check_limits(host, handoff, &mut over_soft_since)?;
+    }
+}
+
+/// Enforces `client-output-buffer-limit replica` and `repl-timeout` for an online replica.
+fn check_limits(
+    host: &Arc<dyn Host>,
+    handoff: &HandOff,
+    over_soft_since: &mut Option<Instant>,
+) -> LinkResult {
+    let settings = host.settings();
+    let hub = host.hub();
+    let limit = settings.obuf_replica;
+    let pending = hub.backlog.pending_for(handoff.id);
+    if limit.hard > 0 && pending > limit.hard {
+        warn!(
+            replica = handoff.id,
+            pending,
+            hard = limit.hard,
+            "replica over its output buffer hard limit: dropping it"
+        );
+        return Err(format!(
+            "output buffer {pending} bytes over the hard limit {}",
+            limit.hard
+        ));
+    }
+    if limit.soft > 0 && pending > limit.soft {
+        let since = over_soft_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= Duration::from_secs(limit.soft_seconds) {
+            warn!(
+                replica = handoff.id,
+                pending,
+                soft = limit.soft,
+                "replica over its output buffer soft limit too long: dropping it"
+            );
+            return Err(format!(
+                "output buffer over the soft limit {} for {} s",
+                limit.soft, limit.soft_seconds
+            ));
+        }
+    } else {
+        *over_soft_since = None;
+    }
+    if handoff.mode != AttachMode::Sync {
+        let entry = hub.replicas.list().into_iter().find(|e| e.id == handoff.id);
+        if let Some(e) = entry {
+            let silent_ms = unix_ms() - e.last_ack_ms;
+            if e.state == ReplicaState::Online && silent_ms > settings.repl_timeout as i64 * 1000 {
+                warn!(
+                    replica = handoff.id,
+                    "disconnecting timed out replica (streaming sync)"
+                );
+                return Err("replica timed out (no ACK within repl-timeout)".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits for the job serving this replica, sending a newline every second so its read
+/// timeout does not fire (the phase `snapshot`, state `wait_bgsave`).
+async fn wait_for_snapshot(
+    host: &Arc<dyn Host>,
+    wr: &mut OwnedWriteHalf,
+    handoff: &HandOff,
+) -> Result<SyncStart, String> {
+    let hub = host.hub();
+    hub.enter_phase(handoff.sync_id, Phase::Snapshot);
+    let (tx, mut rx) = oneshot::channel();
+    hub.full_syncs.join(
+        host,
+        SyncWaiter {
+            id: handoff.id,
+            capa_eof: handoff.capa_eof,
+            since: Instant::now(),
+            tx,
+        },
+    );
+    hub.full_syncs.schedule(host);
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    let mut scheduler = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            start = &mut rx => return start.map_err(|_| "the full sync job failed".to_string()),
+            _ = tick.tick() => {
+                wr.write_all(b"\n").await.map_err(|e| format!("write to replica: {e}"))?;
+            }
+            _ = scheduler.tick() => hub.full_syncs.schedule(host),
+        }
+    }
+}
+
+/// Sends `+FULLRESYNC` (unless SYNC) and the RDB (the phase `transfer`, state `send_bulk`).
+async fn transfer(
+    host: &Arc<dyn Host>,
+    wr: &mut OwnedWriteHalf,
+    handoff: &HandOff,
+    start: SyncStart,
+) -> LinkResult {
+    let hub = host.hub();
+    let _slot = TransferSlot(host.clone());
+    hub.replicas.set_state(handoff.id, ReplicaState::SendBulk);
+    hub.enter_phase(handoff.sync_id, Phase::Transfer);
+    let span = info_span!(
+        "repl.master.transfer",
+        replica = handoff.id,
+        snapshot_no = start.snapshot_no,
+        offset = start.offset
+    );
+    if handoff.mode != AttachMode::Sync {
+        let line = format!("+FULLRESYNC {} {}\r\n", start.replid, start.offset);
+        wr.write_all(line.as_bytes())
+            .await
+            .map_err(|e| format!("write to replica: {e}"))?;
+    }
+    let mut bytes = 0u64;
+    match start.payload {
+        Payload::Disk(rdb) => {
+            wr.write_all(format!("${}\r\n", rdb.len).as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut file = tokio::fs::File::open(&rdb.path)
+                .await
+                .map_err(|e| format!("open RDB: {e}"))?;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = file
+                    .read(&mut buf)
+                    .await
+                    .map_err(|e| format!("read RDB: {e}"))?;
+                if n == 0 {
+                    break;
+                }
+                wr.write_all(&buf[..n])
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|e| format!("write to replica: {e}"))?;
+                bytes += n as u64;
+            }
+            hub.replicas.set_state(handoff.id, ReplicaState::Online);
+        }
+        Payload::Stream {
+            mut chunks,
+            mark,
+            failed,
+        } => {
+            wr.write_all(format!("$EOF:{mark}\r\n").as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            while let Some(chunk) = chunks.recv().await {
+                wr.write_all(&chunk)
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|e| format!("write to replica: {e}"))?;
+                bytes += chunk.len() as u64;
+            }
+            if failed.load(Ordering::Acquire) {
+                return Err("the snapshot producer failed".into());
+            }
+            wr.write_all(mark.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            // As Redis does, a diskless replica goes online with its first ACK (after it
+            // loaded the payload); read_acks flips the state.
+        }
+    }
+    hub.add_transfer(handoff.sync_id, bytes, start.keys);
+    info!(
+        replica = handoff.id,
+        bytes,
+        keys = start.keys,
+        "RDB sent to replica"
+    );
+    if !handoff.rdb_only {
+        let mut waited = 0;
+        while hub
+            .replicas
+            .list()
+            .iter()
+            .any(|e| e.id == handoff.id && e.state != ReplicaState::Online)
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 10;
+            if waited > host.settings().repl_timeout * 1000 {
+                return Err("replica did not acknowledge the RDB within repl-timeout".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads what the replica sends (`REPLCONF ACK <offset>` and newlines) until it closes.
+async fn read_acks(
+    host: Arc<dyn Host>,
+    id: u64,
+    mut rd: OwnedReadHalf,
+    mut buf: BytesMut,
+    gone: oneshot::Sender<String>,
+) {
+    let hub = host.hub();
+    let mut parser = RequestParser::new();
+    let limits = ParseLimits {
+        max_bulk_len: 1 << 20,
+        unauthenticated: false,
+        from_master: false,
+    };
+    loop {
+        loop {
+            match parser.next(&mut buf, limits) {
+                Ok(Some(Parsed::Command(argv))) => {
+                    let is_ack = argv.len() >= 3
+                        && argv[0].eq_ignore_ascii_case(b"REPLCONF")
+                        && argv[1].eq_ignore_ascii_case(b"ACK");
+                    if is_ack {
+                        if let Some(off) = crate::resp::parser::parse_i64(&argv[2]) {
+                            hub.replicas.ack(id, off.max(0) as u64);
+                            // A diskless replica goes online with its first ACK.
+                            if hub
+                                .replicas
+                                .list()
+                                .iter()
+                                .any(|e| e.id == id && e.state == ReplicaState::SendBulk)
+                            {
+                                hub.replicas.set_state(id, ReplicaState::Online);
+                            }
+                            hub.acks.send_modify(|n| *n += 1);
+                        }
+                    }
+                }
+                Ok(Some(Parsed::Empty)) => hub.replicas.ack_time_only(id),
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = gone.send(format!("protocol error from replica: {e}"));
+                    return;
+                }
+            }
+        }
+        buf.reserve(4096);
+        match rd.read_buf(&mut buf).await {
+            Ok(0) => {
+                let _ = gone.send("replica closed the connection".into());
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = gone.send(format!("read from replica: {e}"));
+                return;
+            }
+        }
+    }
+}
+
+impl Registry {
+    /// Refreshes replica `id`'s last-interaction time without an offset (a newline).
+    pub fn ack_time_only(&self, id: u64) {
+        if let Some(e) = self.entries.lock().iter_mut().find(|e| e.id == id) {
+            e.last_ack_ms = unix_ms();
+        }
+    }
+}

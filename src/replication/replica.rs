@@ -1,0 +1,787 @@
+//! The replica side: the driver of our link to a master, one state machine read top to
+//! bottom (Redis's `syncWithMaster`): connect → handshake → psync → (receive → load) →
+//! catchup → stream, each phase a named span and a history entry.
+//!
+//! The driver runs while `hub.link` names a master with its generation; REPLICAOF bumps the
+//! generation, which stops the old driver at its next step. After a lost link it reconnects
+//! at once and then every second, asking for a partial resync from where it stopped.
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tracing::{info, info_span, warn, Instrument};
+
+use super::events::Event;
+use super::history::{unix_ms, SyncKind, SyncOutcome};
+use super::log::encode;
+use super::phase::{Phase, Side};
+use super::{CachedMaster, Host, LinkState};
+use crate::config::DisklessLoad;
+use crate::resp::RequestParser;
+
+/// Longest line accepted in the handshake.
+const MAX_LINE: usize = 64 * 1024;
+/// Redis's `repl-syncio-timeout`: each handshake reply must arrive within this.
+const SYNC_IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why an attempt ended.
+type Attempt = Result<(), String>;
+
+/// Runs the link to the master named in `hub.link` for `generation` until REPLICAOF
+/// changes it.
+pub async fn run(host: Arc<dyn Host>, generation: u64) {
+    let hub = host.hub();
+    let mut gen_rx = hub.link_generation.subscribe();
+    let mut attempt_no = 0u64;
+    loop {
+        let Some((master_host, master_port)) = target(&host, generation) else {
+            return;
+        };
+        if attempt_no > 0 {
+            // Reconnect at once after a loss, then once a second, as Redis's cron does.
+            let pause = if attempt_no == 1 {
+                Duration::from_millis(0)
+            } else {
+                Duration::from_secs(1)
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = gen_rx.changed() => {}
+            }
+            if target(&host, generation).is_none() {
+                return;
+            }
+        }
+        attempt_no += 1;
+        let cancelled = async {
+            loop {
+                if gen_rx.changed().await.is_err() || *gen_rx.borrow() != generation {
+                    return;
+                }
+            }
+        };
+        let was_up = hub
+            .link
+            .lock()
+            .as_ref()
+            .is_some_and(|l| l.state == LinkState::Connected);
+        let result = tokio::select! {
+            r = sync_with_master(&host, &master_host, master_port, generation) => r,
+            _ = cancelled => Err("replication target changed".to_string()),
+        };
+        let reason = match &result {
+            Ok(()) => "link closed".to_string(),
+            Err(e) => e.clone(),
+        };
+        link_down(&host, generation, &reason, was_up);
+        if target(&host, generation).is_some() {
+            info!(master = %format!("{master_host}:{master_port}"), reason = %reason, "master link down, will reconnect");
+        }
+    }
+}
+
+/// The master this driver serves, while its generation is current.
+fn target(host: &Arc<dyn Host>, generation: u64) -> Option<(String, u16)> {
+    let link = host.hub().link.lock();
+    link.as_ref()
+        .filter(|l| l.generation == generation)
+        .map(|l| (l.host.clone(), l.port))
+}
+
+fn set_state(host: &Arc<dyn Host>, generation: u64, state: LinkState, phase: Option<Phase>) {
+    if let Some(l) = host
+        .hub()
+        .link
+        .lock()
+        .as_mut()
+        .filter(|l| l.generation == generation)
+    {
+        l.state = state;
+        l.phase = phase;
+    }
+}
+
+/// Records that the link is down: state `connect`, the cached master for the next PSYNC.
+fn link_down(host: &Arc<dyn Host>, generation: u64, reason: &str, was_up: bool) {
+    let hub = host.hub();
+    host.set_link_up(false);
+    let mut changed = None;
+    if let Some(l) = hub
+        .link
+        .lock()
+        .as_mut()
+        .filter(|l| l.generation == generation)
+    {
+        if l.state == LinkState::Connected || was_up {
+            l.down_since_ms = Some(unix_ms());
+            changed = Some((l.host.clone(), l.port));
+        }
+        l.state = LinkState::Connect;
+        l.phase = None;
+        l.last_io_ms = 0;
+    }
+    if let Some((h, p)) = changed {
+        hub.events.publish(Event::LinkDown {
+            host: h,
+            port: p,
+            reason: reason.to_string(),
+        });
+    }
+}
+
+/// One attempt: connect, handshake, PSYNC, full or partial sync, then stream until the link
+/// breaks.
+async fn sync_with_master(
+    host: &Arc<dyn Host>,
+    master_host: &str,
+    master_port: u16,
+    generation: u64,
+) -> Attempt {
+    let hub = host.hub();
+    let peer = format!("{master_host}:{master_port}");
+    let span = tracing::info_span!(
+        "repl.replica.sync",
+        master = %peer,
+        sync_id = tracing::field::Empty,
+        kind = tracing::field::Empty,
+        replid = tracing::field::Empty,
+        offset = tracing::field::Empty,
+        bytes = tracing::field::Empty,
+        keys = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
+    async {
+        let sync_id = hub.start_sync(Side::Replica, peer.clone());
+        tracing::Span::current().record("sync_id", sync_id);
+        let result = attempt(host, master_host, master_port, generation, sync_id).await;
+        match &result {
+            Err(e) => {
+                tracing::Span::current().record("outcome", e.as_str());
+                hub.finish_sync(sync_id, SyncOutcome::Failed(e.clone()));
+            }
+            Ok(()) => {
+                tracing::Span::current().record("outcome", "link closed");
+            }
+        }
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+async fn attempt(
+    host: &Arc<dyn Host>,
+    master_host: &str,
+    master_port: u16,
+    generation: u64,
+    sync_id: u64,
+) -> Attempt {
+    let hub = host.hub();
+    let settings = host.settings();
+
+    // ---- connect
+    hub.enter_phase(sync_id, Phase::Connect);
+    set_state(
+        host,
+        generation,
+        LinkState::Connecting,
+        Some(Phase::Connect),
+    );
+    let connect_span =
+        info_span!("repl.replica.connect", master = %format!("{master_host}:{master_port}"));
+    let stream = tokio::time::timeout(
+        Duration::from_secs(settings.repl_timeout),
+        TcpStream::connect((master_host, master_port)),
+    )
+    .instrument(connect_span)
+    .await
+    .map_err(|_| "timeout connecting to the master".to_string())?
+    .map_err(|e| format!("error connecting to the master: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let mut conn = LineReader {
+        rd,
+        buf: BytesMut::with_capacity(16 * 1024),
+    };
+
+    // ---- handshake
+    hub.enter_phase(sync_id, Phase::Handshake);
+    set_state(
+        host,
+        generation,
+        LinkState::Handshake,
+        Some(Phase::Handshake),
+    );
+    handshake(host, &mut conn, &mut wr)
+        .instrument(info_span!("repl.replica.handshake"))
+        .await?;
+
+    // ---- psync
+    hub.enter_phase(sync_id, Phase::Psync);
+    set_state(host, generation, LinkState::Handshake, Some(Phase::Psync));
+    let forced = hub.force_full_sync.swap(false, Ordering::AcqRel);
+    let cached = if forced {
+        None
+    } else {
+        hub.cached_master.lock().clone()
+    };
+    let reply = psync(&mut conn, &mut wr, cached.as_ref())
+        .instrument(info_span!("repl.replica.psync"))
+        .await?;
+    match reply {
+        PsyncReply::Continue(new_id) => {
+            let offset = host.repl_position().offset;
+            let replid = new_id
+                .clone()
+                .unwrap_or_else(|| host.repl_position().replid);
+            hub.decide_kind(sync_id, SyncKind::Partial, None, &replid, offset as i64 + 1);
+            record_kind("partial", &replid, offset);
+            if let Some(id) =
+                new_id.filter(|id| !id.eq_ignore_ascii_case(&host.repl_position().replid))
+            {
+                info!(new_replid = %id, "master replication id changed: our replicas must learn it");
+                host.master_replid_changed(&id);
+                hub.replicas.kill_all();
+            }
+            info!(offset, "partial resynchronization accepted by the master");
+        }
+        PsyncReply::FullResync { replid, offset } => {
+            let reason = match (&cached, forced) {
+                (_, true) => "full sync requested by an operator".to_string(),
+                (None, _) => "no replication history".to_string(),
+                (Some(_), _) => "master refused the partial resynchronization".to_string(),
+            };
+            hub.decide_kind(
+                sync_id,
+                SyncKind::Full,
+                Some(reason),
+                &replid,
+                offset as i64,
+            );
+            set_state(host, generation, LinkState::Transfer, Some(Phase::Receive));
+            full_sync(
+                host, &mut conn, &mut wr, sync_id, generation, &replid, offset,
+            )
+            .await?;
+        }
+    }
+
+    // ---- catchup, then stream
+    hub.enter_phase(sync_id, Phase::Catchup);
+    host.set_link_up(true);
+    {
+        if let Some(l) = hub
+            .link
+            .lock()
+            .as_mut()
+            .filter(|l| l.generation == generation)
+        {
+            l.state = LinkState::Connected;
+            l.phase = Some(Phase::Stream);
+            l.last_io_ms = unix_ms();
+            l.down_since_ms = None;
+        }
+    }
+    hub.events.publish(Event::LinkUp {
+        host: master_host.to_string(),
+        port: master_port,
+    });
+    let killed = host.open_master_client(&format!("{master_host}:{master_port}"));
+    let result = tokio::select! {
+        r = stream_from_master(host, conn, wr, sync_id) => r,
+        _ = killed => Err("master link killed (CLIENT KILL)".to_string()),
+    };
+    host.close_master_client();
+    result
+}
+
+/// PING, AUTH, REPLCONF listening-port / ip-address / capa — exactly what a Redis 7.0
+/// replica sends, and how it judges the replies.
+async fn handshake(
+    host: &Arc<dyn Host>,
+    conn: &mut LineReader,
+    wr: &mut OwnedWriteHalf,
+) -> Attempt {
+    let settings = host.settings();
+    send(wr, &[b"PING"]).await?;
+    let pong = conn.line().await?;
+    let accepted = pong.starts_with('+')
+        || pong.starts_with("-NOAUTH")
+        || pong.starts_with("-NOPERM")
+        || pong.starts_with("-ERR operation not permitted");
+    if !accepted {
+        return Err(format!("error reply to PING from master: {pong}"));
+    }
+    let mut batch = Vec::new();
+    let mut expected = Vec::new();
+    if !settings.masterauth.is_empty() {
+        if settings.masteruser.is_empty() {
+            encode(&mut batch, &[b"AUTH", settings.masterauth.as_bytes()]);
+        } else {
+            encode(
+                &mut batch,
+                &[
+                    b"AUTH",
+                    settings.masteruser.as_bytes(),
+                    settings.masterauth.as_bytes(),
+                ],
+            );
+        }
+        expected.push("AUTH");
+    }
+    let port = host.announced_port().to_string();
+    encode(
+        &mut batch,
+        &[b"REPLCONF", b"listening-port", port.as_bytes()],
+    );
+    expected.push("REPLCONF listening-port");
+    if !settings.replica_announce_ip.is_empty() {
+        encode(
+            &mut batch,
+            &[
+                b"REPLCONF",
+                b"ip-address",
+                settings.replica_announce_ip.as_bytes(),
+            ],
+        );
+        expected.push("REPLCONF ip-address");
+    }
+    encode(
+        &mut batch,
+        &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"],
+    );
+    expected.push("REPLCONF capa");
+    wr.write_all(&batch)
+        .await
+        .map_err(|e| format!("write to master: {e}"))?;
+    for what in expected {
+        let reply = conn.line().await?;
+        if reply.starts_with('-') {
+            if what == "AUTH" {
+                return Err(format!("unable to AUTH to MASTER: {reply}"));
+            }
+            // As Redis: a refused REPLCONF is logged and ignored.
+            warn!(command = what, reply = %reply, "master refused a REPLCONF (ignored)");
+        }
+    }
+    Ok(())
+}
+
+enum PsyncReply {
+    Continue(Option<String>),
+    FullResync { replid: String, offset: u64 },
+}
+
+/// Sends PSYNC (partial first when we have history) and reads the master's decision.
+async fn psync(
+    conn: &mut LineReader,
+    wr: &mut OwnedWriteHalf,
+    cached: Option<&CachedMaster>,
+) -> Result<PsyncReply, String> {
+    match cached {
+        Some(c) => {
+            let off = (c.offset + 1).to_string();
+            info!(replid = %c.replid, offset = %off, "trying a partial resynchronization");
+            send(wr, &[b"PSYNC", c.replid.as_bytes(), off.as_bytes()]).await?;
+        }
+        None => {
+            info!("no history: asking for a full resynchronization");
+            send(wr, &[b"PSYNC", b"?", b"-1"]).await?;
+        }
+    }
+    let reply = loop {
+        let line = conn.line_within(Duration::from_secs(3600)).await?;
+        if !line.is_empty() {
+            break line;
+        }
+    };
+    if let Some(rest) = reply.strip_prefix("+FULLRESYNC") {
+        let mut parts = rest.split_whitespace();
+        let replid = parts.next().unwrap_or("").to_string();
+        let offset = parts
+            .next()
+            .and_then(|o| o.parse::<u64>().ok())
+            .ok_or_else(|| format!("bad FULLRESYNC reply: {reply}"))?;
+        if replid.len() != 40 {
+            return Err(format!("bad replication id in FULLRESYNC reply: {reply}"));
+        }
+        return Ok(PsyncReply::FullResync { replid, offset });
+    }
+    if let Some(rest) = reply.strip_prefix("+CONTINUE") {
+        let id = rest.trim();
+        return Ok(PsyncReply::Continue(
+            (id.len() == 40).then(|| id.to_string()),
+        ));
+    }
+    Err(format!("master refused PSYNC: {reply}"))
+}
+
+/// How the RDB payload is framed.
+enum Framing {
+    /// `$<len>`: exactly that many bytes.
+    Len(u64),
+    /// `$EOF:<mark>`: bytes until the mark.
+    Eof(Vec<u8>),
+}
+
+/// Receives and loads the RDB of a full sync (phases `receive` and `load`), then adopts the
+/// master's id and offset.
+async fn full_sync(
+    host: &Arc<dyn Host>,
+    conn: &mut LineReader,
+    wr: &mut OwnedWriteHalf,
+    sync_id: u64,
+    generation: u64,
+    replid: &str,
+    offset: u64,
+) -> Attempt {
+    let hub = host.hub();
+    let settings = host.settings();
+    hub.enter_phase(sync_id, Phase::Receive);
+    let header = loop {
+        let line = conn
+            .line_within(Duration::from_secs(settings.repl_timeout))
+            .await?;
+        if !line.is_empty() {
+            break line;
+        }
+    };
+    let framing = if let Some(mark) = header.strip_prefix("$EOF:") {
+        if mark.len() != 40 {
+            return Err(format!("bad EOF mark from master: {header}"));
+        }
+        Framing::Eof(mark.as_bytes().to_vec())
+    } else if let Some(len) = header.strip_prefix('$') {
+        Framing::Len(
+            len.parse()
+                .map_err(|_| format!("bad bulk length from master: {header}"))?,
+        )
+    } else if header.starts_with('-') {
+        return Err(format!(
+            "master aborted replication with an error: {header}"
+        ));
+    } else {
+        return Err(format!(
+            "bad protocol from master while expecting the RDB: {header}"
+        ));
+    };
+    if let Some(l) = hub
+        .link
+        .lock()
+        .as_mut()
+        .filter(|l| l.generation == generation)
+    {
+        l.sync_total_bytes = match framing {
+            Framing::Len(n) => n as i64,
+            Framing::Eof(_) => 0,
+        };
+        l.sync_read_bytes = 0;
+        l.sync_last_io_ms = unix_ms();
+    }
+    let streaming = match settings.repl_diskless_load {
+        DisklessLoad::Disabled => false,
+        DisklessLoad::OnEmptyDb => host.dataset_is_empty(),
+        DisklessLoad::Swapdb => true,
+    };
+    let receive_span = info_span!("repl.replica.receive", replid, offset, streaming);
+    let (bytes, loaded) = if streaming {
+        // Parse straight off the socket into a new dataset; the old one keeps serving reads
+        // until the swap.
+        let (tx, rx) = mpsc::channel::<Bytes>(64);
+        let loader_host = host.clone();
+        let loader = tokio::task::spawn_blocking(move || {
+            let mut reader = ChannelReader {
+                rx,
+                current: Bytes::new(),
+            };
+            loader_host.load_rdb(&mut reader)
+        });
+        let bytes = receive_payload(host, conn, &framing, generation, |chunk| {
+            let tx = tx.clone();
+            async move {
+                tx.send(chunk)
+                    .await
+                    .map_err(|_| "the loader stopped early".to_string())
+            }
+        })
+        .instrument(receive_span)
+        .await;
+        drop(tx);
+        hub.enter_phase(sync_id, Phase::Load);
+        let loaded = loader
+            .instrument(info_span!("repl.replica.load", streaming = true))
+            .await
+            .map_err(|e| e.to_string())?;
+        let bytes = bytes?;
+        (bytes, loaded?)
+    } else {
+        // Save to a temporary file, fsync, move it over the dump file, then load it.
+        let tmp = settings.dir.join(format!(
+            "temp-{}.{}.rdb",
+            unix_ms() / 1000,
+            std::process::id()
+        ));
+        let file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| format!("create {}: {e}", tmp.display()))?;
+        let file = std::sync::Arc::new(tokio::sync::Mutex::new(
+            tokio::io::BufWriter::with_capacity(1 << 20, file),
+        ));
+        let writer = file.clone();
+        let received = receive_payload(host, conn, &framing, generation, |chunk| {
+            let writer = writer.clone();
+            async move {
+                writer
+                    .lock()
+                    .await
+                    .write_all(&chunk)
+                    .await
+                    .map_err(|e| format!("write RDB: {e}"))
+            }
+        })
+        .instrument(receive_span)
+        .await;
+        let bytes = match received {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        {
+            let mut w = file.lock().await;
+            w.flush().await.map_err(|e| e.to_string())?;
+            w.get_mut().sync_all().await.map_err(|e| e.to_string())?;
+        }
+        let dump = settings.dir.join(&settings.dbfilename);
+        tokio::fs::rename(&tmp, &dump)
+            .await
+            .map_err(|e| format!("rename the received RDB: {e}"))?;
+        hub.enter_phase(sync_id, Phase::Load);
+        host.set_loading(true);
+        let loader_host = host.clone();
+        let load_path = dump.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&load_path)
+                .map_err(|e| format!("open {}: {e}", load_path.display()))?;
+            let mut reader = io::BufReader::with_capacity(1 << 20, file);
+            loader_host.load_rdb(&mut reader)
+        })
+        .instrument(info_span!("repl.replica.load", streaming = false))
+        .await
+        .map_err(|e| e.to_string());
+        host.set_loading(false);
+        (bytes, loaded??)
+    };
+    let keys = loaded.keys;
+    host.install_dataset(loaded, replid, offset);
+    hub.add_transfer(sync_id, bytes, keys);
+    info!(
+        bytes,
+        keys, offset, "full sync loaded; streaming from the master"
+    );
+    // A diskless master waits for this first ACK before it streams (Redis does the same).
+    let ack = offset.to_string();
+    send(wr, &[b"REPLCONF", b"ACK", ack.as_bytes()]).await?;
+    Ok(())
+}
+
+/// Copies the payload from the socket to `sink`, tracking progress; returns its size.
+async fn receive_payload<F, Fut>(
+    host: &Arc<dyn Host>,
+    conn: &mut LineReader,
+    framing: &Framing,
+    generation: u64,
+    mut sink: F,
+) -> Result<u64, String>
+where
+    F: FnMut(Bytes) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let timeout = Duration::from_secs(host.settings().repl_timeout);
+    let mut total = 0u64;
+    match framing {
+        Framing::Len(len) => {
+            let mut remaining = *len;
+            while remaining > 0 {
+                if conn.buf.is_empty() {
+                    conn.fill(timeout).await?;
+                }
+                let take = remaining.min(conn.buf.len() as u64) as usize;
+                let chunk = conn.buf.split_to(take).freeze();
+                remaining -= take as u64;
+                total += take as u64;
+                progress(host, generation, total);
+                sink(chunk).await?;
+            }
+        }
+        Framing::Eof(mark) => loop {
+            // Hold back the last 40 bytes: they may be the mark.
+            if conn.buf.len() > mark.len() {
+                let take = conn.buf.len() - mark.len();
+                let chunk = conn.buf.split_to(take).freeze();
+                total += take as u64;
+                progress(host, generation, total);
+                sink(chunk).await?;
+            }
+            if conn.buf.len() == mark.len() && conn.buf[..] == mark[..] {
+                conn.buf.clear();
+                break;
+            }
+            conn.fill(timeout).await?;
+        },
+    }
+    Ok(total)
+}
+
+fn progress(host: &Arc<dyn Host>, generation: u64, read: u64) {
+    if let Some(l) = host
+        .hub()
+        .link
+        .lock()
+        .as_mut()
+        .filter(|l| l.generation == generation)
+    {
+        l.sync_read_bytes = read;
+        l.sync_last_io_ms = unix_ms();
+        l.last_io_ms = unix_ms();
+    }
+    host.hub().net_input_bytes.fetch_add(0, Ordering::Relaxed);
+}
+
+/// The steady state: apply the stream, acknowledge every second and on GETACK, drop the
+/// link after `repl-timeout` of silence.
+async fn stream_from_master(
+    host: &Arc<dyn Host>,
+    mut conn: LineReader,
+    mut wr: OwnedWriteHalf,
+    sync_id: u64,
+) -> Attempt {
+    let hub = host.hub();
+    let mut parser = RequestParser::new();
+    let mut ack_tick = tokio::time::interval(Duration::from_secs(1));
+    let mut finished = false;
+    loop {
+        if !conn.buf.is_empty() {
+            let before = conn.buf.len();
+            let applied = host.apply_from_master(&mut parser, &mut conn.buf);
+            hub.net_input_bytes
+                .fetch_add((before - conn.buf.len()) as u64, Ordering::Relaxed);
+            for off in applied.acks {
+                let off = off.to_string();
+                send(&mut wr, &[b"REPLCONF", b"ACK", off.as_bytes()]).await?;
+            }
+            if let Some(e) = applied.protocol_error {
+                // As Redis: a corrupt stream discards the cached master (full sync next).
+                *hub.cached_master.lock() = None;
+                return Err(format!("master stream corrupt: {e}"));
+            }
+        }
+        *hub.cached_master.lock() = Some(host.repl_position());
+        if !finished {
+            finished = true;
+            hub.enter_phase(sync_id, Phase::Stream);
+            hub.finish_sync(sync_id, SyncOutcome::Succeeded);
+        }
+        let timeout = Duration::from_secs(host.settings().repl_timeout);
+        tokio::select! {
+            r = conn.fill(timeout) => {
+                r?;
+                if let Some(l) = hub.link.lock().as_mut() {
+                    l.last_io_ms = unix_ms();
+                }
+            }
+            _ = ack_tick.tick() => {
+                let off = host.repl_position().offset.to_string();
+                send(&mut wr, &[b"REPLCONF", b"ACK", off.as_bytes()]).await?;
+            }
+        }
+    }
+}
+
+/// Records the sync kind on the session's root span.
+fn record_kind(kind: &str, replid: &str, offset: u64) {
+    let span = tracing::Span::current();
+    span.record("kind", kind);
+    span.record("replid", replid);
+    span.record("offset", offset);
+}
+
+/// Writes one command.
+async fn send(wr: &mut OwnedWriteHalf, argv: &[&[u8]]) -> Attempt {
+    let mut buf = Vec::new();
+    encode(&mut buf, argv);
+    wr.write_all(&buf)
+        .await
+        .map_err(|e| format!("write to master: {e}"))
+}
+
+/// Buffered reads from the master: lines during the handshake, raw bytes afterwards.
+struct LineReader {
+    rd: OwnedReadHalf,
+    buf: BytesMut,
+}
+
+impl LineReader {
+    /// Reads more bytes, failing after `timeout` of silence or on EOF.
+    async fn fill(&mut self, timeout: Duration) -> Result<(), String> {
+        self.buf.reserve(64 * 1024);
+        match tokio::time::timeout(timeout, self.rd.read_buf(&mut self.buf)).await {
+            Err(_) => Err("timeout: no data from the master within repl-timeout".into()),
+            Ok(Ok(0)) => Err("the master closed the connection".into()),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("read from master: {e}")),
+        }
+    }
+
+    /// One reply line (without `\r\n`), within the handshake I/O timeout.
+    async fn line(&mut self) -> Result<String, String> {
+        self.line_within(SYNC_IO_TIMEOUT).await
+    }
+
+    /// One line; empty lines (the master's keep-alive newlines) are returned as "".
+    async fn line_within(&mut self, timeout: Duration) -> Result<String, String> {
+        loop {
+            if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut line = self.buf.split_to(nl + 1);
+                line.truncate(nl);
+                if line.last() == Some(&b'\r') {
+                    line.truncate(nl - 1);
+                }
+                return Ok(String::from_utf8_lossy(&line).into_owned());
+            }
+            if self.buf.len() > MAX_LINE {
+                return Err("line from master too long".into());
+            }
+            self.fill(timeout).await?;
+        }
+    }
+}
+
+/// A blocking reader over chunks sent by the async receiver (diskless load).
+struct ChannelReader {
+    rx: mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl io::Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current[..n]);
+        self.current.advance(n);
+        Ok(n)
+    }
+}

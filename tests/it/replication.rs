@@ -1,0 +1,595 @@
+//! Replication scenarios with real processes on loopback, for each pair of (master, replica)
+//! in {replikv, Debian redis-server 7.0} except redis → redis: full sync under a writer,
+//! the incremental stream, partial resyncs after a cut, backlog overrun, restart from RDB,
+//! disk-based and diskless transfers, diskless-load modes, chains and promotion, expiry,
+//! WAIT, min-replicas, read-only and stale-data errors, and a storm of replicas.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::harness::repl::{
+    assert_same_keyspace, info, info_field, start, start_replica, wait_converged, wait_link_up,
+};
+use crate::harness::{wait_until, Conn, Kind, Node, Value};
+
+const PAIRS: [(Kind, Kind); 3] = [
+    (Kind::Replikv, Kind::Replikv),
+    (Kind::Replikv, Kind::Redis),
+    (Kind::Redis, Kind::Replikv),
+];
+const LINK: Duration = Duration::from_secs(30);
+
+fn counter(node: &Node, field: &str) -> u64 {
+    info_field(node, "stats", field).parse().unwrap_or(0)
+}
+
+/// Strings of several sizes and encodings, with and without TTLs, in several databases,
+/// binary keys and values included.
+fn load_strings(c: &mut Conn, n: usize) {
+    for i in 0..n {
+        c.send(&[
+            b"SET",
+            format!("str:{i}").as_bytes(),
+            format!("value-{i}").as_bytes(),
+        ]);
+    }
+    for _ in 0..n {
+        assert_eq!(c.try_read(), Some(Value::Simple("OK".into())));
+    }
+    let big = vec![b'z'; 100_000];
+    let script: Vec<Vec<&[u8]>> = vec![
+        vec![b"SET", b"int", b"12345"],
+        vec![b"SET", b"neg", b"-9223372036854775808"],
+        vec![b"SET", b"empty", b""],
+        vec![b"SET", b"big", &big],
+        vec![b"SET", b"bin\x00key\xff", b"bin\x00val\r\n"],
+        vec![b"SET", b"ttl", b"v", b"EX", b"1000"],
+        vec![b"SET", b"pttl", b"v", b"PX", b"900000"],
+        vec![b"SELECT", b"3"],
+        vec![b"SET", b"db3key", b"x"],
+        vec![b"SET", b"db3ttl", b"y", b"EX", b"500"],
+        vec![b"SELECT", b"15"],
+        vec![b"SET", b"db15key", b"w"],
+        vec![b"SELECT", b"0"],
+    ];
+    for cmd in script {
+        let (v, _) = c.cmd_raw(&cmd);
+        assert!(!v.is_error(), "{v:?}");
+    }
+}
+
+/// Every type in every encoding Redis 7.0 uses (listpack and hashtable hashes, intset and
+/// hashtable sets, listpack and skiplist sorted sets, small and long lists), with TTLs.
+fn load_collections(c: &mut Conn) {
+    let mut batch = Vec::new();
+    let mut cmd = |args: Vec<String>| {
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        batch.extend(crate::harness::resp::encode(&refs));
+    };
+    for i in 0..5 {
+        cmd(vec!["RPUSH".into(), "list:small".into(), format!("e{i}")]);
+        cmd(vec![
+            "HSET".into(),
+            "hash:small".into(),
+            format!("f{i}"),
+            format!("v{i}"),
+        ]);
+        cmd(vec!["SADD".into(), "set:ints".into(), i.to_string()]);
+        cmd(vec!["SADD".into(), "set:strs".into(), format!("m{i}")]);
+        cmd(vec![
+            "ZADD".into(),
+            "zset:small".into(),
+            format!("{}.5", i),
+            format!("z{i}"),
+        ]);
+    }
+    for i in 0..1000 {
+        cmd(vec![
+            "RPUSH".into(),
+            "list:long".into(),
+            format!("element-{i}"),
+        ]);
+        cmd(vec![
+            "HSET".into(),
+            "hash:big".into(),
+            format!("field-{i}"),
+            "x".repeat(i % 100),
+        ]);
+        cmd(vec![
+            "SADD".into(),
+            "set:bigints".into(),
+            (i * 7).to_string(),
+        ]);
+        cmd(vec![
+            "ZADD".into(),
+            "zset:big".into(),
+            (i as f64 / 3.0).to_string(),
+            format!("member-{i}"),
+        ]);
+    }
+    cmd(vec![
+        "HSET".into(),
+        "hash:longvalue".into(),
+        "f".into(),
+        "v".repeat(100),
+    ]);
+    cmd(vec!["EXPIRE".into(), "hash:small".into(), "1000".into()]);
+    cmd(vec!["PEXPIRE".into(), "zset:big".into(), "900000".into()]);
+    cmd(vec!["SELECT".into(), "4".into()]);
+    cmd(vec![
+        "LPUSH".into(),
+        "db4list".into(),
+        "a".into(),
+        "b".into(),
+    ]);
+    cmd(vec!["SELECT".into(), "0".into()]);
+    let count = batch.windows(3).filter(|w| *w == b"\r\n*").count() + 1;
+    c.send_raw(&batch);
+    for _ in 0..count {
+        let v = c.try_read().expect("reply");
+        assert!(!v.is_error(), "{v:?}");
+    }
+}
+
+/// A writer that keeps updating keys until stopped.
+struct Writer {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Writer {
+    fn start(port: u16) -> Writer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut c = Conn::connect(port);
+            let mut n = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                c.cmd(&["SET", &format!("w:{}", n % 500), &n.to_string()]);
+                c.cmd(&["INCR", "w:counter"]);
+                n += 1;
+            }
+            n
+        });
+        Writer {
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.take().and_then(|h| h.join().ok()).unwrap_or(0)
+    }
+}
+
+#[test]
+fn full_sync_while_a_writer_keeps_writing() {
+    for (mk, rk) in PAIRS {
+        let master = start(mk, &[]);
+        load_strings(&mut master.conn(), 3000);
+        load_collections(&mut master.conn());
+        let writer = Writer::start(master.port);
+        std::thread::sleep(Duration::from_millis(200));
+        let replica = start_replica(rk, &master, &[]);
+        wait_link_up(&replica, LINK);
+        std::thread::sleep(Duration::from_millis(300));
+        let written = writer.stop();
+        assert!(written > 0);
+        wait_converged(&master, &replica, LINK);
+        assert_same_keyspace(&master, &replica);
+        assert_eq!(counter(&master, "sync_full"), 1, "{mk:?} -> {rk:?}");
+    }
+}
+
+#[test]
+fn incremental_stream_of_mixed_writes_and_transactions() {
+    for (mk, rk) in PAIRS {
+        let master = start(mk, &[]);
+        let replica = start_replica(rk, &master, &[]);
+        wait_link_up(&replica, LINK);
+        let mut c = master.conn();
+        let script: &[&[&str]] = &[
+            &["SET", "a", "1"],
+            &["INCRBY", "a", "41"],
+            &["APPEND", "s", "hello"],
+            &["SETRANGE", "s", "10", "x"],
+            &["MSET", "m1", "1", "m2", "2"],
+            &["SET", "e", "v", "EX", "100"],
+            &["EXPIRE", "a", "200"],
+            &["INCRBYFLOAT", "f", "1.5"],
+            &["GETSET", "g", "new"],
+            &["SELECT", "2"],
+            &["SET", "db2", "yes"],
+            &["MULTI"],
+            &["SET", "t1", "1"],
+            &["INCR", "t1"],
+            &["SET", "t2", "x"],
+            &["EXEC"],
+            &["SELECT", "0"],
+            &["MULTI"],
+            &["SET", "single", "1"],
+            &["EXEC"],
+            &["DEL", "m1", "nokey"],
+            &["RENAME", "m2", "m3"],
+            &["PERSIST", "e"],
+            &["GETDEL", "g"],
+            &["COPY", "a", "a2"],
+            &["MOVE", "a2", "5"],
+            &["SWAPDB", "0", "7"],
+            &["SWAPDB", "0", "7"],
+            &["RPUSH", "l", "a", "b", "c", "d"],
+            &["LPOP", "l"],
+            &["LMOVE", "l", "l2", "LEFT", "RIGHT"],
+            &["BLPOP", "l", "0.1"],
+            &["HSET", "h", "f1", "1", "f2", "2"],
+            &["HINCRBYFLOAT", "h", "f1", "0.25"],
+            &["SADD", "s1", "a", "b", "c", "d"],
+            &["SPOP", "s1"],
+            &["SPOP", "s1", "2"],
+            &["SMOVE", "s1", "s2", "a"],
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+            &["ZINCRBY", "z", "5", "a"],
+            &["ZPOPMIN", "z"],
+            &["BZPOPMAX", "z", "0.1"],
+            &["ZUNIONSTORE", "zu", "2", "z", "z"],
+            &["SINTERSTORE", "si", "s1", "s2"],
+            &["FLUSHDB"],
+            &["SET", "after", "flush"],
+        ];
+        for cmd in script {
+            let v = c.cmd(cmd);
+            assert!(!v.is_error(), "{cmd:?} -> {v:?}");
+        }
+        wait_converged(&master, &replica, LINK);
+        assert_same_keyspace(&master, &replica);
+    }
+}
+
+#[test]
+fn link_cut_from_either_side_gives_a_partial_resync() {
+    for (mk, rk) in PAIRS {
+        let master = start(mk, &[]);
+        let replica = start_replica(rk, &master, &[]);
+        wait_link_up(&replica, LINK);
+        let mut c = master.conn();
+        c.cmd(&["SET", "before", "1"]);
+        wait_converged(&master, &replica, LINK);
+        let (full, ok) = (
+            counter(&master, "sync_full"),
+            counter(&master, "sync_partial_ok"),
+        );
+        // Cut from the master's side...
+        assert_eq!(c.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), Value::Int(1));
+        c.cmd(&["SET", "during", "1"]);
+        wait_until(
+            LINK,
+            &format!("{mk:?} -> {rk:?}: partial resync after the master cut the link"),
+            || counter(&master, "sync_partial_ok") == ok + 1,
+        );
+        wait_link_up(&replica, LINK);
+        wait_converged(&master, &replica, LINK);
+        // ...and from the replica's side.
+        assert_eq!(
+            replica.conn().cmd(&["CLIENT", "KILL", "TYPE", "master"]),
+            Value::Int(1)
+        );
+        c.cmd(&["SET", "during2", "1"]);
+        wait_until(
+            LINK,
+            "partial resync after the replica cut the link",
+            || counter(&master, "sync_partial_ok") == ok + 2,
+        );
+        wait_link_up(&replica, LINK);
+        wait_converged(&master, &replica, LINK);
+        assert_eq!(
+            counter(&master, "sync_full"),
+            full,
+            "{mk:?} -> {rk:?}: no new full sync"
+        );
+        assert_same_keyspace(&master, &replica);
+    }
+}
+
+#[test]
+fn backlog_overrun_gives_a_full_sync() {
+    for (mk, rk) in PAIRS {
+        let master = start(mk, &["--repl-backlog-size", "16kb"]);
+        let replica = start_replica(rk, &master, &[]);
+        wait_link_up(&replica, LINK);
+        let full = counter(&master, "sync_full");
+        // Freeze the replica, cut its link, and write far more than the backlog holds.
+        signal(replica.pid(), "-STOP");
+        let mut c = master.conn();
+        assert_eq!(c.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), Value::Int(1));
+        let value = "x".repeat(1000);
+        for i in 0..200 {
+            c.cmd(&["SET", &format!("k{i}"), &value]);
+        }
+        signal(replica.pid(), "-CONT");
+        wait_until(LINK, "a new full sync", || {
+            counter(&master, "sync_full") == full + 1
+        });
+        wait_link_up(&replica, LINK);
+        wait_converged(&master, &replica, LINK);
+        assert_same_keyspace(&master, &replica);
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(sig)
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn disk_based_and_diskless_full_sync() {
+    for diskless in ["yes", "no"] {
+        for (mk, rk) in PAIRS {
+            let master = start(mk, &["--repl-diskless-sync", diskless]);
+            load_strings(&mut master.conn(), 500);
+            load_collections(&mut master.conn());
+            let replica = start_replica(rk, &master, &[]);
+            wait_link_up(&replica, LINK);
+            wait_converged(&master, &replica, LINK);
+            assert_same_keyspace(&master, &replica);
+        }
+    }
+}
+
+#[test]
+fn diskless_load_modes() {
+    for mode in ["disabled", "on-empty-db", "swapdb"] {
+        for (mk, rk) in PAIRS {
+            let master = start(mk, &[]);
+            load_strings(&mut master.conn(), 500);
+            load_collections(&mut master.conn());
+            let replica = start_replica(rk, &master, &["--repl-diskless-load", mode]);
+            wait_link_up(&replica, LINK);
+            wait_converged(&master, &replica, LINK);
+            assert_same_keyspace(&master, &replica);
+        }
+    }
+}
+
+#[test]
+fn chained_replicas_and_promotion_keep_a_partial_resync() {
+    let chains = [
+        [Kind::Replikv, Kind::Replikv, Kind::Replikv],
+        [Kind::Redis, Kind::Replikv, Kind::Redis],
+        [Kind::Replikv, Kind::Redis, Kind::Replikv],
+    ];
+    for [ak, bk, ck] in chains {
+        let a = start(ak, &[]);
+        let b = start_replica(bk, &a, &[]);
+        wait_link_up(&b, LINK);
+        let c = start_replica(ck, &b, &[]);
+        wait_link_up(&c, LINK);
+        let mut w = a.conn();
+        for i in 0..100 {
+            w.cmd(&["SET", &format!("chain:{i}"), &i.to_string()]);
+        }
+        wait_converged(&a, &b, LINK);
+        wait_converged(&b, &c, LINK);
+        // One offset space and one id down the chain.
+        for node in [&b, &c] {
+            assert_eq!(
+                info_field(node, "replication", "master_replid"),
+                info_field(&a, "replication", "master_replid")
+            );
+            assert_eq!(
+                info_field(node, "replication", "master_repl_offset"),
+                info_field(&a, "replication", "master_repl_offset")
+            );
+        }
+        assert_same_keyspace(&a, &c);
+        // Promote B: C continues with a partial resync against B's new id.
+        let b_full = counter(&b, "sync_full");
+        let b_ok = counter(&b, "sync_partial_ok");
+        let old_id = info_field(&b, "replication", "master_replid");
+        assert_eq!(
+            b.conn().cmd(&["REPLICAOF", "NO", "ONE"]),
+            Value::Simple("OK".into())
+        );
+        assert_eq!(
+            info_field(&b, "replication", "master_replid2"),
+            old_id,
+            "{bk:?} keeps its history as replid2"
+        );
+        wait_until(LINK, "C to resync partially with the promoted B", || {
+            counter(&b, "sync_partial_ok") == b_ok + 1
+        });
+        wait_link_up(&c, LINK);
+        assert_eq!(
+            counter(&b, "sync_full"),
+            b_full,
+            "{ak:?}->{bk:?}->{ck:?}: no full sync after promotion"
+        );
+        b.conn().cmd(&["SET", "after-promotion", "1"]);
+        wait_converged(&b, &c, LINK);
+        assert_same_keyspace(&b, &c);
+    }
+}
+
+#[test]
+fn keys_expiring_on_the_master_disappear_on_the_replica() {
+    for (mk, rk) in PAIRS {
+        let master = start(mk, &["--hz", "50"]);
+        let replica = start_replica(rk, &master, &[]);
+        wait_link_up(&replica, LINK);
+        let mut c = master.conn();
+        for i in 0..50 {
+            c.cmd(&["SET", &format!("short:{i}"), "v", "PX", "300"]);
+        }
+        c.cmd(&["SET", "keep", "v"]);
+        wait_converged(&master, &replica, LINK);
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let mut r = replica.conn();
+        // Never readable on the replica after their expiry time, even before the DELs come.
+        std::thread::sleep(
+            deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(20),
+        );
+        for i in 0..50 {
+            assert_eq!(
+                r.cmd(&["GET", &format!("short:{i}")]),
+                Value::Nil,
+                "{mk:?} -> {rk:?}"
+            );
+        }
+        // The master's active cycle deletes them and the DELs reach the replica.
+        wait_until(LINK, "expired keys deleted on the replica", || {
+            replica.conn().cmd(&["DBSIZE"]) == Value::Int(1)
+        });
+        assert_same_keyspace(&master, &replica);
+    }
+}
+
+#[test]
+fn wait_and_min_replicas_to_write() {
+    for (mk, rk) in PAIRS {
+        let master = start(mk, &[]);
+        let mut c = master.conn();
+        assert_eq!(c.cmd(&["WAIT", "0", "0"]), Value::Int(0));
+        c.cmd(&["SET", "x", "1"]);
+        assert_eq!(
+            c.cmd(&["WAIT", "1", "200"]),
+            Value::Int(0),
+            "no replica: WAIT times out with 0"
+        );
+        let replica = start_replica(rk, &master, &[]);
+        wait_link_up(&replica, LINK);
+        c.cmd(&["SET", "y", "1"]);
+        assert_eq!(
+            c.cmd(&["WAIT", "1", "5000"]),
+            Value::Int(1),
+            "{mk:?} -> {rk:?}"
+        );
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "min-replicas-to-write", "2"]),
+            Value::Simple("OK".into())
+        );
+        assert_eq!(
+            c.cmd(&["SET", "z", "1"]),
+            Value::Error("NOREPLICAS Not enough good replicas to write.".into())
+        );
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]),
+            Value::Simple("OK".into())
+        );
+        assert_eq!(c.cmd(&["SET", "z", "1"]), Value::Simple("OK".into()));
+        let r = replica.conn().cmd(&["WAIT", "1", "10"]);
+        assert!(
+            r.text()
+                .starts_with("ERR WAIT cannot be used with replica instances"),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn read_only_and_stale_data_errors_match_redis() {
+    // The same scenario on a Redis replica and a replikv replica: replies must be equal.
+    let mut replies: Vec<Vec<Value>> = Vec::new();
+    for rk in [Kind::Redis, Kind::Replikv] {
+        let master = start(Kind::Replikv, &[]);
+        let replica = start_replica(rk, &master, &[]);
+        wait_link_up(&replica, LINK);
+        let mut r = replica.conn();
+        let mut got = vec![
+            r.cmd(&["SET", "k", "v"]),
+            r.cmd(&["GET", "k"]),
+            r.cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]),
+            r.cmd(&["CONFIG", "SET", "replica-read-only", "no"]),
+            r.cmd(&["SET", "local", "1"]),
+            r.cmd(&["GET", "local"]),
+        ];
+        drop(master);
+        wait_until(LINK, "link down", || {
+            info_field(&replica, "replication", "master_link_status") == "down"
+        });
+        for cmd in [
+            &["GET", "k"][..],
+            &["PING"],
+            &["ECHO", "x"],
+            &["DBSIZE"],
+            &["INFO", "nosuchsection"],
+            &["SELECT", "1"],
+            &["TIME"],
+        ] {
+            let v = r.cmd(cmd);
+            got.push(if cmd[0] == "TIME" {
+                Value::Simple(format!("time-is-error={}", v.is_error()))
+            } else {
+                v
+            });
+        }
+        replies.push(got);
+    }
+    assert_eq!(
+        replies[1], replies[0],
+        "replikv replica (right) vs redis replica (left)"
+    );
+}
+
+#[test]
+fn a_storm_of_replicas_shares_one_snapshot() {
+    let master = start(Kind::Replikv, &["--repl-diskless-sync-delay", "2"]);
+    let mut c = master.conn();
+    let n = 500_000;
+    for chunk in 0..(n / 10_000) {
+        let mut batch = Vec::new();
+        for i in 0..10_000 {
+            let k = format!("key:{:08}", chunk * 10_000 + i);
+            batch.extend(crate::harness::resp::encode(&[
+                b"SET",
+                k.as_bytes(),
+                b"some-value-of-a-reasonable-length",
+            ]));
+        }
+        c.send_raw(&batch);
+        for _ in 0..10_000 {
+            assert_eq!(c.try_read(), Some(Value::Simple("OK".into())));
+        }
+    }
+    let before = info_field(&master, "stats", "replikv_full_sync_snapshots");
+    let pinging = Arc::new(AtomicBool::new(true));
+    let flag = pinging.clone();
+    let port = master.port;
+    let pinger = std::thread::spawn(move || {
+        let mut c = Conn::connect(port);
+        let mut worst = Duration::ZERO;
+        while flag.load(Ordering::Relaxed) {
+            let t = Instant::now();
+            assert_eq!(c.cmd(&["PING"]), Value::Simple("PONG".into()));
+            worst = worst.max(t.elapsed());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        worst
+    });
+    let replicas: Vec<Node> = (0..10)
+        .map(|_| start_replica(Kind::Replikv, &master, &[]))
+        .collect();
+    for r in &replicas {
+        wait_link_up(r, Duration::from_secs(120));
+    }
+    pinging.store(false, Ordering::Relaxed);
+    let worst = pinger.join().expect("pinger");
+    let after = info_field(&master, "stats", "replikv_full_sync_snapshots");
+    assert_eq!(before, "0");
+    assert_eq!(
+        after, "1",
+        "ten replicas arriving together share one snapshot"
+    );
+    assert!(
+        worst < Duration::from_secs(2),
+        "the master kept answering (worst PING {worst:?})"
+    );
+    for r in &replicas {
+        assert_eq!(r.conn().cmd(&["DBSIZE"]), Value::Int(n as i64));
+    }
+    let _ = info(&mut master.conn(), "replication");
+}
