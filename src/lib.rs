@@ -11,11 +11,13 @@
 //! | 3 | [`replication`] | the replication log (and, with later issues, both sides of the protocol) |
 //! | 4 | [`command`] | the command table, the executor and its gates, sessions |
 //! | 5 | [`server`] | sockets, connections, the cron |
+//! | 6 | [`control`] | the HTTP control plane: replication API, /metrics, OpenAPI document |
 //!
 //! [`run`] is the composition root: it builds the shared state and starts every task.
 
 pub mod command;
 pub mod config;
+pub mod control;
 pub mod glob;
 pub mod keyspace;
 pub mod rdb;
@@ -56,6 +58,9 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     if let Some((host, port)) = settings.replicaof.clone() {
         let mut engine = state.engine.lock();
         command::replication::become_replica(&state, &mut engine, host, port);
+    }
+    if let Some(http) = control::start(state.clone()).await? {
+        state.ports.lock().http = http;
     }
     if !settings.pidfile.is_empty() {
         if let Err(e) = std::fs::write(&settings.pidfile, format!("{}\n", std::process::id())) {

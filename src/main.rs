@@ -39,6 +39,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    if cl.openapi {
+        print!("{}", replikv::control::openapi::document_json());
+        return ExitCode::SUCCESS;
+    }
     if cl.help {
         print!("{USAGE}");
         return ExitCode::SUCCESS;

@@ -8,9 +8,10 @@ use super::connection::REDIS_COMPAT_VERSION;
 use super::error::CmdResult;
 use super::exec::Ctx;
 use super::flags::*;
+use super::snapshot::ServerSnapshot;
 use super::Spec;
 use crate::cmd;
-use crate::telemetry::process::{self, bytes_to_human};
+use crate::telemetry::process::bytes_to_human;
 
 /// Sections printed by INFO with no argument (and by `default`).
 const DEFAULT_SECTIONS: &[&str] = &[
@@ -46,12 +47,13 @@ fn info(ctx: &mut Ctx) -> CmdResult {
         }
     }
     let mut text = String::new();
+    let snap = ServerSnapshot::capture(ctx.state, ctx.engine);
     let all_sections = DEFAULT_SECTIONS.iter().chain(EXTRA_SECTIONS);
     for section in all_sections {
         if !wanted.iter().any(|w| w == section) {
             continue;
         }
-        let body = render_section(ctx, section);
+        let body = render_section(ctx, &snap, section);
         if !text.is_empty() {
             text.push_str("\r\n");
         }
@@ -61,8 +63,9 @@ fn info(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// One section with its `# Title` line.
-fn render_section(ctx: &mut Ctx, section: &str) -> String {
+/// One section with its `# Title` line. The figures /metrics also exports come from
+/// `snap`, the same snapshot type the control plane renders, so the two cannot disagree.
+fn render_section(ctx: &mut Ctx, snap: &ServerSnapshot, section: &str) -> String {
     let mut s = String::new();
     let title = match section {
         "errorstats" => "Errorstats".to_string(),
@@ -78,17 +81,17 @@ fn render_section(ctx: &mut Ctx, section: &str) -> String {
     };
     let _ = write!(s, "# {title}\r\n");
     match section {
-        "server" => server(ctx, &mut s),
-        "clients" => clients(ctx, &mut s),
-        "memory" => memory(ctx, &mut s),
-        "persistence" => persistence(ctx, &mut s),
-        "stats" => stats(ctx, &mut s),
+        "server" => server(ctx, snap, &mut s),
+        "clients" => clients(snap, &mut s),
+        "memory" => memory(ctx, snap, &mut s),
+        "persistence" => persistence(snap, &mut s),
+        "stats" => stats(ctx, snap, &mut s),
         "replication" => replication(ctx, &mut s),
-        "cpu" => cpu(&mut s),
-        "errorstats" => errorstats(ctx, &mut s),
+        "cpu" => cpu(snap, &mut s),
+        "errorstats" => errorstats(snap, &mut s),
         "cluster" => s.push_str("cluster_enabled:0\r\n"),
-        "keyspace" => keyspace(ctx, &mut s),
-        "commandstats" => commandstats(ctx, &mut s),
+        "keyspace" => keyspace(snap, &mut s),
+        "commandstats" => commandstats(snap, &mut s),
         _ => {}
     }
     s
@@ -100,12 +103,12 @@ macro_rules! field {
     };
 }
 
-fn server(ctx: &mut Ctx, s: &mut String) {
+fn server(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     let state = ctx.state;
     let settings = &ctx.engine.settings;
-    let uptime = state.uptime_secs();
-    let now_us = crate::keyspace::now_ms() * 1000;
-    let ports = *state.ports.lock();
+    let uptime = snap.uptime_secs;
+    let now_us = snap.taken_at_ms * 1000;
+    let ports = snap.ports;
     field!(s, "redis_version", REDIS_COMPAT_VERSION);
     field!(s, "redis_git_sha1", "00000000");
     field!(s, "redis_git_dirty", 0);
@@ -153,30 +156,23 @@ fn server(ctx: &mut Ctx, s: &mut String) {
     field!(s, "replikv_http_port", ports.http);
 }
 
-fn clients(ctx: &mut Ctx, s: &mut String) {
-    let clients = &ctx.state.clients;
-    field!(s, "connected_clients", clients.count());
+fn clients(snap: &ServerSnapshot, s: &mut String) {
+    let c = &snap.clients;
+    field!(s, "connected_clients", c.connected);
     field!(s, "cluster_connections", 0);
-    field!(s, "maxclients", ctx.engine.settings.maxclients);
+    field!(s, "maxclients", c.max);
     field!(s, "client_recent_max_input_buffer", 0);
     field!(s, "client_recent_max_output_buffer", 0);
-    field!(s, "blocked_clients", ctx.engine.blocking.len());
+    field!(s, "blocked_clients", c.blocked);
     field!(s, "tracking_clients", 0);
-    field!(s, "clients_in_timeout_table", ctx.engine.blocking.len());
+    field!(s, "clients_in_timeout_table", c.blocked);
 }
 
-fn memory(ctx: &mut Ctx, s: &mut String) {
-    let alloc = process::allocator_stats();
-    let used = alloc.allocated;
-    let rss = process::rss_bytes();
-    let peak = ctx
-        .state
-        .stats
-        .memory_peak
-        .fetch_max(used, Ordering::Relaxed)
-        .max(used);
-    let total = process::total_system_memory();
-    let settings = &ctx.engine.settings;
+fn memory(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
+    let m = &snap.memory;
+    let (used, rss, peak, total) = (m.used, m.rss, m.peak, m.total_system);
+    // One buffer holds the stream for the backlog and every replica (replicas keep cursors),
+    // so the replication buffers' total is the backlog's memory.
     let backlog = if ctx.engine.repl.active {
         ctx.state.repl.backlog.memory()
     } else {
@@ -208,9 +204,9 @@ fn memory(ctx: &mut Ctx, s: &mut String) {
         "used_memory_dataset_perc",
         pct(used.saturating_sub(backlog), used)
     );
-    field!(s, "allocator_allocated", alloc.allocated);
-    field!(s, "allocator_active", alloc.active);
-    field!(s, "allocator_resident", alloc.resident);
+    field!(s, "allocator_allocated", used);
+    field!(s, "allocator_active", m.allocator_active);
+    field!(s, "allocator_resident", m.allocator_resident);
     field!(s, "total_system_memory", total);
     field!(s, "total_system_memory_human", bytes_to_human(total));
     // No scripting engine: the script and function figures are zero.
@@ -227,35 +223,39 @@ fn memory(ctx: &mut Ctx, s: &mut String) {
     field!(s, "used_memory_functions", 0);
     field!(s, "used_memory_scripts", 0);
     field!(s, "used_memory_scripts_human", "0B");
-    field!(s, "maxmemory", settings.maxmemory);
-    field!(s, "maxmemory_human", bytes_to_human(settings.maxmemory));
-    field!(s, "maxmemory_policy", settings.maxmemory_policy);
+    field!(s, "maxmemory", m.maxmemory);
+    field!(s, "maxmemory_human", bytes_to_human(m.maxmemory));
+    field!(s, "maxmemory_policy", m.maxmemory_policy);
     field!(
         s,
         "allocator_frag_ratio",
-        format!("{:.2}", ratio(alloc.active, alloc.allocated))
+        format!("{:.2}", ratio(m.allocator_active, used))
     );
     field!(
         s,
         "allocator_frag_bytes",
-        alloc.active.saturating_sub(alloc.allocated)
+        m.allocator_active.saturating_sub(used)
     );
     field!(
         s,
         "allocator_rss_ratio",
-        format!("{:.2}", ratio(alloc.resident, alloc.active))
+        format!("{:.2}", ratio(m.allocator_resident, m.allocator_active))
     );
     field!(
         s,
         "allocator_rss_bytes",
-        alloc.resident.saturating_sub(alloc.active)
+        m.allocator_resident.saturating_sub(m.allocator_active)
     );
     field!(
         s,
         "rss_overhead_ratio",
-        format!("{:.2}", ratio(rss, alloc.resident))
+        format!("{:.2}", ratio(rss, m.allocator_resident))
     );
-    field!(s, "rss_overhead_bytes", rss.saturating_sub(alloc.resident));
+    field!(
+        s,
+        "rss_overhead_bytes",
+        rss.saturating_sub(m.allocator_resident)
+    );
     field!(
         s,
         "mem_fragmentation_ratio",
@@ -275,9 +275,9 @@ fn memory(ctx: &mut Ctx, s: &mut String) {
     field!(s, "lazyfreed_objects", 0);
 }
 
-fn persistence(ctx: &mut Ctx, s: &mut String) {
-    let e = &ctx.engine;
-    field!(s, "loading", e.loading as u8);
+fn persistence(snap: &ServerSnapshot, s: &mut String) {
+    let p = &snap.persistence;
+    field!(s, "loading", p.loading as u8);
     field!(s, "async_loading", 0);
     field!(s, "current_cow_peak", 0);
     field!(s, "current_cow_size", 0);
@@ -285,9 +285,9 @@ fn persistence(ctx: &mut Ctx, s: &mut String) {
     field!(s, "current_fork_perc", "0.00");
     field!(s, "current_save_keys_processed", 0);
     field!(s, "current_save_keys_total", 0);
-    field!(s, "rdb_changes_since_last_save", e.dirty);
+    field!(s, "rdb_changes_since_last_save", p.changes_since_last_save);
     field!(s, "rdb_bgsave_in_progress", 0);
-    field!(s, "rdb_last_save_time", e.lastsave);
+    field!(s, "rdb_last_save_time", p.last_save_time);
     field!(s, "rdb_last_bgsave_status", "ok");
     field!(s, "rdb_last_bgsave_time_sec", -1);
     field!(s, "rdb_current_bgsave_time_sec", -1);
@@ -309,31 +309,14 @@ fn persistence(ctx: &mut Ctx, s: &mut String) {
     field!(s, "module_fork_last_cow_size", 0);
 }
 
-fn stats(ctx: &mut Ctx, s: &mut String) {
-    let st = &ctx.state.stats;
+fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
+    let st = &snap.stats;
     let e = &ctx.engine;
-    let ks = &e.keyspace;
-    field!(
-        s,
-        "total_connections_received",
-        st.connections_received.load(Ordering::Relaxed)
-    );
-    field!(s, "total_commands_processed", e.stats.total_commands);
-    field!(
-        s,
-        "instantaneous_ops_per_sec",
-        st.instantaneous_ops.load(Ordering::Relaxed)
-    );
-    field!(
-        s,
-        "total_net_input_bytes",
-        st.net_input_bytes.load(Ordering::Relaxed)
-    );
-    field!(
-        s,
-        "total_net_output_bytes",
-        st.net_output_bytes.load(Ordering::Relaxed)
-    );
+    field!(s, "total_connections_received", st.connections_received);
+    field!(s, "total_commands_processed", st.commands_processed);
+    field!(s, "instantaneous_ops_per_sec", st.instantaneous_ops);
+    field!(s, "total_net_input_bytes", st.net_input_bytes);
+    field!(s, "total_net_output_bytes", st.net_output_bytes);
     field!(
         s,
         "total_net_repl_input_bytes",
@@ -348,25 +331,21 @@ fn stats(ctx: &mut Ctx, s: &mut String) {
     field!(s, "instantaneous_output_kbps", "0.00");
     field!(s, "instantaneous_input_repl_kbps", "0.00");
     field!(s, "instantaneous_output_repl_kbps", "0.00");
-    field!(
-        s,
-        "rejected_connections",
-        st.rejected_connections.load(Ordering::Relaxed)
-    );
+    field!(s, "rejected_connections", st.rejected_connections);
     let counters = ctx.state.repl.counters();
     field!(s, "sync_full", counters.sync_full);
     field!(s, "sync_partial_ok", counters.sync_partial_ok);
     field!(s, "sync_partial_err", counters.sync_partial_err);
-    field!(s, "expired_keys", ks.stat_sum(|d| d.stat_expired));
+    field!(s, "expired_keys", st.expired_keys);
     field!(s, "expired_stale_perc", "0.00");
     field!(s, "expired_time_cap_reached_count", 0);
     field!(s, "expire_cycle_cpu_milliseconds", 0);
-    field!(s, "evicted_keys", 0);
+    field!(s, "evicted_keys", st.evicted_keys);
     field!(s, "evicted_clients", 0);
     field!(s, "total_eviction_exceeded_time", 0);
     field!(s, "current_eviction_exceeded_time", 0);
-    field!(s, "keyspace_hits", ks.stat_sum(|d| d.stat_hits));
-    field!(s, "keyspace_misses", ks.stat_sum(|d| d.stat_misses));
+    field!(s, "keyspace_hits", st.keyspace_hits);
+    field!(s, "keyspace_misses", st.keyspace_misses);
     field!(s, "pubsub_channels", e.subscriptions.channels(None).len());
     field!(s, "pubsub_patterns", e.subscriptions.numpat());
     field!(s, "pubsubshard_channels", 0);
@@ -384,18 +363,10 @@ fn stats(ctx: &mut Ctx, s: &mut String) {
     field!(s, "tracking_total_items", 0);
     field!(s, "tracking_total_prefixes", 0);
     field!(s, "unexpected_error_replies", 0);
-    field!(s, "total_error_replies", e.stats.total_error_replies);
+    field!(s, "total_error_replies", st.total_error_replies);
     field!(s, "dump_payload_sanitizations", 0);
-    field!(
-        s,
-        "total_reads_processed",
-        st.reads_processed.load(Ordering::Relaxed)
-    );
-    field!(
-        s,
-        "total_writes_processed",
-        st.writes_processed.load(Ordering::Relaxed)
-    );
+    field!(s, "total_reads_processed", st.reads_processed);
+    field!(s, "total_writes_processed", st.writes_processed);
     field!(s, "io_threaded_reads_processed", 0);
     field!(s, "io_threaded_writes_processed", 0);
     field!(s, "reply_buffer_shrinks", 0);
@@ -493,8 +464,8 @@ fn replication(ctx: &mut Ctx, s: &mut String) {
     field!(s, "repl_backlog_histlen", status.backlog.histlen);
 }
 
-fn cpu(s: &mut String) {
-    let (sys, user) = process::cpu_seconds();
+fn cpu(snap: &ServerSnapshot, s: &mut String) {
+    let (sys, user) = snap.cpu;
     field!(s, "used_cpu_sys", format!("{sys:.6}"));
     field!(s, "used_cpu_user", format!("{user:.6}"));
     field!(s, "used_cpu_sys_children", "0.000000");
@@ -503,34 +474,24 @@ fn cpu(s: &mut String) {
     field!(s, "used_cpu_user_main_thread", format!("{user:.6}"));
 }
 
-fn errorstats(ctx: &mut Ctx, s: &mut String) {
-    let mut errors: Vec<(&String, &u64)> = ctx.engine.stats.errors.iter().collect();
-    errors.sort();
-    for (code, count) in errors {
+fn errorstats(snap: &ServerSnapshot, s: &mut String) {
+    for (code, count) in &snap.errors {
         let _ = write!(s, "errorstat_{code}:count={count}\r\n");
     }
 }
 
-fn keyspace(ctx: &mut Ctx, s: &mut String) {
-    for db in &ctx.engine.keyspace.dbs {
-        if db.is_empty() {
-            continue;
-        }
+fn keyspace(snap: &ServerSnapshot, s: &mut String) {
+    for db in &snap.keyspace {
         let _ = write!(
             s,
             "db{}:keys={},expires={},avg_ttl=0\r\n",
-            db.id,
-            db.len(),
-            db.expires_count()
+            db.id, db.keys, db.expires
         );
     }
 }
 
-fn commandstats(ctx: &mut Ctx, s: &mut String) {
-    let mut stats: Vec<(&&str, &super::engine::CommandStat)> =
-        ctx.engine.stats.commands.iter().collect();
-    stats.sort_by_key(|(n, _)| **n);
-    for (name, st) in stats {
+fn commandstats(snap: &ServerSnapshot, s: &mut String) {
+    for (name, st) in &snap.commands {
         let per_call = if st.calls > 0 {
             st.usec as f64 / st.calls as f64
         } else {

@@ -23,6 +23,7 @@ pub mod replication;
 pub mod server;
 pub mod session;
 pub mod set;
+pub mod snapshot;
 pub mod string;
 pub mod subscriptions;
 pub mod table;

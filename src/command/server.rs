@@ -41,41 +41,130 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
     if !ctx.argv.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("config|set".into()));
     }
-    let mut next: Settings = (*ctx.engine.settings).clone();
+    let pairs: Vec<(String, String)> = ctx.argv[2..]
+        .chunks(2)
+        .map(|pair| {
+            (
+                String::from_utf8_lossy(&pair[0]).into_owned(),
+                String::from_utf8_lossy(&pair[1]).into_owned(),
+            )
+        })
+        .collect();
+    apply_config_set(ctx.state, ctx.engine, &pairs)
+        .map_err(|e| CmdError::Other(e.resp_message()))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Why CONFIG SET (or the control plane's `PATCH /v1/config`) refused a change. Nothing was
+/// applied: a change is all or nothing, as in Redis 7.0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSetError {
+    /// No directive has this name.
+    Unknown {
+        /// The name as given.
+        name: String,
+    },
+    /// The same directive appears twice.
+    Duplicate {
+        /// The name as given.
+        name: String,
+    },
+    /// The directive cannot change while running.
+    Immutable {
+        /// The name as given.
+        name: String,
+    },
+    /// The value does not parse or is out of range.
+    Invalid {
+        /// The name as given.
+        name: String,
+        /// Redis's reason text (`argument must be 'yes' or 'no'`...).
+        reason: String,
+    },
+}
+
+impl ConfigSetError {
+    /// The directive the error is about, as the caller spelled it.
+    pub fn name(&self) -> &str {
+        match self {
+            ConfigSetError::Unknown { name }
+            | ConfigSetError::Duplicate { name }
+            | ConfigSetError::Immutable { name }
+            | ConfigSetError::Invalid { name, .. } => name,
+        }
+    }
+
+    /// Why, in Redis's words.
+    pub fn reason(&self) -> &str {
+        match self {
+            ConfigSetError::Unknown { .. } => "unknown option",
+            ConfigSetError::Duplicate { .. } => "duplicate parameter",
+            ConfigSetError::Immutable { .. } => "can't set immutable config",
+            ConfigSetError::Invalid { reason, .. } => reason,
+        }
+    }
+
+    /// The RESP error reply, byte for byte as Redis 7.0 words it.
+    pub fn resp_message(&self) -> String {
+        match self {
+            ConfigSetError::Unknown { name } => {
+                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+            }
+            other => format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+                other.name(),
+                other.reason()
+            ),
+        }
+    }
+}
+
+/// Applies `(directive, value)` pairs as CONFIG SET does: every pair is checked (known,
+/// not repeated, mutable, valid value) on a copy of the settings, and only when all pass is
+/// the copy published to the engine and to readers outside the lock. RESP's CONFIG SET and
+/// the control plane's `PATCH /v1/config` both come through here, so they accept and refuse
+/// exactly the same things. The caller holds the engine lock.
+pub fn apply_config_set(
+    state: &crate::command::State,
+    engine: &mut crate::command::Engine,
+    pairs: &[(String, String)],
+) -> Result<Arc<Settings>, ConfigSetError> {
+    let mut next: Settings = (*engine.settings).clone();
     let mut seen: Vec<&'static str> = Vec::new();
-    for pair in ctx.argv[2..].chunks(2) {
-        let name = String::from_utf8_lossy(&pair[0]).into_owned();
-        let value = String::from_utf8_lossy(&pair[1]).into_owned();
-        let Some(d) = config::find(&name) else {
-            return Err(CmdError::Other(format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-            )));
-        };
-        let failed = |reason: &str| {
-            CmdError::Other(format!(
-                "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-            ))
+    for (name, value) in pairs {
+        let Some(d) = config::find(name) else {
+            return Err(ConfigSetError::Unknown { name: name.clone() });
         };
         if seen.contains(&d.name) {
-            return Err(failed("duplicate parameter"));
+            return Err(ConfigSetError::Duplicate { name: name.clone() });
         }
         seen.push(d.name);
         if !d.mutable {
-            return Err(failed("can't set immutable config"));
+            return Err(ConfigSetError::Immutable { name: name.clone() });
         }
         let args = if d.multi_arg {
-            split_value(&value)
+            split_value(value)
         } else {
             vec![value.clone()]
         };
-        (d.set)(&mut next, &args).map_err(|e| failed(&e))?;
+        (d.set)(&mut next, &args).map_err(|reason| ConfigSetError::Invalid {
+            name: name.clone(),
+            reason,
+        })?;
     }
     let next = Arc::new(next);
-    ctx.engine.apply_settings(next.clone());
-    ctx.engine.subscriptions.hard_limit = next.obuf_pubsub.hard;
-    ctx.state.publish_settings(next);
-    ctx.out.ok();
-    Ok(())
+    if next.sync_history_size != engine.settings.sync_history_size {
+        state
+            .repl
+            .history
+            .lock()
+            .set_capacity(next.sync_history_size as usize);
+    }
+    engine.apply_settings(next.clone());
+    engine.subscriptions.hard_limit = next.obuf_pubsub.hard;
+    state.publish_settings(next.clone());
+    Ok(next)
 }
 
 fn config_resetstat(ctx: &mut Ctx) -> CmdResult {

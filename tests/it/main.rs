@@ -5,6 +5,8 @@ mod harness;
 
 /// redis-cli against replikv: one-shot commands, -a, INFO, an interactive session.
 mod cli;
+/// The HTTP control plane: endpoints, auth, metrics vs INFO, OpenAPI, generated client, fuzzing.
+mod control;
 /// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
 mod differential;
 /// Lists, hashes, sets, sorted sets vs redis-server 7.0, byte for byte.

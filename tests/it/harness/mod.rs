@@ -80,6 +80,11 @@ impl Node {
     /// Starts replikv with `args` added to a test baseline (ephemeral ports, no save rules,
     /// its own directory).
     pub fn replikv(args: &[&str]) -> Node {
+        Self::replikv_with_env(args, &[])
+    }
+
+    /// Like [`Node::replikv`], with extra environment variables for the process.
+    pub fn replikv_with_env(args: &[&str], env: &[(&str, &str)]) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cmd = Command::new(replikv_bin());
         cmd.args([
@@ -97,6 +102,7 @@ impl Node {
         .arg("--dir")
         .arg(dir.path())
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
         Self::spawn_replikv(cmd, dir)

@@ -1,0 +1,272 @@
+//! The server's figures under redis_exporter's names (ECOSYSTEM §1.3): identity, clients,
+//! memory, command and network counters, persistence, CPU, keyspace sizes.
+
+use std::fmt::Error;
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+
+use super::encode::{Labels, Out};
+use super::ScrapeSlot;
+use crate::command::connection::REDIS_COMPAT_VERSION;
+use crate::replication::Role;
+
+/// Identity, clients, memory, stats, persistence, CPU, per-command and per-error counters.
+#[derive(Debug)]
+pub struct ServerCollector(pub Arc<ScrapeSlot>);
+
+impl Collector for ServerCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+        let Some(scrape) = self.0.current() else {
+            return Ok(());
+        };
+        let s = &scrape.server;
+        let mut out = Out(&mut encoder);
+        out.gauge("redis_up", "1 when the server answered this scrape.", 1i64)?;
+        let role = match scrape.repl.role {
+            Role::Master => "master",
+            Role::Replica => "slave",
+        };
+        let info: Labels = vec![
+            ("role", role.into()),
+            ("redis_version", REDIS_COMPAT_VERSION.into()),
+            ("redis_build_id", "0".into()),
+            ("redis_mode", "standalone".into()),
+            (
+                "os",
+                format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            ),
+            ("maxmemory_policy", s.memory.maxmemory_policy.clone()),
+            ("tcp_port", s.ports.resp.to_string()),
+            ("run_id", scrape.run_id.clone()),
+            ("process_id", std::process::id().to_string()),
+            ("master_replid", scrape.repl.replid.clone()),
+        ];
+        out.gauges(
+            "redis_instance_info",
+            "Information about the instance (always 1).",
+            &[(info, 1i64)],
+        )?;
+        out.gauges(
+            "replikv_build_info",
+            "replikv's version and the Redis version it is compatible with (always 1).",
+            &[(
+                vec![
+                    ("version", env!("CARGO_PKG_VERSION").into()),
+                    ("redis_version", REDIS_COMPAT_VERSION.into()),
+                ],
+                1i64,
+            )],
+        )?;
+        out.gauge(
+            "redis_uptime_in_seconds",
+            "Seconds since the server started.",
+            s.uptime_secs,
+        )?;
+        out.gauge(
+            "redis_start_time_seconds",
+            "Unix time the server started.",
+            s.taken_at_ms / 1000 - s.uptime_secs as i64,
+        )?;
+        out.gauge(
+            "redis_connected_clients",
+            "Connected clients (replicas excluded).",
+            s.clients.connected,
+        )?;
+        out.gauge(
+            "redis_blocked_clients",
+            "Clients blocked in a blocking command.",
+            s.clients.blocked,
+        )?;
+        out.gauge("redis_max_clients", "maxclients.", s.clients.max)?;
+        out.gauge(
+            "redis_memory_used_bytes",
+            "Bytes allocated by the server.",
+            s.memory.used,
+        )?;
+        out.gauge(
+            "redis_memory_used_rss_bytes",
+            "Resident set size in bytes.",
+            s.memory.rss,
+        )?;
+        out.gauge(
+            "redis_memory_used_peak_bytes",
+            "Highest used_memory seen.",
+            s.memory.peak,
+        )?;
+        out.gauge(
+            "redis_memory_max_bytes",
+            "maxmemory (0 = no limit).",
+            s.memory.maxmemory,
+        )?;
+        out.gauge(
+            "redis_total_system_memory_bytes",
+            "Physical memory of the machine.",
+            s.memory.total_system,
+        )?;
+        let fragmentation = if s.memory.used > 0 {
+            s.memory.rss as f64 / s.memory.used as f64
+        } else {
+            0.0
+        };
+        out.gauge(
+            "redis_mem_fragmentation_ratio",
+            "Resident set size divided by allocated bytes.",
+            fragmentation,
+        )?;
+        let st = &s.stats;
+        out.counter(
+            "redis_commands_processed",
+            "Commands processed.",
+            st.commands_processed,
+        )?;
+        out.counter(
+            "redis_connections_received",
+            "Connections accepted.",
+            st.connections_received,
+        )?;
+        out.counter(
+            "redis_rejected_connections",
+            "Connections refused (maxclients).",
+            st.rejected_connections,
+        )?;
+        out.counter(
+            "redis_net_input_bytes",
+            "Bytes read from clients.",
+            st.net_input_bytes,
+        )?;
+        out.counter(
+            "redis_net_output_bytes",
+            "Bytes written to clients.",
+            st.net_output_bytes,
+        )?;
+        out.counter(
+            "redis_keyspace_hits",
+            "Key lookups that found the key.",
+            st.keyspace_hits,
+        )?;
+        out.counter(
+            "redis_keyspace_misses",
+            "Key lookups that missed.",
+            st.keyspace_misses,
+        )?;
+        out.counter(
+            "redis_expired_keys",
+            "Keys removed because they expired.",
+            st.expired_keys,
+        )?;
+        out.counter(
+            "redis_evicted_keys",
+            "Keys evicted by maxmemory.",
+            st.evicted_keys,
+        )?;
+        out.gauge(
+            "redis_instantaneous_ops_per_sec",
+            "Commands per second over the last sample.",
+            st.instantaneous_ops,
+        )?;
+        let p = &s.persistence;
+        out.gauge(
+            "redis_loading_dump_file",
+            "1 while a dataset is being loaded.",
+            i64::from(p.loading),
+        )?;
+        out.gauge(
+            "redis_rdb_changes_since_last_save",
+            "Changes since the last save.",
+            p.changes_since_last_save,
+        )?;
+        out.gauge(
+            "redis_rdb_last_save_timestamp_seconds",
+            "Unix time of the last successful save.",
+            p.last_save_time,
+        )?;
+        out.counter_f64("redis_cpu_sys_seconds", "System CPU seconds used.", s.cpu.0)?;
+        out.counter_f64("redis_cpu_user_seconds", "User CPU seconds used.", s.cpu.1)?;
+        let settings = &scrape.settings;
+        out.gauge("redis_config_maxmemory", "maxmemory.", settings.maxmemory)?;
+        out.gauge(
+            "redis_config_maxclients",
+            "maxclients.",
+            settings.maxclients,
+        )?;
+        out.gauge(
+            "redis_config_repl_backlog_size",
+            "repl-backlog-size.",
+            settings.repl_backlog_size,
+        )?;
+
+        let per_cmd = |f: fn(&crate::command::engine::CommandStat) -> u64| -> Vec<(Labels, u64)> {
+            s.commands
+                .iter()
+                .map(|(name, st)| (vec![("cmd", name.to_string())], f(st)))
+                .collect()
+        };
+        out.counters(
+            "redis_commands",
+            "Calls per command.",
+            &per_cmd(|c| c.calls),
+        )?;
+        let durations: Vec<(Labels, f64)> = s
+            .commands
+            .iter()
+            .map(|(name, st)| (vec![("cmd", name.to_string())], st.usec as f64 / 1e6))
+            .collect();
+        out.counters_f64(
+            "redis_commands_duration_seconds",
+            "Seconds spent executing each command.",
+            &durations,
+        )?;
+        out.counters(
+            "redis_commands_rejected_calls",
+            "Calls refused before execution, per command.",
+            &per_cmd(|c| c.rejected_calls),
+        )?;
+        out.counters(
+            "redis_commands_failed_calls",
+            "Calls that answered with an error, per command.",
+            &per_cmd(|c| c.failed_calls),
+        )?;
+        let errors: Vec<(Labels, u64)> = s
+            .errors
+            .iter()
+            .map(|(code, n)| (vec![("err", code.clone())], *n))
+            .collect();
+        out.counters("redis_errors", "Error replies by error code.", &errors)?;
+        Ok(())
+    }
+}
+
+/// Keys per database (INFO `# Keyspace`).
+#[derive(Debug)]
+pub struct KeyspaceCollector(pub Arc<ScrapeSlot>);
+
+impl Collector for KeyspaceCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+        let Some(scrape) = self.0.current() else {
+            return Ok(());
+        };
+        let db = |id: usize| -> Labels { vec![("db", format!("db{id}"))] };
+        let keys: Vec<(Labels, u64)> = scrape
+            .server
+            .keyspace
+            .iter()
+            .map(|d| (db(d.id), d.keys))
+            .collect();
+        let expiring: Vec<(Labels, u64)> = scrape
+            .server
+            .keyspace
+            .iter()
+            .map(|d| (db(d.id), d.expires))
+            .collect();
+        let mut out = Out(&mut encoder);
+        out.gauges("redis_db_keys", "Keys per database.", &keys)?;
+        out.gauges(
+            "redis_db_keys_expiring",
+            "Keys with a TTL per database.",
+            &expiring,
+        )?;
+        Ok(())
+    }
+}

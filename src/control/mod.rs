@@ -1,0 +1,182 @@
+//! The control plane: an HTTP API (axum) on its own listener for operators and automation
+//! to read and steer replication, plus `/metrics`, health probes and the API's own
+//! OpenAPI document and page.
+//!
+//! Layout: [`api_router`] declares every documented route, one `routes!` per path (two
+//! paths in one call panic in utoipa-axum), so the router and the OpenAPI document come
+//! from the same declarations. [`app`] adds the undocumented extras (the document, the
+//! Swagger UI page) and the layers: request tracing, a timeout, a body limit, metrics of
+//! the API's own traffic, and bearer-token auth. Handlers read cheap snapshots (one short
+//! engine-lock section at most) and call replication only through [`repl_handle`], the
+//! same operations the RESP commands use. Errors are [`error::ApiError`] problem documents.
+//!
+//! This module never reads or writes user data: it manages replication and configuration.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod model;
+pub mod openapi;
+pub mod repl_handle;
+pub mod replication;
+pub mod server;
+pub mod syncs;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::command::State;
+use error::ApiError;
+use repl_handle::ReplHandle;
+
+/// Largest request body accepted (the API's bodies are a few hundred bytes).
+const BODY_LIMIT: usize = 64 * 1024;
+/// Longest a handler may take to produce its response headers.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct Control {
+    /// The server's state.
+    pub state: Arc<State>,
+    /// Replication, through the one adapter.
+    pub repl: ReplHandle,
+    /// The metrics registry.
+    pub metrics: metrics::Metrics,
+    /// `REPLIKV_HTTP_AUTH_TOKEN` at start-up (used when `http-auth-token` is empty).
+    pub env_token: Option<String>,
+    /// The OpenAPI document, rendered once.
+    openapi_json: String,
+}
+
+/// The axum state: shared, cheap to clone.
+pub type ApiState = Arc<Control>;
+
+impl Control {
+    /// The shared state for `state`'s control plane; reads the token environment variable.
+    pub fn new(state: Arc<State>) -> ApiState {
+        let env_token = std::env::var(auth::TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.is_empty());
+        Arc::new(Control {
+            repl: ReplHandle::new(state.clone()),
+            state,
+            metrics: metrics::Metrics::new(),
+            env_token,
+            openapi_json: openapi::document_json(),
+        })
+    }
+}
+
+/// Every documented route, one `routes!` per path.
+pub fn api_router() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(server::get_server))
+        .routes(routes!(server::get_config, server::patch_config))
+        .routes(routes!(replication::get_replication))
+        .routes(routes!(replication::list_replicas))
+        .routes(routes!(replication::get_replica))
+        .routes(routes!(replication::resync_replica))
+        .routes(routes!(replication::get_backlog))
+        .routes(routes!(syncs::list_syncs))
+        .routes(routes!(replication::set_master, replication::promote))
+        .routes(routes!(replication::resync))
+        .routes(routes!(
+            replication::get_failover,
+            replication::start_failover,
+            replication::abort_failover
+        ))
+        .routes(routes!(syncs::stream_events))
+}
+
+/// The whole application: documented routes, the document and its page, and the layers.
+pub fn app(api: ApiState) -> Router {
+    let (router, _document) = api_router().split_for_parts();
+    let router = router
+        .route("/openapi.json", get(openapi_json))
+        .merge(SwaggerUi::new("/docs").config(Config::from("/openapi.json")))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            auth::require,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            metrics::http::track,
+        ))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http());
+    router.with_state(api)
+}
+
+async fn openapi_json(axum::extract::State(api): axum::extract::State<ApiState>) -> Response {
+    let mut response = (StatusCode::OK, api.openapi_json.clone()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Binds the control plane's listener (`http-bind`, `http-port`; port 0 binds an ephemeral
+/// one) and serves it until shutdown. Returns the bound port, or `None` when `http-enabled
+/// no`. A bind failure is returned, so the server refuses to start half-configured.
+pub async fn start(state: Arc<State>) -> std::io::Result<Option<u16>> {
+    let settings = state.settings();
+    if !settings.http_enabled {
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind((settings.http_bind.as_str(), settings.http_port))
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "Could not bind the HTTP control plane on {}:{}: {e}",
+                    settings.http_bind, settings.http_port
+                ),
+            )
+        })?;
+    let port = listener.local_addr()?.port();
+    let app = app(Control::new(state.clone()));
+    let mut shutdown = state.shutdown.subscribe();
+    tokio::spawn(async move {
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::warn!(error = %e, "the HTTP control plane stopped");
+        }
+    });
+    Ok(Some(port))
+}

@@ -1,0 +1,312 @@
+//! Replication endpoints: state, replicas, backlog, the master to follow, resyncs and
+//! failover. Reads render one status snapshot; mutations call the replication handle
+//! ([`super::repl_handle`]) exactly as the RESP commands do.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+
+use super::error::{ApiError, Problem};
+use super::extract::{ApiJson, ApiPath};
+use super::model::{
+    Accepted, Backlog, FailoverBody, FailoverStatus, MasterAddress, Replica, ReplicaList,
+    ReplicationState,
+};
+use super::repl_handle::FailoverRequest;
+use super::ApiState;
+
+/// Role, ids, offsets, master link, replicas and failover state.
+#[utoipa::path(
+    get,
+    path = "/v1/replication",
+    tag = "replication",
+    operation_id = "get_replication",
+    security((), ("bearer_token" = [])),
+    responses(
+        (status = 200, description = "Replication state at one instant.", body = ReplicationState),
+        (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn get_replication(State(api): State<ApiState>) -> Json<ReplicationState> {
+    Json(ReplicationState::from(&api.repl.status()))
+}
+
+/// Connected replicas.
+#[utoipa::path(
+    get,
+    path = "/v1/replication/replicas",
+    tag = "replication",
+    operation_id = "list_replicas",
+    security((), ("bearer_token" = [])),
+    responses(
+        (status = 200, description = "Every connected replica with its state, offset and lag.", body = ReplicaList),
+        (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn list_replicas(State(api): State<ApiState>) -> Json<ReplicaList> {
+    let status = api.repl.status();
+    Json(ReplicaList {
+        replicas: status.replicas.iter().map(Replica::from).collect(),
+    })
+}
+
+/// One replica.
+#[utoipa::path(
+    get,
+    path = "/v1/replication/replicas/{id}",
+    tag = "replication",
+    operation_id = "get_replica",
+    security((), ("bearer_token" = [])),
+    params(("id" = u64, Path, description = "Replica id (from the replica list).")),
+    responses(
+        (status = 200, description = "The replica.", body = Replica),
+        (status = 400, description = "The id is not a non-negative integer.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No replica has this id.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn get_replica(
+    State(api): State<ApiState>,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<Replica>, ApiError> {
+    let status = api.repl.status();
+    status
+        .replicas
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| Json(Replica::from(r)))
+        .ok_or(ApiError::UnknownReplica { id })
+}
+
+/// The replication backlog.
+#[utoipa::path(
+    get,
+    path = "/v1/replication/backlog",
+    tag = "replication",
+    operation_id = "get_backlog",
+    security((), ("bearer_token" = [])),
+    responses(
+        (status = 200, description = "Backlog size, contents and partial-resync counters.", body = Backlog),
+        (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn get_backlog(State(api): State<ApiState>) -> Json<Backlog> {
+    Json(Backlog::of(&api.repl.status()))
+}
+
+/// Become a replica of a master (REPLICAOF host port).
+#[utoipa::path(
+    put,
+    path = "/v1/replication/master",
+    tag = "replication",
+    operation_id = "set_master",
+    security(("bearer_token" = [])),
+    request_body(content = MasterAddress, description = "The master to follow."),
+    responses(
+        (status = 202, description = "Accepted: the node now follows that master; follow the sync on /v1/events.", body = Accepted),
+        (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The current state forbids it (e.g. a failover is in progress).", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is refused (`field` names it).", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn set_master(
+    State(api): State<ApiState>,
+    ApiJson(body): ApiJson<MasterAddress>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    if body.host.trim().is_empty() {
+        return Err(ApiError::Invalid {
+            field: "host".into(),
+            detail: "host must not be empty".into(),
+        });
+    }
+    if body.port == 0 {
+        return Err(ApiError::Invalid {
+            field: "port".into(),
+            detail: "port must be between 1 and 65535".into(),
+        });
+    }
+    let target = format!("{}:{}", body.host, body.port);
+    api.repl.set_master(body.host, body.port).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: format!("following {target}"),
+        }),
+    ))
+}
+
+/// Stop following the master and become a master (REPLICAOF NO ONE; history kept).
+#[utoipa::path(
+    delete,
+    path = "/v1/replication/master",
+    tag = "replication",
+    operation_id = "promote",
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The node is a master (it already was, or it was promoted).", body = ReplicationState),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The current state forbids it (e.g. a failover is in progress).", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn promote(State(api): State<ApiState>) -> Result<Json<ReplicationState>, ApiError> {
+    api.repl.promote().await?;
+    Ok(Json(ReplicationState::from(&api.repl.status())))
+}
+
+/// On a replica: drop the link to the master and force a full sync.
+#[utoipa::path(
+    post,
+    path = "/v1/replication/resync",
+    tag = "replication",
+    operation_id = "resync",
+    security(("bearer_token" = [])),
+    responses(
+        (status = 202, description = "Accepted: the link was dropped and a full sync will follow.", body = Accepted),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This node is a master: resync one of its replicas with /v1/replication/replicas/{id}/resync.", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "This build cannot force a resync yet.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn resync(State(api): State<ApiState>) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    api.repl.resync()?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: "link dropped; a full sync follows".into(),
+        }),
+    ))
+}
+
+/// On a master: force one replica into a full sync.
+#[utoipa::path(
+    post,
+    path = "/v1/replication/replicas/{id}/resync",
+    tag = "replication",
+    operation_id = "resync_replica",
+    security(("bearer_token" = [])),
+    params(("id" = u64, Path, description = "Replica id (from the replica list).")),
+    responses(
+        (status = 202, description = "Accepted: the replica's link was dropped; its next sync is a full one.", body = Accepted),
+        (status = 400, description = "The id is not a non-negative integer.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No replica has this id.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The current role or state forbids it.", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "This build cannot force a replica's resync yet.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn resync_replica(
+    State(api): State<ApiState>,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    api.repl.resync_replica(id)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: format!("replica {id} will do a full sync"),
+        }),
+    ))
+}
+
+/// Failover state.
+#[utoipa::path(
+    get,
+    path = "/v1/replication/failover",
+    tag = "failover",
+    operation_id = "get_failover",
+    security((), ("bearer_token" = [])),
+    responses(
+        (status = 200, description = "The coordinated failover's state.", body = FailoverStatus),
+        (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn get_failover(State(api): State<ApiState>) -> Json<FailoverStatus> {
+    Json(FailoverStatus {
+        state: api.repl.status().failover.into(),
+    })
+}
+
+/// Start a coordinated failover (the FAILOVER command).
+///
+/// Not available until the failover machinery lands: answers 501 meanwhile.
+#[utoipa::path(
+    post,
+    path = "/v1/replication/failover",
+    tag = "failover",
+    operation_id = "start_failover",
+    security(("bearer_token" = [])),
+    request_body(content = FailoverBody, description = "Target, timeout and force; all optional."),
+    responses(
+        (status = 202, description = "Accepted: the failover runs; follow it on /v1/events or GET /v1/replication/failover.", body = Accepted),
+        (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a master with replicas, or a failover is already in progress.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is refused (`force` without `timeout_ms`, a bad target...).", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "This build has no coordinated failover yet.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn start_failover(
+    State(api): State<ApiState>,
+    ApiJson(body): ApiJson<FailoverBody>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    if body.force && (body.timeout_ms.is_none() || body.target.is_none()) {
+        return Err(ApiError::Invalid {
+            field: "force".into(),
+            detail: "force needs both timeout_ms and target".into(),
+        });
+    }
+    if body.timeout_ms == Some(0) {
+        return Err(ApiError::Invalid {
+            field: "timeout_ms".into(),
+            detail: "timeout_ms must be positive".into(),
+        });
+    }
+    if let Some(t) = &body.target {
+        if t.host.trim().is_empty() || t.port == 0 {
+            return Err(ApiError::Invalid {
+                field: "target".into(),
+                detail: "target needs a host and a port between 1 and 65535".into(),
+            });
+        }
+    }
+    api.repl.failover(FailoverRequest {
+        target: body.target.map(|t| (t.host, t.port)),
+        timeout_ms: body.timeout_ms,
+        force: body.force,
+    })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: "failover started".into(),
+        }),
+    ))
+}
+
+/// Abort the failover in progress (FAILOVER ABORT).
+#[utoipa::path(
+    delete,
+    path = "/v1/replication/failover",
+    tag = "failover",
+    operation_id = "abort_failover",
+    security(("bearer_token" = [])),
+    responses(
+        (status = 200, description = "Aborted; the node stays master.", body = FailoverStatus),
+        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No failover is in progress.", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "This build has no coordinated failover yet.", body = Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn abort_failover(State(api): State<ApiState>) -> Result<Json<FailoverStatus>, ApiError> {
+    api.repl.abort_failover()?;
+    Ok(Json(FailoverStatus {
+        state: api.repl.status().failover.into(),
+    }))
+}
