@@ -128,7 +128,11 @@ fn attach_replica(ctx: &mut Ctx, request: Option<PsyncRequest>) {
             req,
         ),
     };
+    let forced = hub.forced_full.lock().remove(&format!("{ip}:{port}"));
     let decision = match decision {
+        PsyncDecision::Continue { .. } if forced => {
+            PsyncDecision::FullResync(crate::replication::psync::FullReason::Forced)
+        }
         PsyncDecision::Continue { from } if !hub.backlog.register(id, from) => {
             PsyncDecision::FullResync(crate::replication::psync::FullReason::OffsetOutOfRange)
         }
@@ -337,6 +341,35 @@ pub fn become_master(state: &State, engine: &mut super::Engine) {
     hub.replicas.kill_all();
     hub.events
         .publish(Event::RoleChanged { role: Role::Master });
+}
+
+/// Operator resync of our own link (replica side): the link is dropped and the next
+/// attempt asks for a full sync (`PSYNC ? -1`). False when we are not a replica.
+pub fn force_full_resync(state: &State) -> bool {
+    if !state.repl.is_replica() {
+        return false;
+    }
+    state.repl.force_full_sync.store(true, Ordering::Release);
+    if let Some(ms) = state.master_session.lock().as_ref() {
+        ms.session.info.kill();
+    }
+    tracing::info!("full resync of our master link requested by an operator");
+    true
+}
+
+/// Operator resync of replica `id` (master side): its link is dropped and its next PSYNC
+/// gets a full sync. False when no replica has that id.
+pub fn force_replica_full_resync(state: &State, id: u64) -> bool {
+    let hub = &state.repl;
+    let Some(entry) = hub.replicas.list().into_iter().find(|e| e.id == id) else {
+        return false;
+    };
+    hub.forced_full
+        .lock()
+        .insert(format!("{}:{}", entry.ip, entry.port));
+    hub.replicas.kill(id);
+    tracing::info!(replica = %format!("{}:{}", entry.ip, entry.port), "full resync of a replica requested by an operator");
+    true
 }
 
 /// Clients blocked in BLPOP and friends are released when the node becomes a replica

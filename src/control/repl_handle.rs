@@ -3,9 +3,9 @@
 //! Every handler and the metrics collector go through [`ReplHandle`]; nothing else in
 //! `control/` names a replication internal. The status is the one INFO renders
 //! (`command::replication::status`); following a master and promotion call the functions
-//! REPLICAOF calls. Forced resyncs and coordinated failover do not exist in the server yet:
-//! they answer [`ReplError::NotImplemented`] (HTTP 501) after the same role checks the
-//! commands will make; wiring them is a change to this file only.
+//! REPLICAOF calls; forced resyncs call the replication layer's operator entry points.
+//! Coordinated failover (the FAILOVER command) does not exist in the server yet: it answers
+//! [`ReplError::NotImplemented`] (HTTP 501) after the same role checks the command will make.
 
 use std::sync::Arc;
 
@@ -140,9 +140,10 @@ impl ReplHandle {
             Role::Master => Err(ReplError::WrongState(
                 "this node is a master: it has no link to resync; to resync one of its replicas use POST /v1/replication/replicas/{id}/resync".into(),
             )),
-            Role::Replica => Err(ReplError::NotImplemented(
-                "forcing a resync is not available in this build yet".into(),
-            )),
+            Role::Replica => {
+                crate::command::replication::force_full_resync(&self.state);
+                Ok(())
+            }
         }
     }
 
@@ -154,12 +155,10 @@ impl ReplHandle {
                 "this node is a replica without replicas of its own".into(),
             ));
         }
-        if !status.replicas.iter().any(|r| r.id == id) {
+        if !crate::command::replication::force_replica_full_resync(&self.state, id) {
             return Err(ReplError::UnknownReplica(id));
         }
-        Err(ReplError::NotImplemented(
-            "forcing a replica's resync is not available in this build yet".into(),
-        ))
+        Ok(())
     }
 
     /// Starts a coordinated failover (FAILOVER). The role checks are the command's.

@@ -168,8 +168,7 @@ pub async fn promote(State(api): State<ApiState>) -> Result<Json<ReplicationStat
         (status = 202, description = "Accepted: the link was dropped and a full sync will follow.", body = Accepted),
         (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "This node is a master: resync one of its replicas with /v1/replication/replicas/{id}/resync.", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "This build cannot force a resync yet.", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "This node is a master: resync one of its replicas with /v1/replication/replicas/{id}/resync.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn resync(State(api): State<ApiState>) -> Result<(StatusCode, Json<Accepted>), ApiError> {
@@ -196,8 +195,7 @@ pub async fn resync(State(api): State<ApiState>) -> Result<(StatusCode, Json<Acc
         (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No replica has this id.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The current role or state forbids it.", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "This build cannot force a replica's resync yet.", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "The current role or state forbids it.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn resync_replica(

@@ -199,6 +199,8 @@ pub struct Replication {
     pub link_generation: watch::Sender<u64>,
     /// Forces the next sync of our link to be full (operator resync).
     pub force_full_sync: AtomicBool,
+    /// Replicas (`ip:port`) whose next PSYNC must get a full sync (operator resync).
+    pub forced_full: Mutex<std::collections::HashSet<String>>,
     /// Full syncs served (INFO sync_full).
     pub sync_full: AtomicU64,
     /// Partial resyncs accepted.
@@ -232,6 +234,7 @@ impl Replication {
             cached_master: Mutex::new(None),
             link_generation: watch::channel(0).0,
             force_full_sync: AtomicBool::new(false),
+            forced_full: Mutex::new(std::collections::HashSet::new()),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),

@@ -9,6 +9,7 @@
 
 mod auth;
 mod endpoints;
+mod live;
 mod metrics;
 mod openapi;
 mod python;
