@@ -18,6 +18,7 @@ pub mod hash;
 pub mod info;
 pub mod list;
 pub mod numeric;
+pub mod pubsub;
 pub mod server;
 pub mod session;
 pub mod set;
@@ -80,7 +81,7 @@ pub mod flags {
     /// Runs immediately even inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
     pub const TRANSACTION_CONTROL: u32 = 1 << 19;
 
-    /// Names for COMMAND INFO, in Redis's order.
+    /// Names for COMMAND INFO, in Redis's order (Redis hides `may_replicate`).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -95,7 +96,6 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),

@@ -264,10 +264,13 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
         "set" => cats.push("@set"),
         "sorted_set" => cats.push("@sortedset"),
         "generic" => cats.push("@keyspace"),
-        "pubsub" => cats.push("@pubsub"),
         "transactions" => cats.push("@transaction"),
         "connection" => cats.push("@connection"),
         _ => {}
+    }
+    // As Redis's setImplicitACLCategories: the flag, not the group, makes @pubsub.
+    if spec.has(PUBSUB) {
+        cats.push("@pubsub");
     }
     if spec.has(ADMIN) {
         cats.push("@admin");

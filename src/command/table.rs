@@ -7,7 +7,7 @@ use super::Spec;
 use crate::keyspace::types::HMap;
 
 /// Every family's commands, one line per family.
-fn families() -> [&'static [Spec]; 13] {
+fn families() -> [&'static [Spec]; 14] {
     [
         super::connection::COMMANDS,
         super::client::COMMANDS,
@@ -22,6 +22,7 @@ fn families() -> [&'static [Spec]; 13] {
         super::zset::COMMANDS,
         super::zset_range::COMMANDS,
         super::zset_setops::COMMANDS,
+        super::pubsub::COMMANDS,
     ]
 }
 

@@ -3,6 +3,8 @@
 
 mod harness;
 
+/// Blocking pops: arrival order, timeouts, MULTI, served by the ready key.
+mod blocking;
 /// redis-cli against replikv: one-shot commands, -a, INFO, an interactive session.
 mod cli;
 /// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
@@ -13,5 +15,7 @@ mod differential_types;
 mod expiry;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
+/// Pub/Sub: redis-cli subscribe, RESP2 and RESP3 messages, introspection, context errors.
+mod pubsub;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
