@@ -9,6 +9,8 @@ mod blocking;
 mod cli;
 /// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
 mod differential;
+/// Random sequences over every type, alone and in MULTI/EXEC, vs redis-server 7.0.
+mod differential_random;
 /// Lists, hashes, sets, sorted sets vs redis-server 7.0, byte for byte.
 mod differential_types;
 /// Expiry: lazy, active, propagation-free basics.
@@ -19,3 +21,5 @@ mod protocol;
 mod pubsub;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
+/// MULTI/EXEC/DISCARD/WATCH against redis-server 7.0, with two clients per server.
+mod transactions;
