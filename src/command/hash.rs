@@ -281,7 +281,7 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
             None => out.null(),
             Some(hash) => {
                 let i = rand::rng().random_range(0..hash.len());
-                match hash.iter().nth(i) {
+                match hash.nth(i) {
                     Some((f, _)) => out.bulk(f),
                     None => out.null(),
                 }
@@ -303,8 +303,7 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
         out.array(0);
         return Ok(());
     };
-    let pairs: Vec<(&Blob, &Blob)> = hash.iter().collect();
-    let picks = random_picks(pairs.len(), count);
+    let picks = random_picks(hash.len(), count);
     let n = picks.len();
     out.array(if with_values && !out.resp3() {
         n * 2
@@ -312,8 +311,9 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
         n
     });
     for i in picks {
-        let (f, v) = pairs[i];
-        reply_pair(out, f, with_values.then_some(v.as_slice()));
+        if let Some((f, v)) = hash.nth(i) {
+            reply_pair(out, f, with_values.then_some(v.as_slice()));
+        }
     }
     Ok(())
 }

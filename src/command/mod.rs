@@ -19,6 +19,7 @@ pub mod info;
 pub mod list;
 pub mod numeric;
 pub mod persistence_bridge;
+pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod session;
@@ -83,7 +84,7 @@ pub mod flags {
     /// Runs immediately even inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
     pub const TRANSACTION_CONTROL: u32 = 1 << 19;
 
-    /// Names for COMMAND INFO, in Redis's order.
+    /// Names for COMMAND INFO, in Redis's order (Redis hides `may_replicate`).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -98,7 +99,6 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),

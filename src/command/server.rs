@@ -352,7 +352,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
         ("@list", group("list")),
         ("@hash", group("hash")),
         ("@string", group("string")),
-        ("@pubsub", group("pubsub")),
+        ("@pubsub", spec.has(PUBSUB)),
         ("@admin", spec.has(ADMIN)),
         ("@fast", spec.has(FAST)),
         ("@slow", !spec.has(FAST)),

@@ -216,10 +216,12 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
                 return Ok(());
             }
             let picks = random_picks(set.len(), count);
-            let members = set.members();
             out.array(picks.len());
             for i in picks {
-                out.bulk(&members[i]);
+                match set.nth(i) {
+                    Some(m) => out.bulk(&m),
+                    None => out.null(),
+                }
             }
         }
     }
@@ -446,7 +448,7 @@ fn sscan(ctx: &mut Ctx) -> CmdResult {
     let (members, next): (Vec<Blob>, u64) = match set {
         Set::Intset(_) => (set.members(), 0),
         Set::Table(s) => scan_step(
-            s.iter().map(|m| (m.as_slice(), m.clone())),
+            s.iter().map(|(m, _)| (m.as_slice(), m.clone())),
             cursor,
             opts.count,
             s.len(),

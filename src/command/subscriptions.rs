@@ -85,6 +85,19 @@ impl Subscriptions {
 
     /// Delivers `message` on `channel`; returns how many clients received it.
     pub fn publish(&mut self, channel: &[u8], message: &[u8]) -> usize {
+        self.publish_from(channel, message, None)
+    }
+
+    /// Delivers `message` on `channel` on behalf of `publisher` (its client id and reply
+    /// buffer): a publisher subscribed to the channel gets its copy in that buffer, before
+    /// the PUBLISH reply, where Redis puts it, instead of through its queue (which would
+    /// deliver it after). Returns how many clients received it.
+    pub fn publish_from(
+        &mut self,
+        channel: &[u8],
+        message: &[u8],
+        mut publisher: Option<(u64, &mut ReplyBuf)>,
+    ) -> usize {
         let mut receivers = 0;
         let mut encoded: [Option<Bytes>; 2] = [None, None];
         if let Some(list) = self.channels.get(channel) {
@@ -92,14 +105,20 @@ impl Subscriptions {
                 let frame = encoded[proto_slot(sub.proto)]
                     .get_or_insert_with(|| encode(sub.proto, &[b"message", channel, message]))
                     .clone();
-                deliver(sub, frame, self.hard_limit);
+                match publisher.as_mut() {
+                    Some((id, out)) if *id == sub.id => out.raw(&frame),
+                    _ => deliver(sub, frame, self.hard_limit),
+                }
                 receivers += 1;
             }
         }
         for (pattern, sub) in &self.patterns {
             if crate::glob::matches(pattern, channel, false) {
                 let frame = encode(sub.proto, &[b"pmessage", pattern, channel, message]);
-                deliver(sub, frame, self.hard_limit);
+                match publisher.as_mut() {
+                    Some((id, out)) if *id == sub.id => out.raw(&frame),
+                    _ => deliver(sub, frame, self.hard_limit),
+                }
                 receivers += 1;
             }
         }

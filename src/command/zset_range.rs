@@ -5,8 +5,11 @@
 //! Every range becomes an interval of ranks before anything is read: score bounds are
 //! found with `ZSet::partition_point` (O(log n) on the skiplist form), so a range reply
 //! costs O(log n + m). Lexical ranges assume, as Redis does, that the members in range
-//! share a score; on the small listpack form the bounds are found by the same linear walk
-//! Redis makes, so even sets that break that assumption answer as Redis answers.
+//! share a score. Where they do not, Redis's answer depends on how it walks: from the
+//! first member at or above min, onwards while members stay at or below max. That walk is
+//! reproduced (linearly on the small listpack form, from a logarithmic search on the
+//! skiplist form, and never further than the reply can reach), so ZRANGEBYLEX answers as
+//! Redis does even on such sets; ZLEXCOUNT on the skiplist form uses two searches.
 
 use super::collection::{db_out, modify, read, store};
 use super::error::{self, CmdError, CmdResult};

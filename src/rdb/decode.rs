@@ -25,8 +25,9 @@ use super::encode::CRC64;
 use super::encodings::{self, Elem};
 use super::lzf;
 use super::{opcode, rtype, LoadOptions, LoadStats, Loaded, LoadedAux, RdbError, RDB_VERSION};
+use crate::keyspace::types::dense::Dense;
 use crate::keyspace::types::score_index::{cmp_entry, ScoreIndex};
-use crate::keyspace::types::{HMap, HSet, Hash, List, Set, ZSet};
+use crate::keyspace::types::{HMap, Hash, List, Set, ZSet};
 use crate::keyspace::value::EMBSTR_MAX;
 use crate::keyspace::{blob, Blob, EncodingLimits, Keyspace, StrValue, Value, NO_EXPIRE};
 use crate::resp::parser::parse_i64;
@@ -375,10 +376,10 @@ impl ValueReader<'_> {
                     return Ok(None);
                 }
                 let set = if members.len() > self.limits.set_max_intset_entries {
-                    let mut t = HSet::with_capacity_and_hasher(members.len(), Default::default());
+                    let mut t = Dense::with_capacity(members.len());
                     let mut b = itoa::Buffer::new();
                     for m in members {
-                        t.insert(blob(b.format(m).as_bytes()));
+                        t.insert(b.format(m).as_bytes(), ());
                     }
                     Set::Table(t)
                 } else {
@@ -448,10 +449,7 @@ impl ValueReader<'_> {
             return Ok(None);
         }
         let mut set = if n > self.limits.set_max_intset_entries as u64 {
-            Set::Table(HSet::with_capacity_and_hasher(
-                n.min(4096) as usize,
-                Default::default(),
-            ))
+            Set::Table(Dense::with_capacity(n.min(4096) as usize))
         } else {
             Set::Intset(Vec::new())
         };
@@ -468,20 +466,17 @@ impl ValueReader<'_> {
                         }
                     },
                     None => {
-                        let mut t = HSet::with_capacity_and_hasher(
-                            n.min(4096) as usize,
-                            Default::default(),
-                        );
+                        let mut t = Dense::with_capacity(n.min(4096) as usize);
                         let mut b = itoa::Buffer::new();
                         for x in v.iter() {
-                            t.insert(blob(b.format(*x).as_bytes()));
+                            t.insert(b.format(*x).as_bytes(), ());
                         }
-                        let fresh = t.insert(m);
+                        let fresh = t.insert(&m, ()).is_none();
                         set = Set::Table(t);
                         fresh
                     }
                 },
-                Set::Table(t) => t.insert(m),
+                Set::Table(t) => t.insert(&m, ()).is_none(),
             };
             if !fresh {
                 return Err(bad(at, "duplicate set members detected"));
@@ -595,9 +590,9 @@ impl ValueReader<'_> {
             }
             Hash::Listpack(pairs)
         } else {
-            let mut map = HMap::with_capacity_and_hasher(pairs.len(), Default::default());
+            let mut map = Dense::with_capacity(pairs.len());
             for (f, v) in pairs {
-                if map.insert(f, v).is_some() {
+                if map.insert(&f, v).is_some() {
                     return Err(bad(at, "duplicate hash fields detected"));
                 }
             }

@@ -167,7 +167,7 @@ impl ValueEncoder {
                 }
                 Set::Table(members) => {
                     Self::len(out, members.len() as u64);
-                    for m in members {
+                    for (m, ()) in members.iter() {
                         self.string(out, m);
                     }
                 }
@@ -184,7 +184,7 @@ impl ValueEncoder {
                 }
                 Hash::Table(map) => {
                     Self::len(out, map.len() as u64);
-                    for (f, v) in map {
+                    for (f, v) in map.iter() {
                         self.string(out, f);
                         self.string(out, v);
                     }

@@ -129,8 +129,18 @@ impl ReplyBuf {
     }
 
     /// A double: `,d` in RESP3, a bulk string in RESP2, formatted as Redis 7.0 (`%.17g`).
+    /// Integral values (most sorted-set scores) are written without the general float
+    /// formatter, which costs far more than the rest of a ZRANGE reply.
     pub fn double(&mut self, d: f64) {
-        let text = format_double(d);
+        let mut int = itoa::Buffer::new();
+        let owned;
+        let text: &str = match integral_g17(d) {
+            Some(n) => int.format(n),
+            None => {
+                owned = format_double(d);
+                &owned
+            }
+        };
         if self.resp3() {
             self.buf.push(b',');
             self.buf.extend_from_slice(text.as_bytes());
@@ -196,6 +206,12 @@ impl ReplyBuf {
     }
 }
 
+/// The integer `%.17g` prints for `d` when it is a whole number printed without exponent
+/// (|d| < 1e17) and not -0.
+fn integral_g17(d: f64) -> Option<i64> {
+    (d.trunc() == d && d.abs() < 1e17 && !(d == 0.0 && d.is_sign_negative())).then_some(d as i64)
+}
+
 /// Formats a double as C's `printf("%.17g")` does, with `inf`/`-inf`/`nan` spelled as Redis
 /// 7.0 spells them. Redis 7.0 uses this form for scores and every other double reply.
 pub fn format_double(d: f64) -> String {
@@ -204,6 +220,9 @@ pub fn format_double(d: f64) -> String {
     }
     if d.is_nan() {
         return "nan".into();
+    }
+    if let Some(n) = integral_g17(d) {
+        return itoa::Buffer::new().format(n).to_string();
     }
     format_g(d, 17)
 }
@@ -262,6 +281,14 @@ mod tests {
         assert_eq!(format_double(f64::INFINITY), "inf");
         assert_eq!(format_double(-0.0), "-0");
         assert_eq!(format_double(3.0), "3");
+        assert_eq!(format_double(-42.0), "-42");
+        assert_eq!(format_double(99999999999999999.0), "1e+17");
+        assert_eq!(format_double(9999999999999998.0), "9999999999999998");
+        let mut r = ReplyBuf::new(Proto::Resp2);
+        r.double(-0.0);
+        r.double(7.0);
+        r.double(0.5);
+        assert_eq!(r.buf, b"$2\r\n-0\r\n$1\r\n7\r\n$3\r\n0.5\r\n");
     }
 
     #[test]

@@ -669,7 +669,7 @@ fn random_sequences_of_string_and_key_commands() {
         let k2 = keys[rng.random_range(0..keys.len())];
         let v = values[rng.random_range(0..values.len())];
         let n = rng.random_range(-3i64..20).to_string();
-        let cmd: Vec<String> = match rng.random_range(0..30) {
+        let cmd: Vec<String> = match rng.random_range(0..34) {
             0 => vec!["SET".into(), k.into(), v.into()],
             1 => vec!["GET".into(), k.into()],
             2 => vec!["INCR".into(), k.into()],
@@ -714,6 +714,11 @@ fn random_sequences_of_string_and_key_commands() {
             ],
             27 => vec!["SETEX".into(), k.into(), "100".into(), v.into()],
             28 => vec!["DECR".into(), k.into()],
+            // Keys of the other types, so the string commands meet WRONGTYPE.
+            30 => vec!["RPUSH".into(), k.into(), v.into()],
+            31 => vec!["HSET".into(), k.into(), v.into(), n.clone()],
+            32 => vec!["SADD".into(), k.into(), v.into()],
+            33 => vec!["ZADD".into(), k.into(), n.clone(), v.into()],
             _ => vec!["GETEX".into(), k.into(), "PERSIST".into()],
         };
         let refs: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();

@@ -3,12 +3,16 @@
 
 mod harness;
 
+/// Blocking pops: arrival order, timeouts, MULTI, served by the ready key.
+mod blocking;
 /// redis-cli against replikv: one-shot commands, -a, INFO, an interactive session.
 mod cli;
 /// The HTTP control plane: endpoints, auth, metrics vs INFO, OpenAPI, generated client, fuzzing.
 mod control;
 /// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
 mod differential;
+/// Random sequences over every type, alone and in MULTI/EXEC, vs redis-server 7.0.
+mod differential_random;
 /// Lists, hashes, sets, sorted sets vs redis-server 7.0, byte for byte.
 mod differential_types;
 /// COMMAND DOCS against redis-server 7.0: the same shape and facts for every command.
@@ -17,7 +21,11 @@ mod docs;
 mod expiry;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
+/// Pub/Sub: redis-cli subscribe, RESP2 and RESP3 messages, introspection, context errors.
+mod pubsub;
 /// Replication in every direction between replikv and redis-server 7.0.
 mod replication;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
+/// MULTI/EXEC/DISCARD/WATCH against redis-server 7.0, with two clients per server.
+mod transactions;

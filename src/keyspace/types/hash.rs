@@ -1,7 +1,8 @@
 //! Hashes: an insertion-ordered vector of pairs while small (`listpack`), a hash table past
 //! `hash-max-listpack-entries` / `hash-max-listpack-value` (`hashtable`).
 
-use super::{EncodingLimits, HMap};
+use super::dense::Dense;
+use super::EncodingLimits;
 use crate::keyspace::value::{blob, Blob};
 
 /// A hash value.
@@ -10,7 +11,7 @@ pub enum Hash {
     /// Small form: pairs in insertion order, as Redis's listpack keeps them.
     Listpack(Vec<(Blob, Blob)>),
     /// Large form.
-    Table(HMap<Blob, Blob>),
+    Table(Dense<Blob>),
 }
 
 impl Default for Hash {
@@ -81,7 +82,7 @@ impl Hash {
             }
         }
         match self {
-            Hash::Table(m) => m.insert(blob(field), blob(value)).is_none(),
+            Hash::Table(m) => m.insert(field, blob(value)).is_none(),
             Hash::Listpack(_) => false,
         }
     }
@@ -108,6 +109,14 @@ impl Hash {
         }
     }
 
+    /// The pair at position `i` of the iteration order (random picks; O(1)).
+    pub fn nth(&self, i: usize) -> Option<(&Blob, &Blob)> {
+        match self {
+            Hash::Listpack(v) => v.get(i).map(|(f, v)| (f, v)),
+            Hash::Table(m) => m.nth(i),
+        }
+    }
+
     /// Builds a hash from pairs (RDB load, RESTORE), choosing the form Redis would.
     pub fn from_pairs(pairs: Vec<(Blob, Blob)>, limits: &EncodingLimits) -> Hash {
         let small = pairs.len() <= limits.hash_max_listpack_entries
@@ -118,7 +127,7 @@ impl Hash {
         let mut h = if small {
             Hash::Listpack(Vec::with_capacity(pairs.len()))
         } else {
-            Hash::Table(HMap::default())
+            Hash::Table(Dense::default())
         };
         for (f, v) in pairs {
             match &mut h {
@@ -130,7 +139,7 @@ impl Hash {
                     }
                 }
                 Hash::Table(m) => {
-                    m.insert(f, v);
+                    m.insert(&f, v);
                 }
             }
         }
@@ -139,9 +148,9 @@ impl Hash {
 
     fn convert(&mut self) {
         if let Hash::Listpack(v) = self {
-            let mut m = HMap::with_capacity_and_hasher(v.len() + 1, Default::default());
+            let mut m = Dense::with_capacity(v.len() + 1);
             for (f, val) in v.drain(..) {
-                m.insert(f, val);
+                m.insert(&f, val);
             }
             *self = Hash::Table(m);
         }

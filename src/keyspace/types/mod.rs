@@ -1,6 +1,7 @@
 //! The collection types behind lists, hashes, sets and sorted sets, each with the compact
 //! form Redis 7.0 reports for small values and the form it converts to past the thresholds.
 
+pub mod dense;
 pub mod hash;
 pub mod list;
 pub mod scan;

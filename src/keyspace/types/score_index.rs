@@ -53,7 +53,9 @@ impl ScoreIndex {
             nodes: Vec::new(),
             free: Vec::new(),
             root: NIL,
-            seed: 0x9E37_79B9_7F4A_7C15,
+            // A random sequence per index: priorities a client could predict would let it
+            // choose an insertion order that degenerates the tree.
+            seed: rand::random::<u64>() | 1,
         }
     }
 
@@ -131,27 +133,6 @@ impl ScoreIndex {
         }
     }
 
-    /// Splits `t` into (its first `k` entries, the rest).
-    fn split_by_rank(&mut self, t: u32, k: u32) -> (u32, u32) {
-        if t == NIL {
-            return (NIL, NIL);
-        }
-        let left = self.nodes[t as usize].left;
-        let left_size = self.size(left);
-        if k <= left_size {
-            let (l, r) = self.split_by_rank(left, k);
-            self.nodes[t as usize].left = r;
-            self.update(t);
-            (l, t)
-        } else {
-            let right = self.nodes[t as usize].right;
-            let (l, r) = self.split_by_rank(right, k - left_size - 1);
-            self.nodes[t as usize].right = l;
-            self.update(t);
-            (t, r)
-        }
-    }
-
     fn merge(&mut self, a: u32, b: u32) -> u32 {
         if a == NIL {
             return b;
@@ -175,35 +156,90 @@ impl ScoreIndex {
     }
 
     /// Inserts an entry; the caller guarantees `member` is not already present.
+    ///
+    /// One descent: sizes grow along the path until the new node's priority wins, and
+    /// only the (expectedly small) subtree below that point is split under it. This
+    /// touches each node on the path once, where split-then-merge touched it three times.
     pub fn insert(&mut self, score: f64, member: Blob) {
-        let (l, r) = self.split_by_key(self.root, score, &member);
         let n = self.alloc(score, member);
-        let left = self.merge(l, n);
-        self.root = self.merge(left, r);
+        self.root = self.insert_at(self.root, n);
+    }
+
+    fn insert_at(&mut self, t: u32, n: u32) -> u32 {
+        if t == NIL {
+            return n;
+        }
+        if self.nodes[n as usize].priority > self.nodes[t as usize].priority {
+            // `n` is not linked yet, so its member can step out while `t` is split by it.
+            let score = self.nodes[n as usize].score;
+            let member = std::mem::take(&mut self.nodes[n as usize].member);
+            let (l, r) = self.split_by_key(t, score, &member);
+            let node = &mut self.nodes[n as usize];
+            node.member = member;
+            node.left = l;
+            node.right = r;
+            self.update(n);
+            return n;
+        }
+        let goes_left = {
+            let (node, new) = (&self.nodes[t as usize], &self.nodes[n as usize]);
+            cmp_entry(new.score, &new.member, node.score, &node.member) == Ordering::Less
+        };
+        if goes_left {
+            let child = self.insert_at(self.nodes[t as usize].left, n);
+            self.nodes[t as usize].left = child;
+        } else {
+            let child = self.insert_at(self.nodes[t as usize].right, n);
+            self.nodes[t as usize].right = child;
+        }
+        self.nodes[t as usize].size += 1;
+        t
     }
 
     /// Removes the entry `(score, member)`; returns whether it was present.
     pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
-        let (l, r) = self.split_by_key(self.root, score, member);
-        let (mid, rest) = self.split_by_rank(r, 1);
-        let found = mid != NIL && {
-            let node = &self.nodes[mid as usize];
-            cmp_entry(node.score, &node.member, score, member) == Ordering::Equal
-        };
-        let rest = if found {
-            self.nodes[mid as usize].member = Blob::new();
-            self.free.push(mid);
-            rest
-        } else {
-            self.merge(mid, rest)
-        };
-        self.root = self.merge(l, rest);
+        let (root, found) = self.remove_at(self.root, score, member);
+        self.root = root;
         if self.root == NIL {
             // Drop the arena when the index empties, so memory follows the size.
             self.nodes.clear();
             self.free.clear();
         }
         found
+    }
+
+    /// Removes the entry from the subtree `t` if present (one descent; sizes shrink on the
+    /// way back only when it was found); returns the new subtree root and whether it was.
+    fn remove_at(&mut self, t: u32, score: f64, member: &[u8]) -> (u32, bool) {
+        if t == NIL {
+            return (NIL, false);
+        }
+        let ord = {
+            let node = &self.nodes[t as usize];
+            cmp_entry(score, member, node.score, &node.member)
+        };
+        match ord {
+            Ordering::Equal => {
+                let (l, r) = (self.nodes[t as usize].left, self.nodes[t as usize].right);
+                self.nodes[t as usize].member = Blob::new();
+                self.free.push(t);
+                (self.merge(l, r), true)
+            }
+            Ordering::Less => {
+                let (child, found) = self.remove_at(self.nodes[t as usize].left, score, member);
+                let node = &mut self.nodes[t as usize];
+                node.left = child;
+                node.size -= found as u32;
+                (t, found)
+            }
+            Ordering::Greater => {
+                let (child, found) = self.remove_at(self.nodes[t as usize].right, score, member);
+                let node = &mut self.nodes[t as usize];
+                node.right = child;
+                node.size -= found as u32;
+                (t, found)
+            }
+        }
     }
 
     /// 0-based rank of `(score, member)` if present.

@@ -1,7 +1,8 @@
 //! Sets: a sorted vector of integers while every member is an integer and the set is small
 //! (`intset`), a hash set otherwise (`hashtable`).
 
-use super::{EncodingLimits, HSet};
+use super::dense::Dense;
+use super::EncodingLimits;
 use crate::keyspace::value::{blob, Blob};
 use crate::resp::parser::parse_i64;
 
@@ -11,7 +12,7 @@ pub enum Set {
     /// Sorted integers, as Redis's intset.
     Intset(Vec<i64>),
     /// Any members.
-    Table(HSet<Blob>),
+    Table(Dense<()>),
 }
 
 impl Default for Set {
@@ -26,7 +27,7 @@ impl Set {
         if parse_i64(first_member).is_some() {
             Set::Intset(Vec::new())
         } else {
-            Set::Table(HSet::default())
+            Set::Table(Dense::default())
         }
     }
 
@@ -77,7 +78,7 @@ impl Set {
             }
         }
         match self {
-            Set::Table(s) => s.insert(blob(member)),
+            Set::Table(s) => s.insert(member, ()).is_none(),
             Set::Intset(_) => false,
         }
     }
@@ -92,7 +93,7 @@ impl Set {
                 }
                 _ => false,
             },
-            Set::Table(s) => s.remove(member),
+            Set::Table(s) => s.remove(member).is_some(),
         }
     }
 
@@ -105,7 +106,7 @@ impl Set {
                     .map(|n| blob(scratch.format(*n).as_bytes()))
                     .collect()
             }
-            Set::Table(s) => s.iter().cloned().collect(),
+            Set::Table(s) => s.iter().map(|(m, _)| m.clone()).collect(),
         }
     }
 
@@ -120,20 +121,20 @@ impl Set {
                 }
             }
             Set::Table(s) => {
-                for m in s {
+                for (m, _) in s.iter() {
                     f(m);
                 }
             }
         }
     }
 
-    /// The member at position `i` of the set's iteration order (for random picks).
+    /// The member at position `i` of the set's iteration order (for random picks; O(1)).
     pub fn nth(&self, i: usize) -> Option<Blob> {
         match self {
             Set::Intset(v) => v
                 .get(i)
                 .map(|n| blob(itoa::Buffer::new().format(*n).as_bytes())),
-            Set::Table(s) => s.iter().nth(i).cloned(),
+            Set::Table(s) => s.nth(i).map(|(m, _)| m.clone()),
         }
     }
 
@@ -152,10 +153,10 @@ impl Set {
 
     fn convert(&mut self) {
         if let Set::Intset(v) = self {
-            let mut s = HSet::with_capacity_and_hasher(v.len() + 1, Default::default());
+            let mut s = Dense::with_capacity(v.len() + 1);
             let mut scratch = itoa::Buffer::new();
             for n in v.iter() {
-                s.insert(blob(scratch.format(*n).as_bytes()));
+                s.insert(scratch.format(*n).as_bytes(), ());
             }
             *self = Set::Table(s);
         }

@@ -1,0 +1,339 @@
+//! Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB.
+//!
+//! The registry (who listens to what) is [`super::subscriptions`]; a session keeps its own
+//! channel and pattern lists in subscription order, and the counters CLIENT LIST shows
+//! (`sub=`, `psub=`) follow them. Confirmations are replies of the command itself: arrays
+//! in RESP2, push frames in RESP3, one per channel or pattern, each carrying the client's
+//! subscription count after it. Messages arrive on the client's push queue, except a
+//! client's own PUBLISH, whose copy precedes the PUBLISH reply as in Redis.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+
+use super::error::{CmdError, CmdResult};
+use super::exec::Ctx;
+use super::flags::*;
+use super::subscriptions::Subscriber;
+use super::{container, Spec};
+use crate::{cmd, subcmd};
+
+/// The calling client as a subscriber (`None` for sessions without a push queue, such as
+/// the master link, which never subscribe).
+fn subscriber(ctx: &Ctx) -> Option<Subscriber> {
+    let tx = ctx.session.push_tx.clone()?;
+    Some(Subscriber {
+        id: ctx.session.id(),
+        proto: ctx.session.proto,
+        tx,
+        info: ctx.session.info.clone(),
+    })
+}
+
+/// Number of subscriptions the count in confirmations reports.
+fn subscription_count(ctx: &Ctx) -> i64 {
+    (ctx.session.channels.len() + ctx.session.patterns.len()) as i64
+}
+
+/// Publishes the session's counters for CLIENT LIST / CLIENT KILL TYPE pubsub.
+fn sync_counters(ctx: &Ctx) {
+    let info = &ctx.session.info;
+    info.sub
+        .store(ctx.session.channels.len(), Ordering::Relaxed);
+    info.psub
+        .store(ctx.session.patterns.len(), Ordering::Relaxed);
+}
+
+/// One confirmation: `[kind, name, count]` (name null for an empty UNSUBSCRIBE).
+fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
+    let count = subscription_count(ctx);
+    let out = &mut *ctx.out;
+    out.push(3);
+    out.bulk(kind);
+    match name {
+        Some(n) => out.bulk(n),
+        None => out.null(),
+    }
+    out.int(count);
+}
+
+fn subscribe(ctx: &mut Ctx) -> CmdResult {
+    let sub = subscriber(ctx);
+    for ch in &ctx.argv[1..] {
+        if !ctx.session.channels.contains(ch) {
+            ctx.session.channels.push(ch.clone());
+            if let Some(sub) = &sub {
+                ctx.engine.subscriptions.subscribe(ch, sub);
+            }
+        }
+        sync_counters(ctx);
+        confirm(ctx, b"subscribe", Some(ch));
+    }
+    Ok(())
+}
+
+fn psubscribe(ctx: &mut Ctx) -> CmdResult {
+    let sub = subscriber(ctx);
+    for pattern in &ctx.argv[1..] {
+        if !ctx.session.patterns.contains(pattern) {
+            ctx.session.patterns.push(pattern.clone());
+            if let Some(sub) = &sub {
+                ctx.engine.subscriptions.psubscribe(pattern, sub);
+            }
+        }
+        sync_counters(ctx);
+        confirm(ctx, b"psubscribe", Some(pattern));
+    }
+    Ok(())
+}
+
+/// UNSUBSCRIBE and PUNSUBSCRIBE: the named ones, or all when none is named.
+fn unsubscribe_generic(ctx: &mut Ctx, patterns: bool) -> CmdResult {
+    let kind: &[u8] = if patterns {
+        b"punsubscribe"
+    } else {
+        b"unsubscribe"
+    };
+    let named: Vec<Bytes> = ctx.argv[1..].to_vec();
+    let targets = if named.is_empty() {
+        if patterns {
+            ctx.session.patterns.clone()
+        } else {
+            ctx.session.channels.clone()
+        }
+    } else {
+        named
+    };
+    if targets.is_empty() {
+        confirm(ctx, kind, None);
+        return Ok(());
+    }
+    let id = ctx.session.id();
+    for name in &targets {
+        let list = if patterns {
+            &mut ctx.session.patterns
+        } else {
+            &mut ctx.session.channels
+        };
+        if let Some(pos) = list.iter().position(|c| c == name) {
+            list.remove(pos);
+            if patterns {
+                ctx.engine.subscriptions.punsubscribe(name, id);
+            } else {
+                ctx.engine.subscriptions.unsubscribe(name, id);
+            }
+        }
+        sync_counters(ctx);
+        confirm(ctx, kind, Some(name));
+    }
+    Ok(())
+}
+
+fn unsubscribe(ctx: &mut Ctx) -> CmdResult {
+    unsubscribe_generic(ctx, false)
+}
+
+fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
+    unsubscribe_generic(ctx, true)
+}
+
+fn publish(ctx: &mut Ctx) -> CmdResult {
+    let (channel, message) = (ctx.arg(1), ctx.arg(2));
+    let id = ctx.session.id();
+    let receivers =
+        ctx.engine
+            .subscriptions
+            .publish_from(channel, message, Some((id, &mut *ctx.out)));
+    ctx.out.int(receivers as i64);
+    // Replicas deliver the message to their own subscribers.
+    ctx.force_propagate = true;
+    Ok(())
+}
+
+/// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try PUBSUB HELP.`
+fn bad_pubsub_arguments(sub: &[u8]) -> CmdError {
+    let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    msg.extend_from_slice(sub);
+    msg.extend_from_slice(b"'. Try PUBSUB HELP.");
+    CmdError::Raw(msg)
+}
+
+fn pubsub_channels(ctx: &mut Ctx) -> CmdResult {
+    if ctx.argv.len() > 3 {
+        return Err(bad_pubsub_arguments(ctx.arg(1)));
+    }
+    let pattern = ctx.argv.get(2).map(|p| &p[..]);
+    let channels = ctx.engine.subscriptions.channels(pattern);
+    ctx.out.array(channels.len());
+    for c in &channels {
+        ctx.out.bulk(c);
+    }
+    Ok(())
+}
+
+fn pubsub_numsub(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.argv.len() - 2;
+    ctx.out.array(n * 2);
+    for i in 2..ctx.argv.len() {
+        let ch = ctx.arg(i);
+        let count = ctx.engine.subscriptions.numsub(ch);
+        ctx.out.bulk(ch);
+        ctx.out.int(count as i64);
+    }
+    Ok(())
+}
+
+fn pubsub_numpat(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.engine.subscriptions.numpat();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// Shard channels exist only in cluster mode; a standalone server has none.
+fn pubsub_shardchannels(ctx: &mut Ctx) -> CmdResult {
+    if ctx.argv.len() > 3 {
+        return Err(bad_pubsub_arguments(ctx.arg(1)));
+    }
+    ctx.out.array(0);
+    Ok(())
+}
+
+fn pubsub_shardnumsub(ctx: &mut Ctx) -> CmdResult {
+    let n = ctx.argv.len() - 2;
+    ctx.out.array(n * 2);
+    for i in 2..ctx.argv.len() {
+        let ch = ctx.arg(i);
+        ctx.out.bulk(ch);
+        ctx.out.int(0);
+    }
+    Ok(())
+}
+
+fn pubsub_help(ctx: &mut Ctx) -> CmdResult {
+    let lines: &[&str] = &[
+        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.out.array(lines.len());
+    for l in lines {
+        ctx.out.simple(l);
+    }
+    Ok(())
+}
+
+static PUBSUB_SUBCOMMANDS: &[Spec] = &[
+    subcmd!(
+        "pubsub",
+        "channels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        "pubsub",
+        pubsub_channels
+    ),
+    subcmd!(
+        "pubsub",
+        "numsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        "pubsub",
+        pubsub_numsub
+    ),
+    subcmd!(
+        "pubsub",
+        "numpat",
+        2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        "pubsub",
+        pubsub_numpat
+    ),
+    subcmd!(
+        "pubsub",
+        "shardchannels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        "pubsub",
+        pubsub_shardchannels
+    ),
+    subcmd!(
+        "pubsub",
+        "shardnumsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        (0, 0, 0),
+        "pubsub",
+        pubsub_shardnumsub
+    ),
+    subcmd!(
+        "pubsub",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "pubsub",
+        pubsub_help
+    ),
+];
+
+/// Pub/Sub commands.
+pub static COMMANDS: &[Spec] = &[
+    cmd!(
+        "subscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_CONTEXT,
+        (0, 0, 0),
+        "pubsub",
+        subscribe
+    ),
+    cmd!(
+        "unsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_CONTEXT,
+        (0, 0, 0),
+        "pubsub",
+        unsubscribe
+    ),
+    cmd!(
+        "psubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_CONTEXT,
+        (0, 0, 0),
+        "pubsub",
+        psubscribe
+    ),
+    cmd!(
+        "punsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_CONTEXT,
+        (0, 0, 0),
+        "pubsub",
+        punsubscribe
+    ),
+    cmd!(
+        "publish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        (0, 0, 0),
+        "pubsub",
+        publish
+    ),
+    Spec {
+        subcommands: PUBSUB_SUBCOMMANDS,
+        ..cmd!("pubsub", -2, 0, (0, 0, 0), "pubsub", container)
+    },
+];
