@@ -239,17 +239,35 @@ fn persistence(ctx: &mut Ctx, s: &mut String) {
     field!(s, "current_cow_size_age", 0);
     field!(s, "current_fork_perc", "0.00");
     field!(s, "current_save_keys_processed", 0);
-    field!(s, "current_save_keys_total", 0);
+    field!(
+        s,
+        "current_save_keys_total",
+        e.rdb.current_save_keys_total()
+    );
     field!(s, "rdb_changes_since_last_save", e.dirty);
-    field!(s, "rdb_bgsave_in_progress", 0);
+    field!(s, "rdb_bgsave_in_progress", e.rdb.bgsave.is_some() as u8);
     field!(s, "rdb_last_save_time", e.lastsave);
-    field!(s, "rdb_last_bgsave_status", "ok");
-    field!(s, "rdb_last_bgsave_time_sec", -1);
-    field!(s, "rdb_current_bgsave_time_sec", -1);
-    field!(s, "rdb_saves", 0);
+    field!(
+        s,
+        "rdb_last_bgsave_status",
+        if e.rdb.last_bgsave_ok { "ok" } else { "err" }
+    );
+    field!(s, "rdb_last_bgsave_time_sec", e.rdb.last_bgsave_secs);
+    field!(
+        s,
+        "rdb_current_bgsave_time_sec",
+        e.rdb.current_bgsave_secs()
+    );
+    field!(s, "rdb_saves", e.rdb.saves);
+    // Forkless saves copy segments, not pages; see docs/benchmarks.md for the measured
+    // memory growth. No per-save copy counter is kept yet.
     field!(s, "rdb_last_cow_size", 0);
-    field!(s, "rdb_last_load_keys_expired", 0);
-    field!(s, "rdb_last_load_keys_loaded", 0);
+    field!(
+        s,
+        "rdb_last_load_keys_expired",
+        e.rdb.last_load_keys_expired
+    );
+    field!(s, "rdb_last_load_keys_loaded", e.rdb.last_load_keys_loaded);
     field!(s, "aof_enabled", 0);
     field!(s, "aof_rewrite_in_progress", 0);
     field!(s, "aof_rewrite_scheduled", 0);

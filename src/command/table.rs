@@ -23,6 +23,7 @@ fn families() -> &'static [&'static [Spec]] {
         super::zset::COMMANDS,
         super::zset_range::COMMANDS,
         super::zset_setops::COMMANDS,
+        super::persistence::COMMANDS,
     ];
     FAMILIES
 }

@@ -690,6 +690,8 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
     };
     let mut db = 0usize;
     let mut expire_at = NO_EXPIRE;
+    let mut idle: Option<u64> = None;
+    let mut expired = Vec::new();
     loop {
         let at = inp.offset();
         let t = inp.u8("an opcode or value type")?;
@@ -704,7 +706,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                 inp.u8("an LFU frequency")?;
             }
             opcode::IDLE => {
-                inp.len("an LRU idle time")?;
+                idle = Some(inp.len("an LRU idle time")?);
             }
             opcode::EOF => break,
             opcode::SELECTDB => {
@@ -767,6 +769,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                             && expire_at < opts.now_ms =>
                     {
                         stats.keys_expired += 1;
+                        expired.push((db, key));
                     }
                     Some(value) => {
                         if keyspace.dbs[db]
@@ -780,9 +783,15 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                             });
                         }
                         stats.keys_loaded += 1;
+                        if let (Some(secs), Some(item)) = (idle, keyspace.dbs[db].peek(&key)) {
+                            item.touch_access(
+                                clock.saturating_sub(secs.min(u32::MAX as u64) as u32),
+                            );
+                        }
                     }
                 }
                 expire_at = NO_EXPIRE;
+                idle = None;
             }
         }
     }
@@ -803,6 +812,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
         keyspace,
         aux,
         stats,
+        expired,
     })
 }
 
@@ -1112,6 +1122,7 @@ mod tests {
         };
         let master = load(&bytes[..], &later).expect("load");
         assert_eq!(master.stats.keys_expired, 1);
+        assert_eq!(master.expired, vec![(15, blob(b"last-db"))]);
         assert!(master.keyspace.dbs[15].peek(b"last-db").is_none());
         let replica = load(
             &bytes[..],

@@ -145,6 +145,14 @@ pub fn save_snapshot(
         }
     };
     drop(sink);
+    // A cancelled save must not replace the file a later save wrote: the check and the
+    // rename happen under one lock, which the later save's rename also takes.
+    static RENAME: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let _renaming = RENAME.lock();
+    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(SaveError::Cancelled);
+    }
     if let Err(source) = std::fs::rename(&tmp, target) {
         let _ = std::fs::remove_file(&tmp);
         return Err(SaveError::Rename {

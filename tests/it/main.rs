@@ -13,6 +13,8 @@ mod differential_types;
 mod expiry;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
+/// RDB files and DUMP/RESTORE against real Redis; SAVE, BGSAVE, save rules, shutdown saves.
+mod rdb;
 /// Replication in every direction between replikv and redis-server 7.0.
 mod replication;
 /// Start-up: command line, config files, errors, version and help.

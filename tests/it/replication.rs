@@ -69,22 +69,60 @@ fn load_collections(c: &mut Conn) {
     };
     for i in 0..5 {
         cmd(vec!["RPUSH".into(), "list:small".into(), format!("e{i}")]);
-        cmd(vec!["HSET".into(), "hash:small".into(), format!("f{i}"), format!("v{i}")]);
+        cmd(vec![
+            "HSET".into(),
+            "hash:small".into(),
+            format!("f{i}"),
+            format!("v{i}"),
+        ]);
         cmd(vec!["SADD".into(), "set:ints".into(), i.to_string()]);
         cmd(vec!["SADD".into(), "set:strs".into(), format!("m{i}")]);
-        cmd(vec!["ZADD".into(), "zset:small".into(), format!("{}.5", i), format!("z{i}")]);
+        cmd(vec![
+            "ZADD".into(),
+            "zset:small".into(),
+            format!("{}.5", i),
+            format!("z{i}"),
+        ]);
     }
     for i in 0..1000 {
-        cmd(vec!["RPUSH".into(), "list:long".into(), format!("element-{i}")]);
-        cmd(vec!["HSET".into(), "hash:big".into(), format!("field-{i}"), "x".repeat(i % 100)]);
-        cmd(vec!["SADD".into(), "set:bigints".into(), (i * 7).to_string()]);
-        cmd(vec!["ZADD".into(), "zset:big".into(), (i as f64 / 3.0).to_string(), format!("member-{i}")]);
+        cmd(vec![
+            "RPUSH".into(),
+            "list:long".into(),
+            format!("element-{i}"),
+        ]);
+        cmd(vec![
+            "HSET".into(),
+            "hash:big".into(),
+            format!("field-{i}"),
+            "x".repeat(i % 100),
+        ]);
+        cmd(vec![
+            "SADD".into(),
+            "set:bigints".into(),
+            (i * 7).to_string(),
+        ]);
+        cmd(vec![
+            "ZADD".into(),
+            "zset:big".into(),
+            (i as f64 / 3.0).to_string(),
+            format!("member-{i}"),
+        ]);
     }
-    cmd(vec!["HSET".into(), "hash:longvalue".into(), "f".into(), "v".repeat(100)]);
+    cmd(vec![
+        "HSET".into(),
+        "hash:longvalue".into(),
+        "f".into(),
+        "v".repeat(100),
+    ]);
     cmd(vec!["EXPIRE".into(), "hash:small".into(), "1000".into()]);
     cmd(vec!["PEXPIRE".into(), "zset:big".into(), "900000".into()]);
     cmd(vec!["SELECT".into(), "4".into()]);
-    cmd(vec!["LPUSH".into(), "db4list".into(), "a".into(), "b".into()]);
+    cmd(vec![
+        "LPUSH".into(),
+        "db4list".into(),
+        "a".into(),
+        "b".into(),
+    ]);
     cmd(vec!["SELECT".into(), "0".into()]);
     let count = batch.windows(3).filter(|w| *w == b"\r\n*").count() + 1;
     c.send_raw(&batch);
