@@ -278,20 +278,55 @@ impl<R: Read> Input<R> {
         })
     }
 
-    /// An RDB string as a [`Blob`].
+    /// An RDB string as a [`Blob`], with one allocation at most: short strings (keys, most
+    /// members) go straight into the blob's inline space, longer ones into a buffer sized
+    /// from their length (capped, so a hostile length costs nothing until its bytes come).
     pub(crate) fn blob(&mut self, what: &'static str) -> Result<Blob, RdbError> {
-        let mut v = Vec::new();
-        self.string_into(&mut v, what)?;
-        Ok(Blob::from_vec(v))
+        Ok(self.blob_or_int(what)?.0)
+    }
+
+    fn blob_or_int(&mut self, what: &'static str) -> Result<(Blob, Option<i64>), RdbError> {
+        let at = self.offset();
+        match self.len_or_special(what)? {
+            Len::Len(n) if n <= 16 && (n as usize) <= BUF => {
+                let n = n as usize;
+                self.need(n, what)?;
+                let b = blob(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                Ok((b, None))
+            }
+            Len::Len(n) => {
+                let mut v = Vec::with_capacity(n.min(1 << 20) as usize);
+                self.read_into(&mut v, n, what)?;
+                Ok((Blob::from_vec(v), None))
+            }
+            Len::Special(3) => {
+                let mut v = Vec::new();
+                self.lzf_into(&mut v, at, what)?;
+                Ok((Blob::from_vec(v), None))
+            }
+            Len::Special(enc) => {
+                let n = match enc {
+                    0 => self.u8(what)? as i8 as i64,
+                    1 => i16::from_le_bytes(self.array::<2>(what)?) as i64,
+                    2 => i32::from_le_bytes(self.array::<4>(what)?) as i64,
+                    other => {
+                        return Err(
+                            self.corrupt(at, format!("unknown string encoding {other} in {what}"))
+                        )
+                    }
+                };
+                Ok((blob(itoa::Buffer::new().format(n).as_bytes()), Some(n)))
+            }
+        }
     }
 
     /// An RDB string as a string value, with the encoding Redis gives it on load.
     fn str_value(&mut self, what: &'static str) -> Result<StrValue, RdbError> {
-        let mut v = Vec::new();
-        if let Some(n) = self.string_into(&mut v, what)? {
-            return Ok(StrValue::Int(n));
+        match self.blob_or_int(what)? {
+            (_, Some(n)) => Ok(StrValue::Int(n)),
+            (b, None) => Ok(str_value_from(b)),
         }
-        Ok(str_value_from(Blob::from_vec(v)))
     }
 
     /// An RDB string holding a compact blob.
