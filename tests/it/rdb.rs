@@ -3,8 +3,8 @@
 //! both directions, SAVE/BGSAVE/save rules/SHUTDOWN/FLUSHALL, corrupt files at start-up,
 //! and a BGSAVE under concurrent writes that is a point-in-time image.
 //!
-//! Until replikv has the collection commands, its view of a collection is read by moving
-//! the value with DUMP into a scratch Redis database and reading it there, which checks
+//! replikv's view of a collection is read both with its own commands and by moving the
+//! value with DUMP into a scratch Redis database and reading it there, which checks
 //! DUMP/RESTORE on the way.
 
 use std::collections::BTreeMap;
@@ -429,6 +429,14 @@ fn redis_rdb_loads_into_replikv_and_replikv_rdb_loads_into_redis() {
     );
     let got = read_via_dump(&mut oc, &mut rc, DBS);
     assert_same(&want, &got, true, "replikv started on Redis's RDB");
+    // Read directly with replikv's own collection commands too.
+    let direct = read_redis(&mut oc, DBS);
+    assert_same(
+        &want,
+        &direct,
+        true,
+        "replikv started on Redis's RDB, read directly",
+    );
 
     // replikv → Redis, with and without compression: redis-check-rdb accepts the file and a
     // Redis started on it holds the same data, in the same encodings.
@@ -527,6 +535,8 @@ fn dump_restore_both_ways() {
         true,
         "DUMP from Redis, RESTORE into replikv, DUMP back",
     );
+    let direct = read_redis(&mut oc, &[0]);
+    assert_same(&want, &direct, true, "RESTOREd into replikv, read directly");
     assert_eq!(
         oc.cmd(&["OBJECT", "ENCODING", "hash:many"]).text(),
         "hashtable"
