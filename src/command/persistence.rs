@@ -198,6 +198,7 @@ fn start_bgsave(state: &State, engine: &mut Engine) -> Result<(), String> {
     let spawned = std::thread::Builder::new()
         .name("bgsave".into())
         .spawn(move || {
+            crate::rdb::file::lower_current_thread_priority();
             let result = save_snapshot(
                 &snapshot,
                 &aux,

@@ -756,8 +756,17 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                 db = id as usize;
             }
             opcode::RESIZEDB => {
-                inp.len("a database size")?;
+                let keys = inp.len("a database size")?;
                 inp.len("an expires size")?;
+                // A hint only, and tables are sized from it: bounded by what the file can
+                // hold (a key takes at least 4 bytes), or by a million keys in a stream of
+                // unknown size, so it cannot make the loader allocate much for keys that
+                // never come.
+                let bound = match inp.total_len {
+                    Some(total) => total.saturating_sub(inp.offset()) / 4,
+                    None => 1 << 20,
+                };
+                keyspace.dbs[db].reserve(keys.min(bound) as usize);
             }
             opcode::AUX => {
                 let key = inp.blob("an AUX field name")?;
@@ -818,10 +827,11 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                             });
                         }
                         stats.keys_loaded += 1;
-                        if let (Some(secs), Some(item)) = (idle, keyspace.dbs[db].peek(&key)) {
-                            item.touch_access(
-                                clock.saturating_sub(secs.min(u32::MAX as u64) as u32),
-                            );
+                        if let Some(secs) = idle {
+                            if let Some(item) = keyspace.dbs[db].peek(&key) {
+                                let idle = secs.min(u32::MAX as u64) as u32;
+                                item.touch_access(clock.saturating_sub(idle));
+                            }
                         }
                     }
                 }
