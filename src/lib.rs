@@ -41,9 +41,12 @@ pub async fn run(settings: Settings, config_file: Option<PathBuf>) -> std::io::R
     Ok(())
 }
 
-/// Binds the listeners and spawns every task; returns once the server is ready.
+/// Loads the RDB file, binds the listeners and spawns every task; returns once the server
+/// is ready. A file that cannot be loaded is an error (naming the file, the byte offset and
+/// the reason): the server never runs on half a dataset.
 pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     let settings = state.settings();
+    command::persistence::load_at_startup(&state).map_err(std::io::Error::other)?;
     let (listeners, port) =
         server::listener::bind_all(&settings.bind, settings.port, settings.tcp_backlog).await?;
     state.ports.lock().resp = port;
@@ -86,12 +89,19 @@ async fn wait_for_shutdown(state: &State) {
             None
         }
     };
-    tokio::select! {
-        _ = rx.wait_for(|stop| *stop) => {}
-        _ = tokio::signal::ctrl_c() => tracing::warn!("received SIGINT, scheduling shutdown"),
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {
-            tracing::warn!("received SIGTERM, scheduling shutdown");
+    loop {
+        tokio::select! {
+            _ = rx.wait_for(|stop| *stop) => break,
+            _ = tokio::signal::ctrl_c() => tracing::warn!("received SIGINT, scheduling shutdown"),
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {
+                tracing::warn!("received SIGTERM, scheduling shutdown");
+            }
         }
+        // A signal: the final save (with save rules) must succeed, or the server stays up.
+        if command::persistence::prepare_shutdown(state) {
+            break;
+        }
+        tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
     }
     state.request_shutdown();
 }

@@ -78,6 +78,8 @@ pub struct Engine {
     pub dirty: u64,
     /// Unix seconds of the last successful save (LASTSAVE).
     pub lastsave: i64,
+    /// Background saves, save-rule bookkeeping and load figures (INFO persistence).
+    pub rdb: super::persistence::Persistence,
     /// A dataset is being loaded: most commands answer -LOADING.
     pub loading: bool,
     /// Statistics.
@@ -105,6 +107,7 @@ impl Engine {
             pending_propagation: Vec::new(),
             dirty: 0,
             lastsave: crate::keyspace::now_ms() / 1000,
+            rdb: Default::default(),
             loading: false,
             stats: EngineStats::default(),
             active_expire_enabled: true,

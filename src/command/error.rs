@@ -64,6 +64,29 @@ pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 /// `-MISCONF` after a failed background save.
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+/// RESTORE onto an existing key without REPLACE.
+pub const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
+/// RESTORE with a payload whose footer is wrong.
+pub const DUMP_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
+/// RESTORE with a payload whose body is wrong.
+pub const BAD_DATA_FORMAT: &str = "ERR Bad data format";
+/// RESTORE with a negative TTL.
+pub const RESTORE_TTL: &str = "ERR Invalid TTL value, must be >= 0";
+/// RESTORE with a negative IDLETIME.
+pub const RESTORE_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
+/// RESTORE with a FREQ outside 0..=255.
+pub const RESTORE_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+/// SAVE or BGSAVE while a background save runs.
+pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
+/// A failed SAVE (Redis's bare `shared.err`).
+pub const SAVE_FAILED: &str = "ERR";
+/// SHUTDOWN whose final save failed (without FORCE).
+pub const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
+/// DEBUG RELOAD with an unknown option.
+pub const DEBUG_RELOAD_OPTIONS: &str =
+    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
+/// DEBUG RELOAD whose load failed.
+pub const DEBUG_RELOAD_LOAD: &str = "ERR Error trying to load the RDB dump, check server logs.";
 /// A timeout argument that is not a number.
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 /// A negative timeout.

@@ -313,6 +313,9 @@ fn gate(
         ));
     }
     let is_write = spec.has(WRITE);
+    if (is_write || spec.name == "ping") && super::persistence::writes_denied(engine) {
+        return Some(CmdError::Fixed(error::MISCONF));
+    }
     if is_write
         && !engine.is_replica
         && settings.min_replicas_to_write > 0

@@ -284,17 +284,20 @@ fn persistence(snap: &ServerSnapshot, s: &mut String) {
     field!(s, "current_cow_size_age", 0);
     field!(s, "current_fork_perc", "0.00");
     field!(s, "current_save_keys_processed", 0);
-    field!(s, "current_save_keys_total", 0);
+    field!(s, "current_save_keys_total", p.current_save_keys_total);
     field!(s, "rdb_changes_since_last_save", p.changes_since_last_save);
-    field!(s, "rdb_bgsave_in_progress", 0);
+    field!(s, "rdb_bgsave_in_progress", p.bgsave_in_progress as u8);
     field!(s, "rdb_last_save_time", p.last_save_time);
-    field!(s, "rdb_last_bgsave_status", "ok");
-    field!(s, "rdb_last_bgsave_time_sec", -1);
-    field!(s, "rdb_current_bgsave_time_sec", -1);
-    field!(s, "rdb_saves", 0);
+    let status = if p.last_bgsave_ok { "ok" } else { "err" };
+    field!(s, "rdb_last_bgsave_status", status);
+    field!(s, "rdb_last_bgsave_time_sec", p.last_bgsave_secs);
+    field!(s, "rdb_current_bgsave_time_sec", p.current_bgsave_secs);
+    field!(s, "rdb_saves", p.saves);
+    // Forkless saves copy segments, not pages: there is no copy-on-write size to report
+    // (docs/benchmarks.md has the measured memory growth during a save).
     field!(s, "rdb_last_cow_size", 0);
-    field!(s, "rdb_last_load_keys_expired", 0);
-    field!(s, "rdb_last_load_keys_loaded", 0);
+    field!(s, "rdb_last_load_keys_expired", p.last_load_keys_expired);
+    field!(s, "rdb_last_load_keys_loaded", p.last_load_keys_loaded);
     field!(s, "aof_enabled", 0);
     field!(s, "aof_rewrite_in_progress", 0);
     field!(s, "aof_rewrite_scheduled", 0);

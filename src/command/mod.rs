@@ -18,6 +18,7 @@ pub mod hash;
 pub mod info;
 pub mod list;
 pub mod numeric;
+pub mod persistence;
 pub mod persistence_bridge;
 pub mod pubsub;
 pub mod replication;

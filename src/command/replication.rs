@@ -622,6 +622,12 @@ pub struct MasterSession {
 }
 
 impl MasterSession {
+    /// The database our master's stream currently applies to (an RDB saved now records
+    /// it as `repl-stream-db`).
+    pub fn db(&self) -> usize {
+        self.session.db
+    }
+
     /// A session for the link to `peer`, registered as a `master` client (CLIENT LIST shows
     /// it, CLIENT KILL TYPE master closes the link).
     fn new(state: &State, peer: String) -> MasterSession {

@@ -629,7 +629,12 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
     parse_flush_mode(ctx)?;
     let garbage = ctx.engine.keyspace.clear_all();
     free_in_background(garbage);
-    ctx.dirty += 1;
+    if super::persistence::flushall_save(ctx.state, ctx.engine) {
+        // The save reset the changes counter (as in Redis 7.0); FLUSHALL still propagates.
+        ctx.force_propagate = true;
+    } else {
+        ctx.dirty += 1;
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -689,7 +694,11 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
     if nosave && save {
         return Err(CmdError::Fixed(error::SYNTAX));
     }
+    let force = ctx.argv[1..]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(b"FORCE"));
     tracing::warn!(client = ctx.session.id(), "user requested shutdown");
+    super::persistence::shutdown_save(ctx.state, ctx.engine, nosave, save, force)?;
     ctx.action = Action::Shutdown;
     Ok(())
 }
@@ -714,6 +723,7 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx.out.ok();
             Ok(())
         }
+        b"reload" => super::persistence::debug_reload(ctx),
         b"object" if ctx.argv.len() == 3 => {
             let now = ctx.now;
             let key = ctx.arg(2);
@@ -734,6 +744,12 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
+                "RELOAD [option ...]",
+                "    Save the RDB on disk and reload it back to memory. Available <option> values:",
+                "    * MERGE: conflicting keys will be loaded from RDB.",
+                "    * NOFLUSH: the existing database will not be removed before load, but",
+                "      conflicting keys will generate an exception.",
+                "    * NOSAVE: the database will be loaded from an existing RDB file.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",

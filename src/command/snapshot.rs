@@ -84,6 +84,22 @@ pub struct PersistenceFigures {
     pub changes_since_last_save: u64,
     /// rdb_last_save_time (unix seconds).
     pub last_save_time: i64,
+    /// rdb_bgsave_in_progress.
+    pub bgsave_in_progress: bool,
+    /// current_save_keys_total: keys of the save in progress (0 when none).
+    pub current_save_keys_total: u64,
+    /// rdb_last_bgsave_status is "ok".
+    pub last_bgsave_ok: bool,
+    /// rdb_last_bgsave_time_sec (-1 before the first).
+    pub last_bgsave_secs: i64,
+    /// rdb_current_bgsave_time_sec (-1 when none runs).
+    pub current_bgsave_secs: i64,
+    /// rdb_saves: completed saves since start.
+    pub saves: u64,
+    /// rdb_last_load_keys_loaded.
+    pub last_load_keys_loaded: u64,
+    /// rdb_last_load_keys_expired.
+    pub last_load_keys_expired: u64,
 }
 
 /// One line of INFO `# Keyspace`.
@@ -195,6 +211,14 @@ impl ServerSnapshot {
             loading: e.loading,
             changes_since_last_save: e.dirty,
             last_save_time: e.lastsave,
+            bgsave_in_progress: e.rdb.bgsave.is_some(),
+            current_save_keys_total: e.rdb.current_save_keys_total(),
+            last_bgsave_ok: e.rdb.last_bgsave_ok,
+            last_bgsave_secs: e.rdb.last_bgsave_secs,
+            current_bgsave_secs: e.rdb.current_bgsave_secs(),
+            saves: e.rdb.saves,
+            last_load_keys_loaded: e.rdb.last_load_keys_loaded,
+            last_load_keys_expired: e.rdb.last_load_keys_expired,
         };
         self.keyspace = ks
             .dbs

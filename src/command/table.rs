@@ -24,6 +24,7 @@ fn families() -> &'static [&'static [Spec]] {
         super::zset_range::COMMANDS,
         super::zset_setops::COMMANDS,
         super::pubsub::COMMANDS,
+        super::persistence::COMMANDS,
     ];
     FAMILIES
 }

@@ -289,6 +289,18 @@ impl Settings {
                     "Bad directive or wrong number of arguments",
                 ));
             };
+            // A multi-argument directive given as one quoted value (`--save "900 1"`,
+            // `save "900 1"`) is split on spaces, as Redis 7.0 does.
+            let split;
+            let line = if d.multi_arg && line.args.len() == 1 && line.args[0].contains(' ') {
+                split = Line {
+                    args: directives::split_value(&line.args[0]),
+                    ..line.clone()
+                };
+                &split
+            } else {
+                line
+            };
             if d.name == "save" && !(line.args.len() == 1 && line.args[0].is_empty()) {
                 let previous = if save_seen {
                     std::mem::take(&mut self.save)
@@ -366,6 +378,10 @@ mod tests {
         assert_eq!(s.save, vec![(900, 1), (60, 5)]);
         s.apply_lines(&[line(&[""])]).unwrap();
         assert!(s.save.is_empty());
+        // `--save "3600 1 300 100"`: one quoted value, split as Redis splits it.
+        s.apply_lines(&[line(&[""]), line(&["3600 1 300 100"])])
+            .unwrap();
+        assert_eq!(s.save, vec![(3600, 1), (300, 100)]);
     }
 
     #[test]

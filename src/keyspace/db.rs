@@ -99,6 +99,33 @@ impl Db {
         }
     }
 
+    /// Prepares an empty database for about `keys` keys (an RDB's RESIZEDB hint): the
+    /// directory is split up front, into segments sized for the keys they will get (about
+    /// 1,500 each), so that a load never splits or rehashes a segment. The caller bounds
+    /// `keys` (the tables are allocated for it); the depth is capped at 16.
+    /// Does nothing unless the database is empty and unsplit.
+    pub fn reserve(&mut self, keys: usize) {
+        if self.len != 0 || self.global_depth != 0 {
+            return;
+        }
+        let mut depth = 0u32;
+        while depth < 16 && (keys >> depth) > 1536 {
+            depth += 1;
+        }
+        if depth == 0 {
+            return;
+        }
+        let n = 1usize << depth;
+        let per = keys >> depth;
+        let capacity = (per + per / 8 + 16).min(MAX_SEGMENT_ITEMS);
+        self.segments = (0..n)
+            .map(|prefix| Arc::new(Segment::new(depth, prefix as u64, capacity)))
+            .collect();
+        self.directory = (0..n as u32).collect();
+        self.global_depth = depth;
+        self.expire_cursor = 0;
+    }
+
     /// Number of keys (including expired ones not yet deleted, as DBSIZE counts them).
     pub fn len(&self) -> usize {
         self.len
@@ -639,6 +666,35 @@ mod tests {
         }
         assert_eq!(db.len(), 10_000);
         assert!(db.get(b"key:5", 0).is_none());
+    }
+
+    #[test]
+    fn reserve_presplits_and_lookups_still_work() {
+        let mut db = Db::new(0);
+        db.reserve(100_000);
+        let segments = db.segment_count();
+        assert_eq!(segments, 128);
+        for i in 0..100_000 {
+            db.insert(format!("k{i}").as_bytes(), s("v"), NO_EXPIRE, 0);
+        }
+        assert_eq!(
+            db.segment_count(),
+            segments,
+            "no segment split during the load"
+        );
+        assert!(db.get(b"k99999", 0).is_some() && db.get(b"k0", 0).is_some());
+        let mut n = 0;
+        let mut cursor = 0;
+        loop {
+            cursor = db.scan(cursor, 1000, |_| n += 1);
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(n, 100_000);
+        // Not on a database that holds keys.
+        db.reserve(10_000_000);
+        assert_eq!(db.segment_count(), segments);
     }
 
     #[test]

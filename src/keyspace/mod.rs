@@ -18,6 +18,19 @@ pub use segment::{Item, ItemRef, Segment, NO_EXPIRE};
 pub use types::EncodingLimits;
 pub use value::{blob, Blob, StrValue, Value, ValueType};
 
+/// Offset of the LRU clock: idle times up to this many seconds (about 48 days) can be
+/// given to keys that arrive with one (RESTORE IDLETIME, an RDB's IDLE opcode) even just
+/// after start.
+const LRU_BASE: u32 = 1 << 22;
+
+/// The LRU clock: seconds since the process started plus [`LRU_BASE`]. It is process-wide,
+/// so items loaded into a fresh keyspace (full sync, DEBUG RELOAD) keep comparable times.
+/// OBJECT IDLETIME is the clock minus an item's last access.
+pub fn lru_clock() -> u32 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_secs() as u32 + LRU_BASE
+}
+
 /// Current Unix time in milliseconds.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -33,8 +46,6 @@ pub struct Keyspace {
     pub dbs: Vec<Db>,
     /// Encoding thresholds from the configuration.
     pub limits: EncodingLimits,
-    /// When the server started, for the LRU clock.
-    started: Instant,
 }
 
 /// A point-in-time view of every database, taken under the lock in O(segments) and read
@@ -60,13 +71,12 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(Db::new).collect(),
             limits,
-            started: Instant::now(),
         }
     }
 
-    /// The LRU clock: seconds since start, as stored in items for OBJECT IDLETIME.
+    /// The LRU clock for items of this keyspace (see [`lru_clock`]).
     pub fn lru_clock(&self) -> u32 {
-        self.started.elapsed().as_secs() as u32
+        lru_clock()
     }
 
     /// Switches expiry between master behaviour (delete expired keys) and replica behaviour

@@ -279,20 +279,55 @@ impl<R: Read> Input<R> {
         })
     }
 
-    /// An RDB string as a [`Blob`].
+    /// An RDB string as a [`Blob`], with one allocation at most: short strings (keys, most
+    /// members) go straight into the blob's inline space, longer ones into a buffer sized
+    /// from their length (capped, so a hostile length costs nothing until its bytes come).
     pub(crate) fn blob(&mut self, what: &'static str) -> Result<Blob, RdbError> {
-        let mut v = Vec::new();
-        self.string_into(&mut v, what)?;
-        Ok(Blob::from_vec(v))
+        Ok(self.blob_or_int(what)?.0)
+    }
+
+    fn blob_or_int(&mut self, what: &'static str) -> Result<(Blob, Option<i64>), RdbError> {
+        let at = self.offset();
+        match self.len_or_special(what)? {
+            Len::Len(n) if n <= 16 && (n as usize) <= BUF => {
+                let n = n as usize;
+                self.need(n, what)?;
+                let b = blob(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                Ok((b, None))
+            }
+            Len::Len(n) => {
+                let mut v = Vec::with_capacity(n.min(1 << 20) as usize);
+                self.read_into(&mut v, n, what)?;
+                Ok((Blob::from_vec(v), None))
+            }
+            Len::Special(3) => {
+                let mut v = Vec::new();
+                self.lzf_into(&mut v, at, what)?;
+                Ok((Blob::from_vec(v), None))
+            }
+            Len::Special(enc) => {
+                let n = match enc {
+                    0 => self.u8(what)? as i8 as i64,
+                    1 => i16::from_le_bytes(self.array::<2>(what)?) as i64,
+                    2 => i32::from_le_bytes(self.array::<4>(what)?) as i64,
+                    other => {
+                        return Err(
+                            self.corrupt(at, format!("unknown string encoding {other} in {what}"))
+                        )
+                    }
+                };
+                Ok((blob(itoa::Buffer::new().format(n).as_bytes()), Some(n)))
+            }
+        }
     }
 
     /// An RDB string as a string value, with the encoding Redis gives it on load.
     fn str_value(&mut self, what: &'static str) -> Result<StrValue, RdbError> {
-        let mut v = Vec::new();
-        if let Some(n) = self.string_into(&mut v, what)? {
-            return Ok(StrValue::Int(n));
+        match self.blob_or_int(what)? {
+            (_, Some(n)) => Ok(StrValue::Int(n)),
+            (b, None) => Ok(str_value_from(b)),
         }
-        Ok(str_value_from(Blob::from_vec(v)))
     }
 
     /// An RDB string holding a compact blob.
@@ -685,6 +720,8 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
     };
     let mut db = 0usize;
     let mut expire_at = NO_EXPIRE;
+    let mut idle: Option<u64> = None;
+    let mut expired = Vec::new();
     loop {
         let at = inp.offset();
         let t = inp.u8("an opcode or value type")?;
@@ -699,7 +736,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                 inp.u8("an LFU frequency")?;
             }
             opcode::IDLE => {
-                inp.len("an LRU idle time")?;
+                idle = Some(inp.len("an LRU idle time")?);
             }
             opcode::EOF => break,
             opcode::SELECTDB => {
@@ -714,8 +751,17 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                 db = id as usize;
             }
             opcode::RESIZEDB => {
-                inp.len("a database size")?;
+                let keys = inp.len("a database size")?;
                 inp.len("an expires size")?;
+                // A hint only, and tables are sized from it: bounded by what the file can
+                // hold (a key takes at least 4 bytes), or by a million keys in a stream of
+                // unknown size, so it cannot make the loader allocate much for keys that
+                // never come.
+                let bound = match inp.total_len {
+                    Some(total) => total.saturating_sub(inp.offset()) / 4,
+                    None => 1 << 20,
+                };
+                keyspace.dbs[db].reserve(keys.min(bound) as usize);
             }
             opcode::AUX => {
                 let key = inp.blob("an AUX field name")?;
@@ -762,6 +808,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                             && expire_at < opts.now_ms =>
                     {
                         stats.keys_expired += 1;
+                        expired.push((db, key));
                     }
                     Some(value) => {
                         if keyspace.dbs[db]
@@ -775,9 +822,16 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                             });
                         }
                         stats.keys_loaded += 1;
+                        if let Some(secs) = idle {
+                            if let Some(item) = keyspace.dbs[db].peek(&key) {
+                                let idle = secs.min(u32::MAX as u64) as u32;
+                                item.touch_access(clock.saturating_sub(idle));
+                            }
+                        }
                     }
                 }
                 expire_at = NO_EXPIRE;
+                idle = None;
             }
         }
     }
@@ -798,6 +852,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
         keyspace,
         aux,
         stats,
+        expired,
     })
 }
 
@@ -1107,6 +1162,7 @@ mod tests {
         };
         let master = load(&bytes[..], &later).expect("load");
         assert_eq!(master.stats.keys_expired, 1);
+        assert_eq!(master.expired, vec![(15, blob(b"last-db"))]);
         assert!(master.keyspace.dbs[15].peek(b"last-db").is_none());
         let replica = load(
             &bytes[..],

@@ -100,6 +100,23 @@ impl Write for SaveSink<'_> {
     }
 }
 
+/// Lowers the calling thread's scheduling priority (nice 10), for threads that serialise a
+/// snapshot while the server runs: on a small machine they share cores with the threads
+/// that answer clients, and the scheduler should prefer the latter (Redis can pin its fork
+/// child with `bgsave_cpulist` for the same reason). Best effort: failures are ignored.
+pub fn lower_current_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions; setpriority on our own thread id only
+        // changes this thread's nice value.
+        #[allow(unsafe_code)]
+        unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        }
+    }
+}
+
 /// A unique temporary file name in `dir`: `temp-<pid>-<n>.rdb` (Redis uses the saving
 /// process's pid; replikv saves from threads of one process, so a counter keeps a
 /// cancelled background save and a new foreground one apart).
@@ -145,6 +162,14 @@ pub fn save_snapshot(
         }
     };
     drop(sink);
+    // A cancelled save must not replace the file a later save wrote: the check and the
+    // rename happen under one lock, which the later save's rename also takes.
+    static RENAME: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let _renaming = RENAME.lock();
+    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(SaveError::Cancelled);
+    }
     if let Err(source) = std::fs::rename(&tmp, target) {
         let _ = std::fs::remove_file(&tmp);
         return Err(SaveError::Rename {

@@ -211,9 +211,17 @@ pub fn decompress(input: &[u8], expected_len: usize, out: &mut Vec<u8>) -> Resul
                 .checked_sub(distance)
                 .filter(|&f| f >= start)
                 .ok_or(LzfError::Corrupt)?;
-            for i in 0..copy {
-                let b = out[from + i];
-                out.push(b);
+            if distance >= copy {
+                out.extend_from_within(from..from + copy);
+            } else if distance == 1 {
+                // A run of one byte (very common: padding, repeated characters).
+                let b = out[from];
+                out.resize(out.len() + copy, b);
+            } else {
+                for i in 0..copy {
+                    let b = out[from + i];
+                    out.push(b);
+                }
             }
         }
     }

@@ -343,4 +343,7 @@ pub struct Loaded {
     pub aux: LoadedAux,
     /// Counters.
     pub stats: LoadStats,
+    /// Keys dropped because they had expired, by database (a restarted master feeds
+    /// their DELs to the replication stream, so replicas that resume drop them too).
+    pub expired: Vec<(usize, crate::keyspace::Blob)>,
 }

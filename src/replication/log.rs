@@ -97,6 +97,12 @@ impl ReplLog {
         }
     }
 
+    /// The database the stream last selected (`None` until a command was fed, or after a
+    /// forced SELECT): an RDB records it as `repl-stream-db`.
+    pub fn stream_db(&self) -> Option<usize> {
+        self.last_db
+    }
+
     /// Forces a SELECT before the next command (after a full sync starts, a promotion, ...).
     pub fn force_select(&mut self) {
         self.last_db = None;

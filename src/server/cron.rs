@@ -1,5 +1,5 @@
 //! The server cron: `hz` times a second, the active expiry cycle (and its DEL propagation),
-//! then the statistics samples. Later issues add save rules and the replication cron here.
+//! then save rules (persistence), then the statistics samples; once a second the replication cron.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -45,6 +45,8 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
         engine.propagate_expired();
         engine.flush_propagation_unwrapped();
     }
+    // Save rules and scheduled BGSAVEs.
+    crate::command::persistence::cron(state, &mut engine);
     let total = engine.stats.total_commands;
     drop(engine);
     if let Some(rate) = ops.sample(total) {

@@ -200,7 +200,9 @@ fn same_shape(a: &Value, b: &Value) -> bool {
 
 fn approx(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Int(x), Value::Int(y)) => (x - y).abs() <= 2,
+        // TTLs in seconds may straddle a second; PTTLs lose the milliseconds between the
+        // two requests, which on a loaded 2-CPU machine can be tens of them: allow 0.5%.
+        (Value::Int(x), Value::Int(y)) => (x - y).abs() <= 2.max(x.abs() / 200),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| approx(p, q))
         }

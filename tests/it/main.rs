@@ -23,6 +23,8 @@ mod expiry;
 mod protocol;
 /// Pub/Sub: redis-cli subscribe, RESP2 and RESP3 messages, introspection, context errors.
 mod pubsub;
+/// RDB files and DUMP/RESTORE against real Redis; SAVE, BGSAVE, save rules, shutdown saves.
+mod rdb;
 /// Replication in every direction between replikv and redis-server 7.0.
 mod replication;
 /// Start-up: command line, config files, errors, version and help.
