@@ -27,6 +27,7 @@ use crate::config::Settings;
 use crate::keyspace::{free_in_background, now_ms, KeyspaceSnapshot, NO_EXPIRE};
 use crate::rdb::file::{load_file, save_snapshot, SaveError};
 use crate::rdb::{self, Aux, LoadOptions, Loaded, RdbError, ReplAux, WriteOptions, WriteStats};
+use crate::replication::CachedMaster;
 
 /// After a failed background save, save rules wait this long before trying again
 /// (Redis's `CONFIG_BGSAVE_RETRY_DELAY`).
@@ -334,12 +335,21 @@ pub fn load_at_startup(state: &State) -> Result<(), String> {
         "DB loaded from disk"
     );
     let mut engine = state.engine.lock();
-    install_loaded(&mut engine, loaded, replica);
+    if let Some(history) = install_loaded(&mut engine, loaded, replica) {
+        tracing::info!(
+            replid = %history.replid,
+            offset = history.offset,
+            "the RDB holds our master's replication history: a partial resync will be tried"
+        );
+        *state.repl.cached_master.lock() = Some(history);
+    }
     Ok(())
 }
 
-/// Makes a loaded file the dataset (start-up, DEBUG RELOAD).
-fn install_loaded(engine: &mut Engine, loaded: Loaded, replica: bool) {
+/// Makes a loaded file the dataset (start-up, DEBUG RELOAD). For a replica whose file
+/// records its master's history, returns that history (id, offset, stream database), from
+/// which the first PSYNC continues as Redis does after a restart.
+fn install_loaded(engine: &mut Engine, loaded: Loaded, replica: bool) -> Option<CachedMaster> {
     let Loaded {
         keyspace,
         aux,
@@ -358,17 +368,25 @@ fn install_loaded(engine: &mut Engine, loaded: Loaded, replica: bool) {
         live.signal_all_blocked();
     }
     free_in_background(incoming);
-    let (Some(id), Some(offset)) = (aux.repl_id, aux.repl_offset) else {
-        return;
+    let (Some(id), Some(offset), Some(stream_db)) =
+        (aux.repl_id, aux.repl_offset, aux.repl_stream_db)
+    else {
+        return None;
     };
-    if aux.repl_stream_db.is_none() || offset < 0 {
-        return;
+    if offset < 0 {
+        return None;
     }
     let log = &mut engine.repl;
     if replica {
         // Our master's history: `become_replica` caches it, so the first PSYNC continues.
-        log.replid = id;
+        log.replid = id.clone();
         log.offset = offset as u64;
+        let db = usize::try_from(stream_db).unwrap_or(0);
+        return Some(CachedMaster {
+            replid: id,
+            offset: offset as u64,
+            db: db.min(engine.keyspace.dbs.len().saturating_sub(1)),
+        });
     } else {
         // A restarted master: the loaded history becomes the previous id, valid up to its
         // offset, and the (empty) backlog resumes there.
@@ -380,6 +398,7 @@ fn install_loaded(engine: &mut Engine, loaded: Loaded, replica: bool) {
             log.feed(db, &[b"DEL", &key]);
         }
     }
+    None
 }
 
 /// The final save of a shutdown (Redis's `prepareForShutdown`): cancels a background save,
@@ -598,7 +617,8 @@ pub fn debug_reload(ctx: &mut Ctx) -> CmdResult {
     };
     if flush {
         let replica = ctx.engine.is_replica;
-        install_loaded(ctx.engine, loaded, replica);
+        // A replica's live link keeps its own position; the history in the file is moot.
+        let _ = install_loaded(ctx.engine, loaded, replica);
     } else {
         ctx.engine.rdb.last_load_keys_loaded = loaded.stats.keys_loaded;
         ctx.engine.rdb.last_load_keys_expired = loaded.stats.keys_expired;

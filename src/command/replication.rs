@@ -286,10 +286,16 @@ pub fn become_replica(state: &State, engine: &mut super::Engine, host: String, p
     engine.keyspace.set_replica_mode(true);
     if was_master {
         engine.repl.publish();
-        *hub.cached_master.lock() = Some(CachedMaster {
-            replid: engine.repl.replid.clone(),
-            offset: engine.repl.offset,
-        });
+        // Our own history, to continue from if the new master shares it (Redis's
+        // replicationCacheMasterUsingMyself). After a start-up load of a replica's RDB the
+        // cache already holds the master's history as saved, with its stream database.
+        hub.cached_master
+            .lock()
+            .get_or_insert_with(|| CachedMaster {
+                replid: engine.repl.replid.clone(),
+                offset: engine.repl.offset,
+                db: 0,
+            });
         unblock_all_blocked(engine);
     }
     let generation = {
@@ -710,6 +716,7 @@ impl Host for State {
         *self.repl.cached_master.lock() = Some(CachedMaster {
             replid: replid.to_string(),
             offset,
+            db: 0,
         });
         // Our own replicas hold the old history: they must sync again.
         self.repl.replicas.kill_all();
@@ -717,9 +724,11 @@ impl Host for State {
 
     fn repl_position(&self) -> CachedMaster {
         let engine = self.engine.lock();
+        let db = self.master_session.lock().as_ref().map_or(0, |ms| ms.db());
         CachedMaster {
             replid: engine.repl.replid.clone(),
             offset: engine.repl.offset,
+            db,
         }
     }
 
@@ -791,8 +800,10 @@ impl Host for State {
     fn open_master_client(
         &self,
         peer: &str,
+        db: usize,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        let ms = MasterSession::new(self, peer.to_string());
+        let mut ms = MasterSession::new(self, peer.to_string());
+        ms.session.db = db.min(self.engine.lock().keyspace.dbs.len().saturating_sub(1));
         let info = ms.session.info.clone();
         if let Some(old) = self.master_session.lock().replace(ms) {
             self.clients.unregister(old.session.info.id);

@@ -84,6 +84,9 @@ pub struct CachedMaster {
     pub replid: String,
     /// Our processed offset.
     pub offset: u64,
+    /// The database the master's stream was applying to (its last SELECT): a partial
+    /// resync continues the stream where it was, and the master does not repeat SELECT.
+    pub db: usize,
 }
 
 /// What replication needs from the server around it; `command::State` implements it.
@@ -116,6 +119,7 @@ pub trait Host: Send + Sync + 'static {
     fn open_master_client(
         &self,
         peer: &str,
+        db: usize,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
     /// Unregisters the master client when the link ends.
     fn close_master_client(&self);

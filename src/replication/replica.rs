@@ -235,9 +235,13 @@ async fn attempt(
     let reply = psync(&mut conn, &mut wr, cached.as_ref())
         .instrument(info_span!("repl.replica.psync"))
         .await?;
+    // The database the stream starts in: where it stood for a continued stream, database 0
+    // after a full sync (whose stream starts with SELECT).
+    let mut stream_db = 0;
     match reply {
         PsyncReply::Continue(new_id) => {
             let offset = host.repl_position().offset;
+            stream_db = cached.as_ref().map_or(0, |c| c.db);
             let replid = new_id
                 .clone()
                 .unwrap_or_else(|| host.repl_position().replid);
@@ -293,7 +297,7 @@ async fn attempt(
         host: master_host.to_string(),
         port: master_port,
     });
-    let killed = host.open_master_client(&format!("{master_host}:{master_port}"));
+    let killed = host.open_master_client(&format!("{master_host}:{master_port}"), stream_db);
     let result = tokio::select! {
         r = stream_from_master(host, conn, wr, sync_id) => r,
         _ = killed => Err("master link killed (CLIENT KILL)".to_string()),
@@ -490,10 +494,16 @@ async fn full_sync(
         DisklessLoad::OnEmptyDb => host.dataset_is_empty(),
         DisklessLoad::Swapdb => true,
     };
+    // While a streamed load runs, the old dataset keeps serving reads only when it is an
+    // earlier point of the same history (same replication id), as Redis's async loading;
+    // otherwise (an empty dataset, or another master's data) clients get -LOADING.
+    let serve_old = streaming
+        && settings.repl_diskless_load == DisklessLoad::Swapdb
+        && host.repl_position().replid.eq_ignore_ascii_case(replid);
     let receive_span = info_span!("repl.replica.receive", replid, offset, streaming);
     let (bytes, loaded) = if streaming {
-        // Parse straight off the socket into a new dataset; the old one keeps serving reads
-        // until the swap.
+        // Parse straight off the socket into a new dataset.
+        let _loading = (!serve_old).then(|| LoadingFlag::raise(host));
         let (tx, rx) = mpsc::channel::<Bytes>(64);
         let loader_host = host.clone();
         let loader = tokio::task::spawn_blocking(move || {
@@ -565,7 +575,7 @@ async fn full_sync(
             .await
             .map_err(|e| format!("rename the received RDB: {e}"))?;
         hub.enter_phase(sync_id, Phase::Load);
-        host.set_loading(true);
+        let _loading = LoadingFlag::raise(host);
         let loader_host = host.clone();
         let load_path = dump.clone();
         let loaded = tokio::task::spawn_blocking(move || {
@@ -577,7 +587,6 @@ async fn full_sync(
         .instrument(info_span!("repl.replica.load", streaming = false))
         .await
         .map_err(|e| e.to_string());
-        host.set_loading(false);
         (bytes, loaded??)
     };
     let keys = loaded.keys;
@@ -591,6 +600,23 @@ async fn full_sync(
     let ack = offset.to_string();
     send(wr, &[b"REPLCONF", b"ACK", ack.as_bytes()]).await?;
     Ok(())
+}
+
+/// The server's `loading` flag (clients get -LOADING), raised for as long as it lives, so
+/// every early return of a load lowers it again.
+struct LoadingFlag<'a>(&'a Arc<dyn Host>);
+
+impl<'a> LoadingFlag<'a> {
+    fn raise(host: &'a Arc<dyn Host>) -> Self {
+        host.set_loading(true);
+        LoadingFlag(host)
+    }
+}
+
+impl Drop for LoadingFlag<'_> {
+    fn drop(&mut self) {
+        self.0.set_loading(false);
+    }
 }
 
 /// Copies the payload from the socket to `sink`, tracking progress; returns its size.

@@ -317,6 +317,163 @@ fn backlog_overrun_gives_a_full_sync() {
     }
 }
 
+/// A replica that restarts from its own RDB (which records its master's id, offset and
+/// stream database) continues with a partial resync, and the stream keeps applying to the
+/// database its master last selected (the master does not repeat SELECT).
+#[test]
+fn replica_restart_resyncs_partially_from_its_rdb() {
+    for (mk, rk) in PAIRS {
+        let master = start(mk, &[]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dir_arg = dir.path().to_str().expect("utf8 path").to_string();
+        let mut replica = start_replica(rk, &master, &["--dir", &dir_arg]);
+        wait_link_up(&replica, LINK);
+        let mut c = master.conn();
+        load_strings(&mut c, 100);
+        c.cmd(&["SELECT", "3"]);
+        c.cmd(&["SET", "in3", "before"]);
+        wait_converged(&master, &replica, LINK);
+        let (full, ok) = (
+            counter(&master, "sync_full"),
+            counter(&master, "sync_partial_ok"),
+        );
+        replica.conn().send(&[b"SHUTDOWN", b"SAVE"]);
+        assert_eq!(
+            replica.wait_exit(Duration::from_secs(20)),
+            Some(0),
+            "{rk:?} replica shut down with a save"
+        );
+        // Written while the replica is down, still in database 3, without a new SELECT.
+        c.cmd(&["SET", "in3", "while-down"]);
+        c.cmd(&["INCR", "counter3"]);
+        let replica = start_replica(rk, &master, &["--dir", &dir_arg]);
+        wait_link_up(&replica, LINK);
+        wait_converged(&master, &replica, LINK);
+        assert_eq!(
+            (
+                counter(&master, "sync_full"),
+                counter(&master, "sync_partial_ok")
+            ),
+            (full, ok + 1),
+            "{mk:?} -> {rk:?}: the restarted replica continued with a partial resync"
+        );
+        let mut r = replica.conn();
+        r.cmd(&["SELECT", "3"]);
+        assert_eq!(
+            r.cmd(&["GET", "in3"]),
+            Value::Bulk(b"while-down".to_vec()),
+            "{mk:?} -> {rk:?}: the continued stream applies to database 3"
+        );
+        assert_same_keyspace(&master, &replica);
+    }
+}
+
+/// An RDB written by Redis holding `big` (4 MB, uncompressed) and `small`.
+fn rdb_with_a_large_value() -> Vec<u8> {
+    let redis = Node::redis(&["--rdbcompression", "no"]);
+    let mut c = redis.conn();
+    assert_eq!(
+        c.cmd(&["SET", "big", &"x".repeat(4 << 20)]),
+        Value::Simple("OK".into())
+    );
+    assert_eq!(
+        c.cmd(&["SET", "small", "hello"]),
+        Value::Simple("OK".into())
+    );
+    assert_eq!(c.cmd(&["SAVE"]), Value::Simple("OK".into()));
+    std::fs::read(redis.dir.path().join("dump.rdb")).expect("read dump.rdb")
+}
+
+/// Plays a master's side of the handshake on `link` until the replica sends PSYNC.
+fn answer_handshake(link: &mut std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut buf = Vec::new();
+    loop {
+        while let Some((cmd, used)) = crate::harness::resp::parse(&buf) {
+            buf.drain(..used);
+            let name = cmd.array().first().map(Value::text).unwrap_or_default();
+            match name.to_ascii_uppercase().as_str() {
+                "PSYNC" | "SYNC" => return,
+                "PING" => link.write_all(b"+PONG\r\n").expect("write"),
+                _ => link.write_all(b"+OK\r\n").expect("write"),
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = link.read(&mut chunk).expect("read from the replica");
+        assert!(n > 0, "the replica closed the link during the handshake");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// While a replica loads a full sync into an empty dataset, clients get -LOADING with
+/// Redis's text (INFO still answers, with `loading:1`); once loaded, the data is served.
+/// The master is played by the test so that the payload trickles in until the test has
+/// seen the replica loading.
+#[test]
+fn clients_get_loading_while_a_replica_loads_a_full_sync() {
+    use std::io::Write;
+    let rdb = Arc::new(rdb_with_a_large_value());
+    for rk in [Kind::Replikv, Kind::Redis] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port().to_string();
+        let mut args = vec![
+            "--replicaof",
+            "127.0.0.1",
+            &port,
+            "--repl-diskless-load",
+            "on-empty-db",
+        ];
+        if rk == Kind::Redis {
+            // Redis serves clients between chunks of this size while it loads.
+            args.extend(["--loading-process-events-interval-bytes", "1024"]);
+        }
+        let replica = start(rk, &args);
+        let (mut link, _) = listener.accept().expect("the replica connects");
+        answer_handshake(&mut link);
+        let header = format!("+FULLRESYNC {} 0\r\n${}\r\n", "a".repeat(40), rdb.len());
+        link.write_all(header.as_bytes()).expect("write");
+        let go = Arc::new(AtomicBool::new(false));
+        let feeder = {
+            let (rdb, go) = (rdb.clone(), go.clone());
+            std::thread::spawn(move || {
+                // 1 KB every 2 ms until released, then the rest at once.
+                let mut sent = 0;
+                while sent < rdb.len() {
+                    let step = if go.load(Ordering::Acquire) {
+                        rdb.len() - sent
+                    } else {
+                        1024.min(rdb.len() - sent)
+                    };
+                    link.write_all(&rdb[sent..sent + step]).expect("write");
+                    sent += step;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                link
+            })
+        };
+        wait_until(LINK, &format!("{rk:?} replica to report loading:1"), || {
+            info_field(&replica, "persistence", "loading") == "1"
+        });
+        let mut c = replica.conn();
+        let (reply, raw) = c.cmd_raw(&[b"GET", b"small"]);
+        assert!(reply.is_error(), "{rk:?}: GET while loading: {reply:?}");
+        assert_eq!(
+            raw,
+            b"-LOADING Redis is loading the dataset in memory\r\n".to_vec(),
+            "{rk:?}"
+        );
+        go.store(true, Ordering::Release);
+        let _link = feeder.join().expect("feeder");
+        wait_link_up(&replica, LINK);
+        assert_eq!(
+            c.cmd(&["GET", "small"]),
+            Value::Bulk(b"hello".to_vec()),
+            "{rk:?}"
+        );
+        assert_eq!(c.cmd(&["STRLEN", "big"]), Value::Int(4 << 20), "{rk:?}");
+    }
+}
+
 fn signal(pid: u32, sig: &str) {
     let status = std::process::Command::new("kill")
         .arg(sig)
