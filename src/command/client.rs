@@ -232,11 +232,7 @@ fn help(ctx: &mut Ctx) -> CmdResult {
         "HELP",
         "    Print this help.",
     ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
-    Ok(())
+    super::server::help_reply(ctx, lines)
 }
 
 const CLIENT_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;

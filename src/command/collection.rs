@@ -9,7 +9,7 @@
 //! The functions take the [`Db`] rather than the whole [`Ctx`] so that a handler can hold a
 //! borrowed value and write the reply at the same time ([`db_out`] splits the two).
 
-use super::error::{self, CmdError};
+use super::error::{self, CmdError, CmdResult};
 use super::exec::Ctx;
 use crate::keyspace::types::{Hash, List, Set, ZSet};
 use crate::keyspace::{Db, Value, NO_EXPIRE};
@@ -56,6 +56,61 @@ collection!(List, List);
 collection!(Hash, Hash);
 collection!(Set, Set);
 collection!(ZSet, ZSet);
+
+/// Collections whose elements are removed by name: hash fields, set and sorted-set members.
+pub trait RemoveByName: Collection {
+    /// Removes `name`; true when it was there.
+    fn remove_name(&mut self, name: &[u8]) -> bool;
+}
+
+impl RemoveByName for Hash {
+    fn remove_name(&mut self, name: &[u8]) -> bool {
+        self.remove(name)
+    }
+}
+
+impl RemoveByName for Set {
+    fn remove_name(&mut self, name: &[u8]) -> bool {
+        self.remove(name)
+    }
+}
+
+impl RemoveByName for ZSet {
+    fn remove_name(&mut self, name: &[u8]) -> bool {
+        self.remove(name)
+    }
+}
+
+/// HDEL, SREM and ZREM: removes the elements named by `argv[2..]` from the collection at
+/// `argv[1]`, deletes the key once it is empty, and replies how many were removed.
+pub fn remove_named<T: RemoveByName>(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.now;
+    let key = ctx.arg(1);
+    let argv = ctx.argv;
+    let db = ctx.db();
+    let Some(collection) = modify::<T>(db, key, now)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let mut removed = 0;
+    for name in &argv[2..] {
+        if collection.remove_name(name) {
+            removed += 1;
+            if collection.is_empty_collection() {
+                break;
+            }
+        }
+    }
+    if collection.is_empty_collection() {
+        db.remove(key);
+    }
+    if removed > 0 {
+        db.touch(key);
+        ctx.dirty += removed as u64;
+    }
+    ctx.out.int(removed);
+    Ok(())
+}
 
 fn wrongtype() -> CmdError {
     CmdError::Fixed(error::WRONGTYPE)

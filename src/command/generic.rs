@@ -535,11 +535,7 @@ fn object_help(ctx: &mut Ctx) -> CmdResult {
         "HELP",
         "    Print this help.",
     ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
-    Ok(())
+    super::server::help_reply(ctx, lines)
 }
 
 static OBJECT_SUBCOMMANDS: &[Spec] = &[

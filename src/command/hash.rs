@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::collection::{db_out, modify, modify_or_create, read, remove_if_empty};
+use super::collection::{db_out, modify_or_create, read, remove_named};
 use super::error::{self, CmdError, CmdResult};
 use super::exec::{argv_of, Ctx};
 use super::flags::*;
@@ -91,33 +91,6 @@ fn hmget(ctx: &mut Ctx) -> CmdResult {
             None => out.null(),
         }
     }
-    Ok(())
-}
-
-fn hdel(ctx: &mut Ctx) -> CmdResult {
-    let now = ctx.now;
-    let key = ctx.arg(1);
-    let argv = ctx.argv;
-    let db = ctx.db();
-    let Some(hash) = modify::<Hash>(db, key, now)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
-    let mut deleted = 0;
-    for field in &argv[2..] {
-        if hash.remove(field) {
-            deleted += 1;
-            if hash.is_empty() {
-                break;
-            }
-        }
-    }
-    remove_if_empty::<Hash>(db, key, now);
-    if deleted > 0 {
-        db.touch(key);
-        ctx.dirty += deleted as u64;
-    }
-    ctx.out.int(deleted);
     Ok(())
 }
 
@@ -403,7 +376,14 @@ pub static COMMANDS: &[Spec] = &[
         "hash",
         hmset
     ),
-    cmd!("hdel", -3, WRITE | FAST, (1, 1, 1), "hash", hdel),
+    cmd!(
+        "hdel",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "hash",
+        remove_named::<Hash>
+    ),
     cmd!("hexists", 3, READONLY | FAST, (1, 1, 1), "hash", hexists),
     cmd!("hlen", 2, READONLY | FAST, (1, 1, 1), "hash", hlen),
     cmd!("hkeys", 2, READONLY, (1, 1, 1), "hash", hkeys),

@@ -226,11 +226,7 @@ fn pubsub_help(ctx: &mut Ctx) -> CmdResult {
         "HELP",
         "    Prints this help.",
     ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
-    Ok(())
+    super::server::help_reply(ctx, lines)
 }
 
 static PUBSUB_SUBCOMMANDS: &[Spec] = &[

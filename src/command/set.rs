@@ -1,6 +1,8 @@
 //! Set commands.
 
-use super::collection::{check_type, db_out, modify, modify_or_create, peek, read, store};
+use super::collection::{
+    check_type, db_out, modify, modify_or_create, peek, read, remove_named, store,
+};
 use super::error::{self, CmdError, CmdResult};
 use super::exec::{argv_of, Ctx};
 use super::flags::*;
@@ -36,35 +38,6 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
         db.touch(key);
         ctx.dirty += added as u64;
     }
-    Ok(())
-}
-
-fn srem(ctx: &mut Ctx) -> CmdResult {
-    let now = ctx.now;
-    let key = ctx.arg(1);
-    let argv = ctx.argv;
-    let db = ctx.db();
-    let Some(set) = modify::<Set>(db, key, now)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
-    let mut removed = 0;
-    for m in &argv[2..] {
-        if set.remove(m) {
-            removed += 1;
-            if set.is_empty() {
-                break;
-            }
-        }
-    }
-    if set.is_empty() {
-        db.remove(key);
-    }
-    if removed > 0 {
-        db.touch(key);
-        ctx.dirty += removed as u64;
-    }
-    ctx.out.int(removed);
     Ok(())
 }
 
@@ -469,7 +442,14 @@ fn sscan(ctx: &mut Ctx) -> CmdResult {
 /// Set commands.
 pub static COMMANDS: &[Spec] = &[
     cmd!("sadd", -3, WRITE | DENYOOM | FAST, (1, 1, 1), "set", sadd),
-    cmd!("srem", -3, WRITE | FAST, (1, 1, 1), "set", srem),
+    cmd!(
+        "srem",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "set",
+        remove_named::<Set>
+    ),
     cmd!("smembers", 2, READONLY, (1, 1, 1), "set", smembers),
     cmd!("sismember", 3, READONLY | FAST, (1, 1, 1), "set", sismember),
     cmd!(

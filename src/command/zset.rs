@@ -7,7 +7,7 @@
 //! listpack stores (integers spelled out, see [`listpack_score_text`]).
 
 use super::blocking::parse_timeout;
-use super::collection::{db_out, modify, modify_or_create, peek, read};
+use super::collection::{db_out, modify, modify_or_create, peek, read, remove_named};
 use super::error::{self, CmdError, CmdResult};
 use super::exec::{argv_of, Ctx, TimeoutReply};
 use super::flags::*;
@@ -172,35 +172,6 @@ fn zadd(ctx: &mut Ctx) -> CmdResult {
 
 fn zincrby(ctx: &mut Ctx) -> CmdResult {
     zadd_generic(ctx, true)
-}
-
-fn zrem(ctx: &mut Ctx) -> CmdResult {
-    let now = ctx.now;
-    let key = ctx.arg(1);
-    let argv = ctx.argv;
-    let db = ctx.db();
-    let Some(zset) = modify::<ZSet>(db, key, now)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
-    let mut removed = 0;
-    for m in &argv[2..] {
-        if zset.remove(m) {
-            removed += 1;
-            if zset.is_empty() {
-                break;
-            }
-        }
-    }
-    if zset.is_empty() {
-        db.remove(key);
-    }
-    if removed > 0 {
-        db.touch(key);
-        ctx.dirty += removed as u64;
-    }
-    ctx.out.int(removed);
-    Ok(())
 }
 
 fn zscore(ctx: &mut Ctx) -> CmdResult {
@@ -580,7 +551,14 @@ pub static COMMANDS: &[Spec] = &[
         "sorted_set",
         zincrby
     ),
-    cmd!("zrem", -3, WRITE | FAST, (1, 1, 1), "sorted_set", zrem),
+    cmd!(
+        "zrem",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "sorted_set",
+        remove_named::<ZSet>
+    ),
     cmd!(
         "zscore",
         3,

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use rand::Rng;
 
+use super::key::Key;
 use super::segment::{hash_key, Item, ItemRef, Segment, MAX_SEGMENT_ITEMS, NO_EXPIRE};
 use super::types::HMap;
 use super::value::{blob, Blob, Value};
@@ -167,30 +168,39 @@ impl Db {
 
     /// The live item for `key`, applying lazy expiry. Does not count hits or misses.
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&ItemRef> {
-        let hash = hash_key(key);
-        let si = self.segment_index(hash);
-        let expired = match self.segments[si].find(hash, key) {
-            None => return None,
-            Some(item) => !self.ignore_expiry && item.is_expired(now),
-        };
-        if expired {
-            self.expire_key(si, hash, key);
-            return None;
-        }
-        self.segments[si].find(hash, key)
+        let (si, position) = self.locate_live(key, now)?;
+        self.segments[si].at(position)
     }
 
     /// Like [`Db::get`], counting a keyspace hit or miss and recording the access (for read
     /// commands).
     pub fn get_counted(&mut self, key: &[u8], now: i64, clock: u32) -> Option<&ItemRef> {
-        if self.get(key, now).is_none() {
+        let Some((si, position)) = self.locate_live(key, now) else {
             self.stat_misses += 1;
             return None;
-        }
+        };
         self.stat_hits += 1;
-        let item = self.peek(key)?;
+        let item = self.segments[si].at(position)?;
         item.touch_access(clock);
         Some(item)
+    }
+
+    /// The segment and position of `key` when it is live, expiring it first when its time
+    /// has passed. One probe of the table: reads are the hot path, and every probe that
+    /// compares keys is a cache miss.
+    fn locate_live(&mut self, key: &[u8], now: i64) -> Option<(usize, usize)> {
+        let hash = hash_key(key);
+        let si = self.segment_index(hash);
+        let segment = &self.segments[si];
+        let position = segment.position(hash, key)?;
+        let expired = segment
+            .at(position)
+            .is_some_and(|item| !self.ignore_expiry && item.is_expired(now));
+        if expired {
+            self.expire_key(si, hash, key);
+            return None;
+        }
+        Some((si, position))
     }
 
     /// Deletes `key` if it is live (an expired key is expired first, as DEL does); returns
@@ -238,7 +248,7 @@ impl Db {
             self.split(si);
             si = self.segment_index(hash);
         }
-        let item = ItemRef::new(Item::new(blob(key), value, expire_at, clock));
+        let item = ItemRef::new(Item::new(Key::new(key), value, expire_at, clock));
         let has_expire = expire_at != NO_EXPIRE;
         let seg = Arc::make_mut(&mut self.segments[si]);
         let old = match seg.find_mut(hash, key) {
@@ -343,7 +353,7 @@ impl Db {
                 self.expires -= 1;
             }
             self.stat_expired += 1;
-            self.expired.push(item.key.clone());
+            self.expired.push(blob(&item.key));
             self.touch(key);
         }
     }
@@ -563,7 +573,7 @@ impl Db {
             let Some(item) = seg.table.iter().nth(n) else {
                 continue;
             };
-            let key = item.key.clone();
+            let key = blob(&item.key);
             if item.is_expired(now) {
                 if self.hide_expired_only {
                     // A replica returns expired keys after enough tries rather than loop.
@@ -580,7 +590,7 @@ impl Db {
         let mut found = None;
         self.for_each_live(now, |it| {
             if found.is_none() {
-                found = Some(it.key.clone());
+                found = Some(blob(&it.key));
             }
         });
         found
@@ -614,7 +624,7 @@ impl Db {
                     if item.has_expire() {
                         checked += 1;
                         if item.is_expired(now) {
-                            expired_keys.push((hash_key(&item.key), item.key.clone()));
+                            expired_keys.push((hash_key(&item.key), blob(&item.key)));
                         }
                     }
                 }

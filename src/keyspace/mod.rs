@@ -6,6 +6,7 @@
 //! flushed database, serialising a snapshot) is handed off the lock as owned data.
 
 pub mod db;
+pub mod key;
 pub mod segment;
 pub mod types;
 pub mod value;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub use db::{Db, DbSnapshot, WatchFlag};
+pub use key::Key;
 pub use segment::{Item, ItemRef, Segment, NO_EXPIRE};
 pub use types::EncodingLimits;
 pub use value::{blob, Blob, StrValue, Value, ValueType};

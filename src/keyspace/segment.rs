@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 
 use hashbrown::HashTable;
 
-use super::value::{Blob, Value};
+use super::key::Key;
+use super::value::Value;
 
 /// A segment splits when it holds this many items: large enough that a database of
 /// millions of keys has only thousands of segments (a snapshot clones that many pointers),
@@ -26,7 +27,7 @@ pub const NO_EXPIRE: i64 = i64::MAX;
 #[derive(Debug)]
 pub struct Item {
     /// The key.
-    pub key: Blob,
+    pub key: Key,
     /// Absolute expiry in Unix milliseconds, or [`NO_EXPIRE`]. Changed only through the
     /// database, which keeps the per-segment TTL counts right.
     expire_at: i64,
@@ -50,7 +51,7 @@ impl Clone for Item {
 
 impl Item {
     /// A new item.
-    pub fn new(key: Blob, value: Value, expire_at: i64, clock: u32) -> Item {
+    pub fn new(key: Key, value: Value, expire_at: i64, clock: u32) -> Item {
         Item {
             key,
             expire_at,
@@ -166,6 +167,18 @@ impl Segment {
     pub fn find(&self, hash: u64, key: &[u8]) -> Option<&ItemRef> {
         self.table
             .find(table_hash(hash), |it| it.key.as_slice() == key)
+    }
+
+    /// Where `key` sits in the table: a position [`Segment::at`] reads without probing
+    /// again, valid until the segment changes.
+    pub fn position(&self, hash: u64, key: &[u8]) -> Option<usize> {
+        self.table
+            .find_bucket_index(table_hash(hash), |it| it.key.as_slice() == key)
+    }
+
+    /// The item at a position [`Segment::position`] returned.
+    pub fn at(&self, position: usize) -> Option<&ItemRef> {
+        self.table.get_bucket(position)
     }
 
     /// The slot for `key`, for replacement or copy-on-write mutation.

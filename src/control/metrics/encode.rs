@@ -6,7 +6,9 @@
 
 use std::fmt::Error;
 
-use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, EncodeMetric};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeMetric,
+};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
@@ -66,28 +68,12 @@ impl Out<'_, '_> {
         Ok(())
     }
 
-    /// A counter family (`_total` is appended).
-    pub fn counters(
+    /// A counter family, of integers or floats (`_total` is appended).
+    pub fn counters<V: EncodeCounterValue + Copy>(
         &mut self,
         name: &str,
         help: &str,
-        rows: &[(Labels, u64)],
-    ) -> Result<(), Error> {
-        let mut enc = self
-            .0
-            .encode_descriptor(name, help, None, MetricType::Counter)?;
-        for (labels, v) in rows {
-            ConstCounter::new(*v).encode(enc.encode_family(labels)?)?;
-        }
-        Ok(())
-    }
-
-    /// A counter family of float values (`_total` is appended).
-    pub fn counters_f64(
-        &mut self,
-        name: &str,
-        help: &str,
-        rows: &[(Labels, f64)],
+        rows: &[(Labels, V)],
     ) -> Result<(), Error> {
         let mut enc = self
             .0

@@ -213,7 +213,7 @@ impl Collector for ServerCollector {
             .iter()
             .map(|(name, st)| (vec![("cmd", name.to_string())], st.usec as f64 / 1e6))
             .collect();
-        out.counters_f64(
+        out.counters(
             "redis_commands_duration_seconds",
             "Seconds spent executing each command.",
             &durations,
