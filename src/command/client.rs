@@ -208,6 +208,9 @@ fn kill_client(ctx: &mut Ctx, target: &ClientInfo, me: u64) {
     if target.id == me {
         ctx.action = Action::Close;
     } else {
+        // Redis frees the client at once: its subscriptions end with the command (PUBSUB
+        // NUMSUB right after agrees), not when its connection task gets to run.
+        ctx.engine.subscriptions.remove_client(target.id);
         target.kill();
     }
 }

@@ -355,14 +355,30 @@ fn msetnx(ctx: &mut Ctx) -> CmdResult {
 
 fn incr_generic(ctx: &mut Ctx, incr: i64) -> CmdResult {
     let key = ctx.arg(1);
-    let current = match lookup_string(ctx, key)? {
-        Some(v) => v.as_i64().ok_or(CmdError::Fixed(error::NOT_INTEGER))?,
-        None => 0,
+    let (now, clock) = (ctx.now, ctx.clock());
+    let db = ctx.db();
+    // An existing counter changes in place (one lookup, no new item), as Redis updates an
+    // unshared integer object.
+    let value = match db.get_item_mut(key, now) {
+        Some(item) => {
+            let Value::Str(s) = &mut item.value else {
+                return Err(CmdError::Fixed(error::WRONGTYPE));
+            };
+            let current = s.as_i64().ok_or(CmdError::Fixed(error::NOT_INTEGER))?;
+            let value = current
+                .checked_add(incr)
+                .ok_or(CmdError::Fixed(error::OVERFLOW))?;
+            *s = StrValue::Int(value);
+            item.touch_access(clock);
+            db.touch(key);
+            ctx.dirty += 1;
+            value
+        }
+        None => {
+            store(ctx, key, StrValue::Int(incr), false);
+            incr
+        }
     };
-    let value = current
-        .checked_add(incr)
-        .ok_or(CmdError::Fixed(error::OVERFLOW))?;
-    store(ctx, key, StrValue::Int(value), true);
     ctx.out.int(value);
     Ok(())
 }

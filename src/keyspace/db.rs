@@ -223,12 +223,21 @@ impl Db {
     /// The value of `key` for in-place modification (copying a segment or item a snapshot
     /// shares). The caller signals the modification with [`Db::touch`].
     pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
-        self.get(key, now)?;
-        let hash = hash_key(key);
-        let si = self.segment_index(hash);
+        self.get_item_mut(key, now).map(|item| &mut item.value)
+    }
+
+    /// The live item of `key` for in-place change (copying the segment and the item first
+    /// when a snapshot shares them). The caller signals the change.
+    pub fn get_item_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Item> {
+        let (si, position) = self.locate_live(key, now)?;
         let seg = Arc::make_mut(&mut self.segments[si]);
-        let slot = seg.find_mut(hash, key)?;
-        Some(&mut triomphe::Arc::make_mut(slot).value)
+        // A copied table keeps every item at its position; checked all the same.
+        let position = if seg.at(position).is_some_and(|it| it.key.as_slice() == key) {
+            position
+        } else {
+            seg.position(hash_key(key), key)?
+        };
+        Some(triomphe::Arc::make_mut(seg.at_mut(position)?))
     }
 
     /// Stores `value` under `key` with `expire_at` (or [`NO_EXPIRE`]), replacing any previous

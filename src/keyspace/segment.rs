@@ -181,6 +181,11 @@ impl Segment {
         self.table.get_bucket(position)
     }
 
+    /// The slot at a position [`Segment::position`] returned, for in-place change.
+    pub fn at_mut(&mut self, position: usize) -> Option<&mut ItemRef> {
+        self.table.get_bucket_mut(position)
+    }
+
     /// The slot for `key`, for replacement or copy-on-write mutation.
     pub fn find_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut ItemRef> {
         self.table

@@ -474,6 +474,131 @@ fn clients_get_loading_while_a_replica_loads_a_full_sync() {
     }
 }
 
+/// INFO replication's field names, in order, with the `key=value` lists of `slaveN` lines
+/// reduced to their keys.
+fn replication_field_names(node: &Node) -> Vec<String> {
+    node.conn()
+        .cmd(&["INFO", "replication"])
+        .text()
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| {
+            if k.starts_with("slave") && v.contains('=') {
+                let keys: Vec<&str> = v
+                    .split(',')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, _)| k)
+                    .collect();
+                format!("{k}:{}", keys.join(","))
+            } else {
+                k.to_string()
+            }
+        })
+        .collect()
+}
+
+/// ROLE with offsets and replica ports (which differ between nodes) replaced by 0 of the
+/// same RESP type.
+fn role_shape(node: &Node) -> Value {
+    fn mask(v: &Value) -> Value {
+        match v {
+            Value::Int(_) => Value::Int(0),
+            Value::Bulk(_) => Value::Bulk(b"0".to_vec()),
+            other => other.clone(),
+        }
+    }
+    match node.conn().cmd(&["ROLE"]) {
+        Value::Array(items) if items.len() == 3 => {
+            // master: ["master", offset, [[ip, port, offset], ...]]
+            let replicas = items[2]
+                .array()
+                .iter()
+                .map(|r| {
+                    let r = r.array();
+                    Value::Array(vec![r[0].clone(), mask(&r[1]), mask(&r[2])])
+                })
+                .collect();
+            Value::Array(vec![
+                items[0].clone(),
+                mask(&items[1]),
+                Value::Array(replicas),
+            ])
+        }
+        Value::Array(items) => {
+            // replica: ["slave", host, port, state, offset]
+            let mut items = items.clone();
+            if let Some(last) = items.last_mut() {
+                *last = mask(last);
+            }
+            Value::Array(items)
+        }
+        other => panic!("ROLE: {other:?}"),
+    }
+}
+
+/// INFO replication and ROLE as Redis 7.0 prints them, on both sides of a link: replikv as
+/// master of a Redis replica against Redis in the same place, and replikv as replica of a
+/// Redis master against a Redis replica of that same master.
+#[test]
+fn info_replication_and_role_match_redis_on_both_sides() {
+    let redis_master = start(Kind::Redis, &[]);
+    let ours_master = start(Kind::Replikv, &[]);
+    let redis_replica = start_replica(Kind::Redis, &redis_master, &[]);
+    let ours_replica = start_replica(Kind::Replikv, &redis_master, &[]);
+    let replica_of_ours = start_replica(Kind::Redis, &ours_master, &[]);
+    for r in [&redis_replica, &ours_replica, &replica_of_ours] {
+        wait_link_up(r, LINK);
+    }
+    redis_master.conn().cmd(&["SET", "k", "v"]);
+    ours_master.conn().cmd(&["SET", "k", "v"]);
+    wait_converged(&redis_master, &redis_replica, LINK);
+    wait_converged(&redis_master, &ours_replica, LINK);
+    wait_converged(&ours_master, &replica_of_ours, LINK);
+    // Masters: Redis with two replicas, replikv with one; compare against a Redis master
+    // with one replica by dropping Redis's second slave line.
+    let mut theirs = replication_field_names(&redis_master);
+    theirs.retain(|f| !f.starts_with("slave1:"));
+    assert_eq!(replication_field_names(&ours_master), theirs, "master side");
+    // Replicas of the same Redis master.
+    assert_eq!(
+        replication_field_names(&ours_replica),
+        replication_field_names(&redis_replica),
+        "replica side"
+    );
+    let same_values = [
+        "role",
+        "master_host",
+        "master_port",
+        "master_link_status",
+        "master_sync_in_progress",
+        "slave_priority",
+        "slave_read_only",
+        "replica_announced",
+        "connected_slaves",
+        "master_replid",
+        "repl_backlog_active",
+    ];
+    for field in same_values {
+        assert_eq!(
+            info_field(&ours_replica, "replication", field),
+            info_field(&redis_replica, "replication", field),
+            "replica's {field}"
+        );
+    }
+    assert_eq!(
+        role_shape(&ours_replica),
+        role_shape(&redis_replica),
+        "replica ROLE"
+    );
+    let mut redis_role = role_shape(&redis_master);
+    if let Value::Array(items) = &mut redis_role {
+        if let Value::Array(replicas) = &mut items[2] {
+            replicas.truncate(1);
+        }
+    }
+    assert_eq!(role_shape(&ours_master), redis_role, "master ROLE");
+}
+
 fn signal(pid: u32, sig: &str) {
     let status = std::process::Command::new("kill")
         .arg(sig)
