@@ -101,8 +101,13 @@ struct Entry {
 
 type Dataset = BTreeMap<(u32, Vec<u8>), Entry>;
 
-/// Reads every key of databases `dbs` from a Redis node directly.
-fn read_redis(c: &mut Conn, dbs: &[u32]) -> Dataset {
+/// Reads every key of databases `dbs` of the node behind `c`: type, TTL and encoding from
+/// the node, the value from `value_of(c, key, type)`.
+fn read_dataset(
+    c: &mut Conn,
+    dbs: &[u32],
+    mut value_of: impl FnMut(&mut Conn, &[u8], &str) -> Vec<Vec<u8>>,
+) -> Dataset {
     let mut out = BTreeMap::new();
     for &db in dbs {
         for key in keys(c, db) {
@@ -112,7 +117,7 @@ fn read_redis(c: &mut Conn, dbs: &[u32]) -> Dataset {
             }
             let ttl = call(c, &[b"PTTL", &key]).int();
             let encoding = call(c, &[b"OBJECT", b"ENCODING", &key]).text();
-            let value = read_value(c, &key, &kind);
+            let value = value_of(c, &key, &kind);
             out.insert(
                 (db, key),
                 Entry {
@@ -127,37 +132,24 @@ fn read_redis(c: &mut Conn, dbs: &[u32]) -> Dataset {
     out
 }
 
-/// Reads every key of a node that may lack the collection commands: each value travels
-/// by DUMP into `scratch` (a Redis connection) and is read there.
+/// Reads every key of databases `dbs` directly.
+fn read_redis(c: &mut Conn, dbs: &[u32]) -> Dataset {
+    read_dataset(c, dbs, read_value)
+}
+
+/// Reads every key with its value moved by DUMP into `scratch` (a Redis connection) and
+/// read there: checks replikv's DUMP payloads as much as its data.
 fn read_via_dump(src: &mut Conn, scratch: &mut Conn, dbs: &[u32]) -> Dataset {
     ok(scratch.cmd(&["SELECT", SCRATCH_DB]));
-    let mut out = BTreeMap::new();
-    for &db in dbs {
-        for key in keys(src, db) {
-            let kind = call(src, &[b"TYPE", &key]).text();
-            if kind == "none" {
-                continue;
-            }
-            let ttl = call(src, &[b"PTTL", &key]).int();
-            let encoding = call(src, &[b"OBJECT", b"ENCODING", &key]).text();
-            let payload = bytes_of(&call(src, &[b"DUMP", &key]));
-            ok(call(
-                scratch,
-                &[b"RESTORE", b"__probe__", b"0", &payload, b"REPLACE"],
-            ));
-            assert_eq!(call(scratch, &[b"TYPE", b"__probe__"]).text(), kind);
-            let value = read_value(scratch, b"__probe__", &kind);
-            out.insert(
-                (db, key),
-                Entry {
-                    kind,
-                    value,
-                    ttl,
-                    encoding,
-                },
-            );
-        }
-    }
+    let out = read_dataset(src, dbs, |src, key, kind| {
+        let payload = bytes_of(&call(src, &[b"DUMP", key]));
+        ok(call(
+            scratch,
+            &[b"RESTORE", b"__probe__", b"0", &payload, b"REPLACE"],
+        ));
+        assert_eq!(call(scratch, &[b"TYPE", b"__probe__"]).text(), kind);
+        read_value(scratch, b"__probe__", kind)
+    });
     call(scratch, &[b"DEL", b"__probe__"]);
     out
 }
