@@ -35,6 +35,7 @@ use config::Settings;
 /// Starts the server and runs it until SHUTDOWN or a termination signal.
 pub async fn run(settings: Settings, config_file: Option<PathBuf>) -> std::io::Result<()> {
     let state = State::new(settings, config_file);
+    server::signals::spawn(state.clone())?;
     start(state.clone()).await?;
     wait_for_shutdown(&state).await;
     finish(&state);
@@ -80,30 +81,10 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Waits until SHUTDOWN or a termination signal (see [`server::signals`]) stops the server.
 async fn wait_for_shutdown(state: &State) {
     let mut rx = state.shutdown.subscribe();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM");
-            None
-        }
-    };
-    loop {
-        tokio::select! {
-            _ = rx.wait_for(|stop| *stop) => break,
-            _ = tokio::signal::ctrl_c() => tracing::warn!("received SIGINT, scheduling shutdown"),
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {
-                tracing::warn!("received SIGTERM, scheduling shutdown");
-            }
-        }
-        // A signal: the final save (with save rules) must succeed, or the server stays up.
-        if command::persistence::prepare_shutdown(state) {
-            break;
-        }
-        tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
-    }
-    state.request_shutdown();
+    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 fn finish(state: &State) {

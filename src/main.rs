@@ -78,7 +78,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(replikv::run(settings, cl.config_file)) {
+    let result = runtime.block_on(replikv::run(settings, cl.config_file));
+    // A task stuck on the engine lock must not keep the process alive after the server
+    // decided to stop.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "fatal");

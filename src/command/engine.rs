@@ -90,6 +90,11 @@ pub struct Engine {
     pub is_replica: bool,
     /// The link to our master is streaming.
     pub link_up: bool,
+    /// The database our master's stream currently applies to, while a master link session
+    /// exists (a save records it as `repl-stream-db`). Kept here, beside the data, so that
+    /// a save running inside the master's stream (FLUSHALL with save rules) never needs the
+    /// master session's lock, which the stream applier holds.
+    pub master_stream_db: Option<usize>,
 }
 
 impl Engine {
@@ -104,6 +109,7 @@ impl Engine {
             repl: ReplLog::new(backlog),
             is_replica: false,
             link_up: false,
+            master_stream_db: None,
             pending_propagation: Vec::new(),
             dirty: 0,
             lastsave: crate::keyspace::now_ms() / 1000,
@@ -259,6 +265,12 @@ impl EngineLock {
     pub fn lock(&self) -> EngineGuard<'_> {
         EngineGuard(self.0.lock())
     }
+
+    /// Takes the engine lock unless it stays held for `timeout` (shutdown must not hang
+    /// behind a stuck command).
+    pub fn try_lock_for(&self, timeout: std::time::Duration) -> Option<EngineGuard<'_>> {
+        self.0.try_lock_for(timeout).map(EngineGuard)
+    }
 }
 
 /// A held engine lock.
@@ -350,6 +362,10 @@ impl State {
         self.stats.rejected_connections.store(0, Ordering::Relaxed);
         self.stats.net_input_bytes.store(0, Ordering::Relaxed);
         self.stats.net_output_bytes.store(0, Ordering::Relaxed);
+        self.stats.reads_processed.store(0, Ordering::Relaxed);
+        self.stats.writes_processed.store(0, Ordering::Relaxed);
+        engine.rdb.saves = 0;
+        self.repl.reset_counters();
         self.stats
             .reset_at_ms
             .store(crate::keyspace::now_ms(), Ordering::Relaxed);

@@ -76,6 +76,8 @@ pub const RESTORE_TTL: &str = "ERR Invalid TTL value, must be >= 0";
 pub const RESTORE_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
 /// RESTORE with a FREQ outside 0..=255.
 pub const RESTORE_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+/// REPLICAOF arriving in our master's stream (no master propagates it; replikv's own).
+pub const REPLICAOF_FROM_MASTER: &str = "ERR REPLICAOF is not allowed from the master link";
 /// SAVE or BGSAVE while a background save runs.
 pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
 /// A failed SAVE (Redis's bare `shared.err`).

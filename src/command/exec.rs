@@ -252,21 +252,25 @@ pub fn execute(
         );
         return Action::None;
     }
+    // Our master's stream passes no gate (the master already judged it), but its
+    // transactions queue like anyone's: a MULTI split across reads must not be visible half
+    // applied, and one cut short by a lost link must leave nothing behind (the partial resync
+    // sends it again from its start).
     if !session.is_master_link {
         if let Some(err) = gate(state, engine, session, spec) {
             reject(engine, session, out, Some(spec), err);
             return Action::None;
         }
-        if let Some(multi) = session.multi.as_mut() {
-            if !spec.has(TRANSACTION_CONTROL) {
-                multi.queued.push(argv.iter().cloned().collect());
-                session.info.multi.store(
-                    multi.queued.len() as i64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                out.simple("QUEUED");
-                return Action::None;
-            }
+    }
+    if let Some(multi) = session.multi.as_mut() {
+        if !spec.has(TRANSACTION_CONTROL) {
+            multi.queued.push(argv.iter().cloned().collect());
+            session.info.multi.store(
+                multi.queued.len() as i64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            out.simple("QUEUED");
+            return Action::None;
         }
     }
     *session.info.last_cmd.lock() = spec.fullname;

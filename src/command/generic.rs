@@ -203,9 +203,10 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;
     let pattern = ctx.arg(1);
     let all = pattern == b"*";
+    let compiled = crate::glob::Pattern::new(pattern, false);
     let mut found = Vec::new();
     ctx.db().for_each_live(now, |it| {
-        if all || crate::glob::matches(pattern, &it.key, false) {
+        if all || compiled.matches(&it.key) {
             found.push(it.key.clone());
         }
     });
@@ -292,13 +293,14 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
     let cursor = parse_cursor(ctx.arg(1))?;
     let opts = parse_scan_options(ctx.argv, 2, true)?;
     let now = ctx.now;
+    let pattern = opts.pattern.map(|p| crate::glob::Pattern::new(p, false));
     let mut found = Vec::new();
     let next = ctx.db().scan(cursor, opts.count, |it| {
         if it.is_expired(now) {
             return;
         }
-        if let Some(p) = opts.pattern {
-            if !crate::glob::matches(p, &it.key, false) {
+        if let Some(p) = &pattern {
+            if !p.matches(&it.key) {
                 return;
             }
         }

@@ -115,8 +115,8 @@ fn write_options(settings: &Settings) -> WriteOptions {
 /// in; anyone else records nothing.
 fn repl_aux(state: &State, engine: &Engine) -> Option<ReplAux> {
     let stream_db = if engine.is_replica {
-        match state.master_session.lock().as_ref() {
-            Some(ms) => ms.db() as i64,
+        match engine.master_stream_db {
+            Some(db) => db as i64,
             None if state.repl.cached_master.lock().is_some() => 0,
             None => return None,
         }
@@ -427,14 +427,6 @@ pub fn shutdown_save(
             Err(CmdError::Fixed(error::SHUTDOWN_FAILED))
         }
     }
-}
-
-/// A termination signal: true when the server may exit (the final save, if any,
-/// succeeded). On false the server keeps running, as Redis does after SIGTERM when its
-/// save fails.
-pub fn prepare_shutdown(state: &State) -> bool {
-    let mut engine = state.engine.lock();
-    shutdown_save(state, &mut engine, false, false, false).is_ok()
 }
 
 /// FLUSHALL's save (Redis's `flushAllDataAndResetRDB`): a running background save is

@@ -240,6 +240,11 @@ fn replconf(ctx: &mut Ctx) -> CmdResult {
 
 fn replicaof(ctx: &mut Ctx) -> CmdResult {
     let (host, port) = (ctx.arg(1), ctx.arg(2));
+    if ctx.session.is_master_link {
+        // A role change from inside our master's stream would end the very session that
+        // applies it; no master propagates REPLICAOF, so a stream carrying one is refused.
+        return Err(CmdError::Fixed(error::REPLICAOF_FROM_MASTER));
+    }
     if host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one") {
         if ctx.engine.is_replica {
             let who = ctx.session.info.describe();
@@ -323,6 +328,7 @@ pub fn become_replica(state: &State, engine: &mut super::Engine, host: String, p
             role: Role::Replica,
         });
     }
+    record_master_in_settings(state, engine, Some((host.clone(), port)));
     tracing::info!(master = %format!("{host}:{port}"), "connecting to MASTER");
     if let Some(me) = state.arc() {
         let host: Arc<dyn Host> = me;
@@ -343,7 +349,8 @@ pub fn become_master(state: &State, engine: &mut super::Engine) {
     engine.keyspace.set_replica_mode(false);
     engine.repl.ensure_backlog();
     engine.repl.shift_replid();
-    Host::close_master_client(state);
+    close_master_session(state, engine);
+    record_master_in_settings(state, engine, None);
     hub.replicas.kill_all();
     hub.events
         .publish(Event::RoleChanged { role: Role::Master });
@@ -619,8 +626,37 @@ pub fn cron(state: &Arc<State>, ticks: &mut u64) {
 
 // ------------------------------------------------------------------ the replica-side applier
 
+/// Keeps the `replicaof` directive equal to the role, as Redis does: CONFIG GET shows the
+/// current master and CONFIG REWRITE persists it (a node restarted from its rewritten file
+/// comes back as the replica it was — Sentinel relies on this after every failover).
+fn record_master_in_settings(
+    state: &State,
+    engine: &mut super::Engine,
+    master: Option<(String, u16)>,
+) {
+    if engine.settings.replicaof == master {
+        return;
+    }
+    let mut next = (*engine.settings).clone();
+    next.replicaof = master;
+    let next = Arc::new(next);
+    engine.apply_settings(next.clone());
+    state.publish_settings(next);
+}
+
+/// Ends the master link's session (lock order: engine, then master session).
+fn close_master_session(state: &State, engine: &mut super::Engine) {
+    engine.master_stream_db = None;
+    if let Some(old) = state.master_session.lock().take() {
+        state.clients.unregister(old.session.info.id);
+    }
+}
+
 /// The session that applies our master's stream, and the applied bytes not yet forwarded to
 /// our own replicas (a MULTI is forwarded whole at its EXEC, as Redis credits offsets).
+///
+/// Lock rule: its mutex is taken after the engine lock, and nothing that a command executes
+/// takes it (the stream applier holds both while it executes the master's commands).
 #[derive(Debug)]
 pub struct MasterSession {
     session: Session,
@@ -628,12 +664,6 @@ pub struct MasterSession {
 }
 
 impl MasterSession {
-    /// The database our master's stream currently applies to (an RDB saved now records
-    /// it as `repl-stream-db`).
-    pub fn db(&self) -> usize {
-        self.session.db
-    }
-
     /// A session for the link to `peer`, registered as a `master` client (CLIENT LIST shows
     /// it, CLIENT KILL TYPE master closes the link).
     fn new(state: &State, peer: String) -> MasterSession {
@@ -724,7 +754,7 @@ impl Host for State {
 
     fn repl_position(&self) -> CachedMaster {
         let engine = self.engine.lock();
-        let db = self.master_session.lock().as_ref().map_or(0, |ms| ms.db());
+        let db = engine.master_stream_db.unwrap_or(0);
         CachedMaster {
             replid: engine.repl.replid.clone(),
             offset: engine.repl.offset,
@@ -777,6 +807,7 @@ impl Host for State {
                         .push(engine.repl.offset + ms.unforwarded.len() as u64);
                 }
                 execute(self, &mut engine, &mut ms.session, &argv, &mut sink);
+                engine.master_stream_db = Some(ms.session.db);
                 sink.buf.clear();
             }
             ms.unforwarded.extend_from_slice(&raw);
@@ -786,6 +817,14 @@ impl Host for State {
             }
         }
         engine.keyspace.set_ignore_expiry(false);
+        // Where a partial resync continues from, recorded in the same critical section that
+        // applied the bytes: the link may be dropped at any await after this returns.
+        let position = CachedMaster {
+            replid: engine.repl.replid.clone(),
+            offset: engine.repl.offset,
+            db: ms.session.db,
+        };
+        *self.repl.cached_master.lock() = Some(position);
         applied
     }
 
@@ -803,18 +842,20 @@ impl Host for State {
         db: usize,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         let mut ms = MasterSession::new(self, peer.to_string());
-        ms.session.db = db.min(self.engine.lock().keyspace.dbs.len().saturating_sub(1));
+        let mut engine = self.engine.lock();
+        ms.session.db = db.min(engine.keyspace.dbs.len().saturating_sub(1));
+        engine.master_stream_db = Some(ms.session.db);
         let info = ms.session.info.clone();
         if let Some(old) = self.master_session.lock().replace(ms) {
             self.clients.unregister(old.session.info.id);
         }
+        drop(engine);
         Box::pin(async move { info.kill_notify.notified().await })
     }
 
     fn close_master_client(&self) {
-        if let Some(old) = self.master_session.lock().take() {
-            self.clients.unregister(old.session.info.id);
-        }
+        let mut engine = self.engine.lock();
+        close_master_session(self, &mut engine);
     }
 
     fn set_loading(&self, loading: bool) {

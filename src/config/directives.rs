@@ -877,6 +877,19 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Seconds without traffic after which a replication link is dropped.",
     },
     Directive {
+        name: "shutdown-timeout",
+        alias: None,
+        default: "10",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.shutdown_timeout.to_string(),
+        set: |s, a| {
+            s.shutdown_timeout = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Seconds a termination signal waits for a busy engine before exiting without the final save.",
+    },
+    Directive {
         name: "repl-backlog-size",
         alias: None,
         default: "1mb",

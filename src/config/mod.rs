@@ -153,6 +153,8 @@ pub struct Settings {
     pub repl_ping_replica_period: u64,
     /// `repl-timeout` seconds.
     pub repl_timeout: u64,
+    /// `shutdown-timeout` seconds.
+    pub shutdown_timeout: u64,
     /// `repl-backlog-size` bytes.
     pub repl_backlog_size: u64,
     /// `repl-backlog-ttl` seconds.
@@ -255,6 +257,7 @@ impl Settings {
             repl_diskless_load: DisklessLoad::Disabled,
             repl_ping_replica_period: 0,
             repl_timeout: 0,
+            shutdown_timeout: 0,
             repl_backlog_size: 0,
             repl_backlog_ttl: 0,
             repl_max_concurrent_full_syncs: 0,

@@ -15,7 +15,7 @@ use rand::Rng;
 
 use super::key::Key;
 use super::segment::{hash_key, Item, ItemRef, Segment, MAX_SEGMENT_ITEMS, NO_EXPIRE};
-use super::types::HMap;
+use super::types::{HMap, HSet};
 use super::value::{blob, Blob, Value};
 
 /// A client's "a watched key was touched" flag, shared between its session and the
@@ -44,6 +44,10 @@ pub struct Db {
     pub ignore_expiry: bool,
     /// Keys deleted by lazy or active expiry, waiting to be propagated as DELs.
     expired: Vec<Blob>,
+    /// Keys given a TTL by a client of this (writable) replica rather than by our master:
+    /// no DEL will ever come for them, so the replica's own cron expires them
+    /// ([`Db::expire_local_keys`]; Redis's `slaveKeysWithExpire`).
+    local_volatile: HSet<Blob>,
     /// WATCHed keys → the flags of the clients watching them.
     watched: HMap<Blob, Vec<(u64, WatchFlag)>>,
     /// Keys some client is blocked on (BLPOP...), with the number of such clients.
@@ -91,6 +95,7 @@ impl Db {
             hide_expired_only: false,
             ignore_expiry: false,
             expired: Vec::new(),
+            local_volatile: HSet::default(),
             watched: HMap::default(),
             blocked: HMap::default(),
             ready: Vec::new(),
@@ -285,9 +290,60 @@ impl Db {
                 None
             }
         };
+        self.note_ttl_writer(key, has_expire);
         self.touch(key);
         self.signal_ready(key);
         old
+    }
+
+    /// Tracks keys a local client of a replica gives a TTL (see `local_volatile`); a write
+    /// from our master's stream takes the key back into the master's care.
+    fn note_ttl_writer(&mut self, key: &[u8], has_expire: bool) {
+        if !self.hide_expired_only {
+            return;
+        }
+        if has_expire && !self.ignore_expiry {
+            if !self.local_volatile.contains(key) {
+                self.local_volatile.insert(blob(key));
+            }
+        } else if !self.local_volatile.is_empty() {
+            self.local_volatile.remove(key);
+        }
+    }
+
+    /// On a writable replica, deletes the keys its own clients wrote whose TTL has passed
+    /// (nothing is propagated: a replica's local writes stay local). Stops at `deadline`;
+    /// returns how many keys it deleted.
+    pub fn expire_local_keys(&mut self, now: i64, deadline: Instant) -> usize {
+        if self.local_volatile.is_empty() {
+            return 0;
+        }
+        let tracked: Vec<Blob> = self.local_volatile.iter().cloned().collect();
+        let mut deleted = 0;
+        for (i, key) in tracked.iter().enumerate() {
+            if i % 64 == 63 && Instant::now() >= deadline {
+                break;
+            }
+            let state = self.peek(key).map(|it| (it.has_expire(), it.is_expired(now)));
+            match state {
+                Some((true, false)) => continue,
+                Some((true, true)) => {
+                    self.remove(key);
+                    self.stat_expired += 1;
+                    deleted += 1;
+                }
+                // Gone, or persisted: nothing left to expire.
+                _ => {}
+            }
+            self.local_volatile.remove(key);
+        }
+        deleted
+    }
+
+    /// Forgets which keys local clients gave a TTL (the node stops being a replica: its
+    /// ordinary expiry now covers every key).
+    pub fn forget_local_volatile(&mut self) {
+        self.local_volatile = HSet::default();
     }
 
     /// Replaces the value of an existing `key`, keeping its TTL; inserts without TTL when
@@ -346,6 +402,7 @@ impl Db {
             }
             _ => {}
         }
+        self.note_ttl_writer(key, has);
         self.touch(key);
         true
     }
@@ -389,6 +446,7 @@ impl Db {
         self.len = 0;
         self.expires = 0;
         self.expire_cursor = 0;
+        self.local_volatile = HSet::default();
         self.directory = vec![0];
         self.global_depth = 0;
         std::mem::replace(&mut self.segments, vec![Arc::new(Segment::new(0, 0, 0))])
@@ -402,6 +460,7 @@ impl Db {
         std::mem::swap(&mut self.global_depth, &mut other.global_depth);
         std::mem::swap(&mut self.len, &mut other.len);
         std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.local_volatile, &mut other.local_volatile);
         self.expire_cursor = 0;
         other.expire_cursor = 0;
     }
@@ -779,6 +838,37 @@ mod tests {
         assert_eq!(db.len(), 1);
         assert_eq!(db.take_expired(), vec![blob(b"a")]);
         assert_eq!(db.expires_count(), 1);
+    }
+
+    #[test]
+    fn a_writable_replica_expires_only_the_keys_its_own_clients_gave_a_ttl() {
+        let mut db = Db::new(0);
+        db.hide_expired_only = true;
+        // From the master's stream: left to the master's DEL.
+        db.ignore_expiry = true;
+        db.insert(b"from-master", s("1"), 100, 0);
+        db.insert(b"taken-back", s("1"), NO_EXPIRE, 0);
+        db.ignore_expiry = false;
+        // From local clients.
+        db.insert(b"local", s("1"), 100, 0);
+        db.insert(b"later", s("1"), 10_000, 0);
+        db.insert(b"persisted", s("1"), 100, 0);
+        db.set_expire(b"persisted", NO_EXPIRE, 50);
+        db.set_expire(b"taken-back", 100, 50);
+        // The master writes the key again: its TTL is the master's business now.
+        db.ignore_expiry = true;
+        db.insert(b"taken-back", s("2"), 100, 0);
+        db.ignore_expiry = false;
+        let deadline = Instant::now() + std::time::Duration::from_secs(1);
+        assert_eq!(db.expire_local_keys(200, deadline), 1);
+        assert!(db.peek(b"local").is_none());
+        assert!(db.peek(b"from-master").is_some());
+        assert!(db.peek(b"taken-back").is_some());
+        assert!(db.peek(b"persisted").is_some());
+        assert!(db.peek(b"later").is_some());
+        assert!(db.take_expired().is_empty(), "a replica propagates nothing");
+        assert_eq!(db.expire_local_keys(20_000, deadline), 1);
+        assert!(db.peek(b"later").is_none());
     }
 
     #[test]

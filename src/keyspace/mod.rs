@@ -86,6 +86,9 @@ impl Keyspace {
     pub fn set_replica_mode(&mut self, replica: bool) {
         for db in &mut self.dbs {
             db.hide_expired_only = replica;
+            if !replica {
+                db.forget_local_volatile();
+            }
         }
     }
 

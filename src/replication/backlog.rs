@@ -124,16 +124,29 @@ impl Backlog {
     }
 
     /// Appends stream bytes and wakes readers.
+    ///
+    /// Blocks stay at most [`TAIL_CHUNK`] bytes however large the write, because trimming
+    /// drops whole blocks: one block holding a large batch (a restarted master's DELs for the
+    /// keys that expired while it loaded, a big pipeline) could never be trimmed to
+    /// `repl-backlog-size`, and the backlog would claim to serve offsets it should have let go.
     pub fn append(&self, data: &[u8]) {
         if data.is_empty() {
             return;
         }
         let mut inner = self.inner.lock();
-        if inner.tail.capacity() - inner.tail.len() < data.len() {
-            inner.seal_tail();
-            inner.tail.reserve(data.len().max(TAIL_CHUNK));
+        let mut rest = data;
+        while !rest.is_empty() {
+            if inner.tail.len() >= TAIL_CHUNK {
+                inner.seal_tail();
+            }
+            let take = rest.len().min(TAIL_CHUNK - inner.tail.len());
+            if inner.tail.capacity() - inner.tail.len() < take {
+                let want = TAIL_CHUNK - inner.tail.len();
+                inner.tail.reserve(want);
+            }
+            inner.tail.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
         }
-        inner.tail.extend_from_slice(data);
         inner.end += data.len() as u64;
         inner.trim();
         let end = inner.end;
@@ -244,6 +257,29 @@ mod tests {
             Read::UpToDate => Vec::new(),
             Read::Lost => panic!("lost"),
         }
+    }
+
+    #[test]
+    fn a_large_write_is_trimmed_to_the_backlog_size() {
+        // A restarted master feeds the DELs of keys that expired while it loaded in one
+        // batch, larger than the backlog: the backlog must let go of its start.
+        let b = Backlog::new(1000, 16 * 1024);
+        b.append(&vec![b'x'; 50_000]);
+        let (first, histlen) = b.range();
+        assert!(first > 1001, "the start of the batch is no longer served");
+        assert!(histlen < 2 * 16 * 1024, "{histlen} bytes held");
+        assert!(!b.can_serve_from(1001));
+        assert!(b.can_serve_from(51_001));
+        assert!(b.register(1, first));
+        let mut read = Vec::new();
+        loop {
+            let got = collect(b.read(1, first + read.len() as u64));
+            if got.is_empty() {
+                break;
+            }
+            read.extend(got);
+        }
+        assert_eq!(read.len() as u64, histlen);
     }
 
     #[test]

@@ -265,6 +265,19 @@ impl Replication {
         }
     }
 
+    /// Zeroes the counters CONFIG RESETSTAT resets (sync counts, replication traffic).
+    pub fn reset_counters(&self) {
+        for c in [
+            &self.sync_full,
+            &self.sync_partial_ok,
+            &self.sync_partial_err,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Opens a sync session in the history and announces it.
     pub fn start_sync(&self, side: Side, peer: String) -> u64 {
         let id = self.history.lock().start(side, peer.clone());

@@ -28,8 +28,17 @@ use crate::resp::RequestParser;
 
 /// Longest line accepted in the handshake.
 const MAX_LINE: usize = 64 * 1024;
-/// Redis's `repl-syncio-timeout`: each handshake reply must arrive within this.
-const SYNC_IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a replica logs when its master falls silent for `repl-timeout`, in Redis's words
+/// (operators and Redis's own tests grep for them), by the phase the link was in.
+mod timeout_text {
+    /// Connecting, handshake, waiting for the PSYNC reply or for the RDB to start.
+    pub const HANDSHAKE: &str = "Timeout connecting to the MASTER...";
+    /// Receiving the RDB.
+    pub const TRANSFER: &str = "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.";
+    /// Streaming.
+    pub const STREAM: &str = "MASTER timeout: no data nor PING received...";
+}
 
 /// Why an attempt ended.
 type Attempt = Result<(), String>;
@@ -202,13 +211,18 @@ async fn attempt(
     )
     .instrument(connect_span)
     .await
-    .map_err(|_| "timeout connecting to the master".to_string())?
+    .map_err(|_| {
+        warn!("{}", timeout_text::HANDSHAKE);
+        timeout_text::HANDSHAKE.to_string()
+    })?
     .map_err(|e| format!("error connecting to the master: {e}"))?;
     let _ = stream.set_nodelay(true);
     let (rd, mut wr) = stream.into_split();
     let mut conn = LineReader {
         rd,
         buf: BytesMut::with_capacity(16 * 1024),
+        timeout: Duration::from_secs(settings.repl_timeout),
+        timeout_text: timeout_text::HANDSHAKE,
     };
 
     // ---- handshake
@@ -298,12 +312,21 @@ async fn attempt(
         port: master_port,
     });
     let killed = host.open_master_client(&format!("{master_host}:{master_port}"), stream_db);
-    let result = tokio::select! {
+    // Closed however this attempt ends, REPLICAOF cancelling it included.
+    let _master_client = MasterClientGuard(host);
+    tokio::select! {
         r = stream_from_master(host, conn, wr, sync_id) => r,
         _ = killed => Err("master link killed (CLIENT KILL)".to_string()),
-    };
-    host.close_master_client();
-    result
+    }
+}
+
+/// Unregisters the master client when the streaming attempt ends or is dropped.
+struct MasterClientGuard<'a>(&'a Arc<dyn Host>);
+
+impl Drop for MasterClientGuard<'_> {
+    fn drop(&mut self) {
+        self.0.close_master_client();
+    }
 }
 
 /// PING, AUTH, REPLCONF listening-port / ip-address / capa — exactly what a Redis 7.0
@@ -400,8 +423,10 @@ async fn psync(
             send(wr, &[b"PSYNC", b"?", b"-1"]).await?;
         }
     }
+    // A master that delays the full sync (repl-diskless-sync-delay) sends newlines meanwhile;
+    // each one restarts the repl-timeout clock.
     let reply = loop {
-        let line = conn.line_within(Duration::from_secs(3600)).await?;
+        let line = conn.line().await?;
         if !line.is_empty() {
             break line;
         }
@@ -450,13 +475,12 @@ async fn full_sync(
     let settings = host.settings();
     hub.enter_phase(sync_id, Phase::Receive);
     let header = loop {
-        let line = conn
-            .line_within(Duration::from_secs(settings.repl_timeout))
-            .await?;
+        let line = conn.line().await?;
         if !line.is_empty() {
             break line;
         }
     };
+    conn.timeout_text = timeout_text::TRANSFER;
     let framing = if let Some(mark) = header.strip_prefix("$EOF:") {
         if mark.len() != 40 {
             return Err(format!("bad EOF mark from master: {header}"));
@@ -631,14 +655,13 @@ where
     F: FnMut(Bytes) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
-    let timeout = Duration::from_secs(host.settings().repl_timeout);
     let mut total = 0u64;
     match framing {
         Framing::Len(len) => {
             let mut remaining = *len;
             while remaining > 0 {
                 if conn.buf.is_empty() {
-                    conn.fill(timeout).await?;
+                    conn.fill().await?;
                 }
                 let take = remaining.min(conn.buf.len() as u64) as usize;
                 let chunk = conn.buf.split_to(take).freeze();
@@ -661,7 +684,7 @@ where
                 conn.buf.clear();
                 break;
             }
-            conn.fill(timeout).await?;
+            conn.fill().await?;
         },
     }
     Ok(total)
@@ -694,31 +717,31 @@ async fn stream_from_master(
     let mut parser = RequestParser::new();
     let mut ack_tick = tokio::time::interval(Duration::from_secs(1));
     let mut finished = false;
+    conn.timeout_text = timeout_text::STREAM;
     loop {
         if !conn.buf.is_empty() {
             let before = conn.buf.len();
             let applied = host.apply_from_master(&mut parser, &mut conn.buf);
             hub.net_input_bytes
                 .fetch_add((before - conn.buf.len()) as u64, Ordering::Relaxed);
-            for off in applied.acks {
-                let off = off.to_string();
-                send(&mut wr, &[b"REPLCONF", b"ACK", off.as_bytes()]).await?;
-            }
             if let Some(e) = applied.protocol_error {
                 // As Redis: a corrupt stream discards the cached master (full sync next).
                 *hub.cached_master.lock() = None;
                 return Err(format!("master stream corrupt: {e}"));
             }
+            for off in applied.acks {
+                let off = off.to_string();
+                send(&mut wr, &[b"REPLCONF", b"ACK", off.as_bytes()]).await?;
+            }
         }
-        *hub.cached_master.lock() = Some(host.repl_position());
         if !finished {
             finished = true;
             hub.enter_phase(sync_id, Phase::Stream);
             hub.finish_sync(sync_id, SyncOutcome::Succeeded);
         }
-        let timeout = Duration::from_secs(host.settings().repl_timeout);
+        conn.timeout = Duration::from_secs(host.settings().repl_timeout);
         tokio::select! {
-            r = conn.fill(timeout) => {
+            r = conn.fill() => {
                 r?;
                 if let Some(l) = hub.link.lock().as_mut() {
                     l.last_io_ms = unix_ms();
@@ -753,27 +776,32 @@ async fn send(wr: &mut OwnedWriteHalf, argv: &[&[u8]]) -> Attempt {
 struct LineReader {
     rd: OwnedReadHalf,
     buf: BytesMut,
+    /// `repl-timeout`: the longest silence any phase accepts (Redis checks the same bound
+    /// in its cron for every state from connecting to streaming).
+    timeout: Duration,
+    /// What a timeout is called in the current phase (one of [`timeout_text`]).
+    timeout_text: &'static str,
 }
 
 impl LineReader {
-    /// Reads more bytes, failing after `timeout` of silence or on EOF.
-    async fn fill(&mut self, timeout: Duration) -> Result<(), String> {
+    /// Reads more bytes, failing after `repl-timeout` of silence (logged in Redis's words
+    /// for the phase) or on EOF.
+    async fn fill(&mut self) -> Result<(), String> {
         self.buf.reserve(64 * 1024);
-        match tokio::time::timeout(timeout, self.rd.read_buf(&mut self.buf)).await {
-            Err(_) => Err("timeout: no data from the master within repl-timeout".into()),
+        match tokio::time::timeout(self.timeout, self.rd.read_buf(&mut self.buf)).await {
+            Err(_) => {
+                warn!("{}", self.timeout_text);
+                Err(self.timeout_text.to_string())
+            }
             Ok(Ok(0)) => Err("the master closed the connection".into()),
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(format!("read from master: {e}")),
         }
     }
 
-    /// One reply line (without `\r\n`), within the handshake I/O timeout.
+    /// One line (without `\r\n`); empty lines (the master's keep-alive newlines) are
+    /// returned as "".
     async fn line(&mut self) -> Result<String, String> {
-        self.line_within(SYNC_IO_TIMEOUT).await
-    }
-
-    /// One line; empty lines (the master's keep-alive newlines) are returned as "".
-    async fn line_within(&mut self, timeout: Duration) -> Result<String, String> {
         loop {
             if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
                 let mut line = self.buf.split_to(nl + 1);
@@ -786,7 +814,7 @@ impl LineReader {
             if self.buf.len() > MAX_LINE {
                 return Err("line from master too long".into());
             }
-            self.fill(timeout).await?;
+            self.fill().await?;
         }
     }
 }

@@ -41,6 +41,8 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
                 break;
             }
             db.active_expire(now, deadline);
+            // A writable replica's own volatile keys (a no-op on a master).
+            db.expire_local_keys(now, deadline);
         }
         engine.propagate_expired();
         engine.flush_propagation_unwrapped();

@@ -3,3 +3,4 @@
 pub mod connection;
 pub mod cron;
 pub mod listener;
+pub mod signals;

@@ -1,0 +1,79 @@
+//! SIGTERM and SIGINT, handled on a thread of their own.
+//!
+//! Why not `tokio::signal`: the runtime's signal driver is polled by its worker threads, and
+//! a worker that waits on the engine lock (a long command, or a bug that never lets go)
+//! would keep the signal from ever being seen — the process would ignore SIGTERM. This
+//! thread needs nothing from the runtime: it takes the engine lock with a deadline for the
+//! final save, asks the server to stop, and exits the process itself when the server cannot.
+//!
+//! As Redis: the final save (with save rules) must succeed or the server stays up (SIGTERM
+//! again retries); a second SIGINT while shutting down exits at once ("You insist...").
+//! Beyond Redis: when the engine stays busy for `shutdown-timeout` seconds, the process
+//! exits without the final save and says so, rather than hanging.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::command::persistence::shutdown_save;
+use crate::command::State;
+
+/// How long the process may take to stop once the final save is done, before this thread
+/// ends it (closing connections and flushing logs take milliseconds).
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// Starts the signal thread.
+pub fn spawn(state: Arc<State>) -> std::io::Result<()> {
+    let signals = Signals::new([SIGTERM, SIGINT])?;
+    std::thread::Builder::new()
+        .name("replikv-signals".into())
+        .spawn(move || run(state, signals))?;
+    Ok(())
+}
+
+fn run(state: Arc<State>, mut signals: Signals) {
+    let stopping = Arc::new(AtomicBool::new(false));
+    for signal in signals.forever() {
+        let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+        if stopping.load(Ordering::Acquire) {
+            if signal == SIGINT {
+                tracing::warn!("You insist... exiting now.");
+                std::process::exit(1);
+            }
+            continue;
+        }
+        tracing::warn!("Received {name} scheduling shutdown...");
+        if !final_save(&state) {
+            tracing::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
+            continue;
+        }
+        stopping.store(true, Ordering::Release);
+        state.request_shutdown();
+        std::thread::spawn(|| {
+            std::thread::sleep(EXIT_GRACE);
+            tracing::warn!(
+                "the server did not stop within {}s of the final save; exiting now",
+                EXIT_GRACE.as_secs()
+            );
+            std::process::exit(1);
+        });
+    }
+}
+
+/// The save a termination signal asks for. True when the server may exit.
+fn final_save(state: &State) -> bool {
+    let timeout = Duration::from_secs(state.settings().shutdown_timeout.max(1));
+    match state.engine.try_lock_for(timeout) {
+        Some(mut engine) => shutdown_save(state, &mut engine, false, false, false).is_ok(),
+        None => {
+            tracing::warn!(
+                "the engine stayed busy for {}s (shutdown-timeout); exiting without the final save",
+                timeout.as_secs()
+            );
+            std::process::exit(1);
+        }
+    }
+}
