@@ -186,7 +186,13 @@ fn parse_class(pattern: &[u8], mut i: usize) -> (Token, usize) {
 /// of 0x80 or above sorts below `'\0'`. Bounds are ordered first, then case-folded.
 fn in_range(a: u8, b: u8, c: u8, nocase: bool) -> bool {
     let signed = |x: u8| x as i8;
-    let fold = |x: i8| if nocase { (x as u8).to_ascii_lowercase() as i8 } else { x };
+    let fold = |x: i8| {
+        if nocase {
+            (x as u8).to_ascii_lowercase() as i8
+        } else {
+            x
+        }
+    };
     let (a, b) = (signed(a), signed(b));
     let (lo, hi) = if a > b { (b, a) } else { (a, b) };
     let (lo, hi, c) = (fold(lo), fold(hi), fold(signed(c)));
@@ -276,7 +282,14 @@ mod tests {
         fn get(p: &[u8], i: usize) -> u8 {
             p.get(i).copied().unwrap_or(0)
         }
-        fn imp(p: &[u8], mut pi: usize, s: &[u8], mut si: usize, nc: bool, skip: &mut bool) -> bool {
+        fn imp(
+            p: &[u8],
+            mut pi: usize,
+            s: &[u8],
+            mut si: usize,
+            nc: bool,
+            skip: &mut bool,
+        ) -> bool {
             let lower = |c: u8| if nc { c.to_ascii_lowercase() } else { c };
             while pi < p.len() && si < s.len() {
                 match p[pi] {
@@ -370,10 +383,7 @@ mod tests {
     }
 
     fn pattern_strategy() -> impl Strategy<Value = Vec<u8>> {
-        prop::collection::vec(
-            prop::sample::select(b"ab*?[]^-\\cA\xe9".to_vec()),
-            0..12,
-        )
+        prop::collection::vec(prop::sample::select(b"ab*?[]^-\\cA\xe9".to_vec()), 0..12)
     }
 
     proptest! {

@@ -50,7 +50,8 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
             )
         })
         .collect();
-    apply_config_set(ctx.state, ctx.engine, &pairs)
+    let allow_protected = may_change_protected(&ctx.engine.settings, ctx.session.is_local);
+    apply_config_set(ctx.state, ctx.engine, &pairs, allow_protected)
         .map_err(|e| CmdError::Other(e.resp_message()))?;
     ctx.out.ok();
     Ok(())
@@ -75,6 +76,11 @@ pub enum ConfigSetError {
         /// The name as given.
         name: String,
     },
+    /// The directive may write files elsewhere and `enable-protected-configs` forbids it.
+    Protected {
+        /// The name as given.
+        name: String,
+    },
     /// The value does not parse or is out of range.
     Invalid {
         /// The name as given.
@@ -91,6 +97,7 @@ impl ConfigSetError {
             ConfigSetError::Unknown { name }
             | ConfigSetError::Duplicate { name }
             | ConfigSetError::Immutable { name }
+            | ConfigSetError::Protected { name }
             | ConfigSetError::Invalid { name, .. } => name,
         }
     }
@@ -101,6 +108,7 @@ impl ConfigSetError {
             ConfigSetError::Unknown { .. } => "unknown option",
             ConfigSetError::Duplicate { .. } => "duplicate parameter",
             ConfigSetError::Immutable { .. } => "can't set immutable config",
+            ConfigSetError::Protected { .. } => "can't set protected config",
             ConfigSetError::Invalid { reason, .. } => reason,
         }
     }
@@ -120,6 +128,16 @@ impl ConfigSetError {
     }
 }
 
+/// Whether a caller may change `dir` and `dbfilename` (Redis's `allowProtectedAction`):
+/// `enable-protected-configs yes`, or `local` and the caller is on loopback.
+pub fn may_change_protected(settings: &Settings, caller_is_local: bool) -> bool {
+    match settings.enable_protected_configs {
+        crate::config::Protected::Yes => true,
+        crate::config::Protected::Local => caller_is_local,
+        crate::config::Protected::No => false,
+    }
+}
+
 /// Applies `(directive, value)` pairs as CONFIG SET does: every pair is checked (known,
 /// not repeated, mutable, valid value) on a copy of the settings, and only when all pass is
 /// the copy published to the engine and to readers outside the lock. RESP's CONFIG SET and
@@ -129,6 +147,7 @@ pub fn apply_config_set(
     state: &crate::command::State,
     engine: &mut crate::command::Engine,
     pairs: &[(String, String)],
+    allow_protected: bool,
 ) -> Result<Arc<Settings>, ConfigSetError> {
     let mut next: Settings = (*engine.settings).clone();
     let mut seen: Vec<&'static str> = Vec::new();
@@ -142,6 +161,9 @@ pub fn apply_config_set(
         seen.push(d.name);
         if !d.mutable {
             return Err(ConfigSetError::Immutable { name: name.clone() });
+        }
+        if !allow_protected && config::directives::PROTECTED_CONFIGS.contains(&d.name) {
+            return Err(ConfigSetError::Protected { name: name.clone() });
         }
         let args = if d.multi_arg {
             split_value(value)

@@ -34,6 +34,10 @@ pub struct Directive {
     pub doc: &'static str,
 }
 
+/// Directives that can write files where the server runs (Redis's PROTECTED_CONFIG):
+/// changed at run time only where `enable-protected-configs` allows.
+pub const PROTECTED_CONFIGS: &[&str] = &["dir", "dbfilename"];
+
 /// Finds a directive by name or alias, ignoring case.
 pub fn find(name: &str) -> Option<&'static Directive> {
     DIRECTIVES.iter().find(|d| {
@@ -464,6 +468,32 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         doc: "Allow DEBUG: no, yes, or local (loopback clients only).",
+    },
+    Directive {
+        name: "enable-protected-configs",
+        alias: None,
+        default: "no",
+        mutable: false,
+        multi_arg: false,
+        get: |s| enum_name(s.enable_protected_configs, PROTECTED),
+        set: |s, a| {
+            s.enable_protected_configs = parse_enum(a, PROTECTED)?;
+            Ok(())
+        },
+        doc: "Allow changing dir and dbfilename at run time (CONFIG SET, PATCH /v1/config): no, yes, or local.",
+    },
+    Directive {
+        name: "enable-module-command",
+        alias: None,
+        default: "no",
+        mutable: false,
+        multi_arg: false,
+        get: |s| enum_name(s.enable_module_command, PROTECTED),
+        set: |s, a| {
+            s.enable_module_command = parse_enum(a, PROTECTED)?;
+            Ok(())
+        },
+        doc: "Accepted for compatibility: replikv loads no modules, so MODULE is refused whatever its value.",
     },
     Directive {
         name: "maxmemory",
@@ -1058,6 +1088,32 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         doc: "replikv: bearer token required by mutating HTTP calls (also REPLIKV_HTTP_AUTH_TOKEN).",
+    },
+    Directive {
+        name: "http-auth-max-failures",
+        alias: None,
+        default: "10",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.http_auth_max_failures.to_string(),
+        set: |s, a| {
+            s.http_auth_max_failures = parse_int(a, 0, i32::MAX as i64)? as u32;
+            Ok(())
+        },
+        doc: "Failed control-plane credentials one address may present per minute before it gets 429 (0 = no limit).",
+    },
+    Directive {
+        name: "http-allowed-hosts",
+        alias: None,
+        default: "",
+        mutable: true,
+        multi_arg: true,
+        get: |s| s.http_allowed_hosts.join(" "),
+        set: |s, a| {
+            s.http_allowed_hosts = a.iter().filter(|h| !h.is_empty()).cloned().collect();
+            Ok(())
+        },
+        doc: "Host names the control plane answers to besides IP literals and localhost (a guard against DNS rebinding).",
     },
     Directive {
         name: "http-auth-reads",

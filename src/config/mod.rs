@@ -73,6 +73,10 @@ pub struct Settings {
     pub tcp_backlog: u32,
     /// `protected-mode` (kept for compatibility; loopback binding is the default).
     pub protected_mode: bool,
+    /// `enable-protected-configs`: who may change `dir` and `dbfilename` at run time.
+    pub enable_protected_configs: Protected,
+    /// `enable-module-command` (accepted; no modules exist).
+    pub enable_module_command: Protected,
     /// `timeout`: close idle clients after this many seconds (0 = never).
     pub timeout: u64,
     /// `tcp-keepalive` seconds (0 = off).
@@ -189,6 +193,10 @@ pub struct Settings {
     pub http_auth_token: String,
     /// `http-auth-reads`: also require the token for reads.
     pub http_auth_reads: bool,
+    /// `http-allowed-hosts`: extra `Host` names the control plane accepts.
+    pub http_allowed_hosts: Vec<String>,
+    /// `http-auth-max-failures`: failed credentials per address and minute (0 = no limit).
+    pub http_auth_max_failures: u32,
     /// `otel-endpoint`: OTLP/HTTP endpoint for traces (empty = no export).
     pub otel_endpoint: String,
     /// `otel-service-name`.
@@ -217,6 +225,8 @@ impl Settings {
             port: 0,
             tcp_backlog: 0,
             protected_mode: false,
+            enable_protected_configs: Protected::No,
+            enable_module_command: Protected::No,
             timeout: 0,
             tcp_keepalive: 0,
             requirepass: String::new(),
@@ -275,6 +285,8 @@ impl Settings {
             http_port: 0,
             http_auth_token: String::new(),
             http_auth_reads: false,
+            http_allowed_hosts: Vec::new(),
+            http_auth_max_failures: 0,
             otel_endpoint: String::new(),
             otel_service_name: String::new(),
             sync_history_size: 0,

@@ -37,6 +37,15 @@ pub struct Problem {
     pub field: Option<String>,
 }
 
+/// The credential a 401 asks for (its `WWW-Authenticate` challenge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// `http-auth-token`, as a bearer token.
+    Bearer,
+    /// The server's `requirepass`, as HTTP Basic (user `default`) or a bearer token.
+    Password,
+}
+
 /// Everything a control-plane call can refuse with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -47,8 +56,8 @@ pub enum ApiError {
         /// The field, when known.
         field: Option<String>,
     },
-    /// 401: a bearer token is required and was missing or wrong.
-    Unauthorized,
+    /// 401: a credential is required and was missing or wrong.
+    Unauthorized(Challenge),
     /// 403: the call is not allowed from here (protected mode without a token).
     Forbidden {
         /// Why.
@@ -75,6 +84,11 @@ pub enum ApiError {
         /// Why.
         detail: String,
     },
+    /// 429: too many failed credentials from this address; retry after that many seconds.
+    TooManyRequests {
+        /// Seconds until the address may try again.
+        retry_after: u64,
+    },
     /// 501: the operation exists in the API but not yet in this server.
     NotImplemented {
         /// What is missing.
@@ -89,7 +103,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::UnknownReplica { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -104,7 +119,10 @@ impl ApiError {
     pub fn kind(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::BadRequest { .. } => ("bad-request", "Malformed request"),
-            ApiError::Unauthorized => ("unauthorized", "Authentication required"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            ApiError::TooManyRequests { .. } => {
+                ("too-many-failures", "Too many failed authentications")
+            }
             ApiError::Forbidden { .. } => ("forbidden", "Not allowed"),
             ApiError::NotFound => ("not-found", "No such resource"),
             ApiError::UnknownReplica { .. } => ("unknown-replica", "Unknown replica"),
@@ -123,8 +141,16 @@ impl ApiError {
         let (kind, title) = self.kind();
         let (detail, field) = match self {
             ApiError::BadRequest { detail, field } => (detail.clone(), field.clone()),
-            ApiError::Unauthorized => (
+            ApiError::Unauthorized(Challenge::Bearer) => (
                 "this call needs `Authorization: Bearer <token>` with the configured http-auth-token".into(),
+                None,
+            ),
+            ApiError::Unauthorized(Challenge::Password) => (
+                "the server has a password (requirepass) and no http-auth-token: this call needs it, as `Authorization: Basic` with user `default` or `Authorization: Bearer <password>`".into(),
+                None,
+            ),
+            ApiError::TooManyRequests { retry_after } => (
+                format!("too many failed authentications from this address; retry in {retry_after} s"),
                 None,
             ),
             ApiError::Forbidden { detail }
@@ -163,8 +189,20 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if self == ApiError::Unauthorized {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match self {
+            ApiError::Unauthorized(Challenge::Bearer) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::Unauthorized(Challenge::Password) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"replikv\", charset=\"UTF-8\""),
+                );
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            _ => {}
         }
         response
     }
@@ -241,7 +279,8 @@ mod tests {
                 detail: "x".into(),
                 field: None,
             },
-            ApiError::Unauthorized,
+            ApiError::Unauthorized(Challenge::Bearer),
+            ApiError::TooManyRequests { retry_after: 3 },
             ApiError::Forbidden { detail: "x".into() },
             ApiError::NotFound,
             ApiError::UnknownReplica { id: 3 },

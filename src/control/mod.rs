@@ -60,6 +60,8 @@ pub struct Control {
     pub metrics: metrics::Metrics,
     /// `REPLIKV_HTTP_AUTH_TOKEN` at start-up (used when `http-auth-token` is empty).
     pub env_token: Option<String>,
+    /// Failed credentials per address (rate limit).
+    pub failed_auth: auth::FailedAttempts,
     /// The OpenAPI document, rendered once.
     openapi_json: String,
 }
@@ -78,6 +80,7 @@ impl Control {
             state,
             metrics: metrics::Metrics::new(),
             env_token,
+            failed_auth: auth::FailedAttempts::default(),
             openapi_json: openapi::document_json(),
         })
     }

@@ -49,7 +49,61 @@ impl Modify for BearerToken {
 
 /// The whole document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    super::api_router().into_openapi()
+    let mut doc = super::api_router().into_openapi();
+    add_guard_responses(&mut doc);
+    doc
+}
+
+/// Documents the refusals the auth layer adds in front of every handler, so no handler has
+/// to repeat them: 403 for a foreign `Host` (and, on changes, a cross-site `Origin`), 429
+/// after too many failed credentials, 415 for a change whose body is not JSON. Open paths
+/// (probes, metrics) only get the `Host` rule.
+fn add_guard_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                super::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let open =
+            super::auth::access_of(&axum::http::Method::GET, path) == super::auth::Access::Open;
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
+        ];
+        for (operation, mutates) in operations {
+            let Some(op) = operation.as_mut() else {
+                continue;
+            };
+            let responses = &mut op.responses.responses;
+            let mut add = |code: &str, description: &str| {
+                responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| problem(description).into());
+            };
+            add("403", "The `Host` header names neither an IP address, `localhost`, nor a name in `http-allowed-hosts`; or, for a change, the request came from another site (`Origin`, `Sec-Fetch-Site`).");
+            if open {
+                continue;
+            }
+            add("429", "Too many failed credentials from this address within a minute (`http-auth-max-failures`); `Retry-After` says when to try again.");
+            if mutates {
+                add(
+                    "415",
+                    "The request has a body that is not `application/json`.",
+                );
+            }
+        }
+    }
 }
 
 /// The document as committed: pretty JSON with a final newline.

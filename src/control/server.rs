@@ -5,8 +5,9 @@
 //! reasons. Secrets (passwords, the HTTP token) are never shown.
 
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 
+use super::auth::{Caller, Proved};
 use super::error::{ApiError, Problem};
 use super::extract::ApiJson;
 use super::model::{
@@ -14,7 +15,7 @@ use super::model::{
 };
 use super::ApiState;
 use crate::command::connection::REDIS_COMPAT_VERSION;
-use crate::command::server::{apply_config_set, ConfigSetError};
+use crate::command::server::{apply_config_set, may_change_protected, ConfigSetError};
 use crate::command::snapshot::ServerSnapshot;
 use crate::config::{self, Settings};
 
@@ -122,12 +123,24 @@ pub async fn get_config(State(api): State<ApiState>) -> Json<ConfigView> {
 )]
 pub async fn patch_config(
     State(api): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     ApiJson(ConfigPatch(changes)): ApiJson<ConfigPatch>,
 ) -> Result<Json<ConfigView>, ApiError> {
     let pairs: Vec<(String, String)> = changes.into_iter().collect();
+    let sets_token = pairs
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("http-auth-token"));
+    if sets_token && caller.proved != Proved::Token {
+        // Otherwise a caller could lock the operators out, or set the first token of a
+        // server that relies on its password.
+        return Err(ApiError::Forbidden {
+            detail: "http-auth-token can be changed over HTTP only by a caller presenting the current token; set it in the configuration file or with CONFIG SET".into(),
+        });
+    }
     let applied = {
         let mut engine = api.state.engine.lock();
-        apply_config_set(&api.state, &mut engine, &pairs)
+        let allow_protected = may_change_protected(&engine.settings, caller.loopback);
+        apply_config_set(&api.state, &mut engine, &pairs, allow_protected)
     };
     let settings = applied.map_err(config_error)?;
     let names: Vec<&str> = pairs
@@ -143,6 +156,9 @@ fn config_error(e: ConfigSetError) -> ApiError {
         ConfigSetError::Unknown { name } => format!("unknown directive '{name}'"),
         ConfigSetError::Immutable { name } => {
             format!("'{name}' cannot change while the server runs")
+        }
+        ConfigSetError::Protected { name } => {
+            format!("'{name}' is a protected directive: enable-protected-configs does not allow changing it from here")
         }
         ConfigSetError::Duplicate { name } => format!("'{name}' is given twice"),
         ConfigSetError::Invalid { name, reason } => format!("'{name}': {reason}"),

@@ -324,7 +324,9 @@ impl Db {
             if i % 64 == 63 && Instant::now() >= deadline {
                 break;
             }
-            let state = self.peek(key).map(|it| (it.has_expire(), it.is_expired(now)));
+            let state = self
+                .peek(key)
+                .map(|it| (it.has_expire(), it.is_expired(now)));
             match state {
                 Some((true, false)) => continue,
                 Some((true, true)) => {

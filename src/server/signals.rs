@@ -35,10 +35,16 @@ pub fn spawn(state: Arc<State>) -> std::io::Result<()> {
 }
 
 fn run(state: Arc<State>, mut signals: Signals) {
-    let stopping = Arc::new(AtomicBool::new(false));
+    // Set from the first signal until the final save is over (or failed): the signal loop
+    // itself never waits, so a second SIGINT is always heard.
+    let in_progress = Arc::new(AtomicBool::new(false));
     for signal in signals.forever() {
-        let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
-        if stopping.load(Ordering::Acquire) {
+        let name = if signal == SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        if in_progress.load(Ordering::Acquire) {
             if signal == SIGINT {
                 tracing::warn!("You insist... exiting now.");
                 std::process::exit(1);
@@ -46,13 +52,15 @@ fn run(state: Arc<State>, mut signals: Signals) {
             continue;
         }
         tracing::warn!("Received {name} scheduling shutdown...");
-        if !final_save(&state) {
-            tracing::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
-            continue;
-        }
-        stopping.store(true, Ordering::Release);
-        state.request_shutdown();
-        std::thread::spawn(|| {
+        in_progress.store(true, Ordering::Release);
+        let (state, in_progress) = (state.clone(), in_progress.clone());
+        std::thread::spawn(move || {
+            if !final_save(&state) {
+                tracing::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
+                in_progress.store(false, Ordering::Release);
+                return;
+            }
+            state.request_shutdown();
             std::thread::sleep(EXIT_GRACE);
             tracing::warn!(
                 "the server did not stop within {}s of the final save; exiting now",

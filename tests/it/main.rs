@@ -27,6 +27,8 @@ mod pubsub;
 mod rdb;
 /// Replication in every direction between replikv and redis-server 7.0.
 mod replication;
+/// Regressions for replication defects found with Redis's own replication tests.
+mod replication_defects;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
 /// MULTI/EXEC/DISCARD/WATCH against redis-server 7.0, with two clients per server.

@@ -845,7 +845,7 @@ fn shutdown_and_sigterm_save_when_save_rules_exist() {
 
 #[test]
 fn failed_saves_refuse_shutdown_and_writes_until_forced() {
-    let mut node = Node::replikv(&["--save", "3600 1"]);
+    let mut node = Node::replikv(&["--save", "3600 1", "--enable-protected-configs", "yes"]);
     let mut c = node.conn();
     ok(c.cmd(&["SET", "k", "v"]));
     let gone = tempfile::tempdir().expect("tempdir");

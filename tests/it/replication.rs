@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::harness::repl::{
-    assert_same_keyspace, info, info_field, start, start_replica, wait_converged, wait_link_up,
+    answer_handshake, assert_same_keyspace, info, info_field, start, start_replica, wait_converged,
+    wait_link_up,
 };
 use crate::harness::{wait_until, Conn, Kind, Node, Value};
 
@@ -382,27 +383,6 @@ fn rdb_with_a_large_value() -> Vec<u8> {
     );
     assert_eq!(c.cmd(&["SAVE"]), Value::Simple("OK".into()));
     std::fs::read(redis.dir.path().join("dump.rdb")).expect("read dump.rdb")
-}
-
-/// Plays a master's side of the handshake on `link` until the replica sends PSYNC.
-fn answer_handshake(link: &mut std::net::TcpStream) {
-    use std::io::{Read, Write};
-    let mut buf = Vec::new();
-    loop {
-        while let Some((cmd, used)) = crate::harness::resp::parse(&buf) {
-            buf.drain(..used);
-            let name = cmd.array().first().map(Value::text).unwrap_or_default();
-            match name.to_ascii_uppercase().as_str() {
-                "PSYNC" | "SYNC" => return,
-                "PING" => link.write_all(b"+PONG\r\n").expect("write"),
-                _ => link.write_all(b"+OK\r\n").expect("write"),
-            }
-        }
-        let mut chunk = [0u8; 4096];
-        let n = link.read(&mut chunk).expect("read from the replica");
-        assert!(n > 0, "the replica closed the link during the handshake");
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 /// While a replica loads a full sync into an empty dataset, clients get -LOADING with

@@ -90,7 +90,8 @@ fn server_reports_identity_ports_and_dataset() {
 #[test]
 fn config_lists_directives_without_secrets() {
     let node = Node::replikv(&["--requirepass", "hunter2"]);
-    let http = Http::new(&node);
+    // The password is the credential the configuration asks for (no http-auth-token).
+    let http = Http::new(&node).with_token("hunter2");
     let r = http.get("/v1/config");
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(!r.body.contains("hunter2"), "a secret leaked: {}", r.body);

@@ -86,10 +86,24 @@ impl Http {
 
     /// Sends a request with an optional body (sent as `content_type`).
     pub fn send(&self, method: &str, path: &str, body: Option<(&str, &str)>) -> Reply {
+        self.request(method, path, &[], body)
+    }
+
+    /// Sends a request with extra headers and an optional body (`(content_type, text)`).
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &str)>,
+    ) -> Reply {
         let url = format!("{}{path}", self.base);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(t) = &self.token {
             builder = builder.header("Authorization", format!("Bearer {t}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
         }
         let result = match body {
             Some((content_type, text)) => {
@@ -136,50 +150,17 @@ impl Http {
         value: &str,
         body: &str,
     ) -> Reply {
-        let url = format!("{}{path}", self.base);
-        let request = ureq::http::Request::builder()
-            .method(method)
-            .uri(&url)
-            .header(name, value)
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .expect("request");
-        let mut response = self
-            .agent
-            .run(request)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        Reply {
-            status: response.status().as_u16(),
-            content_type: String::new(),
-            www_authenticate: String::new(),
-            body: response.body_mut().read_to_string().unwrap_or_default(),
-        }
+        self.request(
+            method,
+            path,
+            &[(name, value)],
+            Some(("application/json", body)),
+        )
     }
 
     /// GET with an `Accept` header.
     pub fn send_accept(&self, path: &str, accept: &str) -> Reply {
-        let url = format!("{}{path}", self.base);
-        let request = ureq::http::Request::builder()
-            .uri(&url)
-            .header("Accept", accept)
-            .body(())
-            .expect("request");
-        let mut response = self
-            .agent
-            .run(request)
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        Reply {
-            status: response.status().as_u16(),
-            content_type,
-            www_authenticate: String::new(),
-            body: response.body_mut().read_to_string().unwrap_or_default(),
-        }
+        self.request("GET", path, &[("Accept", accept)], None)
     }
 
     /// GET.

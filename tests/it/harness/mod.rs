@@ -266,6 +266,15 @@ impl Node {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Sends signal `name` (`TERM`, `INT`, `STOP`, `CONT`...) to the process.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{name} {}", self.pid());
+    }
 }
 
 impl Drop for Node {

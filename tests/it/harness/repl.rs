@@ -162,3 +162,33 @@ pub fn assert_same_keyspace(a: &Node, b: &Node) {
         diffs.join("\n")
     );
 }
+
+/// Plays a master's side of the handshake on `link` until the replica sends PSYNC (or
+/// SYNC); returns that command's arguments.
+pub fn answer_handshake(link: &mut std::net::TcpStream) -> Vec<String> {
+    use std::io::{Read, Write};
+    let mut buf = Vec::new();
+    loop {
+        while let Some((cmd, used)) = super::resp::parse(&buf) {
+            buf.drain(..used);
+            let args: Vec<String> = cmd.array().iter().map(Value::text).collect();
+            let name = args.first().cloned().unwrap_or_default();
+            match name.to_ascii_uppercase().as_str() {
+                "PSYNC" | "SYNC" => return args,
+                "PING" => link.write_all(b"+PONG\r\n").expect("write"),
+                _ => link.write_all(b"+OK\r\n").expect("write"),
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = link.read(&mut chunk).expect("read from the replica");
+        assert!(n > 0, "the replica closed the link during the handshake");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A valid RDB file of an empty dataset, as Debian's redis-server 7.0 writes it.
+pub fn empty_rdb() -> Vec<u8> {
+    let redis = Node::redis(&[]);
+    assert_eq!(redis.conn().cmd(&["SAVE"]), Value::Simple("OK".into()));
+    std::fs::read(redis.dir.path().join("dump.rdb")).expect("read dump.rdb")
+}
