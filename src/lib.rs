@@ -35,6 +35,7 @@ use config::Settings;
 /// Starts the server and runs it until SHUTDOWN or a termination signal.
 pub async fn run(settings: Settings, config_file: Option<PathBuf>) -> std::io::Result<()> {
     let state = State::new(settings, config_file);
+    telemetry::deadlock::start_watchdog();
     server::signals::spawn(state.clone())?;
     start(state.clone()).await?;
     wait_for_shutdown(&state).await;

@@ -166,10 +166,12 @@ const PROTECTED: &[(&str, Protected)] = &[
 ];
 
 fn parse_save(args: &[String]) -> Result<Vec<(u64, u64)>, String> {
-    if args.len() == 1 && args[0].is_empty() {
+    // `save ""` and a bare `save` (what a harness writing `save {}` produces) both mean
+    // no rules, as in Redis.
+    if args.is_empty() || (args.len() == 1 && args[0].is_empty()) {
         return Ok(Vec::new());
     }
-    if args.is_empty() || !args.len().is_multiple_of(2) {
+    if !args.len().is_multiple_of(2) {
         return Err("Invalid save parameters".into());
     }
     args.chunks(2)
@@ -1187,6 +1189,20 @@ mod tests {
             (d.set)(&mut s, &args).unwrap_or_else(|e| panic!("{}: {shown:?}: {e}", d.name));
             assert_eq!((d.get)(&s), shown, "{}", d.name);
         }
+    }
+
+    #[test]
+    fn save_rules_parse_as_redis() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_save(&args(&["900", "1", "300", "10"])),
+            Ok(vec![(900, 1), (300, 10)])
+        );
+        // `save ""` and a bare `save` line both clear the rules.
+        assert_eq!(parse_save(&args(&[""])), Ok(vec![]));
+        assert_eq!(parse_save(&args(&[])), Ok(vec![]));
+        assert!(parse_save(&args(&["900"])).is_err());
+        assert!(parse_save(&args(&["900", "x"])).is_err());
     }
 
     #[test]

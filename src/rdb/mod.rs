@@ -153,9 +153,10 @@ pub enum RdbError {
     /// A version outside 1..=10 (a newer Redis wrote it, or the header is damaged).
     #[error("can't handle RDB format version {0}")]
     BadVersion(String),
-    /// The CRC64 trailer does not match the content.
+    /// The CRC64 trailer does not match the content. Worded as Redis logs it ("Wrong RDB
+    /// checksum ... RDB CRC error"): operators' tools grep for those words.
     #[error(
-        "RDB checksum mismatch at byte {offset}: computed {computed:016x}, file says {stored:016x}"
+        "Wrong RDB checksum expected: ({stored:x}) got ({computed:x}) at byte {offset}: RDB CRC error"
     )]
     Checksum {
         /// Offset of the trailer.

@@ -687,7 +687,8 @@ fn corrupt_rdb_files_stop_start_up_with_a_clear_error() {
     cases.push(("a flipped bit".into(), flipped, "byte"));
     let mut crc = good.clone();
     crc[n - 1] ^= 0xFF;
-    cases.push(("a wrong checksum".into(), crc, "checksum"));
+    // Worded as Redis logs it: tools grep for "CRC error".
+    cases.push(("a wrong checksum".into(), crc, "rdb crc error"));
     let mut version = good.clone();
     version[5..9].copy_from_slice(b"0011");
     cases.push(("version 11".into(), version, "version 11"));

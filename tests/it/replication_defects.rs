@@ -427,3 +427,64 @@ fn read_ack_offset(link: &mut TcpStream) -> Option<u64> {
     }
     last
 }
+
+/// The position a replica continues from is the one it applied, however its link ends. A
+/// master that streams writes with GETACKs and never reads the ACKs leaves the replica
+/// blocked writing an ACK right after applying a batch; REPLICAOF then cancels the link at
+/// that point. Before, the cached position was taken after the ACKs were written, so it
+/// stayed one batch behind: the next PSYNC asked for bytes already applied (applying them
+/// twice, and in a chain making the node refuse its own sub-replicas).
+#[test]
+fn a_replica_re_pointed_mid_stream_continues_from_what_it_applied() {
+    let rdb = empty_rdb();
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let a_port = a.local_addr().expect("addr").port().to_string();
+    let replica = Node::replikv(&["--replicaof", "127.0.0.1", &a_port]);
+    let replid = "c".repeat(40);
+    let (mut link, _) = a.accept().expect("the replica connects");
+    answer_handshake(&mut link);
+    let header = format!("+FULLRESYNC {replid} 0\r\n${}\r\n", rdb.len());
+    link.write_all(header.as_bytes()).expect("write");
+    link.write_all(&rdb).expect("write");
+    wait_link_up(&replica, LINK);
+    // Writes with GETACKs until the replica stops reading (it is stuck writing ACKs that
+    // this master never reads).
+    link.set_write_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut i = 0u64;
+    let started = Instant::now();
+    loop {
+        let mut batch = Vec::new();
+        for _ in 0..1000 {
+            batch.extend(resp(&["SET", "k", &i.to_string()]));
+            batch.extend(resp(&["REPLCONF", "GETACK", "*"]));
+            i += 1;
+        }
+        if link.write_all(&batch).is_err() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the replica kept reading"
+        );
+    }
+    let offset = || info_field(&replica, "replication", "slave_repl_offset");
+    let mut last = offset();
+    wait_until(LINK, "the replica's offset to settle", || {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = offset();
+        std::mem::replace(&mut last, now.clone()) == now
+    });
+    let applied: u64 = last.parse().expect("offset");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let b_port = b.local_addr().expect("addr").port().to_string();
+    ok(replica.conn().cmd(&["REPLICAOF", "127.0.0.1", &b_port]));
+    let (mut to_b, _) = b.accept().expect("the replica connects to the new master");
+    let psync = answer_handshake(&mut to_b);
+    assert_eq!(
+        psync,
+        vec!["PSYNC".to_string(), replid, (applied + 1).to_string()],
+        "the replica must continue right after what it applied"
+    );
+    drop(link);
+}
