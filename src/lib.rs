@@ -8,16 +8,22 @@
 //! | 0 | [`resp`], [`config`], [`glob`], [`telemetry`] | wire format, configuration, patterns, logs and process figures |
 //! | 1 | [`keyspace`] | databases, values, expiry, copy-on-write snapshots |
 //! | 2 | [`rdb`] | Redis RDB files and DUMP payloads, both ways |
-//! | 3 | [`replication`] | the replication log (and, with later issues, both sides of the protocol) |
-//! | 4 | [`command`] | the command table, the executor and its gates, sessions |
-//! | 5 | [`server`] | sockets, connections, the cron |
-//! | 6 | [`control`] | the HTTP control plane: replication API, /metrics, OpenAPI document |
+//! | 3 | [`replication`] | the replication log, backlog, both sides of the protocol, sync history |
+//! | 4 | [`engine`] | the state behind the engine lock, sessions, blocking, Pub/Sub, persistence machinery, the engine's side of replication |
+//! | 5 | [`command`] | the command families, the table, the executor and its gates |
+//! | 6 | [`server`] | sockets, connections, signals, the cron |
+//! | 7 | [`control`] | the HTTP control plane: replication API, /metrics, OpenAPI document |
+//!
+//! Inside [`command`], a family (one file or folder per Redis command group) imports the
+//! shared helpers and the engine, never another family; only the table and the executor
+//! see every family.
 //!
 //! [`run`] is the composition root: it builds the shared state and starts every task.
 
 pub mod command;
 pub mod config;
 pub mod control;
+pub mod engine;
 pub mod glob;
 pub mod keyspace;
 pub mod rdb;
@@ -29,12 +35,12 @@ pub mod telemetry;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use command::State;
 use config::Settings;
+use engine::State;
 
 /// Starts the server and runs it until SHUTDOWN or a termination signal.
 pub async fn run(settings: Settings, config_file: Option<PathBuf>) -> std::io::Result<()> {
-    let state = State::new(settings, config_file);
+    let state = State::new(settings, config_file, command::run_command);
     telemetry::deadlock::start_watchdog();
     server::signals::spawn(state.clone())?;
     start(state.clone()).await?;
@@ -48,7 +54,7 @@ pub async fn run(settings: Settings, config_file: Option<PathBuf>) -> std::io::R
 /// the reason): the server never runs on half a dataset.
 pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     let settings = state.settings();
-    command::persistence::load_at_startup(&state).map_err(std::io::Error::other)?;
+    engine::persistence::load_at_startup(&state).map_err(std::io::Error::other)?;
     let (listeners, port) =
         server::listener::bind_all(&settings.bind, settings.port, settings.tcp_backlog).await?;
     state.ports.lock().resp = port;
@@ -62,7 +68,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     tokio::spawn(server::cron::run(state.clone()));
     if let Some((host, port)) = settings.replicaof.clone() {
         let mut engine = state.engine.lock();
-        command::replication::become_replica(&state, &mut engine, host, port);
+        engine::replication::become_replica(&state, &mut engine, host, port);
     }
     if let Some(http) = control::start(state.clone()).await? {
         state.ports.lock().http = http;

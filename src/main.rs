@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         println!(
             "replikv v={} (Redis {} compatible) bits=64",
             env!("CARGO_PKG_VERSION"),
-            replikv::command::connection::REDIS_COMPAT_VERSION
+            replikv::engine::REDIS_COMPAT_VERSION
         );
         return ExitCode::SUCCESS;
     }

@@ -1,20 +1,13 @@
 //! CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | HELP.
 
+use super::args::validate_name;
+use super::ctx::{Action, Ctx};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{Action, Ctx};
 use super::flags::*;
 use super::numeric::parse_int;
-use super::session::{ClientInfo, ClientKind};
 use super::{container, Spec};
+use crate::engine::session::{ClientInfo, ClientKind};
 use crate::{cmd, subcmd};
-
-/// Refuses client names Redis refuses: anything outside `!`..=`~`.
-pub fn validate_name(name: &[u8]) -> CmdResult {
-    if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
-        return Err(CmdError::Fixed(error::CLIENT_NAME_SPACES));
-    }
-    Ok(())
-}
 
 /// The client classes of CLIENT KILL TYPE / CLIENT LIST TYPE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +228,7 @@ fn help(ctx: &mut Ctx) -> CmdResult {
         "HELP",
         "    Print this help.",
     ];
-    super::server::help_reply(ctx, lines)
+    super::reply::help_reply(ctx, lines)
 }
 
 const CLIENT_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;

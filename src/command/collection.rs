@@ -9,8 +9,8 @@
 //! The functions take the [`Db`] rather than the whole [`Ctx`] so that a handler can hold a
 //! borrowed value and write the reply at the same time ([`db_out`] splits the two).
 
+use super::ctx::Ctx;
 use super::error::{self, CmdError, CmdResult};
-use super::exec::Ctx;
 use crate::keyspace::types::{Hash, List, Set, ZSet};
 use crate::keyspace::{Db, Value, NO_EXPIRE};
 use crate::resp::ReplyBuf;

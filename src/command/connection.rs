@@ -4,16 +4,14 @@ use std::sync::atomic::Ordering;
 
 use subtle::ConstantTimeEq;
 
+use super::ctx::{Action, Ctx};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{Action, Ctx};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
 use crate::cmd;
+use crate::engine::REDIS_COMPAT_VERSION;
 use crate::resp::Proto;
-
-/// The version this server is compatible with, reported where clients look for Redis's.
-pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
 
 fn ping(ctx: &mut Ctx) -> CmdResult {
     if ctx.argv.len() > 2 {
@@ -117,7 +115,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(name) = name {
-        super::client::validate_name(name)?;
+        super::args::validate_name(name)?;
         *ctx.session.info.name.lock() = if name.is_empty() {
             None
         } else {
@@ -178,7 +176,7 @@ fn quit(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx) -> CmdResult {
-    super::transactions::reset(ctx);
+    ctx.engine.reset_transaction(ctx.session);
     let id = ctx.session.id();
     ctx.engine.subscriptions.remove_client(id);
     ctx.session.channels.clear();

@@ -196,7 +196,7 @@ fn docs_group(table_group: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::table;
+    use crate::command::table::TABLE;
     use crate::resp::writer::Proto;
 
     fn reply(spec: &Spec, proto: Proto) -> String {
@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn every_command_in_the_table_has_docs_in_its_group() {
-        for spec in table::all() {
+        for spec in TABLE.all() {
             for s in std::iter::once(spec).chain(spec.subcommands) {
                 let e = entry(s.fullname).unwrap_or_else(|| {
                     panic!("{} has no row in src/command/docs/catalog.rs", s.fullname)
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn get_reply_is_byte_exact_in_both_protocols() {
-        let get = table::lookup(b"get").unwrap();
+        let get = TABLE.lookup(b"get").unwrap();
         let summary = entry("get").unwrap().doc.summary;
         let body3 = format!(
             "%5 $7 summary ${} {summary} $5 since $5 1.0.0 $5 group $6 string \
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn flags_history_and_deprecation_use_sets_of_simple_strings() {
         // SET: history, a oneof with a since and an optional flag.
-        let set = table::lookup(b"set").unwrap();
+        let set = TABLE.lookup(b"set").unwrap();
         let r3 = reply(set, Proto::Resp3);
         assert!(r3.contains("$7 history ~4 *2 $6 2.6.12 "), "{r3}");
         assert!(r3.contains(
@@ -298,7 +298,7 @@ mod tests {
         assert!(r2.contains("$7 history *4 *2 $6 2.6.12 "), "{r2}");
         assert!(r2.contains("$5 flags *1 +optional "), "{r2}");
         // GETSET: deprecated.
-        let getset = table::lookup(b"getset").unwrap();
+        let getset = TABLE.lookup(b"getset").unwrap();
         let r3 = reply(getset, Proto::Resp3);
         assert!(r3.contains(
             "$9 doc_flags ~1 +deprecated $16 deprecated_since $5 6.2.0 $11 replaced_by "
@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn containers_nest_their_subcommands_by_full_name() {
-        let config = table::lookup(b"config").unwrap();
+        let config = TABLE.lookup(b"config").unwrap();
         let r3 = reply(config, Proto::Resp3);
         assert!(r3.contains(&format!("$11 subcommands %{} ", config.subcommands.len())));
         assert!(r3.contains("$10 config|get %"), "{r3}");

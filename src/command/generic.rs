@@ -1,12 +1,13 @@
 //! Key commands: DEL, UNLINK, EXISTS, TYPE, the EXPIRE family, TTL family, PERSIST, KEYS,
 //! SCAN, RANDOMKEY, RENAME, RENAMENX, COPY, MOVE, TOUCH, OBJECT.
 
+use super::args::{parse_cursor, parse_scan_options};
+use super::ctx::{argv_of, Ctx};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{argv_of, Ctx};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::{container, Spec};
-use crate::keyspace::{Value, ValueType, NO_EXPIRE};
+use crate::keyspace::{Value, NO_EXPIRE};
 use crate::{cmd, subcmd};
 
 fn del(ctx: &mut Ctx) -> CmdResult {
@@ -215,78 +216,6 @@ fn keys(ctx: &mut Ctx) -> CmdResult {
         ctx.out.bulk(k);
     }
     Ok(())
-}
-
-/// Parses a SCAN cursor as Redis does with `strtoul`: optional sign (a negative cursor
-/// wraps, as in C), decimal digits, nothing after them; an empty string is cursor 0.
-pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || CmdError::Fixed("ERR invalid cursor");
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    if arg[0].is_ascii_whitespace() {
-        return Err(invalid());
-    }
-    let (negative, digits) = match arg[0] {
-        b'-' => (true, &arg[1..]),
-        b'+' => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((d - b'0') as u64))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if negative { v.wrapping_neg() } else { v })
-}
-
-/// The MATCH / COUNT / TYPE options shared by the SCAN family.
-pub struct ScanOptions<'a> {
-    /// MATCH pattern.
-    pub pattern: Option<&'a [u8]>,
-    /// COUNT hint.
-    pub count: usize,
-    /// TYPE filter (SCAN only).
-    pub value_type: Option<Option<ValueType>>,
-}
-
-/// Parses SCAN options starting at argument `from`; `allow_type` for SCAN itself.
-pub fn parse_scan_options<'a>(
-    argv: &'a [bytes::Bytes],
-    from: usize,
-    allow_type: bool,
-) -> Result<ScanOptions<'a>, CmdError> {
-    let mut opts = ScanOptions {
-        pattern: None,
-        count: 10,
-        value_type: None,
-    };
-    let mut i = from;
-    while i < argv.len() {
-        let more = argv.len() - i - 1;
-        let opt = &argv[i];
-        if opt.eq_ignore_ascii_case(b"COUNT") && more >= 1 {
-            let n = parse_int(&argv[i + 1])?;
-            if n < 1 {
-                return Err(CmdError::Fixed(error::SYNTAX));
-            }
-            opts.count = n as usize;
-        } else if opt.eq_ignore_ascii_case(b"MATCH") && more >= 1 {
-            let p: &[u8] = &argv[i + 1];
-            opts.pattern = if p == b"*" { None } else { Some(p) };
-        } else if allow_type && opt.eq_ignore_ascii_case(b"TYPE") && more >= 1 {
-            opts.value_type = Some(ValueType::parse(&argv[i + 1]));
-        } else {
-            return Err(CmdError::Fixed(error::SYNTAX));
-        }
-        i += 2;
-    }
-    Ok(opts)
 }
 
 fn scan(ctx: &mut Ctx) -> CmdResult {
@@ -537,7 +466,7 @@ fn object_help(ctx: &mut Ctx) -> CmdResult {
         "HELP",
         "    Print this help.",
     ];
-    super::server::help_reply(ctx, lines)
+    super::reply::help_reply(ctx, lines)
 }
 
 static OBJECT_SUBCOMMANDS: &[Spec] = &[

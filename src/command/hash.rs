@@ -2,12 +2,13 @@
 
 use rand::Rng;
 
+use super::args::{parse_cursor, parse_random_count, parse_scan_options};
 use super::collection::{db_out, modify_or_create, read, remove_named};
+use super::ctx::{argv_of, Ctx};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{argv_of, Ctx};
 use super::flags::*;
-use super::generic::{parse_cursor, parse_scan_options};
 use super::numeric::{long_double_add, parse_int, LdAddError};
+use super::reply::{random_picks, reply_scan};
 use super::Spec;
 use crate::cmd;
 use crate::keyspace::types::scan::scan_step;
@@ -222,15 +223,6 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Parses the count of SRANDMEMBER / HRANDFIELD / ZRANDMEMBER (any i64 but i64::MIN).
-pub fn parse_random_count(arg: &[u8]) -> Result<i64, CmdError> {
-    let n = parse_int(arg)?;
-    if n == i64::MIN {
-        return Err(CmdError::Fixed(error::COUNT_OUT_OF_LONG_RANGE));
-    }
-    Ok(n)
-}
-
 /// Writes a field (and its value) of a random pick: RESP3 nests pairs, RESP2 flattens.
 fn reply_pair(out: &mut ReplyBuf, field: &[u8], value: Option<&[u8]>) {
     match value {
@@ -291,28 +283,6 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Positions to return for a random-members command over `len` elements and a `count` as
-/// Redis reads it: a negative count allows repeats (exactly |count| picks); a positive one
-/// returns distinct elements, the whole collection in its own order when count >= len.
-pub fn random_picks(len: usize, count: i64) -> Vec<usize> {
-    let mut rng = rand::rng();
-    if count == 0 || len == 0 {
-        return Vec::new();
-    }
-    if count < 0 {
-        let n = count.unsigned_abs() as usize;
-        return (0..n).map(|_| rng.random_range(0..len)).collect();
-    }
-    let count = count as usize;
-    if count >= len {
-        return (0..len).collect();
-    }
-    if count == 1 {
-        return vec![rng.random_range(0..len)];
-    }
-    rand::seq::index::sample(&mut rng, len, count).into_vec()
-}
-
 fn hscan(ctx: &mut Ctx) -> CmdResult {
     let cursor = parse_cursor(ctx.arg(2))?;
     let (now, clock) = (ctx.now, ctx.clock());
@@ -343,16 +313,6 @@ fn hscan(ctx: &mut Ctx) -> CmdResult {
         .collect();
     reply_scan(out, next, &kept);
     Ok(())
-}
-
-/// The two-element SCAN-family reply: the cursor as a bulk string, then the elements.
-pub fn reply_scan(out: &mut ReplyBuf, cursor: u64, elements: &[&[u8]]) {
-    out.array(2);
-    out.bulk(itoa::Buffer::new().format(cursor).as_bytes());
-    out.array(elements.len());
-    for e in elements {
-        out.bulk(e);
-    }
 }
 
 /// Hash commands.

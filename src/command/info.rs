@@ -4,13 +4,13 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-use super::connection::REDIS_COMPAT_VERSION;
+use super::ctx::Ctx;
 use super::error::CmdResult;
-use super::exec::Ctx;
 use super::flags::*;
-use super::snapshot::ServerSnapshot;
 use super::Spec;
 use crate::cmd;
+use crate::engine::snapshot::ServerSnapshot;
+use crate::engine::REDIS_COMPAT_VERSION;
 use crate::telemetry::process::bytes_to_human;
 
 /// Sections printed by INFO with no argument (and by `default`).
@@ -382,7 +382,7 @@ fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
 }
 
 fn replication(ctx: &mut Ctx, s: &mut String) {
-    let status = super::replication::status(ctx.state, ctx.engine);
+    let status = crate::engine::replication::status(ctx.state, ctx.engine);
     let settings = &ctx.engine.settings;
     match &status.master_link {
         None => {

@@ -7,10 +7,10 @@
 //! or immediate blocking pop did is propagated in its non-blocking form (BLPOP → LPOP,
 //! BLMOVE → LMOVE, BLMPOP → LPOP key count).
 
-use super::blocking::parse_timeout;
+use super::args::{parse_mpop, parse_positive_count, parse_timeout};
 use super::collection::{check_type, db_out, modify, modify_or_create, peek, read};
+use super::ctx::{argv_of, Ctx, TimeoutReply};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{argv_of, Ctx, TimeoutReply};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
@@ -43,15 +43,6 @@ fn pop_name(end: End) -> &'static [u8] {
     match end {
         End::Head => b"LPOP",
         End::Tail => b"RPOP",
-    }
-}
-
-/// A count argument that must be positive (LPOP count, SPOP count...): anything else is
-/// `ERR value is out of range, must be positive`.
-pub fn parse_positive_count(arg: &[u8]) -> Result<i64, CmdError> {
-    match parse_int(arg) {
-        Ok(n) if n >= 0 => Ok(n),
-        _ => Err(CmdError::Fixed(error::POSITIVE_COUNT)),
     }
 }
 
@@ -608,51 +599,6 @@ fn blpop(ctx: &mut Ctx) -> CmdResult {
 
 fn brpop(ctx: &mut Ctx) -> CmdResult {
     blocking_pop(ctx, End::Tail)
-}
-
-/// The parsed arguments of LMPOP / BLMPOP (and ZMPOP / BZMPOP, which share the layout):
-/// `numkeys key [key ...] <where> [COUNT count]` starting at `numkeys_at`.
-pub struct MpopArgs<'a> {
-    /// The keys.
-    pub keys: &'a [bytes::Bytes],
-    /// The word after the keys (LEFT/RIGHT or MIN/MAX), not yet interpreted.
-    pub which: &'a [u8],
-    /// Elements to pop at most.
-    pub count: usize,
-}
-
-/// Parses `numkeys key... which [COUNT n]` with Redis's checks and messages.
-pub fn parse_mpop<'a>(
-    argv: &'a [bytes::Bytes],
-    numkeys_at: usize,
-) -> Result<MpopArgs<'a>, CmdError> {
-    let numkeys = match parse_int(&argv[numkeys_at]) {
-        Ok(n) if n >= 1 => n as usize,
-        _ => return Err(CmdError::Fixed(error::NUMKEYS_POSITIVE)),
-    };
-    let which_at = numkeys_at
-        .checked_add(numkeys)
-        .and_then(|i| i.checked_add(1))
-        .filter(|i| *i < argv.len())
-        .ok_or(CmdError::Fixed(error::SYNTAX))?;
-    let mut count: Option<usize> = None;
-    let mut j = which_at + 1;
-    while j < argv.len() {
-        if count.is_none() && argv[j].eq_ignore_ascii_case(b"COUNT") && j + 1 < argv.len() {
-            count = Some(match parse_int(&argv[j + 1]) {
-                Ok(n) if n >= 1 => n as usize,
-                _ => return Err(CmdError::Fixed(error::COUNT_POSITIVE)),
-            });
-            j += 2;
-        } else {
-            return Err(CmdError::Fixed(error::SYNTAX));
-        }
-    }
-    Ok(MpopArgs {
-        keys: &argv[numkeys_at + 1..which_at],
-        which: &argv[which_at],
-        count: count.unwrap_or(1),
-    })
 }
 
 /// LMPOP / BLMPOP; `timeout` is `Some` for the blocking form.

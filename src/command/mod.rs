@@ -1,43 +1,46 @@
-//! The Redis command set: a static table of [`Spec`] rows (one slice per command family),
-//! the executor that runs them behind the gates Redis applies, and per-client sessions.
+//! The Redis command set: a static table of [`Spec`] rows (one slice per command family)
+//! and the executor that runs them behind the gates Redis applies, on the engine.
 //!
 //! A command is a row and a function: `fn(&mut Ctx) -> CmdResult`. The row's flags decide
 //! authentication, read-only and stale-replica gating, MULTI queueing and propagation; the
 //! handler only parses its arguments, touches the keyspace and writes its reply.
 
-pub mod blocking;
-pub mod client;
+// Shared by the families (none of them a family).
+pub mod args;
+pub mod call;
 pub mod collection;
-pub mod connection;
+pub mod ctx;
 pub mod docs;
-pub mod engine;
 pub mod error;
-pub mod exec;
+pub mod numeric;
+pub mod reply;
+
+// The families: one file or folder per Redis command group; none imports another.
+pub mod client;
+pub mod config;
+pub mod connection;
+pub mod debug;
 pub mod generic;
 pub mod hash;
 pub mod info;
+pub mod introspection;
 pub mod list;
-pub mod numeric;
 pub mod persistence;
-pub mod persistence_bridge;
 pub mod pubsub;
 pub mod replication;
 pub mod server;
-pub mod session;
 pub mod set;
-pub mod snapshot;
 pub mod string;
-pub mod subscriptions;
-pub mod table;
 pub mod transactions;
 pub mod zset;
-pub mod zset_range;
-pub mod zset_setops;
 
-pub use engine::{Engine, State};
+// Above every family: the table that gathers them and the executor that looks them up.
+pub mod exec;
+pub mod table;
+
+pub use ctx::{Action, Ctx};
 pub use error::{CmdError, CmdResult};
-pub use exec::{execute, Action, Ctx};
-pub use session::{ClientInfo, ClientKind, Session};
+pub use exec::{execute, run_command};
 
 /// A command handler.
 pub type Handler = fn(&mut Ctx) -> CmdResult;
@@ -190,4 +193,91 @@ macro_rules! subcmd {
 /// Handler of a container command whose subcommands do the work; never called.
 pub fn container(_ctx: &mut Ctx) -> CmdResult {
     Ok(())
+}
+
+/// Every command, gathered from the families' `COMMANDS` slices and looked up by name
+/// without allocation. The one instance is [`table::TABLE`]; handlers reach it through
+/// [`Ctx::table`].
+pub struct CommandTable {
+    families: &'static [&'static [Spec]],
+    index: std::sync::OnceLock<crate::keyspace::types::HMap<&'static [u8], &'static Spec>>,
+}
+
+impl CommandTable {
+    /// A table over `families` (indexed on first use).
+    pub const fn new(families: &'static [&'static [Spec]]) -> CommandTable {
+        CommandTable {
+            families,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn index(&self) -> &crate::keyspace::types::HMap<&'static [u8], &'static Spec> {
+        self.index.get_or_init(|| {
+            let mut map = crate::keyspace::types::HMap::default();
+            for family in self.families.iter().copied() {
+                for spec in family {
+                    map.insert(spec.name.as_bytes(), spec);
+                }
+            }
+            map
+        })
+    }
+
+    /// The command called `name` (any case).
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static Spec> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        for (d, s) in buf.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.index().get(&buf[..name.len()]).copied()
+    }
+
+    /// The subcommand `name` of `parent` (any case).
+    pub fn lookup_sub(&self, parent: &'static Spec, name: &[u8]) -> Option<&'static Spec> {
+        parent
+            .subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// Every command, sorted by name (COMMAND, COMMAND LIST, COMMAND DOCS).
+    pub fn all(&self) -> Vec<&'static Spec> {
+        let mut v: Vec<&'static Spec> = self.index().values().copied().collect();
+        v.sort_by_key(|s| s.name);
+        v
+    }
+
+    /// The families' slices, in table order.
+    pub fn families(&self) -> &'static [&'static [Spec]] {
+        self.families
+    }
+
+    /// Resolves `argv` to a command or subcommand row; on failure, the row found (if any)
+    /// and the error to answer.
+    pub fn resolve(
+        &self,
+        argv: &[bytes::Bytes],
+    ) -> Result<&'static Spec, (Option<&'static Spec>, CmdError)> {
+        let Some(spec) = argv.first().and_then(|n| self.lookup(n)) else {
+            return Err((None, CmdError::unknown_command(argv)));
+        };
+        if spec.subcommands.is_empty() {
+            return Ok(spec);
+        }
+        if argv.len() < 2 {
+            // A container that also works alone (COMMAND) runs its own handler.
+            if spec.arity_ok(argv.len()) {
+                return Ok(spec);
+            }
+            return Err((Some(spec), CmdError::WrongArity(spec.fullname.to_string())));
+        }
+        match self.lookup_sub(spec, &argv[1]) {
+            Some(sub) => Ok(sub),
+            None => Err((Some(spec), CmdError::unknown_subcommand(&argv[0], &argv[1]))),
+        }
+    }
 }

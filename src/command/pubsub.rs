@@ -11,11 +11,11 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
+use super::ctx::Ctx;
 use super::error::{CmdError, CmdResult};
-use super::exec::Ctx;
 use super::flags::*;
-use super::subscriptions::Subscriber;
 use super::{container, Spec};
+use crate::engine::subscriptions::Subscriber;
 use crate::{cmd, subcmd};
 
 /// The calling client as a subscriber (`None` for sessions without a push queue, such as
@@ -226,7 +226,7 @@ fn pubsub_help(ctx: &mut Ctx) -> CmdResult {
         "HELP",
         "    Prints this help.",
     ];
-    super::server::help_reply(ctx, lines)
+    super::reply::help_reply(ctx, lines)
 }
 
 static PUBSUB_SUBCOMMANDS: &[Spec] = &[

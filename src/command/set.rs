@@ -1,15 +1,16 @@
 //! Set commands.
 
+use super::args::parse_positive_count;
+use super::args::parse_random_count;
+use super::args::{parse_cursor, parse_scan_options};
 use super::collection::{
     check_type, db_out, modify, modify_or_create, peek, read, remove_named, store,
 };
+use super::ctx::{argv_of, Ctx};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{argv_of, Ctx};
 use super::flags::*;
-use super::generic::{parse_cursor, parse_scan_options};
-use super::hash::{parse_random_count, random_picks, reply_scan};
-use super::list::parse_positive_count;
 use super::numeric::parse_int;
+use super::reply::{random_picks, reply_scan};
 use super::Spec;
 use crate::cmd;
 use crate::keyspace::types::scan::scan_step;

@@ -1,7 +1,7 @@
 //! String commands.
 
+use super::ctx::{argv_of, Ctx};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{argv_of, Ctx};
 use super::flags::*;
 use super::numeric::{long_double_add, parse_int};
 use super::Spec;

@@ -7,12 +7,13 @@
 
 use std::sync::atomic::Ordering;
 
+use super::call::{call, reply_error};
+use super::ctx::{CallMode, Ctx};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{exec_queued, Ctx};
 use super::flags::*;
-use super::session::{MultiState, WatchedKey};
 use super::Spec;
 use crate::cmd;
+use crate::engine::session::{MultiState, WatchedKey};
 use crate::keyspace::blob;
 
 fn multi(ctx: &mut Ctx) -> CmdResult {
@@ -45,17 +46,43 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     };
     ctx.session.info.multi.store(-1, Ordering::Relaxed);
     if state.error {
-        unwatch_all(ctx);
+        ctx.engine.unwatch_all(ctx.session);
         return Err(CmdError::Fixed(error::EXECABORT));
     }
     if watch_broken(ctx) {
-        unwatch_all(ctx);
+        ctx.engine.unwatch_all(ctx.session);
         ctx.out.null_array();
         return Ok(());
     }
-    unwatch_all(ctx);
-    exec_queued(ctx.state, ctx.engine, ctx.session, state.queued, ctx.out);
+    ctx.engine.unwatch_all(ctx.session);
+    exec_queued(ctx, state.queued);
     Ok(())
+}
+
+/// Runs the commands queued in MULTI, inside EXEC's own critical section, and replies with
+/// their replies as one array.
+fn exec_queued(ctx: &mut Ctx, queued: Vec<crate::resp::Argv>) {
+    ctx.out.array(queued.len());
+    for argv in queued {
+        let spec = match ctx.table.resolve(&argv) {
+            Ok(s) => s,
+            Err((_, err)) => {
+                reply_error(ctx.engine, ctx.out, &err);
+                continue;
+            }
+        };
+        *ctx.session.info.last_cmd.lock() = spec.fullname;
+        let _ = call(
+            ctx.state,
+            ctx.engine,
+            ctx.session,
+            ctx.table,
+            spec,
+            &argv,
+            ctx.out,
+            CallMode::Exec,
+        );
+    }
 }
 
 fn discard(ctx: &mut Ctx) -> CmdResult {
@@ -63,7 +90,7 @@ fn discard(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed(error::DISCARD_WITHOUT_MULTI));
     }
     ctx.session.info.multi.store(-1, Ordering::Relaxed);
-    unwatch_all(ctx);
+    ctx.engine.unwatch_all(ctx.session);
     ctx.out.ok();
     Ok(())
 }
@@ -98,25 +125,9 @@ fn watch(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn unwatch(ctx: &mut Ctx) -> CmdResult {
-    unwatch_all(ctx);
+    ctx.engine.unwatch_all(ctx.session);
     ctx.out.ok();
     Ok(())
-}
-
-/// Forgets every WATCHed key of the session and clears its flag.
-pub fn unwatch_all(ctx: &mut Ctx) {
-    let id = ctx.session.id();
-    for w in ctx.session.watched.drain(..) {
-        ctx.engine.keyspace.dbs[w.db].unwatch(&w.key, id);
-    }
-    ctx.session.watch_flag.store(false, Ordering::Relaxed);
-}
-
-/// Drops a transaction being queued and every watch (RESET, disconnect).
-pub fn reset(ctx: &mut Ctx) {
-    ctx.session.multi = None;
-    ctx.session.info.multi.store(-1, Ordering::Relaxed);
-    unwatch_all(ctx);
 }
 
 /// Transaction commands.

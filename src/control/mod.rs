@@ -40,7 +40,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::command::State;
+use crate::engine::State;
 use error::ApiError;
 use repl_handle::ReplHandle;
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use super::error::ApiError;
-use crate::command::State;
+use crate::engine::State;
 use crate::replication::status::FailoverState;
 use crate::replication::{Event, ReplicationStatus, Role, SyncRecord};
 
@@ -83,7 +83,7 @@ impl ReplHandle {
     /// short engine-lock section.
     pub fn status(&self) -> ReplicationStatus {
         let engine = self.state.engine.lock();
-        crate::command::replication::status(&self.state, &engine)
+        crate::engine::replication::status(&self.state, &engine)
     }
 
     /// Replication traffic counters, as INFO reports them.
@@ -118,7 +118,7 @@ impl ReplHandle {
             .is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port);
         if !same {
             let mut engine = self.state.engine.lock();
-            crate::command::replication::become_replica(&self.state, &mut engine, host, port);
+            crate::engine::replication::become_replica(&self.state, &mut engine, host, port);
         }
         Ok(())
     }
@@ -128,7 +128,7 @@ impl ReplHandle {
     pub async fn promote(&self) -> Result<(), ReplError> {
         let mut engine = self.state.engine.lock();
         if engine.is_replica {
-            crate::command::replication::become_master(&self.state, &mut engine);
+            crate::engine::replication::become_master(&self.state, &mut engine);
             tracing::info!("MASTER MODE enabled (control plane request)");
         }
         Ok(())
@@ -141,7 +141,7 @@ impl ReplHandle {
                 "this node is a master: it has no link to resync; to resync one of its replicas use POST /v1/replication/replicas/{id}/resync".into(),
             )),
             Role::Replica => {
-                crate::command::replication::force_full_resync(&self.state);
+                crate::engine::replication::force_full_resync(&self.state);
                 Ok(())
             }
         }
@@ -155,7 +155,7 @@ impl ReplHandle {
                 "this node is a replica without replicas of its own".into(),
             ));
         }
-        if !crate::command::replication::force_replica_full_resync(&self.state, id) {
+        if !crate::engine::replication::force_replica_full_resync(&self.state, id) {
             return Err(ReplError::UnknownReplica(id));
         }
         Ok(())

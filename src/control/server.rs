@@ -14,10 +14,10 @@ use super::model::{
     ConfigDirective, ConfigPatch, ConfigView, Dataset, Ports, RoleName, ServerInfo,
 };
 use super::ApiState;
-use crate::command::connection::REDIS_COMPAT_VERSION;
-use crate::command::server::{apply_config_set, may_change_protected, ConfigSetError};
-use crate::command::snapshot::ServerSnapshot;
 use crate::config::{self, Settings};
+use crate::engine::settings::{apply_config_set, may_change_protected, ConfigSetError};
+use crate::engine::snapshot::ServerSnapshot;
+use crate::engine::REDIS_COMPAT_VERSION;
 
 /// Directives whose values are secrets: shown as `null`.
 const SECRETS: &[&str] = &["requirepass", "masterauth", "http-auth-token"];

@@ -128,8 +128,8 @@ mod tests {
     use futures_util::StreamExt;
     use tower::Service;
 
-    use crate::command::State;
     use crate::config::Settings;
+    use crate::engine::State;
     use crate::replication::{Event, Phase};
 
     /// Reads body chunks until one contains `needle`; returns everything read.
@@ -151,7 +151,7 @@ mod tests {
 
     #[tokio::test]
     async fn events_reach_subscribers_in_order_after_the_status() {
-        let state = State::new(Settings::defaults(), None);
+        let state = State::new(Settings::defaults(), None, crate::command::run_command);
         let mut app = super::super::app(super::super::Control::new(state.clone()));
         let request = Request::get("/v1/events").body(Body::empty()).unwrap();
         let response = app.call(request).await.unwrap();

@@ -17,8 +17,9 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use crate::command::exec::{Action, BlockedWait, TimeoutReply};
-use crate::command::{execute, ClientInfo, Session, State};
+use crate::command::ctx::{Action, BlockedWait, TimeoutReply};
+use crate::command::execute;
+use crate::engine::{ClientInfo, Session, State};
 use crate::resp::parser::Parsed;
 use crate::resp::{Argv, ParseLimits, Proto, ReplyBuf, RequestParser};
 

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::command::State;
+use crate::engine::State;
 use crate::keyspace::now_ms;
 
 /// Runs the cron until shutdown.
@@ -24,7 +24,7 @@ pub async fn run(state: Arc<State>) {
         tick(&state, period, &mut ops);
         if last_second.elapsed() >= Duration::from_secs(1) {
             last_second = Instant::now();
-            crate::command::replication::cron(&state, &mut repl_ticks);
+            crate::engine::replication::cron(&state, &mut repl_ticks);
         }
     }
 }
@@ -48,7 +48,7 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
         engine.flush_propagation_unwrapped();
     }
     // Save rules and scheduled BGSAVEs.
-    crate::command::persistence::cron(state, &mut engine);
+    crate::engine::persistence::cron(state, &mut engine);
     let total = engine.stats.total_commands;
     drop(engine);
     if let Some(rate) = ops.sample(total) {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::command::{ClientInfo, State};
+use crate::engine::{ClientInfo, State};
 
 /// Binds every `bind` address on `port` (0 = one ephemeral port shared by all). Addresses
 /// prefixed with `-` may fail (as in redis.conf, `-::1` when IPv6 is off).

@@ -18,8 +18,8 @@ use std::time::Duration;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::command::persistence::shutdown_save;
-use crate::command::State;
+use crate::engine::persistence::shutdown_save;
+use crate::engine::State;
 
 /// How long the process may take to stop once the final save is done, before this thread
 /// ends it (closing connections and flushing logs take milliseconds).

@@ -28,9 +28,9 @@ use prometheus_client::collector::Collector;
 use prometheus_client::registry::Registry;
 
 use super::repl_handle::{ReplHandle, ReplTraffic};
-use crate::command::snapshot::ServerSnapshot;
-use crate::command::State;
 use crate::config::Settings;
+use crate::engine::snapshot::ServerSnapshot;
+use crate::engine::State;
 use crate::replication::{ReplicationStatus, SyncRecord};
 
 /// `Content-Type` of the Prometheus text format.

@@ -9,7 +9,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 
 use super::encode::{Labels, Out};
 use super::ScrapeSlot;
-use crate::command::connection::REDIS_COMPAT_VERSION;
+use crate::engine::REDIS_COMPAT_VERSION;
 use crate::replication::Role;
 
 /// Identity, clients, memory, stats, persistence, CPU, per-command and per-error counters.
@@ -197,7 +197,7 @@ impl Collector for ServerCollector {
             settings.repl_backlog_size,
         )?;
 
-        let per_cmd = |f: fn(&crate::command::engine::CommandStat) -> u64| -> Vec<(Labels, u64)> {
+        let per_cmd = |f: fn(&crate::engine::CommandStat) -> u64| -> Vec<(Labels, u64)> {
             s.commands
                 .iter()
                 .map(|(name, st)| (vec![("cmd", name.to_string())], f(st)))

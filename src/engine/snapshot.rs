@@ -9,7 +9,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::engine::{BoundPorts, CommandStat, Engine, State};
+use super::{BoundPorts, CommandStat, Engine, State};
 use crate::telemetry::process;
 
 /// INFO `# Clients`.

@@ -5,14 +5,14 @@
 //! stable sort, like glibc's qsort), weighted scores that come out NaN count as 0, and a
 //! SUM that meets +inf and -inf gives 0.
 
-use super::collection::{db_out, store};
-use super::error::{self, CmdError, CmdResult};
-use super::exec::Ctx;
-use super::flags::*;
-use super::numeric::{parse_float, parse_int};
-use super::zset::{reply_entries_header, reply_entry};
 use super::Spec;
+use super::{reply_entries_header, reply_entry};
 use crate::cmd;
+use crate::command::collection::{db_out, store};
+use crate::command::ctx::Ctx;
+use crate::command::error::{self, CmdError, CmdResult};
+use crate::command::flags::*;
+use crate::command::numeric::{parse_float, parse_int};
 use crate::keyspace::types::score_index::cmp_entry;
 use crate::keyspace::types::{HMap, Set, ZSet};
 use crate::keyspace::{blob, Blob, Value};

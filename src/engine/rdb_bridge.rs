@@ -4,7 +4,7 @@
 
 use std::io;
 
-use super::engine::State;
+use super::State;
 use crate::rdb::{self, Aux, LoadOptions, ReplAux, WriteOptions};
 use crate::replication::{LoadedDataset, RdbStats, SyncSnapshot};
 
@@ -42,7 +42,7 @@ pub fn load_rdb(state: &State, input: &mut dyn io::Read) -> Result<LoadedDataset
     let settings = state.settings();
     let mut opts = LoadOptions::new(
         settings.databases,
-        crate::command::engine::encoding_limits(&settings),
+        crate::engine::encoding_limits(&settings),
     );
     opts.keep_expired = true;
     opts.verify_checksum = settings.rdbchecksum;

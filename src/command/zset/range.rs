@@ -11,14 +11,14 @@
 //! skiplist form, and never further than the reply can reach), so ZRANGEBYLEX answers as
 //! Redis does even on such sets; ZLEXCOUNT on the skiplist form uses two searches.
 
-use super::collection::{db_out, modify, read, store};
-use super::error::{self, CmdError, CmdResult};
-use super::exec::Ctx;
-use super::flags::*;
-use super::numeric::{parse_int, strtod_prefix};
-use super::zset::{reply_entries_header, reply_entry};
 use super::Spec;
+use super::{reply_entries_header, reply_entry};
 use crate::cmd;
+use crate::command::collection::{db_out, modify, read, store};
+use crate::command::ctx::Ctx;
+use crate::command::error::{self, CmdError, CmdResult};
+use crate::command::flags::*;
+use crate::command::numeric::{parse_int, strtod_prefix};
 use crate::keyspace::types::list::clamp_range;
 use crate::keyspace::types::ZSet;
 use crate::keyspace::Blob;

@@ -6,15 +6,19 @@
 //! every reply, except ZSCAN over the listpack form, which returns the score text the
 //! listpack stores (integers spelled out, see [`listpack_score_text`]).
 
-use super::blocking::parse_timeout;
+pub mod range;
+pub mod setops;
+
+use super::args::parse_random_count;
+use super::args::parse_timeout;
+use super::args::{parse_cursor, parse_scan_options};
+use super::args::{parse_mpop, parse_positive_count};
 use super::collection::{db_out, modify, modify_or_create, peek, read, remove_named};
+use super::ctx::{argv_of, Ctx, TimeoutReply};
 use super::error::{self, CmdError, CmdResult};
-use super::exec::{argv_of, Ctx, TimeoutReply};
 use super::flags::*;
-use super::generic::{parse_cursor, parse_scan_options};
-use super::hash::{parse_random_count, random_picks, reply_scan};
-use super::list::{parse_mpop, parse_positive_count};
 use super::numeric::parse_float;
+use super::reply::{random_picks, reply_scan};
 use super::Spec;
 use crate::cmd;
 use crate::keyspace::types::scan::scan_step;

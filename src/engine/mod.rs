@@ -1,5 +1,13 @@
-//! The server's shared state: [`State`] (reachable from every task) and the [`Engine`] behind
-//! its one lock (everything a command reads or writes).
+//! The engine: everything commands execute against, behind one lock ([`Engine`],
+//! [`EngineLock`]), and the state every task shares ([`State`]). It sits one layer below the
+//! command families: they import it, it never imports them. What it holds:
+//! - [`state`]: the shared [`State`] (settings, clients, replication hub, shutdown);
+//! - [`session`]: per-client state and the client registry;
+//! - [`blocking`], [`subscriptions`]: clients waiting on keys, Pub/Sub listeners;
+//! - [`persistence`]: saves and loads (SAVE/BGSAVE machinery, start-up load, save rules);
+//! - [`replication`]: the engine's side of replication (roles, the master's stream applied
+//!   here, the status INFO and the control plane read);
+//! - [`snapshot`]: one consistent reading of the server's figures.
 //!
 //! Lock discipline: a connection takes the engine lock once per batch of pipelined commands,
 //! executes them all, and releases it before writing replies. Every propagated write is fed
@@ -7,21 +15,32 @@
 //! is the execution order. The configuration sits behind its own read-write lock; it may be
 //! taken while holding the engine lock, never the other way round.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+pub mod blocking;
+pub mod persistence;
+pub mod rdb_bridge;
+pub mod replication;
+pub mod session;
+pub mod settings;
+pub mod snapshot;
+pub mod state;
+pub mod subscriptions;
+
+pub use session::{ClientInfo, ClientKind, Session};
+pub use state::{random_hex, BoundPorts, ServerStats, State};
+
+/// The Redis version replikv answers as (INFO redis_version, HELLO, the control plane).
+pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
+
 use std::sync::Arc;
-use std::time::Instant;
 
-use parking_lot::{Mutex, RwLock};
-use tokio::sync::watch;
+use parking_lot::Mutex;
 
-use super::blocking::Blocking;
-use super::session::ClientRegistry;
-use super::subscriptions::Subscriptions;
 use crate::config::Settings;
 use crate::keyspace::{EncodingLimits, Keyspace};
-use crate::replication::{Backlog, ReplLog, Replication};
+use crate::replication::{Backlog, ReplLog};
 use crate::resp::Argv;
+use blocking::Blocking;
+use subscriptions::Subscriptions;
 
 /// Per-command statistics (INFO commandstats).
 #[derive(Debug, Default, Clone, Copy)]
@@ -79,7 +98,7 @@ pub struct Engine {
     /// Unix seconds of the last successful save (LASTSAVE).
     pub lastsave: i64,
     /// Background saves, save-rule bookkeeping and load figures (INFO persistence).
-    pub rdb: super::persistence::Persistence,
+    pub rdb: persistence::Persistence,
     /// A dataset is being loaded: most commands answer -LOADING.
     pub loading: bool,
     /// Statistics.
@@ -175,6 +194,27 @@ impl Engine {
         }
     }
 
+    /// Forgets every WATCHed key of `session` and clears its flag (UNWATCH, EXEC, DISCARD).
+    pub fn unwatch_all(&mut self, session: &mut Session) {
+        let id = session.id();
+        for w in session.watched.drain(..) {
+            self.keyspace.dbs[w.db].unwatch(&w.key, id);
+        }
+        session
+            .watch_flag
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Drops a transaction being queued and every watch (RESET).
+    pub fn reset_transaction(&mut self, session: &mut Session) {
+        session.multi = None;
+        session
+            .info
+            .multi
+            .store(-1, std::sync::atomic::Ordering::Relaxed);
+        self.unwatch_all(session);
+    }
+
     /// Applies new settings that affect the engine (encoding thresholds).
     pub fn apply_settings(&mut self, settings: Arc<Settings>) {
         self.keyspace.limits = encoding_limits(&settings);
@@ -191,68 +231,6 @@ pub fn encoding_limits(s: &Settings) -> EncodingLimits {
         zset_max_listpack_entries: s.zset_max_listpack_entries as usize,
         zset_max_listpack_value: s.zset_max_listpack_value as usize,
     }
-}
-
-/// Counters updated without the engine lock.
-#[derive(Debug, Default)]
-pub struct ServerStats {
-    /// Connections accepted.
-    pub connections_received: AtomicU64,
-    /// Connections refused (maxclients).
-    pub rejected_connections: AtomicU64,
-    /// Bytes read from clients.
-    pub net_input_bytes: AtomicU64,
-    /// Bytes written to clients.
-    pub net_output_bytes: AtomicU64,
-    /// When CONFIG RESETSTAT last ran (unix ms).
-    pub reset_at_ms: AtomicI64,
-    /// Highest allocator figure seen (INFO used_memory_peak).
-    pub memory_peak: AtomicU64,
-    /// Commands per second over the last sample (set by the cron).
-    pub instantaneous_ops: AtomicU64,
-    /// Socket reads that carried data.
-    pub reads_processed: AtomicU64,
-    /// Socket writes.
-    pub writes_processed: AtomicU64,
-}
-
-/// Ports actually bound (the configured ones, or the ephemeral ones for port 0).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct BoundPorts {
-    /// RESP port.
-    pub resp: u16,
-    /// HTTP control plane port (0 when disabled).
-    pub http: u16,
-}
-
-/// State shared by every task of the server.
-#[derive(Debug)]
-pub struct State {
-    /// The engine and its lock.
-    pub engine: EngineLock,
-    /// Current configuration, cheap to clone for readers outside the engine lock.
-    pub settings: RwLock<Arc<Settings>>,
-    /// The config file the server started with (CONFIG REWRITE target).
-    pub config_file: Option<PathBuf>,
-    /// Connected clients.
-    pub clients: ClientRegistry,
-    /// Counters kept outside the engine lock.
-    pub stats: ServerStats,
-    /// 40 hex characters identifying this process run (INFO run_id).
-    pub run_id: String,
-    /// Process start.
-    pub started: Instant,
-    /// Bound ports.
-    pub ports: Mutex<BoundPorts>,
-    /// Set to true to stop the server.
-    pub shutdown: watch::Sender<bool>,
-    /// Replication hub: sync history, events, replicas, our master link.
-    pub repl: Arc<Replication>,
-    /// A weak handle to ourselves, to hand `Arc<State>` to tasks started from commands.
-    me: std::sync::OnceLock<std::sync::Weak<State>>,
-    /// The session that applies our master's stream (replica side), with the stream bytes
-    /// applied but not yet forwarded (inside a MULTI).
-    pub master_session: Mutex<Option<super::replication::MasterSession>>,
 }
 
 /// The engine mutex; its guard publishes the replication batch when released, so no code
@@ -293,90 +271,4 @@ impl Drop for EngineGuard<'_> {
     fn drop(&mut self) {
         self.0.repl.publish();
     }
-}
-
-impl State {
-    /// State for a server starting with `settings`.
-    pub fn new(settings: Settings, config_file: Option<PathBuf>) -> Arc<State> {
-        let settings_history = settings.sync_history_size as usize;
-        let backlog = Arc::new(Backlog::new(0, settings.repl_backlog_size));
-        let settings = Arc::new(settings);
-        let (shutdown, _) = watch::channel(false);
-        let state = Arc::new(State {
-            engine: EngineLock(Mutex::new(Engine::new(settings.clone(), backlog.clone()))),
-            settings: RwLock::new(settings),
-            config_file,
-            clients: ClientRegistry::new(),
-            stats: ServerStats::default(),
-            run_id: random_hex(40),
-            started: Instant::now(),
-            ports: Mutex::new(BoundPorts::default()),
-            shutdown,
-            repl: Arc::new(Replication::new(settings_history, backlog)),
-            me: std::sync::OnceLock::new(),
-            master_session: Mutex::new(None),
-        });
-        let _ = state.me.set(Arc::downgrade(&state));
-        state
-    }
-
-    /// An owning handle to this state (for tasks started from a command).
-    pub fn arc(&self) -> Option<Arc<State>> {
-        self.me.get().and_then(|w| w.upgrade())
-    }
-
-    /// The current settings.
-    pub fn settings(&self) -> Arc<Settings> {
-        self.settings.read().clone()
-    }
-
-    /// Publishes new settings (the caller holds the engine lock and updates it too).
-    pub fn publish_settings(&self, settings: Arc<Settings>) {
-        *self.settings.write() = settings;
-    }
-
-    /// Asks every task to stop.
-    pub fn request_shutdown(&self) {
-        let _ = self.shutdown.send(true);
-    }
-
-    /// True once shutdown was requested.
-    pub fn shutting_down(&self) -> bool {
-        *self.shutdown.borrow()
-    }
-
-    /// Seconds since start.
-    pub fn uptime_secs(&self) -> u64 {
-        self.started.elapsed().as_secs()
-    }
-
-    /// Resets the counters CONFIG RESETSTAT resets.
-    pub fn reset_stats(&self, engine: &mut Engine) {
-        engine.stats = EngineStats::default();
-        for db in &mut engine.keyspace.dbs {
-            db.stat_expired = 0;
-            db.stat_hits = 0;
-            db.stat_misses = 0;
-        }
-        self.stats.connections_received.store(0, Ordering::Relaxed);
-        self.stats.rejected_connections.store(0, Ordering::Relaxed);
-        self.stats.net_input_bytes.store(0, Ordering::Relaxed);
-        self.stats.net_output_bytes.store(0, Ordering::Relaxed);
-        self.stats.reads_processed.store(0, Ordering::Relaxed);
-        self.stats.writes_processed.store(0, Ordering::Relaxed);
-        engine.rdb.saves = 0;
-        self.repl.reset_counters();
-        self.stats
-            .reset_at_ms
-            .store(crate::keyspace::now_ms(), Ordering::Relaxed);
-    }
-}
-
-/// `n` random lowercase hex characters (run ids, replication ids).
-pub fn random_hex(n: usize) -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..n)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
 }

@@ -1,0 +1,136 @@
+//! Redis's `call()`: runs one handler and does the bookkeeping around it — statistics,
+//! error counting, the DELs of keys that expired meanwhile, propagation of the command or
+//! its deterministic rewrite, and registering a client that must block. The executor calls
+//! it after the gates; EXEC calls it for each queued command.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use super::ctx::{Action, BlockRequest, BlockedWait, CallMode, Ctx};
+use super::error::CmdError;
+use super::flags::*;
+use super::{CommandTable, Spec};
+use crate::engine::blocking::Waiter;
+use crate::engine::{Engine, Session, State};
+use crate::keyspace::now_ms;
+use crate::resp::ReplyBuf;
+
+/// Writes an error reply and counts it.
+pub fn reply_error(engine: &mut Engine, out: &mut ReplyBuf, err: &CmdError) {
+    let bytes = err.to_bytes();
+    engine.stats.count_error(&bytes);
+    out.error_bytes(&bytes);
+}
+
+/// Runs a handler and does the bookkeeping around it (Redis's `call`): statistics, the
+/// DELs of keys that expired meanwhile, propagation of the command or its rewrite.
+#[allow(clippy::too_many_arguments)]
+pub fn call(
+    state: &State,
+    engine: &mut Engine,
+    session: &mut Session,
+    table: &'static CommandTable,
+    spec: &'static Spec,
+    argv: &[Bytes],
+    out: &mut ReplyBuf,
+    mode: CallMode,
+) -> (Action, Option<BlockRequest>) {
+    call_with(state, engine, session, table, spec, argv, out, mode, None)
+}
+
+/// [`call`], with the key a blocked client is being served from.
+#[allow(clippy::too_many_arguments)]
+pub fn call_with(
+    state: &State,
+    engine: &mut Engine,
+    session: &mut Session,
+    table: &'static CommandTable,
+    spec: &'static Spec,
+    argv: &[Bytes],
+    out: &mut ReplyBuf,
+    mode: CallMode,
+    ready_key: Option<&[u8]>,
+) -> (Action, Option<BlockRequest>) {
+    let start = Instant::now();
+    let db_at_start = session.db;
+    let mut ctx = Ctx {
+        state,
+        engine,
+        session,
+        argv,
+        out,
+        spec,
+        now: now_ms(),
+        dirty: 0,
+        rewrite: None,
+        force_propagate: false,
+        block: None,
+        action: Action::None,
+        mode,
+        ready_key,
+        table,
+    };
+    let result = (spec.handler)(&mut ctx);
+    let Ctx {
+        dirty,
+        rewrite,
+        force_propagate,
+        block,
+        action,
+        ..
+    } = ctx;
+    let stat = engine.stats.commands.entry(spec.fullname).or_default();
+    stat.calls += 1;
+    stat.usec += start.elapsed().as_micros() as u64;
+    if let Err(err) = &result {
+        stat.failed_calls += 1;
+        reply_error(engine, out, err);
+    }
+    engine.stats.total_commands += 1;
+    engine.dirty += dirty;
+    engine.propagate_expired();
+    // A replica propagates only what its master sent (forwarded byte for byte elsewhere);
+    // writes of its own clients (a writable replica) stay local, as in Redis.
+    let propagates = (dirty > 0 || force_propagate)
+        && spec.has(WRITE | MAY_REPLICATE)
+        && !session.is_master_link
+        && !engine.is_replica;
+    if propagates {
+        match rewrite {
+            Some(commands) => {
+                for c in commands {
+                    engine.also_propagate(db_at_start, c);
+                }
+            }
+            None => engine.also_propagate(db_at_start, argv.iter().cloned().collect()),
+        }
+    }
+    (action, block)
+}
+
+/// Registers a blocked client and hands its connection the wait.
+pub fn register_block(
+    engine: &mut Engine,
+    session: &Session,
+    argv: &[Bytes],
+    req: BlockRequest,
+) -> Action {
+    let (tx, rx) = oneshot::channel();
+    let waiter = Waiter {
+        info: session.info.clone(),
+        db: session.db,
+        proto: session.proto,
+        argv: argv.iter().cloned().collect(),
+        keys: req.keys,
+        reply: Some(tx),
+    };
+    engine.blocking.block(&mut engine.keyspace, waiter);
+    let deadline = req.timeout.map(|t| tokio::time::Instant::now() + t);
+    Action::Blocked(BlockedWait {
+        rx,
+        deadline,
+        timeout_reply: req.timeout_reply,
+    })
+}

@@ -1,0 +1,171 @@
+//! What a handler sees: [`Ctx`] (the engine, the calling session, the arguments, the reply
+//! buffer and the command table), and what it hands back to the connection ([`Action`]).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use super::{CommandTable, Spec};
+use crate::engine::{Engine, Session, State};
+use crate::keyspace::{Blob, Db};
+use crate::resp::{Argv, ReplyBuf};
+
+/// What the connection must do after a command.
+#[derive(Debug, Default)]
+pub enum Action {
+    /// Nothing: go on with the next command.
+    #[default]
+    None,
+    /// Write the replies, then close (QUIT, protocol errors).
+    Close,
+    /// The client is blocked: stop processing its input until the reply arrives or the
+    /// deadline passes.
+    Blocked(BlockedWait),
+    /// Stop the server (SHUTDOWN).
+    Shutdown,
+    /// The client became a replica (PSYNC/SYNC): hand the socket to the replication link.
+    HandOff(crate::replication::master::HandOff),
+    /// WAIT: block until enough replicas acknowledged `offset`, or the deadline.
+    WaitReplicas {
+        /// Replicas wanted.
+        numreplicas: u64,
+        /// Offset they must have acknowledged.
+        offset: u64,
+        /// When to give up; `None` waits forever.
+        deadline: Option<tokio::time::Instant>,
+    },
+}
+
+/// A blocked client's wait, handed to its connection.
+#[derive(Debug)]
+pub struct BlockedWait {
+    /// Receives the reply when another client's write serves this one.
+    pub rx: oneshot::Receiver<Vec<u8>>,
+    /// When to give up; `None` waits forever.
+    pub deadline: Option<tokio::time::Instant>,
+    /// What to answer on timeout.
+    pub timeout_reply: TimeoutReply,
+}
+
+/// The reply a blocking command gives when its timeout passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutReply {
+    /// `*-1` / `_` (BLPOP, BZPOPMIN, BLMPOP...).
+    NullArray,
+    /// `$-1` / `_` (BLMOVE, BRPOPLPUSH).
+    NullBulk,
+}
+
+/// What a blocking handler asks for when it cannot be served now.
+#[derive(Debug, Clone)]
+pub struct BlockRequest {
+    /// Keys to wait on.
+    pub keys: Vec<Blob>,
+    /// How long to wait; `None` = forever.
+    pub timeout: Option<Duration>,
+    /// What to answer on timeout.
+    pub timeout_reply: TimeoutReply,
+}
+
+/// How a command is being run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallMode {
+    /// Sent by a client.
+    Normal,
+    /// Queued in MULTI, now run by EXEC: blocking commands must not block.
+    Exec,
+    /// Re-run for a blocked client whose key became ready.
+    Serving,
+}
+
+/// Everything a handler can reach.
+pub struct Ctx<'a> {
+    /// Shared server state (clients, settings, stats).
+    pub state: &'a State,
+    /// The engine (keyspace and friends), locked.
+    pub engine: &'a mut Engine,
+    /// The calling client.
+    pub session: &'a mut Session,
+    /// Arguments, command name first.
+    pub argv: &'a [Bytes],
+    /// Where the reply goes.
+    pub out: &'a mut ReplyBuf,
+    /// The command's row.
+    pub spec: &'static Spec,
+    /// Unix ms, fixed for the whole command (as Redis caches `mstime` per command).
+    pub now: i64,
+    /// Changes made; a write with `dirty > 0` is propagated.
+    pub dirty: u64,
+    /// Propagate this instead of the command itself (deterministic forms).
+    pub rewrite: Option<Vec<Argv>>,
+    /// Propagate even without changes (PUBLISH).
+    pub force_propagate: bool,
+    /// Set by a blocking handler that cannot be served now.
+    pub block: Option<BlockRequest>,
+    /// What the connection must do next.
+    pub action: Action,
+    /// How the command runs.
+    pub mode: CallMode,
+    /// When re-run for a blocked client ([`CallMode::Serving`]): the key that became ready,
+    /// the only one it may be served from (as Redis serves a waiter from the ready key).
+    pub ready_key: Option<&'a [u8]>,
+    /// Every command (EXEC runs queued ones, COMMAND lists them): handed down by the
+    /// executor, so that no family imports the table that imports every family.
+    pub table: &'static CommandTable,
+}
+
+impl<'a> Ctx<'a> {
+    /// Argument `i` (0 is the command name).
+    pub fn arg(&self, i: usize) -> &'a [u8] {
+        &self.argv[i]
+    }
+
+    /// The selected database.
+    pub fn db(&mut self) -> &mut Db {
+        let db = self.session.db;
+        &mut self.engine.keyspace.dbs[db]
+    }
+
+    /// The LRU clock for new items.
+    pub fn clock(&self) -> u32 {
+        self.engine.keyspace.lru_clock()
+    }
+
+    /// Records that `key` in the selected database was modified: counts a change and
+    /// signals WATCHers. Handlers that change a value in place call this.
+    pub fn modified(&mut self, key: &[u8]) {
+        self.dirty += 1;
+        let db = self.session.db;
+        self.engine.keyspace.dbs[db].touch(key);
+    }
+
+    /// Propagates `commands` instead of the command itself.
+    pub fn propagate_as(&mut self, commands: Vec<Argv>) {
+        self.rewrite = Some(commands);
+    }
+
+    /// True when a blocking command may block (not inside EXEC, not on the master link).
+    pub fn may_block(&self) -> bool {
+        self.mode != CallMode::Exec && !self.session.is_master_link
+    }
+
+    /// Asks to block on `keys`.
+    pub fn block_on(
+        &mut self,
+        keys: Vec<Blob>,
+        timeout: Option<Duration>,
+        timeout_reply: TimeoutReply,
+    ) {
+        self.block = Some(BlockRequest {
+            keys,
+            timeout,
+            timeout_reply,
+        });
+    }
+}
+
+/// Builds an argv from byte slices (for rewritten propagation).
+pub fn argv_of(parts: &[&[u8]]) -> Argv {
+    parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()
+}

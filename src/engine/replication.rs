@@ -1,0 +1,505 @@
+//! The engine's side of replication: role changes ([`become_replica`], [`become_master`]),
+//! operator resyncs, the once-a-second replication cron, the status INFO, ROLE and the
+//! control plane read, and the [`Host`] implementation through which the replication tasks
+//! reach the engine — including our master's stream, applied here through the command
+//! executor the composition root handed to [`State`].
+//!
+//! REPLICAOF, the control plane and Sentinel all change roles through these functions, so
+//! every path records the same intent the same way.
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+
+use super::session::{ClientInfo, ClientKind, Session};
+use super::{Engine, State};
+use crate::keyspace::free_in_background;
+use crate::replication::status::{
+    BacklogStatus, FailoverState, MasterLinkStatus, ReplicationStatus, Role,
+};
+use crate::replication::{
+    history::unix_ms, Applied, CachedMaster, Event, Host, LinkState, LoadedDataset, MasterLink,
+    RdbStats, Replication, SyncSnapshot,
+};
+use crate::resp::parser::Parsed;
+use crate::resp::{ParseLimits, Proto, ReplyBuf, RequestParser};
+
+/// Starts following `host:port`: the engine turns read-only (per replica-read-only) and stops
+/// expiring keys, and a driver task connects. A former master keeps its history so the new
+/// master can continue it with a partial resync.
+pub fn become_replica(state: &State, engine: &mut Engine, host: String, port: u16) {
+    let hub = &state.repl;
+    let was_master = !engine.is_replica;
+    engine.is_replica = true;
+    engine.link_up = false;
+    engine.keyspace.set_replica_mode(true);
+    if was_master {
+        engine.repl.publish();
+        // Our own history, to continue from if the new master shares it (Redis's
+        // replicationCacheMasterUsingMyself). After a start-up load of a replica's RDB the
+        // cache already holds the master's history as saved, with its stream database.
+        hub.cached_master
+            .lock()
+            .get_or_insert_with(|| CachedMaster {
+                replid: engine.repl.replid.clone(),
+                offset: engine.repl.offset,
+                db: 0,
+            });
+        unblock_all_blocked(engine);
+    }
+    let generation = {
+        let mut gen = 0;
+        hub.link_generation.send_modify(|g| {
+            *g += 1;
+            gen = *g;
+        });
+        gen
+    };
+    *hub.link.lock() = Some(MasterLink {
+        host: host.clone(),
+        port,
+        state: LinkState::Connect,
+        last_io_ms: 0,
+        down_since_ms: None,
+        sync_total_bytes: 0,
+        sync_read_bytes: 0,
+        sync_last_io_ms: 0,
+        phase: None,
+        generation,
+    });
+    if was_master {
+        hub.events.publish(Event::RoleChanged {
+            role: Role::Replica,
+        });
+    }
+    record_master_in_settings(state, engine, Some((host.clone(), port)));
+    tracing::info!(master = %format!("{host}:{port}"), "connecting to MASTER");
+    if let Some(me) = state.arc() {
+        let host: Arc<dyn Host> = me;
+        tokio::spawn(crate::replication::replica::run(host, generation));
+    }
+}
+
+/// Stops following a master (REPLICAOF NO ONE): the replication id shifts (the old one
+/// stays valid up to our offset), our replicas are disconnected so they continue with the
+/// new id, and the node accepts writes again.
+pub fn become_master(state: &State, engine: &mut Engine) {
+    let hub = &state.repl;
+    *hub.link.lock() = None;
+    hub.link_generation.send_modify(|g| *g += 1);
+    *hub.cached_master.lock() = None;
+    engine.is_replica = false;
+    engine.link_up = false;
+    engine.keyspace.set_replica_mode(false);
+    engine.repl.ensure_backlog();
+    engine.repl.shift_replid();
+    close_master_session(state, engine);
+    record_master_in_settings(state, engine, None);
+    hub.replicas.kill_all();
+    hub.events
+        .publish(Event::RoleChanged { role: Role::Master });
+}
+
+/// Operator resync of our own link (replica side): the link is dropped and the next
+/// attempt asks for a full sync (`PSYNC ? -1`). False when we are not a replica.
+pub fn force_full_resync(state: &State) -> bool {
+    if !state.repl.is_replica() {
+        return false;
+    }
+    state.repl.force_full_sync.store(true, Ordering::Release);
+    if let Some(ms) = state.master_session.lock().as_ref() {
+        ms.session.info.kill();
+    }
+    tracing::info!("full resync of our master link requested by an operator");
+    true
+}
+
+/// Operator resync of replica `id` (master side): its link is dropped and its next PSYNC
+/// gets a full sync. False when no replica has that id.
+pub fn force_replica_full_resync(state: &State, id: u64) -> bool {
+    let hub = &state.repl;
+    let Some(entry) = hub.replicas.list().into_iter().find(|e| e.id == id) else {
+        return false;
+    };
+    hub.forced_full
+        .lock()
+        .insert(format!("{}:{}", entry.ip, entry.port));
+    hub.replicas.kill(id);
+    tracing::info!(replica = %format!("{}:{}", entry.ip, entry.port), "full resync of a replica requested by an operator");
+    true
+}
+
+/// Clients blocked in BLPOP and friends are released when the node becomes a replica
+/// (their keys now follow the master), as Redis does with `-UNBLOCKED`.
+fn unblock_all_blocked(engine: &mut Engine) {
+    let e = &mut *engine;
+    for id in e.blocking.ids() {
+        if let Some(mut w) = e.blocking.unblock(&mut e.keyspace, id) {
+            if let Some(tx) = w.reply.take() {
+                let mut out = ReplyBuf::new(w.proto);
+                out.error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+                let _ = tx.send(out.buf);
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ status
+
+/// The replication status at this instant (INFO, ROLE, control plane, metrics).
+pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
+    let hub = &state.repl;
+    let repl = &engine.repl;
+    let (first, histlen) = repl.backlog_range();
+    let end = repl.offset;
+    let replicas = hub.replicas.status(end, |id| hub.backlog.pending_for(id));
+    let now = unix_ms();
+    let master_link = hub.link.lock().as_ref().map(|l| {
+        let up = l.state == LinkState::Connected;
+        MasterLinkStatus {
+            host: l.host.clone(),
+            port: l.port,
+            link_up: up,
+            state: l.state.as_str(),
+            last_io_seconds_ago: if l.last_io_ms > 0 {
+                (now - l.last_io_ms) / 1000
+            } else {
+                -1
+            },
+            link_down_since_seconds: if up {
+                0
+            } else {
+                l.down_since_ms.map_or(-1, |d| (now - d) / 1000)
+            },
+            sync_in_progress: l.state == LinkState::Transfer,
+            sync_total_bytes: l.sync_total_bytes,
+            sync_read_bytes: l.sync_read_bytes,
+            phase: l.phase,
+            repl_offset: if repl.active || up {
+                end as i64
+            } else {
+                hub.cached_master
+                    .lock()
+                    .as_ref()
+                    .map_or(1, |c| c.offset as i64)
+            },
+            read_repl_offset: if repl.active || up {
+                end as i64
+            } else {
+                hub.cached_master
+                    .lock()
+                    .as_ref()
+                    .map_or(1, |c| c.offset as i64)
+            },
+        }
+    });
+    ReplicationStatus {
+        role: if master_link.is_some() {
+            Role::Replica
+        } else {
+            Role::Master
+        },
+        replid: repl.replid.clone(),
+        replid2: repl.replid2.clone(),
+        master_repl_offset: end,
+        second_repl_offset: repl.second_offset,
+        backlog: BacklogStatus {
+            active: repl.active,
+            size: engine.settings.repl_backlog_size,
+            first_byte_offset: first,
+            histlen,
+            memory_bytes: if repl.active { hub.backlog.memory() } else { 0 },
+        },
+        replicas,
+        master_link,
+        failover: FailoverState::NoFailover,
+        counters: hub.counters(),
+    }
+}
+
+/// Replication's part of the server cron (once a second): pings to replicas, the backlog
+/// time-to-live, full-sync scheduling.
+pub fn cron(state: &Arc<State>, ticks: &mut u64) {
+    *ticks += 1;
+    let settings = state.settings();
+    let hub = &state.repl;
+    {
+        let mut engine = state.engine.lock();
+        let has_replicas = !hub.replicas.is_empty();
+        if !engine.is_replica
+            && has_replicas
+            && (*ticks).is_multiple_of(settings.repl_ping_replica_period.max(1))
+        {
+            engine.repl.feed_dbless(&[b"ping"]);
+        }
+        if has_replicas || engine.is_replica {
+            hub.no_replicas_since_ms.store(0, Ordering::Relaxed);
+        } else if engine.repl.active && settings.repl_backlog_ttl > 0 {
+            let since = hub.no_replicas_since_ms.load(Ordering::Relaxed);
+            let now = unix_ms();
+            if since == 0 {
+                hub.no_replicas_since_ms.store(now, Ordering::Relaxed);
+            } else if now - since > settings.repl_backlog_ttl as i64 * 1000 {
+                tracing::info!(
+                    ttl = settings.repl_backlog_ttl,
+                    "replication backlog freed after the ttl without replicas"
+                );
+                engine.repl.free_backlog();
+                hub.no_replicas_since_ms.store(0, Ordering::Relaxed);
+            }
+        }
+        hub.backlog.set_limit(settings.repl_backlog_size);
+    }
+    let host: Arc<dyn Host> = state.clone();
+    hub.full_syncs.schedule(&host);
+}
+
+// ------------------------------------------------------------------ the replica-side applier
+
+/// Keeps the `replicaof` directive equal to the role, as Redis does: CONFIG GET shows the
+/// current master and CONFIG REWRITE persists it (a node restarted from its rewritten file
+/// comes back as the replica it was — Sentinel relies on this after every failover).
+fn record_master_in_settings(state: &State, engine: &mut Engine, master: Option<(String, u16)>) {
+    if engine.settings.replicaof == master {
+        return;
+    }
+    let mut next = (*engine.settings).clone();
+    next.replicaof = master;
+    let next = Arc::new(next);
+    engine.apply_settings(next.clone());
+    state.publish_settings(next);
+}
+
+/// Ends the master link's session (lock order: engine, then master session).
+fn close_master_session(state: &State, engine: &mut Engine) {
+    engine.master_stream_db = None;
+    if let Some(old) = state.master_session.lock().take() {
+        state.clients.unregister(old.session.info.id);
+    }
+}
+
+/// The session that applies our master's stream, and the applied bytes not yet forwarded to
+/// our own replicas (a MULTI is forwarded whole at its EXEC, as Redis credits offsets).
+///
+/// Lock rule: its mutex is taken after the engine lock, and nothing that a command executes
+/// takes it (the stream applier holds both while it executes the master's commands).
+#[derive(Debug)]
+pub struct MasterSession {
+    session: Session,
+    unforwarded: Vec<u8>,
+}
+
+impl MasterSession {
+    /// A session for the link to `peer`, registered as a `master` client (CLIENT LIST shows
+    /// it, CLIENT KILL TYPE master closes the link).
+    fn new(state: &State, peer: String) -> MasterSession {
+        let info = Arc::new(ClientInfo::new(
+            state.clients.next_id(),
+            peer,
+            String::new(),
+        ));
+        info.set_kind(ClientKind::Master);
+        state.clients.register(info.clone());
+        let mut session = Session::new(info, true, true);
+        session.is_master_link = true;
+        MasterSession {
+            session,
+            unforwarded: Vec::new(),
+        }
+    }
+}
+
+impl Drop for MasterSession {
+    fn drop(&mut self) {
+        self.session.info.kill();
+    }
+}
+
+impl Host for State {
+    fn settings(&self) -> Arc<crate::config::Settings> {
+        State::settings(self)
+    }
+
+    fn hub(&self) -> &Replication {
+        &self.repl
+    }
+
+    fn snapshot_for_sync(&self, readers: &[u64]) -> SyncSnapshot {
+        let mut engine = self.engine.lock();
+        if !engine.repl.active {
+            engine.repl.create_backlog();
+        }
+        engine.repl.publish();
+        let offset = engine.repl.offset;
+        for id in readers {
+            self.repl.backlog.register(*id, offset + 1);
+        }
+        let snapshot = engine.keyspace.snapshot();
+        engine.repl.force_select();
+        SyncSnapshot {
+            keyspace: snapshot,
+            replid: engine.repl.replid.clone(),
+            offset,
+        }
+    }
+
+    fn write_rdb(&self, snapshot: &SyncSnapshot, out: &mut dyn io::Write) -> io::Result<RdbStats> {
+        super::rdb_bridge::write_rdb(self, snapshot, out)
+    }
+
+    fn load_rdb(&self, input: &mut dyn io::Read) -> Result<LoadedDataset, String> {
+        super::rdb_bridge::load_rdb(self, input)
+    }
+
+    fn install_dataset(&self, data: LoadedDataset, replid: &str, offset: u64) {
+        let mut engine = self.engine.lock();
+        let e = &mut *engine;
+        let mut incoming = data.keyspace;
+        incoming.set_replica_mode(true);
+        for (live, new) in e.keyspace.dbs.iter_mut().zip(incoming.dbs.iter_mut()) {
+            live.swap_contents(new);
+            live.hide_expired_only = true;
+            live.touch_existing_watched();
+            live.signal_all_blocked();
+        }
+        // Watched keys that existed before the load were touched by swap + touch of the old
+        // contents' keys too.
+        for new in incoming.dbs.iter_mut() {
+            new.touch_existing_watched();
+        }
+        free_in_background(incoming);
+        e.repl.adopt_master(replid, offset);
+        *self.repl.cached_master.lock() = Some(CachedMaster {
+            replid: replid.to_string(),
+            offset,
+            db: 0,
+        });
+        // Our own replicas hold the old history: they must sync again.
+        self.repl.replicas.kill_all();
+    }
+
+    fn repl_position(&self) -> CachedMaster {
+        let engine = self.engine.lock();
+        let db = engine.master_stream_db.unwrap_or(0);
+        CachedMaster {
+            replid: engine.repl.replid.clone(),
+            offset: engine.repl.offset,
+            db,
+        }
+    }
+
+    fn master_replid_changed(&self, replid: &str) {
+        let mut engine = self.engine.lock();
+        engine.repl.ensure_backlog();
+        engine.repl.master_id_changed(replid);
+    }
+
+    fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied {
+        let mut applied = Applied::default();
+        let mut engine = self.engine.lock();
+        let mut master = self.master_session.lock();
+        let Some(ms) = master.as_mut() else {
+            applied.protocol_error = Some("no master session".into());
+            return applied;
+        };
+        let limits = ParseLimits {
+            max_bulk_len: i64::MAX,
+            unauthenticated: false,
+            from_master: true,
+        };
+        let mut sink = ReplyBuf::new(Proto::Resp2);
+        engine.keyspace.set_ignore_expiry(true);
+        loop {
+            let (parsed, raw) = match parser.next_raw(buf, limits) {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    applied.protocol_error = Some(e.to_string());
+                    break;
+                }
+            };
+            applied.consumed += raw.len();
+            if let Parsed::Command(argv) = parsed {
+                if raw.first() != Some(&b'*') {
+                    applied.protocol_error = Some("inline protocol from master".into());
+                    break;
+                }
+                let is_getack = argv.len() >= 2
+                    && argv[0].eq_ignore_ascii_case(b"REPLCONF")
+                    && argv[1].eq_ignore_ascii_case(b"GETACK");
+                if is_getack {
+                    applied
+                        .acks
+                        .push(engine.repl.offset + ms.unforwarded.len() as u64);
+                }
+                (self.run_command)(self, &mut engine, &mut ms.session, &argv, &mut sink);
+                engine.master_stream_db = Some(ms.session.db);
+                sink.buf.clear();
+            }
+            ms.unforwarded.extend_from_slice(&raw);
+            if ms.session.multi.is_none() {
+                engine.repl.feed_raw(&ms.unforwarded);
+                ms.unforwarded.clear();
+            }
+        }
+        engine.keyspace.set_ignore_expiry(false);
+        // Where a partial resync continues from, recorded in the same critical section that
+        // applied the bytes: the link may be dropped at any await after this returns.
+        let position = CachedMaster {
+            replid: engine.repl.replid.clone(),
+            offset: engine.repl.offset,
+            db: ms.session.db,
+        };
+        *self.repl.cached_master.lock() = Some(position);
+        applied
+    }
+
+    fn set_link_up(&self, up: bool) {
+        let mut engine = self.engine.lock();
+        engine.link_up = up;
+        if up {
+            engine.repl.ensure_backlog();
+        }
+    }
+
+    fn open_master_client(
+        &self,
+        peer: &str,
+        db: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let mut ms = MasterSession::new(self, peer.to_string());
+        let mut engine = self.engine.lock();
+        ms.session.db = db.min(engine.keyspace.dbs.len().saturating_sub(1));
+        engine.master_stream_db = Some(ms.session.db);
+        let info = ms.session.info.clone();
+        if let Some(old) = self.master_session.lock().replace(ms) {
+            self.clients.unregister(old.session.info.id);
+        }
+        drop(engine);
+        Box::pin(async move { info.kill_notify.notified().await })
+    }
+
+    fn close_master_client(&self) {
+        let mut engine = self.engine.lock();
+        close_master_session(self, &mut engine);
+    }
+
+    fn set_loading(&self, loading: bool) {
+        self.engine.lock().loading = loading;
+    }
+
+    fn dataset_is_empty(&self) -> bool {
+        self.engine.lock().keyspace.key_count() == 0
+    }
+
+    fn announced_port(&self) -> u16 {
+        let s = State::settings(self);
+        if s.replica_announce_port != 0 {
+            s.replica_announce_port
+        } else {
+            self.ports.lock().resp
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Changing the configuration while the server runs: CONFIG SET over RESP and
+//! `PATCH /v1/config` over HTTP both come through [`apply_config_set`], so they accept and
+//! refuse exactly the same things, with Redis's reasons.
+
+use std::sync::Arc;
+
+use super::{Engine, State};
+use crate::config::{self, directives::split_value, Settings};
+
+/// Why CONFIG SET (or the control plane's `PATCH /v1/config`) refused a change. Nothing was
+/// applied: a change is all or nothing, as in Redis 7.0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSetError {
+    /// No directive has this name.
+    Unknown {
+        /// The name as given.
+        name: String,
+    },
+    /// The same directive appears twice.
+    Duplicate {
+        /// The name as given.
+        name: String,
+    },
+    /// The directive cannot change while running.
+    Immutable {
+        /// The name as given.
+        name: String,
+    },
+    /// The directive may write files elsewhere and `enable-protected-configs` forbids it.
+    Protected {
+        /// The name as given.
+        name: String,
+    },
+    /// The value does not parse or is out of range.
+    Invalid {
+        /// The name as given.
+        name: String,
+        /// Redis's reason text (`argument must be 'yes' or 'no'`...).
+        reason: String,
+    },
+}
+
+impl ConfigSetError {
+    /// The directive the error is about, as the caller spelled it.
+    pub fn name(&self) -> &str {
+        match self {
+            ConfigSetError::Unknown { name }
+            | ConfigSetError::Duplicate { name }
+            | ConfigSetError::Immutable { name }
+            | ConfigSetError::Protected { name }
+            | ConfigSetError::Invalid { name, .. } => name,
+        }
+    }
+
+    /// Why, in Redis's words.
+    pub fn reason(&self) -> &str {
+        match self {
+            ConfigSetError::Unknown { .. } => "unknown option",
+            ConfigSetError::Duplicate { .. } => "duplicate parameter",
+            ConfigSetError::Immutable { .. } => "can't set immutable config",
+            ConfigSetError::Protected { .. } => "can't set protected config",
+            ConfigSetError::Invalid { reason, .. } => reason,
+        }
+    }
+
+    /// The RESP error reply, byte for byte as Redis 7.0 words it.
+    pub fn resp_message(&self) -> String {
+        match self {
+            ConfigSetError::Unknown { name } => {
+                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+            }
+            other => format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+                other.name(),
+                other.reason()
+            ),
+        }
+    }
+}
+
+/// Whether a caller may change `dir` and `dbfilename` (Redis's `allowProtectedAction`):
+/// `enable-protected-configs yes`, or `local` and the caller is on loopback.
+pub fn may_change_protected(settings: &Settings, caller_is_local: bool) -> bool {
+    match settings.enable_protected_configs {
+        crate::config::Protected::Yes => true,
+        crate::config::Protected::Local => caller_is_local,
+        crate::config::Protected::No => false,
+    }
+}
+
+/// Applies `(directive, value)` pairs as CONFIG SET does: every pair is checked (known,
+/// not repeated, mutable, valid value) on a copy of the settings, and only when all pass is
+/// the copy published to the engine and to readers outside the lock. RESP's CONFIG SET and
+/// the control plane's `PATCH /v1/config` both come through here, so they accept and refuse
+/// exactly the same things. The caller holds the engine lock.
+pub fn apply_config_set(
+    state: &State,
+    engine: &mut Engine,
+    pairs: &[(String, String)],
+    allow_protected: bool,
+) -> Result<Arc<Settings>, ConfigSetError> {
+    let mut next: Settings = (*engine.settings).clone();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for (name, value) in pairs {
+        let Some(d) = config::find(name) else {
+            return Err(ConfigSetError::Unknown { name: name.clone() });
+        };
+        if seen.contains(&d.name) {
+            return Err(ConfigSetError::Duplicate { name: name.clone() });
+        }
+        seen.push(d.name);
+        if !d.mutable {
+            return Err(ConfigSetError::Immutable { name: name.clone() });
+        }
+        if !allow_protected && config::directives::PROTECTED_CONFIGS.contains(&d.name) {
+            return Err(ConfigSetError::Protected { name: name.clone() });
+        }
+        let args = if d.multi_arg {
+            split_value(value)
+        } else {
+            vec![value.clone()]
+        };
+        (d.set)(&mut next, &args).map_err(|reason| ConfigSetError::Invalid {
+            name: name.clone(),
+            reason,
+        })?;
+    }
+    let next = Arc::new(next);
+    if next.sync_history_size != engine.settings.sync_history_size {
+        state
+            .repl
+            .history
+            .lock()
+            .set_capacity(next.sync_history_size as usize);
+    }
+    engine.apply_settings(next.clone());
+    engine.subscriptions.hard_limit = next.obuf_pubsub.hard;
+    state.publish_settings(next.clone());
+    Ok(next)
+}

@@ -1,0 +1,179 @@
+//! The state every task shares: settings, clients, counters kept outside the engine lock,
+//! bound ports, the shutdown signal and the replication hub, around the [`EngineLock`].
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use bytes::Bytes;
+
+use super::session::{ClientRegistry, Session};
+use super::{Engine, EngineLock, EngineStats};
+use crate::config::Settings;
+use crate::replication::{Backlog, Replication};
+use crate::resp::ReplyBuf;
+
+/// Counters updated without the engine lock.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    /// Connections accepted.
+    pub connections_received: AtomicU64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+    /// When CONFIG RESETSTAT last ran (unix ms).
+    pub reset_at_ms: AtomicI64,
+    /// Highest allocator figure seen (INFO used_memory_peak).
+    pub memory_peak: AtomicU64,
+    /// Commands per second over the last sample (set by the cron).
+    pub instantaneous_ops: AtomicU64,
+    /// Socket reads that carried data.
+    pub reads_processed: AtomicU64,
+    /// Socket writes.
+    pub writes_processed: AtomicU64,
+}
+
+/// Ports actually bound (the configured ones, or the ephemeral ones for port 0).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BoundPorts {
+    /// RESP port.
+    pub resp: u16,
+    /// HTTP control plane port (0 when disabled).
+    pub http: u16,
+}
+
+/// How the engine runs a command that no client sent — our master's stream, applied on a
+/// replica: the command layer's executor, handed in by the composition root (the engine sits
+/// below the command families and cannot name them; raft-rs hands entries to its
+/// application the same way).
+pub type RunCommand = fn(&State, &mut Engine, &mut Session, &[Bytes], &mut ReplyBuf);
+
+/// State shared by every task of the server.
+#[derive(Debug)]
+pub struct State {
+    /// The engine and its lock.
+    pub engine: EngineLock,
+    /// Current configuration, cheap to clone for readers outside the engine lock.
+    pub settings: RwLock<Arc<Settings>>,
+    /// The config file the server started with (CONFIG REWRITE target).
+    pub config_file: Option<PathBuf>,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// Counters kept outside the engine lock.
+    pub stats: ServerStats,
+    /// 40 hex characters identifying this process run (INFO run_id).
+    pub run_id: String,
+    /// Process start.
+    pub started: Instant,
+    /// Bound ports.
+    pub ports: Mutex<BoundPorts>,
+    /// Set to true to stop the server.
+    pub shutdown: watch::Sender<bool>,
+    /// Replication hub: sync history, events, replicas, our master link.
+    pub repl: Arc<Replication>,
+    /// A weak handle to ourselves, to hand `Arc<State>` to tasks started from commands.
+    me: std::sync::OnceLock<std::sync::Weak<State>>,
+    /// The session that applies our master's stream (replica side), with the stream bytes
+    /// applied but not yet forwarded (inside a MULTI).
+    pub master_session: Mutex<Option<super::replication::MasterSession>>,
+    /// The command executor (see [`RunCommand`]).
+    pub run_command: RunCommand,
+}
+
+impl State {
+    /// State for a server starting with `settings`.
+    pub fn new(
+        settings: Settings,
+        config_file: Option<PathBuf>,
+        run_command: RunCommand,
+    ) -> Arc<State> {
+        let settings_history = settings.sync_history_size as usize;
+        let backlog = Arc::new(Backlog::new(0, settings.repl_backlog_size));
+        let settings = Arc::new(settings);
+        let (shutdown, _) = watch::channel(false);
+        let state = Arc::new(State {
+            engine: EngineLock(Mutex::new(Engine::new(settings.clone(), backlog.clone()))),
+            settings: RwLock::new(settings),
+            config_file,
+            clients: ClientRegistry::new(),
+            stats: ServerStats::default(),
+            run_id: random_hex(40),
+            started: Instant::now(),
+            ports: Mutex::new(BoundPorts::default()),
+            shutdown,
+            repl: Arc::new(Replication::new(settings_history, backlog)),
+            me: std::sync::OnceLock::new(),
+            master_session: Mutex::new(None),
+            run_command,
+        });
+        let _ = state.me.set(Arc::downgrade(&state));
+        state
+    }
+
+    /// An owning handle to this state (for tasks started from a command).
+    pub fn arc(&self) -> Option<Arc<State>> {
+        self.me.get().and_then(|w| w.upgrade())
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.read().clone()
+    }
+
+    /// Publishes new settings (the caller holds the engine lock and updates it too).
+    pub fn publish_settings(&self, settings: Arc<Settings>) {
+        *self.settings.write() = settings;
+    }
+
+    /// Asks every task to stop.
+    pub fn request_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// True once shutdown was requested.
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Seconds since start.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Resets the counters CONFIG RESETSTAT resets.
+    pub fn reset_stats(&self, engine: &mut Engine) {
+        engine.stats = EngineStats::default();
+        for db in &mut engine.keyspace.dbs {
+            db.stat_expired = 0;
+            db.stat_hits = 0;
+            db.stat_misses = 0;
+        }
+        self.stats.connections_received.store(0, Ordering::Relaxed);
+        self.stats.rejected_connections.store(0, Ordering::Relaxed);
+        self.stats.net_input_bytes.store(0, Ordering::Relaxed);
+        self.stats.net_output_bytes.store(0, Ordering::Relaxed);
+        self.stats.reads_processed.store(0, Ordering::Relaxed);
+        self.stats.writes_processed.store(0, Ordering::Relaxed);
+        engine.rdb.saves = 0;
+        self.repl.reset_counters();
+        self.stats
+            .reset_at_ms
+            .store(crate::keyspace::now_ms(), Ordering::Relaxed);
+    }
+}
+
+/// `n` random lowercase hex characters (run ids, replication ids).
+pub fn random_hex(n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
