@@ -6,8 +6,8 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::{container, Spec};
+use crate::command::{cmd, subcmd};
 use crate::engine::session::{ClientInfo, ClientKind};
-use crate::{cmd, subcmd};
 
 /// The client classes of CLIENT KILL TYPE / CLIENT LIST TYPE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

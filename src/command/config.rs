@@ -6,9 +6,9 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::reply::help_reply;
 use super::{container, Spec};
+use crate::command::{cmd, subcmd};
 use crate::config;
 use crate::engine::settings::{apply_config_set, may_change_protected};
-use crate::{cmd, subcmd};
 
 fn config_get(ctx: &mut Ctx) -> CmdResult {
     let settings = ctx.engine.settings.clone();

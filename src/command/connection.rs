@@ -9,7 +9,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::engine::REDIS_COMPAT_VERSION;
 use crate::resp::Proto;
 

@@ -9,7 +9,7 @@ use super::flags::*;
 use super::numeric::parse_int;
 use super::reply::help_reply;
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::engine::persistence::{cancel_bgsave, reload, save_now, ReloadError, ReloadOptions};
 
 fn debug(ctx: &mut Ctx) -> CmdResult {

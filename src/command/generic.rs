@@ -7,8 +7,8 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::{container, Spec};
+use crate::command::{cmd, subcmd};
 use crate::keyspace::{Value, NO_EXPIRE};
-use crate::{cmd, subcmd};
 
 fn del(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;

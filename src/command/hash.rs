@@ -10,7 +10,7 @@ use super::flags::*;
 use super::numeric::{long_double_add, parse_int, LdAddError};
 use super::reply::{random_picks, reply_scan};
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::keyspace::types::scan::scan_step;
 use crate::keyspace::types::Hash;
 use crate::keyspace::Blob;

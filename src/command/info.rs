@@ -8,7 +8,7 @@ use super::ctx::Ctx;
 use super::error::CmdResult;
 use super::flags::*;
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::engine::snapshot::ServerSnapshot;
 use crate::engine::REDIS_COMPAT_VERSION;
 use crate::telemetry::process::bytes_to_human;

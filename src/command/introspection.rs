@@ -7,7 +7,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::reply::help_reply;
 use super::{CommandTable, Spec};
-use crate::{cmd, subcmd};
+use crate::command::{cmd, subcmd};
 
 /// Writes one command's COMMAND INFO entry.
 fn write_command_info(ctx: &mut Ctx, spec: &Spec) {

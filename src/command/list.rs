@@ -14,7 +14,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::keyspace::types::list::{clamp_range, End};
 use crate::keyspace::types::List;
 use crate::keyspace::{blob, Blob};

@@ -153,7 +153,6 @@ impl Spec {
 }
 
 /// Builds a [`Spec`] row without subcommands.
-#[macro_export]
 macro_rules! cmd {
     ($name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $group:literal, $handler:expr) => {
         $crate::command::Spec {
@@ -172,7 +171,6 @@ macro_rules! cmd {
 }
 
 /// Builds a subcommand [`Spec`] row.
-#[macro_export]
 macro_rules! subcmd {
     ($parent:literal, $name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $group:literal, $handler:expr) => {
         $crate::command::Spec {
@@ -189,6 +187,7 @@ macro_rules! subcmd {
         }
     };
 }
+pub(crate) use {cmd, subcmd};
 
 /// Handler of a container command whose subcommands do the work; never called.
 pub fn container(_ctx: &mut Ctx) -> CmdResult {

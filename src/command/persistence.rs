@@ -8,7 +8,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::engine::persistence::{save_now, start_bgsave};
 use crate::keyspace::NO_EXPIRE;
 use crate::rdb::{self, RdbError};

@@ -15,8 +15,8 @@ use super::ctx::Ctx;
 use super::error::{CmdError, CmdResult};
 use super::flags::*;
 use super::{container, Spec};
+use crate::command::{cmd, subcmd};
 use crate::engine::subscriptions::Subscriber;
-use crate::{cmd, subcmd};
 
 /// The calling client as a subscriber (`None` for sessions without a push queue, such as
 /// the master link, which never subscribe).

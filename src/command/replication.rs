@@ -13,7 +13,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::engine::replication::{become_master, become_replica, status};
 use crate::engine::session::{ClientKind, Session};
 use crate::replication::master::{AttachMode, HandOff};

@@ -6,7 +6,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::engine::persistence::{flushall_save, shutdown_save};
 use crate::keyspace::free_in_background;
 

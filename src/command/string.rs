@@ -5,7 +5,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::{long_double_add, parse_int};
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::keyspace::{Blob, StrValue, Value, NO_EXPIRE};
 
 /// Reads a string value for a read command: `Ok(None)` when missing, WRONGTYPE when the key

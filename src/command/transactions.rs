@@ -12,7 +12,7 @@ use super::ctx::{CallMode, Ctx};
 use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::engine::session::{MultiState, WatchedKey};
 use crate::keyspace::blob;
 

@@ -20,7 +20,7 @@ use super::flags::*;
 use super::numeric::parse_float;
 use super::reply::{random_picks, reply_scan};
 use super::Spec;
-use crate::cmd;
+use crate::command::cmd;
 use crate::keyspace::types::scan::scan_step;
 use crate::keyspace::types::ZSet;
 use crate::keyspace::{blob, Blob};

@@ -7,7 +7,7 @@
 
 use super::Spec;
 use super::{reply_entries_header, reply_entry};
-use crate::cmd;
+use crate::command::cmd;
 use crate::command::collection::{db_out, store};
 use crate::command::ctx::Ctx;
 use crate::command::error::{self, CmdError, CmdResult};
