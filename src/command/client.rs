@@ -7,6 +7,7 @@ use super::flags::*;
 use super::numeric::parse_int;
 use super::{container, Spec};
 use crate::command::{cmd, subcmd};
+use crate::engine::pause::{PauseKind, PausePurpose};
 use crate::engine::session::{ClientInfo, ClientKind};
 
 /// The client classes of CLIENT KILL TYPE / CLIENT LIST TYPE.
@@ -223,12 +224,44 @@ fn help(ctx: &mut Ctx) -> CmdResult {
         "    Kill connections. Options are: ID, TYPE (normal|master|replica|pubsub), USER, ADDR, LADDR, SKIPME, MAXAGE.",
         "LIST [options ...]",
         "    Return information about client connections. Options: TYPE (normal|master|replica|pubsub), ID.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "HELP",
         "    Print this help.",
     ];
     super::reply::help_reply(ctx, lines)
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: holds clients (all of them by default) until
+/// `timeout` milliseconds from now; 0 holds nothing.
+fn pause(ctx: &mut Ctx) -> CmdResult {
+    let kind = match ctx.argv.get(3) {
+        None => PauseKind::All,
+        Some(m) if m.eq_ignore_ascii_case(b"WRITE") => PauseKind::Write,
+        Some(m) if m.eq_ignore_ascii_case(b"ALL") => PauseKind::All,
+        Some(_) => return Err(CmdError::Fixed(error::CLIENT_PAUSE_MODE)),
+    };
+    let ms = parse_int(ctx.arg(2)).map_err(|_| CmdError::Fixed(error::TIMEOUT_NOT_INTEGER))?;
+    if ms < 0 {
+        return Err(CmdError::Fixed(error::TIMEOUT_NEGATIVE));
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms as u64);
+    ctx.engine
+        .pauses
+        .pause(PausePurpose::ClientCommand, kind, Some(until));
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT UNPAUSE: ends CLIENT PAUSE (a failover's hold stays until the failover ends).
+fn unpause(ctx: &mut Ctx) -> CmdResult {
+    ctx.engine.pauses.unpause(PausePurpose::ClientCommand);
+    ctx.out.ok();
+    Ok(())
 }
 
 const CLIENT_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
@@ -287,6 +320,24 @@ static SUBCOMMANDS: &[Spec] = &[
         (0, 0, 0),
         "connection",
         kill
+    ),
+    subcmd!(
+        "client",
+        "pause",
+        -3,
+        CLIENT_FLAGS,
+        (0, 0, 0),
+        "connection",
+        pause
+    ),
+    subcmd!(
+        "client",
+        "unpause",
+        2,
+        CLIENT_FLAGS,
+        (0, 0, 0),
+        "connection",
+        unpause
     ),
     subcmd!(
         "client",

@@ -26,6 +26,9 @@ pub enum Action {
     Shutdown,
     /// The client became a replica (PSYNC/SYNC): hand the socket to the replication link.
     HandOff(crate::replication::master::HandOff),
+    /// A pause holds this command (CLIENT PAUSE, a failover holding writes): nothing ran;
+    /// the connection puts the command back and retries it when the pause changes.
+    Paused,
     /// WAIT: block until enough replicas acknowledged `offset`, or the deadline.
     WaitReplicas {
         /// Replicas wanted.

@@ -78,6 +78,18 @@ pub const RESTORE_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
 pub const RESTORE_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
 /// REPLICAOF arriving in our master's stream (no master propagates it; replikv's own).
 pub const REPLICAOF_FROM_MASTER: &str = "ERR REPLICAOF is not allowed from the master link";
+/// PSYNC or SYNC while a coordinated failover runs.
+pub const SYNC_WHILE_FAILING_OVER: &str = "NOMASTERLINK Can't SYNC while failing over";
+/// PSYNC ... FAILOVER sent to a master.
+pub const PSYNC_FAILOVER_TO_MASTER: &str = "ERR PSYNC FAILOVER can't be sent to a master.";
+/// PSYNC ... FAILOVER naming another history.
+pub const PSYNC_FAILOVER_REPLID: &str = "ERR PSYNC FAILOVER replid must match my replid.";
+/// REPLICAOF while a coordinated failover runs.
+pub const REPLICAOF_WHILE_FAILING_OVER: &str = "ERR REPLICAOF not allowed while failing over.";
+/// FAILOVER TIMEOUT 0 or negative.
+pub const FAILOVER_TIMEOUT: &str = "ERR FAILOVER timeout must be greater than 0";
+/// CLIENT PAUSE with a mode other than WRITE or ALL.
+pub const CLIENT_PAUSE_MODE: &str = "ERR CLIENT PAUSE mode must be WRITE or ALL";
 /// SAVE or BGSAVE while a background save runs.
 pub const BGSAVE_IN_PROGRESS: &str = "ERR Background save already in progress";
 /// A failed SAVE (Redis's bare `shared.err`).
@@ -93,6 +105,8 @@ pub const DEBUG_RELOAD_LOAD: &str = "ERR Error trying to load the RDB dump, chec
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 /// A negative timeout.
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// A millisecond timeout that is not an integer (CLIENT PAUSE, WAIT).
+pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of range";
 /// A timeout that overflows.
 pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
 /// A bad CLIENT SETNAME name.

@@ -15,7 +15,8 @@ use super::flags::*;
 use super::table::TABLE;
 use super::Spec;
 use crate::config::Protected;
-use crate::engine::{Engine, Session, State};
+use crate::engine::pause::PauseKind;
+use crate::engine::{ClientKind, Engine, Session, State};
 use crate::keyspace::{Blob, Db};
 use crate::resp::ReplyBuf;
 
@@ -77,6 +78,9 @@ pub fn execute(
             return Action::None;
         }
     }
+    if held_by_pause(engine, session, spec) {
+        return Action::Paused;
+    }
     if let Some(multi) = session.multi.as_mut() {
         if !spec.has(TRANSACTION_CONTROL) {
             multi.queued.push(argv.iter().cloned().collect());
@@ -112,6 +116,30 @@ pub fn execute(
         serve_blocked(state, engine);
     }
     action
+}
+
+/// True when a pause holds this command (Redis's postponed clients): everything under a
+/// pause of all clients; under a write pause, what may write or propagate — an EXEC whose
+/// transaction does included. Our replicas' links and our master's stream are never held.
+fn held_by_pause(engine: &Engine, session: &Session, spec: &'static Spec) -> bool {
+    if session.is_master_link || session.info.kind() == ClientKind::Replica {
+        return false;
+    }
+    match engine.pauses.held(std::time::Instant::now()) {
+        None => false,
+        Some(PauseKind::All) => true,
+        Some(PauseKind::Write) => {
+            spec.has(WRITE | MAY_REPLICATE)
+                || (spec.name == "exec"
+                    && session.multi.as_ref().is_some_and(|m| {
+                        m.queued.iter().any(|argv| {
+                            TABLE
+                                .resolve(argv)
+                                .is_ok_and(|s| s.has(WRITE | MAY_REPLICATE))
+                        })
+                    }))
+        }
+    }
 }
 
 /// The gates of Redis's `processCommand` between lookup and execution, in its order.

@@ -409,7 +409,7 @@ fn replication(ctx: &mut Ctx, s: &mut String) {
                 } else {
                     0.0
                 };
-                let last_io = ctx.state.repl.link.lock().as_ref().map_or(0, |l| {
+                let last_io = ctx.state.repl.role.lock().link().map_or(0, |l| {
                     (crate::replication::history::unix_ms() - l.sync_last_io_ms).max(0) / 1000
                 });
                 field!(s, "master_sync_total_bytes", total);

@@ -14,6 +14,7 @@ use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
 use crate::command::cmd;
+use crate::engine::failover::{abort_requested, begin_failover, FailoverRequest};
 use crate::engine::replication::{become_master, become_replica, status};
 use crate::engine::session::{ClientKind, Session};
 use crate::replication::master::{AttachMode, HandOff};
@@ -37,6 +38,10 @@ fn replica_ip(session: &Session) -> String {
 
 /// Checks shared by PSYNC and SYNC; `None` when the request may go on.
 fn sync_refusal(ctx: &Ctx) -> Option<CmdError> {
+    // Replicas must not attach while the roles are being swapped.
+    if ctx.state.repl.role.lock().failover().is_some() {
+        return Some(CmdError::Fixed(error::SYNC_WHILE_FAILING_OVER));
+    }
     if ctx.engine.is_replica && !ctx.engine.link_up {
         return Some(CmdError::Fixed(
             "NOMASTERLINK Can't SYNC while not connected with my master",
@@ -54,18 +59,27 @@ fn psync(ctx: &mut Ctx) -> CmdResult {
     if ctx.session.info.kind() == ClientKind::Replica {
         return Ok(());
     }
-    if ctx.argv.len() > 3 {
-        if ctx.arg(3).eq_ignore_ascii_case(b"FAILOVER") {
-            if !ctx.engine.is_replica {
-                return Err(CmdError::Fixed(
-                    "ERR PSYNC FAILOVER can't be sent to a master.",
-                ));
-            }
-            return Err(CmdError::Fixed(
-                "ERR PSYNC FAILOVER replid must match my replid.",
-            ));
+    if ctx.argv.len() > 3 && ctx.arg(3).eq_ignore_ascii_case(b"FAILOVER") {
+        // The master we follow hands a coordinated failover over to us: we become the
+        // master first, then answer its PSYNC from our history like any replica's.
+        tracing::warn!(
+            "Failover request received for replid {}.",
+            String::from_utf8_lossy(ctx.arg(1))
+        );
+        if !ctx.engine.is_replica {
+            return Err(CmdError::Fixed(error::PSYNC_FAILOVER_TO_MASTER));
         }
-        return Err(CmdError::Fixed(error::SYNTAX));
+        if !ctx
+            .arg(1)
+            .eq_ignore_ascii_case(ctx.engine.repl.replid.as_bytes())
+        {
+            return Err(CmdError::Fixed(error::PSYNC_FAILOVER_REPLID));
+        }
+        become_master(ctx.state, ctx.engine);
+        tracing::info!(
+            client = %ctx.session.info.describe(),
+            "MASTER MODE enabled (failover request)"
+        );
     }
     if let Some(e) = sync_refusal(ctx) {
         return Err(e);
@@ -233,6 +247,9 @@ fn replicaof(ctx: &mut Ctx) -> CmdResult {
         // applies it; no master propagates REPLICAOF, so a stream carrying one is refused.
         return Err(CmdError::Fixed(error::REPLICAOF_FROM_MASTER));
     }
+    if ctx.state.repl.role.lock().failover().is_some() {
+        return Err(CmdError::Fixed(error::REPLICAOF_WHILE_FAILING_OVER));
+    }
     if host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one") {
         if ctx.engine.is_replica {
             let who = ctx.session.info.describe();
@@ -255,9 +272,9 @@ fn replicaof(ctx: &mut Ctx) -> CmdResult {
     let same = ctx
         .state
         .repl
-        .link
+        .role
         .lock()
-        .as_ref()
+        .link()
         .is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port);
     if same {
         ctx.out.simple("OK Already connected to specified master");
@@ -306,8 +323,7 @@ fn wait(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed(error::WAIT_ON_REPLICA));
     }
     let numreplicas = parse_int(ctx.arg(1))?;
-    let timeout = parse_int(ctx.arg(2))
-        .map_err(|_| CmdError::Fixed("ERR timeout is not an integer or out of range"))?;
+    let timeout = parse_int(ctx.arg(2)).map_err(|_| CmdError::Fixed(error::TIMEOUT_NOT_INTEGER))?;
     if timeout < 0 {
         return Err(CmdError::Fixed(error::TIMEOUT_NEGATIVE));
     }
@@ -329,8 +345,55 @@ fn wait(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms], parsed as Redis 7.0 does (each
+/// option once, in any order), then started by the engine (see `engine::failover`).
+fn failover(ctx: &mut Ctx) -> CmdResult {
+    if ctx.argv.len() == 2 && ctx.arg(1).eq_ignore_ascii_case(b"ABORT") {
+        abort_requested(ctx.state, ctx.engine).map_err(|e| CmdError::Other(format!("ERR {e}")))?;
+        ctx.out.ok();
+        return Ok(());
+    }
+    let mut request = FailoverRequest::default();
+    let mut j = 1;
+    while j < ctx.argv.len() {
+        let arg = ctx.arg(j);
+        let left = ctx.argv.len() - j - 1;
+        if arg.eq_ignore_ascii_case(b"TIMEOUT") && left >= 1 && request.timeout_ms.is_none() {
+            let t = parse_int(ctx.arg(j + 1))?;
+            if t <= 0 {
+                return Err(CmdError::Fixed(error::FAILOVER_TIMEOUT));
+            }
+            request.timeout_ms = Some(t as u64);
+            j += 2;
+        } else if arg.eq_ignore_ascii_case(b"TO") && left >= 2 && request.target.is_none() {
+            let port = parse_int(ctx.arg(j + 2))?;
+            let host = String::from_utf8_lossy(ctx.arg(j + 1)).into_owned();
+            // A port no replica can have is simply "not a replica", as in Redis.
+            request.target = Some((host, u16::try_from(port).unwrap_or(0)));
+            j += 3;
+        } else if arg.eq_ignore_ascii_case(b"FORCE") && !request.force {
+            request.force = true;
+            j += 1;
+        } else {
+            return Err(CmdError::Fixed(error::SYNTAX));
+        }
+    }
+    begin_failover(ctx.state, ctx.engine, request)
+        .map_err(|e| CmdError::Other(format!("ERR {e}")))?;
+    ctx.out.ok();
+    Ok(())
+}
+
 /// Replication commands.
 pub static COMMANDS: &[Spec] = &[
+    cmd!(
+        "failover",
+        -1,
+        ADMIN | NOSCRIPT | STALE,
+        (0, 0, 0),
+        "server",
+        failover
+    ),
     cmd!(
         "psync",
         -3,
@@ -358,7 +421,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "replicaof",
         3,
-        ADMIN | NOSCRIPT | STALE | NO_MULTI,
+        ADMIN | NOSCRIPT | STALE,
         (0, 0, 0),
         "server",
         replicaof
@@ -366,7 +429,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "slaveof",
         3,
-        ADMIN | NOSCRIPT | STALE | NO_MULTI,
+        ADMIN | NOSCRIPT | STALE,
         (0, 0, 0),
         "server",
         replicaof

@@ -2,8 +2,8 @@
 //! (`application/problem+json`) whose `type` URI names the kind of error and never changes,
 //! so scripts branch on `type`, not on the human-readable `detail`.
 //!
-//! Bad input is always a 4xx with the offending field named; a 5xx only ever means "not
-//! built yet" (501) or a bug, and a bug's cause is logged, never sent to the caller.
+//! Bad input is always a 4xx with the offending field named; a 5xx only ever means a bug,
+//! whose cause is logged, never sent to the caller.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -89,11 +89,6 @@ pub enum ApiError {
         /// Seconds until the address may try again.
         retry_after: u64,
     },
-    /// 501: the operation exists in the API but not yet in this server.
-    NotImplemented {
-        /// What is missing.
-        detail: String,
-    },
     /// 500: a bug; the cause was logged.
     Internal,
 }
@@ -110,7 +105,6 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,7 +125,6 @@ impl ApiError {
                 ("unsupported-media-type", "Body must be application/json")
             }
             ApiError::Invalid { .. } => ("invalid-field", "Invalid value"),
-            ApiError::NotImplemented { .. } => ("not-implemented", "Not implemented yet"),
             ApiError::Internal => ("internal", "Internal error"),
         }
     }
@@ -154,8 +147,7 @@ impl ApiError {
                 None,
             ),
             ApiError::Forbidden { detail }
-            | ApiError::Conflict { detail }
-            | ApiError::NotImplemented { detail } => (detail.clone(), None),
+            | ApiError::Conflict { detail } => (detail.clone(), None),
             ApiError::NotFound => ("no such resource".into(), None),
             ApiError::UnknownReplica { id } => (format!("no replica with id {id} is connected"), None),
             ApiError::UnsupportedMediaType => {
@@ -290,7 +282,6 @@ mod tests {
                 field: "port".into(),
                 detail: "x".into(),
             },
-            ApiError::NotImplemented { detail: "x".into() },
             ApiError::Internal,
         ];
         let mut kinds = std::collections::HashSet::new();

@@ -24,6 +24,36 @@ where
     }
 }
 
+/// A JSON body whose fields are all optional: an empty body (no `Content-Type` needed)
+/// is the default value; anything else is read as [`ApiJson`] reads it.
+#[derive(Debug, Clone)]
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJsonOrEmpty<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes =
+            axum::body::to_bytes(body, usize::MAX)
+                .await
+                .map_err(|e| ApiError::BadRequest {
+                    detail: format!("unreadable body: {e}"),
+                    field: None,
+                })?;
+        if bytes.is_empty() {
+            return Ok(ApiJsonOrEmpty(T::default()));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let ApiJson(v) = ApiJson::<T>::from_request(req, state).await?;
+        Ok(ApiJsonOrEmpty(v))
+    }
+}
+
 /// Path parameters; a value that does not parse is a 400 naming the parameter.
 #[derive(Debug, Clone)]
 pub struct ApiPath<T>(pub T);

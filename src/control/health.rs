@@ -122,6 +122,8 @@ mod tests {
                 read_repl_offset: 0,
             }),
             failover: FailoverState::NoFailover,
+            epoch: 0,
+            latest_failover: None,
             counters: SyncCounters::default(),
         }
     }

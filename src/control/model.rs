@@ -326,11 +326,94 @@ impl From<FailoverState> for FailoverStateName {
     }
 }
 
-/// `GET /v1/replication/failover`.
+/// `GET /v1/replication/failover`: the coordinated failover in progress, else the last one.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FailoverStatus {
     /// State, as INFO `master_failover_state` names it.
     pub state: FailoverStateName,
+    /// The fencing epoch: bumped every time this node is promoted, so clients and
+    /// operators can tell an old master from a new one.
+    pub epoch: u64,
+    /// The replica handed over to (or to be), when known.
+    pub target: Option<FailoverTarget>,
+    /// The steps of the current (or last) failover, oldest first.
+    pub steps: Vec<FailoverStepView>,
+}
+
+impl From<&ReplicationStatus> for FailoverStatus {
+    fn from(s: &ReplicationStatus) -> Self {
+        let latest = s.latest_failover.as_ref();
+        FailoverStatus {
+            state: s.failover.into(),
+            epoch: s.epoch,
+            target: latest
+                .and_then(|f| f.target.clone())
+                .map(|(host, port)| FailoverTarget { host, port }),
+            steps: latest
+                .map(|f| {
+                    f.steps
+                        .iter()
+                        .map(|st| FailoverStepView {
+                            step: st.step.as_str().to_string(),
+                            at: rfc3339_ms(st.at_ms),
+                            detail: st.detail.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A failover's target replica.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FailoverTarget {
+    /// Its address, as the master knows it (announced ip, else the peer's).
+    pub host: String,
+    /// Its announced port.
+    pub port: u16,
+}
+
+/// One step of a failover.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FailoverStepView {
+    /// `waiting-for-sync`, `failover-in-progress`, `completed` or `aborted`.
+    pub step: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The target, or why it was aborted.
+    pub detail: String,
+}
+
+/// One replica considered by `POST /v1/replication/failover`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FailoverCandidate {
+    /// Its address.
+    pub host: String,
+    /// Its announced port.
+    pub port: u16,
+    /// Its state (`online`, `wait_bgsave`, `send_bulk`).
+    pub state: String,
+    /// Bytes it has not acknowledged yet.
+    pub lag_bytes: u64,
+    /// True when it could be chosen.
+    pub eligible: bool,
+    /// Why not, when it could not.
+    pub reason: Option<String>,
+}
+
+/// The answer to `POST /v1/replication/failover`: what was (or, with `dry_run`, would be)
+/// done.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FailoverPlan {
+    /// Nothing was changed.
+    pub dry_run: bool,
+    /// The replica chosen; `null` when the master takes the first one to catch up.
+    pub target: Option<FailoverTarget>,
+    /// Why this target (or why none is named).
+    pub reason: String,
+    /// Every replica, with its lag and whether it could be chosen.
+    pub candidates: Vec<FailoverCandidate>,
 }
 
 /// `GET /v1/replication`.
@@ -364,9 +447,7 @@ impl From<&ReplicationStatus> for ReplicationState {
             second_repl_offset: s.second_repl_offset,
             master_link: s.master_link.as_ref().map(MasterLink::from),
             replicas: s.replicas.iter().map(Replica::from).collect(),
-            failover: FailoverStatus {
-                state: s.failover.into(),
-            },
+            failover: FailoverStatus::from(s),
         }
     }
 }
@@ -601,6 +682,13 @@ pub struct FailoverBody {
     /// and `target`, as FAILOVER ... FORCE does).
     #[serde(default)]
     pub force: bool,
+    /// A data-loss budget: refuse unless the target (given, or the closest replica, which
+    /// is then named) has at most this many bytes left to acknowledge.
+    #[serde(default, deserialize_with = "integral_opt")]
+    pub max_lag_bytes: Option<u64>,
+    /// Say which replica would be chosen and why; change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// The answer to an accepted mutation.
@@ -784,7 +872,10 @@ impl ReplicationEvent {
                 e.error = error.clone();
             }
             Event::RoleChanged { role } => e.role = Some((*role).into()),
-            Event::FailoverStep { state } => e.failover_state = Some(state.clone()),
+            Event::FailoverStep { state, detail } => {
+                e.failover_state = Some(state.clone());
+                e.reason = (!detail.is_empty()).then(|| detail.clone());
+            }
         }
         e
     }

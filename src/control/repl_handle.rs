@@ -2,25 +2,23 @@
 //!
 //! Every handler and the metrics collector go through [`ReplHandle`]; nothing else in
 //! `control/` names a replication internal. The status is the one INFO renders
-//! (`command::replication::status`); following a master and promotion call the functions
-//! REPLICAOF calls; forced resyncs call the replication layer's operator entry points.
-//! Coordinated failover (the FAILOVER command) does not exist in the server yet: it answers
-//! [`ReplError::NotImplemented`] (HTTP 501) after the same role checks the command will make.
+//! (`engine::replication::status`); following a master and promotion call the functions
+//! REPLICAOF calls; forced resyncs call the replication layer's operator entry points; a
+//! failover starts through `engine::failover`, as the FAILOVER command does.
 
 use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
 use super::error::ApiError;
+use crate::engine::failover::FailoverError;
 use crate::engine::State;
-use crate::replication::status::FailoverState;
+use crate::replication::status::ReplicaState;
 use crate::replication::{Event, ReplicationStatus, Role, SyncRecord};
 
 /// Why replication refused an operation (mapped one to one onto [`ApiError`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplError {
-    /// The operation does not exist in this build yet.
-    NotImplemented(String),
     /// Our role or state forbids it (resync on a master without a replica id...).
     WrongState(String),
     /// No replica has this id.
@@ -37,7 +35,6 @@ pub enum ReplError {
 impl From<ReplError> for ApiError {
     fn from(e: ReplError) -> ApiError {
         match e {
-            ReplError::NotImplemented(detail) => ApiError::NotImplemented { detail },
             ReplError::WrongState(detail) => ApiError::Conflict { detail },
             ReplError::UnknownReplica(id) => ApiError::UnknownReplica { id },
             ReplError::Invalid { field, detail } => ApiError::Invalid { field, detail },
@@ -45,8 +42,9 @@ impl From<ReplError> for ApiError {
     }
 }
 
-/// A coordinated failover request (the FAILOVER command's arguments).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A coordinated failover request: the FAILOVER command's arguments, plus a data-loss
+/// budget and a dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FailoverRequest {
     /// The replica to hand over to; `None` lets the master pick one.
     pub target: Option<(String, u16)>,
@@ -54,6 +52,10 @@ pub struct FailoverRequest {
     pub timeout_ms: Option<u64>,
     /// Hand over at the timeout even if the target has not caught up.
     pub force: bool,
+    /// Refuse unless the target is at most this many bytes behind.
+    pub max_lag_bytes: Option<u64>,
+    /// Only say what would happen.
+    pub dry_run: bool,
 }
 
 /// Replication traffic and buffer figures that the status snapshot does not carry.
@@ -112,9 +114,9 @@ impl ReplHandle {
         let same = self
             .state
             .repl
-            .link
+            .role
             .lock()
-            .as_ref()
+            .link()
             .is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port);
         if !same {
             let mut engine = self.state.engine.lock();
@@ -161,37 +163,134 @@ impl ReplHandle {
         Ok(())
     }
 
-    /// Starts a coordinated failover (FAILOVER). The role checks are the command's.
-    pub fn failover(&self, request: FailoverRequest) -> Result<(), ReplError> {
-        let _ = request;
-        let status = self.status();
-        if status.role == Role::Replica {
-            return Err(ReplError::WrongState(
-                "a failover is started on the master, and this node is a replica".into(),
-            ));
+    /// Starts a coordinated failover (FAILOVER), or with `dry_run` says what it would do.
+    /// Beyond FAILOVER: `max_lag_bytes` refuses unless the target is that close to our
+    /// offset, and without a target names the closest replica within it.
+    pub fn failover(&self, request: FailoverRequest) -> Result<FailoverPlanned, ReplError> {
+        let mut engine = self.state.engine.lock();
+        let offset = engine.repl.offset;
+        let replicas = self.state.repl.replicas.list();
+        let mut candidates: Vec<Candidate> = replicas
+            .iter()
+            .map(|r| {
+                let lag = offset.saturating_sub(r.ack_offset);
+                let reason = if r.state != ReplicaState::Online {
+                    Some(format!("not online ({})", r.state.as_str()))
+                } else if request.max_lag_bytes.is_some_and(|max| lag > max) {
+                    Some(format!("{lag} bytes behind, over max_lag_bytes"))
+                } else {
+                    None
+                };
+                Candidate {
+                    host: r.ip.clone(),
+                    port: r.port,
+                    state: r.state.as_str(),
+                    lag_bytes: lag,
+                    reason,
+                }
+            })
+            .collect();
+        candidates.sort_by_key(|c| (c.reason.is_some(), c.lag_bytes));
+        let (target, why) = match (&request.target, request.max_lag_bytes) {
+            (Some((h, p)), _) => {
+                let c = candidates
+                    .iter()
+                    .find(|c| c.host.eq_ignore_ascii_case(h) && c.port == *p)
+                    .ok_or_else(|| ReplError::Invalid {
+                        field: "target".into(),
+                        detail: format!("{h}:{p} is not a replica of this node"),
+                    })?;
+                if let Some(reason) = &c.reason {
+                    return Err(ReplError::Invalid {
+                        field: "target".into(),
+                        detail: format!("{h}:{p} cannot take over: {reason}"),
+                    });
+                }
+                (Some((h.clone(), *p)), "the requested target".to_string())
+            }
+            (None, Some(max)) => {
+                let best = candidates
+                    .iter()
+                    .find(|c| c.reason.is_none())
+                    .ok_or_else(|| ReplError::Invalid {
+                        field: "max_lag_bytes".into(),
+                        detail: format!("no online replica is within {max} bytes of our offset"),
+                    })?;
+                (
+                    Some((best.host.clone(), best.port)),
+                    format!(
+                        "the closest online replica ({} bytes behind)",
+                        best.lag_bytes
+                    ),
+                )
+            }
+            (None, None) => (
+                None,
+                "the first replica to acknowledge our whole stream once writes are held"
+                    .to_string(),
+            ),
+        };
+        let planned = FailoverPlanned {
+            target: target.clone(),
+            reason: why,
+            candidates,
+        };
+        if request.dry_run {
+            return Ok(planned);
         }
-        if status.failover != FailoverState::NoFailover {
-            return Err(ReplError::WrongState(
-                "a failover is already in progress".into(),
-            ));
-        }
-        if status.replicas.is_empty() {
-            return Err(ReplError::WrongState(
-                "a failover needs connected replicas".into(),
-            ));
-        }
-        Err(ReplError::NotImplemented(
-            "coordinated failover is not available in this build yet".into(),
-        ))
+        crate::engine::failover::begin_failover(
+            &self.state,
+            &mut engine,
+            crate::engine::failover::FailoverRequest {
+                target,
+                timeout_ms: request.timeout_ms,
+                force: request.force,
+            },
+        )
+        .map_err(|e| match e {
+            FailoverError::NotAReplica | FailoverError::NotOnline => ReplError::Invalid {
+                field: "target".into(),
+                detail: e.to_string(),
+            },
+            FailoverError::ForceNeedsTimeoutAndTarget => ReplError::Invalid {
+                field: "force".into(),
+                detail: e.to_string(),
+            },
+            other => ReplError::WrongState(other.to_string()),
+        })?;
+        Ok(planned)
     }
 
     /// Aborts the failover in progress (FAILOVER ABORT).
     pub fn abort_failover(&self) -> Result<(), ReplError> {
-        if self.status().failover == FailoverState::NoFailover {
-            return Err(ReplError::WrongState("no failover is in progress".into()));
-        }
-        Err(ReplError::NotImplemented(
-            "coordinated failover is not available in this build yet".into(),
-        ))
+        let mut engine = self.state.engine.lock();
+        crate::engine::failover::abort_requested(&self.state, &mut engine)
+            .map_err(|e| ReplError::WrongState(e.to_string()))
     }
+}
+
+/// A replica as a failover request weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Its address.
+    pub host: String,
+    /// Its announced port.
+    pub port: u16,
+    /// Its state.
+    pub state: &'static str,
+    /// Bytes it has not acknowledged.
+    pub lag_bytes: u64,
+    /// Why it cannot be chosen, if so.
+    pub reason: Option<String>,
+}
+
+/// What a failover request chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverPlanned {
+    /// The target named, if any.
+    pub target: Option<(String, u16)>,
+    /// Why.
+    pub reason: String,
+    /// Every replica weighed, eligible first, closest first.
+    pub candidates: Vec<Candidate>,
 }

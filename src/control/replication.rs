@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use axum::Json;
 
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiJsonOrEmpty, ApiPath};
 use super::model::{
-    Accepted, Backlog, FailoverBody, FailoverStatus, MasterAddress, Replica, ReplicaList,
-    ReplicationState,
+    Accepted, Backlog, FailoverBody, FailoverCandidate, FailoverPlan, FailoverStatus,
+    FailoverTarget, MasterAddress, Replica, ReplicaList, ReplicationState,
 };
 use super::repl_handle::FailoverRequest;
 use super::ApiState;
@@ -211,7 +211,8 @@ pub async fn resync_replica(
     ))
 }
 
-/// Failover state.
+/// The coordinated failover in progress, else the last one: state, target, fencing epoch
+/// and every step with its time.
 #[utoipa::path(
     get,
     path = "/v1/replication/failover",
@@ -219,41 +220,41 @@ pub async fn resync_replica(
     operation_id = "get_failover",
     security((), ("bearer_token" = [])),
     responses(
-        (status = 200, description = "The coordinated failover's state.", body = FailoverStatus),
-        (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "The coordinated failover's state and steps.", body = FailoverStatus),
+        (status = 401, description = "`http-auth-reads yes` and no valid credential.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn get_failover(State(api): State<ApiState>) -> Json<FailoverStatus> {
-    Json(FailoverStatus {
-        state: api.repl.status().failover.into(),
-    })
+    Json(FailoverStatus::from(&api.repl.status()))
 }
 
-/// Start a coordinated failover (the FAILOVER command).
+/// Start a coordinated failover (the FAILOVER command), or with `dry_run` say what it
+/// would do.
 ///
-/// Not available until the failover machinery lands: answers 501 meanwhile.
+/// Writes are held while the master waits for the target (given, or the first replica to
+/// reach its offset) to catch up; then the master hands over and becomes the target's
+/// replica. `max_lag_bytes` refuses unless the target is that close, and without a target
+/// names the closest replica within it. Follow it on `GET /v1/replication/failover` or
+/// `/v1/events` (`failover_step`).
 #[utoipa::path(
     post,
     path = "/v1/replication/failover",
     tag = "failover",
     operation_id = "start_failover",
     security(("bearer_token" = [])),
-    request_body(content = FailoverBody, description = "Target, timeout and force; all optional."),
+    request_body(content = FailoverBody, description = "Target, timeout, force, data-loss budget, dry run; all optional."),
     responses(
-        (status = 202, description = "Accepted: the failover runs; follow it on /v1/events or GET /v1/replication/failover.", body = Accepted),
+        (status = 202, description = "Accepted (or, with `dry_run`, what would be done): the chosen target, why, and every replica weighed.", body = FailoverPlan),
         (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong credential.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a master with replicas, or a failover is already in progress.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not `application/json`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is refused (`force` without `timeout_ms`, a bad target...).", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "This build has no coordinated failover yet.", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "A field is refused: `force` without `timeout_ms` and `target`, a target that is not an online replica, no replica within `max_lag_bytes`.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn start_failover(
     State(api): State<ApiState>,
-    ApiJson(body): ApiJson<FailoverBody>,
-) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<FailoverBody>,
+) -> Result<(StatusCode, Json<FailoverPlan>), ApiError> {
     if body.force && (body.timeout_ms.is_none() || body.target.is_none()) {
         return Err(ApiError::Invalid {
             field: "force".into(),
@@ -274,20 +275,44 @@ pub async fn start_failover(
             });
         }
     }
-    api.repl.failover(FailoverRequest {
+    let dry_run = body.dry_run;
+    let planned = api.repl.failover(FailoverRequest {
         target: body.target.map(|t| (t.host, t.port)),
         timeout_ms: body.timeout_ms,
         force: body.force,
+        max_lag_bytes: body.max_lag_bytes,
+        dry_run,
     })?;
+    let code = if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
     Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            message: "failover started".into(),
+        code,
+        Json(FailoverPlan {
+            dry_run,
+            target: planned
+                .target
+                .map(|(host, port)| FailoverTarget { host, port }),
+            reason: planned.reason,
+            candidates: planned
+                .candidates
+                .into_iter()
+                .map(|c| FailoverCandidate {
+                    host: c.host,
+                    port: c.port,
+                    state: c.state.to_string(),
+                    lag_bytes: c.lag_bytes,
+                    eligible: c.reason.is_none(),
+                    reason: c.reason,
+                })
+                .collect(),
         }),
     ))
 }
 
-/// Abort the failover in progress (FAILOVER ABORT).
+/// Abort the failover in progress (FAILOVER ABORT): roles and writes as before it.
 #[utoipa::path(
     delete,
     path = "/v1/replication/failover",
@@ -295,16 +320,12 @@ pub async fn start_failover(
     operation_id = "abort_failover",
     security(("bearer_token" = [])),
     responses(
-        (status = 200, description = "Aborted; the node stays master.", body = FailoverStatus),
-        (status = 401, description = "Missing or wrong bearer token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "No token configured and the caller is not on loopback (protected mode).", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No failover is in progress.", body = Problem, content_type = "application/problem+json"),
-        (status = 501, description = "This build has no coordinated failover yet.", body = Problem, content_type = "application/problem+json")
+        (status = 200, description = "Aborted; the node is a master, writes released.", body = FailoverStatus),
+        (status = 401, description = "Missing or wrong credential.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No failover is in progress.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn abort_failover(State(api): State<ApiState>) -> Result<Json<FailoverStatus>, ApiError> {
     api.repl.abort_failover()?;
-    Ok(Json(FailoverStatus {
-        state: api.repl.status().failover.into(),
-    }))
+    Ok(Json(FailoverStatus::from(&api.repl.status())))
 }

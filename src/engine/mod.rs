@@ -16,6 +16,8 @@
 //! taken while holding the engine lock, never the other way round.
 
 pub mod blocking;
+pub mod failover;
+pub mod pause;
 pub mod persistence;
 pub mod rdb_bridge;
 pub mod replication;
@@ -109,6 +111,8 @@ pub struct Engine {
     pub is_replica: bool,
     /// The link to our master is streaming.
     pub link_up: bool,
+    /// Client pauses (CLIENT PAUSE, a coordinated failover holding writes).
+    pub pauses: pause::Pauses,
     /// The database our master's stream currently applies to, while a master link session
     /// exists (a save records it as `repl-stream-db`). Kept here, beside the data, so that
     /// a save running inside the master's stream (FLUSHALL with save rules) never needs the
@@ -129,6 +133,7 @@ impl Engine {
             is_replica: false,
             link_up: false,
             master_stream_db: None,
+            pauses: pause::Pauses::default(),
             pending_propagation: Vec::new(),
             dirty: 0,
             lastsave: crate::keyspace::now_ms() / 1000,

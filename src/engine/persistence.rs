@@ -110,7 +110,7 @@ fn repl_aux(state: &State, engine: &Engine) -> Option<ReplAux> {
     let stream_db = if engine.is_replica {
         match engine.master_stream_db {
             Some(db) => db as i64,
-            None if state.repl.cached_master.lock().is_some() => 0,
+            None if state.repl.role.lock().cached_master().is_some() => 0,
             None => return None,
         }
     } else if engine.repl.active {
@@ -334,7 +334,7 @@ pub fn load_at_startup(state: &State) -> Result<(), String> {
             offset = history.offset,
             "the RDB holds our master's replication history: a partial resync will be tried"
         );
-        *state.repl.cached_master.lock() = Some(history);
+        state.repl.role.lock().cache_master(Some(history));
     }
     Ok(())
 }

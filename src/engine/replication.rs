@@ -16,12 +16,10 @@ use bytes::BytesMut;
 use super::session::{ClientInfo, ClientKind, Session};
 use super::{Engine, State};
 use crate::keyspace::free_in_background;
-use crate::replication::status::{
-    BacklogStatus, FailoverState, MasterLinkStatus, ReplicationStatus, Role,
-};
+use crate::replication::status::{BacklogStatus, MasterLinkStatus, ReplicationStatus, Role};
 use crate::replication::{
-    history::unix_ms, Applied, CachedMaster, Event, Host, LinkState, LoadedDataset, MasterLink,
-    RdbStats, Replication, SyncSnapshot,
+    history::unix_ms, Applied, CachedMaster, Event, Host, LinkState, LoadedDataset, RdbStats,
+    Replication, SyncSnapshot,
 };
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, Proto, ReplyBuf, RequestParser};
@@ -31,65 +29,42 @@ use crate::resp::{ParseLimits, Proto, ReplyBuf, RequestParser};
 /// master can continue it with a partial resync.
 pub fn become_replica(state: &State, engine: &mut Engine, host: String, port: u16) {
     let hub = &state.repl;
-    let was_master = !engine.is_replica;
+    engine.repl.publish();
+    // Our own history, to continue from if the new master shares it (Redis's
+    // replicationCacheMasterUsingMyself).
+    let own = CachedMaster {
+        replid: engine.repl.replid.clone(),
+        offset: engine.repl.offset,
+        db: 0,
+    };
+    let change = hub.role.lock().become_replica(&host, port, own);
     engine.is_replica = true;
     engine.link_up = false;
     engine.keyspace.set_replica_mode(true);
-    if was_master {
-        engine.repl.publish();
-        // Our own history, to continue from if the new master shares it (Redis's
-        // replicationCacheMasterUsingMyself). After a start-up load of a replica's RDB the
-        // cache already holds the master's history as saved, with its stream database.
-        hub.cached_master
-            .lock()
-            .get_or_insert_with(|| CachedMaster {
-                replid: engine.repl.replid.clone(),
-                offset: engine.repl.offset,
-                db: 0,
-            });
+    if change.was_master {
         unblock_all_blocked(engine);
     }
-    let generation = {
-        let mut gen = 0;
-        hub.link_generation.send_modify(|g| {
-            *g += 1;
-            gen = *g;
-        });
-        gen
-    };
-    *hub.link.lock() = Some(MasterLink {
-        host: host.clone(),
-        port,
-        state: LinkState::Connect,
-        last_io_ms: 0,
-        down_since_ms: None,
-        sync_total_bytes: 0,
-        sync_read_bytes: 0,
-        sync_last_io_ms: 0,
-        phase: None,
-        generation,
-    });
-    if was_master {
+    hub.generation.send_replace(change.generation);
+    if change.was_master {
         hub.events.publish(Event::RoleChanged {
             role: Role::Replica,
         });
     }
     record_master_in_settings(state, engine, Some((host.clone(), port)));
-    tracing::info!(master = %format!("{host}:{port}"), "connecting to MASTER");
+    tracing::info!(master = %format!("{host}:{port}"), "Connecting to MASTER {host}:{port}");
     if let Some(me) = state.arc() {
         let host: Arc<dyn Host> = me;
-        tokio::spawn(crate::replication::replica::run(host, generation));
+        tokio::spawn(crate::replication::replica::run(host, change.generation));
     }
 }
 
-/// Stops following a master (REPLICAOF NO ONE): the replication id shifts (the old one
-/// stays valid up to our offset), our replicas are disconnected so they continue with the
-/// new id, and the node accepts writes again.
+/// Stops following a master (REPLICAOF NO ONE, a PSYNC FAILOVER, an aborted hand-over): the
+/// replication id shifts (the old one stays valid up to our offset), our replicas are
+/// disconnected so they continue with the new id, and the node accepts writes again.
 pub fn become_master(state: &State, engine: &mut Engine) {
     let hub = &state.repl;
-    *hub.link.lock() = None;
-    hub.link_generation.send_modify(|g| *g += 1);
-    *hub.cached_master.lock() = None;
+    let change = hub.role.lock().become_master();
+    hub.generation.send_replace(change.generation);
     engine.is_replica = false;
     engine.link_up = false;
     engine.keyspace.set_replica_mode(false);
@@ -98,17 +73,18 @@ pub fn become_master(state: &State, engine: &mut Engine) {
     close_master_session(state, engine);
     record_master_in_settings(state, engine, None);
     hub.replicas.kill_all();
-    hub.events
-        .publish(Event::RoleChanged { role: Role::Master });
+    if !change.was_master {
+        hub.events
+            .publish(Event::RoleChanged { role: Role::Master });
+    }
 }
 
 /// Operator resync of our own link (replica side): the link is dropped and the next
 /// attempt asks for a full sync (`PSYNC ? -1`). False when we are not a replica.
 pub fn force_full_resync(state: &State) -> bool {
-    if !state.repl.is_replica() {
+    if !state.repl.role.lock().force_full_sync() {
         return false;
     }
-    state.repl.force_full_sync.store(true, Ordering::Release);
     if let Some(ms) = state.master_session.lock().as_ref() {
         ms.session.info.kill();
     }
@@ -156,7 +132,9 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
     let end = repl.offset;
     let replicas = hub.replicas.status(end, |id| hub.backlog.pending_for(id));
     let now = unix_ms();
-    let master_link = hub.link.lock().as_ref().map(|l| {
+    let role = hub.role.lock();
+    let cached_offset = role.cached_master().map_or(1, |c| c.offset as i64);
+    let master_link = role.link().map(|l| {
         let up = l.state == LinkState::Connected;
         MasterLinkStatus {
             host: l.host.clone(),
@@ -180,21 +158,19 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
             repl_offset: if repl.active || up {
                 end as i64
             } else {
-                hub.cached_master
-                    .lock()
-                    .as_ref()
-                    .map_or(1, |c| c.offset as i64)
+                cached_offset
             },
             read_repl_offset: if repl.active || up {
                 end as i64
             } else {
-                hub.cached_master
-                    .lock()
-                    .as_ref()
-                    .map_or(1, |c| c.offset as i64)
+                cached_offset
             },
         }
     });
+    let failover = role.failover_state();
+    let epoch = role.epoch();
+    let latest_failover = role.latest_failover().cloned();
+    drop(role);
     ReplicationStatus {
         role: if master_link.is_some() {
             Role::Replica
@@ -214,7 +190,9 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
         },
         replicas,
         master_link,
-        failover: FailoverState::NoFailover,
+        failover,
+        epoch,
+        latest_failover,
         counters: hub.counters(),
     }
 }
@@ -228,7 +206,10 @@ pub fn cron(state: &Arc<State>, ticks: &mut u64) {
     {
         let mut engine = state.engine.lock();
         let has_replicas = !hub.replicas.is_empty();
+        // No PINGs while a failover waits for a replica to reach our offset.
+        let failing_over = hub.role.lock().failover().is_some();
         if !engine.is_replica
+            && !failing_over
             && has_replicas
             && (*ticks).is_multiple_of(settings.repl_ping_replica_period.max(1))
         {
@@ -371,11 +352,11 @@ impl Host for State {
         }
         free_in_background(incoming);
         e.repl.adopt_master(replid, offset);
-        *self.repl.cached_master.lock() = Some(CachedMaster {
+        self.repl.role.lock().cache_master(Some(CachedMaster {
             replid: replid.to_string(),
             offset,
             db: 0,
-        });
+        }));
         // Our own replicas hold the old history: they must sync again.
         self.repl.replicas.kill_all();
     }
@@ -452,15 +433,40 @@ impl Host for State {
             offset: engine.repl.offset,
             db: ms.session.db,
         };
-        *self.repl.cached_master.lock() = Some(position);
+        self.repl.role.lock().cache_master(Some(position));
         applied
     }
 
-    fn set_link_up(&self, up: bool) {
+    fn link_up(&self, generation: u64) -> bool {
         let mut engine = self.engine.lock();
-        engine.link_up = up;
-        if up {
-            engine.repl.ensure_backlog();
+        if !self.repl.role.lock().link_up(generation, unix_ms()) {
+            return false;
+        }
+        engine.link_up = true;
+        engine.repl.ensure_backlog();
+        true
+    }
+
+    fn link_down(&self, generation: u64, was_up: bool) -> Option<(String, u16)> {
+        let mut engine = self.engine.lock();
+        let mut role = self.repl.role.lock();
+        let down = role.link_down(generation, unix_ms(), was_up);
+        if role.target(generation).is_some() {
+            engine.link_up = false;
+        }
+        down
+    }
+
+    fn failover_answered(&self, accepted: bool) {
+        let mut engine = self.engine.lock();
+        if accepted {
+            super::failover::failover_completed(self, &mut engine);
+        } else {
+            super::failover::abort_failover(
+                self,
+                &mut engine,
+                "Failover target rejected psync request",
+            );
         }
     }
 

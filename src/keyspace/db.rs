@@ -42,6 +42,9 @@ pub struct Db {
     /// When true, expiry is ignored altogether: our master's stream runs against keys as
     /// they are, since the master decides when they expire (its DEL will come).
     pub ignore_expiry: bool,
+    /// While writes are held (a client pause, a failover waiting for its replicas), expired
+    /// keys are hidden but not deleted: a deletion would be a write behind the pause.
+    pub expiry_held: bool,
     /// Keys deleted by lazy or active expiry, waiting to be propagated as DELs.
     expired: Vec<Blob>,
     /// Keys given a TTL by a client of this (writable) replica rather than by our master:
@@ -93,6 +96,7 @@ impl Db {
             expires: 0,
             expire_cursor: 0,
             hide_expired_only: false,
+            expiry_held: false,
             ignore_expiry: false,
             expired: Vec::new(),
             local_volatile: HSet::default(),
@@ -411,7 +415,7 @@ impl Db {
 
     /// Deletes an expired key found during a lookup (master mode) and queues its DEL.
     fn expire_key(&mut self, si: usize, hash: u64, key: &[u8]) {
-        if self.hide_expired_only {
+        if self.hide_expired_only || self.expiry_held {
             return;
         }
         let seg = Arc::make_mut(&mut self.segments[si]);
@@ -671,7 +675,7 @@ impl Db {
     /// expired and `deadline` is not reached. Returns (examined, expired).
     pub fn active_expire(&mut self, now: i64, deadline: Instant) -> (usize, usize) {
         const SAMPLE: usize = 20;
-        if self.expires == 0 || self.hide_expired_only {
+        if self.expires == 0 || self.hide_expired_only || self.expiry_held {
             return (0, 0);
         }
         let mut total_checked = 0;

@@ -92,6 +92,13 @@ impl Keyspace {
         }
     }
 
+    /// Holds (or releases) the deletion of expired keys while writes are paused.
+    pub fn hold_expiry(&mut self, held: bool) {
+        for db in &mut self.dbs {
+            db.expiry_held = held;
+        }
+    }
+
     /// Makes lookups see expired keys as live (while our master's stream is applied).
     pub fn set_ignore_expiry(&mut self, ignore: bool) {
         for db in &mut self.dbs {

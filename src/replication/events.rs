@@ -67,8 +67,10 @@ pub enum Event {
     },
     /// A failover step.
     FailoverStep {
-        /// The new state (`waiting-for-sync`, `failover-in-progress`, `no-failover`).
+        /// The step: `waiting-for-sync`, `failover-in-progress`, `completed` or `aborted`.
         state: String,
+        /// The target, or why it was aborted.
+        detail: String,
     },
 }
 

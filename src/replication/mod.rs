@@ -16,10 +16,11 @@ pub mod master;
 pub mod phase;
 pub mod psync;
 pub mod replica;
+pub mod role;
 pub mod status;
 
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
@@ -35,6 +36,7 @@ pub use events::{Event, Events};
 pub use history::{SyncHistory, SyncKind, SyncOutcome, SyncRecord};
 pub use log::ReplLog;
 pub use phase::{Phase, Side};
+pub use role::{LinkState, MasterLink, RoleState};
 pub use status::{ReplicationStatus, Role};
 
 /// A point-in-time snapshot for a full sync, with the stream position it corresponds to.
@@ -112,8 +114,15 @@ pub trait Host: Send + Sync + 'static {
     /// Applies the complete commands at the front of `buf` (from our master), forwards the
     /// applied bytes to our own replicas, and reports what it consumed.
     fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied;
-    /// Marks the link to our master up or down (read-only, stale-data and expiry gates).
-    fn set_link_up(&self, up: bool);
+    /// The link of driver `generation` streams: the role and the engine's read-only,
+    /// stale-data and expiry gates say so. False when the generation is stale.
+    fn link_up(&self, generation: u64) -> bool;
+    /// The link of driver `generation` is down; returns the master when it had been up (a
+    /// `LinkDown` event is due).
+    fn link_down(&self, generation: u64, was_up: bool) -> Option<(String, u16)>;
+    /// The target of our failover hand-over answered our PSYNC FAILOVER: accepted (the
+    /// failover is complete) or refused (it is aborted and we are a master again).
+    fn failover_answered(&self, accepted: bool);
     /// Registers the client that applies our master's stream (CLIENT LIST shows it as
     /// `master`); the returned future completes when it is killed (CLIENT KILL TYPE master).
     fn open_master_client(
@@ -131,59 +140,6 @@ pub trait Host: Send + Sync + 'static {
     fn announced_port(&self) -> u16;
 }
 
-/// The replica-side link state (ROLE's state strings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
-    /// Must connect (or reconnect).
-    Connect,
-    /// TCP connection in progress.
-    Connecting,
-    /// PING / AUTH / REPLCONF / PSYNC exchange.
-    Handshake,
-    /// Receiving the RDB.
-    Transfer,
-    /// Streaming.
-    Connected,
-}
-
-impl LinkState {
-    /// The ROLE state string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Connect => "connect",
-            LinkState::Connecting => "connecting",
-            LinkState::Handshake => "handshake",
-            LinkState::Transfer => "sync",
-            LinkState::Connected => "connected",
-        }
-    }
-}
-
-/// Our link to a master, while we are a replica.
-#[derive(Debug, Clone)]
-pub struct MasterLink {
-    /// Master host.
-    pub host: String,
-    /// Master port.
-    pub port: u16,
-    /// Link state.
-    pub state: LinkState,
-    /// Unix ms of the last byte from the master (0 = never on this connection).
-    pub last_io_ms: i64,
-    /// Unix ms when the link went down; `None` when it was never up.
-    pub down_since_ms: Option<i64>,
-    /// RDB bytes expected (-1 when unknown: EOF-marked transfer).
-    pub sync_total_bytes: i64,
-    /// RDB bytes received.
-    pub sync_read_bytes: u64,
-    /// Unix ms of the last RDB byte.
-    pub sync_last_io_ms: i64,
-    /// Current sync phase.
-    pub phase: Option<Phase>,
-    /// Bumped by every REPLICAOF: a driver whose generation is stale stops.
-    pub generation: u64,
-}
-
 /// Shared replication state; every task holds it through the [`Host`].
 #[derive(Debug)]
 pub struct Replication {
@@ -195,14 +151,13 @@ pub struct Replication {
     pub replicas: master::Registry,
     /// Full-sync jobs.
     pub full_syncs: master::FullSyncQueue,
-    /// Our master link, when we are a replica.
-    pub link: Mutex<Option<MasterLink>>,
-    /// The history a reconnecting replica resumes from (`None` = `PSYNC ? -1`).
-    pub cached_master: Mutex<Option<CachedMaster>>,
-    /// The generation of the current REPLICAOF target: drivers of older ones stop.
-    pub link_generation: watch::Sender<u64>,
-    /// Forces the next sync of our link to be full (operator resync).
-    pub force_full_sync: AtomicBool,
+    /// The role (master, or replica with its link), the history a reconnect resumes from,
+    /// the failover steps: changed only through [`RoleState`]'s methods, under this lock
+    /// (taken after the engine lock when both are held).
+    pub role: Mutex<RoleState>,
+    /// The current link-driver generation, published after every role change: a driver
+    /// whose generation is no longer current stops at its next step.
+    pub generation: watch::Sender<u64>,
     /// Replicas (`ip:port`) whose next PSYNC must get a full sync (operator resync).
     pub forced_full: Mutex<std::collections::HashSet<String>>,
     /// Full syncs served (INFO sync_full).
@@ -234,10 +189,8 @@ impl Replication {
             events: Events::default(),
             replicas: master::Registry::default(),
             full_syncs: master::FullSyncQueue::default(),
-            link: Mutex::new(None),
-            cached_master: Mutex::new(None),
-            link_generation: watch::channel(0).0,
-            force_full_sync: AtomicBool::new(false),
+            role: Mutex::new(RoleState::default()),
+            generation: watch::channel(0).0,
             forced_full: Mutex::new(std::collections::HashSet::new()),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
@@ -253,7 +206,7 @@ impl Replication {
 
     /// True while we follow a master.
     pub fn is_replica(&self) -> bool {
-        self.link.lock().is_some()
+        self.role.lock().is_replica()
     }
 
     /// The sync counters.

@@ -2,8 +2,9 @@
 //! bottom (Redis's `syncWithMaster`): connect → handshake → psync → (receive → load) →
 //! catchup → stream, each phase a named span and a history entry.
 //!
-//! The driver runs while `hub.link` names a master with its generation; REPLICAOF bumps the
-//! generation, which stops the old driver at its next step. After a lost link it reconnects
+//! The driver runs while the role (`hub.role`) names a master with its generation; a role
+//! change bumps the generation, which stops the old driver at its next step. Every change of
+//! the link's state goes through [`RoleState`](super::RoleState)'s methods. After a lost link it reconnects
 //! at once and then every second, asking for a partial resync from where it stopped.
 
 use std::io;
@@ -43,11 +44,11 @@ mod timeout_text {
 /// Why an attempt ended.
 type Attempt = Result<(), String>;
 
-/// Runs the link to the master named in `hub.link` for `generation` until REPLICAOF
-/// changes it.
+/// Runs the link to the master the role names for `generation` until a role change
+/// retires it.
 pub async fn run(host: Arc<dyn Host>, generation: u64) {
     let hub = host.hub();
-    let mut gen_rx = hub.link_generation.subscribe();
+    let mut gen_rx = hub.generation.subscribe();
     let mut attempt_no = 0u64;
     loop {
         let Some((master_host, master_port)) = target(&host, generation) else {
@@ -77,10 +78,10 @@ pub async fn run(host: Arc<dyn Host>, generation: u64) {
             }
         };
         let was_up = hub
-            .link
+            .role
             .lock()
-            .as_ref()
-            .is_some_and(|l| l.state == LinkState::Connected);
+            .link()
+            .is_some_and(|l| l.generation == generation && l.state == LinkState::Connected);
         let result = tokio::select! {
             r = sync_with_master(&host, &master_host, master_port, generation) => r,
             _ = cancelled => Err("replication target changed".to_string()),
@@ -98,45 +99,20 @@ pub async fn run(host: Arc<dyn Host>, generation: u64) {
 
 /// The master this driver serves, while its generation is current.
 fn target(host: &Arc<dyn Host>, generation: u64) -> Option<(String, u16)> {
-    let link = host.hub().link.lock();
-    link.as_ref()
-        .filter(|l| l.generation == generation)
-        .map(|l| (l.host.clone(), l.port))
+    host.hub().role.lock().target(generation)
 }
 
 fn set_state(host: &Arc<dyn Host>, generation: u64, state: LinkState, phase: Option<Phase>) {
-    if let Some(l) = host
-        .hub()
-        .link
+    host.hub()
+        .role
         .lock()
-        .as_mut()
-        .filter(|l| l.generation == generation)
-    {
-        l.state = state;
-        l.phase = phase;
-    }
+        .link_progress(generation, state, phase);
 }
 
 /// Records that the link is down: state `connect`, the cached master for the next PSYNC.
 fn link_down(host: &Arc<dyn Host>, generation: u64, reason: &str, was_up: bool) {
     let hub = host.hub();
-    host.set_link_up(false);
-    let mut changed = None;
-    if let Some(l) = hub
-        .link
-        .lock()
-        .as_mut()
-        .filter(|l| l.generation == generation)
-    {
-        if l.state == LinkState::Connected || was_up {
-            l.down_since_ms = Some(unix_ms());
-            changed = Some((l.host.clone(), l.port));
-        }
-        l.state = LinkState::Connect;
-        l.phase = None;
-        l.last_io_ms = 0;
-    }
-    if let Some((h, p)) = changed {
+    if let Some((h, p)) = host.link_down(generation, was_up) {
         hub.events.publish(Event::LinkDown {
             host: h,
             port: p,
@@ -240,15 +216,22 @@ async fn attempt(
     // ---- psync
     hub.enter_phase(sync_id, Phase::Psync);
     set_state(host, generation, LinkState::Handshake, Some(Phase::Psync));
-    let forced = hub.force_full_sync.swap(false, Ordering::AcqRel);
-    let cached = if forced {
-        None
-    } else {
-        hub.cached_master.lock().clone()
+    let (cached, forced, failover) = {
+        let mut role = hub.role.lock();
+        let failover = role
+            .link()
+            .is_some_and(|l| l.generation == generation && l.psync_failover);
+        let (cached, forced) = role.take_psync_history();
+        (cached, forced, failover)
     };
-    let reply = psync(&mut conn, &mut wr, cached.as_ref())
+    let reply = psync(&mut conn, &mut wr, cached.as_ref(), failover)
         .instrument(info_span!("repl.replica.psync"))
-        .await?;
+        .await;
+    if failover {
+        // A hand-over: the target's answer ends the failover either way.
+        host.failover_answered(reply.is_ok());
+    }
+    let reply = reply?;
     // The database the stream starts in: where it stood for a continued stream, database 0
     // after a full sync (whose stream starts with SELECT).
     let mut stream_db = 0;
@@ -293,19 +276,8 @@ async fn attempt(
 
     // ---- catchup, then stream
     hub.enter_phase(sync_id, Phase::Catchup);
-    host.set_link_up(true);
-    {
-        if let Some(l) = hub
-            .link
-            .lock()
-            .as_mut()
-            .filter(|l| l.generation == generation)
-        {
-            l.state = LinkState::Connected;
-            l.phase = Some(Phase::Stream);
-            l.last_io_ms = unix_ms();
-            l.down_since_ms = None;
-        }
+    if !host.link_up(generation) {
+        return Err("replication target changed".to_string());
     }
     hub.events.publish(Event::LinkUp {
         host: master_host.to_string(),
@@ -315,7 +287,7 @@ async fn attempt(
     // Closed however this attempt ends, REPLICAOF cancelling it included.
     let _master_client = MasterClientGuard(host);
     tokio::select! {
-        r = stream_from_master(host, conn, wr, sync_id) => r,
+        r = stream_from_master(host, conn, wr, sync_id, generation) => r,
         _ = killed => Err("master link killed (CLIENT KILL)".to_string()),
     }
 }
@@ -406,17 +378,24 @@ enum PsyncReply {
     FullResync { replid: String, offset: u64 },
 }
 
-/// Sends PSYNC (partial first when we have history) and reads the master's decision.
+/// Sends PSYNC (partial first when we have history; with `FAILOVER` when this link hands
+/// a coordinated failover over, which promotes the target first) and reads the master's
+/// decision.
 async fn psync(
     conn: &mut LineReader,
     wr: &mut OwnedWriteHalf,
     cached: Option<&CachedMaster>,
+    failover: bool,
 ) -> Result<PsyncReply, String> {
     match cached {
         Some(c) => {
             let off = (c.offset + 1).to_string();
-            info!(replid = %c.replid, offset = %off, "trying a partial resynchronization");
-            send(wr, &[b"PSYNC", c.replid.as_bytes(), off.as_bytes()]).await?;
+            info!(replid = %c.replid, offset = %off, failover, "trying a partial resynchronization");
+            let mut argv: Vec<&[u8]> = vec![b"PSYNC", c.replid.as_bytes(), off.as_bytes()];
+            if failover {
+                argv.push(b"FAILOVER");
+            }
+            send(wr, &argv).await?;
         }
         None => {
             info!("no history: asking for a full resynchronization");
@@ -500,19 +479,13 @@ async fn full_sync(
             "bad protocol from master while expecting the RDB: {header}"
         ));
     };
-    if let Some(l) = hub
-        .link
+    let total = match framing {
+        Framing::Len(n) => n as i64,
+        Framing::Eof(_) => 0,
+    };
+    hub.role
         .lock()
-        .as_mut()
-        .filter(|l| l.generation == generation)
-    {
-        l.sync_total_bytes = match framing {
-            Framing::Len(n) => n as i64,
-            Framing::Eof(_) => 0,
-        };
-        l.sync_read_bytes = 0;
-        l.sync_last_io_ms = unix_ms();
-    }
+        .transfer_progress(generation, Some(total), 0, unix_ms());
     let streaming = match settings.repl_diskless_load {
         DisklessLoad::Disabled => false,
         DisklessLoad::OnEmptyDb => host.dataset_is_empty(),
@@ -691,18 +664,10 @@ where
 }
 
 fn progress(host: &Arc<dyn Host>, generation: u64, read: u64) {
-    if let Some(l) = host
-        .hub()
-        .link
+    host.hub()
+        .role
         .lock()
-        .as_mut()
-        .filter(|l| l.generation == generation)
-    {
-        l.sync_read_bytes = read;
-        l.sync_last_io_ms = unix_ms();
-        l.last_io_ms = unix_ms();
-    }
-    host.hub().net_input_bytes.fetch_add(0, Ordering::Relaxed);
+        .transfer_progress(generation, None, read, unix_ms());
 }
 
 /// The steady state: apply the stream, acknowledge every second and on GETACK, drop the
@@ -712,6 +677,7 @@ async fn stream_from_master(
     mut conn: LineReader,
     mut wr: OwnedWriteHalf,
     sync_id: u64,
+    generation: u64,
 ) -> Attempt {
     let hub = host.hub();
     let mut parser = RequestParser::new();
@@ -726,7 +692,7 @@ async fn stream_from_master(
                 .fetch_add((before - conn.buf.len()) as u64, Ordering::Relaxed);
             if let Some(e) = applied.protocol_error {
                 // As Redis: a corrupt stream discards the cached master (full sync next).
-                *hub.cached_master.lock() = None;
+                hub.role.lock().cache_master(None);
                 return Err(format!("master stream corrupt: {e}"));
             }
             for off in applied.acks {
@@ -743,9 +709,7 @@ async fn stream_from_master(
         tokio::select! {
             r = conn.fill() => {
                 r?;
-                if let Some(l) = hub.link.lock().as_mut() {
-                    l.last_io_ms = unix_ms();
-                }
+                hub.role.lock().link_io(generation, unix_ms());
             }
             _ = ack_tick.tick() => {
                 let off = host.repl_position().offset.to_string();

@@ -153,6 +153,10 @@ pub struct ReplicationStatus {
     pub master_link: Option<MasterLinkStatus>,
     /// Failover state.
     pub failover: FailoverState,
+    /// The fencing epoch: bumped at every promotion of this node.
+    pub epoch: u64,
+    /// The failover in progress, else the last one (its steps, for operators).
+    pub latest_failover: Option<super::role::Failover>,
     /// Counters.
     pub counters: SyncCounters,
 }

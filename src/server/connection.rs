@@ -215,6 +215,7 @@ impl Conn {
             let mut end = None;
             let mut blocked = None;
             let mut wait_replicas = None;
+            let mut paused = None;
             {
                 let state = self.state.clone();
                 let mut engine = state.engine.lock();
@@ -261,6 +262,14 @@ impl Conn {
                             wait_replicas = Some((numreplicas, offset, deadline));
                             break;
                         }
+                        Action::Paused => {
+                            // Nothing ran: the command waits, first in line, for the pause
+                            // to change.
+                            self.pending.push_front(Input::Command(argv));
+                            paused =
+                                Some((engine.pauses.subscribe(), engine.pauses.client_deadline()));
+                            break;
+                        }
                     }
                     if !was_authenticated && self.session.authenticated && !self.rbuf.is_empty() {
                         break;
@@ -283,6 +292,11 @@ impl Conn {
             }
             if let Some((numreplicas, offset, deadline)) = wait_replicas {
                 if let Some(end) = self.wait_replicas(numreplicas, offset, deadline).await {
+                    return Some(end);
+                }
+            }
+            if let Some((changes, deadline)) = paused {
+                if let Some(end) = self.wait_pause(changes, deadline).await {
                     return Some(end);
                 }
             }
@@ -352,6 +366,37 @@ impl Conn {
 
     /// WAIT: replies with the number of replicas that acknowledged `offset`, once there are
     /// `numreplicas` of them or the deadline passes.
+    /// Waits while a pause holds this client's next command: until the pauses change (an
+    /// unpause, a failover's end) or a CLIENT PAUSE's deadline, reading input meanwhile.
+    async fn wait_pause(
+        &mut self,
+        mut changes: tokio::sync::watch::Receiver<u64>,
+        deadline: Option<std::time::Instant>,
+    ) -> Option<End> {
+        let mut shutdown = self.state.shutdown.subscribe();
+        let deadline = deadline.map(tokio::time::Instant::from_std);
+        self.info.blocked.store(true, Ordering::Relaxed);
+        let end = tokio::select! {
+            biased;
+            _ = self.info.kill_notify.notified() => Some(End::Close),
+            _ = shutdown.changed() => Some(End::Shutdown),
+            _ = changes.changed() => None,
+            _ = sleep_until_or_never(deadline) => None,
+            r = self.rd.read_buf(&mut self.rbuf) => match r {
+                Ok(0) | Err(_) => Some(End::Gone),
+                Ok(_) => None,
+            },
+        };
+        self.info.blocked.store(false, Ordering::Relaxed);
+        if end.is_some() {
+            return end;
+        }
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+            self.rbuf.reserve(READ_CHUNK);
+        }
+        self.parse_input()
+    }
+
     async fn wait_replicas(
         &mut self,
         numreplicas: u64,

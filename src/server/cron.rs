@@ -32,7 +32,9 @@ pub async fn run(state: Arc<State>) {
 /// One cron tick.
 fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
     let mut engine = state.engine.lock();
-    if engine.active_expire_enabled {
+    let writes_held = engine.pauses.writes_held(Instant::now());
+    engine.keyspace.hold_expiry(writes_held);
+    if engine.active_expire_enabled && !writes_held {
         // Like Redis's slow cycle: at most a quarter of the tick on expiry.
         let deadline = Instant::now() + period / 4;
         let now = now_ms();
@@ -47,6 +49,8 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
         engine.propagate_expired();
         engine.flush_propagation_unwrapped();
     }
+    // A coordinated failover hands over as soon as a replica caught up.
+    crate::engine::failover::failover_cron(state, &mut engine);
     // Save rules and scheduled BGSAVEs.
     crate::engine::persistence::cron(state, &mut engine);
     let total = engine.stats.total_commands;
