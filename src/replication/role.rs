@@ -638,11 +638,14 @@ mod tests {
         assert_eq!(r.failover_tick(&[], 5), FailoverAction::Nothing);
         let b = ("b".to_string(), 2);
         assert_eq!(
-            r.failover_tick(&[b.clone()], 6),
+            r.failover_tick(std::slice::from_ref(&b), 6),
             FailoverAction::HandOver(b.clone())
         );
         assert_eq!(r.failover_state(), FailoverState::InProgress);
-        assert_eq!(r.failover_tick(&[b.clone()], 7), FailoverAction::Nothing);
+        assert_eq!(
+            r.failover_tick(std::slice::from_ref(&b), 7),
+            FailoverAction::Nothing
+        );
         // The hand-over link carries PSYNC FAILOVER.
         r.become_replica("b", 2, own());
         assert!(r.link().unwrap().psync_failover);
@@ -719,7 +722,7 @@ mod tests {
         r.begin_failover(None, None, false, 2).unwrap();
         let b = ("b".to_string(), 2);
         assert_eq!(
-            r.failover_tick(&[b.clone()], 3),
+            r.failover_tick(std::slice::from_ref(&b), 3),
             FailoverAction::HandOver(b)
         );
         r.become_replica("b", 2, own());
