@@ -19,6 +19,8 @@ mod differential_types;
 mod docs;
 /// Expiry: lazy, active, propagation-free basics.
 mod expiry;
+/// Coordinated failover: FAILOVER and its HTTP twin, under writes, with Redis both ways.
+mod failover;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
 /// Pub/Sub: redis-cli subscribe, RESP2 and RESP3 messages, introspection, context errors.
