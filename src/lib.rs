@@ -83,7 +83,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         port,
         http_port = http,
         pid = std::process::id(),
-        "Ready to accept connections port={port} http_port={http}"
+        "Ready to accept connections"
     );
     Ok(())
 }

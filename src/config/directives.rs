@@ -6,7 +6,7 @@
 //! with the error texts Redis 7.0 uses. Defaults are applied through `set`, so a default that
 //! does not parse is caught by a unit test.
 
-use super::{DisklessLoad, LogLevel, OutputLimit, Protected, Settings};
+use super::{DisklessLoad, HttpEnabled, HttpPort, LogLevel, OutputLimit, Protected, Settings};
 use std::path::PathBuf;
 
 /// Renders a directive's current value as CONFIG GET shows it.
@@ -159,6 +159,12 @@ const DISKLESS_LOAD: &[(&str, DisklessLoad)] = &[
     ("on-empty-db", DisklessLoad::OnEmptyDb),
     ("swapdb", DisklessLoad::Swapdb),
 ];
+const HTTP_ENABLED: &[(&str, HttpEnabled)] = &[
+    ("yes", HttpEnabled::Yes),
+    ("no", HttpEnabled::No),
+    ("optional", HttpEnabled::Optional),
+];
+
 const PROTECTED: &[(&str, Protected)] = &[
     ("no", Protected::No),
     ("yes", Protected::Yes),
@@ -1045,12 +1051,12 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "yes",
         mutable: false,
         multi_arg: false,
-        get: |s| yes_no(s.http_enabled),
+        get: |s| enum_name(s.http_enabled, HTTP_ENABLED),
         set: |s, a| {
-            s.http_enabled = parse_bool(a)?;
+            s.http_enabled = parse_enum(a, HTTP_ENABLED)?;
             Ok(())
         },
-        doc: "replikv: run the HTTP control plane.",
+        doc: "replikv: run the HTTP control plane: yes, no, or optional (start without it, with a warning, when its port is taken).",
     },
     Directive {
         name: "http-bind",
@@ -1068,15 +1074,22 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "http-port",
         alias: None,
-        default: "9379",
+        default: "auto",
         mutable: false,
         multi_arg: false,
-        get: |s| s.http_port.to_string(),
+        get: |s| match s.http_port {
+            HttpPort::Auto => "auto".to_string(),
+            HttpPort::Fixed(p) => p.to_string(),
+        },
         set: |s, a| {
-            s.http_port = parse_int(a, 0, 65535)? as u16;
+            s.http_port = if one(a)?.eq_ignore_ascii_case("auto") {
+                HttpPort::Auto
+            } else {
+                HttpPort::Fixed(parse_int(a, 0, 65535)? as u16)
+            };
             Ok(())
         },
-        doc: "replikv: port of the HTTP control plane; 0 binds an ephemeral port.",
+        doc: "replikv: port of the HTTP control plane: auto (the RESP port + 3000, 6379 → 9379), a port, or 0 for an ephemeral one.",
     },
     Directive {
         name: "http-auth-token",

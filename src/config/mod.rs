@@ -39,6 +39,38 @@ pub enum DisklessLoad {
     Swapdb,
 }
 
+/// `http-enabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpEnabled {
+    /// Serve the control plane; failing to bind its port stops the start.
+    Yes,
+    /// No control plane.
+    No,
+    /// Serve it when its port can be bound; otherwise start without it and say so.
+    Optional,
+}
+
+/// `http-port`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpPort {
+    /// The RESP port + 3000 (6379 → 9379), so several nodes on one host need no flags.
+    Auto,
+    /// This port (0 = an ephemeral one).
+    Fixed(u16),
+}
+
+impl HttpPort {
+    /// The port to bind for a server whose configured RESP port is `resp_port`: with `auto`,
+    /// RESP + 3000, or an ephemeral port when RESP is ephemeral or + 3000 passes 65535.
+    pub fn resolve(self, resp_port: u16) -> u16 {
+        match self {
+            HttpPort::Fixed(p) => p,
+            HttpPort::Auto if resp_port == 0 => 0,
+            HttpPort::Auto => resp_port.checked_add(3000).unwrap_or(0),
+        }
+    }
+}
+
 /// `enable-debug-command` (and the other protected-command switches).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protected {
@@ -183,12 +215,12 @@ pub struct Settings {
     pub obuf_replica: OutputLimit,
     /// `client-output-buffer-limit pubsub ...`.
     pub obuf_pubsub: OutputLimit,
-    /// `http-enabled`: run the control plane.
-    pub http_enabled: bool,
+    /// `http-enabled`: run the control plane, not at all, or if its port can be bound.
+    pub http_enabled: HttpEnabled,
     /// `http-bind`.
     pub http_bind: String,
-    /// `http-port`: 0 binds an ephemeral port.
-    pub http_port: u16,
+    /// `http-port`: `auto` (the RESP port + 3000), or a port (0 = ephemeral).
+    pub http_port: HttpPort,
     /// `http-auth-token`: bearer token for mutating calls (empty = none).
     pub http_auth_token: String,
     /// `http-auth-reads`: also require the token for reads.
@@ -280,9 +312,9 @@ impl Settings {
             obuf_normal: OutputLimit::default(),
             obuf_replica: OutputLimit::default(),
             obuf_pubsub: OutputLimit::default(),
-            http_enabled: false,
+            http_enabled: HttpEnabled::No,
             http_bind: String::new(),
-            http_port: 0,
+            http_port: HttpPort::Fixed(0),
             http_auth_token: String::new(),
             http_auth_reads: false,
             http_allowed_hosts: Vec::new(),
@@ -375,7 +407,20 @@ mod tests {
                 soft_seconds: 60
             }
         );
-        assert_eq!(s.http_port, 9379);
+        assert_eq!(s.http_port, HttpPort::Auto);
+        assert_eq!(s.http_port.resolve(6379), 9379);
+        assert_eq!(s.http_port.resolve(6380), 9380);
+        assert_eq!(
+            s.http_port.resolve(0),
+            0,
+            "an ephemeral RESP port: an ephemeral HTTP port"
+        );
+        assert_eq!(
+            s.http_port.resolve(63000),
+            0,
+            "past 65535: an ephemeral port"
+        );
+        assert_eq!(HttpPort::Fixed(8080).resolve(6379), 8080);
     }
 
     #[test]

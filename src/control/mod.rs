@@ -40,6 +40,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use crate::config::{HttpEnabled, HttpPort};
 use crate::engine::State;
 use error::ApiError;
 use repl_handle::ReplHandle;
@@ -152,20 +153,37 @@ async fn not_found() -> ApiError {
 /// no`. A bind failure is returned, so the server refuses to start half-configured.
 pub async fn start(state: Arc<State>) -> std::io::Result<Option<u16>> {
     let settings = state.settings();
-    if !settings.http_enabled {
+    if settings.http_enabled == HttpEnabled::No {
         return Ok(None);
     }
-    let listener = tokio::net::TcpListener::bind((settings.http_bind.as_str(), settings.http_port))
-        .await
-        .map_err(|e| {
-            std::io::Error::new(
+    let http_port = settings.http_port.resolve(settings.port);
+    if settings.http_port == HttpPort::Auto && settings.port != 0 && http_port == 0 {
+        tracing::warn!(
+            port = settings.port,
+            "http-port auto: port + 3000 passes 65535, binding an ephemeral port instead"
+        );
+    }
+    let listener = match tokio::net::TcpListener::bind((settings.http_bind.as_str(), http_port)).await {
+        Ok(l) => l,
+        Err(e) if settings.http_enabled == HttpEnabled::Optional => {
+            tracing::warn!(
+                bind = %settings.http_bind,
+                port = http_port,
+                error = %e,
+                "Could not bind the HTTP control plane; starting without it (http-enabled optional)"
+            );
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(std::io::Error::new(
                 e.kind(),
                 format!(
-                    "Could not bind the HTTP control plane on {}:{}: {e}",
-                    settings.http_bind, settings.http_port
+                    "Could not bind the HTTP control plane on {}:{http_port}: {e} (set http-port, or http-enabled optional to start without it)",
+                    settings.http_bind
                 ),
-            )
-        })?;
+            ))
+        }
+    };
     let port = listener.local_addr()?.port();
     let app = app(Control::new(state.clone()));
     let mut shutdown = state.shutdown.subscribe();

@@ -54,7 +54,9 @@ fn writer(master: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<BTreeMa
                 match c.cmd(&["WAIT", "1", "2000"]) {
                     Value::Int(n) if n >= 1 => acked.extend(unacked.drain(..)),
                     Value::Int(_) => {}
-                    Value::Error(e) if e.starts_with("ERR WAIT cannot be used with replica") => break,
+                    Value::Error(e) if e.starts_with("ERR WAIT cannot be used with replica") => {
+                        break
+                    }
                     other => panic!("WAIT: {other:?}"),
                 }
             }
@@ -81,23 +83,36 @@ fn failover_under_a_writer_keeps_every_acknowledged_write_and_syncs_partially() 
     let full_before = info_field(&r1, "stats", "sync_full");
     let (h, p) = addr(&r1);
     ok(m.conn().cmd(&["FAILOVER", "TO", &h, &p]));
-    wait_until(LINK, "the old master to become the target's replica", || {
-        role(&m) == "slave" && info_field(&m, "replication", "master_link_status") == "up"
-    });
+    wait_until(
+        LINK,
+        "the old master to become the target's replica",
+        || role(&m) == "slave" && info_field(&m, "replication", "master_link_status") == "up",
+    );
     stop.store(true, Ordering::Release);
     let acked = w.join().expect("writer");
-    assert!(acked.len() > 100, "too few acknowledged writes: {}", acked.len());
+    assert!(
+        acked.len() > 100,
+        "too few acknowledged writes: {}",
+        acked.len()
+    );
     assert_eq!(role(&r1), "master");
     assert_eq!(failover_state(&m), "no-failover");
     assert_eq!(failover_state(&r1), "no-failover");
     let mut c = r1.conn();
     for (k, v) in &acked {
-        assert_eq!(c.cmd(&["GET", k]), Value::Bulk(v.clone().into_bytes()), "{k}");
+        assert_eq!(
+            c.cmd(&["GET", k]),
+            Value::Bulk(v.clone().into_bytes()),
+            "{k}"
+        );
     }
     // Partial syncs only: the old master continued on the new master's history.
     let stats = info(&mut c, "stats");
     assert_eq!(stats["sync_full"], full_before, "a full sync happened");
-    assert!(stats["sync_partial_ok"].parse::<u64>().unwrap_or(0) >= 1, "{stats:?}");
+    assert!(
+        stats["sync_partial_ok"].parse::<u64>().unwrap_or(0) >= 1,
+        "{stats:?}"
+    );
     // Writes go to the new master and reach both others.
     ok(c.cmd(&["SET", "after", "failover"]));
     wait_link_up(&r2, LINK);
@@ -130,7 +145,11 @@ fn abort_timeout_and_force() {
     let mut held = m.conn();
     held.set_timeout(Duration::from_millis(300));
     held.send(&[b"SET", b"held", b"1"]);
-    assert_eq!(held.try_read(), None, "a write went through during the failover wait");
+    assert_eq!(
+        held.try_read(),
+        None,
+        "a write went through during the failover wait"
+    );
     // Reads are served meanwhile.
     assert_eq!(m.conn().cmd(&["GET", "before"]), Value::Bulk(b"1".to_vec()));
     ok(m.conn().cmd(&["FAILOVER", "ABORT"]));
@@ -151,7 +170,8 @@ fn abort_timeout_and_force() {
     ok(m.conn().cmd(&["SET", "writable", "again"]));
 
     // FORCE: hands over at the deadline; the stopped target is promoted once it runs.
-    ok(m.conn().cmd(&["FAILOVER", "TO", &h, &p, "TIMEOUT", "300", "FORCE"]));
+    ok(m.conn()
+        .cmd(&["FAILOVER", "TO", &h, &p, "TIMEOUT", "300", "FORCE"]));
     wait_until(Duration::from_secs(10), "the forced hand-over", || {
         failover_state(&m) == "failover-in-progress"
     });
@@ -207,7 +227,11 @@ fn failover_errors_match_redis() {
         replies.push(got);
     }
     assert_eq!(replies[0], replies[1], "Redis first, replikv second");
-    assert!(replies[1].iter().all(|r| r.starts_with('-')), "{:?}", replies[1]);
+    assert!(
+        replies[1].iter().all(|r| r.starts_with('-')),
+        "{:?}",
+        replies[1]
+    );
 }
 
 /// Over HTTP: a dry run names the replica and changes nothing; `max_lag_bytes` refuses a
@@ -239,7 +263,11 @@ fn failover_over_http() {
     r1.signal("STOP");
     ok(m.conn().cmd(&["SET", "b", &"x".repeat(20_000)]));
     let p = http
-        .json("POST", "/v1/replication/failover", r#"{"max_lag_bytes": 1000}"#)
+        .json(
+            "POST",
+            "/v1/replication/failover",
+            r#"{"max_lag_bytes": 1000}"#,
+        )
         .problem(422, "invalid-field");
     assert_eq!(p["field"], "max_lag_bytes");
     assert_eq!(failover_state(&m), "no-failover");
@@ -260,7 +288,11 @@ fn failover_over_http() {
         .iter()
         .map(|s| s["step"].as_str().unwrap_or("").to_string())
         .collect();
-    assert_eq!(steps, ["waiting-for-sync", "failover-in-progress", "completed"], "{status}");
+    assert_eq!(
+        steps,
+        ["waiting-for-sync", "failover-in-progress", "completed"],
+        "{status}"
+    );
     assert_eq!(status["state"], "no-failover");
     assert_eq!(status["target"]["port"], r1.port);
     let epoch_after = Http::new(&r1).get("/v1/replication/failover").json()["epoch"].clone();
@@ -293,7 +325,11 @@ fn failover_between_replikv_and_redis_both_ways() {
                 && role(&m) == "slave"
                 && info_field(&m, "replication", "master_link_status") == "up"
         });
-        assert_eq!(info_field(&r, "stats", "sync_full"), full_before, "{mk:?} → {rk:?}");
+        assert_eq!(
+            info_field(&r, "stats", "sync_full"),
+            full_before,
+            "{mk:?} → {rk:?}"
+        );
         ok(r.conn().cmd(&["SET", "after", "x"]));
         wait_converged(&r, &m, LINK);
         assert_same_keyspace(&r, &m);

@@ -31,6 +31,8 @@ mod rdb;
 mod replication;
 /// Regressions for replication defects found with Redis's own replication tests.
 mod replication_defects;
+/// Real redis-sentinel managing replikv, Redis and mixed groups.
+mod sentinel;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
 /// MULTI/EXEC/DISCARD/WATCH against redis-server 7.0, with two clients per server.

@@ -9,13 +9,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::differential::Pair;
-use crate::harness::{redis_tool, replikv_bin, wait_until, Conn, Node, Value};
+use crate::harness::{redis_tool, run_to_exit, wait_until, Conn, Node, Value};
 
 /// The database a Redis node lends for reading values moved with DUMP/RESTORE.
 const SCRATCH_DB: &str = "15";
@@ -608,45 +608,6 @@ fn restore_replies_and_errors_match_redis() {
         p.check_mode(c, crate::differential::Mode::Exact);
     }
     p.script("#TTL k3\nTTL k2");
-}
-
-/// Runs replikv with `args` in `dir` until it exits (failing the test after 20 s): its exit
-/// code and output.
-fn run_to_exit(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(replikv_bin())
-        .args([
-            "--port",
-            "0",
-            "--http-port",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn replikv");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("replikv did not exit (it started on a file it should refuse)");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = child.wait_with_output().expect("output");
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    (status.code(), text)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::{replikv_bin, Node, Value};
+use crate::harness::{replikv_bin, run_to_exit, Node, Value};
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(replikv_bin())
@@ -115,6 +115,85 @@ fn shipped_configs_are_valid() {
         tempfile::tempdir().expect("tempdir"),
     );
     assert_eq!(node.conn().cmd(&["PING"]), Value::Simple("PONG".into()));
+}
+
+/// A port `p` with `p` and `p + 3000` both free (for `http-port auto`).
+fn port_pair() -> u16 {
+    loop {
+        let p = crate::harness::free_port();
+        if p <= 62_000 && std::net::TcpListener::bind(("127.0.0.1", p + 3000)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// The shipped master and replica configurations run side by side on one host as they are
+/// (only the ports and the directory moved out of the way of other tests): the replica
+/// syncs, and each control plane listens on its RESP port + 3000 with no extra flag.
+#[test]
+fn the_shipped_master_and_replica_configs_work_together_on_one_host() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8").to_string();
+    let (p1, p2) = (port_pair(), port_pair());
+    let (p1s, p2s) = (p1.to_string(), p2.to_string());
+    let master_conf = root.join("conf/replikv.conf");
+    let replica_conf = root.join("conf/replica.conf");
+    let master = Node::replikv_raw(
+        &[
+            master_conf.to_str().expect("utf8"),
+            "--port",
+            &p1s,
+            "--dir",
+            &d,
+        ],
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let replica = Node::replikv_raw(
+        &[
+            replica_conf.to_str().expect("utf8"),
+            "--port",
+            &p2s,
+            "--replicaof",
+            "127.0.0.1",
+            &p1s,
+            "--dir",
+            &d,
+        ],
+        tempfile::tempdir().expect("tempdir"),
+    );
+    assert_eq!(master.http_port, p1 + 3000);
+    assert_eq!(replica.http_port, p2 + 3000);
+    crate::harness::repl::wait_link_up(&replica, Duration::from_secs(30));
+    assert_eq!(
+        master.conn().cmd(&["SET", "shipped", "yes"]),
+        Value::Simple("OK".into())
+    );
+    crate::harness::repl::wait_converged(&master, &replica, Duration::from_secs(30));
+    assert_eq!(
+        replica.conn().cmd(&["GET", "shipped"]),
+        Value::Bulk(b"yes".to_vec())
+    );
+}
+
+/// A taken control-plane port stops the start with a clear message, unless the operator
+/// said `http-enabled optional`: then the server starts without it and says so.
+#[test]
+fn a_taken_http_port_stops_the_start_unless_optional() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, text) = run_to_exit(dir.path(), &["--http-port", &port]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("Could not bind the HTTP control plane"),
+        "{text}"
+    );
+    assert!(text.contains("http-enabled optional"), "{text}");
+    let node = Node::replikv(&["--http-port", &port, "--http-enabled", "optional"]);
+    assert_eq!(node.http_port, 0);
+    assert_eq!(node.conn().cmd(&["PING"]), Value::Simple("PONG".into()));
+    assert!(node.log_contains("starting without it"));
 }
 
 #[test]

@@ -176,22 +176,34 @@ impl Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let port_s = port.to_string();
-        let mut child = Command::new(redis_tool("redis-server"))
-            .args([
-                "--port",
-                &port_s,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--enable-debug-command",
-                "yes",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .args(args)
+        let mut cmd = Command::new(redis_tool("redis-server"));
+        cmd.args([
+            "--port",
+            &port_s,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--enable-debug-command",
+            "yes",
+        ])
+        .arg("--dir")
+        .arg(dir.path())
+        .args(args);
+        Self::spawn_redis(cmd, dir, port)
+    }
+
+    /// Starts Debian redis-server 7.0 from the config file `conf`, which sets `port`.
+    pub fn redis_with_config(conf: &str, port: u16) -> Node {
+        let mut cmd = Command::new(redis_tool("redis-server"));
+        cmd.arg(conf);
+        Self::spawn_redis(cmd, tempfile::tempdir().expect("tempdir"), port)
+    }
+
+    fn spawn_redis(mut cmd: Command, dir: tempfile::TempDir, port: u16) -> Node {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -275,6 +287,45 @@ impl Node {
             .is_ok_and(|s| s.success());
         assert!(ok, "kill -{name} {}", self.pid());
     }
+}
+
+/// Runs replikv with `args` in `dir` until it exits (failing the test after 20 s): its exit
+/// code and output.
+pub fn run_to_exit(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(replikv_bin())
+        .args([
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn replikv");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("replikv did not exit (it started on a file it should refuse)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().expect("output");
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    (status.code(), text)
 }
 
 impl Drop for Node {
