@@ -124,6 +124,7 @@ mod tests {
             failover: FailoverState::NoFailover,
             epoch: 0,
             latest_failover: None,
+            failover_counts: Default::default(),
             counters: SyncCounters::default(),
         }
     }

@@ -170,6 +170,7 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
     let failover = role.failover_state();
     let epoch = role.epoch();
     let latest_failover = role.latest_failover().cloned();
+    let failover_counts = role.failover_counts();
     drop(role);
     ReplicationStatus {
         role: if master_link.is_some() {
@@ -193,6 +194,7 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
         failover,
         epoch,
         latest_failover,
+        failover_counts,
         counters: hub.counters(),
     }
 }

@@ -166,6 +166,16 @@ pub struct RoleState {
     failover: Option<Failover>,
     last_failover: Option<Failover>,
     epoch: u64,
+    failovers: FailoverCounts,
+}
+
+/// Failovers this node ran, by outcome (metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailoverCounts {
+    /// Handed over.
+    pub completed: u64,
+    /// Given up.
+    pub aborted: u64,
 }
 
 impl Default for RoleState {
@@ -178,6 +188,7 @@ impl Default for RoleState {
             failover: None,
             last_failover: None,
             epoch: 0,
+            failovers: FailoverCounts::default(),
         }
     }
 }
@@ -241,6 +252,11 @@ impl RoleState {
     /// new one.
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// Failovers run here, by outcome.
+    pub fn failover_counts(&self) -> FailoverCounts {
+        self.failovers
     }
 
     // ---------------------------------------------------------------- role changes
@@ -483,6 +499,7 @@ impl RoleState {
     /// The target accepted our PSYNC FAILOVER: the failover is over, we are its replica.
     pub fn failover_completed(&mut self, now_ms: i64) {
         if let Some(mut f) = self.failover.take() {
+            self.failovers.completed += 1;
             f.state = FailoverState::NoFailover;
             f.steps.push(FailoverStep {
                 step: StepKind::Completed,
@@ -498,6 +515,7 @@ impl RoleState {
     /// runs.
     pub fn abort_failover(&mut self, reason: &str, now_ms: i64) -> Option<bool> {
         let mut f = self.failover.take()?;
+        self.failovers.aborted += 1;
         let was_handing_over = f.state == FailoverState::InProgress;
         f.state = FailoverState::NoFailover;
         f.steps.push(FailoverStep {

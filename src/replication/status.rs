@@ -157,6 +157,8 @@ pub struct ReplicationStatus {
     pub epoch: u64,
     /// The failover in progress, else the last one (its steps, for operators).
     pub latest_failover: Option<super::role::Failover>,
+    /// Failovers this node ran, by outcome.
+    pub failover_counts: super::role::FailoverCounts,
     /// Counters.
     pub counters: SyncCounters,
 }

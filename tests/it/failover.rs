@@ -50,7 +50,7 @@ fn writer(master: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<BTreeMa
                 other => panic!("SET during the failover: {other:?}"),
             }
             i += 1;
-            if i % 20 == 0 {
+            if i.is_multiple_of(20) {
                 match c.cmd(&["WAIT", "1", "2000"]) {
                     Value::Int(n) if n >= 1 => acked.extend(unacked.drain(..)),
                     Value::Int(_) => {}
@@ -295,6 +295,11 @@ fn failover_over_http() {
     );
     assert_eq!(status["state"], "no-failover");
     assert_eq!(status["target"]["port"], r1.port);
+    let metrics = http.get("/metrics").body;
+    assert!(
+        metrics.contains("replikv_failovers_total{outcome=\"completed\"} 1"),
+        "{metrics}"
+    );
     let epoch_after = Http::new(&r1).get("/v1/replication/failover").json()["epoch"].clone();
     assert_eq!(
         epoch_after.as_u64(),

@@ -333,3 +333,98 @@ fn sentinel_manages_a_redis_master_with_replikv_replicas() {
 fn sentinel_manages_a_replikv_master_with_redis_replicas() {
     sentinels_fail_over([Kind::Replikv, Kind::Redis, Kind::Redis]);
 }
+
+/// A base port whose example ports (base..base+2, +3000, +20000..+20002) are all free.
+fn example_base_port() -> u16 {
+    loop {
+        let base = 10_000 + (crate::harness::free_port() % 20_000);
+        let ports = [0, 1, 2, 3000, 3001, 3002, 20_000, 20_001, 20_002].map(|d| base + d);
+        if ports
+            .iter()
+            .all(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        {
+            return base;
+        }
+    }
+}
+
+/// The Sentinel example of conf/ runs as its README says: the script starts the group,
+/// the master is killed and replaced, restarted as a replica, and everything stops.
+#[test]
+fn the_sentinel_example_runs_as_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = tempfile::tempdir().expect("tempdir");
+    let base = example_base_port();
+    let script = |args: &[&str]| {
+        let out = Command::new(root.join("scripts/sentinel-example"))
+            .args(args)
+            .env("BASE_PORT", base.to_string())
+            .env("WORKDIR", work.path())
+            .env("REPLIKV", crate::harness::replikv_bin())
+            .output()
+            .expect("run scripts/sentinel-example");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "sentinel-example {args:?}: {text}");
+        text
+    };
+    /// Stops whatever the example started, even when the test fails half way.
+    struct Stop<'a>(&'a dyn Fn(&[&str]) -> String);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.0)(&["stop"])));
+        }
+    }
+    let _stop = Stop(&script);
+    script(&["start"]);
+    let sentinel = base + 20_000;
+    let master_of =
+        || match Conn::connect(sentinel).cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", GROUP]) {
+            Value::Array(a) if a.len() == 2 => a[1].text().parse::<u16>().unwrap_or(0),
+            _ => 0,
+        };
+    assert_eq!(master_of(), base);
+    assert_eq!(
+        Conn::connect(base).cmd(&["SET", "k", "v"]),
+        Value::Simple("OK".into())
+    );
+    assert_eq!(
+        Conn::connect(base).cmd(&["WAIT", "2", "5000"]),
+        Value::Int(2)
+    );
+    let pid = std::fs::read_to_string(work.path().join("master.pid")).expect("master.pid");
+    assert!(Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .expect("kill")
+        .success());
+    wait_until(SETTLE, "Sentinel to promote a replica", || {
+        let m = master_of();
+        m == base + 1 || m == base + 2
+    });
+    let promoted = master_of();
+    assert_eq!(
+        Conn::connect(promoted).cmd(&["GET", "k"]),
+        Value::Bulk(b"v".to_vec())
+    );
+    script(&["start-master"]);
+    wait_until(SETTLE, "the old master to follow the new one", || {
+        let mut c = Conn::connect(base);
+        let text = c.cmd(&["INFO", "replication"]).text();
+        text.contains(&format!("master_port:{promoted}")) && text.contains("master_link_status:up")
+    });
+    assert!(script(&["status"]).contains(&format!("master is 127.0.0.1 {promoted}")));
+    script(&["stop"]);
+    wait_until(
+        Duration::from_secs(20),
+        "every process of the example to stop",
+        || {
+            [base, base + 1, base + 2, sentinel]
+                .iter()
+                .all(|p| std::net::TcpStream::connect(("127.0.0.1", *p)).is_err())
+        },
+    );
+}

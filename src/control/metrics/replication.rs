@@ -254,6 +254,25 @@ impl Collector for ReplicationCollector {
             "1 for the coordinated failover's current state, 0 for the others.",
             &failover,
         )?;
+        out.counters(
+            "replikv_failovers",
+            "Coordinated failovers this node ran, by outcome.",
+            &[
+                (
+                    vec![("outcome", "completed".to_string())],
+                    r.failover_counts.completed,
+                ),
+                (
+                    vec![("outcome", "aborted".to_string())],
+                    r.failover_counts.aborted,
+                ),
+            ],
+        )?;
+        out.gauges(
+            "replikv_fencing_epoch",
+            "Promotions of this node so far: a higher epoch is a newer master.",
+            &[(Vec::new(), r.epoch as i64)],
+        )?;
 
         let mut running: Vec<(Labels, u64)> = ["master", "replica"]
             .iter()
