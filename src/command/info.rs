@@ -465,6 +465,9 @@ fn replication(ctx: &mut Ctx, s: &mut String) {
         status.backlog.first_byte_offset
     );
     field!(s, "repl_backlog_histlen", status.backlog.histlen);
+    // replikv's own, after all of Redis's: promotions of this node so far (a higher epoch is
+    // a newer master; see docs/failover.md).
+    field!(s, "replikv_fencing_epoch", status.epoch);
 }
 
 fn cpu(snap: &ServerSnapshot, s: &mut String) {

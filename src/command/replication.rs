@@ -1,11 +1,8 @@
-//! Replication commands — PSYNC, SYNC, REPLCONF, REPLICAOF/SLAVEOF, ROLE, WAIT — as thin
-//! fronts on the replication hub, and the [`Host`] implementation through which the
-//! replication tasks reach the engine.
-//!
-//! REPLICAOF, the control plane and Sentinel all change roles through [`become_replica`] and
-//! [`become_master`], so every path records the same intent the same way.
+//! Replication commands — PSYNC, SYNC, REPLCONF, REPLICAOF/SLAVEOF, ROLE, WAIT, FAILOVER:
+//! argument parsing and replies. The decisions are below: PSYNC's in `replication::attach`,
+//! role changes in `engine::replication` (REPLICAOF, the control plane and Sentinel all go
+//! through the same functions), failover in `engine::failover`.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::ctx::{Action, Ctx};
@@ -17,10 +14,9 @@ use crate::command::cmd;
 use crate::engine::failover::{abort_requested, begin_failover, FailoverRequest};
 use crate::engine::replication::{become_master, become_replica, status};
 use crate::engine::session::{ClientKind, Session};
-use crate::replication::master::{AttachMode, HandOff};
-use crate::replication::psync::{decide, PsyncDecision, PsyncRequest, PsyncView};
+use crate::replication::attach::{attach, Asker};
+use crate::replication::psync::PsyncRequest;
 use crate::replication::status::ReplicaState;
-use crate::replication::{Side, SyncKind};
 
 // ------------------------------------------------------------------ master side commands
 
@@ -104,88 +100,23 @@ fn sync(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Decides partial or full sync for a replica (`request` is `None` for SYNC), replies
-/// `+CONTINUE` when partial, and hands the connection to the replication link.
+/// Hands the connection to the replication link after the master's decision (see
+/// `replication::attach`), answering `+CONTINUE` at once for a partial resync.
 fn attach_replica(ctx: &mut Ctx, request: Option<PsyncRequest>) {
-    let hub = ctx.state.repl.clone();
-    let id = ctx.session.id();
-    let ip = replica_ip(ctx.session);
-    let port = ctx.session.replconf.listening_port;
-    let sync_id = hub.start_sync(Side::Master, format!("{ip}:{port}"));
-    hub.enter_phase(sync_id, crate::replication::Phase::Psync);
-    let repl = &mut ctx.engine.repl;
-    repl.publish();
-    let (first, _) = hub.backlog.range();
-    let decision = match &request {
-        None => PsyncDecision::FullResync(crate::replication::psync::FullReason::NoHistory),
-        Some(req) => decide(
-            &PsyncView {
-                replid: &repl.replid,
-                replid2: &repl.replid2,
-                second_offset: repl.second_offset,
-                backlog_active: repl.active,
-                first_byte: first,
-                end: repl.offset,
-            },
-            req,
-        ),
-    };
-    let forced = hub.forced_full.lock().remove(&format!("{ip}:{port}"));
-    let decision = match decision {
-        PsyncDecision::Continue { .. } if forced => {
-            PsyncDecision::FullResync(crate::replication::psync::FullReason::Forced)
-        }
-        PsyncDecision::Continue { from } if !hub.backlog.register(id, from) => {
-            PsyncDecision::FullResync(crate::replication::psync::FullReason::OffsetOutOfRange)
-        }
-        d => d,
-    };
-    let mode = match decision {
-        PsyncDecision::Continue { from } => {
-            hub.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
-            hub.decide_kind(sync_id, SyncKind::Partial, None, &repl.replid, from as i64);
-            if ctx.session.replconf.capa_psync2 {
-                let line = format!("CONTINUE {}", repl.replid);
-                ctx.out.simple(&line);
-            } else {
-                ctx.out.simple("CONTINUE");
-            }
-            tracing::info!(replica = %format!("{ip}:{port}"), from, "partial resynchronization accepted");
-            AttachMode::Continue { from }
-        }
-        PsyncDecision::FullResync(reason) => {
-            if reason.counts_as_partial_error() {
-                hub.sync_partial_err.fetch_add(1, Ordering::Relaxed);
-            }
-            hub.sync_full.fetch_add(1, Ordering::Relaxed);
-            if !repl.active {
-                repl.create_backlog();
-            }
-            hub.decide_kind(
-                sync_id,
-                SyncKind::Full,
-                Some(reason.describe().to_string()),
-                &repl.replid,
-                -1,
-            );
-            tracing::info!(replica = %format!("{ip}:{port}"), reason = reason.describe(), "full resync needed");
-            if request.is_some() {
-                AttachMode::Full
-            } else {
-                AttachMode::Sync
-            }
-        }
-    };
-    ctx.session.info.set_kind(ClientKind::Replica);
-    ctx.action = Action::HandOff(HandOff {
-        id,
-        ip,
-        port,
+    let asker = Asker {
+        id: ctx.session.id(),
+        ip: replica_ip(ctx.session),
+        port: ctx.session.replconf.listening_port,
         capa_eof: ctx.session.replconf.capa_eof,
-        mode,
-        sync_id,
+        capa_psync2: ctx.session.replconf.capa_psync2,
         rdb_only: ctx.session.replconf.rdb_only,
-    });
+    };
+    let attached = attach(&ctx.state.repl, &mut ctx.engine.repl, asker, request);
+    if let Some(line) = &attached.reply {
+        ctx.out.simple(line);
+    }
+    ctx.session.info.set_kind(ClientKind::Replica);
+    ctx.action = Action::HandOff(attached.handoff);
 }
 
 fn replconf(ctx: &mut Ctx) -> CmdResult {

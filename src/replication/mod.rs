@@ -8,6 +8,7 @@
 //! engine lives in the command layer above, so replication reaches it through the [`Host`]
 //! trait that `command::State` implements.
 
+pub mod attach;
 pub mod backlog;
 pub mod events;
 pub mod history;

@@ -455,12 +455,22 @@ fn clients_get_loading_while_a_replica_loads_a_full_sync() {
 }
 
 /// INFO replication's field names, in order, with the `key=value` lists of `slaveN` lines
-/// reduced to their keys.
+/// reduced to their keys. replikv's own fields (`replikv_*`) must come after every Redis
+/// field; they are left out of the comparison.
 fn replication_field_names(node: &Node) -> Vec<String> {
-    node.conn()
-        .cmd(&["INFO", "replication"])
-        .text()
+    let text = node.conn().cmd(&["INFO", "replication"]).text();
+    let names: Vec<&str> = text
         .lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k))
+        .collect();
+    if let Some(first_own) = names.iter().position(|n| n.starts_with("replikv_")) {
+        assert!(
+            names[first_own..].iter().all(|n| n.starts_with("replikv_")),
+            "replikv's fields must follow Redis's: {names:?}"
+        );
+    }
+    text.lines()
+        .filter(|l| !l.starts_with("replikv_"))
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| {
             if k.starts_with("slave") && v.contains('=') {

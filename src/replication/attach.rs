@@ -1,0 +1,126 @@
+//! The master side of PSYNC / SYNC (Redis's `syncCommand` after its refusals and
+//! `masterTryPartialResynchronization`): decides partial or full sync for a replica that
+//! asks, counts it, records it in the sync history, registers its cursor in the backlog,
+//! and says what to answer and how the link goes on. The command only parses and replies;
+//! the link task (`master`) takes the connection from there.
+
+use std::sync::atomic::Ordering;
+
+use super::history::SyncKind;
+use super::log::ReplLog;
+use super::master::{AttachMode, HandOff};
+use super::phase::{Phase, Side};
+use super::psync::{decide, FullReason, PsyncDecision, PsyncRequest, PsyncView};
+use super::Replication;
+
+/// A replica asking to sync.
+#[derive(Debug, Clone)]
+pub struct Asker {
+    /// Its client id (its backlog cursor and registry entry use it).
+    pub id: u64,
+    /// Its address (announced ip, else the peer's).
+    pub ip: String,
+    /// Its announced listening port.
+    pub port: u16,
+    /// `REPLCONF capa eof`: it reads an EOF-marked (diskless) payload.
+    pub capa_eof: bool,
+    /// `REPLCONF capa psync2`: `+CONTINUE` carries our replication id.
+    pub capa_psync2: bool,
+    /// `REPLCONF rdb-only 1`: it wants the snapshot and no stream.
+    pub rdb_only: bool,
+}
+
+/// What to answer and how the link goes on.
+#[derive(Debug)]
+pub struct Attached {
+    /// The status line to reply now (`CONTINUE [id]`), if any: a full sync answers
+    /// `+FULLRESYNC` later, from the link task, when its snapshot starts.
+    pub reply: Option<String>,
+    /// The link task's start.
+    pub handoff: HandOff,
+}
+
+/// Decides for `asker` (`request` is `None` for the legacy SYNC), against our stream `log`,
+/// under the engine lock (so no write slips between the decision and the cursor).
+pub fn attach(
+    hub: &Replication,
+    log: &mut ReplLog,
+    asker: Asker,
+    request: Option<PsyncRequest>,
+) -> Attached {
+    let peer = format!("{}:{}", asker.ip, asker.port);
+    let sync_id = hub.start_sync(Side::Master, peer.clone());
+    hub.enter_phase(sync_id, Phase::Psync);
+    log.publish();
+    let (first, _) = hub.backlog.range();
+    let decision = match &request {
+        None => PsyncDecision::FullResync(FullReason::NoHistory),
+        Some(req) => decide(
+            &PsyncView {
+                replid: &log.replid,
+                replid2: &log.replid2,
+                second_offset: log.second_offset,
+                backlog_active: log.active,
+                first_byte: first,
+                end: log.offset,
+            },
+            req,
+        ),
+    };
+    let forced = hub.forced_full.lock().remove(&peer);
+    let decision = match decision {
+        PsyncDecision::Continue { .. } if forced => PsyncDecision::FullResync(FullReason::Forced),
+        PsyncDecision::Continue { from } if !hub.backlog.register(asker.id, from) => {
+            PsyncDecision::FullResync(FullReason::OffsetOutOfRange)
+        }
+        d => d,
+    };
+    let (reply, mode) = match decision {
+        PsyncDecision::Continue { from } => {
+            hub.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
+            hub.decide_kind(sync_id, SyncKind::Partial, None, &log.replid, from as i64);
+            tracing::info!(replica = %peer, from, "partial resynchronization accepted");
+            let line = if asker.capa_psync2 {
+                format!("CONTINUE {}", log.replid)
+            } else {
+                "CONTINUE".to_string()
+            };
+            (Some(line), AttachMode::Continue { from })
+        }
+        PsyncDecision::FullResync(reason) => {
+            if reason.counts_as_partial_error() {
+                hub.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+            }
+            hub.sync_full.fetch_add(1, Ordering::Relaxed);
+            if !log.active {
+                log.create_backlog();
+            }
+            hub.decide_kind(
+                sync_id,
+                SyncKind::Full,
+                Some(reason.describe().to_string()),
+                &log.replid,
+                -1,
+            );
+            tracing::info!(replica = %peer, reason = reason.describe(), "full resync needed");
+            let mode = if request.is_some() {
+                AttachMode::Full
+            } else {
+                AttachMode::Sync
+            };
+            (None, mode)
+        }
+    };
+    Attached {
+        reply,
+        handoff: HandOff {
+            id: asker.id,
+            ip: asker.ip,
+            port: asker.port,
+            capa_eof: asker.capa_eof,
+            mode,
+            sync_id,
+            rdb_only: asker.rdb_only,
+        },
+    }
+}
