@@ -65,6 +65,17 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     for listener in listeners {
         tokio::spawn(server::listener::accept_loop(state.clone(), listener));
     }
+    if !settings.unixsocket.is_empty() {
+        let unix = server::listener::bind_unix(&settings.unixsocket, settings.unixsocketperm)?;
+        tokio::spawn(server::listener::accept_unix_loop(
+            state.clone(),
+            unix,
+            settings.unixsocket.clone(),
+        ));
+    }
+    if settings.always_show_logo {
+        tracing::info!("{}", telemetry::logging::banner(port, std::process::id(), engine::REDIS_COMPAT_VERSION));
+    }
     tokio::spawn(server::cron::run(state.clone()));
     if let Some((host, port)) = settings.replicaof.clone() {
         let mut engine = state.engine.lock();

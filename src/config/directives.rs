@@ -6,6 +6,7 @@
 //! with the error texts Redis 7.0 uses. Defaults are applied through `set`, so a default that
 //! does not parse is caught by a unit test.
 
+use super::stored::{stored, Kind};
 use super::{DisklessLoad, HttpEnabled, HttpPort, LogLevel, OutputLimit, Protected, Settings};
 use std::path::PathBuf;
 
@@ -170,6 +171,101 @@ const PROTECTED: &[(&str, Protected)] = &[
     ("yes", Protected::Yes),
     ("local", Protected::Local),
 ];
+
+/// `notify-keyspace-events` classes, as Redis's `NOTIFY_*` bits.
+pub mod notify {
+    /// `K`: `__keyspace@<db>__:<key>` channels.
+    pub const KEYSPACE: u32 = 1 << 0;
+    /// `E`: `__keyevent@<db>__:<event>` channels.
+    pub const KEYEVENT: u32 = 1 << 1;
+    /// `g`: generic commands (DEL, EXPIRE, RENAME...).
+    pub const GENERIC: u32 = 1 << 2;
+    /// `$`: string commands.
+    pub const STRING: u32 = 1 << 3;
+    /// `l`: list commands.
+    pub const LIST: u32 = 1 << 4;
+    /// `s`: set commands.
+    pub const SET: u32 = 1 << 5;
+    /// `h`: hash commands.
+    pub const HASH: u32 = 1 << 6;
+    /// `z`: sorted set commands.
+    pub const ZSET: u32 = 1 << 7;
+    /// `x`: expired keys.
+    pub const EXPIRED: u32 = 1 << 8;
+    /// `e`: evicted keys.
+    pub const EVICTED: u32 = 1 << 9;
+    /// `t`: stream commands.
+    pub const STREAM: u32 = 1 << 10;
+    /// `m`: key misses (not in `A`).
+    pub const KEY_MISS: u32 = 1 << 11;
+    /// `d`: module events.
+    pub const MODULE: u32 = 1 << 13;
+    /// `n`: new keys (not in `A`).
+    pub const NEW: u32 = 1 << 14;
+    /// `A`: every class but `m` and `n`.
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+
+    /// The classes of a `notify-keyspace-events` string, or `None` for a character Redis
+    /// refuses.
+    pub fn parse(classes: &str) -> Option<u32> {
+        classes.chars().try_fold(0, |flags, c| {
+            Some(
+                flags
+                    | match c {
+                        'A' => ALL,
+                        'g' => GENERIC,
+                        '$' => STRING,
+                        'l' => LIST,
+                        's' => SET,
+                        'h' => HASH,
+                        'z' => ZSET,
+                        'x' => EXPIRED,
+                        'e' => EVICTED,
+                        'K' => KEYSPACE,
+                        'E' => KEYEVENT,
+                        't' => STREAM,
+                        'm' => KEY_MISS,
+                        'd' => MODULE,
+                        'n' => NEW,
+                        _ => return None,
+                    },
+            )
+        })
+    }
+
+    /// The string CONFIG GET shows for `flags`, in Redis's order.
+    pub fn render(flags: u32) -> String {
+        let mut out = String::new();
+        if flags & ALL == ALL {
+            out.push('A');
+        } else {
+            for (bit, c) in [
+                (GENERIC, 'g'),
+                (STRING, '$'),
+                (LIST, 'l'),
+                (SET, 's'),
+                (HASH, 'h'),
+                (ZSET, 'z'),
+                (EXPIRED, 'x'),
+                (EVICTED, 'e'),
+                (STREAM, 't'),
+                (MODULE, 'd'),
+                (NEW, 'n'),
+            ] {
+                if flags & bit != 0 {
+                    out.push(c);
+                }
+            }
+        }
+        for (bit, c) in [(KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
+            if flags & bit != 0 {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
 
 fn parse_save(args: &[String]) -> Result<Vec<(u64, u64)>, String> {
     // `save ""` and a bare `save` (what a harness writing `save {}` produces) both mean
@@ -476,6 +572,100 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         doc: "Allow DEBUG: no, yes, or local (loopback clients only).",
+    },
+    Directive {
+        name: "always-show-logo",
+        alias: None,
+        default: "no",
+        mutable: false,
+        multi_arg: false,
+        get: |s| yes_no(s.always_show_logo),
+        set: |s, a| {
+            s.always_show_logo = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Print the start-up banner (version, port, PID) even when the log is not a terminal.",
+    },
+    Directive {
+        name: "notify-keyspace-events",
+        alias: None,
+        default: "",
+        mutable: true,
+        multi_arg: false,
+        get: |s| notify::render(s.notify_keyspace_events),
+        set: |s, a| {
+            s.notify_keyspace_events = notify::parse(one(a)?)
+                .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string())?;
+            Ok(())
+        },
+        doc: "Keyspace notifications to publish: K (keyspace), E (keyevent) and classes g$lshzxetd (A = all), m (misses), n (new keys).",
+    },
+    stored!(
+        "activerehashing",
+        "yes",
+        true,
+        Kind::Bool,
+        "Accepted for compatibility: replikv's tables grow segment by segment and never need Redis's background rehashing."
+    ),
+    stored!(
+        "appendfsync",
+        "everysec",
+        true,
+        Kind::Enum(&["always", "everysec", "no"]),
+        "Accepted for compatibility: tunes the append-only file, which replikv does not write (appendonly no)."
+    ),
+    stored!(
+        "no-appendfsync-on-rewrite",
+        "no",
+        true,
+        Kind::Bool,
+        "Accepted for compatibility: tunes the append-only file, which replikv does not write (appendonly no)."
+    ),
+    stored!(
+        "latency-monitor-threshold",
+        "0",
+        true,
+        Kind::Int(0, i64::MAX),
+        "Milliseconds above which an event is recorded by the latency monitor (0 = off)."
+    ),
+    stored!(
+        "propagation-error-behavior",
+        "ignore",
+        true,
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "What a replica does when a command from its master fails: replikv logs it and goes on, as with ignore."
+    ),
+    Directive {
+        name: "unixsocket",
+        alias: None,
+        default: "",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.unixsocket.clone(),
+        set: |s, a| {
+            s.unixsocket = one(a)?.to_string();
+            Ok(())
+        },
+        doc: "Also accept clients on this Unix-domain socket (empty = none).",
+    },
+    Directive {
+        name: "unixsocketperm",
+        alias: None,
+        default: "0",
+        mutable: false,
+        multi_arg: false,
+        get: |s| format!("{:o}", s.unixsocketperm),
+        set: |s, a| {
+            let v = one(a)?;
+            let n = u32::from_str_radix(v, 8)
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if n > 0o777 {
+                return Err("argument must be between 0 and 777 inclusive".into());
+            }
+            s.unixsocketperm = n;
+            Ok(())
+        },
+        doc: "Permissions of the Unix-domain socket, in octal (0 = the process umask's).",
     },
     Directive {
         name: "enable-protected-configs",

@@ -9,6 +9,7 @@
 pub mod directives;
 pub mod parse;
 pub mod rewrite;
+pub mod stored;
 
 use std::path::PathBuf;
 
@@ -229,6 +230,17 @@ pub struct Settings {
     pub http_allowed_hosts: Vec<String>,
     /// `http-auth-max-failures`: failed credentials per address and minute (0 = no limit).
     pub http_auth_max_failures: u32,
+    /// `notify-keyspace-events`, as Redis's flag bits (see [`directives::NOTIFY`]).
+    pub notify_keyspace_events: u32,
+    /// `always-show-logo`: print the start-up banner (with the `PID:` line test harnesses
+    /// wait for).
+    pub always_show_logo: bool,
+    /// `unixsocket`: also listen on this Unix-domain socket (empty = none).
+    pub unixsocket: String,
+    /// `unixsocketperm`: its permission bits (0 = the umask's).
+    pub unixsocketperm: u32,
+    /// Directives accepted and shown, whose value changes nothing here (see [`stored`]).
+    pub stored: std::collections::BTreeMap<&'static str, String>,
     /// `otel-endpoint`: OTLP/HTTP endpoint for traces (empty = no export).
     pub otel_endpoint: String,
     /// `otel-service-name`.
@@ -319,6 +331,11 @@ impl Settings {
             http_auth_reads: false,
             http_allowed_hosts: Vec::new(),
             http_auth_max_failures: 0,
+            notify_keyspace_events: 0,
+            always_show_logo: false,
+            unixsocket: String::new(),
+            unixsocketperm: 0,
+            stored: std::collections::BTreeMap::new(),
             otel_endpoint: String::new(),
             otel_service_name: String::new(),
             sync_history_size: 0,

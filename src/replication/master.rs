@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{info, info_span, warn, Instrument};
 
@@ -26,7 +25,7 @@ use super::history::{unix_ms, SyncOutcome};
 use super::log::random_id;
 use super::phase::Phase;
 use super::status::{ReplicaState, ReplicaStatus};
-use super::{Host, RdbStats};
+use super::{Host, LinkRead, LinkWrite, RdbStats};
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, RequestParser};
 
@@ -556,8 +555,8 @@ type LinkResult = Result<(), String>;
 /// (the connection task) already wrote `+CONTINUE` for a partial resync.
 pub async fn serve(
     host: Arc<dyn Host>,
-    rd: OwnedReadHalf,
-    mut wr: OwnedWriteHalf,
+    rd: LinkRead,
+    mut wr: LinkWrite,
     leftover: BytesMut,
     handoff: HandOff,
     killed: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
@@ -627,7 +626,7 @@ pub async fn serve(
 }
 
 /// The link's writer side: full sync when needed, then the stream.
-async fn run_link(host: &Arc<dyn Host>, wr: &mut OwnedWriteHalf, handoff: &HandOff) -> LinkResult {
+async fn run_link(host: &Arc<dyn Host>, wr: &mut LinkWrite, handoff: &HandOff) -> LinkResult {
     let hub = host.hub();
     let id = handoff.id;
     let mut next = match handoff.mode {
@@ -750,7 +749,7 @@ fn check_limits(
 /// timeout does not fire (the phase `snapshot`, state `wait_bgsave`).
 async fn wait_for_snapshot(
     host: &Arc<dyn Host>,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut LinkWrite,
     handoff: &HandOff,
 ) -> Result<SyncStart, String> {
     let hub = host.hub();
@@ -785,7 +784,7 @@ async fn wait_for_snapshot(
 /// Sends `+FULLRESYNC` (unless SYNC) and the RDB (the phase `transfer`, state `send_bulk`).
 async fn transfer(
     host: &Arc<dyn Host>,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut LinkWrite,
     handoff: &HandOff,
     start: SyncStart,
 ) -> LinkResult {
@@ -885,7 +884,7 @@ async fn transfer(
 async fn read_acks(
     host: Arc<dyn Host>,
     id: u64,
-    mut rd: OwnedReadHalf,
+    mut rd: LinkRead,
     mut buf: BytesMut,
     gone: oneshot::Sender<String>,
 ) {

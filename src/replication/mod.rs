@@ -40,6 +40,12 @@ pub use phase::{Phase, Side};
 pub use role::{LinkState, MasterLink, RoleState};
 pub use status::{ReplicationStatus, Role};
 
+/// The reading half of a connection a replication link runs on (TCP, or a Unix-domain
+/// socket for a local client that became a replica).
+pub type LinkRead = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+/// The writing half of such a connection.
+pub type LinkWrite = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
+
 /// A point-in-time snapshot for a full sync, with the stream position it corresponds to.
 #[derive(Debug, Clone)]
 pub struct SyncSnapshot {

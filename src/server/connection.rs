@@ -6,21 +6,19 @@
 //! order. Pub/Sub messages arrive on a channel and are written between batches.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::command::ctx::{Action, BlockedWait, TimeoutReply};
 use crate::command::execute;
 use crate::engine::{ClientInfo, Session, State};
 use crate::resp::parser::Parsed;
+use crate::replication::{LinkRead, LinkWrite};
 use crate::resp::{Argv, ParseLimits, Proto, ReplyBuf, RequestParser};
 
 /// Smallest free space kept in the read buffer before a read.
@@ -53,8 +51,8 @@ struct Conn {
     state: Arc<State>,
     info: Arc<ClientInfo>,
     session: Session,
-    rd: OwnedReadHalf,
-    wr: OwnedWriteHalf,
+    rd: LinkRead,
+    wr: LinkWrite,
     rbuf: BytesMut,
     parser: RequestParser,
     out: ReplyBuf,
@@ -62,17 +60,19 @@ struct Conn {
     push_rx: mpsc::UnboundedReceiver<Bytes>,
 }
 
-/// Serves one client until it disconnects, is killed, or the server stops.
-pub async fn serve(state: Arc<State>, stream: TcpStream, peer: SocketAddr, info: Arc<ClientInfo>) {
+/// Serves one client until it disconnects, is killed, or the server stops. `is_local`: the
+/// peer is on loopback or a Unix-domain socket (protected mode, `enable-* local`).
+pub async fn serve(
+    state: Arc<State>,
+    rd: LinkRead,
+    wr: LinkWrite,
+    is_local: bool,
+    info: Arc<ClientInfo>,
+) {
     let settings = state.settings();
     let (push_tx, push_rx) = mpsc::unbounded_channel();
-    let mut session = Session::new(
-        info.clone(),
-        settings.requirepass.is_empty(),
-        peer.ip().is_loopback(),
-    );
+    let mut session = Session::new(info.clone(), settings.requirepass.is_empty(), is_local);
     session.push_tx = Some(push_tx);
-    let (rd, wr) = stream.into_split();
     let mut conn = Conn {
         state,
         info,

@@ -152,3 +152,25 @@ mod tests {
         );
     }
 }
+
+/// The start-up banner (`always-show-logo yes`): the version (and the Redis version it is
+/// compatible with), the port and the process id.
+/// Test harnesses written for Redis (its own suite among them) wait for its ` PID: <pid>`
+/// line before they talk to a server they started.
+pub fn banner(port: u16, pid: u32, redis_version: &str) -> String {
+    format!(
+        concat!(
+            "\n",
+            "    +---------------------------------------------+\n",
+            "    |  replikv {version:<8} (Redis {compat} compatible)   |\n",
+            "    |  Running in standalone mode                 |\n",
+            "    |  Port: {port:<37}|\n",
+            "    |  PID: {pid:<38}|\n",
+            "    +---------------------------------------------+"
+        ),
+        version = env!("CARGO_PKG_VERSION"),
+        compat = redis_version,
+        port = port,
+        pid = pid
+    )
+}
