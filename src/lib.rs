@@ -74,7 +74,10 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         ));
     }
     if settings.always_show_logo {
-        tracing::info!("{}", telemetry::logging::banner(port, std::process::id(), engine::REDIS_COMPAT_VERSION));
+        tracing::info!(
+            "{}",
+            telemetry::logging::banner(port, std::process::id(), engine::REDIS_COMPAT_VERSION)
+        );
     }
     tokio::spawn(server::cron::run(state.clone()));
     if let Some((host, port)) = settings.replicaof.clone() {

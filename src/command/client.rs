@@ -251,7 +251,6 @@ fn pause(ctx: &mut Ctx) -> CmdResult {
     }
     let until = std::time::Instant::now() + std::time::Duration::from_millis(ms as u64);
     ctx.engine
-        .pauses
         .pause(PausePurpose::ClientCommand, kind, Some(until));
     ctx.out.ok();
     Ok(())
@@ -259,7 +258,7 @@ fn pause(ctx: &mut Ctx) -> CmdResult {
 
 /// CLIENT UNPAUSE: ends CLIENT PAUSE (a failover's hold stays until the failover ends).
 fn unpause(ctx: &mut Ctx) -> CmdResult {
-    ctx.engine.pauses.unpause(PausePurpose::ClientCommand);
+    ctx.engine.unpause(PausePurpose::ClientCommand);
     ctx.out.ok();
     Ok(())
 }

@@ -25,7 +25,12 @@ pub fn get(s: &Settings, name: &str) -> String {
 }
 
 /// Checks and stores `args` for stored directive `name`.
-pub fn set(s: &mut Settings, name: &'static str, kind: Kind, args: &[String]) -> Result<(), String> {
+pub fn set(
+    s: &mut Settings,
+    name: &'static str,
+    kind: Kind,
+    args: &[String],
+) -> Result<(), String> {
     let [v] = args else {
         return Err("wrong number of arguments".into());
     };
@@ -44,7 +49,9 @@ pub fn set(s: &mut Settings, name: &'static str, kind: Kind, args: &[String]) ->
                 .parse()
                 .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
             if n < min || n > max {
-                return Err(format!("argument must be between {min} and {max} inclusive"));
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
             }
             n.to_string()
         }

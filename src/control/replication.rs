@@ -244,7 +244,8 @@ pub async fn get_failover(State(api): State<ApiState>) -> Json<FailoverStatus> {
     security(("bearer_token" = [])),
     request_body(content = FailoverBody, description = "Target, timeout, force, data-loss budget, dry run; all optional."),
     responses(
-        (status = 202, description = "Accepted (or, with `dry_run`, what would be done): the chosen target, why, and every replica weighed.", body = FailoverPlan),
+        (status = 200, description = "`dry_run`: what would be done (nothing changed): the chosen target, why, and every replica weighed.", body = FailoverPlan),
+        (status = 202, description = "Accepted: the failover started; the chosen target, why, and every replica weighed.", body = FailoverPlan),
         (status = 400, description = "The body is not valid JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or wrong credential.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a master with replicas, or a failover is already in progress.", body = Problem, content_type = "application/problem+json"),

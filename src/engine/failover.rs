@@ -93,9 +93,7 @@ pub fn begin_failover(
     hub.role
         .lock()
         .begin_failover(request.target.clone(), deadline, request.force, now)?;
-    engine
-        .pauses
-        .pause(PausePurpose::Failover, PauseKind::Write, None);
+    engine.pause(PausePurpose::Failover, PauseKind::Write, None);
     // Replicas report their offsets now rather than at their next periodic ACK.
     engine.repl.feed_dbless(&[b"REPLCONF", b"GETACK", b"*"]);
     announce(state);
@@ -130,7 +128,7 @@ pub fn abort_failover(state: &State, engine: &mut Engine, reason: &str) {
     if was_handing_over {
         become_master(state, engine);
     }
-    engine.pauses.unpause(PausePurpose::Failover);
+    engine.unpause(PausePurpose::Failover);
     announce(state);
 }
 
@@ -138,7 +136,7 @@ pub fn abort_failover(state: &State, engine: &mut Engine, reason: &str) {
 /// master from now on (ours are refused as a replica's).
 pub fn failover_completed(state: &State, engine: &mut Engine) {
     state.repl.role.lock().failover_completed(unix_ms());
-    engine.pauses.unpause(PausePurpose::Failover);
+    engine.unpause(PausePurpose::Failover);
     tracing::info!("FAILOVER completed: this node is now a replica of the new master");
     announce(state);
 }

@@ -199,6 +199,27 @@ impl Engine {
         }
     }
 
+    /// Holds clients for `purpose` (see [`pause::Pauses::pause`]); expired keys stop being
+    /// deleted at once, not at the next cron tick.
+    pub fn pause(
+        &mut self,
+        purpose: pause::PausePurpose,
+        kind: pause::PauseKind,
+        until: Option<std::time::Instant>,
+    ) {
+        self.pauses.pause(purpose, kind, until);
+        self.keyspace
+            .hold_expiry(self.pauses.writes_held(std::time::Instant::now()));
+    }
+
+    /// Ends the pause of `purpose`; expired keys are deleted again at once if nothing else
+    /// holds writes.
+    pub fn unpause(&mut self, purpose: pause::PausePurpose) {
+        self.pauses.unpause(purpose);
+        self.keyspace
+            .hold_expiry(self.pauses.writes_held(std::time::Instant::now()));
+    }
+
     /// Forgets every WATCHed key of `session` and clears its flag (UNWATCH, EXEC, DISCARD).
     pub fn unwatch_all(&mut self, session: &mut Session) {
         let id = session.id();

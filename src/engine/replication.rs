@@ -161,7 +161,7 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
                 cached_offset
             },
             read_repl_offset: if repl.active || up {
-                end as i64
+                (end + hub.unapplied_bytes.load(Ordering::Relaxed)) as i64
             } else {
                 cached_offset
             },
@@ -387,6 +387,10 @@ impl Host for State {
             applied.protocol_error = Some("no master session".into());
             return applied;
         };
+        if engine.pauses.writes_held(std::time::Instant::now()) {
+            applied.held = Some(engine.pauses.subscribe());
+            return applied;
+        }
         let limits = ParseLimits {
             max_bulk_len: i64::MAX,
             unauthenticated: false,
@@ -453,6 +457,7 @@ impl Host for State {
         let mut engine = self.engine.lock();
         let mut role = self.repl.role.lock();
         let down = role.link_down(generation, unix_ms(), was_up);
+        self.repl.unapplied_bytes.store(0, Ordering::Relaxed);
         if role.target(generation).is_some() {
             engine.link_up = false;
         }

@@ -170,6 +170,8 @@ impl ServerSnapshot {
             ports: *state.ports.lock(),
             clients: ClientFigures {
                 connected: state.clients.count() as u64,
+                // Every waiting client: on keys (BLPOP...), in WAIT, held by a pause.
+                blocked: state.clients.blocked_count() as u64,
                 ..ClientFigures::default()
             },
             memory: MemoryFigures {
@@ -198,7 +200,6 @@ impl ServerSnapshot {
 
     fn fill_from_engine(&mut self, e: &Engine) {
         let ks = &e.keyspace;
-        self.clients.blocked = e.blocking.len() as u64;
         self.clients.max = e.settings.maxclients;
         self.memory.maxmemory = e.settings.maxmemory;
         self.memory.maxmemory_policy = e.settings.maxmemory_policy.clone();

@@ -84,6 +84,9 @@ pub struct Applied {
     pub acks: Vec<u64>,
     /// The stream was malformed: the link must be dropped and the history discarded.
     pub protocol_error: Option<String>,
+    /// A client pause holds writes on this replica (CLIENT PAUSE WRITE, as in Redis, holds
+    /// the master's stream too): nothing was applied; `resume` wakes when the pauses change.
+    pub held: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 /// The master's identity as a replica remembers it, to ask for a partial resync.
@@ -179,6 +182,9 @@ pub struct Replication {
     pub acks: watch::Sender<u64>,
     /// Stream bytes received from our master (INFO total_net_repl_input_bytes).
     pub net_input_bytes: AtomicU64,
+    /// Stream bytes read from our master but not applied yet (a pause holds them):
+    /// `slave_read_repl_offset` is our offset plus these.
+    pub unapplied_bytes: AtomicU64,
     /// Stream bytes sent to our replicas (INFO total_net_repl_output_bytes).
     pub net_output_bytes: AtomicU64,
     /// The shared replication buffer (the same one the engine's log writes to).
@@ -205,6 +211,7 @@ impl Replication {
             good_replicas: AtomicUsize::new(0),
             acks,
             net_input_bytes: AtomicU64::new(0),
+            unapplied_bytes: AtomicU64::new(0),
             net_output_bytes: AtomicU64::new(0),
             backlog,
             no_replicas_since_ms: std::sync::atomic::AtomicI64::new(0),

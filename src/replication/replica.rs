@@ -29,6 +29,8 @@ use crate::resp::RequestParser;
 
 /// Longest line accepted in the handshake.
 const MAX_LINE: usize = 64 * 1024;
+/// Stream bytes read ahead while a pause holds writes, before TCP holds the master back.
+const MAX_HELD_BYTES: usize = 64 * 1024 * 1024;
 
 /// What a replica logs when its master falls silent for `repl-timeout`, in Redis's words
 /// (operators and Redis's own tests grep for them), by the phase the link was in.
@@ -685,9 +687,13 @@ async fn stream_from_master(
     let mut finished = false;
     conn.timeout_text = timeout_text::STREAM;
     loop {
+        // While a client pause holds writes here, what arrives is read (up to a bound, then
+        // TCP holds the master back) but applied only once the pause ends.
+        let mut held = None;
         if !conn.buf.is_empty() {
             let before = conn.buf.len();
             let applied = host.apply_from_master(&mut parser, &mut conn.buf);
+            held = applied.held;
             hub.net_input_bytes
                 .fetch_add((before - conn.buf.len()) as u64, Ordering::Relaxed);
             if let Some(e) = applied.protocol_error {
@@ -705,9 +711,22 @@ async fn stream_from_master(
             hub.enter_phase(sync_id, Phase::Stream);
             hub.finish_sync(sync_id, SyncOutcome::Succeeded);
         }
+        hub.unapplied_bytes
+            .store(conn.buf.len() as u64, Ordering::Relaxed);
         conn.timeout = Duration::from_secs(host.settings().repl_timeout);
+        let read_more = held.is_none() || conn.buf.len() < MAX_HELD_BYTES;
+        let resume = async {
+            match held.as_mut() {
+                // A pause's deadline changes nothing it could announce: look again soon.
+                Some(rx) => {
+                    let _ = tokio::time::timeout(Duration::from_millis(100), rx.changed()).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            r = conn.fill() => {
+            _ = resume => {}
+            r = conn.fill(), if read_more => {
                 r?;
                 hub.role.lock().link_io(generation, unix_ms());
             }

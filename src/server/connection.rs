@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 use crate::command::ctx::{Action, BlockedWait, TimeoutReply};
 use crate::command::execute;
 use crate::engine::{ClientInfo, Session, State};
-use crate::resp::parser::Parsed;
 use crate::replication::{LinkRead, LinkWrite};
+use crate::resp::parser::Parsed;
 use crate::resp::{Argv, ParseLimits, Proto, ReplyBuf, RequestParser};
 
 /// Smallest free space kept in the read buffer before a read.

@@ -106,7 +106,14 @@ pub async fn accept_loop(state: Arc<State>, listener: TcpListener) {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let (rd, wr) = stream.into_split();
-        start_client(&state, Box::new(rd), Box::new(wr), peer.to_string(), local, peer.ip().is_loopback());
+        start_client(
+            &state,
+            Box::new(rd),
+            Box::new(wr),
+            peer.to_string(),
+            local,
+            peer.ip().is_loopback(),
+        );
     }
 }
 
@@ -114,7 +121,10 @@ pub async fn accept_loop(state: Arc<State>, listener: TcpListener) {
 pub fn bind_unix(path: &str, perm: u32) -> std::io::Result<UnixListener> {
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path).map_err(|e| {
-        std::io::Error::new(e.kind(), format!("Failed opening Unix socket: {e} ({path})"))
+        std::io::Error::new(
+            e.kind(),
+            format!("Failed opening Unix socket: {e} ({path})"),
+        )
     })?;
     if perm != 0 {
         use std::os::unix::fs::PermissionsExt;
@@ -146,7 +156,14 @@ pub async fn accept_unix_loop(state: Arc<State>, listener: UnixListener, path: S
         }
         let (rd, wr) = stream.into_split();
         // Redis shows Unix-socket clients as `addr=<path>:0`.
-        start_client(&state, Box::new(rd), Box::new(wr), format!("{path}:0"), format!("{path}:0"), true);
+        start_client(
+            &state,
+            Box::new(rd),
+            Box::new(wr),
+            format!("{path}:0"),
+            format!("{path}:0"),
+            true,
+        );
     }
     let _ = std::fs::remove_file(&path);
 }

@@ -136,23 +136,6 @@ pub fn current_trace_id() -> Option<String> {
     sc.is_valid().then(|| sc.trace_id().to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoint_gets_the_traces_path() {
-        assert_eq!(
-            traces_endpoint("http://127.0.0.1:4318").as_deref(),
-            Some("http://127.0.0.1:4318/v1/traces")
-        );
-        assert_eq!(
-            traces_endpoint("http://x/v1/traces").as_deref(),
-            Some("http://x/v1/traces")
-        );
-    }
-}
-
 /// The start-up banner (`always-show-logo yes`): the version (and the Redis version it is
 /// compatible with), the port and the process id.
 /// Test harnesses written for Redis (its own suite among them) wait for its ` PID: <pid>`
@@ -173,4 +156,21 @@ pub fn banner(port: u16, pid: u32, redis_version: &str) -> String {
         port = port,
         pid = pid
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_gets_the_traces_path() {
+        assert_eq!(
+            traces_endpoint("http://127.0.0.1:4318").as_deref(),
+            Some("http://127.0.0.1:4318/v1/traces")
+        );
+        assert_eq!(
+            traces_endpoint("http://x/v1/traces").as_deref(),
+            Some("http://x/v1/traces")
+        );
+    }
 }
