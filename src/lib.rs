@@ -39,7 +39,10 @@ use config::Settings;
 use engine::State;
 
 /// Starts the server and runs it until SHUTDOWN or a termination signal.
-pub async fn run(settings: Settings, config_file: Option<PathBuf>) -> std::io::Result<()> {
+pub async fn run(mut settings: Settings, config_file: Option<PathBuf>) -> std::io::Result<()> {
+    settings.maxclients =
+        config::fdlimit::fit_maxclients(settings.maxclients, config::fdlimit::RESERVED_FDS)
+            .map_err(std::io::Error::other)?;
     let state = State::new(settings, config_file, command::run_command);
     telemetry::deadlock::start_watchdog();
     server::signals::spawn(state.clone())?;
@@ -60,7 +63,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     state.ports.lock().resp = port;
     {
         let mut engine = state.engine.lock();
-        engine.subscriptions.hard_limit = settings.obuf_pubsub.hard;
+        engine.subscriptions.limit = settings.obuf_pubsub;
     }
     for listener in listeners {
         tokio::spawn(server::listener::accept_loop(state.clone(), listener));

@@ -423,7 +423,7 @@ pub static DIRECTIVES: &[Directive] = &[
             s.protected_mode = parse_bool(a)?;
             Ok(())
         },
-        doc: "Accepted for compatibility; replikv binds to loopback unless told otherwise.",
+        doc: "With no requirepass, refuse clients that are not on loopback or the Unix socket (Redis's DENIED error).",
     },
     Directive {
         name: "timeout",

@@ -7,6 +7,7 @@
 //! names, defaults and error texts live in one place.
 
 pub mod directives;
+pub mod fdlimit;
 pub mod parse;
 pub mod rewrite;
 pub mod stored;
@@ -94,6 +95,41 @@ pub struct OutputLimit {
     pub soft_seconds: u64,
 }
 
+/// Which part of an [`OutputLimit`] a buffer broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitBreach {
+    /// Over the hard limit.
+    Hard,
+    /// Over the soft limit for longer than its seconds.
+    Soft,
+}
+
+impl OutputLimit {
+    /// Checks `pending` bytes against the limit at `now_ms`. `over_soft_since_ms` is the
+    /// caller's memory of when the buffer first went over the soft limit (0 = it is not):
+    /// set when it crosses, cleared when it falls back, as Redis's `obuf_soft_limit_reached_time`.
+    pub fn check(
+        &self,
+        pending: u64,
+        over_soft_since_ms: &mut i64,
+        now_ms: i64,
+    ) -> Option<LimitBreach> {
+        if self.hard > 0 && pending > self.hard {
+            return Some(LimitBreach::Hard);
+        }
+        if self.soft > 0 && pending > self.soft {
+            if *over_soft_since_ms == 0 {
+                *over_soft_since_ms = now_ms;
+            } else if now_ms - *over_soft_since_ms > self.soft_seconds as i64 * 1000 {
+                return Some(LimitBreach::Soft);
+            }
+        } else {
+            *over_soft_since_ms = 0;
+        }
+        None
+    }
+}
+
 /// Typed, validated configuration. Built from the directive table's defaults, then the
 /// config file, then the command line.
 #[derive(Debug, Clone)]
@@ -104,7 +140,7 @@ pub struct Settings {
     pub port: u16,
     /// `tcp-backlog`.
     pub tcp_backlog: u32,
-    /// `protected-mode` (kept for compatibility; loopback binding is the default).
+    /// `protected-mode`: without a password, only local peers may connect.
     pub protected_mode: bool,
     /// `enable-protected-configs`: who may change `dir` and `dbfilename` at run time.
     pub enable_protected_configs: Protected,
@@ -268,7 +304,7 @@ impl Settings {
             bind: Vec::new(),
             port: 0,
             tcp_backlog: 0,
-            protected_mode: false,
+            protected_mode: true,
             enable_protected_configs: Protected::No,
             enable_module_command: Protected::No,
             timeout: 0,
@@ -408,6 +444,32 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_limit_hard_at_once_soft_after_its_seconds() {
+        let limit = OutputLimit {
+            hard: 100,
+            soft: 10,
+            soft_seconds: 2,
+        };
+        let mut since = 0;
+        assert_eq!(limit.check(101, &mut since, 1_000), Some(LimitBreach::Hard));
+        assert_eq!(limit.check(50, &mut since, 1_000), None);
+        assert_eq!(since, 1_000);
+        assert_eq!(
+            limit.check(50, &mut since, 3_000),
+            None,
+            "exactly the seconds: not yet"
+        );
+        assert_eq!(limit.check(50, &mut since, 3_001), Some(LimitBreach::Soft));
+        // Falling back under the soft limit forgets the time.
+        assert_eq!(limit.check(5, &mut since, 3_002), None);
+        assert_eq!(since, 0);
+        assert_eq!(limit.check(50, &mut since, 9_000), None);
+        let none = OutputLimit::default();
+        let mut since = 0;
+        assert_eq!(none.check(u64::MAX, &mut since, 1), None);
+    }
 
     #[test]
     fn defaults_are_valid_and_match_redis() {

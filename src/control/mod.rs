@@ -16,6 +16,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod listener;
 pub mod metrics;
 pub mod model;
 pub mod openapi;
@@ -24,7 +25,6 @@ pub mod replication;
 pub mod server;
 pub mod syncs;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -186,18 +186,6 @@ pub async fn start(state: Arc<State>) -> std::io::Result<Option<u16>> {
     };
     let port = listener.local_addr()?.port();
     let app = app(Control::new(state.clone()));
-    let mut shutdown = state.shutdown.subscribe();
-    tokio::spawn(async move {
-        let serve = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::warn!(error = %e, "the HTTP control plane stopped");
-        }
-    });
+    tokio::spawn(listener::serve(listener, app, state.shutdown.subscribe()));
     Ok(Some(port))
 }

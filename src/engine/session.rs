@@ -10,6 +10,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use crate::config::OutputLimit;
 use crate::keyspace::{now_ms, Blob, WatchFlag};
 use crate::resp::{Argv, Proto};
 
@@ -54,8 +55,13 @@ pub struct ClientInfo {
     pub resp: AtomicU8,
     /// Bytes waiting in the query buffer.
     pub qbuf: AtomicUsize,
-    /// Bytes of replies not yet written.
+    /// Bytes of Pub/Sub messages queued for the connection task and not taken yet.
     pub omem: AtomicUsize,
+    /// Bytes of replies the connection task holds and has not written yet (a client that
+    /// does not read keeps them there).
+    pub reply_pending: AtomicUsize,
+    /// Unix ms when the output first went over its class's soft limit (0 = it is not).
+    pub over_soft_since_ms: AtomicI64,
     /// Blocked in a blocking command.
     pub blocked: AtomicBool,
     /// Set when the client must be disconnected (CLIENT KILL, output limits, shutdown).
@@ -85,6 +91,8 @@ impl ClientInfo {
             resp: AtomicU8::new(2),
             qbuf: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
+            reply_pending: AtomicUsize::new(0),
+            over_soft_since_ms: AtomicI64::new(0),
             blocked: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
@@ -114,6 +122,40 @@ impl ClientInfo {
     /// True when subscribed to anything.
     pub fn is_pubsub(&self) -> bool {
         self.sub.load(Ordering::Relaxed) + self.psub.load(Ordering::Relaxed) > 0
+    }
+
+    /// Everything queued for this client and not written yet (CLIENT LIST `omem`).
+    pub fn output_pending(&self) -> usize {
+        self.omem.load(Ordering::Relaxed) + self.reply_pending.load(Ordering::Relaxed)
+    }
+
+    /// The `client-output-buffer-limit` class that applies: pubsub for a subscriber,
+    /// normal otherwise (replicas are limited by their link, masters never).
+    pub fn output_limit(&self, settings: &crate::config::Settings) -> OutputLimit {
+        if self.is_pubsub() {
+            settings.obuf_pubsub
+        } else {
+            settings.obuf_normal
+        }
+    }
+
+    /// Checks what is queued for this client against `limit`; on a breach the client is
+    /// closed (logged once, in Redis's words) and true is returned.
+    pub fn enforce_output_limit(&self, limit: &OutputLimit) -> bool {
+        let mut since = self.over_soft_since_ms.load(Ordering::Relaxed);
+        let breach = limit.check(self.output_pending() as u64, &mut since, now_ms());
+        self.over_soft_since_ms.store(since, Ordering::Relaxed);
+        if breach.is_none() {
+            return false;
+        }
+        if !self.killed.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.describe()
+            );
+            self.kill_notify.notify_one();
+        }
+        true
     }
 
     /// Asks the connection to close.
@@ -150,7 +192,7 @@ impl ClientInfo {
             flags.push('N');
         }
         let qbuf = self.qbuf.load(Ordering::Relaxed);
-        let omem = self.omem.load(Ordering::Relaxed);
+        let omem = self.output_pending();
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,

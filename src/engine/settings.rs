@@ -125,6 +125,18 @@ pub fn apply_config_set(
             reason,
         })?;
     }
+    if next.maxclients > engine.settings.maxclients {
+        // More clients need more descriptors: raise the limit now or refuse, as Redis.
+        if let Err(fits) = config::fdlimit::fits_now(next.maxclients, config::fdlimit::RESERVED_FDS)
+        {
+            return Err(ConfigSetError::Invalid {
+                name: "maxclients".into(),
+                reason: format!(
+                    "The operating system is not able to handle the specified number of clients, try with {fits}"
+                ),
+            });
+        }
+    }
     let next = Arc::new(next);
     if next.sync_history_size != engine.settings.sync_history_size {
         state
@@ -134,7 +146,7 @@ pub fn apply_config_set(
             .set_capacity(next.sync_history_size as usize);
     }
     engine.apply_settings(next.clone());
-    engine.subscriptions.hard_limit = next.obuf_pubsub.hard;
+    engine.subscriptions.limit = next.obuf_pubsub;
     state.publish_settings(next.clone());
     Ok(next)
 }

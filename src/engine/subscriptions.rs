@@ -1,9 +1,11 @@
 //! The Pub/Sub registry: who listens to which channel or pattern, and delivery of messages.
 //!
-//! Each subscriber has an unbounded queue of encoded messages drained by its connection task.
-//! Its size is tracked in the client's `omem`; a subscriber whose backlog passes the
-//! `client-output-buffer-limit pubsub` hard limit is disconnected, so a slow reader cannot
-//! make the server's memory grow without bound.
+//! Each subscriber has a queue of encoded messages drained by its connection task. Its size
+//! is tracked in the client's `omem`; a subscriber whose output (queue plus unwritten
+//! replies) passes `client-output-buffer-limit pubsub` (hard at once, soft after its
+//! seconds) is closed and gets nothing more, so a slow reader cannot make the server's
+//! memory grow without bound. As in Redis, it still counts as a receiver of the message
+//! that broke the limit.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::session::ClientInfo;
+use crate::config::OutputLimit;
 use crate::keyspace::types::HMap;
 use crate::resp::{Proto, ReplyBuf};
 
@@ -33,8 +36,8 @@ pub struct Subscriber {
 pub struct Subscriptions {
     channels: HMap<Bytes, Vec<Subscriber>>,
     patterns: Vec<(Bytes, Subscriber)>,
-    /// Hard limit on a subscriber's queued bytes (0 = none).
-    pub hard_limit: u64,
+    /// `client-output-buffer-limit pubsub`.
+    pub limit: OutputLimit,
 }
 
 impl Subscriptions {
@@ -107,7 +110,7 @@ impl Subscriptions {
                     .clone();
                 match publisher.as_mut() {
                     Some((id, out)) if *id == sub.id => out.raw(&frame),
-                    _ => deliver(sub, frame, self.hard_limit),
+                    _ => deliver(sub, frame, &self.limit),
                 }
                 receivers += 1;
             }
@@ -117,7 +120,7 @@ impl Subscriptions {
                 let frame = encode(sub.proto, &[b"pmessage", pattern, channel, message]);
                 match publisher.as_mut() {
                     Some((id, out)) if *id == sub.id => out.raw(&frame),
-                    _ => deliver(sub, frame, self.hard_limit),
+                    _ => deliver(sub, frame, &self.limit),
                 }
                 receivers += 1;
             }
@@ -174,15 +177,13 @@ pub fn encode(proto: Proto, parts: &[&[u8]]) -> Bytes {
     Bytes::from(out.buf)
 }
 
-fn deliver(sub: &Subscriber, frame: Bytes, hard_limit: u64) {
-    let queued = sub.info.omem.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
-    if hard_limit > 0 && queued as u64 > hard_limit {
-        tracing::warn!(
-            client = sub.id,
-            queued,
-            "pub/sub client over its output buffer limit: disconnecting"
-        );
-        sub.info.kill();
+fn deliver(sub: &Subscriber, frame: Bytes, limit: &OutputLimit) {
+    if sub.info.killed.load(Ordering::Acquire) {
+        return;
+    }
+    sub.info.omem.fetch_add(frame.len(), Ordering::Relaxed);
+    if sub.info.enforce_output_limit(limit) {
+        sub.info.omem.fetch_sub(frame.len(), Ordering::Relaxed);
         return;
     }
     let _ = sub.tx.send(frame);

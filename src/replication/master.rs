@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -26,6 +27,7 @@ use super::log::random_id;
 use super::phase::Phase;
 use super::status::{ReplicaState, ReplicaStatus};
 use super::{Host, LinkRead, LinkWrite, RdbStats};
+use crate::config::LimitBreach;
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, RequestParser};
 
@@ -647,15 +649,12 @@ async fn run_link(host: &Arc<dyn Host>, wr: &mut LinkWrite, handoff: &HandOff) -
     let mut end_rx = backlog.subscribe();
     let mut caught_up = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut over_soft_since: Option<Instant> = None;
+    let mut guard = LinkGuard::new(host, handoff);
     loop {
         match backlog.read(id, next) {
             Read::Data(chunks) => {
                 for c in &chunks {
-                    wr.write_all(c)
-                        .instrument(catchup.clone())
-                        .await
-                        .map_err(|e| format!("write to replica: {e}"))?;
+                    guard.write(wr, c).instrument(catchup.clone()).await?;
                     next += c.len() as u64;
                     hub.net_output_bytes
                         .fetch_add(c.len() as u64, Ordering::Relaxed);
@@ -682,67 +681,119 @@ async fn run_link(host: &Arc<dyn Host>, wr: &mut LinkWrite, handoff: &HandOff) -
                     return Err("replication buffer closed".into());
                 }
             }
-            _ = tick.tick() => {
-                check_limits(host, handoff, &mut over_soft_since)?;
-            }
+            _ = tick.tick() => guard.check()?,
         }
-        check_limits(host, handoff, &mut over_soft_since)?;
+        guard.check()?;
     }
 }
 
-/// Enforces `client-output-buffer-limit replica` and `repl-timeout` for an online replica.
-fn check_limits(
-    host: &Arc<dyn Host>,
-    handoff: &HandOff,
-    over_soft_since: &mut Option<Instant>,
-) -> LinkResult {
-    let settings = host.settings();
-    let hub = host.hub();
-    let limit = settings.obuf_replica;
-    let pending = hub.backlog.pending_for(handoff.id);
-    if limit.hard > 0 && pending > limit.hard {
-        warn!(
-            replica = handoff.id,
-            pending,
-            hard = limit.hard,
-            "replica over its output buffer hard limit: dropping it"
-        );
-        return Err(format!(
-            "output buffer {pending} bytes over the hard limit {}",
-            limit.hard
-        ));
-    }
-    if limit.soft > 0 && pending > limit.soft {
-        let since = over_soft_since.get_or_insert_with(Instant::now);
-        if since.elapsed() >= Duration::from_secs(limit.soft_seconds) {
-            warn!(
-                replica = handoff.id,
-                pending,
-                soft = limit.soft,
-                "replica over its output buffer soft limit too long: dropping it"
-            );
-            return Err(format!(
-                "output buffer over the soft limit {} for {} s",
-                limit.soft, limit.soft_seconds
-            ));
+/// Writes to one replica while enforcing its limits, on every path (RDB transfer and
+/// stream, caught up or not): `client-output-buffer-limit replica` on what the master
+/// holds for it, `repl-timeout` on an online replica that stopped acknowledging and on a
+/// write that makes no progress. A stopped replica is dropped rather than growing the
+/// master's memory.
+struct LinkGuard<'a> {
+    host: &'a Arc<dyn Host>,
+    handoff: &'a HandOff,
+    over_soft_since_ms: i64,
+}
+
+impl<'a> LinkGuard<'a> {
+    fn new(host: &'a Arc<dyn Host>, handoff: &'a HandOff) -> LinkGuard<'a> {
+        LinkGuard {
+            host,
+            handoff,
+            over_soft_since_ms: 0,
         }
-    } else {
-        *over_soft_since = None;
     }
-    if handoff.mode != AttachMode::Sync {
-        let entry = hub.replicas.list().into_iter().find(|e| e.id == handoff.id);
-        if let Some(e) = entry {
-            let silent_ms = unix_ms() - e.last_ack_ms;
-            if e.state == ReplicaState::Online && silent_ms > settings.repl_timeout as i64 * 1000 {
-                warn!(
-                    replica = handoff.id,
-                    "disconnecting timed out replica (streaming sync)"
-                );
-                return Err("replica timed out (no ACK within repl-timeout)".into());
+
+    /// Checks the limits now.
+    fn check(&mut self) -> LinkResult {
+        let settings = self.host.settings();
+        let hub = self.host.hub();
+        let id = self.handoff.id;
+        let pending = hub.backlog.pending_for(id);
+        let limit = settings.obuf_replica;
+        if let Some(breach) = limit.check(pending, &mut self.over_soft_since_ms, unix_ms()) {
+            warn!(
+                replica = id,
+                pending,
+                ?breach,
+                "Client id={id} addr={}:{} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.handoff.ip,
+                self.handoff.port
+            );
+            return Err(match breach {
+                LimitBreach::Hard => format!(
+                    "output buffer {pending} bytes over the hard limit {}",
+                    limit.hard
+                ),
+                LimitBreach::Soft => format!(
+                    "output buffer over the soft limit {} for {} s",
+                    limit.soft, limit.soft_seconds
+                ),
+            });
+        }
+        if self.handoff.mode != AttachMode::Sync {
+            let entry = hub.replicas.list().into_iter().find(|e| e.id == id);
+            if let Some(e) = entry {
+                let silent_ms = unix_ms() - e.last_ack_ms;
+                if e.state == ReplicaState::Online
+                    && silent_ms > settings.repl_timeout as i64 * 1000
+                {
+                    warn!(
+                        replica = id,
+                        "Disconnecting timedout replica (streaming sync)"
+                    );
+                    return Err("replica timed out (no ACK within repl-timeout)".into());
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Writes `data`, checking the limits every second while the socket does not take it.
+    async fn write(&mut self, wr: &mut LinkWrite, data: &[u8]) -> LinkResult {
+        let mut written = 0;
+        // Most writes complete at once: no timer for them.
+        while written < data.len() {
+            match wr.write(&data[written..]).now_or_never() {
+                Some(Ok(0)) => return Err("write to replica: connection closed".into()),
+                Some(Ok(n)) => written += n,
+                Some(Err(e)) => return Err(format!("write to replica: {e}")),
+                None => break,
+            }
+        }
+        let mut last_progress = tokio::time::Instant::now();
+        let mut tick = tokio::time::interval_at(
+            last_progress + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        while written < data.len() {
+            tokio::select! {
+                r = wr.write(&data[written..]) => match r {
+                    Ok(0) => return Err("write to replica: connection closed".into()),
+                    Ok(n) => {
+                        written += n;
+                        last_progress = tokio::time::Instant::now();
+                    }
+                    Err(e) => return Err(format!("write to replica: {e}")),
+                },
+                _ = tick.tick() => {
+                    self.check()?;
+                    let timeout = Duration::from_secs(self.host.settings().repl_timeout);
+                    if last_progress.elapsed() > timeout {
+                        warn!(
+                            replica = self.handoff.id,
+                            "Disconnecting timedout replica (writes made no progress for repl-timeout)"
+                        );
+                        return Err("replica timed out (writes made no progress within repl-timeout)".into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Waits for the job serving this replica, sending a newline every second so its read
@@ -790,6 +841,7 @@ async fn transfer(
 ) -> LinkResult {
     let hub = host.hub();
     let _slot = TransferSlot(host.clone());
+    let mut guard = LinkGuard::new(host, handoff);
     hub.replicas.set_state(handoff.id, ReplicaState::SendBulk);
     hub.enter_phase(handoff.sync_id, Phase::Transfer);
     let span = info_span!(
@@ -822,10 +874,7 @@ async fn transfer(
                 if n == 0 {
                     break;
                 }
-                wr.write_all(&buf[..n])
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| format!("write to replica: {e}"))?;
+                guard.write(wr, &buf[..n]).instrument(span.clone()).await?;
                 bytes += n as u64;
             }
             hub.replicas.set_state(handoff.id, ReplicaState::Online);
@@ -839,10 +888,7 @@ async fn transfer(
                 .await
                 .map_err(|e| e.to_string())?;
             while let Some(chunk) = chunks.recv().await {
-                wr.write_all(&chunk)
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| format!("write to replica: {e}"))?;
+                guard.write(wr, &chunk).instrument(span.clone()).await?;
                 bytes += chunk.len() as u64;
             }
             if failed.load(Ordering::Acquire) {
@@ -872,6 +918,9 @@ async fn transfer(
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
             waited += 10;
+            if waited % 1000 == 0 {
+                guard.check()?;
+            }
             if waited > host.settings().repl_timeout * 1000 {
                 return Err("replica did not acknowledge the RDB within repl-timeout".into());
             }

@@ -4,6 +4,12 @@
 //! A blocked client (BLPOP...) stops executing its input until its reply arrives, its
 //! timeout passes, or it disconnects; commands it pipelined behind the blocking one wait in
 //! order. Pub/Sub messages arrive on a channel and are written between batches.
+//!
+//! Output is bounded: a batch stops executing once [`OUT_BATCH`] bytes of replies wait, and
+//! nothing more runs until they are written, so a client that does not read holds at most
+//! one batch (its input waits in the socket). `client-output-buffer-limit` (normal or
+//! pubsub class) closes a client whose unwritten output passes the hard limit, or the soft
+//! one for its seconds; `timeout` and CLIENT KILL reach a client stuck in a write too.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -11,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -25,6 +32,11 @@ use crate::resp::{Argv, ParseLimits, Proto, ReplyBuf, RequestParser};
 const READ_CHUNK: usize = 16 * 1024;
 /// Largest single reservation for a big bulk argument announced by its header.
 const MAX_RESERVE: usize = 64 * 1024 * 1024;
+/// Replies held before a batch stops to write them: the most a client that does not read
+/// can make the server hold (beyond one reply larger than this).
+const OUT_BATCH: usize = 1024 * 1024;
+/// How often a write that makes no progress re-checks the limits and the idle timeout.
+const STALL_CHECK: Duration = Duration::from_millis(250);
 
 /// One unit of parsed input.
 enum Input {
@@ -127,8 +139,8 @@ impl Conn {
                 _ = self.info.kill_notify.notified() => return End::Close,
                 _ = shutdown.changed() => return End::Shutdown,
                 Some(msg) = self.push_rx.recv() => {
-                    if self.write_push(msg).await.is_err() {
-                        return End::Gone;
+                    if let Err(end) = self.write_push(msg).await {
+                        return end;
                     }
                 }
                 r = self.rd.read_buf(&mut self.rbuf) => match r {
@@ -202,8 +214,10 @@ impl Conn {
     async fn process_pending(&mut self) -> Option<End> {
         loop {
             if self.pending.is_empty() {
-                // A client that authenticated mid-buffer may have unparsed input left.
-                if !self.rbuf.is_empty() && self.session.authenticated {
+                // Input not parsed yet: a client that is not authenticated gets its commands
+                // parsed one at a time (an AUTH among them changes the limits for the rest),
+                // but every one of them is answered, in order.
+                if !self.rbuf.is_empty() {
                     if let Some(end) = self.parse_input() {
                         return Some(end);
                     }
@@ -274,13 +288,22 @@ impl Conn {
                     if !was_authenticated && self.session.authenticated && !self.rbuf.is_empty() {
                         break;
                     }
+                    if self.out.len() >= OUT_BATCH {
+                        break;
+                    }
                 }
+            }
+            if end.is_none() && self.over_output_limit() {
+                // As Redis: a client over its limit gets none of the replies that broke it.
+                self.out.buf.clear();
+                self.pending.clear();
+                return Some(End::Close);
             }
             if matches!(end, Some(End::Shutdown)) {
                 self.state.request_shutdown();
             }
-            if self.flush().await.is_err() {
-                return Some(End::Gone);
+            if let Err(gone) = self.flush().await {
+                return Some(end.unwrap_or(gone));
             }
             if let Some(end) = end {
                 return Some(end);
@@ -326,9 +349,9 @@ impl Conn {
                     break wait.rx.try_recv().ok();
                 }
                 Some(msg) = self.push_rx.recv() => {
-                    if self.write_push(msg).await.is_err() {
+                    if let Err(end) = self.write_push(msg).await {
                         self.unblock();
-                        return Some(End::Gone);
+                        return Some(end);
                     }
                 }
                 r = self.rd.read_buf(&mut self.rbuf) => match r {
@@ -357,8 +380,8 @@ impl Conn {
                 TimeoutReply::NullBulk => self.out.null(),
             },
         }
-        if self.flush().await.is_err() {
-            return Some(End::Gone);
+        if let Err(end) = self.flush().await {
+            return Some(end);
         }
         // Input that arrived while blocked runs now.
         self.parse_input()
@@ -437,8 +460,8 @@ impl Conn {
             return end;
         }
         self.out.int(hub.replicas.acked_at_least(offset) as i64);
-        if self.flush().await.is_err() {
-            return Some(End::Gone);
+        if let Err(end) = self.flush().await {
+            return Some(end);
         }
         self.parse_input()
     }
@@ -450,7 +473,7 @@ impl Conn {
         e.blocking.unblock(&mut e.keyspace, self.info.id).is_some()
     }
 
-    async fn write_push(&mut self, msg: Bytes) -> std::io::Result<()> {
+    async fn write_push(&mut self, msg: Bytes) -> Result<(), End> {
         let mut len = msg.len();
         self.out.raw(&msg);
         while let Ok(more) = self.push_rx.try_recv() {
@@ -464,20 +487,86 @@ impl Conn {
         self.flush().await
     }
 
-    async fn flush(&mut self) -> std::io::Result<()> {
+    /// True (and the client is being closed) when its unwritten output breaks its class's
+    /// `client-output-buffer-limit`. A master's link is never limited.
+    fn over_output_limit(&mut self) -> bool {
+        if self.session.is_master_link {
+            return false;
+        }
+        self.info
+            .reply_pending
+            .store(self.out.len(), Ordering::Relaxed);
+        let limit = self.info.output_limit(&self.state.settings.read());
+        self.info.enforce_output_limit(&limit)
+    }
+
+    /// Writes the replies held. A write that makes no progress is abandoned (the client is
+    /// closed) on CLIENT KILL, on its output limit, or past `timeout` without progress.
+    async fn flush(&mut self) -> Result<(), End> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let n = self.out.len();
-        let result = self.wr.write_all(&self.out.buf).await;
+        let total = self.out.len();
+        let mut written = 0;
+        // Most writes complete at once: no timer, no waiter registration for them.
+        while written < total {
+            match self.wr.write(&self.out.buf[written..]).now_or_never() {
+                Some(Ok(0)) | Some(Err(_)) => return self.finish_flush(written, Err(End::Gone)),
+                Some(Ok(n)) => written += n,
+                None => break,
+            }
+        }
+        let mut result = Ok(());
+        if written < total {
+            result = self.flush_stalled(&mut written).await;
+        }
+        self.finish_flush(written, result)
+    }
+
+    /// The slow path of [`Conn::flush`]: the socket is full because the client does not read.
+    async fn flush_stalled(&mut self, written: &mut usize) -> Result<(), End> {
+        let total = self.out.len();
+        let mut last_progress = tokio::time::Instant::now();
+        let mut check = tokio::time::interval_at(last_progress + STALL_CHECK, STALL_CHECK);
+        while *written < total {
+            self.info
+                .reply_pending
+                .store(total - *written, Ordering::Relaxed);
+            tokio::select! {
+                biased;
+                _ = self.info.kill_notify.notified() => return Err(End::Close),
+                r = self.wr.write(&self.out.buf[*written..]) => match r {
+                    Ok(0) | Err(_) => return Err(End::Gone),
+                    Ok(n) => {
+                        *written += n;
+                        last_progress = tokio::time::Instant::now();
+                    }
+                },
+                _ = check.tick() => {
+                    if self.info.killed.load(Ordering::Acquire) || self.over_output_limit() {
+                        return Err(End::Close);
+                    }
+                    let idle = self.idle_timeout();
+                    if idle.is_some_and(|t| last_progress.elapsed() > t) {
+                        tracing::debug!(client = self.info.id, "closing a client that stopped reading");
+                        return Err(End::Close);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish_flush(&mut self, written: usize, result: Result<(), End>) -> Result<(), End> {
         self.state
             .stats
             .net_output_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
+            .fetch_add(written as u64, Ordering::Relaxed);
         self.state
             .stats
             .writes_processed
             .fetch_add(1, Ordering::Relaxed);
+        self.info.reply_pending.store(0, Ordering::Relaxed);
         self.out.buf.clear();
         if self.out.buf.capacity() > 1024 * 1024 {
             self.out.buf.shrink_to(64 * 1024);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream, UnixListener};
 
+use crate::command::error;
 use crate::engine::{ClientInfo, State};
 use crate::replication::{LinkRead, LinkWrite};
 
@@ -83,6 +84,7 @@ fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
 /// Accepts clients on `listener` until shutdown.
 pub async fn accept_loop(state: Arc<State>, listener: TcpListener) {
     let mut shutdown = state.shutdown.subscribe();
+    let mut failures = AcceptFailures::default();
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -91,14 +93,16 @@ pub async fn accept_loop(state: Arc<State>, listener: TcpListener) {
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                failures.failed(&e, "").await;
                 continue;
             }
         };
-        let Some(settings) = admit(&state) else {
-            tokio::spawn(refuse(stream));
-            continue;
+        let settings = match admit(&state, peer.ip().to_canonical().is_loopback()) {
+            Ok(settings) => settings,
+            Err(text) => {
+                tokio::spawn(refuse(stream, text));
+                continue;
+            }
         };
         configure(&stream, settings.tcp_keepalive);
         let local = stream
@@ -112,7 +116,7 @@ pub async fn accept_loop(state: Arc<State>, listener: TcpListener) {
             Box::new(wr),
             peer.to_string(),
             local,
-            peer.ip().is_loopback(),
+            peer.ip().to_canonical().is_loopback(),
         );
     }
 }
@@ -137,6 +141,7 @@ pub fn bind_unix(path: &str, perm: u32) -> std::io::Result<UnixListener> {
 /// Redis), then removes the socket file.
 pub async fn accept_unix_loop(state: Arc<State>, listener: UnixListener, path: String) {
     let mut shutdown = state.shutdown.subscribe();
+    let mut failures = AcceptFailures::default();
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -145,13 +150,12 @@ pub async fn accept_unix_loop(state: Arc<State>, listener: UnixListener, path: S
         let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(e) => {
-                tracing::warn!(error = %e, "accept failed on the Unix socket");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                failures.failed(&e, " on the Unix socket").await;
                 continue;
             }
         };
-        if admit(&state).is_none() {
-            tokio::spawn(refuse(stream));
+        if let Err(text) = admit(&state, true) {
+            tokio::spawn(refuse(stream, text));
             continue;
         }
         let (rd, wr) = stream.into_split();
@@ -168,22 +172,61 @@ pub async fn accept_unix_loop(state: Arc<State>, listener: UnixListener, path: S
     let _ = std::fs::remove_file(&path);
 }
 
-/// Counts a new connection; `None` (and a rejected connection counted) when `maxclients`
-/// is reached.
-fn admit(state: &State) -> Option<Arc<crate::config::Settings>> {
+/// Failed accepts (out of descriptors, most likely): logged once a second with how many
+/// failed meanwhile, and followed by a short pause so the loop does not spin.
+#[derive(Default)]
+struct AcceptFailures {
+    last_logged: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+impl AcceptFailures {
+    async fn failed(&mut self, e: &std::io::Error, where_: &str) {
+        self.unlogged += 1;
+        if self
+            .last_logged
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1))
+        {
+            tracing::warn!(error = %e, failures = self.unlogged, "Accepting client connection{where_} failed");
+            self.last_logged = Some(std::time::Instant::now());
+            self.unlogged = 0;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Counts a new connection and decides whether it may become a client: refused (with the
+/// error it is sent, and counted in `rejected_connections`) when `maxclients` clients are
+/// connected, or when protected mode is on, no password is set and the peer is not local.
+fn admit(state: &State, is_local: bool) -> Result<Arc<crate::config::Settings>, &'static str> {
     state
         .stats
         .connections_received
         .fetch_add(1, Ordering::Relaxed);
     let settings = state.settings();
-    if state.clients.count() as u64 >= settings.maxclients {
-        state
-            .stats
-            .rejected_connections
-            .fetch_add(1, Ordering::Relaxed);
-        return None;
+    let refusal = if protected_mode_refuses(&settings, is_local) {
+        Some(error::PROTECTED_MODE_DENIED)
+    } else if state.clients.count() as u64 >= settings.maxclients {
+        Some(error::MAX_CLIENTS)
+    } else {
+        None
+    };
+    match refusal {
+        Some(text) => {
+            state
+                .stats
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
+            Err(text)
+        }
+        None => Ok(settings),
     }
-    Some(settings)
+}
+
+/// Protected mode, as Redis 7.0: with `protected-mode yes` and no password for the default
+/// user, only loopback and Unix-socket peers may connect.
+fn protected_mode_refuses(settings: &crate::config::Settings, is_local: bool) -> bool {
+    settings.protected_mode && settings.requirepass.is_empty() && !is_local
 }
 
 /// Registers a client and serves it on its own task.
@@ -216,8 +259,42 @@ fn configure(stream: &TcpStream, keepalive_secs: u64) {
     }
 }
 
-async fn refuse(mut stream: impl tokio::io::AsyncWrite + Unpin) {
-    let _ = stream
-        .write_all(b"-ERR max number of clients reached\r\n")
-        .await;
+/// Sends a refused connection its error line, then closes it.
+async fn refuse(mut stream: impl tokio::io::AsyncWrite + Unpin, text: &'static str) {
+    let _ = stream.write_all(format!("-{text}\r\n").as_bytes()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn protected_mode_refuses_remote_peers_only_without_a_password() {
+        let mut s = Settings::defaults();
+        assert!(
+            s.protected_mode,
+            "protected mode is on by default, as in Redis"
+        );
+        assert!(protected_mode_refuses(&s, false));
+        assert!(
+            !protected_mode_refuses(&s, true),
+            "loopback and Unix socket peers"
+        );
+        s.requirepass = "pw".into();
+        assert!(
+            !protected_mode_refuses(&s, false),
+            "a password opens the door"
+        );
+        s.requirepass.clear();
+        s.protected_mode = false;
+        assert!(!protected_mode_refuses(&s, false));
+    }
+
+    #[test]
+    fn the_denied_text_is_one_resp_error_line() {
+        assert!(error::PROTECTED_MODE_DENIED.starts_with("DENIED "));
+        assert!(!error::PROTECTED_MODE_DENIED.contains('\r'));
+        assert!(!error::PROTECTED_MODE_DENIED.contains('\n'));
+    }
 }

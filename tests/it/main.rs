@@ -21,6 +21,8 @@ mod docs;
 mod expiry;
 /// Coordinated failover: FAILOVER and its HTTP twin, under writes, with Redis both ways.
 mod failover;
+/// Output limits for clients, subscribers and replicas that stop reading; input before AUTH.
+mod limits;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
 /// Pub/Sub: redis-cli subscribe, RESP2 and RESP3 messages, introspection, context errors.

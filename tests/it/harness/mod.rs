@@ -85,8 +85,21 @@ impl Node {
 
     /// Like [`Node::replikv`], with extra environment variables for the process.
     pub fn replikv_with_env(args: &[&str], env: &[(&str, &str)]) -> Node {
+        Self::replikv_wrapped(&[], args, env)
+    }
+
+    /// Like [`Node::replikv_with_env`], started through `wrapper` (a command that execs its
+    /// last arguments, such as `prlimit --nofile=512:512`).
+    pub fn replikv_wrapped(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cmd = Command::new(replikv_bin());
+        let mut cmd = match wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(wrapper_args).arg(replikv_bin());
+                cmd
+            }
+            None => Command::new(replikv_bin()),
+        };
         cmd.args([
             "--port",
             "0",

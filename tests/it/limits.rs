@@ -1,0 +1,433 @@
+//! Every buffer has a limit that is enforced, on every path: clients that stop reading
+//! (normal and Pub/Sub classes, `timeout`, CLIENT KILL), replicas that stop reading
+//! (`client-output-buffer-limit replica`, `repl-timeout`), and pipelined input before AUTH.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::harness::repl::info_field;
+use crate::harness::resp::{encode, Conn, Value};
+use crate::harness::{wait_until, Node};
+
+/// The server's resident memory in MiB.
+fn rss_mib(node: &Node) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", node.pid())).expect("status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
+    kb / 1024
+}
+
+/// The CLIENT LIST fields of the client named `name`, if it is connected.
+fn client_fields(node: &Node, name: &str) -> Option<Vec<(String, String)>> {
+    let list = node.conn().cmd(&["CLIENT", "LIST"]).text();
+    list.lines()
+        .find(|l| l.split(' ').any(|f| f == format!("name={name}")))
+        .map(|l| {
+            l.split(' ')
+                .filter_map(|f| f.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+}
+
+fn field(fields: &[(String, String)], key: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no {key} in {fields:?}"))
+}
+
+/// A connection named `name` that then sends `count` pipelined GETs of `key` in one write
+/// and never reads a reply.
+fn stop_reading_after_gets(node: &Node, name: &str, key: &str, count: usize) -> Conn {
+    let mut c = node.conn();
+    assert_eq!(
+        c.cmd(&["CLIENT", "SETNAME", name]),
+        Value::Simple("OK".into())
+    );
+    let mut pipeline = Vec::new();
+    for _ in 0..count {
+        pipeline.extend(encode(&[b"GET", key.as_bytes()]));
+    }
+    c.send_raw(&pipeline);
+    c
+}
+
+fn set_big(node: &Node, key: &str, bytes: usize) {
+    let value = vec![b'v'; bytes];
+    let (reply, _) = node.conn().cmd_raw(&[b"SET", key.as_bytes(), &value]);
+    assert_eq!(reply, Value::Simple("OK".into()));
+}
+
+fn closures_logged(node: &Node) -> usize {
+    node.log_lines()
+        .iter()
+        .filter(|l| {
+            l.contains("scheduled to be closed ASAP for overcoming of output buffer limits")
+        })
+        .count()
+}
+
+#[test]
+fn a_client_that_does_not_read_holds_bounded_memory_and_client_kill_ends_it() {
+    let node = Node::replikv(&[]);
+    set_big(&node, "big", 10 << 20);
+    let rss_before = rss_mib(&node);
+    // 100 pipelined GETs of 10 MB: a server that runs them all before writing holds 1 GB.
+    let _stuck = stop_reading_after_gets(&node, "stuck", "big", 100);
+    wait_until(
+        Duration::from_secs(10),
+        "the stuck client's output shows in omem",
+        || client_fields(&node, "stuck").is_some_and(|f| field(&f, "omem") != "0"),
+    );
+    let fields = client_fields(&node, "stuck").expect("stuck client listed");
+    let omem: u64 = field(&fields, "omem").parse().expect("omem");
+    assert!(
+        omem <= 12 << 20,
+        "omem {omem}: more than one reply and one batch held"
+    );
+    let grown = rss_mib(&node).saturating_sub(rss_before);
+    assert!(
+        grown < 100,
+        "RSS grew by {grown} MiB for a client that does not read"
+    );
+    // CLIENT KILL takes effect while the client is stuck in a write.
+    let id = field(&fields, "id");
+    assert_eq!(
+        node.conn().cmd(&["CLIENT", "KILL", "ID", &id]),
+        Value::Int(1)
+    );
+    wait_until(Duration::from_secs(5), "the killed client is gone", || {
+        client_fields(&node, "stuck").is_none()
+    });
+    assert_eq!(node.conn().cmd(&["PING"]), Value::Simple("PONG".into()));
+}
+
+#[test]
+fn normal_output_limits_close_a_client_hard_at_once_soft_after_its_seconds() {
+    let node = Node::replikv(&[]);
+    set_big(&node, "big", 200 << 10);
+    // Hard: one reply over the limit is never sent and the client is closed, as Redis.
+    let mut c = node.conn();
+    assert_eq!(
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 100kb 0 0"
+        ]),
+        Value::Simple("OK".into())
+    );
+    c.send(&[b"GET", b"big"]);
+    assert_eq!(c.try_read(), None, "the reply over the hard limit was sent");
+    assert_eq!(closures_logged(&node), 1);
+
+    // Soft: a client that stops reading with more than the soft limit pending is closed
+    // once its seconds pass, not before.
+    assert_eq!(
+        node.conn().cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 0 100kb 1"
+        ]),
+        Value::Simple("OK".into())
+    );
+    let started = Instant::now();
+    let _slow = stop_reading_after_gets(&node, "slow", "big", 200);
+    wait_until(Duration::from_secs(10), "the slow client is closed", || {
+        client_fields(&node, "slow").is_none()
+    });
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "closed before the soft limit's seconds"
+    );
+    assert_eq!(closures_logged(&node), 2, "each closure is logged once");
+}
+
+#[test]
+fn timeout_closes_a_client_that_stopped_reading() {
+    let node = Node::replikv(&["--timeout", "1"]);
+    set_big(&node, "big", 1 << 20);
+    let _stuck = stop_reading_after_gets(&node, "stuck", "big", 50);
+    wait_until(
+        Duration::from_secs(10),
+        "the client that stopped reading is closed",
+        || client_fields(&node, "stuck").is_none(),
+    );
+}
+
+#[test]
+fn a_pubsub_subscriber_over_its_limit_is_closed_and_logged_once() {
+    let node = Node::replikv(&[]);
+    let mut admin = node.conn();
+    assert_eq!(
+        admin.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 1mb 0 0"
+        ]),
+        Value::Simple("OK".into())
+    );
+    let mut sub = node.conn();
+    sub.cmd(&["CLIENT", "SETNAME", "subscriber"]);
+    let confirmation = sub.cmd(&["SUBSCRIBE", "news"]);
+    assert_eq!(confirmation.array()[0].text(), "subscribe");
+    // The subscriber stops reading; the publisher goes on until nobody receives.
+    let message = vec![b'm'; 100 << 10];
+    let mut receivers = Vec::new();
+    for _ in 0..400 {
+        let (reply, _) = admin.cmd_raw(&[b"PUBLISH", b"news", &message]);
+        receivers.push(reply.int());
+        if reply.int() == 0 {
+            break;
+        }
+    }
+    assert_eq!(
+        receivers.last(),
+        Some(&0),
+        "the subscriber was never closed: {receivers:?}"
+    );
+    assert!(client_fields(&node, "subscriber").is_none());
+    assert_eq!(
+        closures_logged(&node),
+        1,
+        "one log line per closure, not per PUBLISH"
+    );
+    drop(sub);
+}
+
+#[test]
+fn commands_pipelined_before_auth_are_all_answered_in_order() {
+    let node = Node::replikv(&["--requirepass", "pw"]);
+    let mut c = node.conn();
+    c.send_raw(b"AUTH bad\r\nSET x 1\r\nPING\r\n");
+    assert!(c.read_raw().0.text().starts_with("WRONGPASS"));
+    assert!(c.read_raw().0.text().starts_with("NOAUTH"));
+    assert!(c.read_raw().0.text().starts_with("NOAUTH"));
+    // The same pipeline with the right password runs everything after AUTH.
+    c.send_raw(b"AUTH pw\r\nSET x 1\r\nGET x\r\n");
+    assert_eq!(c.read_raw().0, Value::Simple("OK".into()));
+    assert_eq!(c.read_raw().0, Value::Simple("OK".into()));
+    assert_eq!(c.read_raw().0, Value::Bulk(b"1".to_vec()));
+}
+
+/// A hand-made replica: attaches with PSYNC, reads the full sync's first line, sends one
+/// ACK (so the master considers it online) and then never reads nor acknowledges again.
+fn stalled_replica(master: &Node) -> TcpStream {
+    let mut link = TcpStream::connect(("127.0.0.1", master.port)).expect("connect");
+    link.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // One command at a time, as a replica does: PSYNC is refused behind unsent replies.
+    for (command, answer) in [
+        (encode(&[b"REPLCONF", b"listening-port", b"1"]), "+OK"),
+        (
+            encode(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]),
+            "+OK",
+        ),
+        (encode(&[b"PSYNC", b"?", b"-1"]), "+FULLRESYNC"),
+    ] {
+        link.write_all(&command).expect("write");
+        got.clear();
+        while !String::from_utf8_lossy(&got).contains(answer) {
+            let n = link.read(&mut chunk).expect("read");
+            assert!(
+                n > 0,
+                "master closed the link: {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&chunk[..n]);
+        }
+    }
+    wait_until(
+        Duration::from_secs(10),
+        "the master sent the snapshot",
+        || {
+            info_field(master, "replication", "slave0").contains("state=send_bulk")
+                || info_field(master, "replication", "slave0").contains("state=online")
+        },
+    );
+    link.write_all(&encode(&[b"REPLCONF", b"ACK", b"0"]))
+        .expect("write");
+    wait_until(Duration::from_secs(10), "the replica is online", || {
+        info_field(master, "replication", "slave0").contains("state=online")
+    });
+    link
+}
+
+/// Writes about `mib` MiB to `master`, enough to fill a stalled replica's socket buffers.
+fn write_mib(master: &Node, mib: usize) {
+    let mut c = master.conn();
+    let value = vec![b'w'; 64 << 10];
+    for i in 0..mib * 16 {
+        let key = format!("k{i}");
+        let (reply, _) = c.cmd_raw(&[b"SET", key.as_bytes(), &value]);
+        assert_eq!(reply, Value::Simple("OK".into()));
+    }
+}
+
+#[test]
+fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
+    let master = Node::replikv(&["--repl-diskless-sync-delay", "0"]);
+    assert_eq!(
+        master.conn().cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "replica 8mb 4mb 60"
+        ]),
+        Value::Simple("OK".into())
+    );
+    let _link = stalled_replica(&master);
+    let rss_before = rss_mib(&master);
+    write_mib(&master, 40);
+    wait_until(
+        Duration::from_secs(20),
+        "the stalled replica is dropped",
+        || info_field(&master, "replication", "connected_slaves") == "0",
+    );
+    assert!(
+        closures_logged(&master) >= 1,
+        "the drop is logged in Redis's words"
+    );
+    // Its share of the stream is released: memory holds the dataset, not a second copy.
+    let grown = rss_mib(&master).saturating_sub(rss_before);
+    assert!(
+        grown < 120,
+        "master RSS grew {grown} MiB for 40 MiB of data"
+    );
+}
+
+#[test]
+fn a_replica_that_stops_reading_is_dropped_after_repl_timeout() {
+    let master = Node::replikv(&["--repl-diskless-sync-delay", "0", "--repl-timeout", "2"]);
+    let _link = stalled_replica(&master);
+    write_mib(&master, 40);
+    let filled = Instant::now();
+    wait_until(
+        Duration::from_secs(20),
+        "the stalled replica is dropped",
+        || info_field(&master, "replication", "connected_slaves") == "0",
+    );
+    assert!(filled.elapsed() < Duration::from_secs(10));
+    assert!(master.log_contains("Disconnecting timedout replica"));
+}
+
+/// Opens `n` connections to `port` and sends PING on each: (PONGs, max-clients refusals).
+/// Every connection gets an answer: none hangs in the accept queue.
+fn ping_many(port: u16, n: usize) -> (usize, usize, Vec<TcpStream>) {
+    let mut open = Vec::new();
+    let (mut pongs, mut refused) = (0, 0);
+    for _ in 0..n {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        s.write_all(b"PING\r\n").expect("write");
+        let mut buf = [0u8; 128];
+        let got = s
+            .read(&mut buf)
+            .unwrap_or_else(|e| panic!("no answer: {e}"));
+        let text = String::from_utf8_lossy(&buf[..got]).into_owned();
+        match text.as_str() {
+            "+PONG\r\n" => pongs += 1,
+            "-ERR max number of clients reached\r\n" => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+        open.push(s);
+    }
+    (pongs, refused, open)
+}
+
+#[test]
+fn maxclients_is_fitted_to_the_open_files_limit() {
+    // A hard limit of 512: 10000 clients cannot fit, maxclients is lowered with Redis's words.
+    let node = Node::replikv_wrapped(&["prlimit", "--nofile=512:512"], &[], &[]);
+    assert!(node.log_contains(
+        "You requested maxclients of 10000 requiring at least 10096 max file descriptors."
+    ));
+    assert!(node.log_contains("maxclients has been reduced to 416 to compensate for low ulimit"));
+    let mut admin = node.conn();
+    assert_eq!(
+        admin.cmd(&["CONFIG", "GET", "maxclients"]).array()[1].text(),
+        "416"
+    );
+    let (pongs, refused, _open) = ping_many(node.port, 450);
+    assert_eq!(pongs, 415, "the admin connection is the 416th client");
+    assert_eq!(refused, 35);
+    let reply = admin.cmd(&["CONFIG", "SET", "maxclients", "100000"]);
+    assert_eq!(
+        reply.text(),
+        "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with 416"
+    );
+    assert_eq!(admin.cmd(&["PING"]), Value::Simple("PONG".into()));
+
+    // A soft limit below the need and a hard one above it: the soft limit is raised.
+    let node = Node::replikv_wrapped(&["prlimit", "--nofile=200:20000"], &[], &[]);
+    assert!(node.log_contains(
+        "Increased maximum number of open files to 10096 (it was originally set to 200)."
+    ));
+    assert_eq!(
+        node.conn().cmd(&["CONFIG", "GET", "maxclients"]).array()[1].text(),
+        "10000"
+    );
+}
+
+/// Open descriptors of the server process.
+fn open_fds(node: &Node) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", node.pid()))
+        .expect("fd dir")
+        .count()
+}
+
+#[test]
+fn idle_http_connections_are_capped_and_closed_and_never_starve_resp() {
+    let node = Node::replikv(&[]);
+    let fds_before = open_fds(&node);
+    // 300 connections that never send a request.
+    let idle: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(("127.0.0.1", node.http_port)).expect("connect"))
+        .collect();
+    assert_eq!(node.conn().cmd(&["PING"]), Value::Simple("PONG".into()));
+    let held = open_fds(&node).saturating_sub(fds_before);
+    assert!(
+        held <= 70,
+        "{held} descriptors held for idle HTTP connections"
+    );
+    // The header-read timeout closes them; then requests are served again.
+    let mut first = idle.into_iter().next().expect("one");
+    first
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    let started = Instant::now();
+    let n = first.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "an idle connection got data instead of being closed");
+    assert!(started.elapsed() < Duration::from_secs(25));
+    wait_until(
+        Duration::from_secs(40),
+        "GET /healthz is served again",
+        || {
+            let Ok(mut s) = TcpStream::connect(("127.0.0.1", node.http_port)) else {
+                return false;
+            };
+            s.set_read_timeout(Some(Duration::from_secs(2)))
+                .expect("timeout");
+            let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+            if s.write_all(request.as_bytes()).is_err() {
+                return false;
+            }
+            let mut response = String::new();
+            let _ = s.read_to_string(&mut response);
+            response.starts_with("HTTP/1.1 200")
+        },
+    );
+}
