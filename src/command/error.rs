@@ -81,6 +81,8 @@ pub const MASTERDOWN: &str =
 pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 /// `-NOREPLICAS` under min-replicas-to-write.
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+/// A command that adds data while memory is over `maxmemory` and nothing can be evicted.
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 /// `-MISCONF` after a failed background save.
 pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 /// RESTORE onto an existing key without REPLACE.

@@ -15,6 +15,7 @@ use super::flags::*;
 use super::table::TABLE;
 use super::Spec;
 use crate::config::Protected;
+use crate::engine::eviction;
 use crate::engine::pause::PauseKind;
 use crate::engine::{ClientKind, Engine, Session, State};
 use crate::keyspace::{Blob, Db};
@@ -145,11 +146,11 @@ fn held_by_pause(engine: &Engine, session: &Session, spec: &'static Spec) -> boo
 /// The gates of Redis's `processCommand` between lookup and execution, in its order.
 fn gate(
     state: &State,
-    engine: &Engine,
+    engine: &mut Engine,
     session: &Session,
     spec: &'static Spec,
 ) -> Option<CmdError> {
-    let settings = &engine.settings;
+    let settings = engine.settings.clone();
     if spec.has(PROTECTED) {
         let allowed = match settings.enable_debug_command {
             Protected::Yes => true,
@@ -167,6 +168,9 @@ fn gate(
         return Some(CmdError::Fixed(
             "ERR Command not allowed inside a transaction",
         ));
+    }
+    if settings.maxmemory > 0 && out_of_memory_refuses(state, engine, session, spec) {
+        return Some(CmdError::Fixed(error::OOM));
     }
     let is_write = spec.has(WRITE);
     if (is_write || spec.name == "ping") && crate::engine::persistence::writes_denied(engine) {
@@ -208,6 +212,31 @@ fn gate(
         return Some(CmdError::Fixed(error::LOADING));
     }
     None
+}
+
+/// The maxmemory gate: evicts what the policy allows, then refuses, when memory is still
+/// over the limit, a command that adds data (`denyoom`), an EXEC whose transaction has one,
+/// or anything queued inside MULTI (queueing costs memory too), as Redis.
+fn out_of_memory_refuses(
+    state: &State,
+    engine: &mut Engine,
+    session: &Session,
+    spec: &'static Spec,
+) -> bool {
+    if eviction::perform(state, engine) == eviction::Outcome::Fits {
+        return false;
+    }
+    match &session.multi {
+        Some(multi) => match spec.name {
+            "exec" => multi
+                .queued
+                .iter()
+                .any(|queued| TABLE.resolve(queued).is_ok_and(|s| s.has(DENYOOM))),
+            "discard" | "quit" | "reset" => false,
+            _ => true,
+        },
+        None => spec.has(DENYOOM),
+    }
 }
 
 /// Serves blocked clients whose keys became ready, in the order the keys became ready and,

@@ -8,7 +8,7 @@ use super::flags::*;
 use super::numeric::parse_int;
 use super::{container, Spec};
 use crate::command::{cmd, subcmd};
-use crate::keyspace::{Value, NO_EXPIRE};
+use crate::keyspace::{lfu, Value, NO_EXPIRE};
 
 fn del(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;
@@ -382,8 +382,10 @@ fn touch(ctx: &mut Ctx) -> CmdResult {
     let mut count = 0;
     for i in 1..ctx.argv.len() {
         let key = ctx.arg(i);
-        if let Some(it) = ctx.db().get(key, now) {
-            it.touch_access(clock);
+        let db = ctx.db();
+        let mode = db.access_mode;
+        if let Some(it) = db.get(key, now) {
+            it.record_access(mode, clock);
             count += 1;
         }
     }
@@ -441,8 +443,12 @@ fn object_freq(ctx: &mut Ctx) -> CmdResult {
     if !ctx.engine.settings.maxmemory_policy.contains("lfu") {
         return Err(CmdError::Fixed("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
     }
+    let decay = ctx.engine.settings.lfu_decay_time;
     match object_lookup(ctx) {
-        Some(_) => ctx.out.int(0),
+        Some(it) => {
+            let freq = lfu::decayed(it.access(), decay, lfu::minutes_now());
+            ctx.out.int(freq as i64);
+        }
         None => ctx.out.null(),
     }
     Ok(())

@@ -10,7 +10,7 @@ use super::numeric::parse_int;
 use super::Spec;
 use crate::command::cmd;
 use crate::engine::persistence::{save_now, start_bgsave};
-use crate::keyspace::NO_EXPIRE;
+use crate::keyspace::{lfu, AccessMode, NO_EXPIRE};
 use crate::rdb::{self, RdbError};
 
 // ---- commands ----
@@ -127,8 +127,19 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
     }
     let clock = ctx.clock();
     ctx.db().insert(key, value, expire_at, clock);
-    if let Some(idle) = idle {
-        let access = clock.saturating_sub(idle.min(u32::MAX as i64) as u32);
+    // IDLETIME sets the LRU clock under an LRU policy, FREQ the counter under an LFU one
+    // (the other is ignored), as Redis's objectSetLRUOrLFU.
+    let access = match (ctx.db().access_mode, idle, freq) {
+        (AccessMode::Lru, Some(idle), _) => {
+            Some(clock.saturating_sub(idle.min(u32::MAX as i64) as u32))
+        }
+        (AccessMode::Lfu { .. }, _, Some(freq)) => Some(lfu::with_frequency(
+            freq.clamp(0, 255) as u8,
+            lfu::minutes_now(),
+        )),
+        _ => None,
+    };
+    if let Some(access) = access {
         if let Some(item) = ctx.db().peek(key) {
             item.touch_access(access);
         }

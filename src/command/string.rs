@@ -359,6 +359,7 @@ fn incr_generic(ctx: &mut Ctx, incr: i64) -> CmdResult {
     let db = ctx.db();
     // An existing counter changes in place (one lookup, no new item), as Redis updates an
     // unshared integer object.
+    let mode = db.access_mode;
     let value = match db.get_item_mut(key, now) {
         Some(item) => {
             let Value::Str(s) = &mut item.value else {
@@ -369,7 +370,7 @@ fn incr_generic(ctx: &mut Ctx, incr: i64) -> CmdResult {
                 .checked_add(incr)
                 .ok_or(CmdError::Fixed(error::OVERFLOW))?;
             *s = StrValue::Int(value);
-            item.touch_access(clock);
+            item.record_access(mode, clock);
             db.touch(key);
             ctx.dirty += 1;
             value

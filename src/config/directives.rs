@@ -704,7 +704,7 @@ pub static DIRECTIVES: &[Directive] = &[
             s.maxmemory = parse_memory(a, 0, u64::MAX)?;
             Ok(())
         },
-        doc: "Reported in INFO; eviction is not implemented yet.",
+        doc: "Memory limit for the dataset (0 = none): past it, keys are evicted by maxmemory-policy, or commands that add data are refused with -OOM.",
     },
     Directive {
         name: "maxmemory-policy",
@@ -730,7 +730,85 @@ pub static DIRECTIVES: &[Directive] = &[
             .to_string();
             Ok(())
         },
-        doc: "Reported in INFO; eviction is not implemented yet.",
+        doc: "Which keys maxmemory evicts: noeviction (refuse writes with -OOM), allkeys-lru, allkeys-lfu, allkeys-random, or volatile-lru, volatile-lfu, volatile-random, volatile-ttl (keys with a TTL only).",
+    },
+    Directive {
+        name: "maxmemory-samples",
+        alias: None,
+        default: "5",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.maxmemory_samples.to_string(),
+        set: |s, a| {
+            s.maxmemory_samples = parse_int(a, 1, 64)? as u32;
+            Ok(())
+        },
+        doc: "Keys sampled per database to choose each eviction (more is closer to true LRU/LFU/TTL order, and slower).",
+    },
+    Directive {
+        name: "maxmemory-eviction-tenacity",
+        alias: None,
+        default: "10",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.maxmemory_eviction_tenacity.to_string(),
+        set: |s, a| {
+            s.maxmemory_eviction_tenacity = parse_int(a, 0, 100)? as u32;
+            Ok(())
+        },
+        doc: "How long one command may spend evicting, 0..100 (10 = about 500 us, 100 = no limit), as Redis.",
+    },
+    Directive {
+        name: "replica-ignore-maxmemory",
+        alias: Some("slave-ignore-maxmemory"),
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.replica_ignore_maxmemory),
+        set: |s, a| {
+            s.replica_ignore_maxmemory = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "A replica never evicts on its own (its master's DELs keep it equal).",
+    },
+    Directive {
+        name: "lazyfree-lazy-eviction",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.lazyfree_lazy_eviction),
+        set: |s, a| {
+            s.lazyfree_lazy_eviction = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Propagate evictions as UNLINK rather than DEL, as Redis.",
+    },
+    Directive {
+        name: "lfu-log-factor",
+        alias: None,
+        default: "10",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.lfu_log_factor.to_string(),
+        set: |s, a| {
+            s.lfu_log_factor = parse_int(a, 0, i32::MAX as i64)? as u32;
+            Ok(())
+        },
+        doc: "How slowly the LFU access counter grows (higher = more accesses per step).",
+    },
+    Directive {
+        name: "lfu-decay-time",
+        alias: None,
+        default: "1",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.lfu_decay_time.to_string(),
+        set: |s, a| {
+            s.lfu_decay_time = parse_int(a, 0, i32::MAX as i64)? as u32;
+            Ok(())
+        },
+        doc: "Minutes of idleness per decrement of a key's LFU counter (0 = never decays).",
     },
     // ---- limits ----
     Directive {

@@ -178,10 +178,22 @@ pub struct Settings {
     pub daemonize: bool,
     /// `pidfile`.
     pub pidfile: String,
-    /// `maxmemory` (reported; eviction is not implemented, so only 0 is accepted... see table).
+    /// `maxmemory`: the dataset's memory limit (0 = none).
     pub maxmemory: u64,
-    /// `maxmemory-policy` (reported).
+    /// `maxmemory-policy`.
     pub maxmemory_policy: String,
+    /// `maxmemory-samples`: keys sampled per database for each eviction.
+    pub maxmemory_samples: u32,
+    /// `maxmemory-eviction-tenacity`: how long one command may evict.
+    pub maxmemory_eviction_tenacity: u32,
+    /// `replica-ignore-maxmemory`.
+    pub replica_ignore_maxmemory: bool,
+    /// `lazyfree-lazy-eviction`: evictions propagate as UNLINK.
+    pub lazyfree_lazy_eviction: bool,
+    /// `lfu-log-factor`.
+    pub lfu_log_factor: u32,
+    /// `lfu-decay-time` (minutes).
+    pub lfu_decay_time: u32,
     /// `appendonly` (only `no`: replikv persists with RDB snapshots).
     pub appendonly: bool,
     /// `rdbcompression`.
@@ -325,6 +337,12 @@ impl Settings {
             pidfile: String::new(),
             maxmemory: 0,
             maxmemory_policy: String::new(),
+            maxmemory_samples: 0,
+            maxmemory_eviction_tenacity: 0,
+            replica_ignore_maxmemory: true,
+            lazyfree_lazy_eviction: false,
+            lfu_log_factor: 0,
+            lfu_decay_time: 0,
             appendonly: false,
             rdbcompression: false,
             rdbchecksum: false,

@@ -16,6 +16,7 @@
 //! taken while holding the engine lock, never the other way round.
 
 pub mod blocking;
+pub mod eviction;
 pub mod failover;
 pub mod pause;
 pub mod persistence;
@@ -113,6 +114,8 @@ pub struct Engine {
     pub link_up: bool,
     /// Client pauses (CLIENT PAUSE, a coordinated failover holding writes).
     pub pauses: pause::Pauses,
+    /// `maxmemory` eviction's state and counters.
+    pub eviction: eviction::Eviction,
     /// The database our master's stream currently applies to, while a master link session
     /// exists (a save records it as `repl-stream-db`). Kept here, beside the data, so that
     /// a save running inside the master's stream (FLUSHALL with save rules) never needs the
@@ -124,8 +127,10 @@ impl Engine {
     /// An engine with empty databases, whose replication log writes to `backlog`.
     pub fn new(settings: Arc<Settings>, backlog: Arc<Backlog>) -> Engine {
         let limits = encoding_limits(&settings);
+        let mut keyspace = Keyspace::new(settings.databases, limits);
+        keyspace.set_access_mode(eviction::access_mode(&settings));
         Engine {
-            keyspace: Keyspace::new(settings.databases, limits),
+            keyspace,
             settings,
             subscriptions: Subscriptions::default(),
             blocking: Blocking::default(),
@@ -134,6 +139,7 @@ impl Engine {
             link_up: false,
             master_stream_db: None,
             pauses: pause::Pauses::default(),
+            eviction: eviction::Eviction::default(),
             pending_propagation: Vec::new(),
             dirty: 0,
             lastsave: crate::keyspace::now_ms() / 1000,
@@ -244,6 +250,8 @@ impl Engine {
     /// Applies new settings that affect the engine (encoding thresholds).
     pub fn apply_settings(&mut self, settings: Arc<Settings>) {
         self.keyspace.limits = encoding_limits(&settings);
+        self.keyspace
+            .set_access_mode(eviction::access_mode(&settings));
         self.settings = settings;
     }
 }

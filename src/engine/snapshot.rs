@@ -63,6 +63,8 @@ pub struct StatFigures {
     pub expired_keys: u64,
     /// evicted_keys.
     pub evicted_keys: u64,
+    /// total_eviction_exceeded_time (ms over maxmemory).
+    pub eviction_exceeded_ms: u64,
     /// keyspace_hits.
     pub keyspace_hits: u64,
     /// keyspace_misses.
@@ -205,6 +207,8 @@ impl ServerSnapshot {
         self.memory.maxmemory_policy = e.settings.maxmemory_policy.clone();
         self.stats.commands_processed = e.stats.total_commands;
         self.stats.expired_keys = ks.stat_sum(|d| d.stat_expired);
+        self.stats.evicted_keys = e.eviction.evicted_keys;
+        self.stats.eviction_exceeded_ms = e.eviction.exceeded_time().as_millis() as u64;
         self.stats.keyspace_hits = ks.stat_sum(|d| d.stat_hits);
         self.stats.keyspace_misses = ks.stat_sum(|d| d.stat_misses);
         self.stats.total_error_replies = e.stats.total_error_replies;

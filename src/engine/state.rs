@@ -162,6 +162,7 @@ impl State {
         self.stats.reads_processed.store(0, Ordering::Relaxed);
         self.stats.writes_processed.store(0, Ordering::Relaxed);
         engine.rdb.saves = 0;
+        engine.eviction.reset_counters();
         self.repl.reset_counters();
         self.stats
             .reset_at_ms

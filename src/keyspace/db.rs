@@ -14,6 +14,7 @@ use std::time::Instant;
 use rand::Rng;
 
 use super::key::Key;
+use super::lfu::{self, AccessMode};
 use super::segment::{hash_key, Item, ItemRef, Segment, MAX_SEGMENT_ITEMS, NO_EXPIRE};
 use super::types::{HMap, HSet};
 use super::value::{blob, Blob, Value};
@@ -57,6 +58,8 @@ pub struct Db {
     blocked: HMap<Blob, u32>,
     /// Keys that may now serve blocked clients, in the order they became ready.
     ready: Vec<Blob>,
+    /// How reads record accesses (LRU clock or LFU counter, from `maxmemory-policy`).
+    pub access_mode: AccessMode,
     /// Statistics: keys deleted because they expired.
     pub stat_expired: u64,
     /// Statistics: read lookups that found a key.
@@ -103,6 +106,7 @@ impl Db {
             watched: HMap::default(),
             blocked: HMap::default(),
             ready: Vec::new(),
+            access_mode: AccessMode::Lru,
             stat_expired: 0,
             stat_hits: 0,
             stat_misses: 0,
@@ -190,7 +194,7 @@ impl Db {
         };
         self.stat_hits += 1;
         let item = self.segments[si].at(position)?;
-        item.touch_access(clock);
+        item.record_access(self.access_mode, clock);
         Some(item)
     }
 
@@ -266,7 +270,21 @@ impl Db {
             self.split(si);
             si = self.segment_index(hash);
         }
-        let item = ItemRef::new(Item::new(Key::new(key), value, expire_at, clock));
+        let stamp = match self.access_mode {
+            AccessMode::Lru => clock,
+            // A new key starts at Redis's initial count; an overwritten one keeps its
+            // history (Redis's dbOverwrite) plus this access.
+            AccessMode::Lfu { .. } => match self.segments[si].find(hash, key) {
+                Some(old) => lfu::accessed(
+                    old.access(),
+                    self.access_mode,
+                    lfu::minutes_now(),
+                    rand::random::<f64>(),
+                ),
+                None => lfu::initial(lfu::minutes_now()),
+            },
+        };
+        let item = ItemRef::new(Item::new(Key::new(key), value, expire_at, stamp));
         let has_expire = expire_at != NO_EXPIRE;
         let seg = Arc::make_mut(&mut self.segments[si]);
         let old = match seg.find_mut(hash, key) {
@@ -668,6 +686,32 @@ impl Db {
             }
         });
         found
+    }
+
+    /// Calls `f` with up to `n` live items picked at random (only items with a TTL when
+    /// `volatile`), as candidates for eviction. Sampling is per segment then per bucket,
+    /// with a bounded number of tries, so it never walks the database.
+    pub fn sample(&self, n: usize, volatile: bool, now: i64, mut f: impl FnMut(&ItemRef)) {
+        if self.len == 0 || (volatile && self.expires == 0) {
+            return;
+        }
+        let mut rng = rand::rng();
+        let (mut found, mut tries) = (0, 0);
+        while found < n && tries < n * 16 {
+            tries += 1;
+            let seg = &self.segments[rng.random_range(0..self.segments.len())];
+            if seg.is_empty() || (volatile && seg.expires == 0) {
+                continue;
+            }
+            let Some(item) = seg.at(rng.random_range(0..seg.table.num_buckets())) else {
+                continue;
+            };
+            if (volatile && !item.has_expire()) || (!self.ignore_expiry && item.is_expired(now)) {
+                continue;
+            }
+            found += 1;
+            f(item);
+        }
     }
 
     /// One pass of active expiry: examines keys with a TTL from where the last pass stopped,

@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod key;
+pub mod lfu;
 pub mod segment;
 pub mod types;
 pub mod value;
@@ -16,6 +17,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub use db::{Db, DbSnapshot, WatchFlag};
 pub use key::Key;
+pub use lfu::AccessMode;
 pub use segment::{Item, ItemRef, Segment, NO_EXPIRE};
 pub use types::EncodingLimits;
 pub use value::{blob, Blob, StrValue, Value, ValueType};
@@ -48,6 +50,9 @@ pub struct Keyspace {
     pub dbs: Vec<Db>,
     /// Encoding thresholds from the configuration.
     pub limits: EncodingLimits,
+    /// Held by every live snapshot: while one exists, what the keyspace drops stays
+    /// allocated (eviction counts it apart).
+    snapshot_token: Arc<()>,
 }
 
 /// A point-in-time view of every database, taken under the lock in O(segments) and read
@@ -58,6 +63,8 @@ pub struct KeyspaceSnapshot {
     pub dbs: Vec<DbSnapshot>,
     /// Unix milliseconds when it was taken.
     pub taken_at_ms: i64,
+    /// Counts this snapshot as alive (see [`Keyspace::snapshots_alive`]).
+    _token: Arc<()>,
 }
 
 impl KeyspaceSnapshot {
@@ -73,6 +80,7 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(Db::new).collect(),
             limits,
+            snapshot_token: Arc::new(()),
         }
     }
 
@@ -116,6 +124,19 @@ impl Keyspace {
         KeyspaceSnapshot {
             dbs: self.dbs.iter().map(|d| d.snapshot()).collect(),
             taken_at_ms: now_ms(),
+            _token: self.snapshot_token.clone(),
+        }
+    }
+
+    /// Snapshots taken from this keyspace that are still alive (BGSAVE, full syncs, DUMP).
+    pub fn snapshots_alive(&self) -> usize {
+        Arc::strong_count(&self.snapshot_token) - 1
+    }
+
+    /// Sets how every database records key accesses (LRU clock or LFU counter).
+    pub fn set_access_mode(&mut self, mode: AccessMode) {
+        for db in &mut self.dbs {
+            db.access_mode = mode;
         }
     }
 

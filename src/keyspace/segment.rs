@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use hashbrown::HashTable;
 
 use super::key::Key;
+use super::lfu::{self, AccessMode};
 use super::value::Value;
 
 /// A segment splits when it holds this many items: large enough that a database of
@@ -80,9 +81,26 @@ impl Item {
         self.access.store(clock, Ordering::Relaxed);
     }
 
-    /// Last access, in LRU clock seconds.
+    /// Last access, in LRU clock seconds (under an LFU policy: the LFU stamp, see
+    /// [`super::lfu`]).
     pub fn access(&self) -> u32 {
         self.access.load(Ordering::Relaxed)
+    }
+
+    /// Records an access the way `mode` says: the LRU clock, or one LFU increment.
+    pub fn record_access(&self, mode: AccessMode, clock: u32) {
+        match mode {
+            AccessMode::Lru => self.touch_access(clock),
+            AccessMode::Lfu { .. } => {
+                let stamp = lfu::accessed(
+                    self.access(),
+                    mode,
+                    lfu::minutes_now(),
+                    rand::random::<f64>(),
+                );
+                self.access.store(stamp, Ordering::Relaxed);
+            }
+        }
     }
 
     pub(super) fn set_expire_at(&mut self, at: i64) {

@@ -181,7 +181,19 @@ impl Value {
         }
     }
 
-    /// A rough count of heap bytes, for MEMORY-style statistics and lazy-free decisions.
+    /// A rough count of the bytes this value holds, without walking it: exact for strings,
+    /// a per-element average for collections. Eviction uses it to know when it has freed
+    /// about enough before it measures the allocator again.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_ELEMENT: usize = 64;
+        match self {
+            Value::Str(StrValue::Int(_)) => 0,
+            Value::Str(StrValue::Embstr(b) | StrValue::Raw(b)) => b.len(),
+            other => other.element_count() * PER_ELEMENT,
+        }
+    }
+
+    /// Number of elements (1 for a string), for lazy-free decisions.
     pub fn element_count(&self) -> usize {
         match self {
             Value::Str(_) => 1,

@@ -51,6 +51,9 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
     }
     // A coordinated failover hands over as soon as a replica caught up.
     crate::engine::failover::failover_cron(state, &mut engine);
+    // Eviction a command left unfinished (its time ran out) goes on without waiting for
+    // the next command.
+    crate::engine::eviction::perform(state, &mut engine);
     // Save rules and scheduled BGSAVEs.
     crate::engine::persistence::cron(state, &mut engine);
     let total = engine.stats.total_commands;

@@ -23,6 +23,8 @@ mod expiry;
 mod failover;
 /// Output limits for clients, subscribers and replicas that stop reading; input before AUTH.
 mod limits;
+/// maxmemory: the limit, each eviction policy, -OOM, evictions on replicas, LFU.
+mod maxmemory;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
 /// Pub/Sub: redis-cli subscribe, RESP2 and RESP3 messages, introspection, context errors.

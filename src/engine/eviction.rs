@@ -1,0 +1,291 @@
+//! `maxmemory`: keeping the dataset under its memory limit, as Redis's `performEvictions`.
+//!
+//! Before each command (when `maxmemory` is set, on a master or a replica that does not
+//! ignore it), the allocator's figure is compared with the limit. Over it, keys are evicted
+//! by `maxmemory-policy`: `maxmemory-samples` random keys per database are weighed (idle
+//! time for LRU, decayed access counter for LFU, nearest expiry for volatile-ttl, any for
+//! random) and the best candidate goes, until about enough was freed, then the allocator is
+//! read again; the work per command is bounded by `maxmemory-eviction-tenacity`. Each
+//! eviction is propagated to replicas as DEL (UNLINK with `lazyfree-lazy-eviction`) and
+//! counted in `evicted_keys`. When nothing can be evicted, commands that add data are
+//! refused with Redis's `-OOM` error.
+//!
+//! Not counted, as Redis does not count them: bytes the replication buffer holds for slow
+//! replicas beyond `repl-backlog-size`, and evicted values a live snapshot (BGSAVE, full
+//! sync) still references — those are freed when the snapshot ends, and counting them would
+//! evict the whole dataset during a full sync.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{Engine, State};
+use crate::keyspace::{lfu, AccessMode, ItemRef, NO_EXPIRE};
+
+/// `maxmemory-policy`, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Refuse writes with -OOM.
+    NoEviction,
+    /// Least recently used, among all keys or keys with a TTL.
+    Lru { volatile: bool },
+    /// Least frequently used.
+    Lfu { volatile: bool },
+    /// Any key.
+    Random { volatile: bool },
+    /// Nearest expiry among keys with a TTL.
+    Ttl,
+}
+
+impl Policy {
+    /// Parses a `maxmemory-policy` value (already validated by the directive).
+    pub fn parse(name: &str) -> Policy {
+        match name {
+            "allkeys-lru" => Policy::Lru { volatile: false },
+            "volatile-lru" => Policy::Lru { volatile: true },
+            "allkeys-lfu" => Policy::Lfu { volatile: false },
+            "volatile-lfu" => Policy::Lfu { volatile: true },
+            "allkeys-random" => Policy::Random { volatile: false },
+            "volatile-random" => Policy::Random { volatile: true },
+            "volatile-ttl" => Policy::Ttl,
+            _ => Policy::NoEviction,
+        }
+    }
+
+    fn volatile(self) -> bool {
+        match self {
+            Policy::Lru { volatile } | Policy::Lfu { volatile } | Policy::Random { volatile } => {
+                volatile
+            }
+            Policy::Ttl => true,
+            Policy::NoEviction => false,
+        }
+    }
+}
+
+/// How accesses are recorded under `settings`.
+pub fn access_mode(settings: &crate::config::Settings) -> AccessMode {
+    match Policy::parse(&settings.maxmemory_policy) {
+        Policy::Lfu { .. } => AccessMode::Lfu {
+            log_factor: settings.lfu_log_factor,
+            decay_minutes: settings.lfu_decay_time,
+        },
+        _ => AccessMode::Lru,
+    }
+}
+
+/// Eviction's state and counters.
+#[derive(Debug, Default)]
+pub struct Eviction {
+    /// Keys evicted (INFO evicted_keys).
+    pub evicted_keys: u64,
+    /// Estimated bytes of evicted values that a live snapshot still references.
+    held_by_snapshots: u64,
+    /// When the allocator figure was last refreshed, and the figure.
+    measured: Option<(Instant, u64)>,
+    /// Since when memory has been over the limit (INFO total_eviction_exceeded_time).
+    exceeded_since: Option<Instant>,
+    /// Time spent over the limit before `exceeded_since`.
+    pub exceeded_total: Duration,
+}
+
+/// What [`perform`] concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Under the limit (or no limit applies).
+    Fits,
+    /// Still over the limit: commands that add data must be refused.
+    OutOfMemory,
+}
+
+/// The allocator's figure is refreshed at most this often (a refresh costs microseconds;
+/// within it, a burst of small writes can overshoot the limit by little).
+const MEASURE_EVERY: Duration = Duration::from_millis(1);
+
+impl Eviction {
+    /// Bytes counted against `maxmemory` now.
+    fn used(&mut self, not_counted: u64, force: bool) -> u64 {
+        let now = Instant::now();
+        let stale = self
+            .measured
+            .is_none_or(|(at, _)| force || now.duration_since(at) >= MEASURE_EVERY);
+        if stale {
+            self.measured = Some((now, crate::telemetry::process::allocated_bytes()));
+        }
+        let allocated = self.measured.map_or(0, |(_, v)| v);
+        allocated.saturating_sub(not_counted + self.held_by_snapshots)
+    }
+
+    /// CONFIG RESETSTAT: the counters start again.
+    pub fn reset_counters(&mut self) {
+        self.evicted_keys = 0;
+        self.exceeded_total = Duration::ZERO;
+        self.exceeded_since = self.exceeded_since.map(|_| Instant::now());
+    }
+
+    /// Total time spent over the limit, the current stretch included.
+    pub fn exceeded_time(&self) -> Duration {
+        self.exceeded_total + self.exceeded_since.map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    fn note_exceeded(&mut self, over: bool) {
+        match (over, self.exceeded_since) {
+            (true, None) => self.exceeded_since = Some(Instant::now()),
+            (false, Some(since)) => {
+                self.exceeded_total += since.elapsed();
+                self.exceeded_since = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Brings memory under `maxmemory` by evicting keys, within the time tenacity allows
+/// (the rest waits for the next command or the cron).
+pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
+    let settings = engine.settings.clone();
+    if settings.maxmemory == 0 || (engine.is_replica && settings.replica_ignore_maxmemory) {
+        return Outcome::Fits;
+    }
+    // The replication buffer's bytes beyond the backlog are what slow replicas still need.
+    let not_counted = state
+        .repl
+        .backlog
+        .memory()
+        .saturating_sub(settings.repl_backlog_size);
+    if engine.keyspace.snapshots_alive() == 0 {
+        engine.eviction.held_by_snapshots = 0;
+    }
+    let mut used = engine.eviction.used(not_counted, false);
+    if used <= settings.maxmemory {
+        engine.eviction.note_exceeded(false);
+        return Outcome::Fits;
+    }
+    engine.eviction.note_exceeded(true);
+    let policy = Policy::parse(&settings.maxmemory_policy);
+    if policy == Policy::NoEviction {
+        return Outcome::OutOfMemory;
+    }
+    let deadline = time_limit(settings.maxmemory_eviction_tenacity).map(|d| Instant::now() + d);
+    loop {
+        let to_free = used - settings.maxmemory;
+        let mut freed = 0u64;
+        let mut evicted_any = false;
+        while freed < to_free {
+            let Some((db, key)) = choose_victim(engine, policy, settings.maxmemory_samples) else {
+                break;
+            };
+            freed += evict(engine, db, &key, settings.lazyfree_lazy_eviction);
+            evicted_any = true;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+        }
+        used = engine.eviction.used(not_counted, true);
+        if used <= settings.maxmemory {
+            engine.eviction.note_exceeded(false);
+            return Outcome::Fits;
+        }
+        if !evicted_any {
+            return Outcome::OutOfMemory;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Out of time, not out of candidates: the next command (or the cron) goes on,
+            // and this one runs (Redis's EVICT_RUNNING).
+            return Outcome::Fits;
+        }
+    }
+}
+
+/// Redis's `evictionTimeLimitUs`: tenacity 10 is 500 µs, each step above ×1.15, 100 is
+/// unlimited.
+fn time_limit(tenacity: u32) -> Option<Duration> {
+    if tenacity >= 100 {
+        return None;
+    }
+    let us = if tenacity <= 10 {
+        50.0 * tenacity as f64
+    } else {
+        500.0 * 1.15f64.powi(tenacity as i32 - 10)
+    };
+    Some(Duration::from_micros(us.max(1.0) as u64))
+}
+
+/// The best key to evict across every database, by the policy's score (higher goes first).
+fn choose_victim(engine: &mut Engine, policy: Policy, samples: u32) -> Option<(usize, Bytes)> {
+    let now = crate::keyspace::now_ms();
+    let clock = engine.keyspace.lru_clock();
+    let minute = lfu::minutes_now();
+    let decay = engine.settings.lfu_decay_time;
+    let mut best: Option<(u64, usize, Bytes)> = None;
+    for db in &engine.keyspace.dbs {
+        db.sample(
+            samples as usize,
+            policy.volatile(),
+            now,
+            |item: &ItemRef| {
+                let score = match policy {
+                    Policy::Lru { .. } => clock.saturating_sub(item.access()) as u64,
+                    Policy::Lfu { .. } => 255 - lfu::decayed(item.access(), decay, minute) as u64,
+                    Policy::Ttl => (NO_EXPIRE - item.expire_at()) as u64,
+                    Policy::Random { .. } | Policy::NoEviction => 0,
+                };
+                if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                    best = Some((score, db.id, Bytes::copy_from_slice(&item.key)));
+                }
+            },
+        );
+        // Random needs no comparison: the first database with a candidate gives it.
+        if matches!(policy, Policy::Random { .. }) && best.is_some() {
+            break;
+        }
+    }
+    best.map(|(_, db, key)| (db, key))
+}
+
+/// Evicts `key` from `db`: removes it, signals its watchers, propagates the deletion and
+/// counts it. Returns the estimated bytes freed.
+fn evict(engine: &mut Engine, db: usize, key: &[u8], lazy: bool) -> u64 {
+    let Some(item) = engine.keyspace.dbs[db].remove(key) else {
+        return 0;
+    };
+    let estimate = (item.value.approx_bytes() + key.len() + 64) as u64;
+    if ItemRef::count(&item) > 1 {
+        // A snapshot still references it: nothing is freed until the snapshot ends.
+        engine.eviction.held_by_snapshots += estimate;
+    }
+    drop(item);
+    let command: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+    engine.repl.feed(db, &[command, key]);
+    engine.dirty += 1;
+    engine.eviction.evicted_keys += 1;
+    estimate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_parse_as_redis_names_them() {
+        assert_eq!(Policy::parse("noeviction"), Policy::NoEviction);
+        assert_eq!(
+            Policy::parse("allkeys-lru"),
+            Policy::Lru { volatile: false }
+        );
+        assert_eq!(
+            Policy::parse("volatile-lfu"),
+            Policy::Lfu { volatile: true }
+        );
+        assert!(Policy::parse("volatile-ttl").volatile());
+        assert!(!Policy::parse("allkeys-random").volatile());
+    }
+
+    #[test]
+    fn tenacity_follows_redis() {
+        assert_eq!(time_limit(10), Some(Duration::from_micros(500)));
+        assert_eq!(time_limit(0), Some(Duration::from_micros(1)));
+        assert_eq!(time_limit(11), Some(Duration::from_micros(575)));
+        assert_eq!(time_limit(100), None);
+    }
+}

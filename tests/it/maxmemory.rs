@@ -1,0 +1,218 @@
+//! maxmemory: the limit holds under writes, each policy evicts what it names, -OOM when
+//! nothing may go (the same bytes as redis-server 7.0), evictions reach replicas, LFU
+//! counters as OBJECT FREQ shows them.
+
+use std::time::Duration;
+
+use crate::differential::{Mode, Pair};
+use crate::harness::repl::{
+    assert_same_keyspace, info_field, start_replica, wait_converged, wait_link_up,
+};
+use crate::harness::resp::{Conn, Value};
+use crate::harness::{Kind, Node};
+
+fn used_memory(node: &Node) -> u64 {
+    info_field(node, "memory", "used_memory")
+        .parse()
+        .expect("used_memory")
+}
+
+fn evicted(node: &Node) -> u64 {
+    info_field(node, "stats", "evicted_keys")
+        .parse()
+        .expect("evicted_keys")
+}
+
+/// Writes `count` keys `{prefix}{i}` of `size` bytes, with a TTL when `ttl_secs` is set;
+/// returns how many writes were refused with -OOM.
+fn fill(c: &mut Conn, prefix: &str, count: usize, size: usize, ttl_secs: Option<u64>) -> usize {
+    let value = vec![b'x'; size];
+    let ttl = ttl_secs.map(|t| t.to_string());
+    let mut refused = 0;
+    for i in 0..count {
+        let key = format!("{prefix}{i}");
+        let mut args: Vec<&[u8]> = vec![b"SET", key.as_bytes(), &value];
+        if let Some(t) = &ttl {
+            args.push(b"EX");
+            args.push(t.as_bytes());
+        }
+        let (reply, _) = c.cmd_raw(&args);
+        match reply {
+            Value::Simple(ref s) if s == "OK" => {}
+            Value::Error(ref e) if e.starts_with("OOM ") => refused += 1,
+            other => panic!("SET {key}: {other:?}"),
+        }
+    }
+    refused
+}
+
+#[test]
+fn noeviction_refuses_what_adds_data_with_redis_words_and_serves_the_rest() {
+    let mut pair = Pair::start(&[]);
+    pair.script(
+        "
+        SET before 1
+        RPUSH list a b
+        CONFIG SET maxmemory 1
+        SET k v
+        GET before
+        LRANGE list 0 -1
+        DEL before
+        LPOP list
+        APPEND list2 x
+        INCR counter
+        // Inside MULTI everything but EXEC/DISCARD is refused; EXEC then aborts.
+        MULTI
+        GET list
+        SET k v
+        EXEC
+        CONFIG SET maxmemory 0
+        SET k v
+        ",
+    );
+    assert_eq!(evicted(&pair.ours), 0, "noeviction never evicts");
+}
+
+#[test]
+fn allkeys_lru_holds_the_limit_and_keeps_what_is_used() {
+    let node = Node::replikv(&["--maxmemory", "24mb", "--maxmemory-policy", "allkeys-lru"]);
+    let mut c = node.conn();
+    assert_eq!(fill(&mut c, "hot:", 500, 1000, None), 0);
+    // Three times the limit of cold keys, touching the hot keys now and then.
+    let value = vec![b'y'; 1000];
+    for round in 0..60 {
+        for i in 0..1000 {
+            let key = format!("cold:{round}:{i}");
+            let (reply, _) = c.cmd_raw(&[b"SET", key.as_bytes(), &value]);
+            assert_eq!(
+                reply,
+                Value::Simple("OK".into()),
+                "no OOM under allkeys-lru"
+            );
+        }
+        for i in 0..500 {
+            c.cmd(&["GET", &format!("hot:{i}")]);
+        }
+    }
+    let limit = 24u64 << 20;
+    assert!(
+        used_memory(&node) <= limit + limit / 20,
+        "used_memory {} over maxmemory {limit}",
+        used_memory(&node)
+    );
+    assert!(evicted(&node) > 20_000, "evicted only {}", evicted(&node));
+    let hot_left = (0..500)
+        .filter(|i| c.cmd(&["EXISTS", &format!("hot:{i}")]) == Value::Int(1))
+        .count();
+    // Approximated LRU (5 samples, 1 s clock) loses a few; random eviction would keep about
+    // a fifth of them.
+    assert!(
+        hot_left >= 400,
+        "only {hot_left} of 500 hot keys survived LRU eviction"
+    );
+}
+
+#[test]
+fn volatile_policies_spare_persistent_keys_and_refuse_once_none_may_go() {
+    for policy in [
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ] {
+        let node = Node::replikv(&["--maxmemory", "16mb", "--maxmemory-policy", policy]);
+        let mut c = node.conn();
+        assert_eq!(fill(&mut c, "keep:", 2000, 1000, None), 0);
+        assert_eq!(
+            fill(&mut c, "tmp:", 20_000, 1000, Some(3600)),
+            0,
+            "{policy}"
+        );
+        assert!(evicted(&node) > 0, "{policy} evicted nothing");
+        let kept = (0..2000)
+            .filter(|i| c.cmd(&["EXISTS", &format!("keep:{i}")]) == Value::Int(1))
+            .count();
+        assert_eq!(kept, 2000, "{policy} evicted a key without a TTL");
+        // Only persistent keys left to add: once the volatile ones are gone, -OOM.
+        let refused = fill(&mut c, "more:", 30_000, 1000, None);
+        assert!(
+            refused > 0,
+            "{policy}: persistent writes past the limit were never refused"
+        );
+    }
+}
+
+#[test]
+fn volatile_ttl_evicts_the_nearest_expiry_first() {
+    let node = Node::replikv(&["--maxmemory", "16mb", "--maxmemory-policy", "volatile-ttl"]);
+    let mut c = node.conn();
+    assert_eq!(fill(&mut c, "late:", 2000, 1000, Some(100_000)), 0);
+    assert_eq!(fill(&mut c, "soon:", 30_000, 1000, Some(1000)), 0);
+    let late_left = (0..2000)
+        .filter(|i| c.cmd(&["EXISTS", &format!("late:{i}")]) == Value::Int(1))
+        .count();
+    assert!(
+        late_left >= 1900,
+        "{late_left} of the 2000 latest-expiring keys left"
+    );
+}
+
+#[test]
+fn evictions_reach_replikv_and_redis_replicas_as_dels() {
+    for kind in [Kind::Replikv, Kind::Redis] {
+        let master = Node::replikv(&[
+            "--maxmemory",
+            "16mb",
+            "--maxmemory-policy",
+            "allkeys-random",
+            "--repl-diskless-sync-delay",
+            "0",
+        ]);
+        let replica = start_replica(kind, &master, &[]);
+        wait_link_up(&replica, Duration::from_secs(20));
+        let mut c = master.conn();
+        assert_eq!(fill(&mut c, "k:", 30_000, 1000, None), 0);
+        assert!(evicted(&master) > 0);
+        wait_converged(&master, &replica, Duration::from_secs(30));
+        assert_same_keyspace(&master, &replica);
+        assert_eq!(
+            evicted(&replica),
+            0,
+            "{kind:?}: the replica evicted on its own"
+        );
+    }
+}
+
+#[test]
+fn object_freq_and_idletime_follow_the_policy_as_redis() {
+    let mut pair = Pair::start(&[]);
+    pair.script(
+        "
+        SET a 1
+        OBJECT FREQ a
+        CONFIG SET maxmemory-policy allkeys-lfu
+        // Not a small integer: Redis shares those (their counter stays 0).
+        SET b hello
+        OBJECT FREQ b
+        GET b
+        OBJECT FREQ b
+        OBJECT IDLETIME b
+        ",
+    );
+    // RESTORE ... FREQ sets the counter under an LFU policy.
+    let (dump, _) = pair.rc.cmd_raw(&[b"DUMP", b"b"]);
+    let Value::Bulk(payload) = dump else {
+        panic!("DUMP: {dump:?}");
+    };
+    pair.check_mode(
+        &[b"RESTORE", b"c", b"0", &payload, b"FREQ", b"42"],
+        Mode::Exact,
+    );
+    pair.script(
+        "
+        OBJECT FREQ c
+        CONFIG SET maxmemory-policy allkeys-lru
+        OBJECT FREQ b
+        ",
+    );
+}
