@@ -81,9 +81,23 @@ pub fn call_with(
         action,
         ..
     } = ctx;
+    let micros = start.elapsed().as_micros() as u64;
     let stat = engine.stats.commands.entry(spec.fullname).or_default();
     stat.calls += 1;
-    stat.usec += start.elapsed().as_micros() as u64;
+    stat.usec += micros;
+    // A command that blocked is recorded when it is served, as Redis does.
+    if engine.settings.latency_tracking && block.is_none() {
+        engine.stats.latency.record(spec.fullname, micros);
+    }
+    let event = if spec.has(FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    let threshold = engine.settings.latency_monitor_threshold;
+    engine
+        .latency_monitor
+        .add_if_needed(event, micros / 1000, threshold, now_ms() / 1000);
     if let Err(err) = &result {
         stat.failed_calls += 1;
         reply_error(engine, out, err);

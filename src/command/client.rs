@@ -230,10 +230,52 @@ fn help(ctx: &mut Ctx) -> CmdResult {
         "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP",
         "    Print this help.",
     ];
     super::reply::help_reply(ctx, lines)
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends the wait of a client blocked on keys (BLPOP and
+/// friends): as if its timeout passed, or with Redis's -UNBLOCKED error (counted against its
+/// command, as Redis counts it). Answers 1 when the client was waiting, 0 otherwise.
+fn unblock(ctx: &mut Ctx) -> CmdResult {
+    let id = parse_int(&ctx.argv[2])?;
+    let with_error = match ctx.argv.get(3) {
+        None => false,
+        Some(a) if a.eq_ignore_ascii_case(b"TIMEOUT") => false,
+        Some(a) if a.eq_ignore_ascii_case(b"ERROR") => true,
+        Some(_) => {
+            return Err(CmdError::Fixed(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let engine = &mut *ctx.engine;
+    let Some(mut waiter) = engine.blocking.unblock(&mut engine.keyspace, id as u64) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    if with_error {
+        engine.stats.count_error(error::UNBLOCKED.as_bytes());
+        if let Ok(spec) = ctx.table.resolve(&waiter.argv) {
+            engine
+                .stats
+                .commands
+                .entry(spec.fullname)
+                .or_default()
+                .failed_calls += 1;
+        }
+        if let Some(tx) = waiter.reply.take() {
+            let _ = tx.send(format!("-{}\r\n", error::UNBLOCKED).into_bytes());
+        }
+    }
+    // Without ERROR, dropping the reply channel makes the connection answer as on timeout.
+    drop(waiter);
+    ctx.out.int(1);
+    Ok(())
 }
 
 /// CLIENT PAUSE timeout [WRITE|ALL]: holds clients (all of them by default) until
@@ -328,6 +370,15 @@ static SUBCOMMANDS: &[Spec] = &[
         (0, 0, 0),
         "connection",
         pause
+    ),
+    subcmd!(
+        "client",
+        "unblock",
+        -3,
+        CLIENT_FLAGS,
+        (0, 0, 0),
+        "connection",
+        unblock
     ),
     subcmd!(
         "client",

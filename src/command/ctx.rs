@@ -130,6 +130,19 @@ impl<'a> Ctx<'a> {
         &mut self.engine.keyspace.dbs[db]
     }
 
+    /// The most elements a reply can hold before it passes this client's output hard
+    /// limit (each element takes at least 4 bytes); unlimited when no hard limit applies.
+    /// Commands that generate elements on request (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER with
+    /// a negative count) stop there, as Redis stops once the client is to be closed.
+    pub fn reply_element_cap(&self) -> usize {
+        let hard = self.session.info.output_limit(&self.engine.settings).hard;
+        if hard == 0 || self.session.is_master_link {
+            usize::MAX
+        } else {
+            usize::try_from(hard / 4 + 1).unwrap_or(usize::MAX)
+        }
+    }
+
     /// The LRU clock for new items.
     pub fn clock(&self) -> u32 {
         self.engine.keyspace.lru_clock()

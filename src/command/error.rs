@@ -81,6 +81,8 @@ pub const MASTERDOWN: &str =
 pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 /// `-NOREPLICAS` under min-replicas-to-write.
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+/// The reply of a client CLIENT UNBLOCK ... ERROR ended.
+pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 /// A command that adds data while memory is over `maxmemory` and nothing can be evicted.
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 /// `-MISCONF` after a failed background save.

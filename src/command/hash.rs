@@ -8,7 +8,7 @@ use super::ctx::{argv_of, Ctx};
 use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::{long_double_add, parse_int, LdAddError};
-use super::reply::{random_picks, reply_scan};
+use super::reply::{random_picks_capped, reply_scan};
 use super::Spec;
 use crate::command::cmd;
 use crate::keyspace::types::scan::scan_step;
@@ -263,12 +263,13 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
     if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::Fixed(error::VALUE_OUT_OF_RANGE));
     }
+    let cap = ctx.reply_element_cap();
     let (db, out) = db_out(ctx);
     let Some(hash) = read::<Hash>(db, key, now, clock)? else {
         out.array(0);
         return Ok(());
     };
-    let picks = random_picks(hash.len(), count);
+    let picks = random_picks_capped(hash.len(), count, cap);
     let n = picks.len();
     out.array(if with_values && !out.resp3() {
         n * 2
@@ -372,7 +373,7 @@ pub static COMMANDS: &[Spec] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::command::reply::random_picks;
 
     #[test]
     fn random_picks_follow_redis_cases() {

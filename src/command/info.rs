@@ -92,6 +92,7 @@ fn render_section(ctx: &mut Ctx, snap: &ServerSnapshot, section: &str) -> String
         "cluster" => s.push_str("cluster_enabled:0\r\n"),
         "keyspace" => keyspace(snap, &mut s),
         "commandstats" => commandstats(snap, &mut s),
+        "latencystats" => latencystats(ctx, &mut s),
         _ => {}
     }
     s
@@ -508,6 +509,29 @@ fn commandstats(snap: &ServerSnapshot, s: &mut String) {
             "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
             st.calls, st.usec, st.rejected_calls, st.failed_calls
         );
+    }
+}
+
+/// `latency_percentiles_usec_<command>:p50=…,p99=…` for every command with a histogram.
+fn latencystats(ctx: &mut Ctx, s: &mut String) {
+    let percentiles = ctx
+        .engine
+        .settings
+        .latency_tracking_info_percentiles
+        .clone();
+    let labels: Vec<String> = percentiles
+        .iter()
+        .map(|p| crate::config::directives::format_percentile(*p))
+        .collect();
+    for (name, values) in ctx.engine.stats.latency.percentiles(&percentiles) {
+        let _ = write!(s, "latency_percentiles_usec_{name}:");
+        for (i, (label, value)) in labels.iter().zip(&values).enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            let _ = write!(s, "p{label}={value:.3}");
+        }
+        s.push_str("\r\n");
     }
 }
 

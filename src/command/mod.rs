@@ -24,6 +24,7 @@ pub mod generic;
 pub mod hash;
 pub mod info;
 pub mod introspection;
+pub mod latency;
 pub mod list;
 pub mod persistence;
 pub mod pubsub;

@@ -30,12 +30,19 @@ pub fn reply_scan(out: &mut ReplyBuf, cursor: u64, elements: &[&[u8]]) {
 /// Redis reads it: a negative count allows repeats (exactly |count| picks); a positive one
 /// returns distinct elements, the whole collection in its own order when count >= len.
 pub fn random_picks(len: usize, count: i64) -> Vec<usize> {
+    random_picks_capped(len, count, usize::MAX)
+}
+
+/// [`random_picks`], with repeats stopped after `cap` picks: past the client's output limit
+/// (see `Ctx::reply_element_cap`) the client is closed and would never see the rest, and a
+/// count of -999999999 must not make the server build a billion picks first.
+pub fn random_picks_capped(len: usize, count: i64, cap: usize) -> Vec<usize> {
     let mut rng = rand::rng();
     if count == 0 || len == 0 {
         return Vec::new();
     }
     if count < 0 {
-        let n = count.unsigned_abs() as usize;
+        let n = (count.unsigned_abs() as usize).min(cap);
         return (0..n).map(|_| rng.random_range(0..len)).collect();
     }
     let count = count as usize;

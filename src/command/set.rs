@@ -10,7 +10,7 @@ use super::ctx::{argv_of, Ctx};
 use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_int;
-use super::reply::{random_picks, reply_scan};
+use super::reply::{random_picks, random_picks_capped, reply_scan};
 use super::Spec;
 use crate::command::cmd;
 use crate::keyspace::types::scan::scan_step;
@@ -171,6 +171,7 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
         3 => Some(parse_random_count(ctx.arg(2))?),
         _ => return Err(CmdError::Fixed(error::SYNTAX)),
     };
+    let cap = ctx.reply_element_cap();
     let (db, out) = db_out(ctx);
     let set = read::<Set>(db, key, now, clock)?;
     match (set, count) {
@@ -189,7 +190,7 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
                 set.for_each_member(|m| out.bulk(m));
                 return Ok(());
             }
-            let picks = random_picks(set.len(), count);
+            let picks = random_picks_capped(set.len(), count, cap);
             out.array(picks.len());
             for i in picks {
                 match set.nth(i) {

@@ -14,6 +14,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::introspection::COMMANDS,
     super::debug::COMMANDS,
     super::info::COMMANDS,
+    super::latency::COMMANDS,
     super::transactions::COMMANDS,
     super::replication::COMMANDS,
     super::list::COMMANDS,

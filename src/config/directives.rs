@@ -64,6 +64,13 @@ fn one(args: &[String]) -> Result<&str, String> {
     }
 }
 
+/// A percentile as Redis prints it: `%f`, then trailing zeros and a trailing point
+/// removed (50 → "50", 99.9 → "99.9").
+pub fn format_percentile(p: f64) -> String {
+    let text = format!("{p:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
@@ -621,13 +628,68 @@ pub static DIRECTIVES: &[Directive] = &[
         Kind::Bool,
         "Accepted for compatibility: tunes the append-only file, which replikv does not write (appendonly no)."
     ),
-    stored!(
-        "latency-monitor-threshold",
-        "0",
-        true,
-        Kind::Int(0, i64::MAX),
-        "Milliseconds above which an event is recorded by the latency monitor (0 = off)."
-    ),
+    Directive {
+        name: "latency-tracking",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.latency_tracking),
+        set: |s, a| {
+            s.latency_tracking = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Keep a latency histogram per command (INFO latencystats, LATENCY HISTOGRAM).",
+    },
+    Directive {
+        name: "latency-tracking-info-percentiles",
+        alias: None,
+        default: "50 99 99.9",
+        mutable: true,
+        multi_arg: true,
+        get: |s| {
+            s.latency_tracking_info_percentiles
+                .iter()
+                .map(|p| format_percentile(*p))
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        set: |s, a| {
+            // A single empty argument means no percentiles, as Redis.
+            if a.len() == 1 && a[0].is_empty() {
+                s.latency_tracking_info_percentiles.clear();
+                return Ok(());
+            }
+            let mut list = Vec::with_capacity(a.len());
+            for v in a {
+                let p: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|p: &f64| p.is_finite())
+                    .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into());
+                }
+                list.push(p);
+            }
+            s.latency_tracking_info_percentiles = list;
+            Ok(())
+        },
+        doc: "Percentiles INFO latencystats shows for each command.",
+    },
+    Directive {
+        name: "latency-monitor-threshold",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.latency_monitor_threshold.to_string(),
+        set: |s, a| {
+            s.latency_monitor_threshold = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "Milliseconds from which a command is recorded by the latency monitor (LATENCY LATEST, HISTORY; 0 = off).",
+    },
     stored!(
         "propagation-error-behavior",
         "ignore",

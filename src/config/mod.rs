@@ -182,6 +182,12 @@ pub struct Settings {
     pub maxmemory: u64,
     /// `maxmemory-policy`.
     pub maxmemory_policy: String,
+    /// `latency-monitor-threshold` (ms; 0 = off).
+    pub latency_monitor_threshold: u64,
+    /// `latency-tracking`: a latency histogram per command.
+    pub latency_tracking: bool,
+    /// `latency-tracking-info-percentiles`.
+    pub latency_tracking_info_percentiles: Vec<f64>,
     /// `maxmemory-samples`: keys sampled per database for each eviction.
     pub maxmemory_samples: u32,
     /// `maxmemory-eviction-tenacity`: how long one command may evict.
@@ -337,6 +343,9 @@ impl Settings {
             pidfile: String::new(),
             maxmemory: 0,
             maxmemory_policy: String::new(),
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: Vec::new(),
             maxmemory_samples: 0,
             maxmemory_eviction_tenacity: 0,
             replica_ignore_maxmemory: true,

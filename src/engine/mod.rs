@@ -18,6 +18,7 @@
 pub mod blocking;
 pub mod eviction;
 pub mod failover;
+pub mod latency;
 pub mod pause;
 pub mod persistence;
 pub mod rdb_bridge;
@@ -69,6 +70,8 @@ pub struct EngineStats {
     pub errors: hashbrown::HashMap<String, u64>,
     /// Total error replies.
     pub total_error_replies: u64,
+    /// Per-command latency histograms (`latency-tracking`).
+    pub latency: latency::LatencyHistograms,
 }
 
 impl EngineStats {
@@ -116,6 +119,9 @@ pub struct Engine {
     pub pauses: pause::Pauses,
     /// `maxmemory` eviction's state and counters.
     pub eviction: eviction::Eviction,
+    /// The latency monitor's events (LATENCY LATEST/HISTORY/RESET); CONFIG RESETSTAT
+    /// keeps them, as Redis.
+    pub latency_monitor: latency::LatencyMonitor,
     /// The database our master's stream currently applies to, while a master link session
     /// exists (a save records it as `repl-stream-db`). Kept here, beside the data, so that
     /// a save running inside the master's stream (FLUSHALL with save rules) never needs the
@@ -140,6 +146,7 @@ impl Engine {
             master_stream_db: None,
             pauses: pause::Pauses::default(),
             eviction: eviction::Eviction::default(),
+            latency_monitor: latency::LatencyMonitor::default(),
             pending_propagation: Vec::new(),
             dirty: 0,
             lastsave: crate::keyspace::now_ms() / 1000,

@@ -236,3 +236,51 @@ fn waiters_are_served_by_the_right_type_and_command() {
         assert_eq!(admin.cmd(&["LLEN", "gone"]), Value::Int(1), "{kind:?}");
     }
 }
+
+/// CLIENT UNBLOCK on a client in BLPOP, as a timeout and with ERROR, and its errors: the
+/// same bytes from redis-server 7.0 and replikv.
+#[test]
+fn client_unblock_ends_a_wait_as_redis() {
+    let run = |node: &Node| -> Vec<Vec<u8>> {
+        let mut admin = node.conn();
+        let mut blocked = node.conn();
+        let id = blocked.cmd(&["CLIENT", "ID"]).int().to_string();
+        let mut replies = Vec::new();
+        for reason in [None, Some("TIMEOUT"), Some("ERROR")] {
+            blocked.send(&[b"BLPOP", b"nothing", b"0"]);
+            wait_until(Duration::from_secs(10), "the client blocks", || {
+                crate::harness::repl::info_field(node, "clients", "blocked_clients") == "1"
+            });
+            let mut args = vec!["CLIENT", "UNBLOCK", id.as_str()];
+            args.extend(reason);
+            replies.push(
+                admin
+                    .cmd_raw(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>())
+                    .1,
+            );
+            replies.push(blocked.read_raw().1);
+        }
+        // Not blocked any more: 0; a bad reason and a bad id: Redis's errors.
+        for args in [
+            vec!["CLIENT", "UNBLOCK", id.as_str()],
+            vec!["CLIENT", "UNBLOCK", id.as_str(), "LATER"],
+            vec!["CLIENT", "UNBLOCK", "notanid"],
+        ] {
+            replies.push(
+                admin
+                    .cmd_raw(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>())
+                    .1,
+            );
+        }
+        let stats = admin.cmd(&["INFO", "errorstats"]).text();
+        assert!(stats.contains("errorstat_UNBLOCKED:count=1"), "{stats}");
+        replies
+    };
+    let redis = Node::redis(&[]);
+    let ours = Node::replikv(&[]);
+    let (expected, got) = (run(&redis), run(&ours));
+    for (e, g) in expected.iter().zip(&got) {
+        assert_eq!(String::from_utf8_lossy(g), String::from_utf8_lossy(e));
+    }
+    assert_eq!(expected.len(), got.len());
+}

@@ -431,3 +431,37 @@ fn idle_http_connections_are_capped_and_closed_and_never_starve_resp() {
         },
     );
 }
+
+#[test]
+fn a_huge_random_count_stops_at_the_output_limit() {
+    let node = Node::replikv(&[]);
+    let mut admin = node.conn();
+    assert_eq!(
+        admin.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 1000000 0 0"
+        ]),
+        Value::Simple("OK".into())
+    );
+    admin.cmd(&["HSET", "h", "a", "b"]);
+    admin.cmd(&["SADD", "s", "a"]);
+    admin.cmd(&["ZADD", "z", "1", "a"]);
+    // A billion picks would take minutes and gigabytes; the client is closed at its limit.
+    for args in [
+        ["HRANDFIELD", "h", "-999999999"],
+        ["SRANDMEMBER", "s", "-999999999"],
+        ["ZRANDMEMBER", "z", "-999999999"],
+    ] {
+        let started = Instant::now();
+        let mut c = node.conn();
+        c.send(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>());
+        assert_eq!(c.try_read(), None, "{args:?} answered past the limit");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{args:?} ran to the end"
+        );
+    }
+    assert_eq!(admin.cmd(&["PING"]), Value::Simple("PONG".into()));
+}

@@ -21,6 +21,8 @@ mod docs;
 mod expiry;
 /// Coordinated failover: FAILOVER and its HTTP twin, under writes, with Redis both ways.
 mod failover;
+/// LATENCY and INFO latencystats against redis-server 7.0.
+mod latency;
 /// Output limits for clients, subscribers and replicas that stop reading; input before AUTH.
 mod limits;
 /// maxmemory: the limit, each eviction policy, -OOM, evictions on replicas, LFU.

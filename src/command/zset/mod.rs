@@ -18,7 +18,7 @@ use super::ctx::{argv_of, Ctx, TimeoutReply};
 use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::numeric::parse_float;
-use super::reply::{random_picks, reply_scan};
+use super::reply::{random_picks, random_picks_capped, reply_scan};
 use super::Spec;
 use crate::command::cmd;
 use crate::keyspace::types::scan::scan_step;
@@ -479,13 +479,14 @@ fn zrandmember(ctx: &mut Ctx) -> CmdResult {
     if with_scores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::Fixed(error::VALUE_OUT_OF_RANGE));
     }
+    let cap = ctx.reply_element_cap();
     let (db, out) = db_out(ctx);
     let Some(zset) = read::<ZSet>(db, key, now, clock)? else {
         out.array(0);
         return Ok(());
     };
     let len = zset.len();
-    let mut picks = random_picks(len, count);
+    let mut picks = random_picks_capped(len, count, cap);
     if count >= len as i64 {
         // The whole set: Redis walks it from the highest score down.
         picks.reverse();
