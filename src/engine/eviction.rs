@@ -116,6 +116,13 @@ impl Eviction {
         allocated.saturating_sub(not_counted + self.held_by_snapshots)
     }
 
+    /// Takes `bytes` just freed off the last measurement.
+    fn credit(&mut self, bytes: u64) {
+        if let Some((_, allocated)) = self.measured.as_mut() {
+            *allocated = allocated.saturating_sub(bytes);
+        }
+    }
+
     /// CONFIG RESETSTAT: the counters start again.
     pub fn reset_counters(&mut self) {
         self.evicted_keys = 0;
@@ -161,35 +168,54 @@ pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
         engine.eviction.note_exceeded(false);
         return Outcome::Fits;
     }
-    engine.eviction.note_exceeded(true);
     let policy = Policy::parse(&settings.maxmemory_policy);
     if policy == Policy::NoEviction {
+        engine.eviction.note_exceeded(true);
         return Outcome::OutOfMemory;
     }
-    let deadline = time_limit(settings.maxmemory_eviction_tenacity).map(|d| Instant::now() + d);
+    // The clock is read every 16 evictions, as Redis does: most commands evict one key and
+    // should not pay for timing it.
+    let limit = time_limit(settings.maxmemory_eviction_tenacity);
+    let mut started: Option<Instant> = None;
+    let mut evictions = 0u64;
+    let mut out_of_time = move |evictions: u64| {
+        evictions.is_multiple_of(16)
+            && limit.is_some_and(|l| started.get_or_insert_with(Instant::now).elapsed() >= l)
+    };
     loop {
         let to_free = used - settings.maxmemory;
         let mut freed = 0u64;
         let mut evicted_any = false;
+        let mut timed_out = false;
         while freed < to_free {
             let Some((db, key)) = choose_victim(engine, policy, settings.maxmemory_samples) else {
                 break;
             };
             freed += evict(engine, db, &key, settings.lazyfree_lazy_eviction);
             evicted_any = true;
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            evictions += 1;
+            if out_of_time(evictions) {
+                timed_out = true;
                 break;
             }
+        }
+        if freed >= to_free {
+            // Trust the estimate until the next measurement (at most MEASURE_EVERY away):
+            // reading the allocator after every eviction would cost more than the eviction.
+            engine.eviction.credit(freed);
+            engine.eviction.note_exceeded(false);
+            return Outcome::Fits;
         }
         used = engine.eviction.used(not_counted, true);
         if used <= settings.maxmemory {
             engine.eviction.note_exceeded(false);
             return Outcome::Fits;
         }
+        engine.eviction.note_exceeded(true);
         if !evicted_any {
             return Outcome::OutOfMemory;
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
+        if timed_out {
             // Out of time, not out of candidates: the next command (or the cron) goes on,
             // and this one runs (Redis's EVICT_RUNNING).
             return Outcome::Fits;

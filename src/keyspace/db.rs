@@ -689,28 +689,38 @@ impl Db {
     }
 
     /// Calls `f` with up to `n` live items picked at random (only items with a TTL when
-    /// `volatile`), as candidates for eviction. Sampling is per segment then per bucket,
-    /// with a bounded number of tries, so it never walks the database.
+    /// `volatile`), as candidates for eviction. Like Redis's `dictGetSomeKeys`, it reads
+    /// consecutive buckets from a random place in a random segment: neighbouring buckets
+    /// share cache lines, so a sample costs about one memory miss per item rather than
+    /// three, and the keys' hashes make neighbours as good as random picks. Bounded work:
+    /// it never walks the database.
     pub fn sample(&self, n: usize, volatile: bool, now: i64, mut f: impl FnMut(&ItemRef)) {
         if self.len == 0 || (volatile && self.expires == 0) {
             return;
         }
         let mut rng = rand::rng();
-        let (mut found, mut tries) = (0, 0);
-        while found < n && tries < n * 16 {
-            tries += 1;
+        let mut found = 0;
+        for _ in 0..n.max(4) {
             let seg = &self.segments[rng.random_range(0..self.segments.len())];
             if seg.is_empty() || (volatile && seg.expires == 0) {
                 continue;
             }
-            let Some(item) = seg.at(rng.random_range(0..seg.table.num_buckets())) else {
-                continue;
-            };
-            if (volatile && !item.has_expire()) || (!self.ignore_expiry && item.is_expired(now)) {
-                continue;
+            let buckets = seg.table.num_buckets();
+            let start = rng.random_range(0..buckets);
+            for step in 0..buckets.min(64 * n) {
+                let Some(item) = seg.at((start + step) % buckets) else {
+                    continue;
+                };
+                if (volatile && !item.has_expire()) || (!self.ignore_expiry && item.is_expired(now))
+                {
+                    continue;
+                }
+                f(item);
+                found += 1;
+                if found == n {
+                    return;
+                }
             }
-            found += 1;
-            f(item);
         }
     }
 

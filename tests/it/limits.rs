@@ -65,6 +65,14 @@ fn set_big(node: &Node, key: &str, bytes: usize) {
     assert_eq!(reply, Value::Simple("OK".into()));
 }
 
+/// CONFIG SET client-output-buffer-limit `spec` (e.g. "normal 100kb 0 0").
+fn set_output_limit(c: &mut Conn, spec: &str) {
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", spec]),
+        Value::Simple("OK".into())
+    );
+}
+
 fn closures_logged(node: &Node) -> usize {
     node.log_lines()
         .iter()
@@ -115,30 +123,14 @@ fn normal_output_limits_close_a_client_hard_at_once_soft_after_its_seconds() {
     set_big(&node, "big", 200 << 10);
     // Hard: one reply over the limit is never sent and the client is closed, as Redis.
     let mut c = node.conn();
-    assert_eq!(
-        c.cmd(&[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 100kb 0 0"
-        ]),
-        Value::Simple("OK".into())
-    );
+    set_output_limit(&mut c, "normal 100kb 0 0");
     c.send(&[b"GET", b"big"]);
     assert_eq!(c.try_read(), None, "the reply over the hard limit was sent");
     assert_eq!(closures_logged(&node), 1);
 
     // Soft: a client that stops reading with more than the soft limit pending is closed
     // once its seconds pass, not before.
-    assert_eq!(
-        node.conn().cmd(&[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 0 100kb 1"
-        ]),
-        Value::Simple("OK".into())
-    );
+    set_output_limit(&mut node.conn(), "normal 0 100kb 1");
     let started = Instant::now();
     let _slow = stop_reading_after_gets(&node, "slow", "big", 200);
     wait_until(Duration::from_secs(10), "the slow client is closed", || {
@@ -167,15 +159,7 @@ fn timeout_closes_a_client_that_stopped_reading() {
 fn a_pubsub_subscriber_over_its_limit_is_closed_and_logged_once() {
     let node = Node::replikv(&[]);
     let mut admin = node.conn();
-    assert_eq!(
-        admin.cmd(&[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "pubsub 1mb 0 0"
-        ]),
-        Value::Simple("OK".into())
-    );
+    set_output_limit(&mut admin, "pubsub 1mb 0 0");
     let mut sub = node.conn();
     sub.cmd(&["CLIENT", "SETNAME", "subscriber"]);
     let confirmation = sub.cmd(&["SUBSCRIBE", "news"]);
@@ -278,15 +262,7 @@ fn write_mib(master: &Node, mib: usize) {
 #[test]
 fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
     let master = Node::replikv(&["--repl-diskless-sync-delay", "0"]);
-    assert_eq!(
-        master.conn().cmd(&[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "replica 8mb 4mb 60"
-        ]),
-        Value::Simple("OK".into())
-    );
+    set_output_limit(&mut master.conn(), "replica 8mb 4mb 60");
     let _link = stalled_replica(&master);
     let rss_before = rss_mib(&master);
     write_mib(&master, 40);
@@ -436,15 +412,7 @@ fn idle_http_connections_are_capped_and_closed_and_never_starve_resp() {
 fn a_huge_random_count_stops_at_the_output_limit() {
     let node = Node::replikv(&[]);
     let mut admin = node.conn();
-    assert_eq!(
-        admin.cmd(&[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 1000000 0 0"
-        ]),
-        Value::Simple("OK".into())
-    );
+    set_output_limit(&mut admin, "normal 1000000 0 0");
     admin.cmd(&["HSET", "h", "a", "b"]);
     admin.cmd(&["SADD", "s", "a"]);
     admin.cmd(&["ZADD", "z", "1", "a"]);
