@@ -109,8 +109,9 @@ fn bulk_and_query_buffer_limits() {
         let mut big = b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$1000000\r\n".to_vec();
         big.extend(vec![b'a'; 1_000_000]);
         big.extend(b"\r\n");
-        big.extend(b"*3\r\n$3\r\nSET\r\n$4\r\nbig2\r\n$2000000\r\n");
-        big.extend(vec![b'b'; 1_200_000]);
+        // The first command's reply is read before the one over the limit is sent: a server
+        // that closes a socket with unread input resets it, and a reset may discard a reply
+        // still in flight (this test failed that way, against redis-server, 1 run in 16).
         c.send_raw(&big);
         assert_eq!(
             c.try_read(),
@@ -118,6 +119,9 @@ fn bulk_and_query_buffer_limits() {
             "{:?}",
             node.kind
         );
+        let mut over = b"*3\r\n$3\r\nSET\r\n$4\r\nbig2\r\n$2000000\r\n".to_vec();
+        over.extend(vec![b'b'; 1_200_000]);
+        c.send_raw_until_closed(&over);
         assert!(
             c.is_closed(Duration::from_secs(2)),
             "{:?} kept the connection",

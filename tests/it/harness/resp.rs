@@ -162,6 +162,12 @@ impl Conn {
         self.stream.write_all(bytes).expect("write");
     }
 
+    /// Sends raw bytes to a server that may close the connection part way (a limit test):
+    /// a write error is not a failure here, what the server did is checked afterwards.
+    pub fn send_raw_until_closed(&mut self, bytes: &[u8]) {
+        let _ = self.stream.write_all(bytes);
+    }
+
     /// Sends one command.
     pub fn send(&mut self, args: &[&[u8]]) {
         self.send_raw(&encode(args));
