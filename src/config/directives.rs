@@ -71,11 +71,11 @@ pub fn format_percentile(p: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn yes_no(b: bool) -> String {
+pub(super) fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
-fn parse_bool(args: &[String]) -> Result<bool, String> {
+pub(super) fn parse_bool(args: &[String]) -> Result<bool, String> {
     let v = one(args)?;
     if v.eq_ignore_ascii_case("yes") {
         Ok(true)
@@ -86,7 +86,7 @@ fn parse_bool(args: &[String]) -> Result<bool, String> {
     }
 }
 
-fn parse_int(args: &[String], min: i64, max: i64) -> Result<i64, String> {
+pub(super) fn parse_int(args: &[String], min: i64, max: i64) -> Result<i64, String> {
     let v = one(args)?;
     let n: i64 = v
         .parse()

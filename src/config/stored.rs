@@ -4,6 +4,7 @@
 //! row's `doc` says why it is inert. They live in one map of [`Settings`](super::Settings)
 //! rather than a field each, and are declared with `stored!`.
 
+use super::directives::{parse_bool, parse_int, yes_no};
 use super::Settings;
 
 /// How a stored directive's value is checked (Redis's config types, with its error texts).
@@ -35,26 +36,8 @@ pub fn set(
         return Err("wrong number of arguments".into());
     };
     let value = match kind {
-        Kind::Bool => {
-            if v.eq_ignore_ascii_case("yes") {
-                "yes".to_string()
-            } else if v.eq_ignore_ascii_case("no") {
-                "no".to_string()
-            } else {
-                return Err("argument must be 'yes' or 'no'".into());
-            }
-        }
-        Kind::Int(min, max) => {
-            let n: i64 = v
-                .parse()
-                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
-            if n < min || n > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
-            }
-            n.to_string()
-        }
+        Kind::Bool => yes_no(parse_bool(args)?),
+        Kind::Int(min, max) => parse_int(args, min, max)?.to_string(),
         Kind::Enum(names) => match names.iter().find(|n| n.eq_ignore_ascii_case(v)) {
             Some(n) => n.to_string(),
             None => {

@@ -37,6 +37,19 @@ pub struct Node {
     log: Arc<Mutex<Vec<String>>>,
 }
 
+/// What every replikv a test starts gets: ephemeral RESP and HTTP ports, loopback only, no
+/// save rules.
+const BASELINE: [&str; 8] = [
+    "--port",
+    "0",
+    "--http-port",
+    "0",
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+];
+
 /// The replikv binary built by cargo for these tests.
 pub fn replikv_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_replikv"))
@@ -100,24 +113,14 @@ impl Node {
             }
             None => Command::new(replikv_bin()),
         };
-        cmd.args([
-            "--port",
-            "0",
-            "--http-port",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--enable-debug-command",
-            "yes",
-        ])
-        .arg("--dir")
-        .arg(dir.path())
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        cmd.args(BASELINE)
+            .args(["--enable-debug-command", "yes"])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         Self::spawn_replikv(cmd, dir)
     }
 
@@ -306,16 +309,7 @@ impl Node {
 /// code and output.
 pub fn run_to_exit(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     let mut child = Command::new(replikv_bin())
-        .args([
-            "--port",
-            "0",
-            "--http-port",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
+        .args(BASELINE)
         .args(args)
         .arg("--dir")
         .arg(dir)
