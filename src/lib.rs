@@ -52,36 +52,55 @@ pub async fn run(mut settings: Settings, config_file: Option<PathBuf>) -> std::i
     Ok(())
 }
 
-/// Loads the RDB file, binds the listeners and spawns every task; returns once the server
+/// Binds the listeners, loads the RDB file and spawns every task; returns once the server
 /// is ready. A file that cannot be loaded is an error (naming the file, the byte offset and
 /// the reason): the server never runs on half a dataset.
+///
+/// The order is Redis's: the sockets are bound and the start-up banner (with its `PID:`
+/// line, which Redis's test harness waits for) is printed before the load, so a load that
+/// fails is reported after it; clients are accepted during the load (which runs off the
+/// engine lock) and answered as Redis answers them then: INFO, PING-free introspection and
+/// other commands flagged `loading` work, the rest get -LOADING.
 pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     let settings = state.settings();
-    engine::persistence::load_at_startup(&state).map_err(std::io::Error::other)?;
     let (listeners, port) =
         server::listener::bind_all(&settings.bind, settings.port, settings.tcp_backlog).await?;
     state.ports.lock().resp = port;
-    {
-        let mut engine = state.engine.lock();
-        engine.subscriptions.limit = settings.obuf_pubsub;
-    }
-    for listener in listeners {
-        tokio::spawn(server::listener::accept_loop(state.clone(), listener));
-    }
-    if !settings.unixsocket.is_empty() {
-        let unix = server::listener::bind_unix(&settings.unixsocket, settings.unixsocketperm)?;
-        tokio::spawn(server::listener::accept_unix_loop(
-            state.clone(),
-            unix,
-            settings.unixsocket.clone(),
-        ));
-    }
+    let unix = if settings.unixsocket.is_empty() {
+        None
+    } else {
+        Some(server::listener::bind_unix(
+            &settings.unixsocket,
+            settings.unixsocketperm,
+        )?)
+    };
     if settings.always_show_logo {
         tracing::info!(
             "{}",
             telemetry::logging::banner(port, std::process::id(), engine::REDIS_COMPAT_VERSION)
         );
     }
+    {
+        let mut engine = state.engine.lock();
+        engine.subscriptions.limit = settings.obuf_pubsub;
+        engine.loading = true;
+    }
+    for listener in listeners {
+        tokio::spawn(server::listener::accept_loop(state.clone(), listener));
+    }
+    if let Some(unix) = unix {
+        tokio::spawn(server::listener::accept_unix_loop(
+            state.clone(),
+            unix,
+            settings.unixsocket.clone(),
+        ));
+    }
+    let loader = state.clone();
+    let loaded = tokio::task::spawn_blocking(move || engine::persistence::load_at_startup(&loader))
+        .await
+        .map_err(std::io::Error::other)?;
+    state.engine.lock().loading = false;
+    loaded.map_err(std::io::Error::other)?;
     tokio::spawn(server::cron::run(state.clone()));
     if let Some((host, port)) = settings.replicaof.clone() {
         let mut engine = state.engine.lock();

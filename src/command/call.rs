@@ -12,16 +12,61 @@ use super::ctx::{Action, BlockRequest, BlockedWait, CallMode, Ctx};
 use super::error::CmdError;
 use super::flags::*;
 use super::{CommandTable, Spec};
+use crate::config::PropagationErrorBehavior;
 use crate::engine::blocking::Waiter;
-use crate::engine::{Engine, Session, State};
+use crate::engine::{ClientKind, Engine, Session, State};
 use crate::keyspace::now_ms;
 use crate::resp::ReplyBuf;
 
-/// Writes an error reply and counts it.
-pub fn reply_error(engine: &mut Engine, out: &mut ReplyBuf, err: &CmdError) {
+/// Writes an error reply and counts it. `command` is the command that failed, when it
+/// was resolved.
+pub fn reply_error(
+    engine: &mut Engine,
+    session: &Session,
+    out: &mut ReplyBuf,
+    err: &CmdError,
+    command: Option<&str>,
+) {
     let bytes = err.to_bytes();
     engine.stats.count_error(&bytes);
+    if session.is_master_link || session.info.kind() == ClientKind::Replica {
+        replication_link_error(engine, session.is_master_link, &bytes, command);
+    }
     out.error_bytes(&bytes);
+}
+
+/// An error answered on a replication link: the two sides' data may now differ. Logged as
+/// Redis logs it (operators and Redis's own tests look for `== CRITICAL ==`), counted in
+/// `unexpected_error_replies`; on a read-only replica, `propagation-error-behavior panic`
+/// (or `panic-on-replicas`) stops the process rather than serve diverged data.
+fn replication_link_error(
+    engine: &mut Engine,
+    from_master: bool,
+    error: &[u8],
+    command: Option<&str>,
+) {
+    let (me, peer) = if from_master {
+        ("replica", "master")
+    } else {
+        ("master", "replica")
+    };
+    let shown = &error[..error.len().min(4096)];
+    let command = command.unwrap_or("<unknown>");
+    tracing::warn!(
+        "== CRITICAL == This {me} is sending an error to its {peer}: '{}' after processing the command '{command}'",
+        String::from_utf8_lossy(shown)
+    );
+    engine.stats.unexpected_error_replies += 1;
+    let panics = matches!(
+        engine.settings.propagation_error_behavior,
+        PropagationErrorBehavior::Panic | PropagationErrorBehavior::PanicOnReplicas
+    );
+    if from_master && engine.settings.replica_read_only && panics {
+        tracing::error!(
+            "This {me} panicked sending an error to its {peer} after processing the command '{command}'"
+        );
+        std::process::abort();
+    }
 }
 
 /// Runs a handler and does the bookkeeping around it (Redis's `call`): statistics, the
@@ -100,7 +145,7 @@ pub fn call_with(
         .add_if_needed(event, micros / 1000, threshold, now_ms() / 1000);
     if let Err(err) = &result {
         stat.failed_calls += 1;
-        reply_error(engine, out, err);
+        reply_error(engine, session, out, err, Some(spec.fullname));
     }
     engine.stats.total_commands += 1;
     engine.dirty += dirty;

@@ -1,5 +1,6 @@
 //! DEBUG: the subcommands tests and operators use to look inside and to provoke states
-//! (SLEEP, SET-ACTIVE-EXPIRE, RELOAD, OBJECT). Protected by `enable-debug-command`.
+//! (SLEEP, SET-ACTIVE-EXPIRE, RELOAD, OBJECT, DIGEST, DIGEST-VALUE, POPULATE, LOG,
+//! CHANGE-REPL-ID, REPLICATE). Protected by `enable-debug-command`.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use super::reply::help_reply;
 use super::Spec;
 use crate::command::cmd;
 use crate::engine::persistence::{cancel_bgsave, reload, save_now, ReloadError, ReloadOptions};
+use crate::keyspace::{digest, StrValue, Value, NO_EXPIRE};
 
 fn debug(ctx: &mut Ctx) -> CmdResult {
     let sub = ctx.arg(1).to_ascii_lowercase();
@@ -31,6 +33,40 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             Ok(())
         }
         b"reload" => debug_reload(ctx),
+        b"digest" if ctx.argv.len() == 2 => {
+            let d = digest::dataset_digest(&ctx.engine.keyspace.dbs);
+            ctx.out.simple(&digest::to_hex(&d));
+            Ok(())
+        }
+        b"digest-value" => {
+            let keys = &ctx.argv[2..];
+            ctx.out.array(keys.len());
+            for key in keys {
+                let d = digest::key_digest(ctx.db(), key);
+                ctx.out.simple(&digest::to_hex(&d));
+            }
+            Ok(())
+        }
+        b"populate" if (3..=5).contains(&ctx.argv.len()) => debug_populate(ctx),
+        b"log" if ctx.argv.len() == 3 => {
+            tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(ctx.arg(2)));
+            ctx.out.ok();
+            Ok(())
+        }
+        b"change-repl-id" if ctx.argv.len() == 2 => {
+            tracing::warn!("Changing replication IDs after receiving DEBUG change-repl-id");
+            ctx.engine.repl.change_replid();
+            ctx.out.ok();
+            Ok(())
+        }
+        b"replicate" if ctx.argv.len() >= 3 => {
+            // Straight into the stream, in whatever database it last selected (Redis's
+            // tests use it to send a replica a command it will refuse).
+            let args: Vec<&[u8]> = ctx.argv[2..].iter().map(|a| a.as_ref()).collect();
+            ctx.engine.repl.feed_dbless(&args);
+            ctx.out.ok();
+            Ok(())
+        }
         b"object" if ctx.argv.len() == 3 => {
             let now = ctx.now;
             let key = ctx.arg(2);
@@ -49,14 +85,30 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx,
             &[
                 "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CHANGE-REPL-ID",
+                "    Change the replication IDs of the instance.",
+                "    Dangerous: should be used only for testing the replication subsystem.",
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
+                "LOG <message>",
+                "    Write <message> to the server log.",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                "    it is used instead of the 'key' prefix. These are not propagated to",
+                "    replicas. Cluster slots are not respected so keys not belonging to the",
+                "    current node can be created in cluster mode.",
                 "RELOAD [option ...]",
                 "    Save the RDB on disk and reload it back to memory. Available <option> values:",
                 "    * MERGE: conflicting keys will be loaded from RDB.",
                 "    * NOFLUSH: the existing database will not be removed before load, but",
                 "      conflicting keys will generate an exception.",
                 "    * NOSAVE: the database will be loaded from an existing RDB file.",
+                "REPLICATE <command> [<arg> ...]",
+                "    Feed the command to the replication stream as it is.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -72,6 +124,50 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             String::from_utf8_lossy(ctx.arg(1))
         ))),
     }
+}
+
+/// DEBUG POPULATE count [prefix] [size]: creates `prefix:N` (default `key:N`) = `value:N`
+/// for N below count, skipping names that exist; with a size, each value is that long
+/// (the text cut, or padded with zero bytes). Nothing is propagated, as in Redis.
+fn debug_populate(ctx: &mut Ctx) -> CmdResult {
+    let count = positive(ctx.arg(2))?;
+    let prefix = ctx.argv.get(3).map_or(&b"key"[..], |p| p.as_ref());
+    let size = match ctx.argv.get(4) {
+        Some(s) => Some(positive(s)? as usize).filter(|&n| n > 0),
+        None => None,
+    };
+    let (now, clock) = (ctx.now, ctx.clock());
+    let db = ctx.db();
+    db.reserve(count as usize);
+    let mut numbers = itoa::Buffer::new();
+    for n in 0..count {
+        let number = numbers.format(n).as_bytes();
+        let key = [prefix, b":", number].concat();
+        if db.contains(&key, now) {
+            continue;
+        }
+        let mut value = [&b"value:"[..], number].concat();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        db.insert(
+            &key,
+            Value::Str(StrValue::from_bytes(&value)),
+            NO_EXPIRE,
+            clock,
+        );
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// A count that must be a non-negative integer; anything else is "value is out of range,
+/// must be positive", as Redis words both cases.
+fn positive(arg: &[u8]) -> Result<i64, CmdError> {
+    parse_int(arg)
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or(CmdError::Fixed(error::POSITIVE_COUNT))
 }
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), then load the file back

@@ -41,7 +41,7 @@ fn reject(
             .or_default()
             .rejected_calls += 1;
     }
-    reply_error(engine, out, &err);
+    reply_error(engine, session, out, &err, spec.map(|s| s.fullname));
 }
 
 /// Runs one command from a client: gates, then [`call`]. Replies go to `out`.

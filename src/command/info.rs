@@ -366,7 +366,7 @@ fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "tracking_total_keys", 0);
     field!(s, "tracking_total_items", 0);
     field!(s, "tracking_total_prefixes", 0);
-    field!(s, "unexpected_error_replies", 0);
+    field!(s, "unexpected_error_replies", st.unexpected_error_replies);
     field!(s, "total_error_replies", st.total_error_replies);
     field!(s, "dump_payload_sanitizations", 0);
     field!(s, "total_reads_processed", st.reads_processed);

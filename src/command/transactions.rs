@@ -67,7 +67,7 @@ fn exec_queued(ctx: &mut Ctx, queued: Vec<crate::resp::Argv>) {
         let spec = match ctx.table.resolve(&argv) {
             Ok(s) => s,
             Err((_, err)) => {
-                reply_error(ctx.engine, ctx.out, &err);
+                reply_error(ctx.engine, ctx.session, ctx.out, &err, None);
                 continue;
             }
         };

@@ -7,7 +7,10 @@
 //! does not parse is caught by a unit test.
 
 use super::stored::{stored, Kind};
-use super::{DisklessLoad, HttpEnabled, HttpPort, LogLevel, OutputLimit, Protected, Settings};
+use super::{
+    DisklessLoad, HttpEnabled, HttpPort, LogLevel, OutputLimit, PropagationErrorBehavior,
+    Protected, Settings,
+};
 use std::path::PathBuf;
 
 /// Renders a directive's current value as CONFIG GET shows it.
@@ -166,6 +169,14 @@ const DISKLESS_LOAD: &[(&str, DisklessLoad)] = &[
     ("disabled", DisklessLoad::Disabled),
     ("on-empty-db", DisklessLoad::OnEmptyDb),
     ("swapdb", DisklessLoad::Swapdb),
+];
+const PROPAGATION_ERROR: &[(&str, PropagationErrorBehavior)] = &[
+    ("ignore", PropagationErrorBehavior::Ignore),
+    ("panic", PropagationErrorBehavior::Panic),
+    (
+        "panic-on-replicas",
+        PropagationErrorBehavior::PanicOnReplicas,
+    ),
 ];
 const HTTP_ENABLED: &[(&str, HttpEnabled)] = &[
     ("yes", HttpEnabled::Yes),
@@ -615,6 +626,34 @@ pub static DIRECTIVES: &[Directive] = &[
         "Accepted for compatibility: replikv's tables grow segment by segment and never need Redis's background rehashing."
     ),
     stored!(
+        "dynamic-hz",
+        "yes",
+        true,
+        Kind::Bool,
+        "Accepted for compatibility: replikv's cron cost does not grow with the number of clients, so hz is not raised with it."
+    ),
+    stored!(
+        "loading-process-events-interval-bytes",
+        "2097152",
+        true,
+        Kind::Int(1024, i32::MAX as i64),
+        "Accepted for compatibility: a replica parses a full sync off the engine lock, so loading never stops other clients and never needs to pause for events."
+    ),
+    stored!(
+        "sanitize-dump-payload",
+        "no",
+        true,
+        Kind::Enum(&["no", "yes", "clients"]),
+        "Accepted for compatibility: replikv always checks a RESTORE payload or an RDB in full before using it, as Redis's 'yes'."
+    ),
+    stored!(
+        "watchdog-period",
+        "0",
+        true,
+        Kind::Int(0, i32::MAX as i64),
+        "Accepted for compatibility: Redis's debugging watchdog (a stack trace of a slow event loop); replikv logs slow commands through LATENCY and its traces instead."
+    ),
+    stored!(
         "appendfsync",
         "everysec",
         true,
@@ -690,13 +729,19 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         doc: "Milliseconds from which a command is recorded by the latency monitor (LATENCY LATEST, HISTORY; 0 = off).",
     },
-    stored!(
-        "propagation-error-behavior",
-        "ignore",
-        true,
-        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
-        "What a replica does when a command from its master fails: replikv logs it and goes on, as with ignore."
-    ),
+    Directive {
+        name: "propagation-error-behavior",
+        alias: None,
+        default: "ignore",
+        mutable: true,
+        multi_arg: false,
+        get: |s| enum_name(s.propagation_error_behavior, PROPAGATION_ERROR),
+        set: |s, a| {
+            s.propagation_error_behavior = parse_enum(a, PROPAGATION_ERROR)?;
+            Ok(())
+        },
+        doc: "What a read-only replica does when a command from its master fails: ignore (log `== CRITICAL ==` and go on), panic or panic-on-replicas (log, then stop the process).",
+    },
     Directive {
         name: "unixsocket",
         alias: None,
@@ -978,6 +1023,32 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         doc: "Write and verify the CRC64 trailer of RDB files.",
+    },
+    Directive {
+        name: "rdb-key-save-delay",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.rdb_key_save_delay.to_string(),
+        set: |s, a| {
+            s.rdb_key_save_delay = parse_int(a, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+        doc: "For tests: a pause after each key written to an RDB (file or full sync), in microseconds; -n pauses 1 us once every n keys.",
+    },
+    Directive {
+        name: "key-load-delay",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.key_load_delay.to_string(),
+        set: |s, a| {
+            s.key_load_delay = parse_int(a, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+        doc: "For tests: a pause after each key loaded from an RDB (start-up, full sync, DEBUG RELOAD), in microseconds; -n pauses 1 us once every n keys.",
     },
     Directive {
         name: "stop-writes-on-bgsave-error",

@@ -41,6 +41,18 @@ pub enum DisklessLoad {
     Swapdb,
 }
 
+/// `propagation-error-behavior`: what a replica does when a command from its master's
+/// stream fails (the data may have diverged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropagationErrorBehavior {
+    /// Log it (`== CRITICAL ==`) and go on.
+    Ignore,
+    /// Log it and stop the process, on a read-only replica.
+    Panic,
+    /// The same as `Panic` for a replica (Redis also panics an AOF load with `Panic`).
+    PanicOnReplicas,
+}
+
 /// `http-enabled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HttpEnabled {
@@ -206,6 +218,10 @@ pub struct Settings {
     pub rdbcompression: bool,
     /// `rdbchecksum`.
     pub rdbchecksum: bool,
+    /// `rdb-key-save-delay` (tests): see [`crate::rdb::KeyDelay`]'s units.
+    pub rdb_key_save_delay: i64,
+    /// `key-load-delay` (tests): the same units.
+    pub key_load_delay: i64,
     /// `stop-writes-on-bgsave-error`.
     pub stop_writes_on_bgsave_error: bool,
     /// `hash-max-listpack-entries`.
@@ -240,6 +256,8 @@ pub struct Settings {
     pub repl_diskless_sync_max_replicas: u64,
     /// `repl-diskless-load`.
     pub repl_diskless_load: DisklessLoad,
+    /// `propagation-error-behavior`.
+    pub propagation_error_behavior: PropagationErrorBehavior,
     /// `repl-ping-replica-period` seconds.
     pub repl_ping_replica_period: u64,
     /// `repl-timeout` seconds.
@@ -355,6 +373,8 @@ impl Settings {
             appendonly: false,
             rdbcompression: false,
             rdbchecksum: false,
+            rdb_key_save_delay: 0,
+            key_load_delay: 0,
             stop_writes_on_bgsave_error: false,
             hash_max_listpack_entries: 0,
             hash_max_listpack_value: 0,
@@ -372,6 +392,7 @@ impl Settings {
             repl_diskless_sync_delay: 0,
             repl_diskless_sync_max_replicas: 0,
             repl_diskless_load: DisklessLoad::Disabled,
+            propagation_error_behavior: PropagationErrorBehavior::Ignore,
             repl_ping_replica_period: 0,
             repl_timeout: 0,
             shutdown_timeout: 0,

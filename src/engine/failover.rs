@@ -159,8 +159,15 @@ pub fn failover_cron(state: &State, engine: &mut Engine) {
     let action = state.repl.role.lock().failover_tick(&caught_up, unix_ms());
     match action {
         FailoverAction::Nothing => {}
-        FailoverAction::HandOver((host, port)) => {
-            tracing::info!("Failover target {host}:{port} is synced, failing over.");
+        FailoverAction::HandOver {
+            target: (host, port),
+            forced,
+        } => {
+            if forced {
+                tracing::info!("FAILOVER to {host}:{port} time out exceeded, failing over.");
+            } else {
+                tracing::info!("Failover target {host}:{port} is synced, failing over.");
+            }
             announce(state);
             become_replica(state, engine, host, port);
         }

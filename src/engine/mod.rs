@@ -70,6 +70,8 @@ pub struct EngineStats {
     pub errors: hashbrown::HashMap<String, u64>,
     /// Total error replies.
     pub total_error_replies: u64,
+    /// Error replies on a replication link (our master's stream, a replica's commands).
+    pub unexpected_error_replies: u64,
     /// Per-command latency histograms (`latency-tracking`).
     pub latency: latency::LatencyHistograms,
 }

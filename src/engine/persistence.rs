@@ -19,7 +19,7 @@ use super::{encoding_limits, Engine, State};
 use crate::config::Settings;
 use crate::keyspace::{free_in_background, now_ms, KeyspaceSnapshot};
 use crate::rdb::file::{load_file, save_snapshot, SaveError};
-use crate::rdb::{Aux, LoadOptions, Loaded, ReplAux, WriteOptions, WriteStats};
+use crate::rdb::{Aux, KeyDelay, LoadOptions, Loaded, ReplAux, WriteOptions, WriteStats};
 use crate::replication::CachedMaster;
 
 /// After a failed background save, save rules wait this long before trying again
@@ -95,10 +95,13 @@ pub fn rdb_path(settings: &Settings) -> PathBuf {
     settings.dir.join(&settings.dbfilename)
 }
 
-fn write_options(settings: &Settings) -> WriteOptions {
+/// Writing options for this server: `rdbcompression`, `rdbchecksum`,
+/// `rdb-key-save-delay`.
+pub(crate) fn write_options(settings: &Settings) -> WriteOptions {
     WriteOptions {
         compression: settings.rdbcompression,
         checksum: settings.rdbchecksum,
+        key_delay: KeyDelay(settings.rdb_key_save_delay),
     }
 }
 
@@ -291,11 +294,12 @@ pub fn cron(state: &State, engine: &mut Engine) {
 // ---- start-up, shutdown, flush ----
 
 /// Loading options for this server: its databases and thresholds, checksum verification
-/// per `rdbchecksum`.
-fn load_options(settings: &Settings, keep_expired: bool) -> LoadOptions {
+/// per `rdbchecksum`, `key-load-delay`.
+pub(crate) fn load_options(settings: &Settings, keep_expired: bool) -> LoadOptions {
     LoadOptions {
         keep_expired,
         verify_checksum: settings.rdbchecksum,
+        key_delay: KeyDelay(settings.key_load_delay),
         ..LoadOptions::new(settings.databases, encoding_limits(settings))
     }
 }

@@ -4,8 +4,9 @@
 
 use std::io;
 
+use super::persistence::{load_options, write_options};
 use super::State;
-use crate::rdb::{self, Aux, LoadOptions, ReplAux, WriteOptions};
+use crate::rdb::{self, Aux, ReplAux};
 use crate::replication::{LoadedDataset, RdbStats, SyncSnapshot};
 
 /// Serialises a snapshot as an RDB, recording the replication id and offset it stands for.
@@ -24,10 +25,7 @@ pub fn write_rdb(
             offset: snapshot.offset as i64,
         }),
     };
-    let opts = WriteOptions {
-        compression: settings.rdbcompression,
-        checksum: settings.rdbchecksum,
-    };
+    let opts = write_options(&settings);
     let stats = rdb::write_snapshot(&snapshot.keyspace, &aux, &opts, out)
         .map_err(|e| io::Error::other(e.to_string()))?;
     Ok(RdbStats {
@@ -40,12 +38,7 @@ pub fn write_rdb(
 /// DELs will come), as a Redis replica does.
 pub fn load_rdb(state: &State, input: &mut dyn io::Read) -> Result<LoadedDataset, String> {
     let settings = state.settings();
-    let mut opts = LoadOptions::new(
-        settings.databases,
-        crate::engine::encoding_limits(&settings),
-    );
-    opts.keep_expired = true;
-    opts.verify_checksum = settings.rdbchecksum;
+    let opts = load_options(&settings, true);
     let loaded = rdb::load(input, &opts).map_err(|e| match e.offset() {
         Some(off) => format!("RDB from master unusable at byte {off}: {e}"),
         None => format!("RDB from master unusable: {e}"),

@@ -71,6 +71,8 @@ pub struct StatFigures {
     pub keyspace_misses: u64,
     /// total_error_replies.
     pub total_error_replies: u64,
+    /// unexpected_error_replies.
+    pub unexpected_error_replies: u64,
     /// total_reads_processed.
     pub reads_processed: u64,
     /// total_writes_processed.
@@ -150,6 +152,7 @@ impl ServerSnapshot {
             let engine = state.engine.lock();
             snap.fill_from_engine(&engine);
         }
+        snap.fill_sync_snapshots(state);
         snap
     }
 
@@ -157,7 +160,21 @@ impl ServerSnapshot {
     pub fn capture(state: &State, engine: &Engine) -> ServerSnapshot {
         let mut snap = ServerSnapshot::lock_free(state);
         snap.fill_from_engine(engine);
+        snap.fill_sync_snapshots(state);
         snap
+    }
+
+    /// A snapshot being serialised for a full sync counts as a save in progress, as
+    /// Redis's RDB child does for a full sync (disk-based or diskless).
+    fn fill_sync_snapshots(&mut self, state: &State) {
+        let p = &mut self.persistence;
+        if p.bgsave_in_progress {
+            return;
+        }
+        if let Some(since) = state.repl.full_syncs.producing_since() {
+            p.bgsave_in_progress = true;
+            p.current_bgsave_secs = since.elapsed().as_secs() as i64;
+        }
     }
 
     /// The figures that need no engine lock.
@@ -212,6 +229,7 @@ impl ServerSnapshot {
         self.stats.keyspace_hits = ks.stat_sum(|d| d.stat_hits);
         self.stats.keyspace_misses = ks.stat_sum(|d| d.stat_misses);
         self.stats.total_error_replies = e.stats.total_error_replies;
+        self.stats.unexpected_error_replies = e.stats.unexpected_error_replies;
         self.persistence = PersistenceFigures {
             loading: e.loading,
             changes_since_last_save: e.dirty,

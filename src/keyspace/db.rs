@@ -601,6 +601,14 @@ impl Db {
 
     // ---- iteration ----
 
+    /// Calls `f` for every stored key, expired or not (what Redis's dictionary iterator
+    /// sees: DEBUG DIGEST).
+    pub fn for_each_stored(&self, mut f: impl FnMut(&ItemRef)) {
+        for seg in &self.segments {
+            seg.table.iter().for_each(&mut f);
+        }
+    }
+
     /// Calls `f` for every live key.
     pub fn for_each_live(&self, now: i64, mut f: impl FnMut(&ItemRef)) {
         for seg in &self.segments {

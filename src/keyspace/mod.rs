@@ -6,6 +6,7 @@
 //! flushed database, serialising a snapshot) is handed off the lock as owned data.
 
 pub mod db;
+pub mod digest;
 pub mod key;
 pub mod lfu;
 pub mod segment;

@@ -832,6 +832,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                 }
                 expire_at = NO_EXPIRE;
                 idle = None;
+                opts.key_delay.pause();
             }
         }
     }
@@ -1094,6 +1095,7 @@ mod tests {
                     WriteOptions {
                         compression,
                         checksum,
+                        ..WriteOptions::default()
                     },
                 );
                 let loaded = load(&bytes[..], &opts()).expect("load");
@@ -1122,7 +1124,7 @@ mod tests {
             &ks,
             WriteOptions {
                 compression: false,
-                checksum: true,
+                ..WriteOptions::default()
             },
         );
         assert!(compressed.len() + 2000 < plain.len());
@@ -1622,13 +1624,7 @@ mod tests {
     #[test]
     fn bit_flips_never_panic_and_are_mostly_caught() {
         let ks = sample();
-        let bytes = save(
-            &ks,
-            WriteOptions {
-                compression: true,
-                checksum: true,
-            },
-        );
+        let bytes = save(&ks, WriteOptions::default());
         let mut caught = 0;
         let step = bytes.len() / 997;
         for i in (0..bytes.len()).step_by(step.max(1)) {
@@ -1794,7 +1790,13 @@ mod tests {
             for (db, k, v, exp) in entries {
                 ks.dbs[db].insert(&k, v, exp, 0);
             }
-            let bytes = save(&ks, WriteOptions { compression, checksum: true });
+            let bytes = save(
+                &ks,
+                WriteOptions {
+                    compression,
+                    ..WriteOptions::default()
+                },
+            );
             let loaded = load(&bytes[..], &LoadOptions::new(3, limits())).expect("load");
             assert_same(&canon(&loaded.keyspace), &after_load(canon(&ks)), "random");
             for db in &ks.dbs {

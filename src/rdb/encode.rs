@@ -395,6 +395,7 @@ pub fn write_snapshot(
             if o.buf.len() >= FLUSH_AT {
                 o.flush()?;
             }
+            opts.key_delay.pause();
         }
     }
     o.buf.push(opcode::EOF);

@@ -250,6 +250,30 @@ pub struct WriteOptions {
     pub compression: bool,
     /// `rdbchecksum`: write the CRC64 trailer (zero otherwise).
     pub checksum: bool,
+    /// `rdb-key-save-delay`: a pause after each key (tests use it to make a save or a
+    /// full sync last).
+    pub key_delay: KeyDelay,
+}
+
+/// A pause per key, in the units of Redis's test directives `rdb-key-save-delay` and
+/// `key-load-delay`: a positive value sleeps that many microseconds; `-n` sleeps one
+/// microsecond once every `n` keys on average (a fraction of a microsecond per key); 0 is
+/// no pause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyDelay(pub i64);
+
+impl KeyDelay {
+    /// Sleeps as configured; called once per key.
+    pub fn pause(self) {
+        let micros = match self.0 {
+            0 => return,
+            n if n > 0 => n as u64,
+            n => u64::from(rand::random_range(0..n.unsigned_abs()) == 0),
+        };
+        if micros > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(micros));
+        }
+    }
 }
 
 impl Default for WriteOptions {
@@ -257,6 +281,7 @@ impl Default for WriteOptions {
         WriteOptions {
             compression: true,
             checksum: true,
+            key_delay: KeyDelay::default(),
         }
     }
 }
@@ -286,6 +311,8 @@ pub struct LoadOptions {
     pub verify_checksum: bool,
     /// Total input size when known (a file): lengths are checked against what remains.
     pub total_len: Option<u64>,
+    /// `key-load-delay`: a pause after each key (tests use it to make a load last).
+    pub key_delay: KeyDelay,
 }
 
 impl LoadOptions {
@@ -299,6 +326,7 @@ impl LoadOptions {
             keep_expired: false,
             verify_checksum: true,
             total_len: None,
+            key_delay: KeyDelay::default(),
         }
     }
 }

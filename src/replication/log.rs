@@ -143,6 +143,15 @@ impl ReplLog {
         self.last_db = None;
     }
 
+    /// DEBUG CHANGE-REPL-ID: a fresh id and no previous one, so no replica can continue
+    /// from this history with a partial resync (Redis's tests use it to force full syncs).
+    pub fn change_replid(&mut self) {
+        self.publish();
+        self.replid = random_id();
+        self.replid2 = NO_REPLID.to_string();
+        self.second_offset = -1;
+    }
+
     /// A replica adopts its master's id after a full sync (`+FULLRESYNC id offset`): the
     /// stream restarts after `offset` with a fresh backlog for our own replicas.
     pub fn adopt_master(&mut self, replid: &str, offset: u64) {

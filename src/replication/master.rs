@@ -241,6 +241,33 @@ struct QueueInner {
     disk_job: Option<JoinableDiskJob>,
     transfers: usize,
     snapshots: u64,
+    /// When each snapshot still being serialised (to a file or to sockets) started.
+    producing: Vec<(u64, Instant)>,
+}
+
+/// Marks a full-sync snapshot as being serialised until dropped (INFO shows it as Redis
+/// shows its RDB child: `rdb_bgsave_in_progress:1`).
+struct Producing {
+    host: Arc<dyn Host>,
+    snapshot_no: u64,
+}
+
+impl Producing {
+    fn start(host: &Arc<dyn Host>, snapshot_no: u64) -> Producing {
+        let mut inner = host.hub().full_syncs.inner.lock();
+        inner.producing.push((snapshot_no, Instant::now()));
+        Producing {
+            host: host.clone(),
+            snapshot_no,
+        }
+    }
+}
+
+impl Drop for Producing {
+    fn drop(&mut self) {
+        let mut inner = self.host.hub().full_syncs.inner.lock();
+        inner.producing.retain(|(no, _)| *no != self.snapshot_no);
+    }
 }
 
 /// Replicas waiting for a full sync, and the jobs serving them.
@@ -272,6 +299,12 @@ impl FullSyncQueue {
         if let Some(job) = inner.disk_job.as_mut() {
             job.late.retain(|w| w.id != id);
         }
+    }
+
+    /// Since when the oldest full-sync snapshot still being serialised has been; `None`
+    /// when none is.
+    pub fn producing_since(&self) -> Option<Instant> {
+        self.inner.lock().producing.iter().map(|(_, at)| *at).min()
     }
 
     /// Number of snapshots taken for full syncs since start.
@@ -357,6 +390,7 @@ async fn run_job(host: Arc<dyn Host>, batch: Vec<SyncWaiter>, diskless: bool, sn
         diskless
     );
     let snap = span.in_scope(|| host.snapshot_for_sync(&ids));
+    let _producing = Producing::start(&host, snapshot_no);
     let keys = snap.keyspace.key_count() as u64;
     info!(
         snapshot_no,
@@ -713,7 +747,13 @@ impl<'a> LinkGuard<'a> {
         let hub = self.host.hub();
         let id = self.handoff.id;
         let pending = hub.backlog.pending_for(id);
-        let limit = settings.obuf_replica;
+        let mut limit = settings.obuf_replica;
+        // As Redis: a hard limit below repl-backlog-size is raised to it. Otherwise a
+        // replica could resume from the backlog and then be dropped at once; the bytes are
+        // the backlog's anyway, shared by every replica.
+        if limit.hard > 0 && limit.hard < settings.repl_backlog_size {
+            limit.hard = settings.repl_backlog_size;
+        }
         if let Some(breach) = limit.check(pending, &mut self.over_soft_since_ms, unix_ms()) {
             warn!(
                 replica = id,

@@ -464,6 +464,7 @@ impl RoleState {
             None => caught_up.first().cloned(),
         };
         let timed_out = f.deadline_ms.is_some_and(|d| now_ms >= d);
+        let forced = chosen.is_none();
         let target = match (chosen, timed_out) {
             (Some(t), _) => t,
             (None, true) if f.force => match f.target.clone() {
@@ -486,14 +487,14 @@ impl RoleState {
                 "{}:{}{}",
                 target.0,
                 target.1,
-                if timed_out && f.force {
+                if forced {
                     " (forced at the timeout)"
                 } else {
                     " (caught up)"
                 }
             ),
         });
-        FailoverAction::HandOver(target)
+        FailoverAction::HandOver { target, forced }
     }
 
     /// The target accepted our PSYNC FAILOVER: the failover is over, we are its replica.
@@ -533,8 +534,14 @@ impl RoleState {
 pub enum FailoverAction {
     /// Keep waiting.
     Nothing,
-    /// Become the replica of this target, with a PSYNC FAILOVER.
-    HandOver((String, u16)),
+    /// Become the replica of this target, with a PSYNC FAILOVER; `forced` when FORCE
+    /// hands over at the timeout to a target that has not caught up.
+    HandOver {
+        /// The new master.
+        target: (String, u16),
+        /// Handed over at the deadline without the target having caught up.
+        forced: bool,
+    },
     /// Give up, for this reason.
     Abort(String),
 }
@@ -657,7 +664,10 @@ mod tests {
         let b = ("b".to_string(), 2);
         assert_eq!(
             r.failover_tick(std::slice::from_ref(&b), 6),
-            FailoverAction::HandOver(b.clone())
+            FailoverAction::HandOver {
+                target: b.clone(),
+                forced: false
+            }
         );
         assert_eq!(r.failover_state(), FailoverState::InProgress);
         assert_eq!(
@@ -700,7 +710,10 @@ mod tests {
         );
         assert_eq!(
             r.failover_tick(&[("x".to_string(), 9), t.clone()], 2),
-            FailoverAction::HandOver(t)
+            FailoverAction::HandOver {
+                target: t,
+                forced: false
+            }
         );
     }
 
@@ -722,7 +735,13 @@ mod tests {
         let t = ("t".to_string(), 1);
         r.begin_failover(Some(t.clone()), Some(100), true, 0)
             .unwrap();
-        assert_eq!(r.failover_tick(&[], 100), FailoverAction::HandOver(t));
+        assert_eq!(
+            r.failover_tick(&[], 100),
+            FailoverAction::HandOver {
+                target: t,
+                forced: true
+            }
+        );
         assert!(r.latest_failover().unwrap().steps[1]
             .detail
             .contains("forced"));
@@ -741,7 +760,10 @@ mod tests {
         let b = ("b".to_string(), 2);
         assert_eq!(
             r.failover_tick(std::slice::from_ref(&b), 3),
-            FailoverAction::HandOver(b)
+            FailoverAction::HandOver {
+                target: b,
+                forced: false
+            }
         );
         r.become_replica("b", 2, own());
         assert_eq!(

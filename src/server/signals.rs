@@ -72,9 +72,17 @@ fn run(state: Arc<State>, mut signals: Signals) {
 }
 
 /// The save a termination signal asks for. True when the server may exit.
+///
+/// While a dataset is being loaded (at start-up, or a replica's full sync), nothing is
+/// saved and the process exits at once, as Redis does: the dataset in memory is partial, and
+/// saving it would overwrite the file being loaded.
 fn final_save(state: &State) -> bool {
     let timeout = Duration::from_secs(state.settings().shutdown_timeout.max(1));
     match state.engine.try_lock_for(timeout) {
+        Some(engine) if engine.loading => {
+            tracing::warn!("received during loading: exiting without saving");
+            std::process::exit(0);
+        }
         Some(mut engine) => shutdown_save(state, &mut engine, false, false, false).is_ok(),
         None => {
             tracing::warn!(

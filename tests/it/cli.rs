@@ -44,6 +44,53 @@ fn one_shot_commands() {
     }
 }
 
+/// `redis-cli --rdb` asks for a full sync as a replica would and saves the payload: from a
+/// replikv master, disk-based and diskless, the file is a valid RDB (redis-check-rdb says so)
+/// that a fresh server loads with every key.
+#[test]
+fn redis_cli_dumps_an_rdb_from_replikv() {
+    let node = Node::replikv(&[]);
+    let mut c = node.conn();
+    assert_eq!(
+        c.cmd(&["DEBUG", "POPULATE", "5000", "key", "100"]).text(),
+        "OK"
+    );
+    let digest = c.cmd(&["DEBUG", "DIGEST"]).text();
+    let dir = tempfile::tempdir().expect("tempdir");
+    for diskless in ["no", "yes"] {
+        c.cmd(&["CONFIG", "SET", "repl-diskless-sync", diskless]);
+        let file = dir.path().join(format!("cli-{diskless}.rdb"));
+        let out = Command::new(redis_tool("redis-cli"))
+            .args(["-p", &node.port.to_string(), "--rdb"])
+            .arg(&file)
+            .output()
+            .expect("redis-cli");
+        let report = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && report.contains("Transfer finished with success"),
+            "{report}"
+        );
+        let check = Command::new(redis_tool("redis-check-rdb"))
+            .arg(&file)
+            .output()
+            .expect("redis-check-rdb");
+        let report = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            check.status.success() && report.contains("RDB looks OK"),
+            "{report}"
+        );
+        let loaded = Node::replikv(&[
+            "--dir",
+            dir.path().to_str().expect("utf8"),
+            "--dbfilename",
+            file.file_name().and_then(|n| n.to_str()).expect("name"),
+        ]);
+        let mut l = loaded.conn();
+        assert_eq!(l.cmd(&["DBSIZE"]).int(), 5000);
+        assert_eq!(l.cmd(&["DEBUG", "DIGEST"]).text(), digest);
+    }
+}
+
 #[test]
 fn password_with_dash_a() {
     let node = Node::replikv(&["--requirepass", "pw"]);

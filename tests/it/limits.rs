@@ -283,6 +283,36 @@ fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
     );
 }
 
+/// As Redis: a replica hard limit below `repl-backlog-size` counts as the backlog size (the
+/// backlog holds those bytes anyway, and a replica that resumed from it must not be dropped
+/// at once). A stalled replica 24 MiB behind (well past what the sockets buffer) stays
+/// under a 512 kB limit with a 64 MiB backlog, and is dropped past 64 MiB.
+#[test]
+fn a_replica_limit_below_the_backlog_size_counts_as_the_backlog_size() {
+    let master = Node::replikv(&[
+        "--repl-diskless-sync-delay",
+        "0",
+        "--repl-backlog-size",
+        "64mb",
+    ]);
+    set_output_limit(&mut master.conn(), "replica 512kb 0 0");
+    let _link = stalled_replica(&master);
+    write_mib(&master, 24);
+    assert_eq!(
+        info_field(&master, "replication", "connected_slaves"),
+        "1",
+        "dropped below the backlog size"
+    );
+    assert_eq!(closures_logged(&master), 0);
+    write_mib(&master, 60);
+    wait_until(
+        Duration::from_secs(20),
+        "the stalled replica is dropped past the backlog size",
+        || info_field(&master, "replication", "connected_slaves") == "0",
+    );
+    assert!(closures_logged(&master) >= 1);
+}
+
 #[test]
 fn a_replica_that_stops_reading_is_dropped_after_repl_timeout() {
     let master = Node::replikv(&["--repl-diskless-sync-delay", "0", "--repl-timeout", "2"]);

@@ -9,6 +9,8 @@ mod blocking;
 mod cli;
 /// The HTTP control plane: endpoints, auth, metrics vs INFO, OpenAPI, generated client, fuzzing.
 mod control;
+/// DEBUG DIGEST, DIGEST-VALUE and POPULATE vs redis-server 7.0; the replication helpers.
+mod debug;
 /// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
 mod differential;
 /// Random sequences over every type, alone and in MULTI/EXEC, vs redis-server 7.0.

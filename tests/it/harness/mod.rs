@@ -290,6 +290,11 @@ impl Node {
         }
     }
 
+    /// True once the process has exited, however it ended (a signal included).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
