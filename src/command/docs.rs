@@ -228,6 +228,7 @@ mod tests {
             "hash",
             "set",
             "sorted-set",
+            "hyperloglog",
             "pubsub",
             "transactions",
             "connection",

@@ -8,6 +8,14 @@ use std::fmt;
 
 /// `WRONGTYPE ...`
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+/// A string that is not a HyperLogLog, given to a PF command.
+pub const HLL_WRONGTYPE: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+/// A HyperLogLog whose registers do not add up.
+pub const HLL_CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
+/// PFDEBUG on a missing key.
+pub const PFDEBUG_NO_KEY: &str = "ERR The specified key does not exist";
+/// PFDEBUG DECODE of a dense value.
+pub const HLL_NOT_SPARSE: &str = "ERR HLL encoding is not sparse";
 /// `ERR value is not an integer or out of range`
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 /// `ERR value is not a valid float`

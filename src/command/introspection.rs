@@ -91,7 +91,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
     // set, sortedset, list, hash, string, ..., pubsub, admin, fast, slow, blocking,
     // dangerous, connection, transaction.
     let group = |g: &str| spec.group == g;
-    let all: [(&'static str, bool); 17] = [
+    let all: [(&'static str, bool); 18] = [
         ("@keyspace", group("generic")),
         ("@read", spec.has(READONLY)),
         ("@write", spec.has(WRITE)),
@@ -100,6 +100,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
         ("@list", group("list")),
         ("@hash", group("hash")),
         ("@string", group("string")),
+        ("@hyperloglog", group("hyperloglog")),
         ("@pubsub", spec.has(PUBSUB)),
         ("@admin", spec.has(ADMIN)),
         ("@fast", spec.has(FAST)),

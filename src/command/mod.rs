@@ -22,6 +22,7 @@ pub mod connection;
 pub mod debug;
 pub mod generic;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod latency;

@@ -19,6 +19,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::replication::COMMANDS,
     super::list::COMMANDS,
     super::hash::COMMANDS,
+    super::hyperloglog::COMMANDS,
     super::set::COMMANDS,
     super::zset::COMMANDS,
     super::zset::range::COMMANDS,

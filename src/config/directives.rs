@@ -1081,6 +1081,19 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     // ---- data type encodings ----
     Directive {
+        name: "hll-sparse-max-bytes",
+        alias: None,
+        default: "3000",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.hll_sparse_max_bytes.to_string(),
+        set: |s, a| {
+            s.hll_sparse_max_bytes = parse_memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        doc: "A HyperLogLog past this many bytes in its sparse form turns dense (12 KB, faster to update).",
+    },
+    Directive {
         name: "hash-max-listpack-entries",
         alias: Some("hash-max-ziplist-entries"),
         default: "512",

@@ -256,6 +256,8 @@ pub struct Settings {
     pub repl_diskless_sync_max_replicas: u64,
     /// `repl-diskless-load`.
     pub repl_diskless_load: DisklessLoad,
+    /// `hll-sparse-max-bytes`.
+    pub hll_sparse_max_bytes: u64,
     /// `propagation-error-behavior`.
     pub propagation_error_behavior: PropagationErrorBehavior,
     /// `repl-ping-replica-period` seconds.
@@ -393,6 +395,7 @@ impl Settings {
             repl_diskless_sync_max_replicas: 0,
             repl_diskless_load: DisklessLoad::Disabled,
             propagation_error_behavior: PropagationErrorBehavior::Ignore,
+            hll_sparse_max_bytes: 0,
             repl_ping_replica_period: 0,
             repl_timeout: 0,
             shutdown_timeout: 0,

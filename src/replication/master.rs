@@ -10,7 +10,7 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,41 @@ pub struct ReplicaEntry {
     /// Attached with plain SYNC: never acknowledges.
     pub pre_psync: bool,
     /// Asks the link task to close.
-    pub kill: Arc<Notify>,
+    pub kill: Arc<LinkCloser>,
+}
+
+/// Closes one replica link. The flag is set at once, under the registry's lock, before
+/// anything else happens: a link told to close never sends another byte, even if its task
+/// runs before it notices the notification. That matters when our own master changes the
+/// replication id (a partial resync answered `+CONTINUE <new id>`): our replicas must
+/// reconnect to learn the new id, and a byte of the new history sent to them under the old
+/// id would push them past the point where the old id ends, so their next PSYNC would be
+/// refused and cost a full sync (Redis disconnects them synchronously for the same reason).
+#[derive(Debug, Default)]
+pub struct LinkCloser {
+    closing: AtomicBool,
+    notify: Notify,
+}
+
+impl LinkCloser {
+    /// Marks the link closing and wakes its task.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    /// True once [`LinkCloser::close`] was called.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// Resolves when the link is asked to close.
+    pub async fn closed(&self) {
+        if self.is_closing() {
+            return;
+        }
+        self.notify.notified().await;
+    }
 }
 
 /// Our replicas, in the order they attached (INFO's slave0, slave1, ...).
@@ -103,7 +137,7 @@ impl Registry {
     pub fn kill(&self, id: u64) -> bool {
         match self.entries.lock().iter().find(|e| e.id == id) {
             Some(e) => {
-                e.kill.notify_one();
+                e.kill.close();
                 true
             }
             None => false,
@@ -113,7 +147,7 @@ impl Registry {
     /// Closes every replica link (they reconnect and resync).
     pub fn kill_all(&self) {
         for e in self.entries.lock().iter() {
-            e.kill.notify_one();
+            e.kill.close();
         }
     }
 
@@ -598,7 +632,7 @@ pub async fn serve(
     killed: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let kill = Arc::new(Notify::new());
+    let kill = Arc::new(LinkCloser::default());
     let hub = host.hub();
     let id = handoff.id;
     hub.replicas.add(ReplicaEntry {
@@ -629,9 +663,9 @@ pub async fn serve(
     let result = async {
         hub.set_trace_id(handoff.sync_id);
         let result = tokio::select! {
-            r = run_link(&host, &mut wr, &handoff) => r,
+            r = run_link(&host, &mut wr, &handoff, &kill) => r,
             reason = &mut gone_rx => Err(reason.unwrap_or_else(|_| "connection closed".into())),
-            _ = kill.notified() => Err("link closed by the server".into()),
+            _ = kill.closed() => Err("link closed by the server".into()),
             _ = killed => Err("link killed (CLIENT KILL)".into()),
             _ = shutdown.wait_for(|s| *s) => Err("server shutting down".into()),
         };
@@ -662,7 +696,12 @@ pub async fn serve(
 }
 
 /// The link's writer side: full sync when needed, then the stream.
-async fn run_link(host: &Arc<dyn Host>, wr: &mut LinkWrite, handoff: &HandOff) -> LinkResult {
+async fn run_link(
+    host: &Arc<dyn Host>,
+    wr: &mut LinkWrite,
+    handoff: &HandOff,
+    closer: &LinkCloser,
+) -> LinkResult {
     let hub = host.hub();
     let id = handoff.id;
     let mut next = match handoff.mode {
@@ -686,6 +725,11 @@ async fn run_link(host: &Arc<dyn Host>, wr: &mut LinkWrite, handoff: &HandOff) -
     let mut guard = LinkGuard::new(host, handoff);
     loop {
         match backlog.read(id, next) {
+            // Checked after the read: bytes appended after the link was told to close may
+            // belong to a history it must not see (see `LinkCloser`).
+            Read::Data(_) if closer.is_closing() => {
+                return Err("link closed by the server".into());
+            }
             Read::Data(chunks) => {
                 for c in &chunks {
                     guard.write(wr, c).instrument(catchup.clone()).await?;

@@ -23,6 +23,8 @@ mod docs;
 mod expiry;
 /// Coordinated failover: FAILOVER and its HTTP twin, under writes, with Redis both ways.
 mod failover;
+/// HyperLogLog vs redis-server 7.0: the same bytes, counts and errors; replicated both ways.
+mod hyperloglog;
 /// LATENCY and INFO latencystats against redis-server 7.0.
 mod latency;
 /// Output limits for clients, subscribers and replicas that stop reading; input before AUTH.

@@ -3,7 +3,8 @@
 //! its master's FLUSHALL, FLUSHDB and SWAPDB; SIGTERM against a stuck engine; a master that
 //! falls silent during the handshake; a writable replica's own TTLs; CONFIG REWRITE and
 //! CONFIG RESETSTAT on replicas and masters; a restarted master whose backlog cannot serve
-//! the partial resync it is asked for; a transaction cut by a lost link.
+//! the partial resync it is asked for; a transaction cut by a lost link; a replica that let
+//! its own replicas see a new history under the old replication id.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -487,4 +488,63 @@ fn a_replica_re_pointed_mid_stream_continues_from_what_it_applied() {
         "the replica must continue right after what it applied"
     );
     drop(link);
+}
+
+/// A replica whose master answers its partial resync with a new replication id (its master
+/// was promoted, or re-pointed) must make its own replicas reconnect before it forwards a
+/// single byte of the new history. A sub-replica that receives such a byte under the old id
+/// asks for an offset past the point where the old id ends, and its partial resync is
+/// refused: a needless full sync (Redis's psync2 test counts them; it failed one run in
+/// three before). A scripted master sends `+CONTINUE <new id>` and the new history's first
+/// command in one write, six times over.
+#[test]
+fn sub_replicas_never_see_a_new_history_under_the_old_id() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let middle = Node::replikv(&["--replicaof", "127.0.0.1", &port]);
+    let (mut link, _) = listener.accept().expect("the replica connects");
+    answer_handshake(&mut link);
+    let rdb = empty_rdb();
+    let first_id = "a".repeat(40);
+    link.write_all(format!("+FULLRESYNC {first_id} 0\r\n${}\r\n", rdb.len()).as_bytes())
+        .expect("write");
+    link.write_all(&rdb).expect("write");
+    wait_link_up(&middle, LINK);
+    let leaf = start_replica(Kind::Replikv, &middle, &[]);
+    wait_link_up(&leaf, LINK);
+    let full_syncs = || info_field(&middle, "stats", "sync_full");
+    let before = full_syncs();
+    for round in 1..=6 {
+        drop(link);
+        let (mut next, _) = listener.accept().expect("the replica reconnects");
+        let psync = answer_handshake(&mut next);
+        assert_eq!(
+            psync.get(1),
+            Some(&if round == 1 {
+                first_id.clone()
+            } else {
+                format!("{:040x}", round - 1)
+            })
+        );
+        let new_id = format!("{round:040x}");
+        next.write_all(format!("+CONTINUE {new_id}\r\n*1\r\n$4\r\nPING\r\n").as_bytes())
+            .expect("write");
+        link = next;
+        wait_until(LINK, "the leaf to follow the new history", || {
+            info_field(&leaf, "replication", "master_replid") == new_id
+                && info_field(&leaf, "replication", "master_link_status") == "up"
+        });
+        wait_converged(&middle, &leaf, LINK);
+    }
+    assert_eq!(
+        full_syncs(),
+        before,
+        "a sub-replica needed a full sync after its master changed replication id"
+    );
+    assert!(
+        info_field(&middle, "stats", "sync_partial_ok")
+            .parse::<u64>()
+            .unwrap_or(0)
+            >= 6
+    );
 }

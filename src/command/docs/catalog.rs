@@ -98,6 +98,7 @@ const STRING: &str = "string";
 const LIST: &str = "list";
 const HASH: &str = "hash";
 const SET: &str = "set";
+const HYPERLOGLOG: &str = "hyperloglog";
 const ZSET: &str = "sorted-set";
 const PUBSUB: &str = "pubsub";
 const TRANSACTIONS: &str = "transactions";
@@ -435,6 +436,26 @@ pub static CATALOG: &[Doc] = &[
     doc("hvals", HASH, "2.0.0", "O(N) in the size of the hash",
         "Lists the values of a hash.",
         "key"),
+
+    // ---- hyperloglog ----
+    doc("pfadd", HYPERLOGLOG, "2.8.9", "O(1) per element",
+        "Adds elements to a HyperLogLog, creating it when missing; answers 1 when it changed.",
+        "key [element...]"),
+    doc("pfcount", HYPERLOGLOG, "2.8.9",
+        "O(1) for one key (a cached count), O(N) for the union of N keys",
+        "Estimates how many distinct elements one HyperLogLog, or the union of several, has seen.",
+        "key..."),
+    doc("pfdebug", HYPERLOGLOG, "2.8.9", "N/A",
+        "Looks inside the encoding of a HyperLogLog (for tests).",
+        "subcommand key")
+        .syscmd(),
+    doc("pfselftest", HYPERLOGLOG, "2.8.9", "N/A",
+        "Runs the HyperLogLog implementation's self test (for tests).",
+        "")
+        .syscmd(),
+    doc("pfmerge", HYPERLOGLOG, "2.8.9", "O(N) in the HyperLogLogs merged",
+        "Stores the union of HyperLogLogs in the destination.",
+        "destkey:key sourcekey:key..."),
 
     // ---- sets ----
     doc("sadd", SET, "1.0.0", "O(1) per member",

@@ -3,6 +3,7 @@
 
 pub mod dense;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod scan;
 pub mod score_index;
