@@ -971,9 +971,19 @@ async fn transfer(
             wr.write_all(format!("$EOF:{mark}\r\n").as_bytes())
                 .await
                 .map_err(|e| e.to_string())?;
-            while let Some(chunk) = chunks.recv().await {
-                guard.write(wr, &chunk).instrument(span.clone()).await?;
-                bytes += chunk.len() as u64;
+            // The producer may be slow (a big dataset, `rdb-key-save-delay`): the limits
+            // are checked every second while waiting for it too, so a replica that stopped
+            // reading is dropped at its output limit even before the next chunk comes.
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    chunk = chunks.recv() => {
+                        let Some(chunk) = chunk else { break };
+                        guard.write(wr, &chunk).instrument(span.clone()).await?;
+                        bytes += chunk.len() as u64;
+                    }
+                    _ = tick.tick() => guard.check()?,
+                }
             }
             if failed.load(Ordering::Acquire) {
                 return Err("the snapshot producer failed".into());

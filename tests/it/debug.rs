@@ -143,7 +143,9 @@ fn errors_on_the_master_stream_are_logged_and_can_panic() {
     m.cmd(&["INCRBY", "number", "1"]);
     m.cmd(&["SET", "bar", "1"]);
     wait_converged(&master, &replica, Duration::from_secs(10));
-    assert!(replica.log_contains("after processing the command 'incrby'"));
+    wait_until(Duration::from_secs(5), "the INCRBY error logged", || {
+        replica.log_contains("after processing the command 'incrby'")
+    });
     assert_eq!(r.cmd(&["GET", "number"]).text(), "foo");
     // Read-only again: the next refused command stops the replica.
     r.cmd(&["CONFIG", "SET", "replica-read-only", "yes"]);
@@ -152,7 +154,9 @@ fn errors_on_the_master_stream_are_logged_and_can_panic() {
     wait_until(Duration::from_secs(10), "the replica to stop", || {
         replica.has_exited()
     });
-    assert!(replica.log_contains(
-        "This replica panicked sending an error to its master after processing the command '<unknown>'"
-    ));
+    wait_until(Duration::from_secs(5), "the panic logged", || {
+        replica.log_contains(
+            "This replica panicked sending an error to its master after processing the command '<unknown>'",
+        )
+    });
 }

@@ -165,7 +165,7 @@ fn abort_timeout_and_force() {
         failover_state(&m) == "no-failover"
     });
     assert!(started.elapsed() >= Duration::from_millis(450));
-    assert!(m.log_contains("Replica never caught up before timeout"));
+    assert!(m.wait_for_log("Replica never caught up before timeout"));
     assert_eq!(role(&m), "master");
     ok(m.conn().cmd(&["SET", "writable", "again"]));
 

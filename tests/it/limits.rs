@@ -73,6 +73,15 @@ fn set_output_limit(c: &mut Conn, spec: &str) {
     );
 }
 
+/// Waits until at least `n` closures are logged (the log is collected from the server's
+/// output by another thread, so it may trail what a client sees), then returns the count.
+fn wait_closures_logged(node: &Node, n: usize) -> usize {
+    wait_until(Duration::from_secs(5), "the closure to be logged", || {
+        closures_logged(node) >= n
+    });
+    closures_logged(node)
+}
+
 fn closures_logged(node: &Node) -> usize {
     node.log_lines()
         .iter()
@@ -126,7 +135,7 @@ fn normal_output_limits_close_a_client_hard_at_once_soft_after_its_seconds() {
     set_output_limit(&mut c, "normal 100kb 0 0");
     c.send(&[b"GET", b"big"]);
     assert_eq!(c.try_read(), None, "the reply over the hard limit was sent");
-    assert_eq!(closures_logged(&node), 1);
+    assert_eq!(wait_closures_logged(&node, 1), 1);
 
     // Soft: a client that stops reading with more than the soft limit pending is closed
     // once its seconds pass, not before.
@@ -140,7 +149,11 @@ fn normal_output_limits_close_a_client_hard_at_once_soft_after_its_seconds() {
         started.elapsed() >= Duration::from_secs(1),
         "closed before the soft limit's seconds"
     );
-    assert_eq!(closures_logged(&node), 2, "each closure is logged once");
+    assert_eq!(
+        wait_closures_logged(&node, 2),
+        2,
+        "each closure is logged once"
+    );
 }
 
 #[test]
@@ -181,7 +194,7 @@ fn a_pubsub_subscriber_over_its_limit_is_closed_and_logged_once() {
     );
     assert!(client_fields(&node, "subscriber").is_none());
     assert_eq!(
-        closures_logged(&node),
+        wait_closures_logged(&node, 1),
         1,
         "one log line per closure, not per PUBLISH"
     );
@@ -272,7 +285,7 @@ fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
         || info_field(&master, "replication", "connected_slaves") == "0",
     );
     assert!(
-        closures_logged(&master) >= 1,
+        wait_closures_logged(&master, 1) >= 1,
         "the drop is logged in Redis's words"
     );
     // Its share of the stream is released: memory holds the dataset, not a second copy.
@@ -281,6 +294,59 @@ fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
         grown < 120,
         "master RSS grew {grown} MiB for 40 MiB of data"
     );
+}
+
+/// A replica that stops reading while its diskless snapshot is still being produced (a
+/// slow producer: 200 keys at 100 ms each) is dropped at its output limit within seconds,
+/// not when the producer's next chunk comes, as Redis drops a replica waiting for BGSAVE.
+#[test]
+fn a_replica_waiting_for_a_slow_snapshot_is_dropped_at_its_output_limit() {
+    let master = Node::replikv(&[
+        "--repl-diskless-sync",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]);
+    let mut c = master.conn();
+    assert_eq!(
+        c.cmd(&["DEBUG", "POPULATE", "200"]),
+        Value::Simple("OK".into())
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]),
+        Value::Simple("OK".into())
+    );
+    set_output_limit(&mut c, "replica 8mb 4mb 60");
+    let mut link = TcpStream::connect(("127.0.0.1", master.port)).expect("connect");
+    link.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    for (command, answer) in [
+        (
+            encode(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]),
+            "+OK",
+        ),
+        (encode(&[b"PSYNC", b"?", b"-1"]), "+FULLRESYNC"),
+    ] {
+        link.write_all(&command).expect("write");
+        got.clear();
+        while !String::from_utf8_lossy(&got).contains(answer) {
+            let n = link.read(&mut chunk).expect("read");
+            assert!(n > 0, "master closed the link");
+            got.extend_from_slice(&chunk[..n]);
+        }
+    }
+    // The link stops reading here; the snapshot takes 20 s to produce.
+    write_mib(&master, 24);
+    let written = Instant::now();
+    wait_until(
+        Duration::from_secs(8),
+        "the replica is dropped while its snapshot is produced",
+        || info_field(&master, "replication", "connected_slaves") == "0",
+    );
+    assert!(written.elapsed() < Duration::from_secs(8));
+    assert!(wait_closures_logged(&master, 1) >= 1);
 }
 
 /// As Redis: a replica hard limit below `repl-backlog-size` counts as the backlog size (the
@@ -310,7 +376,7 @@ fn a_replica_limit_below_the_backlog_size_counts_as_the_backlog_size() {
         "the stalled replica is dropped past the backlog size",
         || info_field(&master, "replication", "connected_slaves") == "0",
     );
-    assert!(closures_logged(&master) >= 1);
+    assert!(wait_closures_logged(&master, 1) >= 1);
 }
 
 #[test]
@@ -325,7 +391,7 @@ fn a_replica_that_stops_reading_is_dropped_after_repl_timeout() {
         || info_field(&master, "replication", "connected_slaves") == "0",
     );
     assert!(filled.elapsed() < Duration::from_secs(10));
-    assert!(master.log_contains("Disconnecting timedout replica"));
+    assert!(master.wait_for_log("Disconnecting timedout replica"));
 }
 
 /// Opens `n` connections to `port` and sends PING on each: (PONGs, max-clients refusals).
@@ -357,10 +423,10 @@ fn ping_many(port: u16, n: usize) -> (usize, usize, Vec<TcpStream>) {
 fn maxclients_is_fitted_to_the_open_files_limit() {
     // A hard limit of 512: 10000 clients cannot fit, maxclients is lowered with Redis's words.
     let node = Node::replikv_wrapped(&["prlimit", "--nofile=512:512"], &[], &[]);
-    assert!(node.log_contains(
+    assert!(node.wait_for_log(
         "You requested maxclients of 10000 requiring at least 10096 max file descriptors."
     ));
-    assert!(node.log_contains("maxclients has been reduced to 416 to compensate for low ulimit"));
+    assert!(node.wait_for_log("maxclients has been reduced to 416 to compensate for low ulimit"));
     let mut admin = node.conn();
     assert_eq!(
         admin.cmd(&["CONFIG", "GET", "maxclients"]).array()[1].text(),
@@ -378,7 +444,7 @@ fn maxclients_is_fitted_to_the_open_files_limit() {
 
     // A soft limit below the need and a hard one above it: the soft limit is raised.
     let node = Node::replikv_wrapped(&["prlimit", "--nofile=200:20000"], &[], &[]);
-    assert!(node.log_contains(
+    assert!(node.wait_for_log(
         "Increased maximum number of open files to 10096 (it was originally set to 200)."
     ));
     assert_eq!(

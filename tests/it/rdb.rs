@@ -856,7 +856,7 @@ fn flushall_with_save_rules_writes_an_empty_rdb() {
     let node = restart_on(dir.path(), &[]);
     assert_eq!(node.conn().cmd(&["DBSIZE"]), Value::Int(0));
     assert!(
-        node.log_contains("DB loaded from disk"),
+        node.wait_for_log("DB loaded from disk"),
         "{:?}",
         node.log_lines()
     );

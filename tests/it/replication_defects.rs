@@ -96,7 +96,7 @@ fn termination_signals_end_a_server_whose_engine_stays_busy() {
     let code = node.wait_exit(Duration::from_secs(10));
     assert_eq!(code, Some(1), "SIGTERM was ignored by a busy server");
     assert!(started.elapsed() < Duration::from_secs(8));
-    assert!(node.log_contains("exiting without the final save"));
+    assert!(node.wait_for_log("exiting without the final save"));
 
     let mut node = Node::replikv(&["--save", "3600 1", "--shutdown-timeout", "30"]);
     let mut sleeper = node.conn();
@@ -114,7 +114,7 @@ fn termination_signals_end_a_server_whose_engine_stays_busy() {
     );
     node.signal("INT");
     assert_eq!(node.wait_exit(Duration::from_secs(5)), Some(1));
-    assert!(node.log_contains("You insist... exiting now."));
+    assert!(node.wait_for_log("You insist... exiting now."));
 }
 
 /// A master that accepts the connection and then says nothing: the replica gives up after
@@ -140,7 +140,7 @@ fn a_replica_detects_a_silent_master_during_the_handshake_but_not_a_slow_one() {
         waited >= Duration::from_millis(900) && waited < Duration::from_secs(6),
         "reconnected after {waited:?} with repl-timeout 1"
     );
-    assert!(replica.log_contains("Timeout connecting to the MASTER..."));
+    assert!(replica.wait_for_log("Timeout connecting to the MASTER..."));
     drop((first, second));
 
     // Slow: answers the handshake, then only newlines for three repl-timeouts.

@@ -193,7 +193,7 @@ fn a_taken_http_port_stops_the_start_unless_optional() {
     let node = Node::replikv(&["--http-port", &port, "--http-enabled", "optional"]);
     assert_eq!(node.http_port, 0);
     assert_eq!(node.conn().cmd(&["PING"]), Value::Simple("PONG".into()));
-    assert!(node.log_contains("starting without it"));
+    assert!(node.wait_for_log("starting without it"));
 }
 
 #[test]

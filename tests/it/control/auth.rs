@@ -386,5 +386,5 @@ fn failed_credentials_are_rate_limited() {
     assert_eq!(maxclients(&node), "10000");
     // Probes stay open.
     assert_eq!(Http::new(&node).get("/healthz").status, 200);
-    assert!(node.log_contains("control plane: authentication failed"));
+    assert!(node.wait_for_log("control plane: authentication failed"));
 }

@@ -271,6 +271,22 @@ impl Node {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Waits up to five seconds for an output line containing `needle`; true when one came.
+    /// The output is collected by another thread, so it may trail what a client sees:
+    /// positive checks wait, negative ones use [`Node::log_contains`].
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.log_contains(needle) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// True when some output line contains `needle`.
     pub fn log_contains(&self, needle: &str) -> bool {
         self.log_lines().iter().any(|l| l.contains(needle))
