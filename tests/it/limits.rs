@@ -216,15 +216,15 @@ fn commands_pipelined_before_auth_are_all_answered_in_order() {
     assert_eq!(c.read_raw().0, Value::Bulk(b"1".to_vec()));
 }
 
-/// A hand-made replica: attaches with PSYNC, reads the full sync's first line, sends one
-/// ACK (so the master considers it online) and then never reads nor acknowledges again.
-fn stalled_replica(master: &Node) -> TcpStream {
+/// Connects to `master` as a replica would and asks for a full sync (one command at a time,
+/// as a replica does: PSYNC is refused behind unsent replies); returns the link once
+/// `+FULLRESYNC` arrived.
+fn ask_for_a_full_sync(master: &Node) -> TcpStream {
     let mut link = TcpStream::connect(("127.0.0.1", master.port)).expect("connect");
     link.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     let mut got = Vec::new();
     let mut chunk = [0u8; 4096];
-    // One command at a time, as a replica does: PSYNC is refused behind unsent replies.
     for (command, answer) in [
         (encode(&[b"REPLCONF", b"listening-port", b"1"]), "+OK"),
         (
@@ -245,6 +245,13 @@ fn stalled_replica(master: &Node) -> TcpStream {
             got.extend_from_slice(&chunk[..n]);
         }
     }
+    link
+}
+
+/// A hand-made replica: attaches with PSYNC, reads the full sync's first line, sends one
+/// ACK (so the master considers it online) and then never reads nor acknowledges again.
+fn stalled_replica(master: &Node) -> TcpStream {
+    let mut link = ask_for_a_full_sync(master);
     wait_until(
         Duration::from_secs(10),
         "the master sent the snapshot",
@@ -317,26 +324,7 @@ fn a_replica_waiting_for_a_slow_snapshot_is_dropped_at_its_output_limit() {
         Value::Simple("OK".into())
     );
     set_output_limit(&mut c, "replica 8mb 4mb 60");
-    let mut link = TcpStream::connect(("127.0.0.1", master.port)).expect("connect");
-    link.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut got = Vec::new();
-    let mut chunk = [0u8; 4096];
-    for (command, answer) in [
-        (
-            encode(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]),
-            "+OK",
-        ),
-        (encode(&[b"PSYNC", b"?", b"-1"]), "+FULLRESYNC"),
-    ] {
-        link.write_all(&command).expect("write");
-        got.clear();
-        while !String::from_utf8_lossy(&got).contains(answer) {
-            let n = link.read(&mut chunk).expect("read");
-            assert!(n > 0, "master closed the link");
-            got.extend_from_slice(&chunk[..n]);
-        }
-    }
+    let _link = ask_for_a_full_sync(&master);
     // The link stops reading here; the snapshot takes 20 s to produce.
     write_mib(&master, 24);
     let written = Instant::now();
