@@ -17,31 +17,23 @@ impl From<Corrupt> for CmdError {
     }
 }
 
-/// How a key looks to a HyperLogLog command.
-enum Lookup {
-    Missing,
-    Hll,
-}
-
-/// Checks `key` without counting a hit (write paths): missing, a HyperLogLog, or an error
-/// (another type; a string that is not a HyperLogLog).
-fn lookup_write(ctx: &mut Ctx, key: &[u8]) -> Result<Lookup, CmdError> {
+/// Whether `key` holds a HyperLogLog (false when missing), without counting a hit (write
+/// paths); an error for another type or a string that is not a HyperLogLog.
+fn hll_exists(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
     let now = ctx.now;
     match ctx.db().get(key, now) {
-        None => Ok(Lookup::Missing),
-        Some(item) => check(&item.value).map(|()| Lookup::Hll),
+        None => Ok(false),
+        Some(item) => hll_bytes(&item.value).map(|_| true),
     }
 }
 
-fn check(value: &Value) -> Result<(), CmdError> {
-    let Value::Str(s) = value else {
-        return Err(CmdError::Fixed(error::WRONGTYPE));
-    };
-    let mut scratch = itoa::Buffer::new();
-    if hll::is_hll(s.as_bytes(&mut scratch)) {
-        Ok(())
-    } else {
-        Err(CmdError::Fixed(error::HLL_WRONGTYPE))
+/// The bytes of a HyperLogLog value; Redis's errors for another type or for a string that
+/// is not one (a HyperLogLog starts with `HYLL`, so it is never an integer string).
+fn hll_bytes(value: &Value) -> Result<&[u8], CmdError> {
+    match value {
+        Value::Str(StrValue::Embstr(b) | StrValue::Raw(b)) if hll::is_hll(b) => Ok(b),
+        Value::Str(_) => Err(CmdError::Fixed(error::HLL_WRONGTYPE)),
+        _ => Err(CmdError::Fixed(error::WRONGTYPE)),
     }
 }
 
@@ -80,7 +72,7 @@ fn sparse_max(ctx: &Ctx) -> usize {
 fn pfadd(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
     let mut updated = 0u64;
-    if let Lookup::Missing = lookup_write(ctx, key)? {
+    if !hll_exists(ctx, key)? {
         create(ctx, key);
         updated += 1;
     }
@@ -126,12 +118,7 @@ fn pfcount(ctx: &mut Ctx) -> CmdResult {
     let cached_or_fresh = match ctx.db().get_counted(key, now, clock) {
         None => None,
         Some(item) => {
-            check(&item.value)?;
-            let Value::Str(s) = &item.value else {
-                return Err(CmdError::Fixed(error::WRONGTYPE));
-            };
-            let mut scratch = itoa::Buffer::new();
-            let bytes = s.as_bytes(&mut scratch);
+            let bytes = hll_bytes(&item.value)?;
             Some(match hll::cached_count(bytes) {
                 Some(count) => Ok(count),
                 None => Err(hll::count(bytes)?),
@@ -168,12 +155,7 @@ fn union_into(ctx: &mut Ctx, max: &mut [u8; REGISTERS], from: usize) -> Result<b
         let Some(item) = ctx.db().get_counted(key, now, clock) else {
             continue;
         };
-        check(&item.value)?;
-        let Value::Str(s) = &item.value else {
-            return Err(CmdError::Fixed(error::WRONGTYPE));
-        };
-        let mut scratch = itoa::Buffer::new();
-        let bytes = s.as_bytes(&mut scratch);
+        let bytes = hll_bytes(&item.value)?;
         any_dense |= !hll::is_sparse(bytes);
         hll::merge_into(max, bytes)?;
     }
@@ -186,7 +168,7 @@ fn pfmerge(ctx: &mut Ctx) -> CmdResult {
     let mut max = [0u8; REGISTERS];
     let any_dense = union_into(ctx, &mut max, 1)?;
     let dest = ctx.arg(1);
-    if let Lookup::Missing = lookup_write(ctx, dest)? {
+    if !hll_exists(ctx, dest)? {
         create(ctx, dest);
     }
     let limit = sparse_max(ctx);
@@ -210,7 +192,7 @@ fn pfmerge(ctx: &mut Ctx) -> CmdResult {
 fn pfdebug(ctx: &mut Ctx) -> CmdResult {
     let sub = ctx.arg(1).to_ascii_lowercase();
     let key = ctx.arg(2);
-    if let Lookup::Missing = lookup_write(ctx, key)? {
+    if !hll_exists(ctx, key)? {
         return Err(CmdError::Fixed(error::PFDEBUG_NO_KEY));
     }
     let Some(value) = bytes_mut(ctx, key) else {
