@@ -29,6 +29,7 @@ pub mod keyspace;
 pub mod rdb;
 pub mod replication;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod telemetry;
 

@@ -73,13 +73,14 @@ pub fn execute(
     // transactions queue like anyone's: a MULTI split across reads must not be visible half
     // applied, and one cut short by a lost link must leave nothing behind (the partial resync
     // sends it again from its start).
+    let flags = command_flags(engine, spec, argv);
     if !session.is_master_link {
-        if let Some(err) = gate(state, engine, session, spec) {
+        if let Some(err) = gate(state, engine, session, spec, flags) {
             reject(engine, session, out, Some(spec), err);
             return Action::None;
         }
     }
-    if held_by_pause(engine, session, spec) {
+    if held_by_pause(engine, session, spec, flags) {
         return Action::Paused;
     }
     if let Some(multi) = session.multi.as_mut() {
@@ -122,7 +123,7 @@ pub fn execute(
 /// True when a pause holds this command (Redis's postponed clients): everything under a
 /// pause of all clients; under a write pause, what may write or propagate — an EXEC whose
 /// transaction does included. Our replicas' links and our master's stream are never held.
-fn held_by_pause(engine: &Engine, session: &Session, spec: &'static Spec) -> bool {
+fn held_by_pause(engine: &Engine, session: &Session, spec: &'static Spec, flags: u32) -> bool {
     if session.is_master_link || session.info.kind() == ClientKind::Replica {
         return false;
     }
@@ -130,7 +131,7 @@ fn held_by_pause(engine: &Engine, session: &Session, spec: &'static Spec) -> boo
         None => false,
         Some(PauseKind::All) => true,
         Some(PauseKind::Write) => {
-            spec.has(WRITE | MAY_REPLICATE)
+            flags & (WRITE | MAY_REPLICATE) != 0
                 || (spec.name == "exec"
                     && session.multi.as_ref().is_some_and(|m| {
                         m.queued.iter().any(|argv| {
@@ -149,6 +150,7 @@ fn gate(
     engine: &mut Engine,
     session: &Session,
     spec: &'static Spec,
+    flags: u32,
 ) -> Option<CmdError> {
     let settings = engine.settings.clone();
     if spec.has(PROTECTED) {
@@ -169,10 +171,10 @@ fn gate(
             "ERR Command not allowed inside a transaction",
         ));
     }
-    if settings.maxmemory > 0 && out_of_memory_refuses(state, engine, session, spec) {
+    if settings.maxmemory > 0 && out_of_memory_refuses(state, engine, session, spec, flags) {
         return Some(CmdError::Fixed(error::OOM));
     }
-    let is_write = spec.has(WRITE);
+    let is_write = flags & WRITE != 0;
     if (is_write || spec.name == "ping") && crate::engine::persistence::writes_denied(engine) {
         return Some(CmdError::Fixed(error::MISCONF));
     }
@@ -204,7 +206,7 @@ fn gate(
     if engine.is_replica
         && !engine.link_up
         && !settings.replica_serve_stale_data
-        && !spec.has(STALE)
+        && flags & STALE == 0
     {
         return Some(CmdError::Fixed(error::MASTERDOWN));
     }
@@ -222,6 +224,7 @@ fn out_of_memory_refuses(
     engine: &mut Engine,
     session: &Session,
     spec: &'static Spec,
+    flags: u32,
 ) -> bool {
     if eviction::perform(state, engine) == eviction::Outcome::Fits {
         return false;
@@ -235,7 +238,43 @@ fn out_of_memory_refuses(
             "discard" | "quit" | "reset" => false,
             _ => true,
         },
-        None => spec.has(DENYOOM),
+        None => flags & DENYOOM != 0,
+    }
+}
+
+/// The flags the gates apply to a command: its row's, except for a script or function that
+/// declares flags (a shebang, `register_function{flags=...}`), whose declared flags replace
+/// `write`, `denyoom` and `stale` (Redis's `getCommandFlags` with `scriptFlagsToCmdFlags`).
+fn command_flags(engine: &Engine, spec: &'static Spec, argv: &[Bytes]) -> u32 {
+    let declared = match spec.name {
+        "eval" | "eval_ro" => crate::scripting::shebang::parse_eval_header(&argv[1])
+            .ok()
+            .map(|h| h.flags),
+        "evalsha" | "evalsha_ro" => std::str::from_utf8(&argv[1]).ok().and_then(|sha| {
+            let sha = sha.to_ascii_lowercase();
+            engine.scripts.eval.get(&sha).map(|s| s.flags)
+        }),
+        "fcall" | "fcall_ro" => std::str::from_utf8(&argv[1])
+            .ok()
+            .and_then(|name| engine.scripts.functions.get(name))
+            .map(|f| f.flags),
+        _ => None,
+    };
+    match declared {
+        Some(f) if !f.compat => {
+            let mut flags = spec.flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+            if !f.allow_oom && !f.no_writes {
+                flags |= DENYOOM;
+            }
+            if !f.no_writes {
+                flags |= WRITE;
+            }
+            if f.allow_stale {
+                flags |= STALE;
+            }
+            flags
+        }
+        _ => spec.flags,
     }
 }
 

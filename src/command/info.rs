@@ -210,20 +210,41 @@ fn memory(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "allocator_resident", m.allocator_resident);
     field!(s, "total_system_memory", total);
     field!(s, "total_system_memory_human", bytes_to_human(total));
-    // No scripting engine: the script and function figures are zero.
-    field!(s, "used_memory_lua", 0);
-    field!(s, "used_memory_vm_eval", 0);
-    field!(s, "used_memory_lua_human", "0B");
-    field!(s, "used_memory_scripts_eval", 0);
-    field!(s, "number_of_cached_scripts", 0);
-    field!(s, "number_of_functions", 0);
-    field!(s, "number_of_libraries", 0);
-    field!(s, "used_memory_vm_functions", 0);
-    field!(s, "used_memory_vm_total", 0);
-    field!(s, "used_memory_vm_total_human", "0B");
-    field!(s, "used_memory_functions", 0);
-    field!(s, "used_memory_scripts", 0);
-    field!(s, "used_memory_scripts_human", "0B");
+    let scripts = &ctx.engine.scripts;
+    let vm_eval = scripts.eval.vm_memory();
+    let vm_functions = scripts.functions.vm_memory();
+    let scripts_eval = scripts.eval.scripts_memory();
+    let functions_memory = scripts
+        .functions
+        .codes()
+        .iter()
+        .map(|c| c.len())
+        .sum::<usize>();
+    field!(s, "used_memory_lua", vm_eval);
+    field!(s, "used_memory_vm_eval", vm_eval);
+    field!(s, "used_memory_lua_human", bytes_to_human(vm_eval as u64));
+    field!(s, "used_memory_scripts_eval", scripts_eval);
+    field!(s, "number_of_cached_scripts", scripts.eval.len());
+    field!(s, "number_of_functions", scripts.functions.function_count());
+    field!(
+        s,
+        "number_of_libraries",
+        scripts.functions.libraries().count()
+    );
+    field!(s, "used_memory_vm_functions", vm_functions);
+    field!(s, "used_memory_vm_total", vm_eval + vm_functions);
+    field!(
+        s,
+        "used_memory_vm_total_human",
+        bytes_to_human((vm_eval + vm_functions) as u64)
+    );
+    field!(s, "used_memory_functions", functions_memory);
+    field!(s, "used_memory_scripts", scripts_eval + functions_memory);
+    field!(
+        s,
+        "used_memory_scripts_human",
+        bytes_to_human((scripts_eval + functions_memory) as u64)
+    );
     field!(s, "maxmemory", m.maxmemory);
     field!(s, "maxmemory_human", bytes_to_human(m.maxmemory));
     field!(s, "maxmemory_policy", m.maxmemory_policy);

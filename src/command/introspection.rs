@@ -217,6 +217,29 @@ fn command_docs(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// The keys of EVAL, EVALSHA, FCALL and their `_RO` forms: the `numkeys` arguments after
+/// the script (Redis's `evalGetKeys`). `None` for other commands.
+fn script_keys<'a>(
+    spec: &Spec,
+    args: &'a [bytes::Bytes],
+) -> Result<Option<&'a [bytes::Bytes]>, CmdError> {
+    if !matches!(
+        spec.name,
+        "eval" | "eval_ro" | "evalsha" | "evalsha_ro" | "fcall" | "fcall_ro"
+    ) {
+        return Ok(None);
+    }
+    let n = crate::resp::parser::parse_i64(&args[2])
+        .filter(|n| *n >= 0 && *n <= (args.len() - 3) as i64)
+        .ok_or(CmdError::Fixed(
+            "ERR Invalid arguments specified for command",
+        ))?;
+    if n == 0 {
+        return Err(CmdError::Fixed("ERR The command has no key arguments"));
+    }
+    Ok(Some(&args[3..3 + n as usize]))
+}
+
 fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
     let args = &ctx.argv[2..];
     let spec = match ctx.table.resolve(args) {
@@ -227,6 +250,13 @@ fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed(
             "ERR Invalid number of arguments specified for command",
         ));
+    }
+    if let Some(keys) = script_keys(spec, args)? {
+        ctx.out.array(keys.len());
+        for k in keys {
+            ctx.out.bulk(k);
+        }
+        return Ok(());
     }
     if spec.first_key == 0 {
         return Err(CmdError::Fixed("ERR The command has no key arguments"));

@@ -30,6 +30,7 @@ pub mod list;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod string;

@@ -26,6 +26,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::zset::setops::COMMANDS,
     super::pubsub::COMMANDS,
     super::persistence::COMMANDS,
+    super::scripting::COMMANDS,
 ];
 
 /// The table.

@@ -1316,6 +1316,19 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Seconds between PINGs the master sends its replicas.",
     },
     Directive {
+        name: "busy-reply-threshold",
+        alias: Some("lua-time-limit"),
+        default: "5000",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.busy_reply_threshold.to_string(),
+        set: |s, a| {
+            s.busy_reply_threshold = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "Milliseconds a script may run before other clients are answered -BUSY and SCRIPT KILL / FUNCTION KILL can stop it (0: never).",
+    },
+    Directive {
         name: "repl-timeout",
         alias: None,
         default: "60",

@@ -264,6 +264,8 @@ pub struct Settings {
     pub repl_ping_replica_period: u64,
     /// `repl-timeout` seconds.
     pub repl_timeout: u64,
+    /// `busy-reply-threshold` (`lua-time-limit`) milliseconds.
+    pub busy_reply_threshold: u64,
     /// `shutdown-timeout` seconds.
     pub shutdown_timeout: u64,
     /// `repl-backlog-size` bytes.
@@ -398,6 +400,7 @@ impl Settings {
             hll_sparse_max_bytes: 0,
             repl_ping_replica_period: 0,
             repl_timeout: 0,
+            busy_reply_threshold: 0,
             shutdown_timeout: 0,
             repl_backlog_size: 0,
             repl_backlog_ttl: 0,

@@ -65,7 +65,7 @@ pub fn not_ready_reasons(loading: bool, status: &ReplicationStatus) -> Vec<Strin
     )
 )]
 pub async fn readyz(State(api): State<ApiState>) -> (StatusCode, Json<Readiness>) {
-    let loading = api.state.engine.lock().loading;
+    let loading = api.state.engine.lock_async().await.loading;
     let reasons = not_ready_reasons(loading, &api.repl.status());
     let code = if reasons.is_empty() {
         StatusCode::OK

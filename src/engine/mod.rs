@@ -129,6 +129,8 @@ pub struct Engine {
     /// a save running inside the master's stream (FLUSHALL with save rules) never needs the
     /// master session's lock, which the stream applier holds.
     pub master_stream_db: Option<usize>,
+    /// Lua scripts and function libraries.
+    pub scripts: crate::scripting::Scripts,
 }
 
 impl Engine {
@@ -156,7 +158,18 @@ impl Engine {
             loading: false,
             stats: EngineStats::default(),
             active_expire_enabled: true,
+            scripts: crate::scripting::Scripts::new(),
         }
+    }
+
+    /// Where the commands propagated so far end (see [`Engine::drop_propagation_since`]).
+    pub fn propagation_mark(&self) -> usize {
+        self.pending_propagation.len()
+    }
+
+    /// Forgets what was propagated after `mark` (a script's `redis.set_repl(REPL_NONE)`).
+    pub fn drop_propagation_since(&mut self, mark: usize) {
+        self.pending_propagation.truncate(mark);
     }
 
     /// Queues a command for propagation as part of the current top-level command.
@@ -279,9 +292,38 @@ pub fn encoding_limits(s: &Settings) -> EncodingLimits {
 /// The engine mutex; its guard publishes the replication batch when released, so no code
 /// path can forget to hand propagated writes to the replicas.
 #[derive(Debug)]
-pub struct EngineLock(Mutex<Engine>);
+pub struct EngineLock(Mutex<Engine>, Arc<crate::scripting::control::RunControl>);
 
 impl EngineLock {
+    /// The lock around `engine`.
+    pub fn new(engine: Engine) -> EngineLock {
+        let control = engine.scripts.control.clone();
+        EngineLock(Mutex::new(engine), control)
+    }
+
+    /// The running script as other clients see it, readable without the lock the script
+    /// holds.
+    pub fn script(&self) -> &crate::scripting::control::RunControl {
+        &self.1
+    }
+
+    /// Takes the engine lock from a task, never blocking its thread behind a running
+    /// script: while one runs, the task waits asynchronously (a script can run for seconds,
+    /// and a blocked worker could be the one that must serve SCRIPT KILL).
+    pub async fn lock_async(&self) -> EngineGuard<'_> {
+        loop {
+            if self.1.running_for().is_some() {
+                self.1
+                    .wait_finished(std::time::Duration::from_millis(100))
+                    .await;
+                continue;
+            }
+            if let Some(guard) = self.0.try_lock_for(std::time::Duration::from_millis(2)) {
+                return EngineGuard(guard);
+            }
+        }
+    }
+
     /// Takes the engine lock.
     pub fn lock(&self) -> EngineGuard<'_> {
         EngineGuard(self.0.lock())

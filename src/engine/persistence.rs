@@ -137,6 +137,7 @@ pub fn snapshot_for_save(state: &State, engine: &mut Engine) -> (KeyspaceSnapsho
         ctime: snapshot.taken_at_ms / 1000,
         used_mem: crate::telemetry::process::allocated_bytes(),
         repl: repl_aux(state, engine),
+        functions: engine.scripts.functions.codes(),
     };
     (snapshot, aux)
 }
@@ -343,6 +344,19 @@ pub fn load_at_startup(state: &State) -> Result<(), String> {
     Ok(())
 }
 
+/// Makes the function libraries of a loaded RDB the only ones (Redis replaces its
+/// libraries with the file's). A library that does not load is logged and left out.
+pub fn install_functions(engine: &mut Engine, codes: &[bytes::Bytes]) {
+    use crate::scripting::functions::RestorePolicy;
+    if let Err(e) = engine
+        .scripts
+        .functions
+        .restore(codes, RestorePolicy::Flush)
+    {
+        tracing::warn!(error = %e, "function libraries from the RDB not loaded");
+    }
+}
+
 /// Makes a loaded file the dataset (start-up, DEBUG RELOAD). For a replica whose file
 /// records its master's history, returns that history (id, offset, stream database), from
 /// which the first PSYNC continues as Redis does after a restart.
@@ -353,6 +367,7 @@ fn install_loaded(engine: &mut Engine, loaded: Loaded, replica: bool) -> Option<
         stats,
         expired,
     } = loaded;
+    install_functions(engine, &aux.functions);
     engine.rdb.last_load_keys_loaded = stats.keys_loaded;
     engine.rdb.last_load_keys_expired = stats.keys_expired;
     // Contents are swapped database by database so that WATCHes and blocked clients,
@@ -495,6 +510,17 @@ pub fn reload(engine: &mut Engine, options: ReloadOptions) -> Result<(), ReloadE
             }
         }
     }
+    // Libraries load on top too: a name already loaded fails the reload unless MERGE.
+    let policy = if options.merge {
+        crate::scripting::functions::RestorePolicy::Replace
+    } else {
+        crate::scripting::functions::RestorePolicy::Append
+    };
+    engine
+        .scripts
+        .functions
+        .restore(&loaded.aux.functions, policy)
+        .map_err(ReloadError::Load)?;
     for (live, incoming) in engine
         .keyspace
         .dbs

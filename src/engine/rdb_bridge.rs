@@ -24,6 +24,7 @@ pub fn write_rdb(
             id: snapshot.replid.clone(),
             offset: snapshot.offset as i64,
         }),
+        functions: snapshot.functions.clone(),
     };
     let opts = write_options(&settings);
     let stats = rdb::write_snapshot(&snapshot.keyspace, &aux, &opts, out)
@@ -44,6 +45,7 @@ pub fn load_rdb(state: &State, input: &mut dyn io::Read) -> Result<LoadedDataset
         None => format!("RDB from master unusable: {e}"),
     })?;
     Ok(LoadedDataset {
+        functions: loaded.aux.functions,
         keyspace: loaded.keyspace,
         keys: loaded.stats.keys_loaded,
     })

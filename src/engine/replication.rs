@@ -325,6 +325,7 @@ impl Host for State {
             keyspace: snapshot,
             replid: engine.repl.replid.clone(),
             offset,
+            functions: engine.scripts.functions.codes(),
         }
     }
 
@@ -353,6 +354,7 @@ impl Host for State {
             new.touch_existing_watched();
         }
         free_in_background(incoming);
+        super::persistence::install_functions(e, &data.functions);
         e.repl.adopt_master(replid, offset);
         self.repl.role.lock().cache_master(Some(CachedMaster {
             replid: replid.to_string(),

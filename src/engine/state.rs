@@ -99,7 +99,7 @@ impl State {
         let settings = Arc::new(settings);
         let (shutdown, _) = watch::channel(false);
         let state = Arc::new(State {
-            engine: EngineLock(Mutex::new(Engine::new(settings.clone(), backlog.clone()))),
+            engine: EngineLock::new(Engine::new(settings.clone(), backlog.clone())),
             settings: RwLock::new(settings),
             config_file,
             clients: ClientRegistry::new(),

@@ -787,10 +787,15 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                     what: "module auxiliary data (replikv loads no modules)".into(),
                 })
             }
-            opcode::FUNCTION | opcode::FUNCTION2 => {
+            opcode::FUNCTION2 => {
+                let code = inp.blob("a function library")?;
+                aux.functions.push(bytes::Bytes::copy_from_slice(&code));
+            }
+            opcode::FUNCTION => {
                 return Err(RdbError::Unsupported {
                     offset: at,
-                    what: "a function library (replikv has no functions)".into(),
+                    what: "a function library in the format of Redis 7.0's release candidates"
+                        .into(),
                 })
             }
             t => {
@@ -882,6 +887,40 @@ pub fn decode_value(payload: &[u8], limits: &EncodingLimits) -> Result<Value, Rd
     reader
         .read(&mut inp, t, 0)?
         .ok_or_else(|| bad(0, "empty collection"))
+}
+
+/// The library codes of a FUNCTION DUMP payload; the error is FUNCTION RESTORE's reply
+/// text (Redis's `functionRestoreCommand`).
+pub fn function_dump_payload(payload: &[u8]) -> Result<Vec<bytes::Bytes>, &'static str> {
+    const FOOTER: &str = "DUMP payload version or checksum are wrong";
+    if payload.len() < 10 {
+        return Err(FOOTER);
+    }
+    let body_len = payload.len() - 10;
+    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]);
+    let mut stored = [0u8; 8];
+    stored.copy_from_slice(&payload[body_len + 2..]);
+    if version > RDB_VERSION
+        || CRC64.checksum(&payload[..body_len + 2]) != u64::from_le_bytes(stored)
+    {
+        return Err(FOOTER);
+    }
+    let body = &payload[..body_len];
+    let mut inp = Input::new(body, Some(body_len as u64));
+    let mut codes = Vec::new();
+    while inp.offset() < body_len as u64 {
+        let t = inp
+            .u8("the record type")
+            .map_err(|_| "can not read data type")?;
+        if t != opcode::FUNCTION2 {
+            return Err("given type is not a function");
+        }
+        let code = inp
+            .blob("a function library")
+            .map_err(|_| "failed loading the given functions payload")?;
+        codes.push(bytes::Bytes::copy_from_slice(&code));
+    }
+    Ok(codes)
 }
 
 #[cfg(test)]
@@ -999,6 +1038,7 @@ mod tests {
                 id: "a".repeat(40),
                 offset: 4242,
             }),
+            functions: Vec::new(),
         }
     }
 
@@ -1138,6 +1178,7 @@ mod tests {
             ctime: 1795541758,
             used_mem: 1226152,
             repl: None,
+            functions: Vec::new(),
         };
         write_snapshot(&ks.snapshot(), &a, &WriteOptions::default(), &mut bytes).expect("write");
         let mut want = b"REDIS0010".to_vec();
@@ -1538,7 +1579,7 @@ mod tests {
             assert!(e.to_string().contains(what), "{e}");
         }
         let mut c = Craft::new(10);
-        c.op(opcode::FUNCTION2).s(b"#!lua name=x");
+        c.op(opcode::FUNCTION).s(b"#!lua name=x");
         expect_err(&c.finish(true), |e| e.to_string().contains("function"));
         let mut c = Craft::new(10);
         c.op(opcode::MODULE_AUX).len(1);

@@ -373,6 +373,10 @@ pub fn write_snapshot(
         aux_int(&mut enc, &mut o.buf, "repl-offset", repl.offset);
     }
     aux_int(&mut enc, &mut o.buf, "aof-base", 0);
+    for code in &aux.functions {
+        o.buf.push(opcode::FUNCTION2);
+        enc.string(&mut o.buf, code);
+    }
     let mut keys = 0u64;
     for db in &snapshot.dbs {
         if db.len == 0 {
@@ -423,6 +427,21 @@ pub fn encode_value(value: &Value, compression: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     out.push(ValueEncoder::type_of(value));
     enc.value(&mut out, value);
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = CRC64.checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// FUNCTION DUMP's payload: one function record (opcode and library code) per library,
+/// then the DUMP footer, as Redis's `functionDumpCommand` writes it.
+pub fn function_dump_payload(codes: &[bytes::Bytes]) -> Vec<u8> {
+    let mut enc = ValueEncoder::new(true);
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(super::opcode::FUNCTION2);
+        enc.string(&mut out, code);
+    }
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = CRC64.checksum(&out);
     out.extend_from_slice(&crc.to_le_bytes());

@@ -241,6 +241,8 @@ pub struct Aux {
     pub used_mem: u64,
     /// Replication fields, when part of replication.
     pub repl: Option<ReplAux>,
+    /// Function libraries' code, written before the data as Redis 7.0 writes them.
+    pub functions: Vec<bytes::Bytes>,
 }
 
 /// How the writer encodes.
@@ -346,6 +348,8 @@ pub struct LoadedAux {
     pub repl_id: Option<String>,
     /// `repl-offset`.
     pub repl_offset: Option<i64>,
+    /// Function libraries' code (FUNCTION2 records), in file order.
+    pub functions: Vec<bytes::Bytes>,
 }
 
 /// Counters of one load (INFO `rdb_last_load_keys_*`).

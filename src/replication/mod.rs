@@ -55,6 +55,8 @@ pub struct SyncSnapshot {
     pub replid: String,
     /// Offset of the last stream byte the snapshot includes.
     pub offset: u64,
+    /// Function libraries' code at the snapshot.
+    pub functions: Vec<bytes::Bytes>,
 }
 
 /// Figures of a written RDB.
@@ -73,6 +75,8 @@ pub struct LoadedDataset {
     pub keyspace: Keyspace,
     /// Keys loaded.
     pub keys: u64,
+    /// Function libraries' code.
+    pub functions: Vec<bytes::Bytes>,
 }
 
 /// What applying a chunk of the master's stream did.

@@ -27,6 +27,7 @@ use crate::engine::{ClientInfo, Session, State};
 use crate::replication::{LinkRead, LinkWrite};
 use crate::resp::parser::Parsed;
 use crate::resp::{Argv, ParseLimits, Proto, ReplyBuf, RequestParser};
+use crate::scripting::control::KillOutcome;
 
 /// Smallest free space kept in the read buffer before a read.
 const READ_CHUNK: usize = 16 * 1024;
@@ -37,6 +38,11 @@ const MAX_RESERVE: usize = 64 * 1024 * 1024;
 const OUT_BATCH: usize = 1024 * 1024;
 /// How often a write that makes no progress re-checks the limits and the idle timeout.
 const STALL_CHECK: Duration = Duration::from_millis(250);
+/// How long a connection blocks its thread on the engine lock before looking whether a
+/// script holds it.
+const ENGINE_LOCK_SLICE: Duration = Duration::from_millis(2);
+/// How often a client waiting for a running script looks whether it timed out.
+const SCRIPT_POLL: Duration = Duration::from_millis(10);
 
 /// One unit of parsed input.
 enum Input {
@@ -101,7 +107,7 @@ pub async fn serve(
     if matches!(end, End::Shutdown) {
         tracing::debug!(client = conn.info.id, "closing client for shutdown");
     }
-    conn.cleanup();
+    conn.cleanup().await;
     if let End::HandOff(handoff) = end {
         let Conn {
             state,
@@ -232,7 +238,12 @@ impl Conn {
             let mut paused = None;
             {
                 let state = self.state.clone();
-                let mut engine = state.engine.lock();
+                let mut engine = match self.lock_engine(&state).await {
+                    Ok(Some(guard)) => guard,
+                    // A busy script's refusals answered every pending command.
+                    Ok(None) => continue,
+                    Err(end) => return Some(end),
+                };
                 self.info
                     .last_interaction_ms
                     .store(crate::keyspace::now_ms(), Ordering::Relaxed);
@@ -334,15 +345,15 @@ impl Conn {
                 biased;
                 r = &mut wait.rx => break r.ok(),
                 _ = self.info.kill_notify.notified() => {
-                    self.unblock();
+                    self.unblock().await;
                     return Some(End::Close);
                 }
                 _ = shutdown.changed() => {
-                    self.unblock();
+                    self.unblock().await;
                     return Some(End::Shutdown);
                 }
                 _ = sleep_until_or_never(wait.deadline) => {
-                    if self.unblock() {
+                    if self.unblock().await {
                         break None;
                     }
                     // Served at the same instant: the reply is in the channel.
@@ -350,20 +361,20 @@ impl Conn {
                 }
                 Some(msg) = self.push_rx.recv() => {
                     if let Err(end) = self.write_push(msg).await {
-                        self.unblock();
+                        self.unblock().await;
                         return Some(end);
                     }
                 }
                 r = self.rd.read_buf(&mut self.rbuf) => match r {
                     Ok(0) | Err(_) => {
-                        self.unblock();
+                        self.unblock().await;
                         return Some(End::Gone);
                     }
                     Ok(n) => {
                         self.state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                         let limit = self.state.settings.read().client_query_buffer_limit;
                         if self.rbuf.len() as u64 > limit {
-                            self.unblock();
+                            self.unblock().await;
                             return Some(End::Close);
                         }
                         if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
@@ -466,9 +477,93 @@ impl Conn {
         self.parse_input()
     }
 
+    /// Takes the engine lock for the pending commands without ever parking this task's
+    /// thread behind a running script (that thread may be the one that must serve SCRIPT
+    /// KILL): the lock is tried in short slices, and a script found running is waited out
+    /// asynchronously. `None` when no command is left to run.
+    async fn lock_engine<'s>(
+        &mut self,
+        state: &'s State,
+    ) -> Result<Option<crate::engine::EngineGuard<'s>>, End> {
+        loop {
+            if let Some(end) = self.wait_out_script().await {
+                return Err(end);
+            }
+            if self.pending.is_empty() {
+                return Ok(None);
+            }
+            if let Some(guard) = state.engine.try_lock_for(ENGINE_LOCK_SLICE) {
+                return Ok(Some(guard));
+            }
+        }
+    }
+
+    /// While a script runs, this client's commands wait for it; once the script passed
+    /// `busy-reply-threshold`, they are answered as Redis answers them: `SCRIPT KILL` and
+    /// `FUNCTION KILL` are served, `SHUTDOWN NOSAVE` stops the script and then runs, commands
+    /// flagged `allow-busy` and our master's stream wait, every other command gets `-BUSY`.
+    /// None of this takes the engine lock, which the script holds.
+    async fn wait_out_script(&mut self) -> Option<End> {
+        use crate::command::flags::ALLOW_BUSY;
+        use crate::command::table::TABLE;
+        let state = self.state.clone();
+        let control = state.engine.script();
+        loop {
+            if control.running_for().is_none() {
+                return None;
+            }
+            let Some(Input::Command(argv)) = self.pending.front() else {
+                return None;
+            };
+            if !control.timed_out() || self.session.is_master_link {
+                control.wait_finished(SCRIPT_POLL).await;
+                continue;
+            }
+            let spec = TABLE.resolve(argv).ok();
+            let name = spec.map_or("", |s| s.fullname);
+            let reply = match name {
+                "script|kill" | "function|kill" => {
+                    match control.request_kill(name == "script|kill") {
+                        KillOutcome::Killed => None,
+                        KillOutcome::Refused(text) => Some(text),
+                    }
+                }
+                "function|stats" => match control.function_stats(&mut self.out) {
+                    Ok(()) => {
+                        self.pending.pop_front();
+                        if let Err(end) = self.flush().await {
+                            return Some(end);
+                        }
+                        continue;
+                    }
+                    Err(text) => Some(text),
+                },
+                "shutdown" if argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave")) => {
+                    control.force_kill();
+                    control.wait_finished(SCRIPT_POLL).await;
+                    continue;
+                }
+                _ if spec.is_some_and(|s| s.has(ALLOW_BUSY)) => {
+                    control.wait_finished(SCRIPT_POLL).await;
+                    continue;
+                }
+                _ => Some(control.busy_reply()),
+            };
+            self.pending.pop_front();
+            match reply {
+                None => self.out.ok(),
+                Some(text) => self.out.error(text),
+            }
+            if let Err(end) = self.flush().await {
+                return Some(end);
+            }
+        }
+    }
+
     /// Removes this client's wait; true when it was still waiting.
-    fn unblock(&mut self) -> bool {
-        let mut engine = self.state.engine.lock();
+    async fn unblock(&mut self) -> bool {
+        let state = self.state.clone();
+        let mut engine = state.engine.lock_async().await;
         let e = &mut *engine;
         e.blocking.unblock(&mut e.keyspace, self.info.id).is_some()
     }
@@ -575,8 +670,9 @@ impl Conn {
     }
 
     /// Releases everything the client held: subscriptions, watches, a blocked wait.
-    fn cleanup(&mut self) {
-        let mut engine = self.state.engine.lock();
+    async fn cleanup(&mut self) {
+        let state = self.state.clone();
+        let mut engine = state.engine.lock_async().await;
         let e = &mut *engine;
         let id = self.info.id;
         e.blocking.unblock(&mut e.keyspace, id);

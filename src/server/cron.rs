@@ -21,6 +21,11 @@ pub async fn run(state: Arc<State>) {
             _ = tokio::time::sleep(period) => {}
             _ = shutdown.changed() => return,
         }
+        // A running script holds the engine; the cron waits for it (as Redis's does) rather
+        // than park a runtime worker on the lock.
+        if state.engine.script().running_for().is_some() {
+            continue;
+        }
         tick(&state, period, &mut ops);
         if last_second.elapsed() >= Duration::from_secs(1) {
             last_second = Instant::now();
