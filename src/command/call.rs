@@ -100,6 +100,7 @@ pub fn call_with(
 ) -> (Action, Option<BlockRequest>) {
     let start = Instant::now();
     let db_at_start = session.db;
+    let now = engine.frozen_now_ms.unwrap_or_else(now_ms);
     let mut ctx = Ctx {
         state,
         engine,
@@ -107,7 +108,7 @@ pub fn call_with(
         argv,
         out,
         spec,
-        now: now_ms(),
+        now,
         dirty: 0,
         rewrite: None,
         force_propagate: false,

@@ -14,6 +14,71 @@ use crate::command::cmd;
 use crate::engine::persistence::{cancel_bgsave, reload, save_now, ReloadError, ReloadOptions};
 use crate::keyspace::{digest, StrValue, Value, NO_EXPIRE};
 
+/// DEBUG PROTOCOL <type>: one reply of each RESP type, for clients' and scripts' tests.
+fn debug_protocol(ctx: &mut Ctx) -> CmdResult {
+    let name = ctx.arg(2).to_ascii_lowercase();
+    let out = &mut *ctx.out;
+    match name.as_slice() {
+        b"string" => out.bulk(b"Hello World"),
+        b"integer" => out.int(12345),
+        b"double" => out.double(3.141),
+        b"bignum" => {
+            let n = b"1234567999999999999999999999999999999";
+            if out.resp3() {
+                out.raw(b"(");
+                out.raw(n);
+                out.raw(b"\r\n");
+            } else {
+                out.bulk(n);
+            }
+        }
+        b"null" => out.null(),
+        b"array" | b"set" => {
+            if name == b"array" {
+                out.array(3);
+            } else {
+                out.set(3);
+            }
+            for j in 0..3 {
+                out.int(j);
+            }
+        }
+        b"map" => {
+            out.map(3);
+            for j in 0..3 {
+                out.int(j);
+                out.boolean(j == 1);
+            }
+        }
+        b"attrib" => {
+            if out.resp3() {
+                out.raw(b"|1\r\n");
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.int(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !out.resp3() {
+                return Err(CmdError::Fixed(
+                    "ERR RESP2 is not supported by this command",
+                ));
+            }
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        b"true" => out.boolean(true),
+        b"false" => out.boolean(false),
+        b"verbatim" => out.verbatim(b"This is a verbatim\nstring"),
+        _ => return Err(CmdError::Fixed("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")),
+    }
+    Ok(())
+}
+
 fn debug(ctx: &mut Ctx) -> CmdResult {
     let sub = ctx.arg(1).to_ascii_lowercase();
     match sub.as_slice() {
@@ -23,6 +88,12 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 // Like Redis, DEBUG SLEEP blocks the whole server: the engine lock is held.
                 std::thread::sleep(Duration::from_secs_f64(secs));
             }
+            ctx.out.ok();
+            Ok(())
+        }
+        b"protocol" if ctx.argv.len() == 3 => debug_protocol(ctx),
+        b"set-disable-deny-scripts" if ctx.argv.len() == 3 => {
+            ctx.engine.scripts.noscript_allowed = parse_int(ctx.arg(2))? != 0;
             ctx.out.ok();
             Ok(())
         }
@@ -68,9 +139,9 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             Ok(())
         }
         b"object" if ctx.argv.len() == 3 => {
-            let now = ctx.now;
+            // As Redis, the key is looked up without expiring it.
             let key = ctx.arg(2);
-            let Some(item) = ctx.db().get(key, now) else {
+            let Some(item) = ctx.db().peek(key) else {
                 return Err(CmdError::Fixed(error::NO_SUCH_KEY));
             };
             let line = format!(

@@ -109,7 +109,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
         ("@dangerous", spec.has(ADMIN)),
         ("@connection", group("connection")),
         ("@transaction", group("transactions")),
-        ("@scripting", false),
+        ("@scripting", group("scripting")),
     ];
     all.iter()
         .filter(|(_, on)| *on)

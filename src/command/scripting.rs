@@ -49,7 +49,7 @@ impl ScriptHost<'_, '_> {
     fn refusal(&self, spec: &'static Spec) -> Option<String> {
         let engine = &*self.ctx.engine;
         let settings = &engine.settings;
-        if spec.has(NOSCRIPT) {
+        if spec.has(NOSCRIPT) && !engine.scripts.noscript_allowed {
             return Some("This Redis command is not allowed from script".into());
         }
         let stale = engine.is_replica && !engine.link_up && !settings.replica_serve_stale_data;
@@ -251,6 +251,7 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
         ctx.session.is_master_link,
         threshold,
     );
+    ctx.engine.frozen_now_ms = Some(ctx.now);
     let keys = &ctx.argv[3..3 + run.numkeys];
     let args = &ctx.argv[3 + run.numkeys..];
     let db = ctx.session.db;
@@ -277,6 +278,7 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
     );
     let script_resp3 = host.resp3;
     ctx.session.db = db;
+    ctx.engine.frozen_now_ms = None;
     control.end();
     match outcome {
         Outcome::Return(value) => {
@@ -580,7 +582,7 @@ fn function_list(ctx: &mut Ctx) -> CmdResult {
         out.bulk(b"LUA");
         out.bulk(b"functions");
         out.array(library.functions.len());
-        for f in library.functions.values() {
+        for f in &library.functions {
             out.map(3);
             out.bulk(b"name");
             out.bulk(f.name.as_bytes());
@@ -593,7 +595,7 @@ fn function_list(ctx: &mut Ctx) -> CmdResult {
             let names = f.flags.names();
             out.set(names.len());
             for n in names {
-                out.bulk(n.as_bytes());
+                out.simple(n);
             }
         }
         if with_code {

@@ -131,6 +131,9 @@ pub struct Engine {
     pub master_stream_db: Option<usize>,
     /// Lua scripts and function libraries.
     pub scripts: crate::scripting::Scripts,
+    /// While a script runs: the time it started, which every command it runs sees as "now"
+    /// (keys do not expire in the middle of a script, as in Redis).
+    pub frozen_now_ms: Option<i64>,
 }
 
 impl Engine {
@@ -159,6 +162,7 @@ impl Engine {
             stats: EngineStats::default(),
             active_expire_enabled: true,
             scripts: crate::scripting::Scripts::new(),
+            frozen_now_ms: None,
         }
     }
 

@@ -42,8 +42,8 @@ pub struct Library {
     pub name: String,
     /// The whole code as loaded (shebang included): what DUMP, RDB and replication carry.
     pub code: Bytes,
-    /// Its functions, by name.
-    pub functions: BTreeMap<String, FunctionInfo>,
+    /// Its functions, in the order the code registered them.
+    pub functions: Vec<FunctionInfo>,
 }
 
 /// What FUNCTION RESTORE does with libraries already loaded.
@@ -262,7 +262,11 @@ impl Functions {
     pub fn get(&self, name: &str) -> Option<&FunctionInfo> {
         let key = name.to_ascii_lowercase();
         let library = self.index.get(&key)?;
-        self.libraries.get(library)?.functions.get(&key)
+        self.libraries
+            .get(library)?
+            .functions
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// Every library, by name.
@@ -317,7 +321,7 @@ impl Functions {
             .into_iter()
             .map(|mut f| {
                 f.library = name.to_string();
-                (f.name.to_ascii_lowercase(), f)
+                f
             })
             .collect();
         Ok(Library {
@@ -342,14 +346,15 @@ impl Functions {
             return Err(format!("ERR Library '{name}' already exists"));
         }
         let library = self.compile_library(&name, code, timeout_ms)?;
-        for (f, info) in &library.functions {
-            if self.index.get(f).is_some_and(|owner| *owner != key) {
-                return Err(format!("ERR Function {} already exists", info.name));
+        for f in &library.functions {
+            let owner = self.index.get(&f.name.to_ascii_lowercase());
+            if owner.is_some_and(|owner| *owner != key) {
+                return Err(format!("ERR Function {} already exists", f.name));
             }
         }
         self.delete(&key);
-        for f in library.functions.keys() {
-            self.index.insert(f.clone(), key.clone());
+        for f in &library.functions {
+            self.index.insert(f.name.to_ascii_lowercase(), key.clone());
         }
         self.libraries.insert(key, library);
         Ok(name)
@@ -360,8 +365,8 @@ impl Functions {
         let Some(library) = self.libraries.remove(&name.to_ascii_lowercase()) else {
             return false;
         };
-        for f in library.functions.keys() {
-            self.index.remove(f);
+        for f in &library.functions {
+            self.index.remove(&f.name.to_ascii_lowercase());
         }
         true
     }

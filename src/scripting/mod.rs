@@ -130,6 +130,9 @@ pub struct Scripts {
     pub eval: EvalCache,
     /// Function libraries.
     pub functions: functions::Functions,
+    /// Scripts may run commands flagged `noscript` (DEBUG SET-DISABLE-DENY-SCRIPTS, for
+    /// tests).
+    pub noscript_allowed: bool,
 }
 
 impl Scripts {
@@ -144,6 +147,7 @@ impl Scripts {
             control,
             eval,
             functions,
+            noscript_allowed: false,
         }
     }
 }

@@ -550,6 +550,13 @@ unsafe extern "C-unwind" fn raise_on_failure(state: *mut mlua::ffi::lua_State) -
     ffi::lua_insert(state, 1);
     ffi::lua_call(state, n, 2);
     if ffi::lua_toboolean(state, -2) == 0 {
+        // A message (not an error table) gets the caller's position, as `luaL_error` in a
+        // C function gives it.
+        if ffi::lua_type(state, -1) == ffi::LUA_TSTRING {
+            ffi::luaL_where(state, 1);
+            ffi::lua_insert(state, -2);
+            ffi::lua_concat(state, 2);
+        }
         ffi::lua_error(state);
     }
     1

@@ -41,6 +41,9 @@ mod rdb;
 mod replication;
 /// Regressions for replication defects found with Redis's own replication tests.
 mod replication_defects;
+/// Lua scripts and functions: replies, errors and the sandbox as Redis, effects replicated
+/// both ways, functions kept in the RDB, busy scripts.
+mod scripting;
 /// Real redis-sentinel managing replikv, Redis and mixed groups.
 mod sentinel;
 /// Start-up: command line, config files, errors, version and help.
