@@ -156,7 +156,14 @@ fn replconf(ctx: &mut Ctx) -> CmdResult {
             }
             ctx.session.replconf.rdb_only = v == 1;
         } else if opt.eq_ignore_ascii_case(b"rdb-filter-only") {
-            // Only "functions" or nothing: we have no functions, so the RDB is the same.
+            // An empty filter is the whole RDB. The functions-only RDB (redis-cli
+            // --functions-rdb) is not built: refused rather than answered with the keys.
+            if !val.is_empty() {
+                return Err(CmdError::Other(format!(
+                    "ERR REPLCONF rdb-filter-only {} is not supported: replikv sends whole RDBs only",
+                    String::from_utf8_lossy(val)
+                )));
+            }
         } else {
             return Err(CmdError::Other(format!(
                 "ERR Unrecognized REPLCONF option: {}",

@@ -478,7 +478,7 @@ pub enum ReloadError {
 /// leaves the current data in place (Redis would exit).
 pub fn reload(engine: &mut Engine, options: ReloadOptions) -> Result<(), ReloadError> {
     let settings = engine.settings.clone();
-    let loaded = match load_file(
+    let mut loaded = match load_file(
         &rdb_path(&settings),
         &load_options(&settings, engine.is_replica),
     ) {
@@ -486,9 +486,13 @@ pub fn reload(engine: &mut Engine, options: ReloadOptions) -> Result<(), ReloadE
         Ok(None) => return Err(ReloadError::Load("no RDB file to load".into())),
         Err(e) => return Err(ReloadError::Load(e.to_string())),
     };
+    // A running server keeps its own replication position (its replicas read its backlog
+    // at its offsets): the history a file records (a dump from `redis-cli --rdb` carries
+    // the dumping sync's id and offset) only matters at start-up, as in Redis.
+    loaded.aux.repl_id = None;
+    loaded.aux.repl_offset = None;
     if options.flush {
         let replica = engine.is_replica;
-        // A replica's live link keeps its own position; the history in the file is moot.
         let _ = install_loaded(engine, loaded, replica);
         return Ok(());
     }

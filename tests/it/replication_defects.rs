@@ -548,3 +548,36 @@ fn sub_replicas_never_see_a_new_history_under_the_old_id() {
             >= 6
     );
 }
+
+/// DEBUG RELOAD of a file that records another replication history (a dump made with
+/// `redis-cli --rdb`, which carries the dumping sync's id and offset) keeps the master's own
+/// offset: the stream its replicas read stays well formed. The master used to take the
+/// file's offset, and the next replica got the stream from the middle of a command.
+#[test]
+fn debug_reload_keeps_the_masters_own_replication_offset() {
+    let master = start(Kind::Replikv, &["--repl-diskless-sync", "no"]);
+    let mut m = master.conn();
+    for i in 0..50 {
+        ok(m.cmd(&["SET", &format!("before:{i}"), "value"]));
+    }
+    let dump = master.dir.path().join("dump.rdb");
+    let out = std::process::Command::new(crate::harness::redis_tool("redis-cli"))
+        .args(["-p", &master.port.to_string(), "--rdb"])
+        .arg(&dump)
+        .output()
+        .expect("run redis-cli --rdb");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Transfer finished with success")
+            || String::from_utf8_lossy(&out.stdout).contains("Transfer finished with success"),
+        "redis-cli --rdb failed: {out:?}"
+    );
+    ok(m.cmd(&["SET", "between", "1"]));
+    ok(m.cmd(&["DEBUG", "RELOAD", "NOSAVE"]));
+    let replica = start_replica(Kind::Redis, &master, &[]);
+    wait_link_up(&replica, LINK);
+    for i in 0..50 {
+        ok(m.cmd(&["SET", &format!("after:{i}"), "value"]));
+    }
+    wait_converged(&master, &replica, LINK);
+    assert_same_keyspace(&master, &replica);
+}
