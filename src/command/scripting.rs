@@ -255,7 +255,7 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
     let keys = &ctx.argv[3..3 + run.numkeys];
     let args = &ctx.argv[3 + run.numkeys..];
     let db = ctx.session.db;
-    let deny_oom = !(run.flags.allow_oom && !run.flags.compat)
+    let deny_oom = (run.flags.compat || !run.flags.allow_oom)
         && ctx.engine.settings.maxmemory > 0
         && crate::engine::eviction::perform(ctx.state, ctx.engine)
             != crate::engine::eviction::Outcome::Fits;

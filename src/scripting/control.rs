@@ -48,6 +48,8 @@ pub struct RunControl {
     running: Mutex<RunningScript>,
     /// Woken when a script ends.
     finished: tokio::sync::Notify,
+    /// Tasks waiting on `finished` (most scripts end before anyone waits: no wake-up then).
+    waiters: std::sync::atomic::AtomicUsize,
 }
 
 /// What FUNCTION STATS shows of the running script.
@@ -156,10 +158,14 @@ impl RunControl {
 
     /// Marks the script as finished and wakes the clients waiting for it.
     pub fn end(&self) {
-        self.started.store(0, Ordering::Release);
+        // SeqCst with `wait_finished`: either the waiter sees the script gone, or this
+        // sees the waiter and wakes it.
+        self.started.store(0, Ordering::SeqCst);
         self.timed_out.store(false, Ordering::Release);
         self.kill.store(false, Ordering::Relaxed);
-        self.finished.notify_waiters();
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.finished.notify_waiters();
+        }
     }
 
     /// How long the running script has run; `None` when none runs.
@@ -254,11 +260,12 @@ impl RunControl {
 
     /// Waits until no script runs, or `timeout` passes.
     pub async fn wait_finished(&self, timeout: Duration) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
         let notified = self.finished.notified();
-        if self.running_for().is_none() {
-            return;
+        if self.started.load(Ordering::SeqCst) != 0 {
+            let _ = tokio::time::timeout(timeout, notified).await;
         }
-        let _ = tokio::time::timeout(timeout, notified).await;
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

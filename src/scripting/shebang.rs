@@ -21,8 +21,11 @@ pub struct ScriptFlags {
     pub allow_cross_slot: bool,
 }
 
+/// Sets one flag.
+type FlagSetter = fn(&mut ScriptFlags);
+
 /// A flag's name and the field it sets.
-const FLAG_NAMES: &[(&str, fn(&mut ScriptFlags))] = &[
+const FLAG_NAMES: &[(&str, FlagSetter)] = &[
     ("no-writes", |f| f.no_writes = true),
     ("allow-oom", |f| f.allow_oom = true),
     ("allow-stale", |f| f.allow_stale = true),

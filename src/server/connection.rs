@@ -41,6 +41,8 @@ const STALL_CHECK: Duration = Duration::from_millis(250);
 /// How long a connection blocks its thread on the engine lock before looking whether a
 /// script holds it.
 const ENGINE_LOCK_SLICE: Duration = Duration::from_millis(2);
+/// A script that has run this long is waited for asynchronously rather than on the lock.
+const SCRIPT_SHORT: Duration = Duration::from_millis(1);
 /// How often a client waiting for a running script looks whether it timed out.
 const SCRIPT_POLL: Duration = Duration::from_millis(10);
 
@@ -509,7 +511,9 @@ impl Conn {
         let state = self.state.clone();
         let control = state.engine.script();
         loop {
-            if control.running_for().is_none() {
+            // Most scripts end within microseconds: the engine lock (tried in short
+            // slices) is the cheaper wait for them.
+            if control.running_for().is_none_or(|d| d < SCRIPT_SHORT) {
                 return None;
             }
             let Some(Input::Command(argv)) = self.pending.front() else {

@@ -141,21 +141,7 @@ fn tohex(lua: &Lua, args: Args) -> LibResult {
 
 #[cfg(test)]
 mod tests {
-    use mlua::Lua;
-
-    fn lua() -> Lua {
-        let lua = Lua::new();
-        super::register(&lua).expect("register bit");
-        lua
-    }
-
-    /// Runs a snippet under the chunk name Redis gives scripts.
-    fn eval_str(lua: &Lua, code: &str) -> String {
-        lua.load(code)
-            .set_name("=user_script")
-            .eval::<String>()
-            .expect(code)
-    }
+    use crate::scripting::libs::tests::{eval_str, lua};
 
     #[test]
     fn redis_minimal_bitop_test() {

@@ -1248,29 +1248,8 @@ fn scale_by_power_of_two(mut value: f64, mut exponent: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::{c_strtod, format_g};
+    use crate::scripting::libs::tests::{assert_cases, eval_str, lua};
     use mlua::Lua;
-
-    fn lua() -> Lua {
-        let lua = Lua::new();
-        super::register(&lua).expect("register cjson");
-        lua
-    }
-
-    /// Runs a snippet under the chunk name Redis gives scripts.
-    fn eval_str(lua: &Lua, code: &str) -> String {
-        lua.load(code)
-            .set_name("=user_script")
-            .eval::<String>()
-            .unwrap_or_else(|e| panic!("{code}: {e}"))
-    }
-
-    /// Each case is a snippet and what redis-server 7.0.15 returned for it.
-    fn assert_cases(cases: &[(&str, &str)]) {
-        for (code, expected) in cases {
-            let lua = lua();
-            assert_eq!(eval_str(&lua, code), *expected, "{code}");
-        }
-    }
 
     #[test]
     fn redis_json_numeric_decoding() {

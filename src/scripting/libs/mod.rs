@@ -399,27 +399,42 @@ pub(crate) fn c_double_to_i32(value: f64) -> i32 {
     }
 }
 
+/// What the libraries' unit tests share: a state with every library, and snippets run and
+/// compared with what redis-server 7.0.15 answered.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn lua_with_libs() -> Lua {
+    /// A Lua state with every library registered.
+    pub(crate) fn lua() -> Lua {
         let lua = Lua::new();
         register_all(&lua).expect("register libraries");
         lua
     }
 
     /// Runs a snippet under the chunk name Redis gives scripts.
-    fn eval_str(lua: &Lua, code: &str) -> String {
+    pub(crate) fn eval_str(lua: &Lua, code: &str) -> String {
         lua.load(code)
             .set_name("=user_script")
             .eval::<String>()
             .unwrap_or_else(|e| panic!("{code}: {e}"))
     }
 
+    /// A `hex(s)` helper the cases may call, prepended to each.
+    pub(crate) const HEX: &str = "local function hex(s) local h = '' for i = 1, #s do \
+                       h = h .. string.format('%02x', string.byte(s, i)) end return h end ";
+
+    /// Each case is a snippet and what redis-server 7.0.15 returned for it.
+    pub(crate) fn assert_cases(cases: &[(&str, &str)]) {
+        for (code, expected) in cases {
+            let lua = lua();
+            assert_eq!(eval_str(&lua, &format!("{HEX}{code}")), *expected, "{code}");
+        }
+    }
+
     #[test]
     fn all_four_globals_exist() {
-        let lua = lua_with_libs();
+        let lua = lua();
         let kinds = eval_str(
             &lua,
             "return type(bit)..type(cjson)..type(cmsgpack)..type(struct)",
@@ -429,7 +444,7 @@ mod tests {
 
     #[test]
     fn errors_reach_scripts_as_plain_strings() {
-        let lua = lua_with_libs();
+        let lua = lua();
         let out = eval_str(
             &lua,
             "local ok, e = pcall(cjson.decode, 'x'); return type(e) .. ': ' .. e",
@@ -442,7 +457,7 @@ mod tests {
 
     #[test]
     fn errors_carry_the_callers_position_like_lual_error() {
-        let lua = lua_with_libs();
+        let lua = lua();
         // Values taken from redis-server 7.0.15.
         let cases = [
             (
@@ -465,7 +480,7 @@ mod tests {
 
     #[test]
     fn errors_seen_from_rust_keep_the_text() {
-        let lua = lua_with_libs();
+        let lua = lua();
         let err = lua
             .load("return cjson.decode('[')")
             .set_name("=user_script")
@@ -480,7 +495,7 @@ mod tests {
 
     #[test]
     fn functions_survive_many_calls() {
-        let lua = lua_with_libs();
+        let lua = lua();
         let out = eval_str(
             &lua,
             "local n = 0
@@ -493,7 +508,7 @@ mod tests {
 
     #[test]
     fn dropped_module_tables_are_collected() {
-        let lua = lua_with_libs();
+        let lua = lua();
         let entries = |lua: &Lua| -> usize {
             lua.gc_collect().expect("gc");
             lua.gc_collect().expect("gc");

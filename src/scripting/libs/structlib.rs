@@ -398,32 +398,7 @@ fn size(lua: &Lua, args: Args) -> LibResult {
 
 #[cfg(test)]
 mod tests {
-    use mlua::Lua;
-
-    fn lua() -> Lua {
-        let lua = Lua::new();
-        super::register(&lua).expect("register struct");
-        lua
-    }
-
-    /// Runs a snippet under the chunk name Redis gives scripts.
-    fn eval_str(lua: &Lua, code: &str) -> String {
-        lua.load(code)
-            .set_name("=user_script")
-            .eval::<String>()
-            .unwrap_or_else(|e| panic!("{code}: {e}"))
-    }
-
-    const HEX: &str = "local function hex(s) local h = '' for i = 1, #s do \
-                       h = h .. string.format('%02x', string.byte(s, i)) end return h end ";
-
-    /// Each case is a snippet and what redis-server 7.0.15 returned for it.
-    fn assert_cases(cases: &[(&str, &str)]) {
-        for (code, expected) in cases {
-            let lua = lua();
-            assert_eq!(eval_str(&lua, &format!("{HEX}{code}")), *expected, "{code}");
-        }
-    }
+    use crate::scripting::libs::tests::assert_cases;
 
     #[test]
     fn pack_matches_redis() {
