@@ -34,12 +34,7 @@ fn reject(
         m.error = true;
     }
     if let Some(spec) = spec {
-        engine
-            .stats
-            .commands
-            .entry(spec.fullname)
-            .or_default()
-            .rejected_calls += 1;
+        engine.stats.count_rejected(spec.fullname);
     }
     reply_error(engine, session, out, &err, spec.map(|s| s.fullname));
 }
@@ -246,6 +241,10 @@ fn out_of_memory_refuses(
 /// declares flags (a shebang, `register_function{flags=...}`), whose declared flags replace
 /// `write`, `denyoom` and `stale` (Redis's `getCommandFlags` with `scriptFlagsToCmdFlags`).
 fn command_flags(engine: &Engine, spec: &'static Spec, argv: &[Bytes]) -> u32 {
+    // Every other command pays one flag test.
+    if !spec.has(MOVABLEKEYS) || spec.group != "scripting" {
+        return spec.flags;
+    }
     let declared = match spec.name {
         "eval" | "eval_ro" => crate::scripting::shebang::parse_eval_header(&argv[1])
             .ok()

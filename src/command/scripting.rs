@@ -98,20 +98,14 @@ impl Host for ScriptHost<'_, '_> {
             Err(_) => return Err("Unknown Redis command called from script".into()),
         };
         if let Some(refusal) = self.refusal(spec) {
-            let counted = refusal.strip_prefix('-').unwrap_or(&refusal);
-            let counted = if refusal.starts_with('-') {
-                counted.to_string()
-            } else {
-                format!("ERR {counted}")
+            // Counted under its code: `-CODE text`, or ERR for a bare message.
+            let counted = match refusal.strip_prefix('-') {
+                Some(coded) => coded.to_string(),
+                None => format!("ERR {refusal}"),
             };
-            let engine = &mut *self.ctx.engine;
-            engine.stats.count_error(counted.as_bytes());
-            engine
-                .stats
-                .commands
-                .entry(spec.fullname)
-                .or_default()
-                .rejected_calls += 1;
+            let stats = &mut self.ctx.engine.stats;
+            stats.count_error(counted.as_bytes());
+            stats.count_rejected(spec.fullname);
             return Err(refusal);
         }
         if spec.has(WRITE) {
@@ -403,6 +397,11 @@ fn script_exists(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// A fresh interpreter that failed to start (memory exhausted), as an error reply.
+fn interpreter_error(e: mlua::Error) -> CmdError {
+    CmdError::Other(format!("ERR {e}"))
+}
+
 /// The ASYNC / SYNC argument of SCRIPT FLUSH and FUNCTION FLUSH (both free at once here).
 fn flush_mode_ok(ctx: &Ctx) -> bool {
     match ctx.argv.len() {
@@ -418,11 +417,7 @@ fn script_flush(ctx: &mut Ctx) -> CmdResult {
             "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
         ));
     }
-    ctx.engine
-        .scripts
-        .eval
-        .flush()
-        .map_err(|e| CmdError::Other(format!("ERR {e}")))?;
+    ctx.engine.scripts.eval.flush().map_err(interpreter_error)?;
     ctx.out.ok();
     Ok(())
 }
@@ -532,7 +527,7 @@ fn function_flush(ctx: &mut Ctx) -> CmdResult {
         .scripts
         .functions
         .flush()
-        .map_err(|e| CmdError::Other(format!("ERR {e}")))?;
+        .map_err(interpreter_error)?;
     ctx.dirty += 1;
     ctx.out.ok();
     Ok(())

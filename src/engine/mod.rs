@@ -78,6 +78,12 @@ pub struct EngineStats {
 
 impl EngineStats {
     /// Counts an error reply by its code (first word).
+    /// Counts a command refused before it ran (COMMANDSTATS `rejected_calls`).
+    pub fn count_rejected(&mut self, fullname: &'static str) {
+        self.commands.entry(fullname).or_default().rejected_calls += 1;
+    }
+
+    /// Counts an error reply by its code.
     pub fn count_error(&mut self, message: &[u8]) {
         let code = message.split(|&b| b == b' ').next().unwrap_or(b"ERR");
         let code = String::from_utf8_lossy(code).into_owned();

@@ -862,25 +862,24 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
     })
 }
 
+/// The body of a DUMP payload whose footer (Redis's `verifyDumpPayload`) carries an RDB
+/// version of at most ours and the right CRC64; `None` otherwise.
+fn dump_body(payload: &[u8]) -> Option<&[u8]> {
+    let body_len = payload.len().checked_sub(10)?;
+    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]);
+    let mut stored = [0u8; 8];
+    stored.copy_from_slice(&payload[body_len + 2..]);
+    let crc_ok = CRC64.checksum(&payload[..body_len + 2]) == u64::from_le_bytes(stored);
+    (version <= RDB_VERSION && crc_ok).then_some(&payload[..body_len])
+}
+
 /// Decodes a DUMP payload (Redis's `verifyDumpPayload` then `rdbLoadObject`): the footer
 /// must carry an RDB version of at most 10 and the right CRC64, else
 /// [`RdbError::PayloadFooter`]; a bad or empty value is any other error (RESTORE answers
 /// "Bad data format").
 pub fn decode_value(payload: &[u8], limits: &EncodingLimits) -> Result<Value, RdbError> {
-    if payload.len() < 10 {
-        return Err(RdbError::PayloadFooter);
-    }
-    let body_len = payload.len() - 10;
-    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]);
-    if version > RDB_VERSION {
-        return Err(RdbError::PayloadFooter);
-    }
-    let mut stored = [0u8; 8];
-    stored.copy_from_slice(&payload[body_len + 2..]);
-    if CRC64.checksum(&payload[..body_len + 2]) != u64::from_le_bytes(stored) {
-        return Err(RdbError::PayloadFooter);
-    }
-    let body = &payload[..body_len];
+    let body = dump_body(payload).ok_or(RdbError::PayloadFooter)?;
+    let body_len = body.len();
     let mut inp = Input::new(body, Some(body_len as u64));
     let t = inp.u8("the value type")?;
     let reader = ValueReader { limits };
@@ -892,20 +891,8 @@ pub fn decode_value(payload: &[u8], limits: &EncodingLimits) -> Result<Value, Rd
 /// The library codes of a FUNCTION DUMP payload; the error is FUNCTION RESTORE's reply
 /// text (Redis's `functionRestoreCommand`).
 pub fn function_dump_payload(payload: &[u8]) -> Result<Vec<bytes::Bytes>, &'static str> {
-    const FOOTER: &str = "DUMP payload version or checksum are wrong";
-    if payload.len() < 10 {
-        return Err(FOOTER);
-    }
-    let body_len = payload.len() - 10;
-    let version = u16::from_le_bytes([payload[body_len], payload[body_len + 1]]);
-    let mut stored = [0u8; 8];
-    stored.copy_from_slice(&payload[body_len + 2..]);
-    if version > RDB_VERSION
-        || CRC64.checksum(&payload[..body_len + 2]) != u64::from_le_bytes(stored)
-    {
-        return Err(FOOTER);
-    }
-    let body = &payload[..body_len];
+    let body = dump_body(payload).ok_or("DUMP payload version or checksum are wrong")?;
+    let body_len = body.len();
     let mut inp = Input::new(body, Some(body_len as u64));
     let mut codes = Vec::new();
     while inp.offset() < body_len as u64 {

@@ -427,10 +427,16 @@ pub fn encode_value(value: &Value, compression: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     out.push(ValueEncoder::type_of(value));
     enc.value(&mut out, value);
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = CRC64.checksum(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    push_dump_footer(&mut out);
     out
+}
+
+/// The DUMP footer: the RDB version (2 bytes) and a CRC64 of everything before (8 bytes),
+/// both little-endian.
+fn push_dump_footer(out: &mut Vec<u8>) {
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = CRC64.checksum(out);
+    out.extend_from_slice(&crc.to_le_bytes());
 }
 
 /// FUNCTION DUMP's payload: one function record (opcode and library code) per library,
@@ -442,9 +448,7 @@ pub fn function_dump_payload(codes: &[bytes::Bytes]) -> Vec<u8> {
         out.push(super::opcode::FUNCTION2);
         enc.string(&mut out, code);
     }
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = CRC64.checksum(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    push_dump_footer(&mut out);
     out
 }
 

@@ -79,9 +79,10 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn error_value(lua: &Lua, msg: &str) -> mlua::Result<(bool, Value)> {
-    let t = lua.create_table()?;
-    t.raw_set("err", format!("ERR {msg}"))?;
-    Ok((false, Value::Table(t)))
+    Ok((
+        false,
+        Value::Table(super::convert::error_table(lua, msg.as_bytes())?),
+    ))
 }
 
 /// `redis.register_function(name, callback)` or `redis.register_function{...}`.
