@@ -379,6 +379,16 @@ impl Host for State {
         let mut engine = self.engine.lock();
         engine.repl.ensure_backlog();
         engine.repl.master_id_changed(replid);
+        // The position a reconnect resumes from names the new history at once: if the link
+        // drops before the master sends a byte (a failover's old master stopped right
+        // after it), the next PSYNC must not offer the retired ID.
+        let mut role = self.repl.role.lock();
+        let db = role.cached_master().map_or(0, |c| c.db);
+        role.cache_master(Some(CachedMaster {
+            replid: engine.repl.replid.clone(),
+            offset: engine.repl.offset,
+            db,
+        }));
     }
 
     fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied {

@@ -581,3 +581,45 @@ fn debug_reload_keeps_the_masters_own_replication_offset() {
     wait_converged(&master, &replica, LINK);
     assert_same_keyspace(&master, &replica);
 }
+
+/// A master answers a replica's partial resync with a new replication id (it was promoted)
+/// and the link drops before a single byte of the new history arrives — as when a
+/// failover's old master is stopped right after it handed over. The replica's next PSYNC
+/// must name the new id: before, it offered the retired one, which the next master in a
+/// chain no longer knows, and a full sync followed (Redis's failover test saw it one run in
+/// four).
+#[test]
+fn a_new_history_adopted_without_data_is_the_one_resumed() {
+    let rdb = empty_rdb();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let replica = Node::replikv(&["--replicaof", "127.0.0.1", &port]);
+    let old_id = "c".repeat(40);
+    let new_id = "d".repeat(40);
+
+    let (mut link, _) = listener.accept().expect("the replica connects");
+    answer_handshake(&mut link);
+    let header = format!("+FULLRESYNC {old_id} 100\r\n${}\r\n", rdb.len());
+    link.write_all(header.as_bytes()).expect("write");
+    link.write_all(&rdb).expect("write");
+    wait_link_up(&replica, LINK);
+    drop(link);
+
+    let (mut link, _) = listener.accept().expect("the replica reconnects");
+    let psync = answer_handshake(&mut link);
+    assert_eq!(psync, vec!["PSYNC".to_string(), old_id, "101".to_string()]);
+    link.write_all(format!("+CONTINUE {new_id}\r\n").as_bytes())
+        .expect("write");
+    wait_until(LINK, "the replica to adopt the new id", || {
+        info_field(&replica, "replication", "master_replid") == new_id
+    });
+    drop(link);
+
+    let (mut link, _) = listener.accept().expect("the replica reconnects again");
+    let psync = answer_handshake(&mut link);
+    assert_eq!(
+        psync,
+        vec!["PSYNC".to_string(), new_id, "101".to_string()],
+        "the replica must resume the history it adopted"
+    );
+}
