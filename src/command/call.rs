@@ -129,8 +129,12 @@ pub fn call_with(
     } = ctx;
     let micros = start.elapsed().as_micros() as u64;
     let stat = engine.stats.commands.entry(spec.fullname).or_default();
-    stat.calls += 1;
-    stat.usec += micros;
+    // A command that blocks counts once: when it is served, or when its timeout passes
+    // (`exec::count_timed_out`), as Redis counts it on unblocking.
+    if block.is_none() {
+        stat.calls += 1;
+        stat.usec += micros;
+    }
     // A command that blocked is recorded when it is served, as Redis does.
     if engine.settings.latency_tracking && block.is_none() {
         engine.stats.latency.record(spec.fullname, micros);
@@ -182,7 +186,10 @@ pub fn register_block(
         info: session.info.clone(),
         db: session.db,
         proto: session.proto,
-        argv: argv.iter().cloned().collect(),
+        argv: match req.rerun_as {
+            Some(rerun) => rerun.into_iter().collect(),
+            None => argv.iter().cloned().collect(),
+        },
         keys: req.keys,
         reply: Some(tx),
     };

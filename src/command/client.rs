@@ -258,16 +258,16 @@ fn unblock(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
+    // The blocked command counts as one call now (it was not counted when it blocked).
+    if let Ok(spec) = ctx.table.resolve(&waiter.argv) {
+        let stat = engine.stats.commands.entry(spec.fullname).or_default();
+        stat.calls += 1;
+        if with_error {
+            stat.failed_calls += 1;
+        }
+    }
     if with_error {
         engine.stats.count_error(error::UNBLOCKED.as_bytes());
-        if let Ok(spec) = ctx.table.resolve(&waiter.argv) {
-            engine
-                .stats
-                .commands
-                .entry(spec.fullname)
-                .or_default()
-                .failed_calls += 1;
-        }
         if let Some(tx) = waiter.reply.take() {
             let _ = tx.send(format!("-{}\r\n", error::UNBLOCKED).into_bytes());
         }

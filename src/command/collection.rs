@@ -11,7 +11,7 @@
 
 use super::ctx::Ctx;
 use super::error::{self, CmdError, CmdResult};
-use crate::keyspace::types::{Hash, List, Set, ZSet};
+use crate::keyspace::types::{Hash, List, Set, Stream, ZSet};
 use crate::keyspace::{Db, Value, NO_EXPIRE};
 use crate::resp::ReplyBuf;
 
@@ -56,6 +56,28 @@ collection!(List, List);
 collection!(Hash, Hash);
 collection!(Set, Set);
 collection!(ZSet, ZSet);
+
+impl Collection for Stream {
+    fn of(value: &Value) -> Option<&Self> {
+        match value {
+            Value::Stream(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn of_mut(value: &mut Value) -> Option<&mut Self> {
+        match value {
+            Value::Stream(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> Value {
+        Value::Stream(Box::new(self))
+    }
+    /// A stream stays when its last entry goes (consumer groups and IDs live on).
+    fn is_empty_collection(&self) -> bool {
+        false
+    }
+}
 
 /// Collections whose elements are removed by name: hash fields, set and sorted-set members.
 pub trait RemoveByName: Collection {

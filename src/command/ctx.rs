@@ -69,6 +69,9 @@ pub struct BlockRequest {
     pub timeout: Option<Duration>,
     /// What to answer on timeout.
     pub timeout_reply: TimeoutReply,
+    /// The command to re-run when a key becomes ready, when it differs from the one sent
+    /// (XREAD's `$` resolved to the stream's last ID at the time it blocked).
+    pub rerun_as: Option<Vec<Bytes>>,
 }
 
 /// How a command is being run.
@@ -78,6 +81,9 @@ pub enum CallMode {
     Normal,
     /// Queued in MULTI, now run by EXEC: blocking commands must not block.
     Exec,
+    /// Called by a Lua script (`redis.call`): no blocking either, and a few commands
+    /// (XREAD BLOCK) refuse outright, as Redis refuses them from scripts.
+    Script,
     /// Re-run for a blocked client whose key became ready.
     Serving,
 }
@@ -163,7 +169,7 @@ impl<'a> Ctx<'a> {
 
     /// True when a blocking command may block (not inside EXEC, not on the master link).
     pub fn may_block(&self) -> bool {
-        self.mode != CallMode::Exec && !self.session.is_master_link
+        matches!(self.mode, CallMode::Normal | CallMode::Serving) && !self.session.is_master_link
     }
 
     /// Asks to block on `keys`.
@@ -177,6 +183,18 @@ impl<'a> Ctx<'a> {
             keys,
             timeout,
             timeout_reply,
+            rerun_as: None,
+        });
+    }
+
+    /// Asks to block on `keys`, re-running `rerun_as` instead of the command when one of
+    /// them becomes ready.
+    pub fn block_as(&mut self, keys: Vec<Blob>, timeout: Option<Duration>, rerun_as: Vec<Bytes>) {
+        self.block = Some(BlockRequest {
+            keys,
+            timeout,
+            timeout_reply: TimeoutReply::NullArray,
+            rerun_as: Some(rerun_as),
         });
     }
 }

@@ -229,6 +229,7 @@ mod tests {
             "set",
             "sorted-set",
             "hyperloglog",
+            "stream",
             "scripting",
             "pubsub",
             "transactions",

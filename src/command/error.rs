@@ -28,6 +28,89 @@ pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
 pub const NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
 /// `ERR no such key`
 pub const NO_SUCH_KEY: &str = "ERR no such key";
+// ---- streams ----
+/// A stream ID that does not parse.
+pub const STREAM_ID_INVALID: &str = "ERR Invalid stream ID specified as stream command argument";
+/// XADD with the ID 0-0.
+pub const XADD_ID_ZERO: &str = "ERR The ID specified in XADD must be greater than 0-0";
+/// XADD on a stream whose last ID is the largest there is.
+pub const XADD_ID_EXHAUSTED: &str =
+    "ERR The stream has exhausted the last possible ID, unable to add more items";
+/// XADD with an ID not above the last one.
+pub const XADD_ID_NOT_GREATER: &str =
+    "ERR The ID specified in XADD is equal or smaller than the target stream top item";
+/// XADD fields and values past a node's hard limit.
+pub const XADD_TOO_LARGE: &str = "ERR Elements are too large to be stored";
+/// An exclusive range start that cannot be incremented.
+pub const STREAM_START_INVALID: &str = "ERR invalid start ID for the interval";
+/// An exclusive range end that cannot be decremented.
+pub const STREAM_END_INVALID: &str = "ERR invalid end ID for the interval";
+/// MAXLEN and MINID together.
+pub const TRIM_BOTH: &str =
+    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible";
+/// A negative MAXLEN.
+pub const TRIM_MAXLEN_NEGATIVE: &str = "ERR The MAXLEN argument must be >= 0.";
+/// A negative LIMIT.
+pub const TRIM_LIMIT_NEGATIVE: &str = "ERR The LIMIT argument must be >= 0.";
+/// LIMIT without MAXLEN or MINID.
+pub const TRIM_LIMIT_WITHOUT_STRATEGY: &str =
+    "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy";
+/// XTRIM without MAXLEN or MINID.
+pub const XTRIM_NO_STRATEGY: &str =
+    "ERR syntax error, XTRIM must be called with a trimming strategy";
+/// LIMIT with exact trimming.
+pub const TRIM_LIMIT_WITHOUT_APPROX: &str =
+    "ERR syntax error, LIMIT cannot be used without the special ~ option";
+/// An odd list of keys and IDs after STREAMS.
+pub const XREAD_UNBALANCED: &str =
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
+/// GROUP given to XREAD.
+pub const XREAD_GROUP_OPTION: &str =
+    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
+/// NOACK given to XREAD.
+pub const XREAD_NOACK_OPTION: &str =
+    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+/// XREADGROUP without GROUP.
+pub const XREADGROUP_NO_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
+/// `$` given to XREADGROUP.
+pub const XREADGROUP_DOLLAR: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
+/// `>` given to XREAD.
+pub const XREAD_GT: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+/// A blocked XREADGROUP whose group was destroyed.
+pub const XREADGROUP_GROUP_GONE: &str =
+    "NOGROUP the consumer group this client was blocked on no longer exists";
+/// A blocked XREADGROUP whose stream was deleted or replaced.
+pub const XREADGROUP_KEY_GONE: &str = "UNBLOCKED the stream key no longer exists";
+/// XGROUP on a missing key without MKSTREAM.
+pub const XGROUP_NO_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+/// XGROUP CREATE of an existing group.
+pub const XGROUP_BUSY: &str = "BUSYGROUP Consumer Group name already exists";
+/// A negative ENTRIESREAD other than -1.
+pub const XGROUP_ENTRIES_READ: &str = "ERR value for ENTRIESREAD must be positive or -1";
+/// XSETID ENTRIESADDED below 0.
+pub const XSETID_ENTRIES_ADDED: &str = "ERR entries_added must be positive";
+/// XSETID with a MAXDELETEDID above the ID.
+pub const XSETID_MAX_DELETED: &str =
+    "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
+/// XSETID below the last entry.
+pub const XSETID_TOO_SMALL: &str =
+    "ERR The ID specified in XSETID is smaller than the target stream top item";
+/// XSETID ENTRIESADDED below the length.
+pub const XSETID_ENTRIES_BELOW_LENGTH: &str =
+    "ERR The entries_added specified in XSETID is smaller than the target stream length";
+/// XCLAIM's min-idle-time.
+pub const XCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XCLAIM";
+/// XCLAIM's IDLE.
+pub const XCLAIM_IDLE: &str = "ERR Invalid IDLE option argument for XCLAIM";
+/// XCLAIM's TIME.
+pub const XCLAIM_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
+/// XCLAIM's RETRYCOUNT.
+pub const XCLAIM_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
+/// XAUTOCLAIM's min-idle-time.
+pub const XAUTOCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
+/// XAUTOCLAIM's COUNT.
+pub const XAUTOCLAIM_COUNT: &str = "ERR COUNT must be > 0";
+
 /// `ERR index out of range`
 pub const INDEX_OUT_OF_RANGE: &str = "ERR index out of range";
 /// `ERR DB index is out of range`
@@ -256,6 +339,22 @@ impl CmdError {
         CmdError::Other(format!(
             "ERR at least 1 input key is needed for '{command}' command"
         ))
+    }
+
+    /// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP.`
+    /// (Redis's `addReplySubcommandSyntaxError`: a subcommand's own options are wrong).
+    pub fn subcommand_syntax(command: &[u8], sub: &[u8]) -> CmdError {
+        let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+        msg.extend_from_slice(&sub[..sub.len().min(128)]);
+        msg.extend_from_slice(b"'. Try ");
+        msg.extend(command.iter().map(|c| c.to_ascii_uppercase()));
+        msg.extend_from_slice(b" HELP.");
+        CmdError::Raw(msg)
+    }
+
+    /// An error made of fixed words around client bytes (`-NOGROUP No such key 'k' ...`).
+    pub fn quoting(parts: &[&[u8]]) -> CmdError {
+        CmdError::Raw(parts.concat())
     }
 
     /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.` (the command as typed, upper-cased).

@@ -327,6 +327,19 @@ pub fn serve_blocked(state: &State, engine: &mut Engine) {
     }
 }
 
+/// Counts a blocked command whose timeout passed as one call (a served one is counted
+/// when it is served).
+pub fn count_timed_out(engine: &mut Engine, argv: &[Bytes]) {
+    if let Ok(spec) = TABLE.resolve(argv) {
+        engine
+            .stats
+            .commands
+            .entry(spec.fullname)
+            .or_default()
+            .calls += 1;
+    }
+}
+
 /// Runs one command the engine received from no client (our master's stream): the
 /// executor as [`crate::engine::state::RunCommand`] wants it, handed to the engine by the
 /// composition root.

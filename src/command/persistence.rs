@@ -33,7 +33,7 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
     if ctx.engine.rdb.bgsave.is_some() {
         return Err(CmdError::Fixed(error::BGSAVE_IN_PROGRESS));
     }
-    if ctx.mode == CallMode::Exec {
+    if matches!(ctx.mode, CallMode::Exec | CallMode::Script) {
         // Inside MULTI/EXEC Redis defers the save to the cron.
         ctx.engine.rdb.bgsave_scheduled = true;
         ctx.out.simple("Background saving scheduled");

@@ -128,7 +128,7 @@ impl Host for ScriptHost<'_, '_> {
             spec,
             &argv,
             &mut out,
-            CallMode::Exec,
+            CallMode::Script,
         );
         if self.repl & 2 == 0 {
             self.ctx.engine.drop_propagation_since(mark);

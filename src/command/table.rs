@@ -27,6 +27,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::pubsub::COMMANDS,
     super::persistence::COMMANDS,
     super::scripting::COMMANDS,
+    super::stream::COMMANDS,
 ];
 
 /// The table.

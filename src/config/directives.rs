@@ -1184,6 +1184,32 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         doc: "A sorted set with a longer member is a skiplist.",
     },
+    Directive {
+        name: "stream-node-max-bytes",
+        alias: None,
+        default: "4096",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.stream_node_max_bytes.to_string(),
+        set: |s, a| {
+            s.stream_node_max_bytes = parse_memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        doc: "A stream node (one listpack of entries) holds at most this many bytes; 0 = no limit but the 1 GiB one.",
+    },
+    Directive {
+        name: "stream-node-max-entries",
+        alias: None,
+        default: "100",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.stream_node_max_entries.to_string(),
+        set: |s, a| {
+            s.stream_node_max_entries = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "A stream node holds at most this many entries (deleted ones included); 0 = no limit. Approximate trimming (MAXLEN ~) removes whole nodes.",
+    },
     // ---- replication ----
     Directive {
         name: "replicaof",

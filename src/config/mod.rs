@@ -238,6 +238,10 @@ pub struct Settings {
     pub zset_max_listpack_entries: u64,
     /// `zset-max-listpack-value`.
     pub zset_max_listpack_value: u64,
+    /// `stream-node-max-bytes`.
+    pub stream_node_max_bytes: u64,
+    /// `stream-node-max-entries`.
+    pub stream_node_max_entries: u64,
     /// `replicaof`: the master to follow, if any.
     pub replicaof: Option<(String, u16)>,
     /// `masterauth`.
@@ -387,6 +391,8 @@ impl Settings {
             set_max_intset_entries: 0,
             zset_max_listpack_entries: 0,
             zset_max_listpack_value: 0,
+            stream_node_max_bytes: 0,
+            stream_node_max_entries: 0,
             replicaof: None,
             masterauth: String::new(),
             masteruser: String::new(),

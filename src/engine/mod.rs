@@ -40,6 +40,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::config::Settings;
+use crate::keyspace::types::stream::NodeLimits;
 use crate::keyspace::{EncodingLimits, Keyspace};
 use crate::replication::{Backlog, ReplLog};
 use crate::resp::Argv;
@@ -296,6 +297,10 @@ pub fn encoding_limits(s: &Settings) -> EncodingLimits {
         set_max_intset_entries: s.set_max_intset_entries as usize,
         zset_max_listpack_entries: s.zset_max_listpack_entries as usize,
         zset_max_listpack_value: s.zset_max_listpack_value as usize,
+        stream_nodes: NodeLimits {
+            max_bytes: usize::try_from(s.stream_node_max_bytes).unwrap_or(usize::MAX),
+            max_entries: usize::try_from(s.stream_node_max_entries).unwrap_or(usize::MAX),
+        },
     }
 }
 

@@ -398,6 +398,11 @@ impl Db {
             self.expires -= 1;
         }
         self.touch(key);
+        // Clients blocked in XREADGROUP on a stream that goes are answered at once (Redis's
+        // `unblockDeletedStreamReadgroupClients`), not left waiting for a group that is gone.
+        if matches!(item.value, Value::Stream(_)) {
+            self.signal_ready(key);
+        }
         Some(item)
     }
 
@@ -467,18 +472,51 @@ impl Db {
                 self.touch(&key);
             }
         }
+        let streams = self.blocked_streams();
         self.len = 0;
         self.expires = 0;
         self.expire_cursor = 0;
         self.local_volatile = HSet::default();
         self.directory = vec![0];
         self.global_depth = 0;
-        std::mem::replace(&mut self.segments, vec![Arc::new(Segment::new(0, 0, 0))])
+        let old = std::mem::replace(&mut self.segments, vec![Arc::new(Segment::new(0, 0, 0))]);
+        self.signal_streams_gone(streams);
+        old
+    }
+
+    /// Keys clients are blocked on that hold a stream now.
+    fn blocked_streams(&self) -> Vec<Blob> {
+        if self.blocked.is_empty() {
+            return Vec::new();
+        }
+        self.blocked
+            .keys()
+            .filter(|k| matches!(self.peek(k).map(|i| &i.value), Some(Value::Stream(_))))
+            .cloned()
+            .collect()
+    }
+
+    /// Signals the keys of `streams` that no longer hold a stream (a flush, SWAPDB or a
+    /// loaded dataset replaced them), so XREADGROUP clients blocked on them are answered
+    /// (Redis's `scanDatabaseForDeletedStreams`).
+    fn signal_streams_gone(&mut self, streams: Vec<Blob>) {
+        for key in streams {
+            if !matches!(self.peek(&key).map(|i| &i.value), Some(Value::Stream(_))) {
+                self.signal_ready(&key);
+            }
+        }
     }
 
     /// Exchanges the contents of two databases (SWAPDB), keeping each one's id, watchers and
     /// blocked clients in place, as Redis does.
     pub fn swap_contents(&mut self, other: &mut Db) {
+        let (mine, theirs) = (self.blocked_streams(), other.blocked_streams());
+        self.swap_segments(other);
+        self.signal_streams_gone(mine);
+        other.signal_streams_gone(theirs);
+    }
+
+    fn swap_segments(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.segments, &mut other.segments);
         std::mem::swap(&mut self.directory, &mut other.directory);
         std::mem::swap(&mut self.global_depth, &mut other.global_depth);

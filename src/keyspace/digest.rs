@@ -11,6 +11,7 @@
 
 use sha1::{Digest as _, Sha1};
 
+use super::types::stream::StreamId;
 use super::{Db, Item, StrValue, Value};
 
 /// A 20-byte SHA-1 sized digest.
@@ -27,6 +28,7 @@ fn type_code(value: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -81,6 +83,16 @@ pub fn mix_item(d: &mut Digest, item: &Item) {
         Value::Hash(hash) => {
             for (field, v) in hash.iter() {
                 xor_pair(d, field, v);
+            }
+        }
+        // Entries in order, each as `ms.seq` then its fields and values; groups are not
+        // part of the digest (as in Redis).
+        Value::Stream(stream) => {
+            for (id, fields) in stream.range(StreamId::MIN, StreamId::MAX, false) {
+                mix_in(d, format!("{}.{}", id.ms, id.seq).as_bytes());
+                for part in fields.iter() {
+                    mix_in(d, part);
+                }
             }
         }
     }

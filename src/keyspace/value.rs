@@ -8,7 +8,7 @@
 
 use smallvec::SmallVec;
 
-use super::types::{Hash, List, Set, ZSet};
+use super::types::{Hash, List, Set, Stream, ZSet};
 
 /// A byte string stored in the keyspace: inline up to 16 bytes, on the heap above.
 pub type Blob = SmallVec<[u8; 16]>;
@@ -115,6 +115,8 @@ pub enum Value {
     Set(Box<Set>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A stream.
+    Stream(Box<Stream>),
 }
 
 /// The type of a value, as TYPE and SCAN TYPE name it.
@@ -130,6 +132,8 @@ pub enum ValueType {
     Set,
     /// `zset`
     ZSet,
+    /// `stream`
+    Stream,
 }
 
 impl ValueType {
@@ -141,6 +145,7 @@ impl ValueType {
             ValueType::Hash => "hash",
             ValueType::Set => "set",
             ValueType::ZSet => "zset",
+            ValueType::Stream => "stream",
         }
     }
 
@@ -152,6 +157,7 @@ impl ValueType {
             ValueType::Hash,
             ValueType::Set,
             ValueType::ZSet,
+            ValueType::Stream,
         ]
         .into_iter()
         .find(|t| t.name().as_bytes().eq_ignore_ascii_case(name))
@@ -167,6 +173,7 @@ impl Value {
             Value::Hash(_) => ValueType::Hash,
             Value::Set(_) => ValueType::Set,
             Value::ZSet(_) => ValueType::ZSet,
+            Value::Stream(_) => ValueType::Stream,
         }
     }
 
@@ -178,6 +185,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -189,6 +197,7 @@ impl Value {
         match self {
             Value::Str(StrValue::Int(_)) => 0,
             Value::Str(StrValue::Embstr(b) | StrValue::Raw(b)) => b.len(),
+            Value::Stream(s) => s.approx_bytes(),
             other => other.element_count() * PER_ELEMENT,
         }
     }
@@ -201,6 +210,7 @@ impl Value {
             Value::Hash(h) => h.len(),
             Value::Set(s) => s.len(),
             Value::ZSet(z) => z.len(),
+            Value::Stream(s) => s.len(),
         }
     }
 }

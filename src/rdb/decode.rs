@@ -16,7 +16,7 @@
 //! members, hash fields or sorted-set members are errors, NaN scores too). Empty
 //! collections, which old Redis versions could write, are skipped and counted.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::io::Read;
 
 use crc::Table;
@@ -27,7 +27,8 @@ use super::lzf;
 use super::{opcode, rtype, LoadOptions, LoadStats, Loaded, LoadedAux, RdbError, RDB_VERSION};
 use crate::keyspace::types::dense::Dense;
 use crate::keyspace::types::score_index::{cmp_entry, ScoreIndex};
-use crate::keyspace::types::{HMap, Hash, List, Set, ZSet};
+use crate::keyspace::types::stream::{Consumer, Fields, Group, Nack, StreamId};
+use crate::keyspace::types::{HMap, Hash, List, Set, Stream, ZSet};
 use crate::keyspace::value::EMBSTR_MAX;
 use crate::keyspace::{blob, Blob, EncodingLimits, Keyspace, StrValue, Value, NO_EXPIRE};
 use crate::resp::parser::parse_i64;
@@ -462,10 +463,8 @@ impl ValueReader<'_> {
                 return self.hash_from_pairs(pairs, small, at);
             }
             rtype::STREAM_LISTPACKS | rtype::STREAM_LISTPACKS_2 => {
-                return Err(RdbError::Unsupported {
-                    offset: at,
-                    what: "a stream value (replikv has no stream type)".into(),
-                })
+                let s = read_stream(inp, t == rtype::STREAM_LISTPACKS_2)?;
+                Value::Stream(Box::new(s))
             }
             rtype::MODULE | rtype::MODULE_2 => {
                 return Err(RdbError::Unsupported {
@@ -670,6 +669,342 @@ impl ValueReader<'_> {
         }
         Ok(list(items))
     }
+}
+
+/// Entry flag of a stream listpack: the entry is deleted (a tombstone).
+const STREAM_FLAG_DELETED: i64 = 1;
+/// Entry flag of a stream listpack: the entry's field names are the master entry's, and
+/// only its values are stored.
+const STREAM_FLAG_SAMEFIELDS: i64 = 2;
+
+/// Reads an ID written as two RDB lengths (milliseconds, then sequence).
+fn stream_id_lens<R: Read>(inp: &mut Input<R>, what: &'static str) -> Result<StreamId, RdbError> {
+    let ms = inp.len(what)?;
+    let seq = inp.len(what)?;
+    Ok(StreamId::new(ms, seq))
+}
+
+/// Reads an ID written raw: 16 bytes, big-endian (PEL entries).
+fn stream_id_raw<R: Read>(inp: &mut Input<R>, what: &'static str) -> Result<StreamId, RdbError> {
+    Ok(StreamId::from_be_bytes(inp.array::<16>(what)?))
+}
+
+/// A stream value: type 15 (Redis 5 and 6) or type 19 (`v2`, Redis 7.0), as
+/// `rdbLoadObject` reads them, with every listpack checked the way
+/// `streamValidateListpackIntegrity` checks it in deep mode, plus what replikv's ordered
+/// model needs: IDs increasing across the whole stream, counts that agree with the data.
+fn read_stream<R: Read>(inp: &mut Input<R>, v2: bool) -> Result<Stream, RdbError> {
+    let mut s = Stream::new();
+    let nodes = inp.count("a stream node count")?;
+    // The last entry (tombstones included) of the previous node: everything in the next
+    // node, its master ID first, must come after it.
+    let mut prev_last: Option<StreamId> = None;
+    for _ in 0..nodes {
+        let key_at = inp.offset();
+        let key = inp.blob("a stream node key")?;
+        let master = <[u8; 16]>::try_from(key.as_slice())
+            .map(StreamId::from_be_bytes)
+            .map_err(|_| {
+                bad(
+                    key_at,
+                    format!("stream node key of {} bytes is not a 16-byte ID", key.len()),
+                )
+            })?;
+        if let Some(prev) = prev_last {
+            if master <= prev {
+                let reason = format!(
+                    "stream node {master} does not come after the previous node's last entry {prev}"
+                );
+                return Err(bad(key_at, reason));
+            }
+        }
+        let (lp_at, lp) = inp.blob_bytes("a stream listpack")?;
+        let node = stream_node(&lp, master).map_err(|r| bad(lp_at, r))?;
+        prev_last = Some(node.last);
+        s.load_node(
+            master,
+            node.master_fields,
+            node.live,
+            node.deleted,
+            node.last,
+            lp.len(),
+        );
+    }
+
+    let meta_at = inp.offset();
+    let length = inp.len("a stream length")?;
+    let last_id = stream_id_lens(inp, "a stream's last ID")?;
+    let (first_id, max_deleted_id, entries_added) = if v2 {
+        let first = stream_id_lens(inp, "a stream's first ID")?;
+        let max_deleted = stream_id_lens(inp, "a stream's largest deleted ID")?;
+        let added = inp.len("a stream's added-entries counter")?;
+        (Some(first), max_deleted, added)
+    } else {
+        // Streams from before 7.0 have no deletion history or counter: Redis starts the
+        // counter at the length.
+        (None, StreamId::MIN, length)
+    };
+    // Redis only refuses a length with no node at all; any disagreement is corrupt here,
+    // since XLEN would lie.
+    if length != s.len() as u64 {
+        return Err(bad(
+            meta_at,
+            format!(
+                "stream length {length} does not match its {} entries",
+                s.len()
+            ),
+        ));
+    }
+    if let Some((&top, _)) = s.last_entry() {
+        if last_id < top {
+            return Err(bad(
+                meta_at,
+                format!("stream last ID {last_id} is below its last entry {top}"),
+            ));
+        }
+    }
+    s.set_meta(last_id, max_deleted_id, entries_added);
+    match first_id {
+        // Redis keeps the recorded first ID as the file has it (XINFO shows it).
+        Some(first) => s.first_id = first,
+        // Redis 7.0 takes the first live entry of an old stream, and when there is none
+        // its edge lookup answers the largest ID.
+        None if s.is_empty() => s.first_id = StreamId::MAX,
+        None => {}
+    }
+
+    let groups = inp.count("a stream's consumer group count")?;
+    for _ in 0..groups {
+        let name_at = inp.offset();
+        let name = inp.blob("a consumer group name")?;
+        let last_id = stream_id_lens(inp, "a consumer group's last ID")?;
+        let entries_read = if v2 {
+            // Redis stores its "unknown" (-1) as the same 64 bits.
+            match inp.len("a consumer group's read counter")? {
+                u64::MAX => None,
+                n => Some(n),
+            }
+        } else {
+            s.estimate_distance(last_id)
+        };
+        if s.groups.contains_key(&name) {
+            return Err(bad(
+                name_at,
+                format!(
+                    "duplicate consumer group name {}",
+                    String::from_utf8_lossy(&name)
+                ),
+            ));
+        }
+        let mut group = Group::new(last_id, entries_read);
+        let pel = inp.count("a consumer group's PEL size")?;
+        for _ in 0..pel {
+            let at = inp.offset();
+            let id = stream_id_raw(inp, "a PEL entry ID")?;
+            let delivery_time = i64::from_le_bytes(inp.array::<8>("a PEL delivery time")?);
+            let delivery_count = inp.len("a PEL delivery count")?;
+            let nack = Nack {
+                delivery_time,
+                delivery_count,
+                // Set below, by the consumer that lists the entry.
+                consumer: Blob::new(),
+            };
+            if group.pel.insert(id, nack).is_some() {
+                return Err(bad(
+                    at,
+                    format!("duplicate entry {id} in a consumer group PEL"),
+                ));
+            }
+        }
+        // IDs of the group PEL some consumer has claimed so far (a consumer name may be
+        // empty, so the placeholder owner cannot tell).
+        let mut owned: BTreeSet<StreamId> = BTreeSet::new();
+        let consumers = inp.count("a consumer count")?;
+        for _ in 0..consumers {
+            let at = inp.offset();
+            let cname = inp.blob("a consumer name")?;
+            if group.consumers.contains_key(&cname) {
+                return Err(bad(
+                    at,
+                    format!("duplicate consumer {}", String::from_utf8_lossy(&cname)),
+                ));
+            }
+            let seen_time = i64::from_le_bytes(inp.array::<8>("a consumer's seen time")?);
+            let mut consumer = Consumer {
+                seen_time,
+                pel: BTreeSet::new(),
+            };
+            let n = inp.count("a consumer's PEL size")?;
+            for _ in 0..n {
+                let at = inp.offset();
+                let id = stream_id_raw(inp, "a consumer's PEL entry ID")?;
+                let Some(nack) = group.pel.get_mut(&id) else {
+                    return Err(bad(
+                        at,
+                        format!("consumer PEL entry {id} is not in the group PEL"),
+                    ));
+                };
+                if !consumer.pel.insert(id) {
+                    return Err(bad(at, format!("duplicate entry {id} in a consumer PEL")));
+                }
+                if !owned.insert(id) {
+                    return Err(bad(at, format!("PEL entry {id} belongs to two consumers")));
+                }
+                nack.consumer = cname.clone();
+            }
+            group.consumers.insert(cname, consumer);
+        }
+        if owned.len() != group.pel.len() {
+            let orphan = group.pel.keys().find(|id| !owned.contains(id));
+            let orphan = orphan.map_or_else(String::new, |id| id.to_string());
+            return Err(bad(
+                inp.offset(),
+                format!("consumer group PEL entry {orphan} has no consumer"),
+            ));
+        }
+        s.groups.insert(name, group);
+    }
+    Ok(s)
+}
+
+/// What one stream listpack holds.
+struct StreamNode {
+    master_fields: Box<[Blob]>,
+    live: Vec<(StreamId, Fields)>,
+    deleted: u64,
+    /// The last entry, tombstones included (the master ID when there is no entry).
+    last: StreamId,
+}
+
+/// Walks the elements of a stream listpack.
+struct LpWalk<'a> {
+    elems: &'a [Elem<'a>],
+    pos: usize,
+}
+
+impl<'a> LpWalk<'a> {
+    fn next(&mut self, what: &str) -> Result<&'a Elem<'a>, String> {
+        let e = self
+            .elems
+            .get(self.pos)
+            .ok_or_else(|| format!("stream listpack ends before {what}"))?;
+        self.pos += 1;
+        Ok(e)
+    }
+
+    /// An integer element; a string holding a canonical integer counts, as Redis reads it.
+    fn int(&mut self, what: &str) -> Result<i64, String> {
+        match self.next(what)? {
+            Elem::Int(n) => Ok(*n),
+            Elem::Str(s) => {
+                parse_i64(s).ok_or_else(|| format!("stream listpack {what} is not an integer"))
+            }
+        }
+    }
+
+    /// A count: an integer that cannot be negative.
+    fn count(&mut self, what: &str) -> Result<u64, String> {
+        let n = self.int(what)?;
+        u64::try_from(n).map_err(|_| format!("stream listpack {what} is negative ({n})"))
+    }
+}
+
+/// Decodes and checks one stream listpack whose key is `master`: the master entry (live
+/// count, deleted count, field count, field names, a 0), then each entry (flags, ID deltas
+/// from the master ID, the field count and names unless it has the master's fields, the
+/// values, and the element count Redis uses to walk backwards).
+fn stream_node(lp: &[u8], master: StreamId) -> Result<StreamNode, String> {
+    let elems = encodings::listpack_elems(lp)?;
+    let mut w = LpWalk {
+        elems: &elems,
+        pos: 0,
+    };
+    let count = w.count("the master entry's live count")?;
+    let deleted = w.count("the master entry's deleted count")?;
+    let nfields = w.count("the master entry's field count")?;
+    let mut master_fields = Vec::new();
+    for _ in 0..nfields {
+        master_fields.push(w.next("a master field name")?.to_blob());
+    }
+    if w.int("the master entry's terminator")? != 0 {
+        return Err("stream listpack master entry does not end with 0".into());
+    }
+    let master_fields: Box<[Blob]> = master_fields.into_boxed_slice();
+    let total = count
+        .checked_add(deleted)
+        .ok_or("stream listpack entry counts overflow")?;
+    let mut live = Vec::new();
+    let mut tombstones = 0u64;
+    let mut last: Option<StreamId> = None;
+    for _ in 0..total {
+        let flags = w.int("an entry's flags")?;
+        let ms_delta = w.int("an entry's ID")?;
+        let seq_delta = w.int("an entry's ID")?;
+        // The deltas are the differences of unsigned values, stored as signed.
+        let id = StreamId::new(
+            master.ms.wrapping_add(ms_delta as u64),
+            master.seq.wrapping_add(seq_delta as u64),
+        );
+        match last {
+            None if id < master => {
+                return Err(format!(
+                    "stream entry {id} is below its node's master ID {master}"
+                ))
+            }
+            Some(prev) if id <= prev => {
+                return Err(format!("stream entry {id} does not come after {prev}"))
+            }
+            _ => {}
+        }
+        let same = flags & STREAM_FLAG_SAMEFIELDS != 0;
+        let mut fields = Vec::new();
+        let (pairs, expected) = if same {
+            for name in master_fields.iter() {
+                fields.push(name.clone());
+                fields.push(w.next("an entry value")?.to_blob());
+            }
+            let pairs = master_fields.len() as u64;
+            (pairs, pairs + 3)
+        } else {
+            let pairs = w.count("an entry's field count")?;
+            for _ in 0..pairs {
+                fields.push(w.next("an entry field")?.to_blob());
+                fields.push(w.next("an entry value")?.to_blob());
+            }
+            // Elements were there for every pair, so this cannot overflow.
+            (pairs, 2 * pairs + 4)
+        };
+        let lp_count = w.int("an entry's element count")?;
+        if u64::try_from(lp_count) != Ok(expected) {
+            return Err(format!(
+                "stream entry {id} with {pairs} fields has element count {lp_count}, expected {expected}"
+            ));
+        }
+        if flags & STREAM_FLAG_DELETED != 0 {
+            tombstones += 1;
+        } else {
+            live.push((id, fields.into_boxed_slice()));
+        }
+        last = Some(id);
+    }
+    if w.pos != elems.len() {
+        return Err(format!(
+            "stream listpack has {} elements past its last entry",
+            elems.len() - w.pos
+        ));
+    }
+    if live.len() as u64 != count || tombstones != deleted {
+        return Err(format!(
+            "stream listpack master entry counts {count} live and {deleted} deleted entries, found {} and {tombstones}",
+            live.len()
+        ));
+    }
+    Ok(StreamNode {
+        master_fields,
+        live,
+        deleted,
+        last: last.unwrap_or(master),
+    })
 }
 
 fn list(items: VecDeque<Blob>) -> Option<Value> {
@@ -913,6 +1248,7 @@ pub fn function_dump_payload(payload: &[u8]) -> Result<Vec<bytes::Bytes>, &'stat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyspace::types::stream::{IdRequest, NodeLimits, Trim, TrimTo};
     use crate::keyspace::types::ZSet;
     use crate::rdb::encode::ValueEncoder;
     use crate::rdb::encodings::{build_ziplist, ListpackBuilder};
@@ -928,6 +1264,44 @@ mod tests {
         Hash(Vec<(Vec<u8>, Vec<u8>)>),
         Set(Vec<Vec<u8>>),
         ZSet(Vec<(Vec<u8>, u64)>),
+        Stream(Box<StreamCanon>),
+    }
+
+    /// What a stream keeps across a save and a load: its entries, counters and groups,
+    /// and its nodes (master ID, live entries, master fields). replikv writes no
+    /// tombstones, so deleted counts and listpack sizes may change.
+    #[derive(Debug, Clone, PartialEq)]
+    struct StreamCanon {
+        entries: Vec<(StreamId, Vec<Vec<u8>>)>,
+        last_id: StreamId,
+        first_id: StreamId,
+        max_deleted_id: StreamId,
+        entries_added: u64,
+        groups: BTreeMap<Blob, Group>,
+        nodes: Vec<(StreamId, u64, Vec<Vec<u8>>)>,
+    }
+
+    fn stream_canon(s: &Stream) -> StreamCanon {
+        StreamCanon {
+            entries: s
+                .range(StreamId::MIN, StreamId::MAX, false)
+                .map(|(id, f)| (*id, f.iter().map(|b| b.to_vec()).collect()))
+                .collect(),
+            last_id: s.last_id,
+            first_id: s.first_id,
+            max_deleted_id: s.max_deleted_id,
+            entries_added: s.entries_added,
+            groups: s.groups.clone(),
+            nodes: s
+                .nodes()
+                .iter()
+                .filter(|(_, n)| n.live > 0)
+                .map(|(m, n)| {
+                    let fields = n.master_fields.iter().map(|b| b.to_vec()).collect();
+                    (*m, n.live, fields)
+                })
+                .collect(),
+        }
     }
 
     fn canon_value(v: &Value) -> Canon {
@@ -950,6 +1324,7 @@ mod tests {
                     .map(|(m, s)| (m.to_vec(), s.to_bits()))
                     .collect(),
             ),
+            Value::Stream(s) => Canon::Stream(Box::new(stream_canon(s))),
         }
     }
 
@@ -1106,6 +1481,12 @@ mod tests {
         }
         assert_eq!(zb.encoding(), "skiplist");
         db.insert(b"zset:sl", Value::ZSet(Box::new(zb)), NO_EXPIRE, 0);
+        db.insert(
+            b"stream",
+            Value::Stream(Box::new(built_stream())),
+            NO_EXPIRE,
+            0,
+        );
         ks.dbs[5].insert(b"other-db", str_val(b"5"), NO_EXPIRE, 0);
         ks.dbs[15].insert(b"last-db", str_val(b"15"), 2_000, 0);
         ks
@@ -1221,6 +1602,7 @@ mod tests {
             set_max_intset_entries: 1,
             zset_max_listpack_entries: 1,
             zset_max_listpack_value: 1,
+            ..EncodingLimits::default()
         };
         let loaded = load(
             &bytes[..],
@@ -1553,18 +1935,13 @@ mod tests {
         expect_err(&c.finish(true), |e| {
             matches!(e, RdbError::DbOutOfRange { db: 16, .. })
         });
-        // Types replikv does not have.
-        for (t, what) in [
-            (rtype::STREAM_LISTPACKS_2, "stream"),
-            (rtype::MODULE_2, "module"),
-        ] {
-            let mut c = Craft::new(10);
-            c.op(t).s(b"k").len(0);
-            let e = expect_err(&c.finish(true), |e| {
-                matches!(e, RdbError::Unsupported { .. })
-            });
-            assert!(e.to_string().contains(what), "{e}");
-        }
+        // Module values replikv cannot load.
+        let mut c = Craft::new(10);
+        c.op(rtype::MODULE_2).s(b"k").len(0);
+        let e = expect_err(&c.finish(true), |e| {
+            matches!(e, RdbError::Unsupported { .. })
+        });
+        assert!(e.to_string().contains("module"), "{e}");
         let mut c = Craft::new(10);
         c.op(opcode::FUNCTION).s(b"#!lua name=x");
         expect_err(&c.finish(true), |e| e.to_string().contains("function"));
@@ -1768,6 +2145,656 @@ mod tests {
         assert_ne!(canon(&ks), want, "the writer changed the live keyspace");
         let loaded = load(&bytes[..], &LoadOptions::new(4, limits())).expect("load");
         assert_same(&canon(&loaded.keyspace), &want, "snapshot");
+    }
+
+    /// A stream through the API: entries with and without the master entry's fields,
+    /// several nodes, deletions, a trim, and consumer groups with pending entries.
+    fn built_stream() -> Stream {
+        let l = NodeLimits {
+            max_bytes: 4096,
+            max_entries: 3,
+        };
+        let mut s = Stream::new();
+        let long = "x".repeat(300);
+        let entries: [(u64, u64, &[&str]); 10] = [
+            (1, 0, &["a", "1", "b", "2"]),
+            (1, 1, &["a", "3", "b", "4"]),
+            (1, 2, &["c", "hello"]),
+            (2, 0, &["a", "-5", "b", "18446744073709551615"]),
+            (2, 7, &["a", "", "b", long.as_str()]),
+            (3, 0, &["z", "1", "a", "2"]),
+            (4, 0, &["a", "1", "b", "2", "c", "3"]),
+            (5, 0, &["a", "1"]),
+            (u64::MAX - 1, 0, &["a", "9", "b", "9"]),
+            (u64::MAX - 1, 1, &["a", "9", "b", "9"]),
+        ];
+        for (ms, seq, f) in entries {
+            s.append(IdRequest::Exact(StreamId::new(ms, seq)), f, l)
+                .expect("append");
+        }
+        assert!(s.delete(StreamId::new(1, 1)));
+        assert!(s.delete(StreamId::new(4, 0)));
+        s.trim(Trim {
+            to: TrimTo::MinId(StreamId::new(1, 2)),
+            approx: false,
+            limit: 0,
+        });
+        let mut g = Group::new(StreamId::new(3, 0), None);
+        g.deliver(StreamId::new(1, 2), b"alice", 1_700_000_000_001);
+        g.deliver(StreamId::new(2, 0), b"bob", 1_700_000_000_002);
+        g.deliver(StreamId::new(3, 0), b"alice", 1_700_000_000_003);
+        g.pel.get_mut(&StreamId::new(2, 0)).unwrap().delivery_count = 7;
+        g.consumers.get_mut(b"alice".as_slice()).unwrap().seen_time = 1_700_000_000_010;
+        g.consumers.insert(
+            blob(b"carol"),
+            Consumer {
+                seen_time: -1,
+                pel: BTreeSet::new(),
+            },
+        );
+        g.consumers.insert(blob(b""), Consumer::default());
+        s.groups.insert(blob(b"g1"), g);
+        s.groups
+            .insert(blob(b"g2"), Group::new(s.last_id, Some(s.entries_added)));
+        s
+    }
+
+    /// A stream value body (type byte first) with a DUMP footer around it.
+    fn with_footer(body: &[u8]) -> Vec<u8> {
+        let mut p = body.to_vec();
+        p.extend_from_slice(&RDB_VERSION.to_le_bytes());
+        let crc = CRC64.checksum(&p);
+        p.extend_from_slice(&crc.to_le_bytes());
+        p
+    }
+
+    fn decode_stream(payload: &[u8]) -> Result<Stream, RdbError> {
+        match decode_value(payload, &limits())? {
+            Value::Stream(s) => Ok(*s),
+            other => panic!("not a stream: {:?}", other.value_type()),
+        }
+    }
+
+    fn entries_of(s: &Stream) -> Vec<(String, Vec<String>)> {
+        s.range(StreamId::MIN, StreamId::MAX, false)
+            .map(|(id, f)| {
+                let f = f
+                    .iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect();
+                (id.to_string(), f)
+            })
+            .collect()
+    }
+
+    fn entry(id: &str, fields: &[&str]) -> (String, Vec<String>) {
+        (
+            id.to_string(),
+            fields.iter().map(|f| f.to_string()).collect(),
+        )
+    }
+
+    fn id(ms: u64, seq: u64) -> StreamId {
+        StreamId::new(ms, seq)
+    }
+
+    #[test]
+    fn streams_roundtrip() {
+        let built = built_stream();
+        assert!(built.nodes().len() >= 3, "{:?}", built.nodes());
+        assert!(built.nodes().values().any(|n| n.deleted > 0));
+        let mut empty_after_deletes = Stream::new();
+        let l = NodeLimits::default();
+        for ms in [5, 6] {
+            empty_after_deletes
+                .append(IdRequest::Exact(id(ms, 0)), &[b"f", b"v"], l)
+                .expect("append");
+        }
+        empty_after_deletes.delete(id(5, 0));
+        empty_after_deletes.delete(id(6, 0));
+        empty_after_deletes
+            .groups
+            .insert(blob(b"g"), Group::new(id(6, 0), Some(2)));
+        let mut no_tombstones = Stream::new();
+        let l3 = NodeLimits {
+            max_bytes: 4096,
+            max_entries: 3,
+        };
+        for ms in 1..=10u64 {
+            let v = "v".repeat(ms as usize * 7);
+            let f: &[&str] = if ms % 3 == 0 {
+                &["other", &v]
+            } else {
+                &["f", &v, "g", "-7"]
+            };
+            no_tombstones
+                .append(IdRequest::Exact(id(ms, ms)), f, l3)
+                .expect("append");
+        }
+        let mut compared_whole = 0;
+        for s in [built, no_tombstones, empty_after_deletes, Stream::new()] {
+            for compression in [true, false] {
+                let v = Value::Stream(Box::new(s.clone()));
+                let back = decode_stream(&encode_value(&v, compression)).expect("decode");
+                assert_eq!(stream_canon(&back), stream_canon(&s));
+                assert_eq!(back.len(), s.len());
+                assert_eq!(
+                    back.nodes().len(),
+                    s.nodes().values().filter(|n| n.live > 0).count()
+                );
+                for (m, n) in back.nodes() {
+                    assert_eq!(n.deleted, 0, "replikv writes no tombstones");
+                    assert_eq!(Some(&n.last), back.node_entries(*m).last().map(|e| e.0));
+                }
+                // Nothing but the node bookkeeping of dropped tombstones differs.
+                if s.nodes().values().all(|n| n.deleted == 0) {
+                    assert_eq!(back, s);
+                    compared_whole += 1;
+                }
+            }
+        }
+        assert_eq!(compared_whole, 6);
+        // The whole-file path too.
+        let mut ks = Keyspace::new(1, limits());
+        ks.dbs[0].insert(b"s", Value::Stream(Box::new(built_stream())), NO_EXPIRE, 0);
+        let loaded = load(&save(&ks, WriteOptions::default())[..], &opts()).expect("load");
+        assert_same(&canon(&loaded.keyspace), &canon(&ks), "stream file");
+    }
+
+    /// DUMP payloads from Redis 7.0.15 (`stream-node-max-entries 5`):
+    ///
+    /// `s`: XADD 1-1 a 1 b 2, 1-2 a 3 b 4, 1-3 c hello, 2-0 a 5 b 6, 2-1 x y z w, 3-0 a 7 b 8,
+    /// 3-5 a 9, 4-0 a 10 b 11, 5-0 a -12 b 99999999999, 6-0 a 13 b 14, 7-0 q r,
+    /// 8-0 a 15 b 16; XDEL 1-2 2-1 4-0; XGROUP CREATE g1 0; XREADGROUP g1 alice COUNT 3,
+    /// bob COUNT 2; XACK 1-3; XREADGROUP g1 alice (its PEL again, from 0);
+    /// XGROUP CREATECONSUMER g1 carol; XGROUP CREATE g2 $, g3 2-0, g4 7-0 ENTRIESREAD 11.
+    const REDIS_S: &str = "13031000000000000000010000000000000001c3405b406408640000002800030102200106816102816202002009000020010001200702050103600902030104200b4015000220170a8163028568656c6c6f0606600f05dfff020501062020400040220e817802817902817a028177020801ff1000000000000000030000000000000000405d5d000000250004010101020181610281620200010201000100010701080105010001000105010101816102090106010301010100010a010b010501020102010001dff402f4ffe77648170000000905010201030100010d010e010501ff1000000000000000070000000000000000313100000013000201000101018171020001020100010001817202040100010101000102018161020f0181620210010801ff090800010104000c04026731030581ffffffffffffffff040000000000000001000000000000000100d4f744a2010000020000000000000002000000000000000000d4f744a20100000200000000000000030000000000000000f6d3f744a20100000100000000000000030000000000000005f6d3f744a2010000010305616c69636500d4f744a201000002000000000000000100000000000000010000000000000002000000000000000003626f62f6d3f744a2010000020000000000000003000000000000000000000000000000030000000000000005056361726f6c05d4f744a201000000026732080081ffffffffffffffff0000026733020081ffffffffffffffff000002673407000b00000a001dc763d8651dfb33";
+    /// `e`: XADD 5-0 f v, 6-0 f v; XTRIM MAXLEN 0; XGROUP CREATE eg 0.
+    const REDIS_E: &str =
+        "1300000600000000000201026567000081ffffffffffffffff00000a00a515a0359c7eb91e";
+    /// `t`: XADD 10-0 .. 70-0 k v<i> n <i>; XGROUP CREATE tg 0, tz $; XREADGROUP tg dan
+    /// COUNT 2.
+    const REDIS_T: &str = "130210000000000000000a0000000000000000c3404d405b115b0000002400050100010201816b02816e0240090000200106827631030101052017000a600d02320302600d0014600d02330303600d001e600d02340304600d0028600d02350305200d00ff10000000000000003c000000000000000031310000001200020100010201816b02816e020001020100010001827636030601050102010a0100018276370307010501ff074046000a000000070202746714000202000000000000000a00000000000000001bfbf744a201000001000000000000001400000000000000001bfbf744a201000001010364616e1bfbf744a201000002000000000000000a00000000000000000000000000000014000000000000000002747a40460081ffffffffffffffff00000a0027a7e255ab9df09d";
+
+    fn unhex(h: &str) -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    /// Rewrites a type-19 stream body (type byte first, no footer) as Redis 5 and 6 wrote
+    /// it (type 15): no first ID, largest deleted ID, added-entries counter, nor group
+    /// read counters.
+    fn stream_body_as_type_15(body: &[u8]) -> Vec<u8> {
+        let mut inp = Input::new(body, Some(body.len() as u64));
+        let mut enc = ValueEncoder::new(false);
+        assert_eq!(inp.u8("type").unwrap(), rtype::STREAM_LISTPACKS_2);
+        let mut out = vec![rtype::STREAM_LISTPACKS];
+        fn len(inp: &mut Input<&[u8]>, out: &mut Vec<u8>) -> u64 {
+            let n = inp.len("a length").unwrap();
+            ValueEncoder::len(out, n);
+            n
+        }
+        let mut string = |inp: &mut Input<&[u8]>, out: &mut Vec<u8>| {
+            let (_, b) = inp.blob_bytes("a string").unwrap();
+            enc.string(out, &b);
+        };
+        let nodes = len(&mut inp, &mut out);
+        for _ in 0..nodes * 2 {
+            string(&mut inp, &mut out);
+        }
+        for _ in 0..3 {
+            len(&mut inp, &mut out); // length, last ID
+        }
+        for _ in 0..5 {
+            inp.len("7.0 only").unwrap(); // first ID, largest deleted ID, added
+        }
+        let groups = len(&mut inp, &mut out);
+        for _ in 0..groups {
+            string(&mut inp, &mut out);
+            len(&mut inp, &mut out);
+            len(&mut inp, &mut out);
+            inp.len("entries read").unwrap();
+            for _ in 0..len(&mut inp, &mut out) {
+                out.extend_from_slice(&inp.array::<24>("ID and time").unwrap());
+                len(&mut inp, &mut out);
+            }
+            for _ in 0..len(&mut inp, &mut out) {
+                string(&mut inp, &mut out);
+                out.extend_from_slice(&inp.array::<8>("seen time").unwrap());
+                for _ in 0..len(&mut inp, &mut out) {
+                    out.extend_from_slice(&inp.array::<16>("ID").unwrap());
+                }
+            }
+        }
+        assert_eq!(inp.offset(), body.len() as u64);
+        out
+    }
+
+    fn nack(s: &Stream, group: &str, i: StreamId) -> (String, i64, u64) {
+        let n = &s.groups[group.as_bytes()].pel[&i];
+        (
+            String::from_utf8_lossy(&n.consumer).into_owned(),
+            n.delivery_time,
+            n.delivery_count,
+        )
+    }
+
+    #[test]
+    fn streams_dumped_by_redis_load() {
+        let s = decode_stream(&unhex(REDIS_S)).expect("s");
+        assert_eq!(s.len(), 9);
+        assert_eq!(
+            entries_of(&s),
+            vec![
+                entry("1-1", &["a", "1", "b", "2"]),
+                entry("1-3", &["c", "hello"]),
+                entry("2-0", &["a", "5", "b", "6"]),
+                entry("3-0", &["a", "7", "b", "8"]),
+                entry("3-5", &["a", "9"]),
+                entry("5-0", &["a", "-12", "b", "99999999999"]),
+                entry("6-0", &["a", "13", "b", "14"]),
+                entry("7-0", &["q", "r"]),
+                entry("8-0", &["a", "15", "b", "16"]),
+            ]
+        );
+        assert_eq!(
+            (s.last_id, s.first_id, s.max_deleted_id, s.entries_added),
+            (id(8, 0), id(1, 1), id(4, 0), 12)
+        );
+        let nodes: Vec<_> = s
+            .nodes()
+            .iter()
+            .map(|(m, n)| (*m, n.live, n.deleted, n.last, n.listpack_bytes()))
+            .collect();
+        assert_eq!(
+            nodes,
+            vec![
+                (id(1, 1), 3, 2, id(2, 1), 100),
+                (id(3, 0), 4, 1, id(6, 0), 93),
+                (id(7, 0), 2, 0, id(8, 0), 49),
+            ]
+        );
+        let names: Vec<_> = s.groups.keys().map(|k| k.to_vec()).collect();
+        assert_eq!(names, strs(&["g1", "g2", "g3", "g4"]));
+        let g1 = &s.groups[b"g1".as_slice()];
+        assert_eq!((g1.last_id, g1.entries_read), (id(3, 5), None));
+        let (alice_t, bob_t) = (1796453422080, 1796453422070);
+        assert_eq!(nack(&s, "g1", id(1, 1)), ("alice".into(), alice_t, 2));
+        assert_eq!(nack(&s, "g1", id(2, 0)), ("alice".into(), alice_t, 2));
+        assert_eq!(nack(&s, "g1", id(3, 0)), ("bob".into(), bob_t, 1));
+        assert_eq!(nack(&s, "g1", id(3, 5)), ("bob".into(), bob_t, 1));
+        assert_eq!(g1.pel.len(), 4);
+        let consumers: Vec<_> = g1
+            .consumers
+            .iter()
+            .map(|(n, c)| {
+                let pel: Vec<StreamId> = c.pel.iter().copied().collect();
+                (n.to_vec(), c.seen_time, pel)
+            })
+            .collect();
+        assert_eq!(
+            consumers,
+            vec![
+                (b"alice".to_vec(), alice_t, vec![id(1, 1), id(2, 0)]),
+                (b"bob".to_vec(), bob_t, vec![id(3, 0), id(3, 5)]),
+                (b"carol".to_vec(), 1796453422085, vec![]),
+            ]
+        );
+        let others: Vec<_> = ["g2", "g3", "g4"]
+            .iter()
+            .map(|g| {
+                let g = &s.groups[g.as_bytes()];
+                (g.last_id, g.entries_read, g.pel.len(), g.consumers.len())
+            })
+            .collect();
+        assert_eq!(
+            others,
+            vec![
+                (id(8, 0), None, 0, 0),
+                (id(2, 0), None, 0, 0),
+                (id(7, 0), Some(11), 0, 0)
+            ]
+        );
+
+        // The same commands through the API give the same nodes as Redis.
+        let mut api = Stream::new();
+        let l = NodeLimits {
+            max_bytes: 4096,
+            max_entries: 5,
+        };
+        let adds: [(u64, u64, &[&str]); 12] = [
+            (1, 1, &["a", "1", "b", "2"]),
+            (1, 2, &["a", "3", "b", "4"]),
+            (1, 3, &["c", "hello"]),
+            (2, 0, &["a", "5", "b", "6"]),
+            (2, 1, &["x", "y", "z", "w"]),
+            (3, 0, &["a", "7", "b", "8"]),
+            (3, 5, &["a", "9"]),
+            (4, 0, &["a", "10", "b", "11"]),
+            (5, 0, &["a", "-12", "b", "99999999999"]),
+            (6, 0, &["a", "13", "b", "14"]),
+            (7, 0, &["q", "r"]),
+            (8, 0, &["a", "15", "b", "16"]),
+        ];
+        for (ms, seq, f) in adds {
+            api.append(IdRequest::Exact(id(ms, seq)), f, l).unwrap();
+        }
+        for d in [id(1, 2), id(2, 1), id(4, 0)] {
+            api.delete(d);
+        }
+        assert_eq!(api.nodes(), s.nodes());
+        assert_eq!(entries_of(&api), entries_of(&s));
+
+        let e = decode_stream(&unhex(REDIS_E)).expect("e");
+        assert!(e.is_empty() && e.nodes().is_empty());
+        assert_eq!(
+            (e.last_id, e.first_id, e.max_deleted_id, e.entries_added),
+            (id(6, 0), StreamId::MIN, StreamId::MIN, 2)
+        );
+        let eg = &e.groups[b"eg".as_slice()];
+        assert_eq!((eg.last_id, eg.entries_read), (StreamId::MIN, None));
+
+        let t = decode_stream(&unhex(REDIS_T)).expect("t");
+        assert_eq!(t.len(), 7);
+        assert_eq!(t.nodes().len(), 2);
+        assert_eq!(
+            t.get(id(70, 0)).map(|f| f.to_vec()),
+            Some(vec![blob(b"k"), blob(b"v7"), blob(b"n"), blob(b"7")])
+        );
+        let tg = &t.groups[b"tg".as_slice()];
+        assert_eq!((tg.last_id, tg.entries_read), (id(20, 0), Some(2)));
+        assert_eq!(nack(&t, "tg", id(10, 0)), ("dan".into(), 1796453432091, 1));
+        assert_eq!(nack(&t, "tg", id(20, 0)), ("dan".into(), 1796453432091, 1));
+        assert_eq!(t.groups[b"tz".as_slice()].entries_read, None);
+
+        // Each payload loads, re-encodes and loads again to the same stream.
+        for s in [&s, &e, &t] {
+            let again = decode_stream(&encode_value(&Value::Stream(Box::new(s.clone())), true));
+            assert_eq!(stream_canon(&again.expect("again")), stream_canon(s));
+        }
+    }
+
+    #[test]
+    fn streams_of_redis_5_and_6_load() {
+        let body15 = |hex: &str| {
+            let p = unhex(hex);
+            with_footer(&stream_body_as_type_15(&p[..p.len() - 10]))
+        };
+        let s = decode_stream(&body15(REDIS_S)).expect("s");
+        assert_eq!(s.len(), 9);
+        // No deletion history; the counter starts at the length; read counters are
+        // estimated as Redis 7.0 estimates them.
+        assert_eq!(
+            (s.last_id, s.first_id, s.max_deleted_id, s.entries_added),
+            (id(8, 0), id(1, 1), StreamId::MIN, 9)
+        );
+        let read: Vec<_> = s.groups.values().map(|g| g.entries_read).collect();
+        assert_eq!(read, vec![None, Some(9), None, None]);
+        let g1 = &s.groups[b"g1".as_slice()];
+        assert_eq!(g1.pel.len(), 4);
+        assert_eq!(g1.consumers.len(), 3);
+        assert_eq!(nack(&s, "g1", id(3, 5)).0, "bob");
+
+        // An empty stream: Redis's edge lookup answers the largest ID as its first ID.
+        let e = decode_stream(&body15(REDIS_E)).expect("e");
+        assert_eq!(
+            (e.last_id, e.first_id, e.entries_added),
+            (id(6, 0), StreamId::MAX, 0)
+        );
+        assert_eq!(e.groups[b"eg".as_slice()].entries_read, Some(0));
+
+        let t = decode_stream(&body15(REDIS_T)).expect("t");
+        assert_eq!((t.len(), t.entries_added), (7, 7));
+        assert_eq!(t.groups[b"tg".as_slice()].entries_read, None);
+        assert_eq!(t.groups[b"tz".as_slice()].entries_read, Some(7));
+    }
+
+    /// Builds stream value bodies by hand, for corrupt variants.
+    struct StreamCraft {
+        c: Craft,
+    }
+
+    impl StreamCraft {
+        fn new(v2: bool, nodes: u64) -> StreamCraft {
+            let mut c = Craft::new(10);
+            c.out.clear();
+            c.op(if v2 {
+                rtype::STREAM_LISTPACKS_2
+            } else {
+                rtype::STREAM_LISTPACKS
+            })
+            .len(nodes);
+            StreamCraft { c }
+        }
+        /// A node: its key, then a listpack of the given integers and strings.
+        fn node(&mut self, key: &[u8], elems: &[Elem]) -> &mut Self {
+            let mut b = ListpackBuilder::reuse(Vec::new());
+            for e in elems {
+                match e {
+                    Elem::Int(n) => b.push_int(*n),
+                    Elem::Str(s) => b.push_bytes(s),
+                }
+            }
+            self.c.s(key).s(b.finish());
+            self
+        }
+        /// Length, last ID, first ID, largest deleted ID, added entries.
+        fn meta(&mut self, len: u64, last: StreamId) -> &mut Self {
+            self.c
+                .len(len)
+                .len(last.ms)
+                .len(last.seq)
+                .len(0)
+                .len(0)
+                .len(0)
+                .len(0)
+                .len(len);
+            self
+        }
+        fn payload(&mut self) -> Vec<u8> {
+            with_footer(&self.c.out)
+        }
+    }
+
+    use Elem::{Int as I, Str as S};
+
+    /// One node at 1-0 holding 1-0 {f: v} and 1-1 {f: w} (the second with the master's
+    /// fields), with the given lp-count for the first entry.
+    fn one_node(first_lp_count: i64) -> Vec<Elem<'static>> {
+        vec![
+            I(2),
+            I(0),
+            I(1),
+            S(b"f"),
+            I(0),
+            I(0),
+            I(0),
+            I(0),
+            I(1),
+            S(b"f"),
+            S(b"v"),
+            I(first_lp_count),
+            I(STREAM_FLAG_SAMEFIELDS),
+            I(0),
+            I(1),
+            S(b"w"),
+            I(4),
+        ]
+    }
+
+    fn expect_corrupt(payload: &[u8], reason: &str) {
+        match decode_stream(payload) {
+            Err(RdbError::Corrupt { reason: r, .. }) if r.contains(reason) => {}
+            other => panic!("want corrupt ({reason}), got {other:?}"),
+        }
+    }
+
+    /// Appends one group `g` with a PEL of `pel` and consumers owning `owners`.
+    fn group(c: &mut Craft, pel: &[StreamId], consumers: &[(&[u8], &[StreamId])]) {
+        c.len(1).s(b"g").len(1).len(1).len(2).len(pel.len() as u64);
+        for i in pel {
+            c.raw(&i.to_be_bytes()).raw(&7i64.to_le_bytes()).len(1);
+        }
+        c.len(consumers.len() as u64);
+        for (name, ids) in consumers {
+            c.s(name).raw(&9i64.to_le_bytes()).len(ids.len() as u64);
+            for i in ids.iter() {
+                c.raw(&i.to_be_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn corrupt_streams_are_refused() {
+        let key = id(1, 0).to_be_bytes();
+        let good = |lp: &[Elem], groups: &dyn Fn(&mut Craft)| {
+            let mut sc = StreamCraft::new(true, 1);
+            sc.node(&key, lp).meta(2, id(1, 1));
+            groups(&mut sc.c);
+            sc.payload()
+        };
+        let no_groups = |c: &mut Craft| {
+            c.len(0);
+        };
+        let s = decode_stream(&good(&one_node(6), &no_groups)).expect("baseline");
+        assert_eq!(
+            entries_of(&s),
+            vec![entry("1-0", &["f", "v"]), entry("1-1", &["f", "w"])]
+        );
+        let owners = [id(1, 0), id(1, 1)];
+        let s = decode_stream(&good(&one_node(6), &|c: &mut Craft| {
+            group(c, &owners, &[(b"x", &owners[..1]), (b"y", &owners[1..])])
+        }))
+        .expect("baseline with a group");
+        assert_eq!(nack(&s, "g", id(1, 1)).0, "y");
+
+        // lp-count.
+        expect_corrupt(
+            &good(&one_node(5), &no_groups),
+            "element count 5, expected 6",
+        );
+        // Node keys of 15 and 17 bytes.
+        for k in [&key[..15], &[&key[..], &[0]].concat()] {
+            let mut sc = StreamCraft::new(true, 1);
+            sc.node(k, &one_node(6)).meta(2, id(1, 1)).c.len(0);
+            expect_corrupt(&sc.payload(), "is not a 16-byte ID");
+        }
+        // Counts in the master entry that disagree with the entries.
+        let mut lp = one_node(6);
+        lp[0] = I(1);
+        lp[1] = I(1);
+        expect_corrupt(&good(&lp, &no_groups), "counts 1 live and 1 deleted");
+        // An entry below the master ID; IDs not increasing.
+        let mut lp = one_node(6);
+        lp[6] = I(-1);
+        expect_corrupt(&good(&lp, &no_groups), "below its node's master ID");
+        let mut lp = one_node(6);
+        lp[14] = I(0);
+        expect_corrupt(&good(&lp, &no_groups), "does not come after 1-0");
+        // Master entry not terminated by 0; a string where a count belongs; a negative
+        // field count; an element too many; a listpack cut short.
+        let mut lp = one_node(6);
+        lp[4] = I(3);
+        expect_corrupt(&good(&lp, &no_groups), "does not end with 0");
+        let mut lp = one_node(6);
+        lp[0] = S(b"two");
+        expect_corrupt(&good(&lp, &no_groups), "is not an integer");
+        let mut lp = one_node(6);
+        lp[8] = I(-1);
+        expect_corrupt(&good(&lp, &no_groups), "is negative");
+        let mut lp = one_node(6);
+        lp.push(I(0));
+        expect_corrupt(&good(&lp, &no_groups), "1 elements past its last entry");
+        let lp = &one_node(6)[..16];
+        expect_corrupt(
+            &good(lp, &no_groups),
+            "ends before an entry's element count",
+        );
+        // Length and last ID that disagree with the entries.
+        let mut sc = StreamCraft::new(true, 1);
+        sc.node(&key, &one_node(6)).meta(3, id(1, 1)).c.len(0);
+        expect_corrupt(
+            &sc.payload(),
+            "stream length 3 does not match its 2 entries",
+        );
+        let mut sc = StreamCraft::new(true, 1);
+        sc.node(&key, &one_node(6)).meta(2, id(1, 0)).c.len(0);
+        expect_corrupt(&sc.payload(), "below its last entry 1-1");
+        // A node that does not come after the previous one.
+        let mut sc = StreamCraft::new(true, 2);
+        sc.node(&key, &one_node(6))
+            .node(&id(1, 1).to_be_bytes(), &one_node(6));
+        sc.meta(4, id(1, 2)).c.len(0);
+        expect_corrupt(
+            &sc.payload(),
+            "does not come after the previous node's last entry 1-1",
+        );
+        // Consumer groups.
+        let missing = good(&one_node(6), &|c: &mut Craft| {
+            group(c, &owners[..1], &[(b"x", &owners[..])])
+        });
+        expect_corrupt(&missing, "consumer PEL entry 1-1 is not in the group PEL");
+        let orphan = good(&one_node(6), &|c: &mut Craft| {
+            group(c, &owners, &[(b"x", &owners[..1])])
+        });
+        expect_corrupt(&orphan, "PEL entry 1-1 has no consumer");
+        let dup_pel = good(&one_node(6), &|c: &mut Craft| {
+            group(c, &[owners[0], owners[0]], &[])
+        });
+        expect_corrupt(&dup_pel, "duplicate entry 1-0 in a consumer group PEL");
+        let dup_consumer_pel = good(&one_node(6), &|c: &mut Craft| {
+            group(c, &owners[..1], &[(b"x", &[owners[0], owners[0]])])
+        });
+        expect_corrupt(&dup_consumer_pel, "duplicate entry 1-0 in a consumer PEL");
+        let two_owners = good(&one_node(6), &|c: &mut Craft| {
+            group(
+                c,
+                &owners[..1],
+                &[(b"x", &owners[..1]), (b"y", &owners[..1])],
+            )
+        });
+        expect_corrupt(&two_owners, "belongs to two consumers");
+        let dup_consumer = good(&one_node(6), &|c: &mut Craft| {
+            group(c, &[], &[(b"x", &[]), (b"x", &[])])
+        });
+        expect_corrupt(&dup_consumer, "duplicate consumer x");
+        let mut sc = StreamCraft::new(true, 1);
+        sc.node(&key, &one_node(6)).meta(2, id(1, 1));
+        sc.c.len(2);
+        for _ in 0..2 {
+            sc.c.s(b"g").len(0).len(0).len(0).len(0).len(0);
+        }
+        expect_corrupt(&sc.payload(), "duplicate consumer group name g");
+        // A huge count in a small payload is refused before anything is allocated.
+        let mut sc = StreamCraft::new(true, 0);
+        sc.meta(0, id(1, 1)).c.len(1).s(b"g").len(0).len(0).len(0);
+        sc.c.raw(&[0x81]).raw(&u64::MAX.to_be_bytes());
+        assert!(decode_stream(&sc.payload()).is_err());
+    }
+
+    #[test]
+    fn truncated_or_mutated_streams_never_panic() {
+        let built = encode_value(&Value::Stream(Box::new(built_stream())), false);
+        for payload in [unhex(REDIS_S), unhex(REDIS_T), built] {
+            let body = &payload[..payload.len() - 10];
+            assert!(decode_stream(&payload).is_ok());
+            for cut in 0..body.len() {
+                assert!(
+                    decode_stream(&with_footer(&body[..cut])).is_err(),
+                    "cut at {cut}"
+                );
+            }
+            // Every byte changed (with a valid footer): an error or a stream, never a panic.
+            for i in 0..body.len() {
+                for x in [0x01, 0x80, 0xFF] {
+                    let mut b = body.to_vec();
+                    b[i] ^= x;
+                    let _ = decode_value(&with_footer(&b), &limits());
+                }
+            }
+        }
     }
 
     fn arb_blob() -> impl Strategy<Value = Vec<u8>> {

@@ -21,7 +21,8 @@ use crc::{Crc, Table, CRC_64_REDIS};
 use super::encodings::{d2string, write_intset, ListpackBuilder};
 use super::lzf::Compressor;
 use super::{opcode, rtype, Aux, RdbError, WriteOptions, WriteStats, RDB_VERSION, REDIS_VER};
-use crate::keyspace::types::{Hash, Set, ZSet};
+use crate::keyspace::types::stream::{Node as StreamNode, StreamId};
+use crate::keyspace::types::{Hash, Set, Stream, ZSet};
 use crate::keyspace::{KeyspaceSnapshot, StrValue, Value};
 use crate::resp::parser::parse_i64;
 
@@ -37,6 +38,8 @@ const LIST_NODE_BYTES: usize = 8192;
 const LIST_NODE_OVERHEAD: usize = 8;
 /// Elements at least this large get a node of their own, stored plain (`packed_threshold`).
 const PLAIN_NODE_THRESHOLD: usize = 1 << 30;
+/// The entry flag saying an entry's field names are the master entry's.
+const STREAM_ITEM_SAMEFIELDS: i64 = 2;
 /// Quicklist node containers.
 const CONTAINER_PLAIN: u64 = 1;
 const CONTAINER_PACKED: u64 = 2;
@@ -149,6 +152,7 @@ impl ValueEncoder {
                 ZSet::Listpack(_) => rtype::ZSET_LISTPACK,
                 ZSet::Skiplist { .. } => rtype::ZSET_2,
             },
+            Value::Stream(_) => rtype::STREAM_LISTPACKS_2,
         }
     }
 
@@ -213,6 +217,82 @@ impl ValueEncoder {
                     }
                 }
             },
+            Value::Stream(stream) => self.stream(out, stream),
+        }
+    }
+
+    /// A stream as `RDB_TYPE_STREAM_LISTPACKS_2`: one listpack per node (keyed by its master
+    /// ID, laid out as `streamAppendItem` lays it out, live entries only), the stream's
+    /// counters, then each consumer group with its PEL and consumers.
+    fn stream(&mut self, out: &mut Vec<u8>, stream: &Stream) {
+        let nodes: Vec<(&StreamId, &StreamNode)> =
+            stream.nodes().iter().filter(|(_, n)| n.live > 0).collect();
+        Self::len(out, nodes.len() as u64);
+        for (master, node) in nodes {
+            self.string(out, &master.to_be_bytes());
+            let mut lp = ListpackBuilder::reuse(std::mem::take(&mut self.scratch));
+            lp.push_int(node.live as i64);
+            lp.push_int(0);
+            lp.push_int(node.master_fields.len() as i64);
+            for f in node.master_fields.iter() {
+                lp.push_bytes(f);
+            }
+            lp.push_int(0);
+            for (id, fields) in stream.node_entries(*master) {
+                let pairs = fields.len() / 2;
+                let same = node.master_fields.len() == pairs
+                    && fields
+                        .iter()
+                        .step_by(2)
+                        .zip(node.master_fields.iter())
+                        .all(|(a, b)| a == b);
+                lp.push_int(if same { STREAM_ITEM_SAMEFIELDS } else { 0 });
+                lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
+                lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
+                if same {
+                    for v in fields.iter().skip(1).step_by(2) {
+                        lp.push_bytes(v);
+                    }
+                } else {
+                    lp.push_int(pairs as i64);
+                    for part in fields.iter() {
+                        lp.push_bytes(part);
+                    }
+                }
+                let count = if same { pairs + 3 } else { 2 * pairs + 4 };
+                lp.push_int(count as i64);
+            }
+            self.string(out, lp.finish());
+            self.scratch = lp.into_buf();
+        }
+        Self::len(out, stream.len() as u64);
+        for id in [stream.last_id, stream.first_id, stream.max_deleted_id] {
+            Self::len(out, id.ms);
+            Self::len(out, id.seq);
+        }
+        Self::len(out, stream.entries_added);
+        Self::len(out, stream.groups.len() as u64);
+        for (name, group) in &stream.groups {
+            self.string(out, name);
+            Self::len(out, group.last_id.ms);
+            Self::len(out, group.last_id.seq);
+            // Redis writes its -1 ("unknown") as the 64-bit length it is bit for bit.
+            Self::len(out, group.entries_read.unwrap_or(u64::MAX));
+            Self::len(out, group.pel.len() as u64);
+            for (id, nack) in &group.pel {
+                out.extend_from_slice(&id.to_be_bytes());
+                out.extend_from_slice(&nack.delivery_time.to_le_bytes());
+                Self::len(out, nack.delivery_count);
+            }
+            Self::len(out, group.consumers.len() as u64);
+            for (name, consumer) in &group.consumers {
+                self.string(out, name);
+                out.extend_from_slice(&consumer.seen_time.to_le_bytes());
+                Self::len(out, consumer.pel.len() as u64);
+                for id in &consumer.pel {
+                    out.extend_from_slice(&id.to_be_bytes());
+                }
+            }
         }
     }
 

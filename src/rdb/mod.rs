@@ -24,8 +24,9 @@
 //!   DUMP produces and RESTORE checks.
 //! - **Files** ([`file`]): temp file, fsync, rename; and reading a file with its size known.
 //!
-//! Streams, modules and functions are not replikv data types: a file holding them is
-//! refused with [`RdbError::Unsupported`] naming what was found.
+//! Every Redis 7.0 data type loads, streams of Redis 5 and 6 (type 15) included; module
+//! values are refused with [`RdbError::Unsupported`] naming what was found. Function
+//! libraries travel in FUNCTION2 records beside the keys.
 //!
 //! # Calling it for a full sync (master side)
 //! ```ignore
@@ -139,7 +140,7 @@ pub enum RdbError {
         /// What is wrong.
         reason: String,
     },
-    /// Valid RDB content that replikv cannot represent (streams, modules, functions).
+    /// Valid RDB content that replikv cannot represent (module values).
     #[error("unsupported RDB content at byte {offset}: {what}")]
     Unsupported {
         /// Offset of the item.

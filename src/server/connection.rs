@@ -355,7 +355,7 @@ impl Conn {
                     return Some(End::Shutdown);
                 }
                 _ = sleep_until_or_never(wait.deadline) => {
-                    if self.unblock().await {
+                    if self.unblock_timed_out().await {
                         break None;
                     }
                     // Served at the same instant: the reply is in the channel.
@@ -570,6 +570,21 @@ impl Conn {
         let mut engine = state.engine.lock_async().await;
         let e = &mut *engine;
         e.blocking.unblock(&mut e.keyspace, self.info.id).is_some()
+    }
+
+    /// Ends a wait whose timeout passed; true when the client was still blocked (not
+    /// served at the same instant). The command counts as one call.
+    async fn unblock_timed_out(&mut self) -> bool {
+        let state = self.state.clone();
+        let mut engine = state.engine.lock_async().await;
+        let e = &mut *engine;
+        match e.blocking.unblock(&mut e.keyspace, self.info.id) {
+            Some(waiter) => {
+                crate::command::exec::count_timed_out(e, &waiter.argv);
+                true
+            }
+            None => false,
+        }
     }
 
     async fn write_push(&mut self, msg: Bytes) -> Result<(), End> {

@@ -101,6 +101,7 @@ const SET: &str = "set";
 const HYPERLOGLOG: &str = "hyperloglog";
 const SCRIPTING: &str = "scripting";
 const ZSET: &str = "sorted-set";
+const STREAM: &str = "stream";
 const PUBSUB: &str = "pubsub";
 const TRANSACTIONS: &str = "transactions";
 const CONNECTION: &str = "connection";
@@ -711,6 +712,105 @@ pub static CATALOG: &[Doc] = &[
     doc("zunionstore", ZSET, "2.0.0", "O(N) + O(M*log(M)): N members overall, M in the result",
         "Stores the union of sorted sets in a key.",
         "destination:key numkeys:integer key... [WEIGHTS weight:integer...] [AGGREGATE (SUM | MIN | MAX)]"),
+
+    // ---- stream ----
+    doc("xack", STREAM, "5.0.0", "O(1) per id given",
+        "Acknowledges messages of a consumer group, taking them off its pending list; answers how many were pending.",
+        "key group ID:string..."),
+    doc("xadd", STREAM, "5.0.0", "O(1) to append, plus O(N) in the entries trimmed",
+        "Appends an entry to a stream, creating the stream unless told not to and optionally trimming it; answers the entry's id.",
+        "key [NOMKSTREAM]@6.2.0 trim=[strategy=(MAXLEN | MINID@6.2.0) operator=[equal='=' | approximately='~'] \
+         threshold [LIMIT count:integer]@6.2.0] id_or_auto=(auto_id='*' | ID:string) data=(field value)...")
+        .history(&[
+            ("6.2.0", "NOMKSTREAM, the MINID strategy and LIMIT."),
+            ("7.0.0", "An id may fix the milliseconds and leave the sequence number to the server (`<ms>-*`)."),
+        ]),
+    doc("xautoclaim", STREAM, "6.2.0", "O(1) per call with a small COUNT",
+        "Walks a group's pending list from an id and hands the messages idle long enough to a consumer; answers a cursor to go on from.",
+        "key group consumer min-idle-time start [COUNT count:integer] [JUSTID]")
+        .history(&[("7.0.0", "The reply also lists the ids of deleted entries it dropped from the pending list.")]),
+    doc("xclaim", STREAM, "5.0.0", "O(log(N)) per id, N the size of the group's pending list",
+        "Hands pending messages of a group over to a consumer, if they have been idle long enough.",
+        "key group consumer min-idle-time ID:string... [IDLE ms:integer] \
+         [TIME unix-time-milliseconds:unix-time] [RETRYCOUNT count:integer] [FORCE] [JUSTID] [LASTID id]"),
+    doc("xdel", STREAM, "5.0.0", "O(1) per id given",
+        "Removes entries from a stream by id; answers how many existed.",
+        "key ID:string..."),
+    doc("xgroup", STREAM, "5.0.0", "Depends on the subcommand",
+        "Groups the subcommands that manage the consumer groups of a stream.",
+        ""),
+    doc("xgroup|create", STREAM, "5.0.0", "O(1)",
+        "Creates a consumer group that starts after an id or at the end ($), optionally creating the stream.",
+        "key groupname id=(ID:string | new_id='$') [MKSTREAM] [ENTRIESREAD entries_read:integer]")
+        .history(&[("7.0.0", "ENTRIESREAD tells how many entries the group has already read.")]),
+    doc("xgroup|createconsumer", STREAM, "6.2.0", "O(1)",
+        "Adds a consumer to a group; answers 1 if it is new, 0 if it existed.",
+        "key groupname consumername"),
+    doc("xgroup|delconsumer", STREAM, "5.0.0", "O(N) in the consumer's pending messages",
+        "Removes a consumer from a group, dropping its pending messages; answers how many it had.",
+        "key groupname consumername"),
+    doc("xgroup|destroy", STREAM, "5.0.0", "O(N) in the group's pending messages",
+        "Deletes a consumer group with its consumers and pending list.",
+        "key groupname"),
+    doc("xgroup|help", STREAM, "5.0.0", "O(1)",
+        "Lists the XGROUP subcommands.",
+        ""),
+    doc("xgroup|setid", STREAM, "5.0.0", "O(1)",
+        "Moves a group's last delivered id to a given id or to the end of the stream ($).",
+        "key groupname id=(ID:string | new_id='$') [ENTRIESREAD entries_read:integer]")
+        .history(&[("7.0.0", "ENTRIESREAD tells how many entries the group has already read.")]),
+    doc("xinfo", STREAM, "5.0.0", "Depends on the subcommand",
+        "Groups the subcommands that describe a stream, its consumer groups and their consumers.",
+        ""),
+    doc("xinfo|consumers", STREAM, "5.0.0", "O(N) over the group's consumers",
+        "Describes the consumers of a group: their pending messages and idle times.",
+        "key groupname"),
+    doc("xinfo|groups", STREAM, "5.0.0", "O(N) over the stream's groups",
+        "Describes the consumer groups of a stream.",
+        "key")
+        .history(&[("7.0.0", "Each group also reports entries-read and lag.")]),
+    doc("xinfo|help", STREAM, "5.0.0", "O(1)",
+        "Lists the XINFO subcommands.",
+        ""),
+    doc("xinfo|stream", STREAM, "5.0.0", "O(1); with FULL, O(N) in the entries, groups and pending messages listed",
+        "Describes a stream; FULL adds its entries, groups, consumers and pending lists, COUNT of each at most.",
+        "key [FULL [COUNT count:integer]]")
+        .history(&[
+            ("6.0.0", "FULL."),
+            ("7.0.0", "The entries-added, max-deleted-entry-id and recorded-first-entry-id fields, and entries-read and lag per group."),
+        ]),
+    doc("xlen", STREAM, "5.0.0", "O(1)",
+        "Tells how many entries a stream holds.",
+        "key"),
+    doc("xpending", STREAM, "5.0.0",
+        "O(N) in the entries listed, or scanned with IDLE; the summary form O(1) plus the consumers",
+        "Summarises a group's pending messages, or lists those in an id range, optionally of one consumer or idle long enough.",
+        "key group filters=[[IDLE min-idle-time:integer]@6.2.0 start end count:integer [consumer]]")
+        .history(&[("6.2.0", "IDLE, and bounds prefixed with ( are exclusive.")]),
+    doc("xrange", STREAM, "5.0.0", "O(N) in the entries returned (O(1) with a small COUNT)",
+        "Reads the entries of a stream whose ids lie between two bounds, oldest first.",
+        "key start end [COUNT count:integer]")
+        .history(&[("6.2.0", "A bound prefixed with ( is exclusive.")]),
+    doc("xread", STREAM, "5.0.0", "O(N) per stream in the entries returned (O(1) with a small COUNT)",
+        "Reads the entries added after given ids on one or more streams, optionally waiting for new ones.",
+        "[COUNT count:integer] [BLOCK milliseconds:integer] streams=(STREAMS key... ID:string...)"),
+    doc("xreadgroup", STREAM, "5.0.0", "O(N) per stream in the entries returned (O(1) with a small COUNT)",
+        "Reads entries for a consumer of a group: new ones (>) or its own pending ones, optionally waiting for new ones.",
+        "group_consumer=(GROUP group consumer) [COUNT count:integer] [BLOCK milliseconds:integer] [NOACK] \
+         streams=(STREAMS key... ID:string...)"),
+    doc("xrevrange", STREAM, "5.0.0", "O(N) in the entries returned (O(1) with a small COUNT)",
+        "Reads the entries of a stream whose ids lie between two bounds, newest first.",
+        "key end start [COUNT count:integer]")
+        .history(&[("6.2.0", "A bound prefixed with ( is exclusive.")]),
+    doc("xsetid", STREAM, "5.0.0", "O(1)",
+        "Sets the last id of a stream and its counters (how streams replicate).",
+        "key last-id [ENTRIESADDED entries_added:integer]@7.0.0 [MAXDELETEDID max_deleted_entry_id]@7.0.0")
+        .history(&[("7.0.0", "ENTRIESADDED and MAXDELETEDID.")]),
+    doc("xtrim", STREAM, "5.0.0", "O(N) in the entries removed",
+        "Removes the oldest entries of a stream beyond a length or below an id, exactly or roughly (~).",
+        "key trim=(strategy=(MAXLEN | MINID@6.2.0) operator=[equal='=' | approximately='~'] threshold \
+         [LIMIT count:integer]@6.2.0)")
+        .history(&[("6.2.0", "The MINID strategy and LIMIT.")]),
 
     // ---- Pub/Sub ----
     doc("psubscribe", PUBSUB, "2.0.0", "O(N) over the patterns given",

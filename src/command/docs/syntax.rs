@@ -21,7 +21,9 @@
 //! - after an element: `...` repeats it (on a bracket whose token came from inside, the token
 //!   repeats too: `multiple_token`), `@x.y.z` is the version it appeared in, `!x.y.z` the
 //!   version that deprecated it; they come in that order;
-//! - `name=` before a bracket names a choice or block (otherwise a name is derived).
+//! - `name=` before a bracket names a choice or block (otherwise a name is derived);
+//! - `name='x'` is a pure token that is not a word in capitals (`equal='='`, `auto_id='*'`):
+//!   the token is what stands between the quotes, the name what comes before.
 //!
 //! Key arguments are numbered in the order they appear (`key_spec_index`), as Redis numbers
 //! its key specs for the commands replikv implements.
@@ -197,6 +199,7 @@ enum Tok {
     Bar,
     Label(&'static str),
     Word(&'static str),
+    Symbol(&'static str, &'static str),
     Repeat,
     Since(&'static str),
     Deprecated(&'static str),
@@ -266,7 +269,17 @@ fn lex(source: &'static str) -> Result<Vec<Lexeme>, SyntaxError> {
                     i += 1;
                 }
                 let word = &source[at..i];
-                if bytes.get(i) == Some(&b'=') {
+                if bytes.get(i) == Some(&b'=') && bytes.get(i + 1) == Some(&b'\'') {
+                    let start = i + 2;
+                    let Some(len) = source[start..].find('\'') else {
+                        return Err(err(at, "unclosed quote"));
+                    };
+                    if len == 0 {
+                        return Err(err(at, "empty quoted token"));
+                    }
+                    i = start + len + 1;
+                    Tok::Symbol(word, &source[start..start + len])
+                } else if bytes.get(i) == Some(&b'=') {
                     i += 1;
                     if !matches!(bytes.get(i), Some(b'[' | b'(')) {
                         return Err(err(at, "a label names a bracket: name=[...]"));
@@ -303,6 +316,7 @@ fn is_token(word: &str) -> bool {
 #[derive(Debug)]
 enum Atom {
     Word(&'static str),
+    Symbol(&'static str, &'static str),
     Group {
         optional: bool,
         alts: Vec<Vec<Elem>>,
@@ -387,6 +401,7 @@ impl Parser {
         };
         let atom = match head.tok {
             Tok::Word(w) => Atom::Word(w),
+            Tok::Symbol(name, token) if label.is_none() => Atom::Symbol(name, token),
             Tok::Open(optional) => {
                 let mut alts = vec![self.sequence()?];
                 loop {
@@ -458,6 +473,11 @@ impl Parser {
         let at = elem.at;
         let mut arg = match elem.atom {
             Atom::Word(w) => word_to_arg(w),
+            Atom::Symbol(name, token) => {
+                let mut arg = Arg::new(name.to_string(), Kind::PureToken);
+                arg.token = Some(token);
+                arg
+            }
             Atom::Group { optional, mut alts } => {
                 let mut arg = if alts.len() > 1 {
                     let mut choices = Vec::with_capacity(alts.len());
@@ -733,6 +753,21 @@ mod tests {
     }
 
     #[test]
+    fn quoted_tokens_name_symbols() {
+        assert_eq!(
+            syn("key [operator=[equal='=' | approximately='~'] threshold] (auto_id='*' | ID:string)"),
+            "key [[=|~] threshold] *|ID"
+        );
+        let args = parse("(ID:string | new_id='$')").unwrap();
+        let Kind::OneOf(alts) = &args[0].kind else {
+            panic!("oneof expected")
+        };
+        assert_eq!(alts[1].name, "new_id");
+        assert_eq!(alts[1].kind, Kind::PureToken);
+        assert_eq!(alts[1].token, Some("$"));
+    }
+
+    #[test]
     fn malformed_strings_are_errors_not_panics() {
         for bad in [
             "[key",
@@ -747,6 +782,9 @@ mod tests {
             "= [a]",
             "[[a]]",
             "a......",
+            "equal='",
+            "equal=''",
+            "x=equal='='",
             "|",
             "a | b",
         ] {

@@ -8,11 +8,13 @@ pub mod list;
 pub mod scan;
 pub mod score_index;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
+pub use stream::Stream;
 pub use zset::ZSet;
 
 /// Hash map with a per-process random seed, so that clients cannot choose colliding keys.
@@ -34,6 +36,8 @@ pub struct EncodingLimits {
     pub zset_max_listpack_entries: usize,
     /// `zset-max-listpack-value`.
     pub zset_max_listpack_value: usize,
+    /// `stream-node-max-bytes` and `stream-node-max-entries`.
+    pub stream_nodes: stream::NodeLimits,
 }
 
 impl Default for EncodingLimits {
@@ -44,6 +48,7 @@ impl Default for EncodingLimits {
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            stream_nodes: stream::NodeLimits::default(),
         }
     }
 }
