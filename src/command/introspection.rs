@@ -90,8 +90,10 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
     // Redis prints categories in the order of its category bits: keyspace, read, write,
     // set, sortedset, list, hash, string, ..., pubsub, admin, fast, slow, blocking,
     // dangerous, connection, transaction.
-    let group = |g: &str| spec.group == g;
-    let all: [(&'static str, bool); 18] = [
+    // A container (SCRIPT, XGROUP...) is only @slow: its group's category belongs to its
+    // subcommands, as Redis lists them.
+    let group = |g: &str| spec.subcommands.is_empty() && spec.group == g;
+    let all: [(&'static str, bool); 19] = [
         ("@keyspace", group("generic")),
         ("@read", spec.has(READONLY)),
         ("@write", spec.has(WRITE)),
@@ -101,6 +103,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
         ("@hash", group("hash")),
         ("@string", group("string")),
         ("@hyperloglog", group("hyperloglog")),
+        ("@stream", group("stream")),
         ("@pubsub", spec.has(PUBSUB)),
         ("@admin", spec.has(ADMIN)),
         ("@fast", spec.has(FAST)),
@@ -240,6 +243,17 @@ fn script_keys<'a>(
     Ok(Some(&args[3..3 + n as usize]))
 }
 
+/// The keys of XREAD and XREADGROUP: those after STREAMS, half of what follows
+/// (Redis's `xreadGetKeys`); `None` when the arguments do not name them.
+/// The keys of XREAD and XREADGROUP as Redis 7.0's key spec finds them: after the first
+/// STREAMS (searched from argument 1, or 4 for XREADGROUP), half of what follows.
+fn stream_read_keys<'a>(spec: &Spec, args: &'a [bytes::Bytes]) -> Option<&'a [bytes::Bytes]> {
+    let from = if spec.name == "xreadgroup" { 4 } else { 1 };
+    let at = (from..args.len()).find(|&i| args[i].eq_ignore_ascii_case(b"STREAMS"))?;
+    let n = (args.len() - at - 1) / 2;
+    (n > 0).then(|| &args[at + 1..at + 1 + n])
+}
+
 fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
     let args = &ctx.argv[2..];
     let spec = match ctx.table.resolve(args) {
@@ -250,6 +264,16 @@ fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed(
             "ERR Invalid number of arguments specified for command",
         ));
+    }
+    if matches!(spec.name, "xread" | "xreadgroup") {
+        let keys = stream_read_keys(spec, args).ok_or(CmdError::Fixed(
+            "ERR Invalid arguments specified for command",
+        ))?;
+        ctx.out.array(keys.len());
+        for k in keys {
+            ctx.out.bulk(k);
+        }
+        return Ok(());
     }
     if let Some(keys) = script_keys(spec, args)? {
         ctx.out.array(keys.len());

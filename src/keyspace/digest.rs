@@ -90,7 +90,7 @@ pub fn mix_item(d: &mut Digest, item: &Item) {
         Value::Stream(stream) => {
             for (id, fields) in stream.range(StreamId::MIN, StreamId::MAX, false) {
                 mix_in(d, format!("{}.{}", id.ms, id.seq).as_bytes());
-                for part in fields.iter() {
+                for part in fields.interleaved() {
                     mix_in(d, part);
                 }
             }

@@ -869,7 +869,7 @@ fn read_stream<R: Read>(inp: &mut Input<R>, v2: bool) -> Result<Stream, RdbError
 
 /// What one stream listpack holds.
 struct StreamNode {
-    master_fields: Box<[Blob]>,
+    master_fields: std::sync::Arc<[Blob]>,
     live: Vec<(StreamId, Fields)>,
     deleted: u64,
     /// The last entry, tombstones included (the master ID when there is no entry).
@@ -929,7 +929,7 @@ fn stream_node(lp: &[u8], master: StreamId) -> Result<StreamNode, String> {
     if w.int("the master entry's terminator")? != 0 {
         return Err("stream listpack master entry does not end with 0".into());
     }
-    let master_fields: Box<[Blob]> = master_fields.into_boxed_slice();
+    let master_fields: std::sync::Arc<[Blob]> = master_fields.into();
     let total = count
         .checked_add(deleted)
         .ok_or("stream listpack entry counts overflow")?;
@@ -957,22 +957,23 @@ fn stream_node(lp: &[u8], master: StreamId) -> Result<StreamNode, String> {
             _ => {}
         }
         let same = flags & STREAM_FLAG_SAMEFIELDS != 0;
-        let mut fields = Vec::new();
-        let (pairs, expected) = if same {
-            for name in master_fields.iter() {
-                fields.push(name.clone());
-                fields.push(w.next("an entry value")?.to_blob());
+        let mut values = Vec::new();
+        // An entry with the master's names shares them (no copy per entry).
+        let (names, pairs, expected) = if same {
+            for _ in master_fields.iter() {
+                values.push(w.next("an entry value")?.to_blob());
             }
             let pairs = master_fields.len() as u64;
-            (pairs, pairs + 3)
+            (master_fields.clone(), pairs, pairs + 3)
         } else {
             let pairs = w.count("an entry's field count")?;
+            let mut names = Vec::new();
             for _ in 0..pairs {
-                fields.push(w.next("an entry field")?.to_blob());
-                fields.push(w.next("an entry value")?.to_blob());
+                names.push(w.next("an entry field")?.to_blob());
+                values.push(w.next("an entry value")?.to_blob());
             }
             // Elements were there for every pair, so this cannot overflow.
-            (pairs, 2 * pairs + 4)
+            (names.into(), pairs, 2 * pairs + 4)
         };
         let lp_count = w.int("an entry's element count")?;
         if u64::try_from(lp_count) != Ok(expected) {
@@ -983,7 +984,7 @@ fn stream_node(lp: &[u8], master: StreamId) -> Result<StreamNode, String> {
         if flags & STREAM_FLAG_DELETED != 0 {
             tombstones += 1;
         } else {
-            live.push((id, fields.into_boxed_slice()));
+            live.push((id, Fields::new(names, values.into_boxed_slice())));
         }
         last = Some(id);
     }
@@ -1285,7 +1286,7 @@ mod tests {
         StreamCanon {
             entries: s
                 .range(StreamId::MIN, StreamId::MAX, false)
-                .map(|(id, f)| (*id, f.iter().map(|b| b.to_vec()).collect()))
+                .map(|(id, f)| (*id, f.interleaved().map(|b| b.to_vec()).collect()))
                 .collect(),
             last_id: s.last_id,
             first_id: s.first_id,
@@ -2219,7 +2220,7 @@ mod tests {
         s.range(StreamId::MIN, StreamId::MAX, false)
             .map(|(id, f)| {
                 let f = f
-                    .iter()
+                    .interleaved()
                     .map(|b| String::from_utf8_lossy(b).into_owned())
                     .collect();
                 (id.to_string(), f)
@@ -2500,7 +2501,7 @@ mod tests {
         assert_eq!(t.len(), 7);
         assert_eq!(t.nodes().len(), 2);
         assert_eq!(
-            t.get(id(70, 0)).map(|f| f.to_vec()),
+            t.get(id(70, 0)).map(|f| f.interleaved().cloned().collect::<Vec<_>>()),
             Some(vec![blob(b"k"), blob(b"v7"), blob(b"n"), blob(b"7")])
         );
         let tg = &t.groups[b"tg".as_slice()];

@@ -239,23 +239,18 @@ impl ValueEncoder {
             }
             lp.push_int(0);
             for (id, fields) in stream.node_entries(*master) {
-                let pairs = fields.len() / 2;
-                let same = node.master_fields.len() == pairs
-                    && fields
-                        .iter()
-                        .step_by(2)
-                        .zip(node.master_fields.iter())
-                        .all(|(a, b)| a == b);
+                let pairs = fields.pairs();
+                let same = node.master_fields[..] == fields.names()[..];
                 lp.push_int(if same { STREAM_ITEM_SAMEFIELDS } else { 0 });
                 lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
                 lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
                 if same {
-                    for v in fields.iter().skip(1).step_by(2) {
+                    for v in fields.values() {
                         lp.push_bytes(v);
                     }
                 } else {
                     lp.push_int(pairs as i64);
-                    for part in fields.iter() {
+                    for part in fields.interleaved() {
                         lp.push_bytes(part);
                     }
                 }

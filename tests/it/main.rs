@@ -48,5 +48,8 @@ mod scripting;
 mod sentinel;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
+/// Streams and consumer groups vs redis-server 7.0: replies byte for byte, blocking reads,
+/// replication both ways, RDB files and DUMP payloads.
+mod streams;
 /// MULTI/EXEC/DISCARD/WATCH against redis-server 7.0, with two clients per server.
 mod transactions;

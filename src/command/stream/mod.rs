@@ -127,8 +127,8 @@ fn reply_id(out: &mut ReplyBuf, id: StreamId) {
 fn reply_entry(out: &mut ReplyBuf, id: StreamId, fields: &Fields) {
     out.array(2);
     reply_id(out, id);
-    out.array(fields.len());
-    for part in fields.iter() {
+    out.array(2 * fields.pairs());
+    for part in fields.interleaved() {
         out.bulk(part);
     }
 }
@@ -679,34 +679,6 @@ pub static COMMANDS: &[Spec] = &[
     },
 ];
 
-/// The keys of XREAD and XREADGROUP: those after STREAMS, half of what follows
-/// (Redis's `xreadGetKeys`); `None` when the arguments do not name them.
-pub fn read_keys(args: &[Bytes]) -> Option<&[Bytes]> {
-    let mut i = 1;
-    let mut streams = None;
-    while i < args.len() {
-        let a = &args[i][..];
-        if a.eq_ignore_ascii_case(b"block") || a.eq_ignore_ascii_case(b"count") {
-            i += 2;
-        } else if a.eq_ignore_ascii_case(b"group") {
-            i += 3;
-        } else if a.eq_ignore_ascii_case(b"noack") {
-            i += 1;
-        } else if a.eq_ignore_ascii_case(b"streams") {
-            streams = Some(i);
-            break;
-        } else {
-            break;
-        }
-    }
-    let at = streams?;
-    let n = args.len() - at - 1;
-    if n == 0 || !n.is_multiple_of(2) {
-        return None;
-    }
-    Some(&args[at + 1..at + 1 + n / 2])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -751,16 +723,5 @@ mod tests {
         );
         assert!(parse_add_id(b"-*").is_err());
         assert!(parse_add_id(b"x-*").is_err());
-    }
-
-    #[test]
-    fn read_keys_follow_streams() {
-        let args: Vec<Bytes> = ["xread", "COUNT", "2", "STREAMS", "a", "b", "0", "0"]
-            .iter()
-            .map(|s| Bytes::from(s.to_string()))
-            .collect();
-        let keys = read_keys(&args).unwrap();
-        assert_eq!(keys, &args[4..6]);
-        assert!(read_keys(&args[..7]).is_none());
     }
 }

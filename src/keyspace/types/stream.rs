@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use crate::keyspace::Blob;
 
@@ -92,8 +93,46 @@ impl fmt::Display for StreamId {
     }
 }
 
-/// An entry's fields and values, interleaved (`f1 v1 f2 v2 ...`).
-pub type Fields = Box<[Blob]>;
+/// An entry's field names and values. Entries with the same names as their node's first
+/// entry share that node's names (Redis's SAMEFIELDS compression): a stream of a million
+/// `temp humidity` readings stores those two words once per node, and an RDB payload of
+/// tiny entries under one long name cannot make the name's bytes multiply on load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fields {
+    names: Arc<[Blob]>,
+    values: Box<[Blob]>,
+}
+
+impl Fields {
+    /// An entry from its names and values (as many of each).
+    pub fn new(names: Arc<[Blob]>, values: Box<[Blob]>) -> Fields {
+        debug_assert_eq!(names.len(), values.len());
+        Fields { names, values }
+    }
+
+    /// Field names.
+    pub fn names(&self) -> &Arc<[Blob]> {
+        &self.names
+    }
+
+    /// Values, in the names' order.
+    pub fn values(&self) -> &[Blob] {
+        &self.values
+    }
+
+    /// Number of field-value pairs.
+    pub fn pairs(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Names and values interleaved (`f1 v1 f2 v2 ...`), as replies list them.
+    pub fn interleaved(&self) -> impl Iterator<Item = &Blob> {
+        self.names
+            .iter()
+            .zip(self.values.iter())
+            .flat_map(|(n, v)| [n, v])
+    }
+}
 
 /// The node-size directives (`stream-node-max-bytes`, `stream-node-max-entries`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,8 +205,9 @@ pub struct Node {
     pub live: u64,
     /// Entries marked deleted (tombstones), still in the listpack.
     pub deleted: u64,
-    /// The master entry's field names (those of the node's first entry).
-    pub master_fields: Box<[Blob]>,
+    /// The master entry's field names (those of the node's first entry), shared with the
+    /// entries that have the same names.
+    pub master_fields: Arc<[Blob]>,
     /// The node's last entry, tombstones included.
     pub last: StreamId,
     /// Listpack bytes past the count and deleted elements, the terminator excluded.
@@ -413,12 +453,19 @@ impl Stream {
         if total > LISTPACK_MAX_SIZE {
             return Err(AppendError::TooLarge);
         }
-        let entry: Fields = fields
+        let names: Vec<Blob> = fields
             .iter()
+            .step_by(2)
             .map(|f| crate::keyspace::blob(f.as_ref()))
             .collect();
-        self.place_in_node(id, &entry, total, limits);
-        self.entries.insert(id, entry);
+        let values: Box<[Blob]> = fields
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|f| crate::keyspace::blob(f.as_ref()))
+            .collect();
+        let names = self.place_in_node(id, names, &values, total, limits);
+        self.entries.insert(id, Fields::new(names, values));
         self.entries_added += 1;
         self.last_id = id;
         if self.entries.len() == 1 {
@@ -428,8 +475,16 @@ impl Stream {
     }
 
     /// Accounts a new last entry in the tail node, or opens a node for it when the tail is
-    /// full by Redis's rules (`streamAppendItem`).
-    fn place_in_node(&mut self, id: StreamId, entry: &[Blob], total: usize, limits: NodeLimits) {
+    /// full by Redis's rules (`streamAppendItem`). Returns the names the entry keeps: the
+    /// node's own when they are the same.
+    fn place_in_node(
+        &mut self,
+        id: StreamId,
+        names: Vec<Blob>,
+        values: &[Blob],
+        total: usize,
+        limits: NodeLimits,
+    ) -> Arc<[Blob]> {
         let max_bytes = if limits.max_bytes == 0 || limits.max_bytes > LISTPACK_MAX_SIZE {
             LISTPACK_MAX_SIZE
         } else {
@@ -444,7 +499,7 @@ impl Stream {
             }
         };
         if tail_full {
-            let master_fields: Box<[Blob]> = entry.iter().step_by(2).cloned().collect();
+            let master_fields: Arc<[Blob]> = names.into();
             let mut body = int_element_size(master_fields.len() as i64);
             body += master_fields
                 .iter()
@@ -456,24 +511,29 @@ impl Stream {
                 Node {
                     live: 0,
                     deleted: 0,
-                    master_fields,
+                    master_fields: master_fields.clone(),
                     last: id,
                     body_bytes: body,
                 },
             );
+            let node = self.nodes.get_mut(&id).expect("just inserted");
+            node.body_bytes += entry_bytes(id, id, &master_fields, values, true);
+            node.live += 1;
+            return master_fields;
         }
         let Some((&master, node)) = self.nodes.iter_mut().next_back() else {
-            return;
+            return names.into();
         };
-        let same_fields = node.master_fields.len() * 2 == entry.len()
-            && entry
-                .iter()
-                .step_by(2)
-                .zip(node.master_fields.iter())
-                .all(|(a, b)| a == b);
-        node.body_bytes += entry_bytes(id, master, entry, same_fields);
+        let same_fields = node.master_fields[..] == names[..];
+        let names: Arc<[Blob]> = if same_fields {
+            node.master_fields.clone()
+        } else {
+            names.into()
+        };
+        node.body_bytes += entry_bytes(id, master, &names, values, same_fields);
         node.live += 1;
         node.last = id;
+        names
     }
 
     /// Deletes entry `id` (XDEL); true when it was there.
@@ -636,7 +696,7 @@ impl Stream {
     pub fn load_node(
         &mut self,
         master: StreamId,
-        master_fields: Box<[Blob]>,
+        master_fields: Arc<[Blob]>,
         live: Vec<(StreamId, Fields)>,
         deleted: u64,
         last: StreamId,
@@ -682,23 +742,23 @@ impl Stream {
 /// Bytes an entry adds to a node's listpack (`streamAppendItem`'s layout): flags, the ID
 /// as deltas from the master ID, the field count and names unless they match the master
 /// entry, the values, and the element count that lets readers walk backwards.
-fn entry_bytes(id: StreamId, master: StreamId, entry: &[Blob], same_fields: bool) -> usize {
-    let pairs = entry.len() / 2;
+fn entry_bytes(
+    id: StreamId,
+    master: StreamId,
+    names: &[Blob],
+    values: &[Blob],
+    same_fields: bool,
+) -> usize {
+    let pairs = values.len();
     let flags = if same_fields { 2 } else { 0 };
     let mut bytes = int_element_size(flags);
     bytes += int_element_size(id.ms.wrapping_sub(master.ms) as i64);
     bytes += int_element_size(id.seq.wrapping_sub(master.seq) as i64);
     let mut count = pairs as i64 + 3;
-    if same_fields {
-        bytes += entry
-            .iter()
-            .skip(1)
-            .step_by(2)
-            .map(|v| str_element_size(v))
-            .sum::<usize>();
-    } else {
+    bytes += values.iter().map(|v| str_element_size(v)).sum::<usize>();
+    if !same_fields {
         bytes += int_element_size(pairs as i64);
-        bytes += entry.iter().map(|v| str_element_size(v)).sum::<usize>();
+        bytes += names.iter().map(|n| str_element_size(n)).sum::<usize>();
         count += pairs as i64 + 1;
     }
     bytes + int_element_size(count)
@@ -858,6 +918,26 @@ mod tests {
         s.delete(StreamId::new(1, 0));
         s.delete(StreamId::new(2, 0));
         assert_eq!(s.nodes().len(), 1);
+    }
+
+    #[test]
+    fn entries_with_the_nodes_names_share_them() {
+        let mut s = Stream::new();
+        let l = limits(2);
+        for ms in 1..=3 {
+            s.append(IdRequest::Exact(StreamId::new(ms, 0)), &[b"temp".as_slice(), b"21"], l)
+                .unwrap();
+        }
+        s.append(IdRequest::Exact(StreamId::new(4, 0)), &[b"other".as_slice(), b"1"], l)
+            .unwrap();
+        let names = |ms| s.get(StreamId::new(ms, 0)).unwrap().names().clone();
+        assert!(Arc::ptr_eq(&names(1), &names(2)));
+        // 3-0 opened the second node: its names are that node's, shared with nobody before.
+        assert!(!Arc::ptr_eq(&names(2), &names(3)));
+        assert!(!Arc::ptr_eq(&names(3), &names(4)));
+        let entry = s.get(StreamId::new(4, 0)).unwrap();
+        let parts: Vec<&[u8]> = entry.interleaved().map(|b| b.as_slice()).collect();
+        assert_eq!(parts, vec![b"other".as_slice(), b"1"]);
     }
 
     #[test]
