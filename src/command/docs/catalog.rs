@@ -716,11 +716,11 @@ pub static CATALOG: &[Doc] = &[
     // ---- stream ----
     doc("xack", STREAM, "5.0.0", "O(1) per id given",
         "Acknowledges messages of a consumer group, taking them off its pending list; answers how many were pending.",
-        "key group ID:string..."),
+        "key group id:string..."),
     doc("xadd", STREAM, "5.0.0", "O(1) to append, plus O(N) in the entries trimmed",
         "Appends an entry to a stream, creating the stream unless told not to and optionally trimming it; answers the entry's id.",
         "key [NOMKSTREAM]@6.2.0 trim=[strategy=(MAXLEN | MINID@6.2.0) operator=[equal='=' | approximately='~'] \
-         threshold [LIMIT count:integer]@6.2.0] id_or_auto=(auto_id='*' | ID:string) data=(field value)...")
+         threshold [LIMIT count:integer]@6.2.0] id_or_auto=(auto_id='*' | id:string) data=(field value)...")
         .history(&[
             ("6.2.0", "NOMKSTREAM, the MINID strategy and LIMIT."),
             ("7.0.0", "An id may fix the milliseconds and leave the sequence number to the server (`<ms>-*`)."),
@@ -731,17 +731,17 @@ pub static CATALOG: &[Doc] = &[
         .history(&[("7.0.0", "The reply also lists the ids of deleted entries it dropped from the pending list.")]),
     doc("xclaim", STREAM, "5.0.0", "O(log(N)) per id, N the size of the group's pending list",
         "Hands pending messages of a group over to a consumer, if they have been idle long enough.",
-        "key group consumer min-idle-time ID:string... [IDLE ms:integer] \
+        "key group consumer min-idle-time id:string... [IDLE ms:integer] \
          [TIME unix-time-milliseconds:unix-time] [RETRYCOUNT count:integer] [FORCE] [JUSTID] [LASTID id]"),
     doc("xdel", STREAM, "5.0.0", "O(1) per id given",
         "Removes entries from a stream by id; answers how many existed.",
-        "key ID:string..."),
+        "key id:string..."),
     doc("xgroup", STREAM, "5.0.0", "Depends on the subcommand",
         "Groups the subcommands that manage the consumer groups of a stream.",
         ""),
     doc("xgroup|create", STREAM, "5.0.0", "O(1)",
         "Creates a consumer group that starts after an id or at the end ($), optionally creating the stream.",
-        "key groupname id=(ID:string | new_id='$') [MKSTREAM] [ENTRIESREAD entries_read:integer]")
+        "key groupname id=(id:string | new_id='$') [MKSTREAM] [ENTRIESREAD entries_read:integer]")
         .history(&[("7.0.0", "ENTRIESREAD tells how many entries the group has already read.")]),
     doc("xgroup|createconsumer", STREAM, "6.2.0", "O(1)",
         "Adds a consumer to a group; answers 1 if it is new, 0 if it existed.",
@@ -757,7 +757,7 @@ pub static CATALOG: &[Doc] = &[
         ""),
     doc("xgroup|setid", STREAM, "5.0.0", "O(1)",
         "Moves a group's last delivered id to a given id or to the end of the stream ($).",
-        "key groupname id=(ID:string | new_id='$') [ENTRIESREAD entries_read:integer]")
+        "key groupname id=(id:string | new_id='$') [ENTRIESREAD entries_read:integer]")
         .history(&[("7.0.0", "ENTRIESREAD tells how many entries the group has already read.")]),
     doc("xinfo", STREAM, "5.0.0", "Depends on the subcommand",
         "Groups the subcommands that describe a stream, its consumer groups and their consumers.",
@@ -793,11 +793,11 @@ pub static CATALOG: &[Doc] = &[
         .history(&[("6.2.0", "A bound prefixed with ( is exclusive.")]),
     doc("xread", STREAM, "5.0.0", "O(N) per stream in the entries returned (O(1) with a small COUNT)",
         "Reads the entries added after given ids on one or more streams, optionally waiting for new ones.",
-        "[COUNT count:integer] [BLOCK milliseconds:integer] streams=(STREAMS key... ID:string...)"),
+        "[COUNT count:integer] [BLOCK milliseconds:integer] streams=(STREAMS key... id:string...)"),
     doc("xreadgroup", STREAM, "5.0.0", "O(N) per stream in the entries returned (O(1) with a small COUNT)",
         "Reads entries for a consumer of a group: new ones (>) or its own pending ones, optionally waiting for new ones.",
         "group_consumer=(GROUP group consumer) [COUNT count:integer] [BLOCK milliseconds:integer] [NOACK] \
-         streams=(STREAMS key... ID:string...)"),
+         streams=(STREAMS key... id:string...)"),
     doc("xrevrange", STREAM, "5.0.0", "O(N) in the entries returned (O(1) with a small COUNT)",
         "Reads the entries of a stream whose ids lie between two bounds, newest first.",
         "key end start [COUNT count:integer]")
