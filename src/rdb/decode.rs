@@ -984,7 +984,7 @@ fn stream_node(lp: &[u8], master: StreamId) -> Result<StreamNode, String> {
         if flags & STREAM_FLAG_DELETED != 0 {
             tombstones += 1;
         } else {
-            live.push((id, Fields::new(names, values.into_boxed_slice())));
+            live.push((id, Fields::new(names, values.iter().map(|v| v.as_slice()))));
         }
         last = Some(id);
     }
@@ -2501,7 +2501,8 @@ mod tests {
         assert_eq!(t.len(), 7);
         assert_eq!(t.nodes().len(), 2);
         assert_eq!(
-            t.get(id(70, 0)).map(|f| f.interleaved().cloned().collect::<Vec<_>>()),
+            t.get(id(70, 0))
+                .map(|f| f.interleaved().map(blob).collect::<Vec<_>>()),
             Some(vec![blob(b"k"), blob(b"v7"), blob(b"n"), blob(b"7")])
         );
         let tg = &t.groups[b"tg".as_slice()];

@@ -100,14 +100,32 @@ impl fmt::Display for StreamId {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fields {
     names: Arc<[Blob]>,
-    values: Box<[Blob]>,
+    /// The values packed in one allocation: each a 4-byte little-endian length, then its
+    /// bytes (a value is at most [`LISTPACK_MAX_SIZE`] bytes).
+    values: Box<[u8]>,
 }
 
 impl Fields {
-    /// An entry from its names and values (as many of each).
-    pub fn new(names: Arc<[Blob]>, values: Box<[Blob]>) -> Fields {
-        debug_assert_eq!(names.len(), values.len());
-        Fields { names, values }
+    /// An entry from its names and as many values.
+    pub fn new<'v>(
+        names: Arc<[Blob]>,
+        values: impl IntoIterator<Item = &'v [u8]> + Clone,
+    ) -> Fields {
+        let size: usize = values.clone().into_iter().map(|v| 4 + v.len()).sum();
+        let mut packed = Vec::with_capacity(size);
+        for v in values {
+            packed.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            packed.extend_from_slice(v);
+        }
+        debug_assert_eq!(
+            names.len(),
+            Values { rest: &packed }.count(),
+            "one value per name"
+        );
+        Fields {
+            names,
+            values: packed.into_boxed_slice(),
+        }
     }
 
     /// Field names.
@@ -116,21 +134,43 @@ impl Fields {
     }
 
     /// Values, in the names' order.
-    pub fn values(&self) -> &[Blob] {
-        &self.values
+    pub fn values(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        Values { rest: &self.values }
     }
 
     /// Number of field-value pairs.
     pub fn pairs(&self) -> usize {
-        self.values.len()
+        self.names.len()
     }
 
     /// Names and values interleaved (`f1 v1 f2 v2 ...`), as replies list them.
-    pub fn interleaved(&self) -> impl Iterator<Item = &Blob> {
+    pub fn interleaved(&self) -> impl Iterator<Item = &[u8]> + '_ {
         self.names
             .iter()
-            .zip(self.values.iter())
-            .flat_map(|(n, v)| [n, v])
+            .zip(self.values())
+            .flat_map(|(n, v)| [n.as_slice(), v])
+    }
+
+    /// Bytes held by the values (for memory estimates).
+    pub fn value_bytes(&self) -> usize {
+        self.values.len()
+    }
+}
+
+/// Walks packed values.
+struct Values<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (len, rest) = self.rest.split_first_chunk::<4>()?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let (value, rest) = rest.split_at(len.min(rest.len()));
+        self.rest = rest;
+        Some(value)
     }
 }
 
@@ -453,18 +493,8 @@ impl Stream {
         if total > LISTPACK_MAX_SIZE {
             return Err(AppendError::TooLarge);
         }
-        let names: Vec<Blob> = fields
-            .iter()
-            .step_by(2)
-            .map(|f| crate::keyspace::blob(f.as_ref()))
-            .collect();
-        let values: Box<[Blob]> = fields
-            .iter()
-            .skip(1)
-            .step_by(2)
-            .map(|f| crate::keyspace::blob(f.as_ref()))
-            .collect();
-        let names = self.place_in_node(id, names, &values, total, limits);
+        let names = self.place_in_node(id, fields, total, limits);
+        let values = fields.iter().skip(1).step_by(2).map(|f| f.as_ref());
         self.entries.insert(id, Fields::new(names, values));
         self.entries_added += 1;
         self.last_id = id;
@@ -480,8 +510,7 @@ impl Stream {
     fn place_in_node(
         &mut self,
         id: StreamId,
-        names: Vec<Blob>,
-        values: &[Blob],
+        fields: &[impl AsRef<[u8]>],
         total: usize,
         limits: NodeLimits,
     ) -> Arc<[Blob]> {
@@ -498,39 +527,51 @@ impl Stream {
                         && node.live + node.deleted >= limits.max_entries as u64)
             }
         };
+        let names_of = || -> Arc<[Blob]> {
+            fields
+                .iter()
+                .step_by(2)
+                .map(|f| crate::keyspace::blob(f.as_ref()))
+                .collect()
+        };
+        let values = || fields.iter().skip(1).step_by(2).map(|f| f.as_ref());
         if tail_full {
-            let master_fields: Arc<[Blob]> = names.into();
+            let master_fields = names_of();
             let mut body = int_element_size(master_fields.len() as i64);
             body += master_fields
                 .iter()
                 .map(|f| str_element_size(f))
                 .sum::<usize>();
             body += int_element_size(0);
+            body += entry_bytes(id, id, &master_fields, values(), true);
             self.nodes.insert(
                 id,
                 Node {
-                    live: 0,
+                    live: 1,
                     deleted: 0,
                     master_fields: master_fields.clone(),
                     last: id,
                     body_bytes: body,
                 },
             );
-            let node = self.nodes.get_mut(&id).expect("just inserted");
-            node.body_bytes += entry_bytes(id, id, &master_fields, values, true);
-            node.live += 1;
             return master_fields;
         }
         let Some((&master, node)) = self.nodes.iter_mut().next_back() else {
-            return names.into();
+            return names_of();
         };
-        let same_fields = node.master_fields[..] == names[..];
-        let names: Arc<[Blob]> = if same_fields {
+        // Compared on the arguments: an entry with the node's names allocates none.
+        let same_fields = node.master_fields.len() * 2 == fields.len()
+            && fields
+                .iter()
+                .step_by(2)
+                .zip(node.master_fields.iter())
+                .all(|(a, b)| a.as_ref() == b.as_slice());
+        let names = if same_fields {
             node.master_fields.clone()
         } else {
-            names.into()
+            names_of()
         };
-        node.body_bytes += entry_bytes(id, master, &names, values, same_fields);
+        node.body_bytes += entry_bytes(id, master, &names, values(), same_fields);
         node.live += 1;
         node.last = id;
         names
@@ -742,20 +783,20 @@ impl Stream {
 /// Bytes an entry adds to a node's listpack (`streamAppendItem`'s layout): flags, the ID
 /// as deltas from the master ID, the field count and names unless they match the master
 /// entry, the values, and the element count that lets readers walk backwards.
-fn entry_bytes(
+fn entry_bytes<'v>(
     id: StreamId,
     master: StreamId,
     names: &[Blob],
-    values: &[Blob],
+    values: impl Iterator<Item = &'v [u8]>,
     same_fields: bool,
 ) -> usize {
-    let pairs = values.len();
+    let pairs = names.len();
     let flags = if same_fields { 2 } else { 0 };
     let mut bytes = int_element_size(flags);
     bytes += int_element_size(id.ms.wrapping_sub(master.ms) as i64);
     bytes += int_element_size(id.seq.wrapping_sub(master.seq) as i64);
     let mut count = pairs as i64 + 3;
-    bytes += values.iter().map(|v| str_element_size(v)).sum::<usize>();
+    bytes += values.map(str_element_size).sum::<usize>();
     if !same_fields {
         bytes += int_element_size(pairs as i64);
         bytes += names.iter().map(|n| str_element_size(n)).sum::<usize>();
@@ -925,18 +966,26 @@ mod tests {
         let mut s = Stream::new();
         let l = limits(2);
         for ms in 1..=3 {
-            s.append(IdRequest::Exact(StreamId::new(ms, 0)), &[b"temp".as_slice(), b"21"], l)
-                .unwrap();
-        }
-        s.append(IdRequest::Exact(StreamId::new(4, 0)), &[b"other".as_slice(), b"1"], l)
+            s.append(
+                IdRequest::Exact(StreamId::new(ms, 0)),
+                &[b"temp".as_slice(), b"21"],
+                l,
+            )
             .unwrap();
+        }
+        s.append(
+            IdRequest::Exact(StreamId::new(4, 0)),
+            &[b"other".as_slice(), b"1"],
+            l,
+        )
+        .unwrap();
         let names = |ms| s.get(StreamId::new(ms, 0)).unwrap().names().clone();
         assert!(Arc::ptr_eq(&names(1), &names(2)));
         // 3-0 opened the second node: its names are that node's, shared with nobody before.
         assert!(!Arc::ptr_eq(&names(2), &names(3)));
         assert!(!Arc::ptr_eq(&names(3), &names(4)));
         let entry = s.get(StreamId::new(4, 0)).unwrap();
-        let parts: Vec<&[u8]> = entry.interleaved().map(|b| b.as_slice()).collect();
+        let parts: Vec<&[u8]> = entry.interleaved().collect();
         assert_eq!(parts, vec![b"other".as_slice(), b"1"]);
     }
 
