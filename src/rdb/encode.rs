@@ -21,7 +21,7 @@ use crc::{Crc, Table, CRC_64_REDIS};
 use super::encodings::{d2string, write_intset, ListpackBuilder};
 use super::lzf::Compressor;
 use super::{opcode, rtype, Aux, RdbError, WriteOptions, WriteStats, RDB_VERSION, REDIS_VER};
-use crate::keyspace::types::stream::{Node as StreamNode, StreamId};
+
 use crate::keyspace::types::{Hash, Set, Stream, ZSet};
 use crate::keyspace::{KeyspaceSnapshot, StrValue, Value};
 use crate::resp::parser::parse_i64;
@@ -40,6 +40,8 @@ const LIST_NODE_OVERHEAD: usize = 8;
 const PLAIN_NODE_THRESHOLD: usize = 1 << 30;
 /// The entry flag saying an entry's field names are the master entry's.
 const STREAM_ITEM_SAMEFIELDS: i64 = 2;
+/// The entry flag of a deleted entry (a tombstone).
+const STREAM_ITEM_DELETED: i64 = 1;
 /// Quicklist node containers.
 const CONTAINER_PLAIN: u64 = 1;
 const CONTAINER_PACKED: u64 = 2;
@@ -222,26 +224,29 @@ impl ValueEncoder {
     }
 
     /// A stream as `RDB_TYPE_STREAM_LISTPACKS_2`: one listpack per node (keyed by its master
-    /// ID, laid out as `streamAppendItem` lays it out, live entries only), the stream's
-    /// counters, then each consumer group with its PEL and consumers.
+    /// ID, laid out as `streamAppendItem` lays it out, deleted entries flagged as Redis
+    /// keeps them), the stream's counters, then each consumer group with its PEL and
+    /// consumers.
     fn stream(&mut self, out: &mut Vec<u8>, stream: &Stream) {
-        let nodes: Vec<(&StreamId, &StreamNode)> =
-            stream.nodes().iter().filter(|(_, n)| n.live > 0).collect();
-        Self::len(out, nodes.len() as u64);
-        for (master, node) in nodes {
+        Self::len(out, stream.nodes().len() as u64);
+        for (master, node) in stream.nodes() {
             self.string(out, &master.to_be_bytes());
             let mut lp = ListpackBuilder::reuse(std::mem::take(&mut self.scratch));
             lp.push_int(node.live as i64);
-            lp.push_int(0);
+            lp.push_int(node.deleted as i64);
             lp.push_int(node.master_fields.len() as i64);
             for f in node.master_fields.iter() {
                 lp.push_bytes(f);
             }
             lp.push_int(0);
-            for (id, fields) in stream.node_entries(*master) {
+            for (id, fields, deleted) in stream.node_records(*master) {
                 let pairs = fields.pairs();
                 let same = node.master_fields[..] == fields.names()[..];
-                lp.push_int(if same { STREAM_ITEM_SAMEFIELDS } else { 0 });
+                let mut flags = if same { STREAM_ITEM_SAMEFIELDS } else { 0 };
+                if deleted {
+                    flags |= STREAM_ITEM_DELETED;
+                }
+                lp.push_int(flags);
                 lp.push_int(id.ms.wrapping_sub(master.ms) as i64);
                 lp.push_int(id.seq.wrapping_sub(master.seq) as i64);
                 if same {

@@ -808,6 +808,26 @@ const DIGESTS_AND_INTROSPECTION: &str = "
     COMMAND GETKEYS XINFO HELP
 ";
 
+/// Stream reads inside scripts (BLOCK refused) and inside MULTI (BLOCK does not block).
+const SCRIPTS_AND_MULTI: &str = r#"
+    FLUSHALL
+    XADD s 1-0 a 1
+    XGROUP CREATE s g $
+    EVAL "return redis.call('XREAD', 'BLOCK', '0', 'STREAMS', KEYS[1], '$')" 1 s
+    EVAL "return redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', KEYS[1], '>')" 1 s
+    EVAL "return redis.call('XREAD', 'STREAMS', KEYS[1], '0')" 1 s
+    EVAL "return redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'STREAMS', KEYS[1], '0')" 1 s
+    EVAL "return redis.call('XPENDING', KEYS[1], 'g')" 1 s
+    EVAL "return redis.call('XADD', KEYS[1], '5-*', 'lua', '1')" 1 s
+    MULTI
+    XREAD BLOCK 0 STREAMS s $
+    XREADGROUP GROUP g c BLOCK 0 STREAMS s >
+    XADD s 6-0 b 2
+    XREADGROUP GROUP g c BLOCK 0 STREAMS s >
+    EXEC
+    XPENDING s g
+"#;
+
 /// Approximate and exact trims on a stream of 10-entry nodes (deterministic with
 /// `stream-node-max-entries 10`): MAXLEN and MINID, `=` and `~`, LIMIT, through XADD and
 /// XTRIM, with deletions in the way.
@@ -1026,6 +1046,7 @@ fn stream_session(pair: &mut Pair) {
     trims(pair);
     script(pair, GROUPS);
     script(pair, CLAIMS);
+    script(pair, SCRIPTS_AND_MULTI);
     script(pair, DIGESTS_AND_INTROSPECTION);
     command_introspection(pair);
 }
@@ -1033,7 +1054,7 @@ fn stream_session(pair: &mut Pair) {
 /// The same command sequence sent to replikv and redis-server 7.0 gets the same bytes back,
 /// in RESP2 and then in RESP3: IDs and their errors, trims (exact, approximate, LIMIT),
 /// ranges, XSETID, groups and consumers, XREADGROUP, XPENDING, XACK, XCLAIM, XAUTOCLAIM,
-/// XINFO, help texts, digests, COMMAND INFO / DOCS / GETKEYS. Only XINFO's clock fields and
+/// XINFO, reads in scripts and MULTI, help texts, digests, COMMAND INFO / DOCS / GETKEYS. Only XINFO's clock fields and
 /// `radix-tree-nodes`, and XPENDING's idle column, are masked.
 #[test]
 fn stream_replies_match_redis_byte_for_byte() {
@@ -1052,6 +1073,29 @@ fn stream_replies_match_redis_byte_for_byte() {
 fn deleted_entries_still_fill_their_node_after_a_reload() {
     let mut pair = Pair::start(&[]);
     tombstones_fill_nodes(&mut pair, true);
+}
+
+/// Bug reproduction (fails today): Redis reports a group's lag as `entries-added` less
+/// `entries-read` even when the group has read past `entries-added` (XSETID lowered it, or
+/// ENTRIESREAD set the counter higher): XINFO GROUPS answers `lag -2` and `lag -4` here,
+/// replikv answers 0 (its subtraction saturates).
+#[test]
+fn a_group_read_past_entries_added_has_a_negative_lag() {
+    let mut pair = Pair::start(&[]);
+    script(
+        &mut pair,
+        "
+        XADD x 1-0 a 1
+        XADD x 2-0 a 2
+        XADD x 3-0 a 3
+        XGROUP CREATE x g 0
+        XREADGROUP GROUP g c STREAMS x >
+        XDEL x 1-0 2-0
+        XSETID x 3-0 ENTRIESADDED 1
+        XGROUP CREATE x g2 0 ENTRIESREAD 5
+        XINFO GROUPS x
+        ",
+    );
 }
 
 // ---- 2. blocking reads ----
@@ -1195,6 +1239,50 @@ fn blocking_story(node: &Node, resp3: bool) -> Vec<(&'static str, Vec<u8>)> {
     run(&mut admin, "DEL s");
     story.push(("XREADGROUP after DEL", reader.read_raw().1));
 
+    // A group reader whose stream is replaced by another type, or flushed away.
+    run(&mut admin, "XGROUP CREATE s g3 $ MKSTREAM");
+    block(
+        &mut reader,
+        &mut admin,
+        "XREADGROUP GROUP g3 dan BLOCK 0 STREAMS s >",
+    );
+    run(&mut admin, "SET s not-a-stream");
+    story.push(("XREADGROUP after SET over the stream", reader.read_raw().1));
+    run(&mut admin, "DEL s");
+    run(&mut admin, "XGROUP CREATE s g4 $ MKSTREAM");
+    block(
+        &mut reader,
+        &mut admin,
+        "XREADGROUP GROUP g4 eve BLOCK 0 STREAMS s >",
+    );
+    run(&mut admin, "FLUSHALL");
+    story.push(("XREADGROUP after FLUSHALL", reader.read_raw().1));
+    // ... or replaced inside a transaction (the key is a set when EXEC ends).
+    run(&mut admin, "XGROUP CREATE s g5 $ MKSTREAM");
+    block(
+        &mut reader,
+        &mut admin,
+        "XREADGROUP GROUP g5 fay BLOCK 0 STREAMS s >",
+    );
+    run(&mut admin, "MULTI");
+    run(&mut admin, "DEL s");
+    run(&mut admin, "SADD s member");
+    run(&mut admin, "EXEC");
+    story.push(("XREADGROUP after MULTI DEL SADD EXEC", reader.read_raw().1));
+    run(&mut admin, "DEL s");
+    // A plain reader outlives its stream being replaced by a string and deleted.
+    run(&mut admin, "XADD s 1-0 a 1");
+    block(&mut reader, &mut admin, "XREAD BLOCK 0 STREAMS s $");
+    run(&mut admin, "SET s not-a-stream");
+    run(&mut admin, "DEL s");
+    assert_eq!(
+        blocked_clients(&mut admin),
+        1,
+        "{kind:?}: XREAD unblocked by SET/DEL"
+    );
+    run(&mut admin, "XADD s 2-0 b 2");
+    story.push(("XREAD after SET, DEL and XADD", reader.read_raw().1));
+
     let id = reader.cmd(&["CLIENT", "ID"]).int().to_string();
     for how in ["TIMEOUT", "ERROR"] {
         block(&mut reader, &mut admin, "XREAD BLOCK 0 STREAMS s $");
@@ -1211,8 +1299,8 @@ fn blocking_story(node: &Node, resp3: bool) -> Vec<(&'static str, Vec<u8>)> {
 
 /// Blocked XREAD and XREADGROUP are answered as Redis answers them, in RESP2 and RESP3:
 /// `$` served by a later XADD, timeouts (a null reply), `>` served by XADD and after EXEC,
-/// a stream deleted and re-created, `-NOGROUP` after XGROUP DESTROY, `-UNBLOCKED` after DEL
-/// and CLIENT UNBLOCK.
+/// a stream deleted and re-created, `-NOGROUP` after XGROUP DESTROY, `-UNBLOCKED` after DEL,
+/// SET over the stream, FLUSHALL and CLIENT UNBLOCK.
 #[test]
 fn blocking_reads_are_served_as_redis_serves_them() {
     let redis = Node::redis(&[]);
@@ -1290,7 +1378,7 @@ fn writes_before_sync(c: &mut Conn) {
 
 /// Writes done while the replica follows: they reach it as the commands the master
 /// propagates (generated IDs, trims made exact, deliveries as XCLAIM / XGROUP SETID).
-fn writes_while_following(c: &mut Conn) {
+fn writes_while_following(master: &Node, c: &mut Conn) {
     for i in 40..75 {
         run(c, &format!("XADD s MAXLEN ~ 25 * n {i}"));
     }
@@ -1326,6 +1414,18 @@ fn writes_while_following(c: &mut Conn) {
     run(c, &format!("XDEL s {}", carol[0]));
     run(c, "XAUTOCLAIM s g2 frank 0 0 COUNT 3");
     run(c, "XAUTOCLAIM s g2 frank 0 0 COUNT 1 JUSTID");
+    // Claiming a deleted entry drops it from the PEL, on replicas too.
+    run(c, &format!("XDEL s {}", alice[2]));
+    run(c, &format!("XCLAIM s g1 carol 0 {} JUSTID", alice[2]));
+    run(c, "MULTI");
+    run(c, "XADD s * n in-multi");
+    run(c, "XREADGROUP GROUP g1 ian COUNT 1 STREAMS s >");
+    run(c, "XTRIM s MAXLEN ~ 15");
+    run(c, "EXEC");
+    run(
+        c,
+        "EVAL \"redis.call('XADD', KEYS[1], '*', 'n', 'lua'); return redis.call('XREADGROUP', 'GROUP', 'g1', 'luna', 'COUNT', '2', 'STREAMS', KEYS[1], '>')\" 1 s",
+    );
     run(c, "XGROUP SETID s g2 0 ENTRIESREAD 0");
     run(c, "XREADGROUP GROUP g2 gina COUNT 2 STREAMS s >");
     run(c, "XGROUP CREATECONSUMER s g1 hank");
@@ -1346,6 +1446,15 @@ fn writes_while_following(c: &mut Conn) {
     );
     run(c, "XADD s * n after-setid");
     run(c, "XREADGROUP GROUP g1 alice NOACK STREAMS s >");
+    // A blocked reader served by an XADD: its delivery reaches the replicas too.
+    let mut reader = master.conn();
+    block(
+        &mut reader,
+        c,
+        "XREADGROUP GROUP g1 bea BLOCK 0 STREAMS s >",
+    );
+    run(c, "XADD s * n for-bea");
+    assert_eq!(read_ids(&reader.read_raw().0).len(), 1);
     run(c, "XGROUP CREATE fresh g $ MKSTREAM");
     run(c, "XGROUP CREATE other og2 0 ENTRIESREAD 1");
     run(c, "XREADGROUP GROUP og2 yuri COUNT 1 STREAMS other >");
@@ -1425,9 +1534,11 @@ const STREAM_KEYS: [&str; 3] = ["s", "other", "fresh"];
 /// full sync carries the streams written before they attach, the replication stream the
 /// rest (XADD with generated IDs and approximate trims, XDEL, XTRIM, XGROUP CREATE / SETID /
 /// CREATECONSUMER / DELCONSUMER / DESTROY, XREADGROUP with and without NOACK, XACK, XCLAIM,
-/// XAUTOCLAIM over a deleted entry, XSETID). Then DEBUG DIGEST, XRANGE, XINFO, and XPENDING
-/// with its consumers and delivery counts agree between the master and each replica, and
-/// the two replicas agree on everything (read counters included) but their own clocks.
+/// XAUTOCLAIM and XCLAIM over deleted entries, XSETID, MULTI, a script, a blocked
+/// XREADGROUP served). Then DEBUG DIGEST, XRANGE, XINFO, and XPENDING with its consumers
+/// and delivery counts agree between the master and each replica, the two replicas agree on
+/// everything (read counters included) but their own clocks, and both refuse stream writes
+/// with the same error.
 #[test]
 fn stream_writes_and_groups_replicate_both_ways() {
     let args = ["--stream-node-max-entries", "10"];
@@ -1440,7 +1551,7 @@ fn stream_writes_and_groups_replicate_both_ways() {
         for replica in [&theirs, &ours] {
             wait_link_up(replica, Duration::from_secs(20));
         }
-        writes_while_following(&mut m);
+        writes_while_following(&master, &mut m);
         assert_substantial(&master);
         let on_master = stream_state(&master, &STREAM_KEYS, MASTER_AND_REPLICA);
         for replica in [&theirs, &ours] {
@@ -1457,6 +1568,20 @@ fn stream_writes_and_groups_replicate_both_ways() {
             &stream_state(&ours, &STREAM_KEYS, REPLICATED),
             &format!("{master_kind:?} master: Redis replica (left), replikv replica (right)"),
         );
+        // Both replicas refuse stream writes alike, XREADGROUP included.
+        for line in [
+            "XADD s * a 1",
+            "XREADGROUP GROUP g1 alice STREAMS s >",
+            "XREADGROUP GROUP g1 alice STREAMS s 0",
+            "XGROUP CREATE s g9 $",
+            "XACK s g1 0-1",
+        ] {
+            assert_eq!(
+                raw(&mut ours.conn(), line),
+                raw(&mut theirs.conn(), line),
+                "{line} on a replica"
+            );
+        }
     }
 }
 

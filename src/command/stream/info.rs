@@ -23,7 +23,7 @@ fn stream_arg<'d>(ctx: &'d mut Ctx) -> Result<(&'d Stream, &'d mut ReplyBuf), Cm
 
 fn lag(out: &mut ReplyBuf, stream: &Stream, group: &Group) {
     match stream.group_lag(group) {
-        Some(n) => out.int(n as i64),
+        Some(n) => out.int(n),
         None => out.null(),
     }
 }
@@ -35,14 +35,14 @@ fn entries_read(out: &mut ReplyBuf, group: &Group) {
     }
 }
 
-/// The node count of the radix tree Redis would hold the stream's nodes in: a head, and
-/// about one inner node per key past the shared prefix (an estimate; replikv keeps no
-/// radix tree).
+/// The node count of the radix tree Redis would hold the stream's nodes in, as Redis
+/// reports it for node keys that share their high bytes (an estimate: replikv keeps no
+/// radix tree, and Redis's count depends on how the 16-byte keys diverge).
 fn radix_tree_nodes(keys: usize) -> usize {
-    if keys == 0 {
-        1
-    } else {
-        2 * keys
+    match keys {
+        0 => 1,
+        1 => 2,
+        n => 2 * n + 2,
     }
 }
 

@@ -23,7 +23,7 @@ use crate::command::{cmd, subcmd};
 use crate::keyspace::types::stream::{
     AppendError, Fields, IdRequest, Stream, StreamId, Trim, TrimTo,
 };
-use crate::resp::ReplyBuf;
+use crate::resp::{Argv, ReplyBuf};
 
 // ---- IDs ----
 
@@ -310,23 +310,24 @@ fn xadd(ctx: &mut Ctx) -> CmdResult {
         })?;
     let id_arg = id_bytes(id);
     out.bulk(&id_arg);
-    let mut rewritten: Option<Vec<Bytes>> = None;
+    // Replicas replay the ID this XADD generated and the trim it actually made.
+    let mut rewritten: Option<Argv> = None;
     if let Some(trim) = args.trim {
         stream.trim(trim);
         if trim.approx {
-            let mut v = argv.to_vec();
+            let mut v: Argv = argv.iter().cloned().collect();
             exact_trim_rewrite(&mut v, args.threshold_pos, stream, trim.to);
             rewritten = Some(v);
         }
     }
     if !matches!(args.id, Some(IdRequest::Exact(_))) {
-        let v = rewritten.get_or_insert_with(|| argv.to_vec());
+        let v = rewritten.get_or_insert_with(|| argv.iter().cloned().collect());
         v[args.id_pos] = Bytes::from(id_arg);
     }
     db.signal_ready(key);
     ctx.modified(key);
     if let Some(v) = rewritten {
-        ctx.propagate_as(vec![v.into_iter().collect()]);
+        ctx.propagate_as(vec![v]);
     }
     Ok(())
 }

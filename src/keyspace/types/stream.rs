@@ -378,6 +378,9 @@ impl Group {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stream {
     entries: BTreeMap<StreamId, Fields>,
+    /// Deleted entries still inside their nodes, as Redis's listpacks keep them until the
+    /// whole node goes: written back to RDB files, so a reloaded node fills up as it would.
+    tombstones: BTreeMap<StreamId, Fields>,
     nodes: BTreeMap<StreamId, Node>,
     /// The last ID ever added (or set by XSETID); `0-0` for a new stream.
     pub last_id: StreamId,
@@ -445,8 +448,8 @@ impl Stream {
         &self.nodes
     }
 
-    /// Entries of the node starting at `master` (up to the next node).
-    pub fn node_entries(&self, master: StreamId) -> impl Iterator<Item = (&StreamId, &Fields)> {
+    /// The IDs a node covers: from its master ID up to the next node's.
+    fn node_span(&self, master: StreamId) -> (Bound<StreamId>, Bound<StreamId>) {
         let end = self
             .nodes
             .range((Bound::Excluded(master), Bound::Unbounded))
@@ -456,7 +459,41 @@ impl Stream {
             Some(e) => Bound::Excluded(e),
             None => Bound::Unbounded,
         };
-        self.entries.range((Bound::Included(master), upper))
+        (Bound::Included(master), upper)
+    }
+
+    /// Live entries of the node starting at `master`.
+    pub fn node_entries(&self, master: StreamId) -> impl Iterator<Item = (&StreamId, &Fields)> {
+        self.entries.range(self.node_span(master))
+    }
+
+    /// Every record of the node starting at `master` in ID order, deleted ones flagged
+    /// `true` (what its listpack holds).
+    pub fn node_records(&self, master: StreamId) -> Vec<(StreamId, &Fields, bool)> {
+        let span = self.node_span(master);
+        let mut records: Vec<(StreamId, &Fields, bool)> = self
+            .entries
+            .range(span)
+            .map(|(id, f)| (*id, f, false))
+            .chain(self.tombstones.range(span).map(|(id, f)| (*id, f, true)))
+            .collect();
+        records.sort_unstable_by_key(|r| r.0);
+        records
+    }
+
+    /// Drops a whole node with its entries and tombstones; returns its live count.
+    fn remove_node(&mut self, master: StreamId) -> u64 {
+        let span = self.node_span(master);
+        let live: Vec<StreamId> = self.entries.range(span).map(|(k, _)| *k).collect();
+        for id in &live {
+            self.entries.remove(id);
+        }
+        let dead: Vec<StreamId> = self.tombstones.range(span).map(|(k, _)| *k).collect();
+        for id in &dead {
+            self.tombstones.remove(id);
+        }
+        self.nodes.remove(&master);
+        live.len() as u64
     }
 
     /// Appends an entry (XADD), returning its ID.
@@ -579,14 +616,17 @@ impl Stream {
 
     /// Deletes entry `id` (XDEL); true when it was there.
     pub fn delete(&mut self, id: StreamId) -> bool {
-        if self.entries.remove(&id).is_none() {
+        let Some(fields) = self.entries.remove(&id) else {
             return false;
-        }
+        };
         if let Some((&master, node)) = self.nodes.range_mut(..=id).next_back() {
             node.live -= 1;
             node.deleted += 1;
             if node.live == 0 {
-                self.nodes.remove(&master);
+                // A node without a live entry goes at once, tombstones and all.
+                self.remove_node(master);
+            } else {
+                self.tombstones.insert(id, fields);
             }
         }
         if id > self.max_deleted_id {
@@ -626,12 +666,7 @@ impl Stream {
                 TrimTo::MinId(min) => node.last < min,
             };
             if whole {
-                let ids: Vec<StreamId> = self.node_entries(master).map(|(k, _)| *k).collect();
-                for id in ids {
-                    self.entries.remove(&id);
-                }
-                self.nodes.remove(&master);
-                removed += live;
+                removed += self.remove_node(master);
                 continue;
             }
             if trim.approx {
@@ -648,7 +683,9 @@ impl Stream {
                 if stop {
                     break;
                 }
-                self.entries.remove(&id);
+                if let Some(fields) = self.entries.remove(&id) {
+                    self.tombstones.insert(id, fields);
+                }
                 from_node += 1;
             }
             if let Some(node) = self.nodes.get_mut(&master) {
@@ -701,17 +738,19 @@ impl Stream {
     }
 
     /// A group's lag: entries not yet delivered to it, when known (`streamReplyWithCGLag`).
-    pub fn group_lag(&self, group: &Group) -> Option<u64> {
+    /// Negative when the group's counter was set past what the stream ever added
+    /// (XGROUP ... ENTRIESREAD, XSETID ENTRIESADDED), as Redis reports it.
+    pub fn group_lag(&self, group: &Group) -> Option<i64> {
         if self.entries_added == 0 {
             return Some(0);
         }
+        let lag = |read: u64| (self.entries_added as i64).wrapping_sub(read as i64);
         if let Some(read) = group.entries_read {
             if !self.range_has_tombstones(group.last_id, StreamId::MAX) {
-                return Some(self.entries_added.saturating_sub(read));
+                return Some(lag(read));
             }
         }
-        self.estimate_distance(group.last_id)
-            .map(|read| self.entries_added.saturating_sub(read))
+        self.estimate_distance(group.last_id).map(lag)
     }
 
     /// Advances `group` past `id` as delivering it does (`streamReplyWithRange`): the read
@@ -732,20 +771,24 @@ impl Stream {
         group.last_id = id;
     }
 
-    /// Restores a node read from an RDB file: its live entries, its counts and its master
+    /// Restores a node read from an RDB file: its live and deleted entries and its master
     /// fields, as Redis had them. Entries must come in ID order, after every earlier node.
     pub fn load_node(
         &mut self,
         master: StreamId,
         master_fields: Arc<[Blob]>,
         live: Vec<(StreamId, Fields)>,
-        deleted: u64,
+        tombstones: Vec<(StreamId, Fields)>,
         last: StreamId,
         listpack_bytes: usize,
     ) {
         let live_count = live.len() as u64;
+        let deleted = tombstones.len() as u64;
         for (id, fields) in live {
             self.entries.insert(id, fields);
+        }
+        for (id, fields) in tombstones {
+            self.tombstones.insert(id, fields);
         }
         let fixed = 6 + int_element_size(live_count as i64) + int_element_size(deleted as i64) + 1;
         self.nodes.insert(
