@@ -9,6 +9,7 @@
 //! own size suggests. Writers produce exactly the layout Redis 7.0's `lpAppend` produces,
 //! including its choice of integer encodings for strings that look like integers.
 
+use crate::keyspace::types::stream::backlen_size;
 use crate::keyspace::{blob, Blob};
 use crate::resp::parser::parse_i64;
 
@@ -211,16 +212,6 @@ fn encode_backlen(l: usize, out: &mut Vec<u8>) {
         out.push(((l >> 14) & 127) as u8 | 128);
         out.push(((l >> 7) & 127) as u8 | 128);
         out.push((l & 127) as u8 | 128);
-    }
-}
-
-fn backlen_size(l: usize) -> usize {
-    match l {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2097150 => 3,
-        2097151..=268435454 => 4,
-        _ => 5,
     }
 }
 

@@ -86,6 +86,28 @@ fn xgroup_stream<'d>(
     Ok(stream)
 }
 
+/// The stream an XGROUP subcommand other than CREATE ... MKSTREAM works on.
+fn existing_stream<'d>(
+    db: &'d mut crate::keyspace::Db,
+    key: &[u8],
+    now: i64,
+) -> Result<&'d mut Stream, CmdError> {
+    xgroup_stream(db, key, now, false)?.ok_or(CmdError::Fixed(error::XGROUP_NO_KEY))
+}
+
+/// The group a consumer subcommand works on (NOGROUP naming both when missing).
+fn existing_group<'d>(
+    db: &'d mut crate::keyspace::Db,
+    key: &[u8],
+    name: &[u8],
+    now: i64,
+) -> Result<&'d mut Group, CmdError> {
+    existing_stream(db, key, now)?
+        .groups
+        .get_mut(name)
+        .ok_or_else(|| no_group_for_key(key, name))
+}
+
 /// The group's start: `$` is the stream's last ID.
 fn parse_group_id(arg: &[u8], stream: Option<&Stream>, form: IdForm) -> Result<StreamId, CmdError> {
     if arg == b"$" {
@@ -138,8 +160,7 @@ pub fn xgroup_setid(ctx: &mut Ctx) -> CmdResult {
     let (key, name) = (ctx.arg(2), ctx.arg(3));
     let argv = ctx.argv;
     let (db, out) = db_out(ctx);
-    let stream =
-        xgroup_stream(db, key, now, false)?.ok_or(CmdError::Fixed(error::XGROUP_NO_KEY))?;
+    let stream = existing_stream(db, key, now)?;
     if !stream.groups.contains_key(name) {
         return Err(no_group_for_key(key, name));
     }
@@ -160,8 +181,7 @@ pub fn xgroup_destroy(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;
     let (key, name) = (ctx.arg(2), ctx.arg(3));
     let (db, out) = db_out(ctx);
-    let stream =
-        xgroup_stream(db, key, now, false)?.ok_or(CmdError::Fixed(error::XGROUP_NO_KEY))?;
+    let stream = existing_stream(db, key, now)?;
     if stream.groups.remove(name).is_none() {
         out.int(0);
         return Ok(());
@@ -177,12 +197,7 @@ pub fn xgroup_createconsumer(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;
     let (key, name, consumer) = (ctx.arg(2), ctx.arg(3), ctx.arg(4));
     let (db, out) = db_out(ctx);
-    let stream =
-        xgroup_stream(db, key, now, false)?.ok_or(CmdError::Fixed(error::XGROUP_NO_KEY))?;
-    let group = stream
-        .groups
-        .get_mut(name)
-        .ok_or_else(|| no_group_for_key(key, name))?;
+    let group = existing_group(db, key, name, now)?;
     if group.consumers.contains_key(consumer) {
         out.int(0);
         return Ok(());
@@ -203,12 +218,7 @@ pub fn xgroup_delconsumer(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;
     let (key, name, consumer) = (ctx.arg(2), ctx.arg(3), ctx.arg(4));
     let (db, out) = db_out(ctx);
-    let stream =
-        xgroup_stream(db, key, now, false)?.ok_or(CmdError::Fixed(error::XGROUP_NO_KEY))?;
-    let group = stream
-        .groups
-        .get_mut(name)
-        .ok_or_else(|| no_group_for_key(key, name))?;
+    let group = existing_group(db, key, name, now)?;
     match group.remove_consumer(consumer) {
         Some(pending) => {
             out.int(pending as i64);

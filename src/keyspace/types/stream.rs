@@ -882,7 +882,9 @@ pub fn str_element_size(s: &[u8]) -> usize {
     encoded + backlen_size(encoded)
 }
 
-fn backlen_size(l: usize) -> usize {
+/// Bytes of a listpack element's back-length for an element of `l` bytes
+/// (`lpEncodeBacklen`).
+pub fn backlen_size(l: usize) -> usize {
     match l {
         0..=127 => 1,
         128..=16382 => 2,
