@@ -8,7 +8,7 @@ use super::numeric::parse_int;
 use super::{container, Spec};
 use crate::command::{cmd, subcmd};
 use crate::engine::pause::{PauseKind, PausePurpose};
-use crate::engine::session::{ClientInfo, ClientKind};
+use crate::engine::session::{ClientInfo, ClientKind, ReplyMode};
 
 /// The client classes of CLIENT KILL TYPE / CLIENT LIST TYPE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +238,25 @@ fn help(ctx: &mut Ctx) -> CmdResult {
     super::reply::help_reply(ctx, lines)
 }
 
+/// CLIENT REPLY ON|OFF|SKIP: whether this client's command replies are sent. OFF and SKIP
+/// are not answered; ON answers OK.
+fn reply(ctx: &mut Ctx) -> CmdResult {
+    let mode = ctx.arg(2);
+    if mode.eq_ignore_ascii_case(b"ON") {
+        ctx.session.reply_mode = ReplyMode::On;
+        ctx.out.ok();
+    } else if mode.eq_ignore_ascii_case(b"OFF") {
+        ctx.session.reply_mode = ReplyMode::Off;
+    } else if mode.eq_ignore_ascii_case(b"SKIP") {
+        if ctx.session.reply_mode != ReplyMode::Off {
+            ctx.session.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(CmdError::Fixed(error::SYNTAX));
+    }
+    Ok(())
+}
+
 /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends the wait of a client blocked on keys (BLPOP and
 /// friends): as if its timeout passed, or with Redis's -UNBLOCKED error (counted against its
 /// command, as Redis counts it). Answers 1 when the client was waiting, 0 otherwise.
@@ -316,6 +335,15 @@ static SUBCOMMANDS: &[Spec] = &[
         (0, 0, 0),
         "connection",
         id
+    ),
+    subcmd!(
+        "client",
+        "reply",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "connection",
+        reply
     ),
     subcmd!(
         "client",

@@ -181,8 +181,10 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.engine.subscriptions.remove_client(id);
     ctx.session.channels.clear();
     ctx.session.patterns.clear();
+    ctx.session.shard_channels.clear();
     ctx.session.info.sub.store(0, Ordering::Relaxed);
     ctx.session.info.psub.store(0, Ordering::Relaxed);
+    ctx.session.info.ssub.store(0, Ordering::Relaxed);
     ctx.session.db = 0;
     ctx.session.info.db.store(0, Ordering::Relaxed);
     ctx.session.proto = Proto::Resp2;

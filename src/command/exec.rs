@@ -17,7 +17,7 @@ use super::Spec;
 use crate::config::Protected;
 use crate::engine::eviction;
 use crate::engine::pause::PauseKind;
-use crate::engine::{ClientKind, Engine, Session, State};
+use crate::engine::{ClientKind, Engine, ReplyMode, Session, State};
 use crate::keyspace::{Blob, Db};
 use crate::resp::ReplyBuf;
 
@@ -39,8 +39,35 @@ fn reject(
     reply_error(engine, session, out, &err, spec.map(|s| s.fullname));
 }
 
-/// Runs one command from a client: gates, then [`call`]. Replies go to `out`.
+/// Runs one command from a client: gates, then [`call`]. Replies go to `out`, unless
+/// CLIENT REPLY OFF or SKIP drops them (a RESP3 Pub/Sub confirmation is a push and stays,
+/// as in Redis).
 pub fn execute(
+    state: &State,
+    engine: &mut Engine,
+    session: &mut Session,
+    argv: &[Bytes],
+    out: &mut ReplyBuf,
+) -> Action {
+    let mode = session.reply_mode;
+    if mode == ReplyMode::On {
+        return execute_replying(state, engine, session, argv, out);
+    }
+    let mark = out.len();
+    if mode == ReplyMode::SkipNext {
+        session.reply_mode = ReplyMode::On;
+    }
+    let action = execute_replying(state, engine, session, argv, out);
+    let spec = TABLE.resolve(argv).ok();
+    let sets_mode = spec.is_some_and(|s| s.fullname == "client|reply");
+    let pushes = out.resp3() && spec.is_some_and(|s| s.has(SUBSCRIBE_CONTEXT) && s.has(PUBSUB));
+    if !sets_mode && !pushes {
+        out.truncate(mark);
+    }
+    action
+}
+
+fn execute_replying(
     state: &State,
     engine: &mut Engine,
     session: &mut Session,

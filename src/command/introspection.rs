@@ -50,7 +50,10 @@ fn write_command_info(ctx: &mut Ctx, spec: &Spec) {
 fn write_key_spec(out: &mut crate::resp::ReplyBuf, spec: &Spec) {
     out.map(3);
     out.bulk(b"flags");
-    let rw: &[&str] = if spec.has(WRITE) {
+    // Shard channels sit where keys do (cluster slots) but are not keys.
+    let rw: &[&str] = if spec.has(PUBSUB) {
+        &["not_key"]
+    } else if spec.has(WRITE) {
         &["RW", "update"]
     } else {
         &["RO", "access"]

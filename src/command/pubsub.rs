@@ -1,4 +1,6 @@
-//! Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB.
+//! Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB, and
+//! the shard channel commands SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH, which a server outside
+//! cluster mode serves as Redis 7.0 does: one more namespace of channels, without patterns.
 //!
 //! The registry (who listens to what) is [`super::subscriptions`]; a session keeps its own
 //! channel and pattern lists in subscription order, and the counters CLIENT LIST shows
@@ -42,11 +44,23 @@ fn sync_counters(ctx: &Ctx) {
         .store(ctx.session.channels.len(), Ordering::Relaxed);
     info.psub
         .store(ctx.session.patterns.len(), Ordering::Relaxed);
+    info.ssub
+        .store(ctx.session.shard_channels.len(), Ordering::Relaxed);
 }
 
 /// One confirmation: `[kind, name, count]` (name null for an empty UNSUBSCRIBE).
 fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
     let count = subscription_count(ctx);
+    confirm_with(ctx, kind, name, count);
+}
+
+/// A shard confirmation: its count is of shard channels only, as Redis counts them.
+fn confirm_shard(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
+    let count = ctx.session.shard_channels.len() as i64;
+    confirm_with(ctx, kind, name, count);
+}
+
+fn confirm_with(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>, count: i64) {
     let out = &mut *ctx.out;
     out.push(3);
     out.bulk(kind);
@@ -133,6 +147,57 @@ fn unsubscribe(ctx: &mut Ctx) -> CmdResult {
     unsubscribe_generic(ctx, false)
 }
 
+fn ssubscribe(ctx: &mut Ctx) -> CmdResult {
+    let sub = subscriber(ctx);
+    for ch in &ctx.argv[1..] {
+        if !ctx.session.shard_channels.contains(ch) {
+            ctx.session.shard_channels.push(ch.clone());
+            if let Some(sub) = &sub {
+                ctx.engine.subscriptions.ssubscribe(ch, sub);
+            }
+        }
+        sync_counters(ctx);
+        confirm_shard(ctx, b"ssubscribe", Some(ch));
+    }
+    Ok(())
+}
+
+/// SUNSUBSCRIBE: the named shard channels, or all when none is named.
+fn sunsubscribe(ctx: &mut Ctx) -> CmdResult {
+    let targets: Vec<Bytes> = if ctx.argv.len() > 1 {
+        ctx.argv[1..].to_vec()
+    } else {
+        ctx.session.shard_channels.clone()
+    };
+    if targets.is_empty() {
+        confirm_shard(ctx, b"sunsubscribe", None);
+        return Ok(());
+    }
+    let id = ctx.session.id();
+    for name in &targets {
+        if let Some(pos) = ctx.session.shard_channels.iter().position(|c| c == name) {
+            ctx.session.shard_channels.remove(pos);
+            ctx.engine.subscriptions.sunsubscribe(name, id);
+        }
+        sync_counters(ctx);
+        confirm_shard(ctx, b"sunsubscribe", Some(name));
+    }
+    Ok(())
+}
+
+fn spublish(ctx: &mut Ctx) -> CmdResult {
+    let (channel, message) = (ctx.arg(1), ctx.arg(2));
+    let id = ctx.session.id();
+    let receivers =
+        ctx.engine
+            .subscriptions
+            .spublish_from(channel, message, Some((id, &mut *ctx.out)));
+    ctx.out.int(receivers as i64);
+    // Replicas deliver the message to their own subscribers.
+    ctx.force_propagate = true;
+    Ok(())
+}
+
 fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
     unsubscribe_generic(ctx, true)
 }
@@ -189,12 +254,16 @@ fn pubsub_numpat(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Shard channels exist only in cluster mode; a standalone server has none.
 fn pubsub_shardchannels(ctx: &mut Ctx) -> CmdResult {
     if ctx.argv.len() > 3 {
         return Err(bad_pubsub_arguments(ctx.arg(1)));
     }
-    ctx.out.array(0);
+    let pattern = ctx.argv.get(2).map(|p| &p[..]);
+    let channels = ctx.engine.subscriptions.shard_channels(pattern);
+    ctx.out.array(channels.len());
+    for c in &channels {
+        ctx.out.bulk(c);
+    }
     Ok(())
 }
 
@@ -203,8 +272,9 @@ fn pubsub_shardnumsub(ctx: &mut Ctx) -> CmdResult {
     ctx.out.array(n * 2);
     for i in 2..ctx.argv.len() {
         let ch = ctx.arg(i);
+        let count = ctx.engine.subscriptions.shard_numsub(ch);
         ctx.out.bulk(ch);
-        ctx.out.int(0);
+        ctx.out.int(count as i64);
     }
     Ok(())
 }
@@ -327,6 +397,30 @@ pub static COMMANDS: &[Spec] = &[
         (0, 0, 0),
         "pubsub",
         publish
+    ),
+    cmd!(
+        "ssubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_CONTEXT,
+        (1, -1, 1),
+        "pubsub",
+        ssubscribe
+    ),
+    cmd!(
+        "sunsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBE_CONTEXT,
+        (1, -1, 1),
+        "pubsub",
+        sunsubscribe
+    ),
+    cmd!(
+        "spublish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
+        (1, 1, 1),
+        "pubsub",
+        spublish
     ),
     Spec {
         subcommands: PUBSUB_SUBCOMMANDS,

@@ -29,7 +29,7 @@ pub mod snapshot;
 pub mod state;
 pub mod subscriptions;
 
-pub use session::{ClientInfo, ClientKind, Session};
+pub use session::{ClientInfo, ClientKind, ReplyMode, Session};
 pub use state::{random_hex, BoundPorts, ServerStats, State};
 
 /// The Redis version replikv answers as (INFO redis_version, HELLO, the control plane).

@@ -49,6 +49,8 @@ pub struct ClientInfo {
     pub sub: AtomicUsize,
     /// Pattern subscriptions.
     pub psub: AtomicUsize,
+    /// Shard channel subscriptions (CLIENT LIST `ssub`).
+    pub ssub: AtomicUsize,
     /// Commands queued in MULTI, or -1.
     pub multi: AtomicI64,
     /// Protocol version (2 or 3).
@@ -87,6 +89,7 @@ impl ClientInfo {
             kind: AtomicU8::new(0),
             sub: AtomicUsize::new(0),
             psub: AtomicUsize::new(0),
+            ssub: AtomicUsize::new(0),
             multi: AtomicI64::new(-1),
             resp: AtomicU8::new(2),
             qbuf: AtomicUsize::new(0),
@@ -121,7 +124,10 @@ impl ClientInfo {
 
     /// True when subscribed to anything.
     pub fn is_pubsub(&self) -> bool {
-        self.sub.load(Ordering::Relaxed) + self.psub.load(Ordering::Relaxed) > 0
+        self.sub.load(Ordering::Relaxed)
+            + self.psub.load(Ordering::Relaxed)
+            + self.ssub.load(Ordering::Relaxed)
+            > 0
     }
 
     /// Everything queued for this client and not written yet (CLIENT LIST `omem`).
@@ -194,7 +200,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let omem = self.output_pending();
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -205,6 +211,7 @@ impl ClientInfo {
             self.db.load(Ordering::Relaxed),
             self.sub.load(Ordering::Relaxed),
             self.psub.load(Ordering::Relaxed),
+            self.ssub.load(Ordering::Relaxed),
             self.multi.load(Ordering::Relaxed),
             qbuf,
             16384usize.saturating_sub(qbuf),
@@ -298,6 +305,17 @@ pub struct WatchedKey {
     pub expired_at_watch: bool,
 }
 
+/// What CLIENT REPLY asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    On,
+    /// Replies are dropped until CLIENT REPLY ON.
+    Off,
+    /// The next command's reply is dropped.
+    SkipNext,
+}
+
 /// The connection's own state; only its task touches it.
 #[derive(Debug)]
 pub struct Session {
@@ -319,6 +337,10 @@ pub struct Session {
     pub channels: Vec<Bytes>,
     /// Pattern subscriptions.
     pub patterns: Vec<Bytes>,
+    /// Shard channel subscriptions (SSUBSCRIBE), in subscription order.
+    pub shard_channels: Vec<Bytes>,
+    /// CLIENT REPLY: whether command replies reach the client.
+    pub reply_mode: ReplyMode,
     /// This session applies our master's replication stream (no replies, no gates).
     pub is_master_link: bool,
     /// The connection comes from a loopback address (for `enable-debug-command local`).
@@ -359,6 +381,8 @@ impl Session {
             watch_flag: Arc::new(AtomicBool::new(false)),
             channels: Vec::new(),
             patterns: Vec::new(),
+            shard_channels: Vec::new(),
+            reply_mode: ReplyMode::On,
             is_master_link: false,
             is_local,
             push_tx: None,
@@ -372,8 +396,8 @@ impl Session {
         self.info.id
     }
 
-    /// True when subscribed to a channel or pattern.
+    /// True when subscribed to a channel, pattern or shard channel.
     pub fn in_pubsub(&self) -> bool {
-        !self.channels.is_empty() || !self.patterns.is_empty()
+        !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()
     }
 }

@@ -36,6 +36,8 @@ pub struct Subscriber {
 pub struct Subscriptions {
     channels: HMap<Bytes, Vec<Subscriber>>,
     patterns: Vec<(Bytes, Subscriber)>,
+    /// Shard channels (SSUBSCRIBE / SPUBLISH): a namespace of their own, with no patterns.
+    shard: HMap<Bytes, Vec<Subscriber>>,
     /// `client-output-buffer-limit pubsub`.
     pub limit: OutputLimit,
 }
@@ -43,26 +45,61 @@ pub struct Subscriptions {
 impl Subscriptions {
     /// Subscribes `sub` to `channel`; false when it already was.
     pub fn subscribe(&mut self, channel: &Bytes, sub: &Subscriber) -> bool {
-        let list = self.channels.entry(channel.clone()).or_default();
-        if list.iter().any(|s| s.id == sub.id) {
-            return false;
-        }
-        list.push(sub.clone());
-        true
+        add_subscriber(&mut self.channels, channel, sub)
     }
 
     /// Unsubscribes client `id` from `channel`; false when it was not subscribed.
     pub fn unsubscribe(&mut self, channel: &[u8], id: u64) -> bool {
-        let Some(list) = self.channels.get_mut(channel) else {
-            return false;
+        remove_subscriber(&mut self.channels, channel, id)
+    }
+
+    /// Subscribes `sub` to shard channel `channel`; false when it already was.
+    pub fn ssubscribe(&mut self, channel: &Bytes, sub: &Subscriber) -> bool {
+        add_subscriber(&mut self.shard, channel, sub)
+    }
+
+    /// Unsubscribes client `id` from shard channel `channel`.
+    pub fn sunsubscribe(&mut self, channel: &[u8], id: u64) -> bool {
+        remove_subscriber(&mut self.shard, channel, id)
+    }
+
+    /// Delivers `message` on shard channel `channel` (as `smessage`; patterns never see
+    /// shard channels); returns how many clients received it. A publisher subscribed to
+    /// it gets its copy in its reply buffer, as with PUBLISH.
+    pub fn spublish_from(
+        &mut self,
+        channel: &[u8],
+        message: &[u8],
+        mut publisher: Option<(u64, &mut ReplyBuf)>,
+    ) -> usize {
+        let Some(list) = self.shard.get(channel) else {
+            return 0;
         };
-        let before = list.len();
-        list.retain(|s| s.id != id);
-        let removed = list.len() != before;
-        if list.is_empty() {
-            self.channels.remove(channel);
+        let mut encoded: [Option<Bytes>; 2] = [None, None];
+        for sub in list {
+            let frame = encoded[proto_slot(sub.proto)]
+                .get_or_insert_with(|| encode(sub.proto, &[b"smessage", channel, message]))
+                .clone();
+            match publisher.as_mut() {
+                Some((id, out)) if *id == sub.id => out.raw(&frame),
+                _ => deliver(sub, frame, &self.limit),
+            }
         }
-        removed
+        list.len()
+    }
+
+    /// Active shard channels matching `pattern` (all when `None`).
+    pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        self.shard
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| crate::glob::matches(p, c, false)))
+            .cloned()
+            .collect()
+    }
+
+    /// Subscribers of shard channel `channel`.
+    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
+        self.shard.get(channel).map_or(0, Vec::len)
     }
 
     /// Subscribes `sub` to `pattern`; false when it already was.
@@ -157,7 +194,39 @@ impl Subscriptions {
             !list.is_empty()
         });
         self.patterns.retain(|(_, s)| s.id != id);
+        self.shard.retain(|_, list| {
+            list.retain(|s| s.id != id);
+            !list.is_empty()
+        });
     }
+}
+
+/// Adds `sub` to `channel`'s list in `map`; false when it was there.
+fn add_subscriber(
+    map: &mut HMap<Bytes, Vec<Subscriber>>,
+    channel: &Bytes,
+    sub: &Subscriber,
+) -> bool {
+    let list = map.entry(channel.clone()).or_default();
+    if list.iter().any(|s| s.id == sub.id) {
+        return false;
+    }
+    list.push(sub.clone());
+    true
+}
+
+/// Removes client `id` from `channel`'s list in `map` (and the list once empty).
+fn remove_subscriber(map: &mut HMap<Bytes, Vec<Subscriber>>, channel: &[u8], id: u64) -> bool {
+    let Some(list) = map.get_mut(channel) else {
+        return false;
+    };
+    let before = list.len();
+    list.retain(|s| s.id != id);
+    let removed = list.len() != before;
+    if list.is_empty() {
+        map.remove(channel);
+    }
+    removed
 }
 
 fn proto_slot(p: Proto) -> usize {

@@ -243,3 +243,122 @@ fn pubsub_introspection_and_errors_match_redis() {
     p.check("PUBSUB NUMSUB c1 c2 c3");
     drop(subscribers);
 }
+
+/// Shard channels (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB SHARDCHANNELS / SHARDNUMSUB)
+/// as Redis 7.0 serves them outside cluster mode: a namespace of their own, counted apart
+/// from channels and patterns, delivered as `smessage`, in RESP2 and RESP3.
+#[test]
+fn shard_channels_match_redis_in_resp2_and_resp3() {
+    let p = Pair::start(&[]);
+    for resp3 in [false, true] {
+        let (mut rs, mut os) = (p.redis.conn(), p.ours.conn());
+        let (mut rp, mut op) = (p.redis.conn(), p.ours.conn());
+        if resp3 {
+            rs.cmd(&["HELLO", "3"]);
+            os.cmd(&["HELLO", "3"]);
+        }
+        check_replies(&mut rs, &mut os, &["SUBSCRIBE", "a"], 1);
+        check_replies(&mut rs, &mut os, &["SSUBSCRIBE", "a", "s1", "a"], 3);
+        check_replies(&mut rp, &mut op, &["SPUBLISH", "a", "shard"], 1);
+        check_next(&mut rs, &mut os, "smessage on a");
+        check_replies(&mut rp, &mut op, &["PUBLISH", "a", "plain"], 1);
+        check_next(&mut rs, &mut os, "message on a (the plain namespace)");
+        check_replies(&mut rp, &mut op, &["SPUBLISH", "nobody", "x"], 1);
+        check_replies(
+            &mut rp,
+            &mut op,
+            &["PUBSUB", "SHARDNUMSUB", "a", "s1", "c"],
+            1,
+        );
+        check_replies(&mut rp, &mut op, &["PUBSUB", "SHARDCHANNELS", "s*"], 1);
+        check_replies(&mut rp, &mut op, &["PUBSUB", "NUMSUB", "a", "s1"], 1);
+        check_replies(&mut rs, &mut os, &["SUNSUBSCRIBE", "s1", "nosuch"], 2);
+        check_replies(&mut rs, &mut os, &["SUNSUBSCRIBE"], 1);
+        check_replies(&mut rs, &mut os, &["SUNSUBSCRIBE"], 1);
+        check_replies(&mut rs, &mut os, &["UNSUBSCRIBE"], 1);
+        check_replies(&mut rs, &mut os, &["PING"], 1);
+        check_replies(&mut rp, &mut op, &["PUBSUB", "SHARDCHANNELS"], 1);
+        check_replies(
+            &mut rp,
+            &mut op,
+            &["COMMAND", "INFO", "SPUBLISH", "SSUBSCRIBE"],
+            1,
+        );
+    }
+}
+
+/// SPUBLISH reaches the subscribers of a replica, as PUBLISH does, in both directions
+/// between replikv and real Redis.
+#[test]
+fn spublish_reaches_subscribers_of_replicas_both_ways() {
+    use crate::harness::repl::{start_replica, wait_link_up};
+    use crate::harness::Kind;
+    for (master_kind, replica_kind) in [(Kind::Replikv, Kind::Redis), (Kind::Redis, Kind::Replikv)]
+    {
+        let master = match master_kind {
+            Kind::Replikv => Node::replikv(&[]),
+            Kind::Redis => Node::redis(&[]),
+        };
+        let replica = start_replica(replica_kind, &master, &[]);
+        wait_link_up(&replica, Duration::from_secs(30));
+        let mut sub = replica.conn();
+        sub.send(&[b"SSUBSCRIBE", b"orders"]);
+        assert_eq!(
+            sub.read_raw().0,
+            Value::Array(vec![
+                Value::Bulk(b"ssubscribe".to_vec()),
+                Value::Bulk(b"orders".to_vec()),
+                Value::Int(1)
+            ])
+        );
+        let mut publisher = master.conn();
+        assert_eq!(publisher.cmd(&["SPUBLISH", "orders", "42"]), Value::Int(0));
+        assert_eq!(
+            sub.read_raw().0,
+            Value::Array(vec![
+                Value::Bulk(b"smessage".to_vec()),
+                Value::Bulk(b"orders".to_vec()),
+                Value::Bulk(b"42".to_vec())
+            ]),
+            "{master_kind:?} master, {replica_kind:?} replica"
+        );
+    }
+}
+
+/// CLIENT REPLY OFF / SKIP / ON drop command replies as Redis does, while RESP3 Pub/Sub
+/// confirmations (push frames) still arrive.
+#[test]
+fn client_reply_off_skip_and_on_match_redis() {
+    let p = Pair::start(&[]);
+    for resp3 in [false, true] {
+        let (mut r, mut o) = (p.redis.conn(), p.ours.conn());
+        if resp3 {
+            r.cmd(&["HELLO", "3"]);
+            o.cmd(&["HELLO", "3"]);
+        }
+        // SKIP drops the reply of the next command only; OFF drops everything until ON,
+        // whose OK is the next reply either server sends.
+        for conn in [&mut r, &mut o] {
+            conn.send(&[b"CLIENT", b"REPLY", b"SKIP"]);
+            conn.send(&[b"SET", b"k", b"skipped"]);
+            conn.send(&[b"GET", b"k"]);
+        }
+        check_next(&mut r, &mut o, "the GET after a skipped SET");
+        for conn in [&mut r, &mut o] {
+            conn.send(&[b"CLIENT", b"REPLY", b"OFF"]);
+            conn.send(&[b"SET", b"k", b"quiet"]);
+            conn.send(&[b"INCR", b"k"]);
+            conn.send(&[b"CLIENT", b"REPLY", b"ON"]);
+        }
+        check_next(&mut r, &mut o, "ON's reply after silent commands");
+        check_replies(&mut r, &mut o, &["GET", "k"], 1);
+        check_replies(&mut r, &mut o, &["CLIENT", "REPLY", "MAYBE"], 1);
+        if resp3 {
+            for conn in [&mut r, &mut o] {
+                conn.send(&[b"CLIENT", b"REPLY", b"OFF"]);
+                conn.send(&[b"SSUBSCRIBE", b"c"]);
+            }
+            check_next(&mut r, &mut o, "a push confirmation with replies off");
+        }
+    }
+}
