@@ -48,22 +48,67 @@ fn sync_counters(ctx: &Ctx) {
         .store(ctx.session.shard_channels.len(), Ordering::Relaxed);
 }
 
-/// One confirmation: `[kind, name, count]` (name null for an empty UNSUBSCRIBE).
-fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
-    let count = subscription_count(ctx);
-    confirm_with(ctx, kind, name, count);
+/// What a subscription names: a channel, a pattern or a shard channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Pattern,
+    Shard,
 }
 
-/// A shard confirmation: its count is of shard channels only, as Redis counts them.
-fn confirm_shard(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
-    let count = ctx.session.shard_channels.len() as i64;
-    confirm_with(ctx, kind, name, count);
+impl Kind {
+    /// The confirmation's first element for subscribing / unsubscribing.
+    fn words(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Kind::Channel => (b"subscribe", b"unsubscribe"),
+            Kind::Pattern => (b"psubscribe", b"punsubscribe"),
+            Kind::Shard => (b"ssubscribe", b"sunsubscribe"),
+        }
+    }
+
+    /// The session's list of this kind.
+    fn list<'c>(self, ctx: &'c mut Ctx) -> &'c mut Vec<Bytes> {
+        match self {
+            Kind::Channel => &mut ctx.session.channels,
+            Kind::Pattern => &mut ctx.session.patterns,
+            Kind::Shard => &mut ctx.session.shard_channels,
+        }
+    }
+
+    /// The count a confirmation carries: channels and patterns together, shard channels
+    /// apart, as Redis counts them.
+    fn count(self, ctx: &Ctx) -> i64 {
+        match self {
+            Kind::Shard => ctx.session.shard_channels.len() as i64,
+            _ => subscription_count(ctx),
+        }
+    }
+
+    fn register(self, ctx: &mut Ctx, name: &Bytes, sub: &Subscriber) {
+        let registry = &mut ctx.engine.subscriptions;
+        match self {
+            Kind::Channel => registry.subscribe(name, sub),
+            Kind::Pattern => registry.psubscribe(name, sub),
+            Kind::Shard => registry.ssubscribe(name, sub),
+        };
+    }
+
+    fn unregister(self, ctx: &mut Ctx, name: &[u8]) {
+        let id = ctx.session.id();
+        let registry = &mut ctx.engine.subscriptions;
+        match self {
+            Kind::Channel => registry.unsubscribe(name, id),
+            Kind::Pattern => registry.punsubscribe(name, id),
+            Kind::Shard => registry.sunsubscribe(name, id),
+        };
+    }
 }
 
-fn confirm_with(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>, count: i64) {
+/// One confirmation: `[word, name, count]` (name null for an empty UNSUBSCRIBE).
+fn confirm(ctx: &mut Ctx, word: &[u8], name: Option<&[u8]>, count: i64) {
     let out = &mut *ctx.out;
     out.push(3);
-    out.bulk(kind);
+    out.bulk(word);
     match name {
         Some(n) => out.bulk(n),
         None => out.null(),
@@ -71,118 +116,70 @@ fn confirm_with(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>, count: i64) {
     out.int(count);
 }
 
-fn subscribe(ctx: &mut Ctx) -> CmdResult {
+/// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE: one confirmation per name, in order.
+fn subscribe_generic(ctx: &mut Ctx, kind: Kind) -> CmdResult {
     let sub = subscriber(ctx);
-    for ch in &ctx.argv[1..] {
-        if !ctx.session.channels.contains(ch) {
-            ctx.session.channels.push(ch.clone());
+    for name in &ctx.argv[1..] {
+        if !kind.list(ctx).contains(name) {
+            kind.list(ctx).push(name.clone());
             if let Some(sub) = &sub {
-                ctx.engine.subscriptions.subscribe(ch, sub);
+                kind.register(ctx, name, sub);
             }
         }
         sync_counters(ctx);
-        confirm(ctx, b"subscribe", Some(ch));
+        let count = kind.count(ctx);
+        confirm(ctx, kind.words().0, Some(name), count);
     }
     Ok(())
 }
 
-fn psubscribe(ctx: &mut Ctx) -> CmdResult {
-    let sub = subscriber(ctx);
-    for pattern in &ctx.argv[1..] {
-        if !ctx.session.patterns.contains(pattern) {
-            ctx.session.patterns.push(pattern.clone());
-            if let Some(sub) = &sub {
-                ctx.engine.subscriptions.psubscribe(pattern, sub);
-            }
-        }
-        sync_counters(ctx);
-        confirm(ctx, b"psubscribe", Some(pattern));
-    }
-    Ok(())
-}
-
-/// UNSUBSCRIBE and PUNSUBSCRIBE: the named ones, or all when none is named.
-fn unsubscribe_generic(ctx: &mut Ctx, patterns: bool) -> CmdResult {
-    let kind: &[u8] = if patterns {
-        b"punsubscribe"
-    } else {
-        b"unsubscribe"
-    };
-    let named: Vec<Bytes> = ctx.argv[1..].to_vec();
-    let targets = if named.is_empty() {
-        if patterns {
-            ctx.session.patterns.clone()
-        } else {
-            ctx.session.channels.clone()
-        }
-    } else {
-        named
-    };
-    if targets.is_empty() {
-        confirm(ctx, kind, None);
-        return Ok(());
-    }
-    let id = ctx.session.id();
-    for name in &targets {
-        let list = if patterns {
-            &mut ctx.session.patterns
-        } else {
-            &mut ctx.session.channels
-        };
-        if let Some(pos) = list.iter().position(|c| c == name) {
-            list.remove(pos);
-            if patterns {
-                ctx.engine.subscriptions.punsubscribe(name, id);
-            } else {
-                ctx.engine.subscriptions.unsubscribe(name, id);
-            }
-        }
-        sync_counters(ctx);
-        confirm(ctx, kind, Some(name));
-    }
-    Ok(())
-}
-
-fn unsubscribe(ctx: &mut Ctx) -> CmdResult {
-    unsubscribe_generic(ctx, false)
-}
-
-fn ssubscribe(ctx: &mut Ctx) -> CmdResult {
-    let sub = subscriber(ctx);
-    for ch in &ctx.argv[1..] {
-        if !ctx.session.shard_channels.contains(ch) {
-            ctx.session.shard_channels.push(ch.clone());
-            if let Some(sub) = &sub {
-                ctx.engine.subscriptions.ssubscribe(ch, sub);
-            }
-        }
-        sync_counters(ctx);
-        confirm_shard(ctx, b"ssubscribe", Some(ch));
-    }
-    Ok(())
-}
-
-/// SUNSUBSCRIBE: the named shard channels, or all when none is named.
-fn sunsubscribe(ctx: &mut Ctx) -> CmdResult {
+/// UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE: the named ones, or all when none is named.
+fn unsubscribe_generic(ctx: &mut Ctx, kind: Kind) -> CmdResult {
+    let word = kind.words().1;
     let targets: Vec<Bytes> = if ctx.argv.len() > 1 {
         ctx.argv[1..].to_vec()
     } else {
-        ctx.session.shard_channels.clone()
+        kind.list(ctx).clone()
     };
     if targets.is_empty() {
-        confirm_shard(ctx, b"sunsubscribe", None);
+        let count = kind.count(ctx);
+        confirm(ctx, word, None, count);
         return Ok(());
     }
-    let id = ctx.session.id();
     for name in &targets {
-        if let Some(pos) = ctx.session.shard_channels.iter().position(|c| c == name) {
-            ctx.session.shard_channels.remove(pos);
-            ctx.engine.subscriptions.sunsubscribe(name, id);
+        if let Some(pos) = kind.list(ctx).iter().position(|c| c == name) {
+            kind.list(ctx).remove(pos);
+            kind.unregister(ctx, name);
         }
         sync_counters(ctx);
-        confirm_shard(ctx, b"sunsubscribe", Some(name));
+        let count = kind.count(ctx);
+        confirm(ctx, word, Some(name), count);
     }
     Ok(())
+}
+
+fn subscribe(ctx: &mut Ctx) -> CmdResult {
+    subscribe_generic(ctx, Kind::Channel)
+}
+
+fn psubscribe(ctx: &mut Ctx) -> CmdResult {
+    subscribe_generic(ctx, Kind::Pattern)
+}
+
+fn ssubscribe(ctx: &mut Ctx) -> CmdResult {
+    subscribe_generic(ctx, Kind::Shard)
+}
+
+fn unsubscribe(ctx: &mut Ctx) -> CmdResult {
+    unsubscribe_generic(ctx, Kind::Channel)
+}
+
+fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
+    unsubscribe_generic(ctx, Kind::Pattern)
+}
+
+fn sunsubscribe(ctx: &mut Ctx) -> CmdResult {
+    unsubscribe_generic(ctx, Kind::Shard)
 }
 
 fn spublish(ctx: &mut Ctx) -> CmdResult {
@@ -196,10 +193,6 @@ fn spublish(ctx: &mut Ctx) -> CmdResult {
     // Replicas deliver the message to their own subscribers.
     ctx.force_propagate = true;
     Ok(())
-}
-
-fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
-    unsubscribe_generic(ctx, true)
 }
 
 fn publish(ctx: &mut Ctx) -> CmdResult {

@@ -72,20 +72,17 @@ impl Subscriptions {
         message: &[u8],
         mut publisher: Option<(u64, &mut ReplyBuf)>,
     ) -> usize {
-        let Some(list) = self.shard.get(channel) else {
-            return 0;
-        };
-        let mut encoded: [Option<Bytes>; 2] = [None, None];
-        for sub in list {
-            let frame = encoded[proto_slot(sub.proto)]
-                .get_or_insert_with(|| encode(sub.proto, &[b"smessage", channel, message]))
-                .clone();
-            match publisher.as_mut() {
-                Some((id, out)) if *id == sub.id => out.raw(&frame),
-                _ => deliver(sub, frame, &self.limit),
-            }
+        match self.shard.get(channel) {
+            Some(list) => fan_out(
+                list,
+                b"smessage",
+                channel,
+                message,
+                &mut publisher,
+                &self.limit,
+            ),
+            None => 0,
         }
-        list.len()
     }
 
     /// Active shard channels matching `pattern` (all when `None`).
@@ -138,20 +135,17 @@ impl Subscriptions {
         message: &[u8],
         mut publisher: Option<(u64, &mut ReplyBuf)>,
     ) -> usize {
-        let mut receivers = 0;
-        let mut encoded: [Option<Bytes>; 2] = [None, None];
-        if let Some(list) = self.channels.get(channel) {
-            for sub in list {
-                let frame = encoded[proto_slot(sub.proto)]
-                    .get_or_insert_with(|| encode(sub.proto, &[b"message", channel, message]))
-                    .clone();
-                match publisher.as_mut() {
-                    Some((id, out)) if *id == sub.id => out.raw(&frame),
-                    _ => deliver(sub, frame, &self.limit),
-                }
-                receivers += 1;
-            }
-        }
+        let mut receivers = match self.channels.get(channel) {
+            Some(list) => fan_out(
+                list,
+                b"message",
+                channel,
+                message,
+                &mut publisher,
+                &self.limit,
+            ),
+            None => 0,
+        };
         for (pattern, sub) in &self.patterns {
             if crate::glob::matches(pattern, channel, false) {
                 let frame = encode(sub.proto, &[b"pmessage", pattern, channel, message]);
@@ -199,6 +193,29 @@ impl Subscriptions {
             !list.is_empty()
         });
     }
+}
+
+/// Delivers `[word, channel, message]` to every subscriber of `list` (encoded once per
+/// protocol); the publisher's own copy goes in its reply buffer. Returns the count.
+fn fan_out(
+    list: &[Subscriber],
+    word: &[u8],
+    channel: &[u8],
+    message: &[u8],
+    publisher: &mut Option<(u64, &mut ReplyBuf)>,
+    limit: &OutputLimit,
+) -> usize {
+    let mut encoded: [Option<Bytes>; 2] = [None, None];
+    for sub in list {
+        let frame = encoded[proto_slot(sub.proto)]
+            .get_or_insert_with(|| encode(sub.proto, &[word, channel, message]))
+            .clone();
+        match publisher.as_mut() {
+            Some((id, out)) if *id == sub.id => out.raw(&frame),
+            _ => deliver(sub, frame, limit),
+        }
+    }
+    list.len()
 }
 
 /// Adds `sub` to `channel`'s list in `map`; false when it was there.
