@@ -176,6 +176,14 @@ fn evictions_reach_replikv_and_redis_replicas_as_dels() {
         assert_eq!(fill(&mut c, "k:", 30_000, 1000, None), 0);
         assert!(evicted(&master) > 0);
         wait_converged(&master, &replica, Duration::from_secs(30));
+        // Printed with the test's output when it fails: whether the replica resynced
+        // during the fill (a rare divergence was seen once in CI; see the session notes).
+        eprintln!(
+            "{kind:?} replica: master sync_full={} sync_partial_ok={}, replica master_link_down_since_seconds={}",
+            info_field(&master, "stats", "sync_full"),
+            info_field(&master, "stats", "sync_partial_ok"),
+            info_field(&replica, "replication", "master_link_down_since_seconds"),
+        );
         assert_same_keyspace(&master, &replica);
         assert_eq!(
             evicted(&replica),
