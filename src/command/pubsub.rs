@@ -182,13 +182,16 @@ fn sunsubscribe(ctx: &mut Ctx) -> CmdResult {
     unsubscribe_generic(ctx, Kind::Shard)
 }
 
-fn spublish(ctx: &mut Ctx) -> CmdResult {
+/// PUBLISH and SPUBLISH (`shard`): answers how many clients received the message.
+fn publish_generic(ctx: &mut Ctx, shard: bool) -> CmdResult {
     let (channel, message) = (ctx.arg(1), ctx.arg(2));
-    let id = ctx.session.id();
-    let receivers =
-        ctx.engine
-            .subscriptions
-            .spublish_from(channel, message, Some((id, &mut *ctx.out)));
+    let publisher = Some((ctx.session.id(), &mut *ctx.out));
+    let registry = &mut ctx.engine.subscriptions;
+    let receivers = if shard {
+        registry.spublish_from(channel, message, publisher)
+    } else {
+        registry.publish_from(channel, message, publisher)
+    };
     ctx.out.int(receivers as i64);
     // Replicas deliver the message to their own subscribers.
     ctx.force_propagate = true;
@@ -196,16 +199,11 @@ fn spublish(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn publish(ctx: &mut Ctx) -> CmdResult {
-    let (channel, message) = (ctx.arg(1), ctx.arg(2));
-    let id = ctx.session.id();
-    let receivers =
-        ctx.engine
-            .subscriptions
-            .publish_from(channel, message, Some((id, &mut *ctx.out)));
-    ctx.out.int(receivers as i64);
-    // Replicas deliver the message to their own subscribers.
-    ctx.force_propagate = true;
-    Ok(())
+    publish_generic(ctx, false)
+}
+
+fn spublish(ctx: &mut Ctx) -> CmdResult {
+    publish_generic(ctx, true)
 }
 
 /// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try PUBSUB HELP.`
