@@ -480,10 +480,11 @@ fn a_busy_script_is_answered_busy_and_can_be_killed() {
         Value::Error("NOTBUSY No scripts in execution right now.".into())
     );
 
-    // A script that wrote runs to its end.
+    // A script that wrote runs to its end. It spins for a full second, measured in
+    // microseconds: waiting for the next whole second could end before the threshold.
     runner.send(&[
         b"EVAL",
-        b"redis.call('set', 'x', 1) local t = redis.call('time') while tonumber(redis.call('time')[1]) < t[1] + 1 do end return 'done'",
+        b"redis.call('set', 'x', 1) local function now() local t = redis.call('time') return tonumber(t[1]) * 1000000 + tonumber(t[2]) end local stop = now() + 1000000 while now() < stop do end return 'done'",
         b"0",
     ]);
     wait_busy(&mut c);
