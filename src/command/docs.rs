@@ -229,6 +229,7 @@ mod tests {
             "set",
             "sorted-set",
             "hyperloglog",
+            "geo",
             "stream",
             "scripting",
             "pubsub",

@@ -281,6 +281,26 @@ pub const WITHSCORES_BYLEX: &str =
 /// ZUNIONSTORE WEIGHTS that is not a float.
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
 
+// ---- geo ----
+/// A distance unit other than m, km, ft, mi.
+pub const GEO_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";
+/// A radius that is not a number.
+pub const GEO_RADIUS_NOT_NUMERIC: &str = "ERR need numeric radius";
+/// A box width that is not a number.
+pub const GEO_WIDTH_NOT_NUMERIC: &str = "ERR need numeric width";
+/// A box height that is not a number.
+pub const GEO_HEIGHT_NOT_NUMERIC: &str = "ERR need numeric height";
+/// A negative radius.
+pub const GEO_RADIUS_NEGATIVE: &str = "ERR radius cannot be negative";
+/// A box with a negative side.
+pub const GEO_BOX_NEGATIVE: &str = "ERR height or width cannot be negative";
+/// A search centred on a member the set does not hold.
+pub const GEO_NO_MEMBER: &str = "ERR could not decode requested zset member";
+/// COUNT 0 or below in a geo search.
+pub const GEO_COUNT_NOT_POSITIVE: &str = "ERR COUNT must be > 0";
+/// ANY without COUNT.
+pub const GEO_ANY_NEEDS_COUNT: &str = "ERR the ANY argument requires COUNT argument";
+
 /// A command that failed; the text is what the client receives after `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {
@@ -350,6 +370,32 @@ impl CmdError {
         msg.extend(command.iter().map(|c| c.to_ascii_uppercase()));
         msg.extend_from_slice(b" HELP.");
         CmdError::Raw(msg)
+    }
+
+    /// `ERR invalid longitude,latitude pair <lon>,<lat>` (C's `%f`: six decimals).
+    pub fn geo_invalid_position(longitude: f64, latitude: f64) -> CmdError {
+        CmdError::Other(format!(
+            "ERR invalid longitude,latitude pair {longitude:.6},{latitude:.6}"
+        ))
+    }
+
+    /// A geo search told to store and to reply with extra fields; `what` names the store
+    /// option (`GEOSEARCHSTORE` or `STORE option in GEORADIUS`).
+    pub fn geo_store_with_fields(what: &str) -> CmdError {
+        CmdError::Other(format!(
+            "ERR {what} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+        ))
+    }
+
+    /// GEOSEARCH without exactly one centre or exactly one shape; `choice` lists them,
+    /// `command` is the command's name as the client typed it.
+    pub fn geo_exactly_one(choice: &str, command: &[u8]) -> CmdError {
+        CmdError::quoting(&[
+            b"ERR exactly one of ",
+            choice.as_bytes(),
+            b" can be specified for ",
+            command,
+        ])
     }
 
     /// An error made of fixed words around client bytes (`-NOGROUP No such key 'k' ...`).

@@ -96,7 +96,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
     // A container (SCRIPT, XGROUP...) is only @slow: its group's category belongs to its
     // subcommands, as Redis lists them.
     let group = |g: &str| spec.subcommands.is_empty() && spec.group == g;
-    let all: [(&'static str, bool); 19] = [
+    let all: [(&'static str, bool); 20] = [
         ("@keyspace", group("generic")),
         ("@read", spec.has(READONLY)),
         ("@write", spec.has(WRITE)),
@@ -106,6 +106,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
         ("@hash", group("hash")),
         ("@string", group("string")),
         ("@hyperloglog", group("hyperloglog")),
+        ("@geo", group("geo")),
         ("@stream", group("stream")),
         ("@pubsub", spec.has(PUBSUB)),
         ("@admin", spec.has(ADMIN)),
@@ -257,6 +258,26 @@ fn stream_read_keys<'a>(spec: &Spec, args: &'a [bytes::Bytes]) -> Option<&'a [by
     (n > 0).then(|| &args[at + 1..at + 1 + n])
 }
 
+/// The keys of GEORADIUS and GEORADIUSBYMEMBER as Redis 7.0's key specs find them: the
+/// source, then the key after the first STORE and the key after the first STOREDIST,
+/// searched from argument 6 (5 for GEORADIUSBYMEMBER). `None` for other commands.
+fn georadius_keys(spec: &Spec, args: &[bytes::Bytes]) -> Option<Vec<bytes::Bytes>> {
+    let from = match spec.name {
+        "georadius" => 6,
+        "georadiusbymember" => 5,
+        _ => return None,
+    };
+    let mut keys = vec![args[1].clone()];
+    for keyword in [&b"STORE"[..], b"STOREDIST"] {
+        // The last argument cannot be the keyword: a key must follow it.
+        let last = args.len().saturating_sub(1);
+        if let Some(i) = (from..last).find(|&i| args[i].eq_ignore_ascii_case(keyword)) {
+            keys.push(args[i + 1].clone());
+        }
+    }
+    Some(keys)
+}
+
 fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
     let args = &ctx.argv[2..];
     let spec = match ctx.table.resolve(args) {
@@ -275,6 +296,13 @@ fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
         ctx.out.array(keys.len());
         for k in keys {
             ctx.out.bulk(k);
+        }
+        return Ok(());
+    }
+    if let Some(keys) = georadius_keys(spec, args) {
+        ctx.out.array(keys.len());
+        for k in keys {
+            ctx.out.bulk(&k);
         }
         return Ok(());
     }

@@ -24,6 +24,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::zset::COMMANDS,
     super::zset::range::COMMANDS,
     super::zset::setops::COMMANDS,
+    super::zset::geo::COMMANDS,
     super::pubsub::COMMANDS,
     super::persistence::COMMANDS,
     super::scripting::COMMANDS,

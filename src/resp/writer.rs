@@ -150,6 +150,18 @@ impl ReplyBuf {
         }
     }
 
+    /// A double already formatted by the caller: `,text` in RESP3, a bulk string in RESP2
+    /// (GEOPOS's coordinates, which Redis prints in fixed notation, not `%.17g`).
+    pub fn double_text(&mut self, text: &str) {
+        if self.resp3() {
+            self.buf.push(b',');
+            self.buf.extend_from_slice(text.as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn boolean(&mut self, b: bool) {
         if self.resp3() {

@@ -23,6 +23,8 @@ mod docs;
 mod expiry;
 /// Coordinated failover: FAILOVER and its HTTP twin, under writes, with Redis both ways.
 mod failover;
+/// GEO commands vs redis-server 7.0 byte for byte (random searches too); replicated both ways.
+mod geo;
 /// HyperLogLog vs redis-server 7.0: the same bytes, counts and errors; replicated both ways.
 mod hyperloglog;
 /// LATENCY and INFO latencystats against redis-server 7.0.

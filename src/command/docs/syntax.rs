@@ -18,6 +18,8 @@
 //!   of tokens (`NO ONE`) stays a plain block;
 //! - `( ... )` around one sequence always makes a block, even of a single argument, because
 //!   Redis reports some repeated arguments that way (`(key value)...`, `(parameter)...`);
+//!   the exception is a token and one argument, `(COUNT count:integer)`: that argument with
+//!   the token, required, where it could not start a sequence otherwise;
 //! - after an element: `...` repeats it (on a bracket whose token came from inside, the token
 //!   repeats too: `multiple_token`), `@x.y.z` is the version it appeared in, `!x.y.z` the
 //!   version that deprecated it; they come in that order;
@@ -552,8 +554,12 @@ impl Parser {
         Ok(Arg::new(derived_name(&children), Kind::Block(children)))
     }
 
-    /// The content of `( )` with one alternative: always a block.
+    /// The content of `( )` with one alternative: a block, except `(TOKEN arg)`, which is
+    /// that one argument with the token (Redis's `COUNT count` inside a block).
     fn block(&self, mut seq: Vec<Elem>, at: usize) -> Result<Arg, SyntaxError> {
+        if seq.len() == 2 && leading_token(&seq).is_some() {
+            return self.seq_to_arg(seq, at);
+        }
         if let Some(token) = leading_token(&seq) {
             let rest: Vec<Elem> = seq.drain(1..).collect();
             let mut block = Arg::new(token.to_ascii_lowercase(), Kind::Block(self.args(rest)?));

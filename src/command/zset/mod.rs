@@ -6,6 +6,8 @@
 //! every reply, except ZSCAN over the listpack form, which returns the score text the
 //! listpack stores (integers spelled out, see [`listpack_score_text`]).
 
+pub mod geo;
+mod geohash;
 pub mod range;
 pub mod setops;
 
@@ -26,6 +28,7 @@ use crate::keyspace::types::ZSet;
 use crate::keyspace::{blob, Blob};
 use crate::resp::writer::format_double;
 use crate::resp::ReplyBuf;
+use bytes::Bytes;
 
 /// The text a listpack stores for a score (Redis's `d2string`): integral values within
 /// ±2^62 as plain integers, others as `%.17g`. ZSCAN over a listpack returns this text.
@@ -68,16 +71,17 @@ struct ZaddFlags {
     incr: bool,
 }
 
-/// ZADD and ZINCRBY (which is ZADD INCR with one pair).
-fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
+/// ZADD and ZINCRBY (which is ZADD INCR with one pair), over `argv` rather than the
+/// client's arguments: GEOADD runs as the ZADD it rewrites itself into.
+pub(super) fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], zincrby: bool) -> CmdResult {
     let mut f = ZaddFlags {
         incr: zincrby,
         ..Default::default()
     };
     let mut at = 2;
     if !zincrby {
-        while at < ctx.argv.len() {
-            let opt = ctx.arg(at);
+        while at < argv.len() {
+            let opt = &argv[at];
             match opt.to_ascii_lowercase().as_slice() {
                 b"nx" => f.nx = true,
                 b"xx" => f.xx = true,
@@ -90,7 +94,7 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
             at += 1;
         }
     }
-    let rest = ctx.argv.len() - at;
+    let rest = argv.len() - at;
     if rest % 2 == 1 || rest == 0 {
         return Err(CmdError::Fixed(error::SYNTAX));
     }
@@ -104,12 +108,12 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
         return Err(CmdError::Fixed(error::INCR_SINGLE_PAIR));
     }
     let mut pairs: Vec<(f64, &[u8])> = Vec::with_capacity(rest / 2);
-    for pair in ctx.argv[at..].chunks(2) {
+    for pair in argv[at..].chunks(2) {
         pairs.push((parse_float(&pair[0])?, &pair[1]));
     }
     let (now, clock) = (ctx.now, ctx.clock());
     let limits = ctx.engine.keyspace.limits;
-    let key = ctx.arg(1);
+    let key: &[u8] = &argv[1];
     let db = ctx.db();
     let exists = peek::<ZSet>(db, key, now)?.is_some();
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
@@ -171,11 +175,11 @@ fn zadd_generic(ctx: &mut Ctx, zincrby: bool) -> CmdResult {
 }
 
 fn zadd(ctx: &mut Ctx) -> CmdResult {
-    zadd_generic(ctx, false)
+    zadd_generic(ctx, ctx.argv, false)
 }
 
 fn zincrby(ctx: &mut Ctx) -> CmdResult {
-    zadd_generic(ctx, true)
+    zadd_generic(ctx, ctx.argv, true)
 }
 
 fn zscore(ctx: &mut Ctx) -> CmdResult {
