@@ -155,6 +155,7 @@ pub fn call_with(
     engine.stats.total_commands += 1;
     engine.dirty += dirty;
     engine.propagate_expired();
+    engine.notify_logged_keys();
     // A replica propagates only what its master sent (forwarded byte for byte elsewhere);
     // writes of its own clients (a writable replica) stay local, as in Redis.
     let propagates = (dirty > 0 || force_propagate)

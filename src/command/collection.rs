@@ -11,6 +11,7 @@
 
 use super::ctx::Ctx;
 use super::error::{self, CmdError, CmdResult};
+use crate::engine::notify;
 use crate::keyspace::types::{Hash, List, Set, Stream, ZSet};
 use crate::keyspace::{Db, Value, NO_EXPIRE};
 use crate::resp::ReplyBuf;
@@ -81,23 +82,32 @@ impl Collection for Stream {
 
 /// Collections whose elements are removed by name: hash fields, set and sorted-set members.
 pub trait RemoveByName: Collection {
+    /// The keyspace event of a removal: its class and name (`hdel`, `srem`, `zrem`).
+    const REMOVED: (u32, &'static str);
+
     /// Removes `name`; true when it was there.
     fn remove_name(&mut self, name: &[u8]) -> bool;
 }
 
 impl RemoveByName for Hash {
+    const REMOVED: (u32, &'static str) = (notify::HASH, "hdel");
+
     fn remove_name(&mut self, name: &[u8]) -> bool {
         self.remove(name)
     }
 }
 
 impl RemoveByName for Set {
+    const REMOVED: (u32, &'static str) = (notify::SET, "srem");
+
     fn remove_name(&mut self, name: &[u8]) -> bool {
         self.remove(name)
     }
 }
 
 impl RemoveByName for ZSet {
+    const REMOVED: (u32, &'static str) = (notify::ZSET, "zrem");
+
     fn remove_name(&mut self, name: &[u8]) -> bool {
         self.remove(name)
     }
@@ -123,12 +133,18 @@ pub fn remove_named<T: RemoveByName>(ctx: &mut Ctx) -> CmdResult {
             }
         }
     }
-    if collection.is_empty_collection() {
+    let emptied = collection.is_empty_collection();
+    if emptied {
         db.remove(key);
     }
     if removed > 0 {
         db.touch(key);
         ctx.dirty += removed as u64;
+        let (class, event) = T::REMOVED;
+        ctx.notify(class, event, key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     ctx.out.int(removed);
     Ok(())

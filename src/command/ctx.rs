@@ -162,6 +162,33 @@ impl<'a> Ctx<'a> {
         self.engine.keyspace.dbs[db].touch(key);
     }
 
+    /// Reports a keyspace event of `class` on `key` in the selected database (see
+    /// [`crate::engine::notify`]); the events the command's lookups caused go first.
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let db = self.session.db;
+        self.notify_in(db, class, event, key);
+    }
+
+    /// Reports what a `...STORE` command did to its destination: `event` when it stored a
+    /// value there, `del` when an empty result deleted it (Redis's rule for every command
+    /// that stores a computed collection).
+    pub fn notify_stored(&mut self, stored: bool, class: u32, event: &str, key: &[u8]) {
+        if stored {
+            self.notify(class, event, key);
+        } else {
+            self.notify(crate::engine::notify::GENERIC, "del", key);
+        }
+    }
+
+    /// [`Ctx::notify`] for a key of database `db` (MOVE, COPY ... DB).
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &str, key: &[u8]) {
+        if self.engine.settings.notify_keyspace_events & class == 0 {
+            return;
+        }
+        self.engine.notify_pending();
+        self.engine.notify(class, event, key, db);
+    }
+
     /// Propagates `commands` instead of the command itself.
     pub fn propagate_as(&mut self, commands: Vec<Argv>) {
         self.rewrite = Some(commands);

@@ -40,8 +40,7 @@ fn reject(
 }
 
 /// Runs one command from a client: gates, then [`call`]. Replies go to `out`, unless
-/// CLIENT REPLY OFF or SKIP drops them (a RESP3 Pub/Sub confirmation is a push and stays,
-/// as in Redis).
+/// CLIENT REPLY OFF or SKIP drops them (a Pub/Sub confirmation stays, as in Redis).
 pub fn execute(
     state: &State,
     engine: &mut Engine,
@@ -60,7 +59,9 @@ pub fn execute(
     let action = execute_replying(state, engine, session, argv, out);
     let spec = TABLE.resolve(argv).ok();
     let sets_mode = spec.is_some_and(|s| s.fullname == "client|reply");
-    let pushes = out.resp3() && spec.is_some_and(|s| s.has(SUBSCRIBE_CONTEXT) && s.has(PUBSUB));
+    // Redis 7.0 writes (un)subscribe confirmations past the silencing flags in both
+    // protocols (its CLIENT_PUSHING), as it does Pub/Sub messages.
+    let pushes = spec.is_some_and(|s| s.has(SUBSCRIBE_CONTEXT) && s.has(PUBSUB));
     if !sets_mode && !pushes {
         out.truncate(mark);
     }

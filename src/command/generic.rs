@@ -8,6 +8,7 @@ use super::flags::*;
 use super::numeric::parse_int;
 use super::{container, Spec};
 use crate::command::{cmd, subcmd};
+use crate::engine::notify;
 use crate::keyspace::{lfu, Value, NO_EXPIRE};
 
 fn del(ctx: &mut Ctx) -> CmdResult {
@@ -18,6 +19,7 @@ fn del(ctx: &mut Ctx) -> CmdResult {
         if ctx.db().delete(key, now) {
             deleted += 1;
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "del", key);
         }
     }
     ctx.out.int(deleted);
@@ -116,12 +118,14 @@ fn expire_generic(ctx: &mut Ctx, base: i64, seconds: bool) -> CmdResult {
     if when <= now && !is_replica && !ctx.engine.loading {
         ctx.db().remove(key);
         ctx.dirty += 1;
+        ctx.notify(notify::GENERIC, "del", key);
         ctx.propagate_as(vec![argv_of(&[b"DEL", key])]);
         ctx.out.int(1);
         return Ok(());
     }
     ctx.db().set_expire(key, when, now);
     ctx.dirty += 1;
+    ctx.notify(notify::GENERIC, "expire", key);
     let mut when_text = itoa::Buffer::new();
     let mut parts: Vec<&[u8]> = vec![b"PEXPIREAT", key, when_text.format(when).as_bytes()];
     parts.extend(ctx.argv[3..].iter().map(|a| a.as_ref()));
@@ -195,6 +199,7 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
     if has {
         ctx.db().set_expire(key, NO_EXPIRE, now);
         ctx.dirty += 1;
+        ctx.notify(notify::GENERIC, "persist", key);
     }
     ctx.out.int(has as i64);
     Ok(())
@@ -284,6 +289,8 @@ fn rename_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     ctx.db().remove(src);
     ctx.db().insert(dst, value, expire, clock);
     ctx.dirty += 1;
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -349,6 +356,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
     }
     target.insert(dst, value, expire, clock);
     ctx.dirty += 1;
+    ctx.notify_in(dst_db, notify::GENERIC, "copy_to", dst);
     ctx.out.int(1);
     Ok(())
 }
@@ -373,6 +381,8 @@ fn move_cmd(ctx: &mut Ctx) -> CmdResult {
     ctx.engine.keyspace.dbs[dst_db].insert(key, value, expire, clock);
     ctx.engine.keyspace.dbs[src_db].remove(key);
     ctx.dirty += 1;
+    ctx.notify_in(src_db, notify::GENERIC, "move_from", key);
+    ctx.notify_in(dst_db, notify::GENERIC, "move_to", key);
     ctx.out.int(1);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Hash commands.
 
+use crate::engine::notify;
 use rand::Rng;
 
 use super::args::{parse_cursor, parse_random_count, parse_scan_options};
@@ -41,6 +42,7 @@ fn hset_generic(ctx: &mut Ctx, hmset_reply: bool) -> CmdResult {
     }
     db.touch(key);
     ctx.dirty += ((argv.len() - 2) / 2) as u64;
+    ctx.notify(notify::HASH, "hset", key);
     Ok(())
 }
 
@@ -65,6 +67,7 @@ fn hsetnx(ctx: &mut Ctx) -> CmdResult {
     hash.set(field, value, &limits);
     out.int(1);
     ctx.modified(key);
+    ctx.notify(notify::HASH, "hset", key);
     Ok(())
 }
 
@@ -187,6 +190,7 @@ fn hincrby(ctx: &mut Ctx) -> CmdResult {
     hash.set(field, text.format(new).as_bytes(), &limits);
     out.int(new);
     ctx.modified(key);
+    ctx.notify(notify::HASH, "hincrby", key);
     Ok(())
 }
 
@@ -219,6 +223,7 @@ fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     hash.set(field, &new, &limits);
     out.bulk(&new);
     ctx.modified(key);
+    ctx.notify(notify::HASH, "hincrbyfloat", key);
     ctx.propagate_as(vec![argv_of(&[b"HSET", key, field, &new])]);
     Ok(())
 }

@@ -8,6 +8,7 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::Spec;
 use crate::command::cmd;
+use crate::engine::notify;
 use crate::keyspace::types::hll::{self, Corrupt, REGISTERS};
 use crate::keyspace::{Blob, StrValue, Value, NO_EXPIRE};
 
@@ -98,6 +99,7 @@ fn pfadd(ctx: &mut Ctx) -> CmdResult {
     if updated > 0 {
         ctx.modified(key);
         ctx.dirty += updated - 1;
+        ctx.notify(notify::STRING, "pfadd", key);
     }
     result?;
     ctx.out.int(i64::from(updated > 0));
@@ -184,6 +186,8 @@ fn pfmerge(ctx: &mut Ctx) -> CmdResult {
         hll::invalidate_cache(value);
     }
     ctx.modified(dest);
+    // Redis reports a merge as a PFADD: a mass-add of elements.
+    ctx.notify(notify::STRING, "pfadd", dest);
     ctx.out.ok();
     Ok(())
 }

@@ -15,6 +15,7 @@ use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
 use crate::command::cmd;
+use crate::engine::notify;
 use crate::keyspace::types::list::{clamp_range, End};
 use crate::keyspace::types::List;
 use crate::keyspace::{blob, Blob};
@@ -70,6 +71,7 @@ fn push_generic(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
     out.int(len as i64);
     db.touch(key);
     ctx.dirty += (argv.len() - 2) as u64;
+    ctx.notify(notify::LIST, push_event(end), key);
     Ok(())
 }
 
@@ -89,12 +91,29 @@ fn rpushx(ctx: &mut Ctx) -> CmdResult {
     push_generic(ctx, End::Tail, true)
 }
 
+/// The keyspace event of a push at `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+/// The keyspace event of a pop at `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
 /// Pops up to `count` elements from `key` (which must hold a non-empty list), deleting the
-/// key when it empties. Signals the change.
+/// key when it empties. Signals the change and reports it (the pop, then `del`).
 fn pop_elements(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Blob> {
     let now = ctx.now;
     let db = ctx.db();
     let mut popped = Vec::new();
+    let mut emptied = false;
     if let Ok(Some(list)) = modify::<List>(db, key, now) {
         let n = count.min(list.len());
         popped.reserve(n);
@@ -105,10 +124,15 @@ fn pop_elements(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Blob> 
         }
         if list.is_empty() {
             db.remove(key);
+            emptied = true;
         }
     }
     if !popped.is_empty() {
         ctx.modified(key);
+        ctx.notify(notify::LIST, pop_event(end), key);
+    }
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
     }
     popped
 }
@@ -224,6 +248,7 @@ fn lset(ctx: &mut Ctx) -> CmdResult {
     };
     list.items[pos] = blob(value);
     ctx.modified(key);
+    ctx.notify(notify::LIST, "lset", key);
     ctx.out.ok();
     Ok(())
 }
@@ -270,11 +295,16 @@ fn lrem(ctx: &mut Ctx) -> CmdResult {
         }
     }
     list.items = kept;
-    if list.is_empty() {
+    let emptied = list.is_empty();
+    if emptied {
         db.remove(key);
     }
     if removed > 0 {
         ctx.modified(key);
+        ctx.notify(notify::LIST, "lrem", key);
+    }
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
     }
     ctx.out.int(removed);
     Ok(())
@@ -302,12 +332,18 @@ fn ltrim(ctx: &mut Ctx) -> CmdResult {
             len - (last - first + 1)
         }
     };
-    if list.is_empty() {
+    let emptied = list.is_empty();
+    if emptied {
         db.remove(key);
     }
-    // Redis signals the key even when nothing was trimmed, and counts what was removed.
+    // Redis signals and reports the key even when nothing was trimmed, and counts what
+    // was removed.
     db.touch(key);
     ctx.dirty += removed as u64;
+    ctx.notify(notify::LIST, "ltrim", key);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -339,6 +375,7 @@ fn linsert(ctx: &mut Ctx) -> CmdResult {
         .insert(if after { pos + 1 } else { pos }, blob(element));
     let len = list.len();
     ctx.modified(key);
+    ctx.notify(notify::LIST, "linsert", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -441,6 +478,7 @@ fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
         ctx.out.null();
         return Ok(());
     };
+    let mut emptied = false;
     if src == dst {
         if let Some(list) = modify::<List>(db, src, now)? {
             list.push(to, value.clone());
@@ -448,11 +486,18 @@ fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Cm
     } else {
         if modify::<List>(db, src, now)?.is_some_and(|l| l.is_empty()) {
             db.remove(src);
+            emptied = true;
         }
         modify_or_create(db, dst, now, clock, List::new)?.push(to, value.clone());
         ctx.modified(dst);
     }
     ctx.modified(src);
+    // Redis reports the push first, then the pop.
+    ctx.notify(notify::LIST, push_event(to), dst);
+    ctx.notify(notify::LIST, pop_event(from), src);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", src);
+    }
     ctx.out.bulk(&value);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Persistence commands: SAVE, BGSAVE, DUMP and RESTORE, on the machinery of
 //! `engine::persistence` (the background save job, save rules, loads).
 
+use crate::engine::notify;
 use bytes::Bytes;
 
 use super::ctx::{argv_of, CallMode, Ctx};
@@ -120,6 +121,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         // Already expired: nothing is created; a replaced key is gone (a DEL to replicas).
         if deleted {
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "del", key);
             ctx.propagate_as(vec![argv_of(&[b"DEL", key])]);
         }
         ctx.out.ok();
@@ -152,6 +154,7 @@ fn restore(ctx: &mut Ctx) -> CmdResult {
         ctx.propagate_as(vec![argv.into_iter().collect()]);
     }
     ctx.dirty += 1;
+    ctx.notify(notify::GENERIC, "restore", key);
     ctx.out.ok();
     Ok(())
 }

@@ -13,6 +13,7 @@ use super::numeric::parse_int;
 use super::reply::{random_picks, random_picks_capped, reply_scan};
 use super::Spec;
 use crate::command::cmd;
+use crate::engine::notify;
 use crate::keyspace::types::scan::scan_step;
 use crate::keyspace::types::Set;
 use crate::keyspace::{blob, Blob, Db};
@@ -38,6 +39,7 @@ fn sadd(ctx: &mut Ctx) -> CmdResult {
     if added > 0 {
         db.touch(key);
         ctx.dirty += added as u64;
+        ctx.notify(notify::SET, "sadd", key);
     }
     Ok(())
 }
@@ -109,10 +111,15 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     set.remove(&member);
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    if emptied {
         db.remove(key);
     }
     ctx.modified(key);
+    ctx.notify(notify::SET, "spop", key);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", key);
+    }
     ctx.propagate_as(vec![argv_of(&[b"SREM", key, &member])]);
     ctx.out.bulk(&member);
     Ok(())
@@ -138,6 +145,8 @@ fn spop_with_count(ctx: &mut Ctx) -> CmdResult {
         db.remove(key);
         reply_members(ctx.out, &all);
         ctx.modified(key);
+        ctx.notify(notify::SET, "spop", key);
+        ctx.notify(notify::GENERIC, "del", key);
         ctx.propagate_as(vec![argv_of(&[b"DEL", key])]);
         return Ok(());
     }
@@ -151,6 +160,7 @@ fn spop_with_count(ctx: &mut Ctx) -> CmdResult {
         ctx.out.bulk(m);
     }
     ctx.modified(key);
+    ctx.notify(notify::SET, "spop", key);
     let batches = members
         .chunks(SPOP_PROPAGATION_BATCH)
         .map(|chunk| {
@@ -226,14 +236,20 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    if emptied {
         db.remove(src);
     }
     let added =
         modify_or_create(db, dst, now, clock, || Set::new_for(member))?.insert(member, &limits);
     ctx.modified(src);
+    ctx.notify(notify::SET, "srem", src);
+    if emptied {
+        ctx.notify(notify::GENERIC, "del", src);
+    }
     if added {
         ctx.modified(dst);
+        ctx.notify(notify::SET, "sadd", dst);
     }
     ctx.out.int(1);
     Ok(())
@@ -335,6 +351,12 @@ fn set_op(ctx: &mut Ctx, op: SetOp, store_into: bool) -> CmdResult {
         let len = result.len();
         if store(db, dst, result, now, clock) {
             ctx.modified(dst);
+            let event = match op {
+                SetOp::Inter => "sinterstore",
+                SetOp::Union => "sunionstore",
+                SetOp::Diff => "sdiffstore",
+            };
+            ctx.notify_stored(len > 0, notify::SET, event, dst);
         }
         ctx.out.int(len as i64);
     } else if op == SetOp::Inter {

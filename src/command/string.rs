@@ -6,6 +6,7 @@ use super::flags::*;
 use super::numeric::{long_double_add, parse_int};
 use super::Spec;
 use crate::command::cmd;
+use crate::engine::notify;
 use crate::keyspace::{Blob, StrValue, Value, NO_EXPIRE};
 
 /// Reads a string value for a read command: `Ok(None)` when missing, WRONGTYPE when the key
@@ -164,8 +165,10 @@ fn set_generic(
         return Ok(());
     }
     store(ctx, key, StrValue::from_bytes(value), opts.keepttl);
+    ctx.notify(notify::STRING, "set", key);
     if let Some(at) = expire_at {
         ctx.db().set_expire(key, at, now);
+        ctx.notify(notify::GENERIC, "expire", key);
         let mut t = itoa::Buffer::new();
         ctx.propagate_as(vec![argv_of(&[
             b"SET",
@@ -241,6 +244,7 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
     let (key, value) = (ctx.arg(1), ctx.arg(2));
     let old = lookup_string(ctx, key)?;
     store(ctx, key, StrValue::from_bytes(value), false);
+    ctx.notify(notify::STRING, "set", key);
     ctx.propagate_as(vec![argv_of(&[b"SET", key, value])]);
     reply_old(ctx, old);
     Ok(())
@@ -253,6 +257,7 @@ fn getdel(ctx: &mut Ctx) -> CmdResult {
             ctx.out.bulk(&v);
             ctx.db().remove(key);
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "del", key);
             ctx.propagate_as(vec![argv_of(&[b"DEL", key])]);
         }
         None => ctx.out.null(),
@@ -280,17 +285,20 @@ fn getex(ctx: &mut Ctx) -> CmdResult {
         {
             ctx.db().remove(key);
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "del", key);
             ctx.propagate_as(vec![argv_of(&[b"DEL", key])]);
         }
         Some((_, at)) => {
             ctx.db().set_expire(key, at, now);
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "expire", key);
             let mut t = itoa::Buffer::new();
             ctx.propagate_as(vec![argv_of(&[b"PEXPIREAT", key, t.format(at).as_bytes()])]);
         }
         None if opts.persist && ctx.db().get(key, now).is_some_and(|it| it.has_expire()) => {
             ctx.db().set_expire(key, NO_EXPIRE, now);
             ctx.dirty += 1;
+            ctx.notify(notify::GENERIC, "persist", key);
             ctx.propagate_as(vec![argv_of(&[b"PERSIST", key])]);
         }
         None => {}
@@ -336,6 +344,7 @@ fn mset_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
     for i in (1..ctx.argv.len()).step_by(2) {
         let (key, value) = (ctx.arg(i), ctx.arg(i + 1));
         store(ctx, key, StrValue::from_bytes(value), false);
+        ctx.notify(notify::STRING, "set", key);
     }
     if nx {
         ctx.out.int(1);
@@ -380,6 +389,7 @@ fn incr_generic(ctx: &mut Ctx, incr: i64) -> CmdResult {
             incr
         }
     };
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.out.int(value);
     Ok(())
 }
@@ -418,6 +428,7 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
         StrValue::Raw(Blob::from_slice(&result))
     };
     store(ctx, key, value, true);
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.propagate_as(vec![argv_of(&[b"SET", key, &result, b"KEEPTTL"])]);
     ctx.out.bulk(&result);
     Ok(())
@@ -436,6 +447,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;
     let Some(current) = lookup_string(ctx, key)? else {
         store(ctx, key, StrValue::from_bytes(suffix), false);
+        ctx.notify(notify::STRING, "append", key);
         ctx.out.int(suffix.len() as i64);
         return Ok(());
     };
@@ -450,6 +462,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
         *s = StrValue::raw(bytes);
     }
     ctx.modified(key);
+    ctx.notify(notify::STRING, "append", key);
     ctx.out.int(new_len as i64);
     Ok(())
 }
@@ -512,6 +525,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
             let mut bytes = Blob::from_elem(0, total as usize);
             bytes[offset as usize..].copy_from_slice(value);
             store(ctx, key, StrValue::raw(bytes), false);
+            ctx.notify(notify::STRING, "setrange", key);
             ctx.out.int(total as i64);
         }
         Some(cur) => {
@@ -530,6 +544,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
                 *s = StrValue::raw(bytes);
             }
             ctx.modified(key);
+            ctx.notify(notify::STRING, "setrange", key);
             ctx.out.int(len as i64);
         }
     }

@@ -4,6 +4,7 @@
 //! - [`state`]: the shared [`State`] (settings, clients, replication hub, shutdown);
 //! - [`session`]: per-client state and the client registry;
 //! - [`blocking`], [`subscriptions`]: clients waiting on keys, Pub/Sub listeners;
+//! - [`notify`]: keyspace notifications, published to those listeners;
 //! - [`persistence`]: saves and loads (SAVE/BGSAVE machinery, start-up load, save rules);
 //! - [`replication`]: the engine's side of replication (roles, the master's stream applied
 //!   here, the status INFO and the control plane read);
@@ -19,6 +20,7 @@ pub mod blocking;
 pub mod eviction;
 pub mod failover;
 pub mod latency;
+pub mod notify;
 pub mod pause;
 pub mod persistence;
 pub mod rdb_bridge;
@@ -149,6 +151,10 @@ impl Engine {
         let limits = encoding_limits(&settings);
         let mut keyspace = Keyspace::new(settings.databases, limits);
         keyspace.set_access_mode(eviction::access_mode(&settings));
+        keyspace.log_key_events(
+            notify::wants(&settings, notify::NEW),
+            notify::wants(&settings, notify::KEY_MISS),
+        );
         Engine {
             keyspace,
             settings,
@@ -195,6 +201,7 @@ impl Engine {
                 continue;
             }
             for key in self.keyspace.dbs[db].take_expired() {
+                self.notify(notify::EXPIRED, "expired", &key, db);
                 let argv: Argv = [
                     bytes::Bytes::from_static(b"DEL"),
                     bytes::Bytes::copy_from_slice(&key),
@@ -285,6 +292,10 @@ impl Engine {
         self.keyspace.limits = encoding_limits(&settings);
         self.keyspace
             .set_access_mode(eviction::access_mode(&settings));
+        self.keyspace.log_key_events(
+            notify::wants(&settings, notify::NEW),
+            notify::wants(&settings, notify::KEY_MISS),
+        );
         self.settings = settings;
     }
 }

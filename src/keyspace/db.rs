@@ -60,6 +60,12 @@ pub struct Db {
     ready: Vec<Blob>,
     /// How reads record accesses (LRU clock or LFU counter, from `maxmemory-policy`).
     pub access_mode: AccessMode,
+    /// Keys created since the last [`Db::take_new_keys`], kept only while `new` keyspace
+    /// events are enabled (`None` otherwise: no cost per insert).
+    new_keys: Option<Vec<Blob>>,
+    /// Keys read lookups missed since the last [`Db::take_missed_keys`], kept only while
+    /// `keymiss` events are enabled.
+    missed_keys: Option<Vec<Blob>>,
     /// Statistics: keys deleted because they expired.
     pub stat_expired: u64,
     /// Statistics: read lookups that found a key.
@@ -107,6 +113,8 @@ impl Db {
             blocked: HMap::default(),
             ready: Vec::new(),
             access_mode: AccessMode::Lru,
+            new_keys: None,
+            missed_keys: None,
             stat_expired: 0,
             stat_hits: 0,
             stat_misses: 0,
@@ -190,6 +198,9 @@ impl Db {
     pub fn get_counted(&mut self, key: &[u8], now: i64, clock: u32) -> Option<&ItemRef> {
         let Some((si, position)) = self.locate_live(key, now) else {
             self.stat_misses += 1;
+            if let Some(log) = &mut self.missed_keys {
+                log.push(blob(key));
+            }
             return None;
         };
         self.stat_hits += 1;
@@ -308,6 +319,9 @@ impl Db {
                 self.len += 1;
                 if has_expire {
                     self.expires += 1;
+                }
+                if let Some(log) = &mut self.new_keys {
+                    log.push(blob(key));
                 }
                 None
             }
@@ -450,6 +464,40 @@ impl Db {
             self.stat_expired += 1;
             self.expired.push(blob(&item.key));
             self.touch(key);
+        }
+    }
+
+    /// Starts or stops recording the keys created (for `new` keyspace events).
+    pub fn log_new_keys(&mut self, on: bool) {
+        match (on, self.new_keys.is_some()) {
+            (true, false) => self.new_keys = Some(Vec::new()),
+            (false, true) => self.new_keys = None,
+            _ => {}
+        }
+    }
+
+    /// Starts or stops recording the keys read lookups miss (for `keymiss` events).
+    pub fn log_missed_keys(&mut self, on: bool) {
+        match (on, self.missed_keys.is_some()) {
+            (true, false) => self.missed_keys = Some(Vec::new()),
+            (false, true) => self.missed_keys = None,
+            _ => {}
+        }
+    }
+
+    /// Keys missed since the last call (empty unless recording).
+    pub fn take_missed_keys(&mut self) -> Vec<Blob> {
+        match &mut self.missed_keys {
+            Some(log) if !log.is_empty() => std::mem::take(log),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Keys created since the last call (empty unless recording).
+    pub fn take_new_keys(&mut self) -> Vec<Blob> {
+        match &mut self.new_keys {
+            Some(log) if !log.is_empty() => std::mem::take(log),
+            _ => Vec::new(),
         }
     }
 

@@ -141,6 +141,15 @@ impl Keyspace {
         }
     }
 
+    /// Starts or stops recording, in every database, created keys (`new` keyspace events)
+    /// and keys read lookups miss (`keymiss` events).
+    pub fn log_key_events(&mut self, new: bool, missed: bool) {
+        for db in &mut self.dbs {
+            db.log_new_keys(new);
+            db.log_missed_keys(missed);
+        }
+    }
+
     /// Empties every database, returning the old contents to be freed off the lock.
     pub fn clear_all(&mut self) -> Vec<Vec<Arc<Segment>>> {
         self.dbs.iter_mut().map(|d| d.clear()).collect()

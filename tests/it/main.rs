@@ -33,6 +33,8 @@ mod latency;
 mod limits;
 /// maxmemory: the limit, each eviction policy, -OOM, evictions on replicas, LFU.
 mod maxmemory;
+/// Keyspace notifications vs redis-server 7.0: every event, in order; expiry, eviction, replicas.
+mod notifications;
 /// Malformed input, limits, vanishing clients.
 mod protocol;
 /// Pub/Sub: redis-cli subscribe, RESP2 and RESP3 messages, introspection, context errors.

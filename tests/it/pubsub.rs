@@ -325,8 +325,8 @@ fn spublish_reaches_subscribers_of_replicas_both_ways() {
     }
 }
 
-/// CLIENT REPLY OFF / SKIP / ON drop command replies as Redis does, while RESP3 Pub/Sub
-/// confirmations (push frames) still arrive.
+/// CLIENT REPLY OFF / SKIP / ON drop command replies as Redis does, while Pub/Sub
+/// confirmations and messages still arrive, in RESP2 and RESP3.
 #[test]
 fn client_reply_off_skip_and_on_match_redis() {
     let p = Pair::start(&[]);
@@ -353,12 +353,16 @@ fn client_reply_off_skip_and_on_match_redis() {
         check_next(&mut r, &mut o, "ON's reply after silent commands");
         check_replies(&mut r, &mut o, &["GET", "k"], 1);
         check_replies(&mut r, &mut o, &["CLIENT", "REPLY", "MAYBE"], 1);
-        if resp3 {
-            for conn in [&mut r, &mut o] {
-                conn.send(&[b"CLIENT", b"REPLY", b"OFF"]);
-                conn.send(&[b"SSUBSCRIBE", b"c"]);
-            }
-            check_next(&mut r, &mut o, "a push confirmation with replies off");
+        // Pub/Sub confirmations pass the silencing in both protocols, and so do messages.
+        for conn in [&mut r, &mut o] {
+            conn.send(&[b"CLIENT", b"REPLY", b"OFF"]);
+            conn.send(&[b"SSUBSCRIBE", b"c"]);
+            conn.send(&[b"PSUBSCRIBE", b"p*"]);
         }
+        check_next(&mut r, &mut o, "a confirmation with replies off");
+        check_next(&mut r, &mut o, "a pattern confirmation with replies off");
+        p.redis.conn().cmd(&["PUBLISH", "pat", "hello"]);
+        p.ours.conn().cmd(&["PUBLISH", "pat", "hello"]);
+        check_next(&mut r, &mut o, "a message with replies off");
     }
 }

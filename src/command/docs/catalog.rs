@@ -443,11 +443,11 @@ pub static CATALOG: &[Doc] = &[
     // ---- geo ----
     doc("geoadd", GEO, "3.2.0", "O(log(N)) per member added",
         "Adds or moves members of a sorted set to positions given as longitude and latitude.",
-        "key condition=[NX | XX]@6.2.0 [CH]@6.2.0 data=(longitude:double latitude:double member)...")
+        "key condition=[NX | XX]@6.2.0 change=[CH]@6.2.0 data=(longitude:double latitude:double member)...")
         .history(&[("6.2.0", "CH, NX and XX.")]),
     doc("geodist", GEO, "3.2.0", "O(1) after finding the two members",
         "Tells the distance between two members, in metres or the unit given.",
-        "key member1 member2 unit=[m='m' | km='km' | ft='ft' | mi='mi']"),
+        "key member1 member2 unit=[M | KM | FT | MI]"),
     doc("geohash", GEO, "3.2.0", "O(log(N)) per member",
         "Answers each member's position as an 11-character standard geohash string.",
         "key member..."),
@@ -456,37 +456,37 @@ pub static CATALOG: &[Doc] = &[
         "key member..."),
     doc("georadius", GEO, "3.2.0", "O(N+log(M)): N members in the cells around the circle, M in the set",
         "Finds the members within a radius of a position; can store them instead.",
-        "key longitude:double latitude:double radius:double unit=(m='m' | km='km' | ft='ft' | mi='mi') [WITHCOORD] [WITHDIST] [WITHHASH] \
+        "key longitude:double latitude:double radius:double unit=(M | KM | FT | MI) [WITHCOORD] [WITHDIST] [WITHHASH] \
          count=[(COUNT count:integer) [ANY]@6.2.0] order=[ASC | DESC] [STORE key] [STOREDIST key]")
         .history(&[("6.2.0", "ANY stops at the first COUNT members found."), ("7.0.0", "Units may be written in capitals.")])
         .deprecated("6.2.0", "`GEOSEARCH` and `GEOSEARCHSTORE` with BYRADIUS"),
     doc("georadius_ro", GEO, "3.2.10", "O(N+log(M)): N members in the cells around the circle, M in the set",
         "Finds the members within a radius of a position, without writing anything.",
-        "key longitude:double latitude:double radius:double unit=(m='m' | km='km' | ft='ft' | mi='mi') [WITHCOORD] [WITHDIST] [WITHHASH] \
+        "key longitude:double latitude:double radius:double unit=(M | KM | FT | MI) [WITHCOORD] [WITHDIST] [WITHHASH] \
          count=[(COUNT count:integer) [ANY]@6.2.0] order=[ASC | DESC]")
         .history(&[("6.2.0", "ANY stops at the first COUNT members found.")])
         .deprecated("6.2.0", "`GEOSEARCH` with BYRADIUS"),
     doc("georadiusbymember", GEO, "3.2.0", "O(N+log(M)): N members in the cells around the circle, M in the set",
         "Finds the members within a radius of another member; can store them instead.",
-        "key member radius:double unit=(m='m' | km='km' | ft='ft' | mi='mi') [WITHCOORD] [WITHDIST] [WITHHASH] \
+        "key member radius:double unit=(M | KM | FT | MI) [WITHCOORD] [WITHDIST] [WITHHASH] \
          count=[(COUNT count:integer) [ANY]] order=[ASC | DESC] [STORE key] [STOREDIST key]")
         .history(&[("7.0.0", "Units may be written in capitals.")])
         .deprecated("6.2.0", "`GEOSEARCH` and `GEOSEARCHSTORE` with BYRADIUS and FROMMEMBER"),
     doc("georadiusbymember_ro", GEO, "3.2.10", "O(N+log(M)): N members in the cells around the circle, M in the set",
         "Finds the members within a radius of another member, without writing anything.",
-        "key member radius:double unit=(m='m' | km='km' | ft='ft' | mi='mi') [WITHCOORD] [WITHDIST] [WITHHASH] \
+        "key member radius:double unit=(M | KM | FT | MI) [WITHCOORD] [WITHDIST] [WITHHASH] \
          count=[(COUNT count:integer) [ANY]] order=[ASC | DESC]")
         .deprecated("6.2.0", "`GEOSEARCH` with BYRADIUS and FROMMEMBER"),
     doc("geosearch", GEO, "6.2.0", "O(N+log(M)): N members in the cells around the shape, M in the set",
         "Finds the members within a circle or a box around a member or a position.",
         "key from=(FROMMEMBER member | fromlonlat=(FROMLONLAT longitude:double latitude:double)) \
-         by=(circle=(BYRADIUS radius:double unit=(m='m' | km='km' | ft='ft' | mi='mi')) | box=(BYBOX width:double height:double unit=(m='m' | km='km' | ft='ft' | mi='mi'))) \
+         by=(circle=((BYRADIUS radius:double) unit=(M | KM | FT | MI)) | box=((BYBOX width:double) height:double unit=(M | KM | FT | MI))) \
          order=[ASC | DESC] count=[(COUNT count:integer) [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]")
         .history(&[("7.0.0", "Units may be written in capitals.")]),
     doc("geosearchstore", GEO, "6.2.0", "O(N+log(M)): N members in the cells around the shape, M in the set",
         "Stores the members within a circle or a box around a member or a position in a sorted set, with their positions or distances as scores.",
         "destination:key source:key from=(FROMMEMBER member | fromlonlat=(FROMLONLAT longitude:double latitude:double)) \
-         by=(circle=(BYRADIUS radius:double unit=(m='m' | km='km' | ft='ft' | mi='mi')) | box=(BYBOX width:double height:double unit=(m='m' | km='km' | ft='ft' | mi='mi'))) \
+         by=(circle=((BYRADIUS radius:double) unit=(M | KM | FT | MI)) | box=((BYBOX width:double) height:double unit=(M | KM | FT | MI))) \
          order=[ASC | DESC] count=[(COUNT count:integer) [ANY]] [STOREDIST]")
         .history(&[("7.0.0", "Units may be written in capitals.")]),
 

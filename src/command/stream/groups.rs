@@ -1,5 +1,6 @@
 //! Consumer groups: XGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM.
 
+use crate::engine::notify;
 use bytes::Bytes;
 
 use super::read::{claim_argv, claim_argv_spelled, setid_argv};
@@ -147,6 +148,7 @@ pub fn xgroup_create(ctx: &mut Ctx) -> CmdResult {
         .insert(blob(name), Group::new(id, opts.entries_read));
     out.ok();
     ctx.modified(key);
+    ctx.notify(notify::STREAM, "xgroup-create", key);
     Ok(())
 }
 
@@ -174,6 +176,7 @@ pub fn xgroup_setid(ctx: &mut Ctx) -> CmdResult {
     }
     out.ok();
     ctx.modified(key);
+    ctx.notify(notify::STREAM, "xgroup-setid", key);
     Ok(())
 }
 
@@ -190,6 +193,7 @@ pub fn xgroup_destroy(ctx: &mut Ctx) -> CmdResult {
     // Clients blocked in XREADGROUP on this group are answered NOGROUP.
     db.signal_ready(key);
     ctx.modified(key);
+    ctx.notify(notify::STREAM, "xgroup-destroy", key);
     Ok(())
 }
 
@@ -211,6 +215,7 @@ pub fn xgroup_createconsumer(ctx: &mut Ctx) -> CmdResult {
     );
     out.int(1);
     ctx.modified(key);
+    ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
     Ok(())
 }
 
@@ -223,6 +228,7 @@ pub fn xgroup_delconsumer(ctx: &mut Ctx) -> CmdResult {
         Some(pending) => {
             out.int(pending as i64);
             ctx.modified(key);
+            ctx.notify(notify::STREAM, "xgroup-delconsumer", key);
         }
         None => out.int(0),
     }
@@ -405,9 +411,12 @@ fn claim_target<'d>(
     }
 }
 
-/// Touches (or creates) a claiming consumer, as Redis's lookup refreshes its seen time.
-fn touch_consumer(group: &mut Group, consumer: &[u8], now: i64) {
+/// Touches (or creates) a claiming consumer, as Redis's lookup refreshes its seen time;
+/// true when it created it.
+fn touch_consumer(group: &mut Group, consumer: &[u8], now: i64) -> bool {
+    let created = !group.consumers.contains_key(consumer);
     group.consumers.entry(blob(consumer)).or_default().seen_time = now;
+    created
 }
 
 pub fn xclaim(ctx: &mut Ctx) -> CmdResult {
@@ -473,6 +482,7 @@ pub fn xclaim(ctx: &mut Ctx) -> CmdResult {
         _ => now,
     };
     let mut dirty = 0;
+    let mut created_consumer = false;
     let mut reply = crate::resp::ReplyBuf::new(proto);
     let mut claimed = 0;
     for (id, spelled) in ids {
@@ -496,7 +506,7 @@ pub fn xclaim(ctx: &mut Ctx) -> CmdResult {
                 continue;
             }
         }
-        touch_consumer(&mut group, consumer, now);
+        created_consumer |= touch_consumer(&mut group, consumer, now);
         if !existed {
             group.pel.insert(
                 id,
@@ -535,6 +545,9 @@ pub fn xclaim(ctx: &mut Ctx) -> CmdResult {
     ctx.out.array(claimed);
     ctx.out.raw(&reply.buf);
     ctx.dirty += dirty;
+    if created_consumer {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     ctx.propagate_as(propagate);
     Ok(())
 }
@@ -585,6 +598,7 @@ pub fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let mut deleted: Vec<StreamId> = Vec::new();
     let mut propagate: Vec<Argv> = Vec::new();
     let mut dirty = 0;
+    let mut created_consumer = false;
     while attempts > 0 && count > 0 && next < candidates.len() {
         attempts -= 1;
         let id = candidates[next];
@@ -603,7 +617,7 @@ pub fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         if min_idle > 0 && now - nack.delivery_time < min_idle {
             continue;
         }
-        touch_consumer(&mut group, consumer, now);
+        created_consumer |= touch_consumer(&mut group, consumer, now);
         let Some(nack) = group.reassign(id, consumer) else {
             continue;
         };
@@ -634,6 +648,9 @@ pub fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         reply_id(out, id);
     }
     ctx.dirty += dirty;
+    if created_consumer {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     ctx.propagate_as(propagate);
     Ok(())
 }

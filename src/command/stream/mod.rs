@@ -11,6 +11,7 @@ mod groups;
 mod info;
 mod read;
 
+use crate::engine::notify;
 use bytes::Bytes;
 
 use super::collection::{db_out, modify, modify_or_create, read as read_value};
@@ -312,8 +313,9 @@ fn xadd(ctx: &mut Ctx) -> CmdResult {
     out.bulk(&id_arg);
     // Replicas replay the ID this XADD generated and the trim it actually made.
     let mut rewritten: Option<Argv> = None;
+    let mut trimmed = 0;
     if let Some(trim) = args.trim {
-        stream.trim(trim);
+        trimmed = stream.trim(trim);
         if trim.approx {
             let mut v: Argv = argv.iter().cloned().collect();
             exact_trim_rewrite(&mut v, args.threshold_pos, stream, trim.to);
@@ -326,6 +328,10 @@ fn xadd(ctx: &mut Ctx) -> CmdResult {
     }
     db.signal_ready(key);
     ctx.modified(key);
+    ctx.notify(notify::STREAM, "xadd", key);
+    if trimmed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", key);
+    }
     if let Some(v) = rewritten {
         ctx.propagate_as(vec![v]);
     }
@@ -357,6 +363,7 @@ fn xtrim(ctx: &mut Ctx) -> CmdResult {
     });
     db.touch(key);
     ctx.dirty += removed;
+    ctx.notify(notify::STREAM, "xtrim", key);
     if let Some(v) = rewrite {
         ctx.propagate_as(vec![v.into_iter().collect()]);
     }
@@ -381,6 +388,7 @@ fn xdel(ctx: &mut Ctx) -> CmdResult {
     if deleted > 0 {
         db.touch(key);
         ctx.dirty += deleted as u64;
+        ctx.notify(notify::STREAM, "xdel", key);
     }
     Ok(())
 }
@@ -489,6 +497,7 @@ fn xsetid(ctx: &mut Ctx) -> CmdResult {
     }
     out.ok();
     ctx.modified(key);
+    ctx.notify(notify::STREAM, "xsetid", key);
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! group's last delivered ID). XREAD's `$` is resolved when the client blocks, so the
 //! re-run waits for entries after what was the end then.
 
+use crate::engine::notify;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -228,7 +229,7 @@ fn read_generic(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
             body.array(2);
             body.bulk(key);
         }
-        read.reply(
+        let created = read.reply(
             stream,
             key,
             &mut body,
@@ -239,6 +240,9 @@ fn read_generic(ctx: &mut Ctx, xreadgroup: bool) -> CmdResult {
         );
         if args.group.is_some() {
             ctx.dirty += 1;
+        }
+        if created {
+            ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
         }
     }
     if args.group.is_some() {
@@ -313,7 +317,7 @@ fn serve_ready(ctx: &mut Ctx, args: &ReadArgs, ready: &[u8]) -> CmdResult {
     };
     let mut body = ReplyBuf::new(ctx.out.proto);
     let mut propagate = Vec::new();
-    read.reply(
+    let created = read.reply(
         stream,
         ready,
         &mut body,
@@ -322,6 +326,9 @@ fn serve_ready(ctx: &mut Ctx, args: &ReadArgs, ready: &[u8]) -> CmdResult {
         now,
         &mut propagate,
     );
+    if created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", ready);
+    }
     open_reply(ctx.out, 1);
     if !ctx.out.resp3() {
         ctx.out.array(2);
@@ -355,7 +362,8 @@ impl<'a> GroupRead<'a> {
     }
 
     /// Writes the entries (`[[id, fields], ...]`) and, for a group, records the deliveries
-    /// and what replicas must apply (Redis's `streamReplyWithRange`).
+    /// and what replicas must apply (Redis's `streamReplyWithRange`). Returns true when
+    /// the read created the consumer.
     #[allow(clippy::too_many_arguments)]
     fn reply(
         &self,
@@ -366,11 +374,11 @@ impl<'a> GroupRead<'a> {
         noack: bool,
         now: i64,
         propagate: &mut Vec<Argv>,
-    ) {
+    ) -> bool {
         let limit = if count == 0 { usize::MAX } else { count };
         let Some(start) = self.after.next() else {
             out.array(0);
-            return;
+            return false;
         };
         let Some((name, consumer)) = self.group else {
             let entries: Vec<_> = stream
@@ -381,13 +389,14 @@ impl<'a> GroupRead<'a> {
             for (id, fields) in entries {
                 reply_entry(out, *id, fields);
             }
-            return;
+            return false;
         };
         let Some(mut group) = stream.groups.remove(name) else {
             out.array(0);
-            return;
+            return false;
         };
-        if !group.consumers.contains_key(consumer) {
+        let created = !group.consumers.contains_key(consumer);
+        if created {
             group.consumers.insert(blob(consumer), Default::default());
             if noack {
                 propagate.push(argv(&[b"XGROUP", b"CREATECONSUMER", key, name, consumer]));
@@ -409,6 +418,7 @@ impl<'a> GroupRead<'a> {
             );
         }
         stream.groups.insert(blob(name), group);
+        created
     }
 }
 

@@ -19,6 +19,7 @@ use crate::command::error::{self, CmdError, CmdResult};
 use crate::command::flags::*;
 use crate::command::numeric::{parse_double, parse_int};
 use crate::command::Spec;
+use crate::engine::notify;
 use crate::keyspace::types::ZSet;
 use crate::keyspace::Blob;
 use crate::resp::ReplyBuf;
@@ -435,6 +436,7 @@ fn search(ctx: &mut Ctx, src_at: usize, form: Form) -> CmdResult {
             Some(dst) => {
                 if ctx.db().delete(dst, now) {
                     ctx.modified(dst);
+                    ctx.notify(notify::GENERIC, "del", dst);
                 }
                 ctx.out.int(0);
             }
@@ -478,6 +480,12 @@ fn search(ctx: &mut Ctx, src_at: usize, form: Form) -> CmdResult {
                 ctx.modified(dst);
                 // Redis counts one change per member stored.
                 ctx.dirty += n.saturating_sub(1) as u64;
+                let event = if form.is_search() {
+                    "geosearchstore"
+                } else {
+                    "georadiusstore"
+                };
+                ctx.notify_stored(n > 0, notify::ZSET, event, dst);
             }
             ctx.out.int(n as i64);
         }

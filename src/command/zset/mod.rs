@@ -23,6 +23,7 @@ use super::numeric::parse_float;
 use super::reply::{random_picks, random_picks_capped, reply_scan};
 use super::Spec;
 use crate::command::cmd;
+use crate::engine::notify;
 use crate::keyspace::types::scan::scan_step;
 use crate::keyspace::types::ZSet;
 use crate::keyspace::{blob, Blob};
@@ -158,6 +159,7 @@ pub(super) fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], zincrby: bool) -> CmdR
     if added + updated > 0 {
         db.touch(key);
         ctx.dirty += (added + updated) as u64;
+        ctx.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
     }
     if let Some(err) = failure {
         return Err(err);
@@ -259,6 +261,7 @@ fn pop_and_reply(ctx: &mut Ctx, key: &[u8], max: bool, count: usize, shape: PopR
     let now = ctx.now;
     let db = ctx.db();
     let mut popped: Vec<(Blob, f64)> = Vec::new();
+    let mut emptied = false;
     if let Ok(Some(zset)) = modify::<ZSet>(db, key, now) {
         let n = count.min(zset.len());
         popped.reserve(n);
@@ -269,10 +272,15 @@ fn pop_and_reply(ctx: &mut Ctx, key: &[u8], max: bool, count: usize, shape: PopR
         }
         if zset.is_empty() {
             db.remove(key);
+            emptied = true;
         }
     }
     if !popped.is_empty() {
         ctx.modified(key);
+        ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     let out = &mut *ctx.out;
     match shape {

@@ -19,6 +19,7 @@ use crate::command::ctx::Ctx;
 use crate::command::error::{self, CmdError, CmdResult};
 use crate::command::flags::*;
 use crate::command::numeric::{parse_int, strtod_prefix};
+use crate::engine::notify;
 use crate::keyspace::types::list::clamp_range;
 use crate::keyspace::types::ZSet;
 use crate::keyspace::Blob;
@@ -445,6 +446,7 @@ fn zrange_generic(
     let db = ctx.db();
     if store(db, dst, ZSet::from_entries(entries, &limits), now, clock) {
         ctx.modified(dst);
+        ctx.notify_stored(count > 0, notify::ZSET, "zrangestore", dst);
     }
     ctx.out.int(count as i64);
     Ok(())
@@ -525,12 +527,22 @@ fn zremrange_generic(ctx: &mut Ctx, kind: RangeKind) -> CmdResult {
         Bounds::Lex(r) => r.span(zset, usize::MAX),
     };
     let removed = zset.remove_rank_range(start, end);
-    if zset.is_empty() {
+    let emptied = zset.is_empty();
+    if emptied {
         db.remove(key);
     }
     if removed > 0 {
         db.touch(key);
         ctx.dirty += removed as u64;
+        let event = match kind {
+            RangeKind::Rank => "zremrangebyrank",
+            RangeKind::Score => "zremrangebyscore",
+            RangeKind::Lex => "zremrangebylex",
+        };
+        ctx.notify(notify::ZSET, event, key);
+        if emptied {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     }
     ctx.out.int(removed as i64);
     Ok(())

@@ -13,6 +13,7 @@ use crate::command::ctx::Ctx;
 use crate::command::error::{self, CmdError, CmdResult};
 use crate::command::flags::*;
 use crate::command::numeric::{parse_float, parse_int};
+use crate::engine::notify;
 use crate::keyspace::types::score_index::cmp_entry;
 use crate::keyspace::types::{HMap, Set, ZSet};
 use crate::keyspace::{blob, Blob, Value};
@@ -332,6 +333,12 @@ fn generic(ctx: &mut Ctx, op: Op, dst: Option<usize>) -> CmdResult {
             let count = entries.len();
             if store(db, dst, ZSet::from_entries(entries, &limits), now, clock) {
                 ctx.modified(dst);
+                let event = match op {
+                    Op::Union => "zunionstore",
+                    Op::Inter => "zinterstore",
+                    Op::Diff => "zdiffstore",
+                };
+                ctx.notify_stored(count > 0, notify::ZSET, event, dst);
             }
             ctx.out.int(count as i64);
         }
