@@ -230,6 +230,7 @@ mod tests {
             "sorted-set",
             "hyperloglog",
             "geo",
+            "bitmap",
             "stream",
             "scripting",
             "pubsub",

@@ -281,6 +281,22 @@ pub const WITHSCORES_BYLEX: &str =
 /// ZUNIONSTORE WEIGHTS that is not a float.
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
 
+// ---- bitmaps ----
+/// A bit offset that is negative, not an integer, or past `proto-max-bulk-len`.
+pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";
+/// SETBIT with a value other than 0 or 1.
+pub const BIT_VALUE: &str = "ERR bit is not an integer or out of range";
+/// BITPOS with a bit other than 0 or 1.
+pub const BITPOS_BIT: &str = "ERR The bit argument must be 1 or 0.";
+/// BITOP NOT with several sources.
+pub const BITOP_NOT_ONE_KEY: &str = "ERR BITOP NOT must be called with a single source key.";
+/// A BITFIELD type other than i1..i64, u1..u63.
+pub const BITFIELD_TYPE: &str =
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+/// BITFIELD OVERFLOW with an unknown behaviour.
+pub const BITFIELD_OVERFLOW: &str = "ERR Invalid OVERFLOW type specified";
+/// BITFIELD_RO with SET or INCRBY.
+pub const BITFIELD_RO_GET_ONLY: &str = "ERR BITFIELD_RO only supports the GET subcommand";
 // ---- geo ----
 /// A distance unit other than m, km, ft, mi.
 pub const GEO_UNIT: &str = "ERR unsupported unit provided. please use M, KM, FT, MI";

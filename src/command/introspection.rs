@@ -96,7 +96,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
     // A container (SCRIPT, XGROUP...) is only @slow: its group's category belongs to its
     // subcommands, as Redis lists them.
     let group = |g: &str| spec.subcommands.is_empty() && spec.group == g;
-    let all: [(&'static str, bool); 20] = [
+    let all: [(&'static str, bool); 21] = [
         ("@keyspace", group("generic")),
         ("@read", spec.has(READONLY)),
         ("@write", spec.has(WRITE)),
@@ -105,6 +105,7 @@ fn acl_categories(spec: &Spec) -> Vec<&'static str> {
         ("@list", group("list")),
         ("@hash", group("hash")),
         ("@string", group("string")),
+        ("@bitmap", group("bitmap")),
         ("@hyperloglog", group("hyperloglog")),
         ("@geo", group("geo")),
         ("@stream", group("stream")),

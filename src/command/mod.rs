@@ -16,6 +16,7 @@ pub mod numeric;
 pub mod reply;
 
 // The families: one file or folder per Redis command group; none imports another.
+pub mod bitops;
 pub mod client;
 pub mod config;
 pub mod connection;

@@ -9,6 +9,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::client::COMMANDS,
     super::generic::COMMANDS,
     super::string::COMMANDS,
+    super::bitops::COMMANDS,
     super::server::COMMANDS,
     super::config::COMMANDS,
     super::introspection::COMMANDS,

@@ -3,6 +3,8 @@
 
 mod harness;
 
+/// Bitmaps (SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP) vs redis-server 7.0; replicated both ways.
+mod bitmaps;
 /// Blocking pops: arrival order, timeouts, MULTI, served by the ready key.
 mod blocking;
 /// redis-cli against replikv: one-shot commands, -a, INFO, an interactive session.

@@ -103,6 +103,7 @@ const SCRIPTING: &str = "scripting";
 const ZSET: &str = "sorted-set";
 const STREAM: &str = "stream";
 const GEO: &str = "geo";
+const BITMAP: &str = "bitmap";
 const PUBSUB: &str = "pubsub";
 const TRANSACTIONS: &str = "transactions";
 const CONNECTION: &str = "connection";
@@ -439,6 +440,32 @@ pub static CATALOG: &[Doc] = &[
     doc("hvals", HASH, "2.0.0", "O(N) in the size of the hash",
         "Lists the values of a hash.",
         "key"),
+
+    // ---- bitmap ----
+    doc("bitcount", BITMAP, "2.6.0", "O(N) in the bytes counted",
+        "Counts the set bits of a string, or of a range of its bytes or bits.",
+        "key [index=(start:integer end:integer index_unit=[BYTE | BIT]@7.0.0)]")
+        .history(&[("7.0.0", "BYTE|BIT: the range may be given in bits.")]),
+    doc("bitfield", BITMAP, "3.2.0", "O(1) per field",
+        "Reads, writes and increments integer fields of any width at any bit offset of a string, with a chosen overflow behaviour.",
+        "key operation=[(GET encoding offset:integer) | write=([OVERFLOW (WRAP | SAT | FAIL)] \
+         write_operation=((SET encoding offset:integer value:integer) | (INCRBY encoding offset:integer increment:integer)))]..."),
+    doc("bitfield_ro", BITMAP, "6.0.0", "O(1) per field",
+        "Reads integer fields of a string; the read-only BITFIELD, allowed on replicas.",
+        "key [GET encoding offset:integer]..."),
+    doc("bitop", BITMAP, "2.6.0", "O(N) in the longest source",
+        "Stores the bitwise AND, OR, XOR of strings, or the NOT of one, in a key; answers its length.",
+        "operation destkey:key key..."),
+    doc("bitpos", BITMAP, "2.8.7", "O(N) in the bytes searched",
+        "Finds the first set or clear bit of a string, optionally within a range of bytes or bits.",
+        "key bit:integer [index=(start:integer [end_index=(end:integer index_unit=[BYTE | BIT]@7.0.0)])]")
+        .history(&[("7.0.0", "BYTE|BIT: the range may be given in bits.")]),
+    doc("getbit", BITMAP, "2.2.0", "O(1)",
+        "Reads one bit of a string (0 past its end or for a missing key).",
+        "key offset:integer"),
+    doc("setbit", BITMAP, "2.2.0", "O(1)",
+        "Sets or clears one bit of a string, growing it with zeros as needed; answers the bit's old value.",
+        "key offset:integer value:integer"),
 
     // ---- geo ----
     doc("geoadd", GEO, "3.2.0", "O(log(N)) per member added",
