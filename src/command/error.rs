@@ -281,6 +281,17 @@ pub const WITHSCORES_BYLEX: &str =
 /// ZUNIONSTORE WEIGHTS that is not a float.
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
 
+// ---- LCS ----
+/// LCS on a key that is not a string.
+pub const LCS_NOT_STRINGS: &str = "ERR The specified keys must contain string values";
+/// LCS with both LEN and IDX.
+pub const LCS_LEN_AND_IDX: &str =
+    "ERR If you want both the length and indexes, please just use IDX.";
+/// LCS over strings of 4 GB.
+pub const LCS_TOO_LONG: &str = "ERR String too long for LCS";
+/// LCS whose table would pass `proto-max-bulk-len`.
+pub const LCS_TOO_MUCH_MEMORY: &str =
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
 // ---- bitmaps ----
 /// A bit offset that is negative, not an integer, or past `proto-max-bulk-len`.
 pub const BIT_OFFSET: &str = "ERR bit offset is not an integer or out of range";

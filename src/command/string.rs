@@ -551,6 +551,137 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: the longest common
+/// subsequence of two strings, its length, or the matching ranges, walked back through
+/// the dynamic-programming table exactly as Redis walks it (so ties pick the same
+/// subsequence and ranges come out in the same order).
+fn lcs(ctx: &mut Ctx) -> CmdResult {
+    let argv = ctx.argv;
+    let (now, clock) = (ctx.now, ctx.clock());
+    let mut strings: [Blob; 2] = Default::default();
+    let mut wrong_type = false;
+    for (i, key) in argv[1..3].iter().enumerate() {
+        match ctx.db().get_counted(key, now, clock).map(|it| &it.value) {
+            Some(Value::Str(v)) => strings[i] = v.to_blob(),
+            Some(_) => wrong_type = true,
+            None => {}
+        }
+    }
+    if wrong_type {
+        return Err(CmdError::Fixed(error::LCS_NOT_STRINGS));
+    }
+    let (mut get_len, mut get_idx, mut with_match_len) = (false, false, false);
+    let mut min_match_len: i64 = 0;
+    let mut j = 3;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        match argv[j].to_ascii_uppercase().as_slice() {
+            b"IDX" => get_idx = true,
+            b"LEN" => get_len = true,
+            b"WITHMATCHLEN" => with_match_len = true,
+            b"MINMATCHLEN" if more => {
+                min_match_len = parse_int(&argv[j + 1])?.max(0);
+                j += 1;
+            }
+            _ => return Err(CmdError::Fixed(error::SYNTAX)),
+        }
+        j += 1;
+    }
+    if get_len && get_idx {
+        return Err(CmdError::Fixed(error::LCS_LEN_AND_IDX));
+    }
+    let [a, b] = &strings;
+    if a.len() >= u32::MAX as usize - 1 || b.len() >= u32::MAX as usize - 1 {
+        return Err(CmdError::Fixed(error::LCS_TOO_LONG));
+    }
+    let (alen, blen) = (a.len(), b.len());
+    // The table Redis allocates, bounded as Redis bounds it.
+    let cells = (alen as u64 + 1) * (blen as u64 + 1);
+    if cells * 4 > ctx.engine.settings.proto_max_bulk_len {
+        return Err(CmdError::Fixed(error::LCS_TOO_MUCH_MEMORY));
+    }
+    let width = blen + 1;
+    let mut table = vec![0u32; cells as usize];
+    for i in 1..=alen {
+        for j in 1..=blen {
+            table[i * width + j] = if a[i - 1] == b[j - 1] {
+                table[(i - 1) * width + j - 1] + 1
+            } else {
+                table[(i - 1) * width + j].max(table[i * width + j - 1])
+            };
+        }
+    }
+    let total = table[alen * width + blen];
+    if get_len {
+        ctx.out.int(i64::from(total));
+        return Ok(());
+    }
+    let mut result = vec![0u8; total as usize];
+    let mut idx = total as usize;
+    let mut ranges = crate::resp::ReplyBuf::new(ctx.out.proto);
+    let mut emitted = 0usize;
+    // `alen` as the start means no range is open.
+    let (mut a_start, mut a_end, mut b_start, mut b_end) = (alen, 0usize, 0usize, 0usize);
+    let (mut i, mut j) = (alen, blen);
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            result[idx - 1] = a[i - 1];
+            if a_start == alen {
+                (a_start, a_end, b_start, b_end) = (i - 1, i - 1, j - 1, j - 1);
+            } else if a_start == i && b_start == j {
+                a_start -= 1;
+                b_start -= 1;
+            } else {
+                emit = true;
+            }
+            if a_start == 0 || b_start == 0 {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if table[(i - 1) * width + j] > table[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            if a_start != alen {
+                emit = true;
+            }
+        }
+        let match_len = a_end.wrapping_sub(a_start).wrapping_add(1);
+        if emit {
+            if get_idx && (min_match_len == 0 || match_len as i64 >= min_match_len) {
+                ranges.array(2 + with_match_len as usize);
+                ranges.array(2);
+                ranges.int(a_start as i64);
+                ranges.int(a_end as i64);
+                ranges.array(2);
+                ranges.int(b_start as i64);
+                ranges.int(b_end as i64);
+                if with_match_len {
+                    ranges.int(match_len as i64);
+                }
+                emitted += 1;
+            }
+            a_start = alen;
+        }
+    }
+    if get_idx {
+        ctx.out.map(2);
+        ctx.out.bulk(b"matches");
+        ctx.out.array(emitted);
+        ctx.out.raw(&ranges.buf);
+        ctx.out.bulk(b"len");
+        ctx.out.int(i64::from(total));
+    } else {
+        ctx.out.bulk(&result);
+    }
+    Ok(())
+}
+
 /// String commands.
 pub static COMMANDS: &[Spec] = &[
     cmd!("get", 2, READONLY | FAST, (1, 1, 1), "string", get),
@@ -605,6 +736,7 @@ pub static COMMANDS: &[Spec] = &[
         incrbyfloat
     ),
     cmd!("append", 3, WRITE | DENYOOM, (1, 1, 1), "string", append),
+    cmd!("lcs", -3, READONLY, (1, 2, 1), "string", lcs),
     cmd!("strlen", 2, READONLY | FAST, (1, 1, 1), "string", strlen),
     cmd!("getrange", 4, READONLY, (1, 1, 1), "string", getrange),
     cmd!("substr", 4, READONLY, (1, 1, 1), "string", getrange),

@@ -426,6 +426,61 @@ fn string_commands() {
     );
 }
 
+/// LCS: the subsequence, its length, the ranges (with lengths and a minimum), errors, in
+/// RESP2 and RESP3, on hand-written and random strings.
+#[test]
+fn lcs_matches_redis() {
+    let mut pair = Pair::start(&[]);
+    let cases = "
+        SET a ohmytext
+        SET b mynewtext
+        LCS a b
+        LCS a b LEN
+        LCS a b IDX
+        LCS a b IDX MINMATCHLEN 4
+        LCS a b IDX WITHMATCHLEN MINMATCHLEN -3
+        LCS a b IDX LEN
+        LCS a b LEN IDX
+        LCS a b BOGUS
+        LCS a b MINMATCHLEN
+        LCS a b MINMATCHLEN x
+        LCS a missing
+        LCS missing1 missing2 IDX
+        SET n 12345
+        SET m 2345
+        LCS n m IDX WITHMATCHLEN
+        RPUSH l x
+        LCS a l
+        LCS l a LEN
+        SET x \"\"
+        LCS x a IDX
+        LCS a a IDX WITHMATCHLEN
+        COMMAND GETKEYS LCS a b IDX
+    ";
+    pair.script(cases);
+    let mut state: u64 = 0x2545f4914f6cdd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..40 {
+        let (la, lb) = (next() % 30, next() % 30);
+        let x: String = (0..la)
+            .map(|_| (b'a' + (next() % 4) as u8) as char)
+            .collect();
+        let y: String = (0..lb)
+            .map(|_| (b'a' + (next() % 4) as u8) as char)
+            .collect();
+        pair.check(&format!("SET ra \"{x}\""));
+        pair.check(&format!("SET rb \"{y}\""));
+        pair.script("LCS ra rb\nLCS ra rb IDX WITHMATCHLEN\nLCS ra rb IDX MINMATCHLEN 2");
+    }
+    pair.check_mode(&[b"HELLO", b"3"], crate::differential::Mode::Shape);
+    pair.script(cases);
+}
+
 #[test]
 fn key_commands() {
     let mut p = Pair::start(&[]);

@@ -233,6 +233,9 @@ pub static CATALOG: &[Doc] = &[
         "numreplicas:integer timeout:integer"),
 
     // ---- strings ----
+    doc("lcs", STRING, "7.0.0", "O(N*M): N and M the lengths of the two strings",
+        "Finds the longest common subsequence of two strings: the subsequence, its length, or the ranges that match.",
+        "key1:key key2:key+ [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]"),
     doc("append", STRING, "2.0.0", "O(1) amortized",
         "Adds bytes at the end of a string, creating it when missing; answers the new length.",
         "key value"),

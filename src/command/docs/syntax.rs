@@ -28,7 +28,8 @@
 //!   the token is what stands between the quotes, the name what comes before.
 //!
 //! Key arguments are numbered in the order they appear (`key_spec_index`), as Redis numbers
-//! its key specs for the commands replikv implements.
+//! its key specs for the commands replikv implements; `name:key+` is a key of the same spec
+//! as the key before it (one range spec over both, as LCS's).
 
 use std::fmt;
 
@@ -96,6 +97,9 @@ pub struct Arg {
     pub kind: Kind,
     /// `key_spec_index`, for key arguments.
     pub key_spec_index: Option<usize>,
+    /// A key of the same key spec as the key before it (`name:key+`), as LCS's two keys
+    /// are one range spec in Redis.
+    pub same_spec_as_previous: bool,
     /// `token`: the literal word that introduces the argument.
     pub token: Option<&'static str>,
     /// `since`: the version that added the argument.
@@ -116,6 +120,7 @@ impl Arg {
             name,
             kind,
             key_spec_index: None,
+            same_spec_as_previous: false,
             token: None,
             since: None,
             deprecated_since: None,
@@ -183,8 +188,12 @@ pub fn parse(source: &'static str) -> Result<Vec<Arg>, SyntaxError> {
 fn number_keys(args: &mut [Arg], next: &mut usize) {
     for arg in args {
         if arg.kind == Kind::Key {
-            arg.key_spec_index = Some(*next);
-            *next += 1;
+            if arg.same_spec_as_previous && *next > 0 {
+                arg.key_spec_index = Some(*next - 1);
+            } else {
+                arg.key_spec_index = Some(*next);
+                *next += 1;
+            }
         }
         if let Some(children) = arg.kind.children_mut() {
             number_keys(children, next);
@@ -589,6 +598,12 @@ fn word_to_arg(word: &'static str) -> Arg {
     if is_token(word) {
         let mut arg = Arg::new(word.to_ascii_lowercase(), Kind::PureToken);
         arg.token = Some(word);
+        return arg;
+    }
+    // `name:key+`: a key of the previous key's spec (a range spec covering both).
+    if let Some(name) = word.strip_suffix(":key+") {
+        let mut arg = Arg::new(name.to_string(), Kind::Key);
+        arg.same_spec_as_previous = true;
         return arg;
     }
     let typed = word.rsplit_once(':').and_then(|(name, ty)| {
