@@ -281,6 +281,8 @@ pub const WITHSCORES_BYLEX: &str =
 /// ZUNIONSTORE WEIGHTS that is not a float.
 pub const WEIGHT_NOT_FLOAT: &str = "ERR weight value is not a float";
 
+/// MEMORY PURGE when jemalloc refuses the purge.
+pub const MEMORY_PURGE_FAILED: &str = "ERR Error purging dirty pages";
 // ---- LCS ----
 /// LCS on a key that is not a string.
 pub const LCS_NOT_STRINGS: &str = "ERR The specified keys must contain string values";

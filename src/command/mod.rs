@@ -28,6 +28,7 @@ pub mod info;
 pub mod introspection;
 pub mod latency;
 pub mod list;
+pub mod memory;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;

@@ -16,6 +16,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::debug::COMMANDS,
     super::info::COMMANDS,
     super::latency::COMMANDS,
+    super::memory::COMMANDS,
     super::transactions::COMMANDS,
     super::replication::COMMANDS,
     super::list::COMMANDS,

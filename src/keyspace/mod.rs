@@ -9,6 +9,7 @@ pub mod db;
 pub mod digest;
 pub mod key;
 pub mod lfu;
+pub mod memory;
 pub mod segment;
 pub mod types;
 pub mod value;

@@ -31,6 +31,36 @@ pub fn allocator_stats() -> AllocatorStats {
     }
 }
 
+/// jemalloc's own statistics report, as text (MEMORY MALLOC-STATS).
+pub fn allocator_report() -> String {
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    let mut text = Vec::new();
+    match tikv_jemalloc_ctl::stats_print::stats_print(&mut text, Default::default()) {
+        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+        Err(e) => format!("jemalloc statistics are not available: {e}"),
+    }
+}
+
+/// Asks jemalloc to return the dirty pages of every arena to the system (MEMORY PURGE);
+/// false when jemalloc refused.
+pub fn purge_allocator() -> bool {
+    // MALLCTL_ARENAS_ALL (4096) names every arena.
+    const PURGE_ALL: &[u8] = b"arena.4096.purge\0";
+    // SAFETY: the name is NUL-terminated; a purge reads and writes nothing (null pointers,
+    // zero lengths), as jemalloc's documentation for this control requires.
+    #[allow(unsafe_code)]
+    let status = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            PURGE_ALL.as_ptr().cast(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    status == 0
+}
+
 /// Resident set size in bytes (INFO used_memory_rss), from /proc/self/statm.
 pub fn rss_bytes() -> u64 {
     let Ok(text) = std::fs::read_to_string("/proc/self/statm") else {

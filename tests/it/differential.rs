@@ -481,6 +481,58 @@ fn lcs_matches_redis() {
     pair.script(cases);
 }
 
+/// MEMORY: HELP, errors and missing keys byte for byte; USAGE, DOCTOR and MALLOC-STATS in
+/// Redis's reply types; STATS with Redis's field names in Redis's order; USAGE figures in
+/// the range a user expects from the value's size.
+#[test]
+fn memory_command_answers_as_redis() {
+    let mut pair = Pair::start(&[]);
+    pair.script(
+        "
+        MEMORY HELP
+        MEMORY
+        MEMORY FOO
+        MEMORY USAGE missing
+        SET k v
+        ?MEMORY USAGE k
+        ?MEMORY USAGE k SAMPLES 0
+        MEMORY USAGE k SAMPLES -1
+        MEMORY USAGE k SAMPLES x
+        MEMORY USAGE k BOGUS
+        MEMORY USAGE k SAMPLES
+        ?MEMORY DOCTOR
+        ?MEMORY MALLOC-STATS
+        MEMORY PURGE
+        MEMORY STATS extra
+        COMMAND GETKEYS MEMORY USAGE k
+        ",
+    );
+    let names = |v: crate::harness::Value| -> Vec<String> {
+        v.array().iter().step_by(2).map(|k| k.text()).collect()
+    };
+    assert_eq!(
+        names(pair.oc.cmd(&["MEMORY", "STATS"])),
+        names(pair.rc.cmd(&["MEMORY", "STATS"])),
+        "MEMORY STATS fields (replikv left, Redis right)"
+    );
+    let usage = |c: &mut crate::harness::Conn, key: &str| c.cmd(&["MEMORY", "USAGE", key]).int();
+    pair.oc.cmd(&["SET", "big", &"A".repeat(33_000)]);
+    let big = usage(&mut pair.oc, "big");
+    assert!(
+        (33_000..42_000).contains(&big),
+        "a 33000-byte string: {big}"
+    );
+    for i in 0..100 {
+        let field = format!("f{i}");
+        pair.oc.cmd(&["HSET", "h", &field, &"x".repeat(100)]);
+    }
+    let hash = usage(&mut pair.oc, "h");
+    assert!(
+        (10_000..60_000).contains(&hash),
+        "100 fields of 100 bytes: {hash}"
+    );
+}
+
 #[test]
 fn key_commands() {
     let mut p = Pair::start(&[]);
