@@ -141,36 +141,34 @@ fn geoadd(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// GEOHASH key member...: the standard 11-character geohash of each member.
-fn geohash_cmd(ctx: &mut Ctx) -> CmdResult {
+/// Writes one reply element per member named after the key: `write` gets the member's
+/// score, or `None` when the member (or the key) is missing.
+fn reply_per_member(ctx: &mut Ctx, write: impl Fn(&mut ReplyBuf, Option<f64>)) -> CmdResult {
     let (now, clock) = (ctx.now, ctx.clock());
     let argv = ctx.argv;
     let (db, out) = db_out(ctx);
     let zset = read::<ZSet>(db, &argv[1], now, clock)?;
     out.array(argv.len() - 2);
     for member in &argv[2..] {
-        match zset.and_then(|z| z.score(member)) {
-            Some(score) => out.bulk(&geohash::standard_geohash(score)),
-            None => out.null(),
-        }
+        write(out, zset.and_then(|z| z.score(member)));
     }
     Ok(())
 }
 
+/// GEOHASH key member...: the standard 11-character geohash of each member.
+fn geohash_cmd(ctx: &mut Ctx) -> CmdResult {
+    reply_per_member(ctx, |out, score| match score {
+        Some(score) => out.bulk(&geohash::standard_geohash(score)),
+        None => out.null(),
+    })
+}
+
 /// GEOPOS key member...: each member's longitude and latitude.
 fn geopos(ctx: &mut Ctx) -> CmdResult {
-    let (now, clock) = (ctx.now, ctx.clock());
-    let argv = ctx.argv;
-    let (db, out) = db_out(ctx);
-    let zset = read::<ZSet>(db, &argv[1], now, clock)?;
-    out.array(argv.len() - 2);
-    for member in &argv[2..] {
-        match zset.and_then(|z| z.score(member)) {
-            Some(score) => reply_position(out, geohash::position_of(score)),
-            None => out.null_array(),
-        }
-    }
-    Ok(())
+    reply_per_member(ctx, |out, score| match score {
+        Some(score) => reply_position(out, geohash::position_of(score)),
+        None => out.null_array(),
+    })
 }
 
 /// GEODIST key member1 member2 [unit]

@@ -224,46 +224,36 @@ pub fn standard_geohash(score: f64) -> [u8; 11] {
     out
 }
 
-fn move_x(hash: &mut Hash, d: i8) {
-    if d == 0 {
-        return;
-    }
-    let width = 64 - u32::from(hash.step) * 2;
-    let mut x = hash.bits & 0xaaaaaaaaaaaaaaaa;
-    let y = hash.bits & 0x5555555555555555;
-    let zz = 0x5555555555555555u64 >> width;
-    if d > 0 {
-        x = x.wrapping_add(zz + 1);
-    } else {
-        x |= zz;
-        x = x.wrapping_sub(zz + 1);
-    }
-    x &= 0xaaaaaaaaaaaaaaaau64 >> width;
-    hash.bits = x | y;
-}
+/// Longitude bits of an interleaved hash (the odd positions).
+const X_BITS: u64 = 0xaaaaaaaaaaaaaaaa;
+/// Latitude bits (the even positions).
+const Y_BITS: u64 = 0x5555555555555555;
 
-fn move_y(hash: &mut Hash, d: i8) {
+/// Moves `hash` one cell along the axis whose bits are `own` (forward when `d > 0`,
+/// backward when `d < 0`), wrapping around at the edges: the axis's bits are added to or
+/// subtracted from with the other axis's bits set as carriers.
+fn move_along(hash: &mut Hash, d: i8, own: u64) {
     if d == 0 {
         return;
     }
     let width = 64 - u32::from(hash.step) * 2;
-    let x = hash.bits & 0xaaaaaaaaaaaaaaaa;
-    let mut y = hash.bits & 0x5555555555555555;
-    let zz = 0xaaaaaaaaaaaaaaaau64 >> width;
+    let mut moving = hash.bits & own;
+    let kept = hash.bits & !own;
+    let carriers = !own >> width;
     if d > 0 {
-        y = y.wrapping_add(zz + 1);
+        moving = moving.wrapping_add(carriers + 1);
     } else {
-        y |= zz;
-        y = y.wrapping_sub(zz + 1);
+        moving |= carriers;
+        moving = moving.wrapping_sub(carriers + 1);
     }
-    y &= 0x5555555555555555u64 >> width;
-    hash.bits = x | y;
+    moving &= own >> width;
+    hash.bits = moving | kept;
 }
 
 fn moved(hash: Hash, dx: i8, dy: i8) -> Hash {
     let mut h = hash;
-    move_x(&mut h, dx);
-    move_y(&mut h, dy);
+    move_along(&mut h, dx, X_BITS);
+    move_along(&mut h, dy, Y_BITS);
     h
 }
 
