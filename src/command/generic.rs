@@ -27,11 +27,11 @@ fn del(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn exists(ctx: &mut Ctx) -> CmdResult {
-    let (now, clock) = (ctx.now, ctx.clock());
+    let now = ctx.now;
     let mut count = 0;
     for i in 1..ctx.argv.len() {
         let key = ctx.arg(i);
-        if ctx.db().get_counted(key, now, clock).is_some() {
+        if ctx.db().get_counted_untouched(key, now).is_some() {
             count += 1;
         }
     }
@@ -40,11 +40,11 @@ fn exists(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn type_cmd(ctx: &mut Ctx) -> CmdResult {
-    let (now, clock) = (ctx.now, ctx.clock());
+    let now = ctx.now;
     let key = ctx.arg(1);
     let name = ctx
         .db()
-        .get_counted(key, now, clock)
+        .get_counted_untouched(key, now)
         .map(|it| it.value.value_type().name())
         .unwrap_or("none");
     ctx.out.simple(name);
@@ -154,9 +154,9 @@ fn pexpireat(ctx: &mut Ctx) -> CmdResult {
 
 /// TTL, PTTL, EXPIRETIME, PEXPIRETIME.
 fn ttl_generic(ctx: &mut Ctx, millis: bool, absolute: bool) -> CmdResult {
-    let (now, clock) = (ctx.now, ctx.clock());
+    let now = ctx.now;
     let key = ctx.arg(1);
-    let Some(item) = ctx.db().get_counted(key, now, clock) else {
+    let Some(item) = ctx.db().get_counted_untouched(key, now) else {
         ctx.out.int(-2);
         return Ok(());
     };

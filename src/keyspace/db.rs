@@ -196,6 +196,15 @@ impl Db {
     /// Like [`Db::get`], counting a keyspace hit or miss and recording the access (for read
     /// commands).
     pub fn get_counted(&mut self, key: &[u8], now: i64, clock: u32) -> Option<&ItemRef> {
+        let mode = self.access_mode;
+        let item = self.get_counted_untouched(key, now)?;
+        item.record_access(mode, clock);
+        Some(item)
+    }
+
+    /// Like [`Db::get_counted`] without recording the access: TTL, TYPE and EXISTS look at
+    /// a key without making it recently used (Redis's LOOKUP_NOTOUCH).
+    pub fn get_counted_untouched(&mut self, key: &[u8], now: i64) -> Option<&ItemRef> {
         let Some((si, position)) = self.locate_live(key, now) else {
             self.stat_misses += 1;
             if let Some(log) = &mut self.missed_keys {
@@ -204,9 +213,7 @@ impl Db {
             return None;
         };
         self.stat_hits += 1;
-        let item = self.segments[si].at(position)?;
-        item.record_access(self.access_mode, clock);
-        Some(item)
+        self.segments[si].at(position)
     }
 
     /// The segment and position of `key` when it is live, expiring it first when its time

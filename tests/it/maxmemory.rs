@@ -194,6 +194,29 @@ fn evictions_reach_replikv_and_redis_replicas_as_dels() {
     }
 }
 
+/// TTL, PTTL, TYPE and EXISTS look at a key without counting as an access (Redis's
+/// LOOKUP_NOTOUCH): under LFU with a log factor of 0 every access adds one to OBJECT FREQ,
+/// so the counter shows exactly which commands touched the key.
+#[test]
+fn ttl_type_and_exists_do_not_touch_the_key() {
+    let mut pair = Pair::start(&[]);
+    pair.script(
+        "
+        CONFIG SET maxmemory-policy allkeys-lfu
+        CONFIG SET lfu-log-factor 0
+        SET k hello
+        OBJECT FREQ k
+        TTL k
+        PTTL k
+        TYPE k
+        EXISTS k
+        OBJECT FREQ k
+        GET k
+        OBJECT FREQ k
+        ",
+    );
+}
+
 #[test]
 fn object_freq_and_idletime_follow_the_policy_as_redis() {
     let mut pair = Pair::start(&[]);
