@@ -96,3 +96,23 @@ size_t replikv_strtod_prefix(const char *s, size_t len, double *out) {
     *out = strtod(buf, &end);
     return (size_t)(end - buf);
 }
+
+/* SORT's reading of a weight (Redis's sort.c): strtod over the value as a C string (so it
+ * ends at the first NUL byte), refusing trailing characters, ERANGE and NaN. An empty
+ * string reads as 0, as in Redis. Returns 1 and the value, or 0. */
+int replikv_sort_score(const char *s, size_t len, double *out) {
+    char stack[128];
+    char *buf = len < sizeof(stack) ? stack : malloc(len + 1);
+    char *end;
+    double v;
+    int ok;
+    if (buf == NULL) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    v = strtod(buf, &end);
+    ok = !(end[0] != '\0' || errno == ERANGE || isnan(v));
+    if (buf != stack) free(buf);
+    if (ok) *out = v;
+    return ok;
+}

@@ -14,6 +14,8 @@ use super::flags::*;
 use super::{CommandTable, Spec};
 use crate::config::PropagationErrorBehavior;
 use crate::engine::blocking::Waiter;
+use crate::engine::monitor::Origin;
+use crate::engine::slowlog::Caller;
 use crate::engine::{ClientKind, Engine, Session, State};
 use crate::keyspace::now_ms;
 use crate::resp::ReplyBuf;
@@ -117,6 +119,7 @@ pub fn call_with(
         mode,
         ready_key,
         table,
+        redacted: Vec::new(),
     };
     let result = (spec.handler)(&mut ctx);
     let Ctx {
@@ -125,6 +128,7 @@ pub fn call_with(
         force_propagate,
         block,
         action,
+        redacted,
         ..
     } = ctx;
     let micros = start.elapsed().as_micros() as u64;
@@ -148,6 +152,15 @@ pub fn call_with(
     engine
         .latency_monitor
         .add_if_needed(event, micros / 1000, threshold, now_ms() / 1000);
+    // A command that blocked is logged when it is served or times out, as Redis does;
+    // MONITOR shows it once, when it arrives.
+    if block.is_none() && !spec.has(SKIP_SLOWLOG) {
+        log_if_slow(engine, session, mode, argv, &redacted, micros);
+    }
+    if mode != CallMode::Serving && !spec.has(SKIP_MONITOR | ADMIN) {
+        feed_monitors(engine, session, mode, argv, &redacted);
+    }
+    let stat = engine.stats.commands.entry(spec.fullname).or_default();
     if let Err(err) = &result {
         stat.failed_calls += 1;
         reply_error(engine, session, out, err, Some(spec.fullname));
@@ -201,4 +214,70 @@ pub fn register_block(
         deadline,
         timeout_reply: req.timeout_reply,
     })
+}
+
+/// Logs the command in the slow log when it ran for at least `slowlog-log-slower-than`.
+/// A command a script runs is logged as from `?:0` with no name (Redis runs it
+/// from its Lua client, which has neither).
+fn log_if_slow(
+    engine: &mut Engine,
+    session: &Session,
+    mode: CallMode,
+    argv: &[Bytes],
+    redacted: &[usize],
+    micros: u64,
+) {
+    let settings = &engine.settings;
+    if settings.slowlog_log_slower_than < 0 {
+        return;
+    }
+    let (slower_than, max_len) = (settings.slowlog_log_slower_than, settings.slowlog_max_len);
+    let name = session.info.name.lock().clone();
+    let caller = match mode {
+        CallMode::Script => Caller {
+            peer: "?:0",
+            name: None,
+        },
+        _ => Caller {
+            peer: &session.info.addr,
+            name: name.as_deref(),
+        },
+    };
+    engine.slowlog.push_if_slow(
+        slower_than,
+        max_len,
+        argv,
+        redacted,
+        micros,
+        caller,
+        now_ms() / 1000,
+    );
+}
+
+/// Shows the command to the clients in MONITOR mode (none while a dataset loads).
+pub fn feed_monitors(
+    engine: &mut Engine,
+    session: &Session,
+    mode: CallMode,
+    argv: &[Bytes],
+    redacted: &[usize],
+) {
+    if engine.monitors.is_empty() || engine.loading {
+        return;
+    }
+    let origin = match mode {
+        CallMode::Script => Origin::Script,
+        _ => Origin::Client(&session.info.addr),
+    };
+    let limit = engine.settings.obuf_normal;
+    engine
+        .monitors
+        .feed(now_us(), session.db, origin, argv, redacted, &limit);
+}
+
+/// Unix time in microseconds.
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
 }

@@ -45,6 +45,13 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
             )
         })
         .collect();
+    // Every pair is checked, even past an invalid one, so that no secret reaches the slow
+    // log whatever the outcome (as Redis does).
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if config::directives::is_sensitive(name) {
+            ctx.redact(3 + 2 * i);
+        }
+    }
     let allow_protected = may_change_protected(&ctx.engine.settings, ctx.session.is_local);
     apply_config_set(ctx.state, ctx.engine, &pairs, allow_protected)
         .map_err(|e| CmdError::Other(e.resp_message()))?;

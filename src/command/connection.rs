@@ -70,6 +70,9 @@ fn auth(ctx: &mut Ctx) -> CmdResult {
         3 => (Some(ctx.arg(1)), ctx.arg(2)),
         _ => return Err(CmdError::Fixed(error::SYNTAX)),
     };
+    for i in 1..ctx.argv.len() {
+        ctx.redact(i);
+    }
     authenticate(ctx, user, pass)?;
     ctx.session.authenticated = true;
     ctx.out.ok();
@@ -96,6 +99,8 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
         let more = ctx.argv.len() - i - 1;
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             auth = Some((ctx.arg(i + 1), ctx.arg(i + 2)));
+            ctx.redact(i + 1);
+            ctx.redact(i + 2);
             i += 3;
         } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             name = Some(ctx.arg(i + 1));
@@ -179,6 +184,7 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.engine.reset_transaction(ctx.session);
     let id = ctx.session.id();
     ctx.engine.subscriptions.remove_client(id);
+    ctx.engine.monitors.remove(id);
     ctx.session.channels.clear();
     ctx.session.patterns.clear();
     ctx.session.shard_channels.clear();
@@ -210,7 +216,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "auth",
         -2,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SKIP_MONITOR | SKIP_SLOWLOG,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         auth
@@ -218,7 +224,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "hello",
         -1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SKIP_MONITOR | SKIP_SLOWLOG,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         (0, 0, 0),
         "connection",
         hello

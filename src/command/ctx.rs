@@ -122,12 +122,23 @@ pub struct Ctx<'a> {
     /// Every command (EXEC runs queued ones, COMMAND lists them): handed down by the
     /// executor, so that no family imports the table that imports every family.
     pub table: &'static CommandTable,
+    /// Indexes of arguments the slow log and MONITOR must not show (passwords): see
+    /// [`Ctx::redact`].
+    pub redacted: Vec<usize>,
 }
 
 impl<'a> Ctx<'a> {
     /// Argument `i` (0 is the command name).
     pub fn arg(&self, i: usize) -> &'a [u8] {
         &self.argv[i]
+    }
+
+    /// Hides argument `i` from the slow log and MONITOR (shown as `(redacted)`), as
+    /// Redis's `redactClientCommandArgument`: for passwords and other secrets.
+    pub fn redact(&mut self, i: usize) {
+        if !self.redacted.contains(&i) {
+            self.redacted.push(i);
+        }
     }
 
     /// The selected database.

@@ -356,9 +356,9 @@ pub fn serve_blocked(state: &State, engine: &mut Engine) {
 }
 
 /// Counts a blocked command whose timeout passed as one call (a served one is counted
-/// when it is served).
-pub fn count_timed_out(engine: &mut Engine, argv: &[Bytes]) {
-    if let Ok(spec) = TABLE.resolve(argv) {
+/// when it is served). Like Redis 7.0, a timed-out command is not logged in the slow log.
+pub fn count_timed_out(engine: &mut Engine, waiter: &crate::engine::blocking::Waiter) {
+    if let Ok(spec) = TABLE.resolve(&waiter.argv) {
         engine
             .stats
             .commands

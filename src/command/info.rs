@@ -376,7 +376,7 @@ fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "pubsubshard_channels", 0);
     field!(s, "latest_fork_usec", 0);
     field!(s, "total_forks", 0);
-    field!(s, "migrate_cached_sockets", 0);
+    field!(s, "migrate_cached_sockets", e.migrate_sockets.len());
     field!(s, "slave_expires_tracked_keys", 0);
     field!(s, "active_defrag_hits", 0);
     field!(s, "active_defrag_misses", 0);

@@ -19,6 +19,7 @@ extern "C" {
     ) -> i32;
     fn replikv_parse_double(s: *const u8, len: usize, out: *mut f64) -> i32;
     fn replikv_strtod_prefix(s: *const u8, len: usize, out: *mut f64) -> usize;
+    fn replikv_sort_score(s: *const u8, len: usize, out: *mut f64) -> i32;
 }
 
 /// An integer argument (`string2ll`), or `ERR value is not an integer or out of range`.
@@ -47,6 +48,16 @@ pub fn strtod_prefix(s: &[u8]) -> (f64, usize) {
     #[allow(unsafe_code)]
     let used = unsafe { replikv_strtod_prefix(s.as_ptr(), s.len(), &mut out) };
     (out, used)
+}
+
+/// A SORT weight as Redis reads it (`strtod` over the C string, nothing left over, no
+/// overflow or NaN; the empty string is 0), or `None`.
+pub fn sort_score(s: &[u8]) -> Option<f64> {
+    let mut out = 0.0f64;
+    // SAFETY: reads `len` bytes from `s`, writes one f64.
+    #[allow(unsafe_code)]
+    let ok = unsafe { replikv_sort_score(s.as_ptr(), s.len(), &mut out) };
+    (ok == 1).then_some(out)
 }
 
 /// Why a long-double addition failed.

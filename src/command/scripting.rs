@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::call::call;
+use super::call::{call, feed_monitors};
 use super::ctx::{CallMode, Ctx};
 use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
@@ -295,6 +295,9 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
 }
 
 fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
+    // Scripts skip the executor's MONITOR feed so that they show before the commands they
+    // run, as in Redis.
+    feed_monitors(ctx.engine, ctx.session, ctx.mode, ctx.argv, &[]);
     let numkeys = parse_numkeys(ctx, error::NOT_INTEGER)?;
     let body = ctx.argv[1].clone();
     let sha = if by_sha {
@@ -347,6 +350,7 @@ fn evalsha_ro(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
+    feed_monitors(ctx.engine, ctx.session, ctx.mode, ctx.argv, &[]);
     let name = String::from_utf8_lossy(ctx.arg(1)).into_owned();
     let Some(function) = ctx.engine.scripts.functions.get(&name).cloned() else {
         return Err(CmdError::Fixed("ERR Function not found"));

@@ -42,6 +42,16 @@ pub struct Directive {
 /// changed at run time only where `enable-protected-configs` allows.
 pub const PROTECTED_CONFIGS: &[&str] = &["dir", "dbfilename"];
 
+/// Directives whose values are secrets (Redis's SENSITIVE_CONFIG, plus our control plane's
+/// token): CONFIG SET hides them from the slow log.
+pub const SENSITIVE_CONFIGS: &[&str] =
+    &["masterauth", "masteruser", "requirepass", "http-auth-token"];
+
+/// True when `name` (a directive's name or alias, any case) holds a secret.
+pub fn is_sensitive(name: &str) -> bool {
+    find(name).is_some_and(|d| SENSITIVE_CONFIGS.contains(&d.name))
+}
+
 /// Finds a directive by name or alias, ignoring case.
 pub fn find(name: &str) -> Option<&'static Directive> {
     DIRECTIVES.iter().find(|d| {
@@ -728,6 +738,32 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         doc: "Milliseconds from which a command is recorded by the latency monitor (LATENCY LATEST, HISTORY; 0 = off).",
+    },
+    Directive {
+        name: "slowlog-log-slower-than",
+        alias: None,
+        default: "10000",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.slowlog_log_slower_than.to_string(),
+        set: |s, a| {
+            s.slowlog_log_slower_than = parse_int(a, -1, i64::MAX)?;
+            Ok(())
+        },
+        doc: "Microseconds from which a command is recorded in the slow log (SLOWLOG GET); 0 records every command, -1 none.",
+    },
+    Directive {
+        name: "slowlog-max-len",
+        alias: None,
+        default: "128",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.slowlog_max_len.to_string(),
+        set: |s, a| {
+            s.slowlog_max_len = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "Entries the slow log keeps (the oldest are dropped first).",
     },
     Directive {
         name: "propagation-error-behavior",

@@ -196,6 +196,10 @@ pub struct Settings {
     pub maxmemory_policy: String,
     /// `latency-monitor-threshold` (ms; 0 = off).
     pub latency_monitor_threshold: u64,
+    /// `slowlog-log-slower-than` (microseconds; negative = off, 0 = every command).
+    pub slowlog_log_slower_than: i64,
+    /// `slowlog-max-len`.
+    pub slowlog_max_len: u64,
     /// `latency-tracking`: a latency histogram per command.
     pub latency_tracking: bool,
     /// `latency-tracking-info-percentiles`.
@@ -370,6 +374,8 @@ impl Settings {
             maxmemory: 0,
             maxmemory_policy: String::new(),
             latency_monitor_threshold: 0,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
             latency_tracking: true,
             latency_tracking_info_percentiles: Vec::new(),
             maxmemory_samples: 0,
@@ -438,8 +444,9 @@ impl Settings {
         }
     }
 
-    /// Applies directive lines (from a file or the command line) in order. A `save` line in a
-    /// file appends a rule (the first one replaces the defaults), as in redis.conf.
+    /// Applies directive lines (from a file, then the command line) in order. A `save` line
+    /// appends rules (the first one replaces the defaults; `save ""` clears them all), as
+    /// Redis reads redis.conf.
     pub fn apply_lines(&mut self, lines: &[Line]) -> Result<(), ConfigError> {
         let mut save_seen = false;
         for line in lines {
@@ -492,11 +499,14 @@ impl Settings {
     /// Builds the settings a process starts with: defaults, then the file, then argv.
     pub fn load(cl: &CommandLine) -> Result<Settings, ConfigError> {
         let mut s = Settings::defaults();
-        if let Some(path) = &cl.config_file {
-            let lines = read_file(path)?;
-            s.apply_lines(&lines)?;
-        }
-        s.apply_lines(&cl.directives)?;
+        // The file and the command line are one sequence, as Redis reads them: a `--save`
+        // after the file's `save` lines adds a rule to them.
+        let mut lines = match &cl.config_file {
+            Some(path) => read_file(path)?,
+            None => Vec::new(),
+        };
+        lines.extend(cl.directives.iter().cloned());
+        s.apply_lines(&lines)?;
         Ok(s)
     }
 }
@@ -581,6 +591,24 @@ mod tests {
         s.apply_lines(&[line(&[""]), line(&["3600 1 300 100"])])
             .unwrap();
         assert_eq!(s.save, vec![(3600, 1), (300, 100)]);
+    }
+
+    #[test]
+    fn command_line_save_adds_to_the_files_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.conf");
+        std::fs::write(&path, "save 900 1\n").unwrap();
+        let load = |extra: &[&str]| {
+            let mut argv = vec![path.display().to_string()];
+            argv.extend(extra.iter().map(|a| a.to_string()));
+            Settings::load(&parse::parse_command_line(&argv).unwrap()).unwrap()
+        };
+        assert_eq!(load(&[]).save, vec![(900, 1)]);
+        assert_eq!(
+            load(&["--save", "100", "100"]).save,
+            vec![(900, 1), (100, 100)]
+        );
+        assert!(load(&["--save", ""]).save.is_empty());
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub mod blocking;
 pub mod eviction;
 pub mod failover;
 pub mod latency;
+pub mod migrate;
+pub mod monitor;
 pub mod notify;
 pub mod pause;
 pub mod persistence;
@@ -27,6 +29,7 @@ pub mod rdb_bridge;
 pub mod replication;
 pub mod session;
 pub mod settings;
+pub mod slowlog;
 pub mod snapshot;
 pub mod state;
 pub mod subscriptions;
@@ -133,6 +136,12 @@ pub struct Engine {
     /// The latency monitor's events (LATENCY LATEST/HISTORY/RESET); CONFIG RESETSTAT
     /// keeps them, as Redis.
     pub latency_monitor: latency::LatencyMonitor,
+    /// Commands that ran for at least `slowlog-log-slower-than` (SLOWLOG).
+    pub slowlog: slowlog::SlowLog,
+    /// Clients in MONITOR mode.
+    pub monitors: monitor::Monitors,
+    /// MIGRATE's connections to target instances.
+    pub migrate_sockets: migrate::MigrateSockets,
     /// The database our master's stream currently applies to, while a master link session
     /// exists (a save records it as `repl-stream-db`). Kept here, beside the data, so that
     /// a save running inside the master's stream (FLUSHALL with save rules) never needs the
@@ -167,6 +176,9 @@ impl Engine {
             pauses: pause::Pauses::default(),
             eviction: eviction::Eviction::default(),
             latency_monitor: latency::LatencyMonitor::default(),
+            slowlog: slowlog::SlowLog::default(),
+            monitors: monitor::Monitors::default(),
+            migrate_sockets: migrate::MigrateSockets::default(),
             pending_propagation: Vec::new(),
             dirty: 0,
             lastsave: crate::keyspace::now_ms() / 1000,

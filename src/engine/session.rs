@@ -66,6 +66,8 @@ pub struct ClientInfo {
     pub over_soft_since_ms: AtomicI64,
     /// Blocked in a blocking command.
     pub blocked: AtomicBool,
+    /// In MONITOR mode (CLIENT LIST flag `O`).
+    pub monitor: AtomicBool,
     /// Set when the client must be disconnected (CLIENT KILL, output limits, shutdown).
     pub killed: AtomicBool,
     /// Wakes the connection task when `killed` is set.
@@ -97,6 +99,7 @@ impl ClientInfo {
             reply_pending: AtomicUsize::new(0),
             over_soft_since_ms: AtomicI64::new(0),
             blocked: AtomicBool::new(false),
+            monitor: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
             net_in: AtomicU64::new(0),
@@ -183,6 +186,7 @@ impl ClientInfo {
         match self.kind() {
             ClientKind::Replica => flags.push('S'),
             ClientKind::Master => flags.push('M'),
+            ClientKind::Normal if self.monitor.load(Ordering::Relaxed) => flags.push('O'),
             ClientKind::Normal => {}
         }
         if self.is_pubsub() {

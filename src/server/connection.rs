@@ -77,6 +77,9 @@ struct Conn {
     parser: RequestParser,
     out: ReplyBuf,
     pending: VecDeque<Input>,
+    /// Bytes of the commands in `pending`: with what is left in `rbuf`, the query buffer
+    /// CLIENT LIST shows while they run (Redis trims its buffer after a batch).
+    pending_bytes: usize,
     push_rx: mpsc::UnboundedReceiver<Bytes>,
 }
 
@@ -103,6 +106,7 @@ pub async fn serve(
         parser: RequestParser::new(),
         out: ReplyBuf::new(Proto::Resp2),
         pending: VecDeque::new(),
+        pending_bytes: 0,
         push_rx,
     };
     let end = conn.run().await;
@@ -184,6 +188,7 @@ impl Conn {
     /// the input is malformed or over the query buffer limit.
     fn parse_input(&mut self) -> Option<End> {
         let settings = self.state.settings();
+        let unparsed = self.rbuf.len();
         loop {
             let limits = ParseLimits {
                 max_bulk_len: settings.proto_max_bulk_len as i64,
@@ -208,7 +213,10 @@ impl Conn {
                 break;
             }
         }
-        self.info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
+        self.pending_bytes += unparsed - self.rbuf.len();
+        self.info
+            .qbuf
+            .store(self.pending_bytes + self.rbuf.len(), Ordering::Relaxed);
         if !self.session.is_master_link
             && self.rbuf.len() as u64 > settings.client_query_buffer_limit
         {
@@ -304,6 +312,10 @@ impl Conn {
                     if self.out.len() >= OUT_BATCH {
                         break;
                     }
+                }
+                if self.pending.is_empty() {
+                    self.pending_bytes = 0;
+                    self.info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
                 }
             }
             if end.is_none() && self.over_output_limit() {
@@ -580,7 +592,7 @@ impl Conn {
         let e = &mut *engine;
         match e.blocking.unblock(&mut e.keyspace, self.info.id) {
             Some(waiter) => {
-                crate::command::exec::count_timed_out(e, &waiter.argv);
+                crate::command::exec::count_timed_out(e, &waiter);
                 true
             }
             None => false,
@@ -696,6 +708,7 @@ impl Conn {
         let id = self.info.id;
         e.blocking.unblock(&mut e.keyspace, id);
         e.subscriptions.remove_client(id);
+        e.monitors.remove(id);
         for w in self.session.watched.drain(..) {
             e.keyspace.dbs[w.db].unwatch(&w.key, id);
         }

@@ -59,6 +59,8 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
     // Eviction a command left unfinished (its time ran out) goes on without waiting for
     // the next command.
     crate::engine::eviction::perform(state, &mut engine);
+    // MIGRATE's connections idle for too long.
+    engine.migrate_sockets.close_idle(now_ms() / 1000);
     // Save rules and scheduled BGSAVEs.
     crate::engine::persistence::cron(state, &mut engine);
     let total = engine.stats.total_commands;

@@ -35,6 +35,8 @@ mod latency;
 mod limits;
 /// maxmemory: the limit, each eviction policy, -OOM, evictions on replicas, LFU.
 mod maxmemory;
+/// MIGRATE between replikv and redis-server 7.0 both ways: replies, keys moved, replicas.
+mod migrate;
 /// Keyspace notifications vs redis-server 7.0: every event, in order; expiry, eviction, replicas.
 mod notifications;
 /// Malformed input, limits, vanishing clients.
@@ -52,6 +54,10 @@ mod replication_defects;
 mod scripting;
 /// Real redis-sentinel managing replikv, Redis and mixed groups.
 mod sentinel;
+/// SLOWLOG and MONITOR vs redis-server 7.0: entries, lines, redaction, limits.
+mod slowlog;
+/// SORT and SORT_RO vs redis-server 7.0: orders, BY/GET patterns, LIMIT, STORE; replicated.
+mod sort;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
 /// Streams and consumer groups vs redis-server 7.0: replies byte for byte, blocking reads,

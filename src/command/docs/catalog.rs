@@ -1144,6 +1144,45 @@ pub static CATALOG: &[Doc] = &[
     doc("latency|reset", SERVER, "2.8.13", "O(1)",
         "Forgets the samples of the events named, or of every event.",
         "[event...]"),
+    doc("sort", GENERIC, "1.0.0", "O(N+M*log(M)): N elements to sort, M returned; O(N) when not sorting",
+        "Sorts a list, set or sorted set by its elements or by weights in other keys; can fetch values per element and store the result.",
+        "key [BY pattern:keypattern] [LIMIT offset:integer count:integer] [GET pattern:keypattern+]... \
+         order=[ASC | DESC] sorting=[ALPHA] [STORE destination:key]"),
+    doc("sort_ro", GENERIC, "7.0.0", "O(N+M*log(M)): N elements to sort, M returned; O(N) when not sorting",
+        "SORT without STORE: a read-only command, allowed on read-only replicas and in read-only scripts.",
+        "key [BY pattern:keypattern] [LIMIT offset:integer count:integer] [GET pattern:keypattern+]... \
+         order=[ASC | DESC] sorting=[ALPHA]"),
+    doc("migrate", GENERIC, "2.6.0", "A DUMP and DEL here and a RESTORE on the target per key, plus the transfer",
+        "Moves keys to another instance atomically, or copies them with COPY.",
+        "host port:integer key_or_empty_string=(key | empty_string='') destination-db:integer \
+         timeout:integer [COPY]@3.0.0 [REPLACE]@3.0.0 \
+         authentication=[[AUTH password]@4.0.7 | username_password=[AUTH2 username password]@6.0.0] \
+         [KEYS key...]@3.0.6")
+        .history(&[
+            ("3.0.0", "COPY and REPLACE options."),
+            ("3.0.6", "KEYS option, to move several keys at once."),
+            ("4.0.7", "AUTH option."),
+            ("6.0.0", "AUTH2 option, with a user name."),
+        ]),
+    doc("slowlog", SERVER, "2.2.12", "Depends on the subcommand",
+        "Groups the subcommands that read and clear the slow log.",
+        ""),
+    doc("slowlog|get", SERVER, "2.2.12", "O(N) in the entries returned",
+        "Lists the newest entries of the slow log: commands that ran longer than the threshold.",
+        "[count:integer]")
+        .history(&[("4.0.0", "Entries also carry the client's address and name.")]),
+    doc("slowlog|help", SERVER, "6.2.0", "O(1)",
+        "Lists the SLOWLOG subcommands.",
+        ""),
+    doc("slowlog|len", SERVER, "2.2.12", "O(1)",
+        "Tells how many entries the slow log holds.",
+        ""),
+    doc("slowlog|reset", SERVER, "2.2.12", "O(N) in the entries held",
+        "Empties the slow log.",
+        ""),
+    doc("monitor", SERVER, "1.0.0", "",
+        "Streams every command the server runs to this connection, as it runs.",
+        ""),
     doc("lastsave", SERVER, "1.0.0", "O(1)",
         "Tells the Unix time of the last snapshot written to disk.",
         ""),

@@ -25,11 +25,14 @@
 //!   version that deprecated it; they come in that order;
 //! - `name=` before a bracket names a choice or block (otherwise a name is derived);
 //! - `name='x'` is a pure token that is not a word in capitals (`equal='='`, `auto_id='*'`):
-//!   the token is what stands between the quotes, the name what comes before.
+//!   the token is what stands between the quotes (possibly nothing: MIGRATE's `""` key),
+//!   the name what comes before.
 //!
 //! Key arguments are numbered in the order they appear (`key_spec_index`), as Redis numbers
 //! its key specs for the commands replikv implements; `name:key+` is a key of the same spec
-//! as the key before it (one range spec over both, as LCS's).
+//! as the key before it (one range spec over both, as LCS's). `name:keypattern` is a
+//! pattern whose expansions are keys, numbered like a key (SORT's BY), and
+//! `name:keypattern+` one of the previous spec (SORT's GET).
 
 use std::fmt;
 
@@ -100,6 +103,9 @@ pub struct Arg {
     /// A key of the same key spec as the key before it (`name:key+`), as LCS's two keys
     /// are one range spec in Redis.
     pub same_spec_as_previous: bool,
+    /// A pattern whose expansions are key names, with a key spec of its own (SORT's BY
+    /// and GET: `name:keypattern`, or `name:keypattern+` for the previous one's spec).
+    pub pattern_of_keys: bool,
     /// `token`: the literal word that introduces the argument.
     pub token: Option<&'static str>,
     /// `since`: the version that added the argument.
@@ -121,6 +127,7 @@ impl Arg {
             kind,
             key_spec_index: None,
             same_spec_as_previous: false,
+            pattern_of_keys: false,
             token: None,
             since: None,
             deprecated_since: None,
@@ -187,7 +194,7 @@ pub fn parse(source: &'static str) -> Result<Vec<Arg>, SyntaxError> {
 
 fn number_keys(args: &mut [Arg], next: &mut usize) {
     for arg in args {
-        if arg.kind == Kind::Key {
+        if arg.kind == Kind::Key || arg.pattern_of_keys {
             if arg.same_spec_as_previous && *next > 0 {
                 arg.key_spec_index = Some(*next - 1);
             } else {
@@ -285,9 +292,6 @@ fn lex(source: &'static str) -> Result<Vec<Lexeme>, SyntaxError> {
                     let Some(len) = source[start..].find('\'') else {
                         return Err(err(at, "unclosed quote"));
                     };
-                    if len == 0 {
-                        return Err(err(at, "empty quoted token"));
-                    }
                     i = start + len + 1;
                     Tok::Symbol(word, &source[start..start + len])
                 } else if bytes.get(i) == Some(&b'=') {
@@ -606,6 +610,15 @@ fn word_to_arg(word: &'static str) -> Arg {
         arg.same_spec_as_previous = true;
         return arg;
     }
+    // `name:keypattern[+]`: a pattern naming keys (SORT's BY and GET).
+    for (suffix, same) in [(":keypattern+", true), (":keypattern", false)] {
+        if let Some(name) = word.strip_suffix(suffix) {
+            let mut arg = Arg::new(name.to_string(), Kind::Pattern);
+            arg.pattern_of_keys = true;
+            arg.same_spec_as_previous = same;
+            return arg;
+        }
+    }
     let typed = word.rsplit_once(':').and_then(|(name, ty)| {
         let kind = match ty {
             "key" => Kind::Key,
@@ -786,6 +799,23 @@ mod tests {
         assert_eq!(alts[1].name, "new_id");
         assert_eq!(alts[1].kind, Kind::PureToken);
         assert_eq!(alts[1].token, Some("$"));
+        // MIGRATE's empty key: a token that is the empty string.
+        let args = parse("(key | empty_string='')").unwrap();
+        let Kind::OneOf(alts) = &args[0].kind else {
+            panic!("oneof expected")
+        };
+        assert_eq!(alts[1].token, Some(""));
+    }
+
+    #[test]
+    fn key_patterns_take_key_spec_indexes() {
+        let args = parse(
+            "key [BY pattern:keypattern] [GET pattern:keypattern+]... [STORE destination:key]",
+        )
+        .unwrap();
+        let indexes: Vec<Option<usize>> = args.iter().map(|a| a.key_spec_index).collect();
+        assert_eq!(indexes, vec![Some(0), Some(1), Some(1), Some(2)]);
+        assert_eq!(args[1].kind, Kind::Pattern);
     }
 
     #[test]
@@ -804,7 +834,6 @@ mod tests {
             "[[a]]",
             "a......",
             "equal='",
-            "equal=''",
             "x=equal='='",
             "|",
             "a | b",
