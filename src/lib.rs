@@ -105,7 +105,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     tokio::spawn(server::cron::run(state.clone()));
     if let Some((host, port)) = settings.replicaof.clone() {
         let mut engine = state.engine.lock();
-        engine::replication::become_replica(&state, &mut engine, host, port);
+        engine::replication::follow_at_startup(&state, &mut engine, host, port);
     }
     if let Some(http) = control::start(state.clone()).await? {
         state.ports.lock().http = http;

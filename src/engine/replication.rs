@@ -28,15 +28,27 @@ use crate::resp::{ParseLimits, Proto, ReplyBuf, RequestParser};
 /// expiring keys, and a driver task connects. A former master keeps its history so the new
 /// master can continue it with a partial resync.
 pub fn become_replica(state: &State, engine: &mut Engine, host: String, port: u16) {
+    follow(state, engine, host, port, true);
+}
+
+/// Follows the master `replicaof` names at start-up. Unlike a running master turned into a
+/// replica, a process that just started has no history of its own worth offering (only the
+/// one its RDB file may hold, already cached by the load): it asks with `PSYNC ? -1`, as
+/// Redis does, so masters count a new replica as one, not as a refused partial resync.
+pub fn follow_at_startup(state: &State, engine: &mut Engine, host: String, port: u16) {
+    follow(state, engine, host, port, false);
+}
+
+fn follow(state: &State, engine: &mut Engine, host: String, port: u16, offer_own_history: bool) {
     let hub = &state.repl;
     engine.repl.publish();
     // Our own history, to continue from if the new master shares it (Redis's
     // replicationCacheMasterUsingMyself).
-    let own = CachedMaster {
+    let own = offer_own_history.then(|| CachedMaster {
         replid: engine.repl.replid.clone(),
         offset: engine.repl.offset,
         db: 0,
-    };
+    });
     let change = hub.role.lock().become_replica(&host, port, own);
     engine.is_replica = true;
     engine.link_up = false;

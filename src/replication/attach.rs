@@ -92,6 +92,7 @@ pub fn attach(
                 hub.sync_partial_err.fetch_add(1, Ordering::Relaxed);
             }
             hub.sync_full.fetch_add(1, Ordering::Relaxed);
+            hub.full_sync_causes[reason.index()].fetch_add(1, Ordering::Relaxed);
             if !log.active {
                 log.create_backlog();
             }

@@ -176,6 +176,9 @@ pub struct Replication {
     pub forced_full: Mutex<std::collections::HashSet<String>>,
     /// Full syncs served (INFO sync_full).
     pub sync_full: AtomicU64,
+    /// Full syncs served by cause, indexed as [`psync::FullReason::ALL`]; counted since
+    /// start (CONFIG RESETSTAT leaves them: they are exported as Prometheus counters).
+    pub full_sync_causes: [AtomicU64; 6],
     /// Partial resyncs accepted.
     pub sync_partial_ok: AtomicU64,
     /// Partial resyncs refused.
@@ -210,6 +213,7 @@ impl Replication {
             generation: watch::channel(0).0,
             forced_full: Mutex::new(std::collections::HashSet::new()),
             sync_full: AtomicU64::new(0),
+            full_sync_causes: Default::default(),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
             good_replicas: AtomicUsize::new(0),
@@ -231,6 +235,9 @@ impl Replication {
     pub fn counters(&self) -> status::SyncCounters {
         status::SyncCounters {
             sync_full: self.sync_full.load(Ordering::Relaxed),
+            full_by_cause: std::array::from_fn(|i| {
+                self.full_sync_causes[i].load(Ordering::Relaxed)
+            }),
             sync_partial_ok: self.sync_partial_ok.load(Ordering::Relaxed),
             sync_partial_err: self.sync_partial_err.load(Ordering::Relaxed),
         }

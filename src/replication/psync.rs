@@ -46,6 +46,41 @@ pub enum FullReason {
 }
 
 impl FullReason {
+    /// Every reason, in the order of [`FullReason::index`].
+    pub const ALL: [FullReason; 6] = [
+        FullReason::NoHistory,
+        FullReason::ReplidMismatch,
+        FullReason::PastSecondOffset,
+        FullReason::NoBacklog,
+        FullReason::OffsetOutOfRange,
+        FullReason::Forced,
+    ];
+
+    /// A stable code for metrics labels (`replikv_full_resyncs_total{cause}`) and the
+    /// sync history; docs/metrics.md says what each means and what to do about it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FullReason::NoHistory => "no_history",
+            FullReason::ReplidMismatch => "replid_mismatch",
+            FullReason::PastSecondOffset => "past_previous_history",
+            FullReason::NoBacklog => "no_backlog",
+            FullReason::OffsetOutOfRange => "offset_out_of_range",
+            FullReason::Forced => "forced",
+        }
+    }
+
+    /// Position in [`FullReason::ALL`].
+    pub fn index(&self) -> usize {
+        match self {
+            FullReason::NoHistory => 0,
+            FullReason::ReplidMismatch => 1,
+            FullReason::PastSecondOffset => 2,
+            FullReason::NoBacklog => 3,
+            FullReason::OffsetOutOfRange => 4,
+            FullReason::Forced => 5,
+        }
+    }
+
     /// Words for the sync history and logs.
     pub fn describe(&self) -> &'static str {
         match self {
@@ -105,6 +140,16 @@ pub fn decide(view: &PsyncView, req: &PsyncRequest) -> PsyncDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_have_distinct_codes_and_indexes() {
+        let codes: std::collections::HashSet<&str> =
+            FullReason::ALL.iter().map(FullReason::code).collect();
+        assert_eq!(codes.len(), FullReason::ALL.len());
+        for (i, r) in FullReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+    }
 
     const ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const OLD: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";

@@ -264,10 +264,10 @@ impl RoleState {
     /// Follow `host:port` (REPLICAOF, start-up, failover hand-over). A former master keeps
     /// its own history (`own`) to resume from, unless one is cached already (a replica that
     /// restarted from its RDB). A new generation retires any previous link driver.
-    pub fn become_replica(&mut self, host: &str, port: u16, own: CachedMaster) -> Change {
+    pub fn become_replica(&mut self, host: &str, port: u16, own: Option<CachedMaster>) -> Change {
         let was_master = !self.is_replica();
         if was_master && self.cached_master.is_none() {
-            self.cached_master = Some(own);
+            self.cached_master = own;
         }
         let psync_failover = self
             .failover
@@ -562,17 +562,24 @@ mod tests {
     fn a_master_becomes_a_replica_and_keeps_its_history() {
         let mut r = RoleState::default();
         assert!(!r.is_replica());
-        let c = r.become_replica("h", 1, own());
+        let c = r.become_replica("h", 1, Some(own()));
         assert!(c.was_master);
         assert_eq!(r.target(c.generation), Some(("h".into(), 1)));
         assert_eq!(r.cached_master(), Some(&own()));
         assert_eq!(r.link().map(|l| l.state), Some(LinkState::Connect));
         // Re-pointing a replica keeps the history it streamed, and retires the old driver.
-        let c2 = r.become_replica("h2", 2, CachedMaster { offset: 5, ..own() });
+        let c2 = r.become_replica("h2", 2, Some(CachedMaster { offset: 5, ..own() }));
         assert!(!c2.was_master);
         assert_eq!(r.cached_master().map(|c| c.offset), Some(100));
         assert_eq!(r.target(c.generation), None);
         assert_eq!(r.target(c2.generation), Some(("h2".into(), 2)));
+    }
+
+    #[test]
+    fn a_process_starting_as_a_replica_offers_no_history_of_its_own() {
+        let mut r = RoleState::default();
+        r.become_replica("h", 1, None);
+        assert_eq!(r.cached_master(), None);
     }
 
     #[test]
@@ -584,14 +591,14 @@ mod tests {
             db: 3,
         };
         r.cache_master(Some(from_rdb.clone()));
-        r.become_replica("h", 1, own());
+        r.become_replica("h", 1, Some(own()));
         assert_eq!(r.cached_master(), Some(&from_rdb));
     }
 
     #[test]
     fn promotion_drops_the_link_and_the_history_and_bumps_the_epoch() {
         let mut r = RoleState::default();
-        let c = r.become_replica("h", 1, own());
+        let c = r.become_replica("h", 1, Some(own()));
         assert_eq!(r.epoch(), 0);
         let p = r.become_master();
         assert!(!p.was_master);
@@ -616,7 +623,7 @@ mod tests {
             (LinkState::Transfer, Some(Phase::Load)),
         ] {
             let mut r = RoleState::default();
-            let g = r.become_replica("h", 1, own()).generation;
+            let g = r.become_replica("h", 1, Some(own())).generation;
             r.link_progress(g, state, phase);
             assert_eq!(r.link().map(|l| (l.state, l.phase)), Some((state, phase)));
             // Lost before ever streaming: no down event, state back to connect.
@@ -628,13 +635,13 @@ mod tests {
             );
         }
         let mut r = RoleState::default();
-        let g = r.become_replica("h", 1, own()).generation;
+        let g = r.become_replica("h", 1, Some(own())).generation;
         assert!(r.link_up(g, 10));
         assert_eq!(r.link().map(|l| l.state), Some(LinkState::Connected));
         assert_eq!(r.link_down(g, 20, false), Some(("h".into(), 1)));
         assert_eq!(r.link().and_then(|l| l.down_since_ms), Some(20));
         // A stale driver changes nothing.
-        let g2 = r.become_replica("h2", 2, own()).generation;
+        let g2 = r.become_replica("h2", 2, Some(own())).generation;
         assert!(!r.link_up(g, 30));
         r.link_progress(g, LinkState::Transfer, None);
         assert_eq!(r.link().map(|l| l.state), Some(LinkState::Connect));
@@ -645,7 +652,7 @@ mod tests {
     fn a_forced_full_sync_is_asked_once() {
         let mut r = RoleState::default();
         assert!(!r.force_full_sync(), "a master has no link to resync");
-        r.become_replica("h", 1, own());
+        r.become_replica("h", 1, Some(own()));
         assert!(r.force_full_sync());
         assert_eq!(r.take_psync_history(), (None, true));
         assert_eq!(r.take_psync_history(), (Some(own()), false));
@@ -675,7 +682,7 @@ mod tests {
             FailoverAction::Nothing
         );
         // The hand-over link carries PSYNC FAILOVER.
-        r.become_replica("b", 2, own());
+        r.become_replica("b", 2, Some(own()));
         assert!(r.link().unwrap().psync_failover);
         r.failover_completed(8);
         assert_eq!(r.failover_state(), FailoverState::NoFailover);
@@ -695,7 +702,7 @@ mod tests {
             ]
         );
         // A later REPLICAOF is an ordinary link.
-        r.become_replica("c", 3, own());
+        r.become_replica("c", 3, Some(own()));
         assert!(!r.link().unwrap().psync_failover);
     }
 
@@ -765,7 +772,7 @@ mod tests {
                 forced: false
             }
         );
-        r.become_replica("b", 2, own());
+        r.become_replica("b", 2, Some(own()));
         assert_eq!(
             r.abort_failover("Failover target rejected psync request", 4),
             Some(true)
@@ -781,7 +788,7 @@ mod tests {
     #[test]
     fn a_replica_cannot_start_a_failover() {
         let mut r = RoleState::default();
-        r.become_replica("h", 1, own());
+        r.become_replica("h", 1, Some(own()));
         assert_eq!(
             r.begin_failover(None, None, false, 0),
             Err(FailoverRefusal::Replica)

@@ -104,6 +104,8 @@ pub struct BacklogStatus {
 pub struct SyncCounters {
     /// Full syncs served.
     pub sync_full: u64,
+    /// Full syncs served since start, by cause (indexed as `FullReason::ALL`).
+    pub full_by_cause: [u64; 6],
     /// Partial resyncs accepted.
     pub sync_partial_ok: u64,
     /// Partial resyncs refused.

@@ -11,6 +11,8 @@ mod blocking;
 mod cli;
 /// The HTTP control plane: endpoints, auth, metrics vs INFO, OpenAPI, generated client, fuzzing.
 mod control;
+/// The Grafana dashboards against a real Prometheus scraping a live master and replica.
+mod dashboards;
 /// DEBUG DIGEST, DIGEST-VALUE and POPULATE vs redis-server 7.0; the replication helpers.
 mod debug;
 /// Same commands to Debian redis-server 7.0 and replikv, replies compared byte for byte.
@@ -49,6 +51,8 @@ mod rdb;
 mod replication;
 /// Regressions for replication defects found with Redis's own replication tests.
 mod replication_defects;
+/// Every cause of a full resync, counted in /metrics and explained in the sync history.
+mod resync_causes;
 /// Lua scripts and functions: replies, errors and the sandbox as Redis, effects replicated
 /// both ways, functions kept in the RDB, busy scripts.
 mod scripting;

@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 use super::encode::{Labels, Out};
 use super::ScrapeSlot;
 use crate::replication::history::SyncOutcome;
+use crate::replication::psync::FullReason;
 use crate::replication::status::FailoverState;
 use crate::replication::{Role, SyncRecord};
 
@@ -72,6 +73,20 @@ impl Collector for ReplicationCollector {
             "redis_replica_resyncs_full",
             "Full syncs served.",
             r.counters.sync_full,
+        )?;
+        let causes: Vec<(Labels, u64)> = FullReason::ALL
+            .iter()
+            .map(|cause| {
+                (
+                    vec![("cause", cause.code().to_string())],
+                    r.counters.full_by_cause[cause.index()],
+                )
+            })
+            .collect();
+        out.counters(
+            "replikv_full_resyncs",
+            "Full syncs served since start, by cause (docs/metrics.md lists the causes and what to do about each).",
+            &causes,
         )?;
         out.gauge(
             "redis_replica_partial_resync_accepted",

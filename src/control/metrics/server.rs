@@ -182,6 +182,31 @@ impl Collector for ServerCollector {
             "Unix time of the last successful save.",
             p.last_save_time,
         )?;
+        out.gauge(
+            "redis_rdb_bgsave_in_progress",
+            "1 while a background save runs.",
+            i64::from(p.bgsave_in_progress),
+        )?;
+        out.gauge(
+            "redis_rdb_last_bgsave_status",
+            "1 when the last background save succeeded (INFO rdb_last_bgsave_status:ok).",
+            i64::from(p.last_bgsave_ok),
+        )?;
+        out.gauge(
+            "redis_rdb_last_bgsave_duration_sec",
+            "Seconds the last background save took (-1 before the first).",
+            p.last_bgsave_secs,
+        )?;
+        out.gauge(
+            "redis_rdb_current_bgsave_duration_sec",
+            "Seconds the running background save has taken (-1 when none runs).",
+            p.current_bgsave_secs,
+        )?;
+        out.counter(
+            "redis_rdb_saves",
+            "Completed saves since start (INFO rdb_saves).",
+            p.saves,
+        )?;
         out.counter_f64("redis_cpu_sys_seconds", "System CPU seconds used.", s.cpu.0)?;
         out.counter_f64("redis_cpu_user_seconds", "User CPU seconds used.", s.cpu.1)?;
         let settings = &scrape.settings;
