@@ -40,12 +40,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cl.openapi {
-        print!("{}", replikv::control::openapi::document_json());
-        return ExitCode::SUCCESS;
+        return write_out(&replikv::control::openapi::document_json());
     }
     if cl.help {
-        print!("{USAGE}");
-        return ExitCode::SUCCESS;
+        return write_out(USAGE);
     }
     let settings = match Settings::load(&cl) {
         Ok(s) => s,
@@ -87,6 +85,21 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "fatal");
             eprintln!("fatal: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Writes `text` to standard output. A reader that stops early (`replikv --openapi | head`)
+/// is not an error worth a panic: the output just ends there.
+fn write_out(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cannot write to standard output: {e}");
             ExitCode::from(1)
         }
     }

@@ -110,6 +110,7 @@ fn attach_replica(ctx: &mut Ctx, request: Option<PsyncRequest>) {
         capa_eof: ctx.session.replconf.capa_eof,
         capa_psync2: ctx.session.replconf.capa_psync2,
         rdb_only: ctx.session.replconf.rdb_only,
+        traceparent: ctx.session.replconf.traceparent.clone(),
     };
     let attached = attach(&ctx.state.repl, &mut ctx.engine.repl, asker, request);
     if let Some(line) = &attached.reply {
@@ -149,6 +150,16 @@ fn replconf(ctx: &mut Ctx) -> CmdResult {
         } else if opt.eq_ignore_ascii_case(b"getack") {
             // Our master asks for an immediate ACK: the stream applier answers it.
             return Ok(());
+        } else if opt.eq_ignore_ascii_case(b"traceparent") {
+            // replikv's own option: the replica's trace context, so that both ends of a
+            // sync are one trace. A Redis master refuses it; replicas ignore the refusal.
+            let value = String::from_utf8_lossy(val);
+            if crate::telemetry::logging::context_from_traceparent(&value).is_none() {
+                return Err(CmdError::Fixed(
+                    "ERR REPLCONF traceparent needs a W3C traceparent value (00-<trace id>-<span id>-<flags>)",
+                ));
+            }
+            ctx.session.replconf.traceparent = Some(value.into_owned());
         } else if opt.eq_ignore_ascii_case(b"rdb-only") {
             let v = parse_int(val)?;
             if !(0..=1).contains(&v) {

@@ -771,6 +771,11 @@ pub struct ReplicationEvent {
     /// Sync session id (`/v1/replication/syncs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_id: Option<u64>,
+    /// The W3C trace id of the session (the same on the master's and the replica's side
+    /// of a sync between replikv nodes), once known: a master learns it when the session's
+    /// link task starts, after its `sync_started` event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     /// Our side of the session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub side: Option<SideName>,
@@ -809,6 +814,7 @@ impl ReplicationEvent {
             port: None,
             reason: None,
             sync_id: None,
+            trace_id: None,
             side: None,
             peer: None,
             phase: None,

@@ -104,6 +104,11 @@ impl ReplHandle {
         self.state.repl.history.lock().records()
     }
 
+    /// The trace id of sync session `id`, once known.
+    pub fn trace_id(&self, id: u64) -> Option<String> {
+        self.state.repl.history.lock().trace_id(id)
+    }
+
     /// A subscription to live replication events.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.state.repl.events.subscribe()

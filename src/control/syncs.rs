@@ -97,12 +97,14 @@ pub async fn stream_events(
     let rx = api.repl.subscribe();
     let first = ReplicationEvent::status(ReplicationState::from(&api.repl.status()), unix_ms());
     let first = stream::once(async move { Ok(json_event(&first.kind, &first)) });
-    let events = BroadcastStream::new(rx).map(|item| {
+    let repl = api.repl.clone();
+    let events = BroadcastStream::new(rx).map(move |item| {
         let now = unix_ms();
-        let e = match item {
+        let mut e = match item {
             Ok(event) => ReplicationEvent::of(&event, now),
             Err(BroadcastStreamRecvError::Lagged(missed)) => ReplicationEvent::lagged(missed, now),
         };
+        e.trace_id = e.sync_id.and_then(|id| repl.trace_id(id));
         Ok(json_event(&e.kind, &e))
     });
     let mut shutdown = api.state.shutdown.subscribe();

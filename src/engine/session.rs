@@ -370,6 +370,8 @@ pub struct ReplconfState {
     pub capa_psync2: bool,
     /// `rdb-only 1`.
     pub rdb_only: bool,
+    /// `traceparent`: the replica's W3C trace context, which our side of its sync joins.
+    pub traceparent: Option<String>,
 }
 
 impl Session {

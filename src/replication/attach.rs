@@ -28,6 +28,8 @@ pub struct Asker {
     pub capa_psync2: bool,
     /// `REPLCONF rdb-only 1`: it wants the snapshot and no stream.
     pub rdb_only: bool,
+    /// `REPLCONF traceparent`: the trace its side of the sync belongs to.
+    pub traceparent: Option<String>,
 }
 
 /// What to answer and how the link goes on.
@@ -122,6 +124,7 @@ pub fn attach(
             mode,
             sync_id,
             rdb_only: asker.rdb_only,
+            traceparent: asker.traceparent,
         },
     }
 }

@@ -155,6 +155,15 @@ impl SyncHistory {
         self.records.iter_mut().rev().find(|r| r.id == id)
     }
 
+    /// The trace id of session `id`, once known.
+    pub fn trace_id(&self, id: u64) -> Option<String> {
+        self.records
+            .iter()
+            .rev()
+            .find(|r| r.id == id)
+            .and_then(|r| r.trace_id.clone())
+    }
+
     /// Ends the running phase of session `id` (if any) and starts `phase`.
     pub fn enter_phase(&mut self, id: u64, phase: Phase) {
         let now = unix_ms();
@@ -168,15 +177,17 @@ impl SyncHistory {
         }
     }
 
-    /// Ends session `id` with `outcome`.
-    pub fn finish(&mut self, id: u64, outcome: SyncOutcome) {
+    /// Ends session `id` with `outcome`; false when it had ended already (or is gone).
+    pub fn finish(&mut self, id: u64, outcome: SyncOutcome) -> bool {
         let now = unix_ms();
-        if let Some(r) = self.get_mut(id) {
-            if r.outcome == SyncOutcome::InProgress {
+        match self.get_mut(id) {
+            Some(r) if r.outcome == SyncOutcome::InProgress => {
                 close_phase(r, now);
                 r.outcome = outcome;
                 r.ended_at_ms = Some(now);
+                true
             }
+            _ => false,
         }
     }
 

@@ -616,6 +616,8 @@ pub struct HandOff {
     pub sync_id: u64,
     /// It wants only the RDB (redis-cli --rdb).
     pub rdb_only: bool,
+    /// The replica's trace context (`REPLCONF traceparent`): our session joins its trace.
+    pub traceparent: Option<String>,
 }
 
 /// Why the link ended.
@@ -660,6 +662,9 @@ pub async fn serve(
         kind = match handoff.mode { AttachMode::Continue { .. } => "partial", _ => "full" },
         outcome = tracing::field::Empty,
     );
+    if let Some(traceparent) = &handoff.traceparent {
+        crate::telemetry::logging::set_remote_parent(&span, traceparent);
+    }
     let result = async {
         hub.set_trace_id(handoff.sync_id);
         let result = tokio::select! {

@@ -321,7 +321,11 @@ impl Replication {
             SyncOutcome::Failed(e) => (false, Some(e.clone())),
             _ => (true, None),
         };
-        self.history.lock().finish(id, outcome);
+        // A session ends once: the link closing after a sync that succeeded (its stream
+        // started) is the link's own event, not a second end of the sync.
+        if !self.history.lock().finish(id, outcome) {
+            return;
+        }
         self.events.publish(Event::SyncFinished {
             sync_id: id,
             ok,

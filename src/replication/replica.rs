@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::events::Event;
 use super::history::{unix_ms, SyncKind, SyncOutcome};
@@ -290,7 +290,11 @@ async fn attempt(
     let _master_client = MasterClientGuard(host);
     tokio::select! {
         r = stream_from_master(host, conn, wr, sync_id, generation) => r,
-        _ = killed => Err("master link killed (CLIENT KILL)".to_string()),
+        _ = killed => Err(if hub.role.lock().full_sync_requested() {
+            "link closed for a full resync requested by an operator".to_string()
+        } else {
+            "master link killed (CLIENT KILL)".to_string()
+        }),
     }
 }
 
@@ -305,6 +309,9 @@ impl Drop for MasterClientGuard<'_> {
 
 /// PING, AUTH, REPLCONF listening-port / ip-address / capa — exactly what a Redis 7.0
 /// replica sends, and how it judges the replies.
+/// The handshake step that sends our trace context.
+const TRACEPARENT: &str = "REPLCONF traceparent";
+
 async fn handshake(
     host: &Arc<dyn Host>,
     conn: &mut LineReader,
@@ -359,6 +366,14 @@ async fn handshake(
         &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"],
     );
     expected.push("REPLCONF capa");
+    // Our trace context, so that the master's side of this sync joins our trace.
+    if let Some(traceparent) = crate::telemetry::logging::current_traceparent() {
+        encode(
+            &mut batch,
+            &[b"REPLCONF", b"traceparent", traceparent.as_bytes()],
+        );
+        expected.push(TRACEPARENT);
+    }
     wr.write_all(&batch)
         .await
         .map_err(|e| format!("write to master: {e}"))?;
@@ -368,8 +383,13 @@ async fn handshake(
             if what == "AUTH" {
                 return Err(format!("unable to AUTH to MASTER: {reply}"));
             }
-            // As Redis: a refused REPLCONF is logged and ignored.
-            warn!(command = what, reply = %reply, "master refused a REPLCONF (ignored)");
+            // As Redis: a refused REPLCONF is logged and ignored. A Redis master does not
+            // know `traceparent`: that refusal is expected, not worth a warning.
+            if what == TRACEPARENT {
+                debug!(reply = %reply, "master does not join our trace (ignored)");
+            } else {
+                warn!(command = what, reply = %reply, "master refused a REPLCONF (ignored)");
+            }
         }
     }
     Ok(())

@@ -405,6 +405,11 @@ impl RoleState {
         }
     }
 
+    /// True while an operator's full resync is pending (the link is being closed for it).
+    pub fn full_sync_requested(&self) -> bool {
+        self.force_full_sync
+    }
+
     /// An operator asks for a full sync of our link; false when we are not a replica.
     pub fn force_full_sync(&mut self) -> bool {
         if !self.is_replica() {

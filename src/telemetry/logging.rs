@@ -1,8 +1,14 @@
 //! Log and trace set-up: `tracing` with Redis's log levels mapped onto tracing levels, to
-//! standard output or to `logfile`, plus an OpenTelemetry layer exporting spans over
-//! OTLP/HTTP when an endpoint is configured (`otel-endpoint`, or the standard
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` variables).
-//! Export failures never affect the server: spans are dropped and the exporter logs.
+//! standard output or to `logfile`, plus an OpenTelemetry layer for the replication spans.
+//!
+//! The OpenTelemetry layer is always installed, so every sync session has a W3C trace id
+//! (in the sync history, the events and the logs) whether or not spans are exported; they
+//! are exported over OTLP/HTTP only when an endpoint is configured (`otel-endpoint`, or the
+//! standard `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` variables).
+//! Export runs on the batch processor's own thread: a dead or slow collector costs dropped
+//! spans, never a client's latency. The two ends of a sync share one trace: the replica
+//! sends its context with `REPLCONF traceparent` ([`current_traceparent`]) and the master
+//! parents its session on it ([`context_from_traceparent`]).
 
 use std::io::IsTerminal;
 
@@ -26,6 +32,9 @@ pub fn filter_for(level: &str) -> EnvFilter {
     };
     EnvFilter::new(format!("replikv={directive},warn"))
 }
+
+/// `otel-service-name`'s default.
+pub const DEFAULT_SERVICE_NAME: &str = "replikv";
 
 /// What to set up.
 #[derive(Debug, Clone, Default)]
@@ -76,32 +85,30 @@ fn traces_endpoint(configured: &str) -> Option<String> {
 /// Installs the global subscriber (and the OTLP exporter when configured).
 pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
     let mut guard = TelemetryGuard::default();
-    let otel_layer = match traces_endpoint(&config.otel_endpoint) {
-        Some(url) => {
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_endpoint(url.clone())
-                .build()
-                .map_err(|e| format!("cannot build the OTLP exporter for {url}: {e}"))?;
-            let resource = opentelemetry_sdk::Resource::builder()
-                .with_service_name(config.service_name.clone())
-                .build();
-            let provider = SdkTracerProvider::builder()
-                .with_batch_exporter(exporter)
-                .with_resource(resource)
-                .build();
-            let tracer = provider.tracer("replikv");
-            guard.provider = Some(provider);
-            // Only replication spans go out: per-command spans would flood the collector.
-            let filter = EnvFilter::new("replikv=info");
-            Some(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer)
-                    .with_filter(filter),
-            )
-        }
-        None => None,
-    };
+    // `otel-service-name` wins when set; at its default, OTEL_SERVICE_NAME (read by the
+    // resource's own detectors, with OTEL_RESOURCE_ATTRIBUTES) does.
+    let env_name = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.is_empty());
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if !(env_name && config.service_name == DEFAULT_SERVICE_NAME) {
+        resource = resource.with_service_name(config.service_name.clone());
+    }
+    let resource = resource.build();
+    let mut builder = SdkTracerProvider::builder().with_resource(resource);
+    if let Some(url) = traces_endpoint(&config.otel_endpoint) {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(url.clone())
+            .build()
+            .map_err(|e| format!("cannot build the OTLP exporter for {url}: {e}"))?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer("replikv");
+    guard.provider = Some(provider);
+    // Only replication spans (info level, this crate): commands have no spans.
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(EnvFilter::new("replikv=info"));
     let fmt_filter = filter_for(&config.level);
     let registry = tracing_subscriber::registry().with(otel_layer);
     if config.logfile.is_empty() {
@@ -126,7 +133,60 @@ pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
     Ok(guard)
 }
 
-/// The OpenTelemetry trace id of the current span, when traces are exported.
+/// The current span's context as a W3C `traceparent` header value
+/// (`00-<trace id>-<span id>-<flags>`), when there is a valid one.
+pub fn current_traceparent() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| {
+        format!(
+            "00-{}-{}-{:02x}",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
+    })
+}
+
+/// The remote parent a W3C `traceparent` value names, or `None` when it is malformed
+/// (version `00`, 32 and 16 lower-case hex digits, not all zero, two hex flag digits).
+pub fn context_from_traceparent(value: &str) -> Option<opentelemetry::Context> {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    let parts: Vec<&str> = value.split('-').collect();
+    let [version, trace, span, flags] = parts[..] else {
+        return None;
+    };
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if version != "00" || !hex(trace, 32) || !hex(span, 16) || !hex(flags, 2) {
+        return None;
+    }
+    let trace_id = TraceId::from_hex(trace).ok()?;
+    let span_id = SpanId::from_hex(span).ok()?;
+    let flags = TraceFlags::new(u8::from_str_radix(flags, 16).ok()?);
+    let sc = SpanContext::new(trace_id, span_id, flags, true, TraceState::default());
+    sc.is_valid()
+        .then(|| opentelemetry::Context::new().with_remote_span_context(sc))
+}
+
+/// Makes `span` a child of the remote parent `traceparent` names (a no-op when malformed).
+/// Call it before the span is first entered.
+pub fn set_remote_parent(span: &tracing::Span, traceparent: &str) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    if let Some(cx) = context_from_traceparent(traceparent) {
+        let _ = span.set_parent(cx);
+    }
+}
+
+/// The OpenTelemetry trace id of the current span.
 pub fn current_trace_id() -> Option<String> {
     use opentelemetry::trace::TraceContextExt;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -161,6 +221,23 @@ pub fn banner(port: u16, pid: u32, redis_version: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traceparent_values_are_checked() {
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert!(context_from_traceparent(good).is_some());
+        for bad in [
+            "",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+        ] {
+            assert!(context_from_traceparent(bad).is_none(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn endpoint_gets_the_traces_path() {

@@ -67,5 +67,7 @@ mod startup;
 /// Streams and consumer groups vs redis-server 7.0: replies byte for byte, blocking reads,
 /// replication both ways, RDB files and DUMP payloads.
 mod streams;
+/// One trace per sync across both nodes (REPLCONF traceparent), exported over OTLP.
+mod traces;
 /// MULTI/EXEC/DISCARD/WATCH against redis-server 7.0, with two clients per server.
 mod transactions;

@@ -29,6 +29,31 @@ fn version_and_help() {
 }
 
 #[test]
+fn printing_to_a_reader_that_stops_early_is_not_a_crash() {
+    use std::io::Read;
+    for flag in ["--openapi", "--help"] {
+        let mut child = Command::new(replikv_bin())
+            .arg(flag)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = [0u8; 1];
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_exact(&mut first)
+            .expect("some output");
+        // The pipe is closed here, with most of the output unread.
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{flag}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{flag}: {stderr}");
+    }
+}
+
+#[test]
 fn unknown_directive_on_the_command_line_stops_start_up() {
     let (code, _, err) = run(&["--port", "0", "--no-such-directive", "1"]);
     assert_eq!(code, 1);

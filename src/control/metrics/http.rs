@@ -36,14 +36,15 @@ impl HttpMetrics {
             (|| Histogram::new(BUCKETS)) as fn() -> Histogram,
         );
         let durations: Family<HttpLabels, Histogram> = durations;
+        // The registry ends each help text with a period itself.
         registry.register(
             "replikv_http_requests",
-            "Control-plane requests by route, method and status.",
+            "Control-plane requests by route, method and status",
             requests.clone(),
         );
         registry.register(
             "replikv_http_request_duration_seconds",
-            "Control-plane time to response headers, by route.",
+            "Control-plane time to response headers, by route",
             durations.clone(),
         );
         HttpMetrics {

@@ -346,14 +346,15 @@ impl SyncFold {
         );
         let phases_family: Family<PhaseLabels, Histogram> = phases;
         let syncs = Family::<PhaseLabels, Counter>::default();
+        // The registry ends each help text with a period itself.
         registry.register(
             "replikv_sync_phase_duration_seconds",
-            "Duration of finished sync phases, by side and phase (from the sync history).",
+            "Duration of finished sync phases, by side and phase (from the sync history)",
             phases_family.clone(),
         );
         registry.register(
             "replikv_sync",
-            "Finished sync sessions by side, kind (full, partial, unknown) and result (ok, error).",
+            "Finished sync sessions by side, kind (full, partial, unknown) and result (ok, error)",
             syncs.clone(),
         );
         SyncFold {

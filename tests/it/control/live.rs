@@ -219,3 +219,85 @@ fn the_event_stream_follows_a_full_sync_and_the_history_keeps_its_phases() {
         "{last}"
     );
 }
+
+/// Reads SSE messages as (event type, data) until `done` says so or `LINK` passes.
+fn read_events(
+    reader: &mut BufReader<std::net::TcpStream>,
+    seen: &mut Vec<(String, serde_json::Value)>,
+    done: impl Fn(&[(String, serde_json::Value)]) -> bool,
+) {
+    let deadline = Instant::now() + LINK;
+    let mut kind = String::new();
+    let mut line = String::new();
+    while Instant::now() < deadline && !done(seen) {
+        line.clear();
+        if reader.read_line(&mut line).expect("read") == 0 {
+            break;
+        }
+        let l = line.trim_end();
+        if let Some(e) = l.strip_prefix("event: ") {
+            kind = e.to_string();
+        } else if let Some(d) = l.strip_prefix("data: ") {
+            seen.push((kind.clone(), serde_json::from_str(d).expect("json")));
+        }
+    }
+}
+
+#[test]
+fn each_sync_finishes_once_and_its_events_carry_its_trace_id() {
+    let master = start(Kind::Replikv, &[]);
+    master.conn().cmd(&["SET", "k", "v"]);
+    let node = start(Kind::Replikv, &[]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", node.http_port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    stream
+        .write_all(
+            b"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
+        )
+        .expect("write");
+    let mut reader = BufReader::new(stream);
+    let mut seen = Vec::new();
+    read_events(&mut reader, &mut seen, |s| {
+        s.iter().any(|(k, _)| k == "status")
+    });
+    let body = format!(r#"{{"host":"127.0.0.1","port":{}}}"#, master.port);
+    let r = Http::new(&node).json("PUT", "/v1/replication/master", &body);
+    assert!(r.status == 200 || r.status == 202, "{}", r.body);
+    let finished =
+        |s: &[(String, serde_json::Value)]| s.iter().filter(|(k, _)| k == "sync_finished").count();
+    read_events(&mut reader, &mut seen, |s| finished(s) >= 1);
+    assert_eq!(finished(&seen), 1, "{seen:?}");
+    // The master cuts the link: the replica resumes with a partial resync, a second
+    // session. The first one, which succeeded, does not end again.
+    master.conn().cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    read_events(&mut reader, &mut seen, |s| finished(s) >= 2);
+    let ends: Vec<(u64, bool)> = seen
+        .iter()
+        .filter(|(k, _)| k == "sync_finished")
+        .map(|(_, d)| (d["sync_id"].as_u64().expect("id"), d["ok"] == true))
+        .collect();
+    assert_eq!(ends.len(), 2, "{seen:?}");
+    assert_ne!(ends[0].0, ends[1].0, "each session ends once: {ends:?}");
+    assert!(ends[0].1 && ends[1].1, "{ends:?}");
+    assert!(
+        seen.iter()
+            .any(|(k, d)| k == "link_down" && d["reason"].is_string()),
+        "the cut is the link's event: {seen:?}"
+    );
+    // Every event of a session names its trace; one trace per session.
+    for (id, _) in &ends {
+        let traces: std::collections::BTreeSet<String> = seen
+            .iter()
+            .filter(|(k, d)| d["sync_id"] == *id && k != "sync_started")
+            .map(|(_, d)| d["trace_id"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(traces.len(), 1, "session {id}: {traces:?}");
+        assert_eq!(
+            traces.iter().next().map(String::len),
+            Some(32),
+            "{traces:?}"
+        );
+    }
+}

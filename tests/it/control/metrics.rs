@@ -64,6 +64,14 @@ fn scrape(http: &Http) -> Exposition {
     let r = http.get("/metrics");
     assert_eq!(r.status, 200);
     assert_eq!(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    // Every series is described by one sentence (the registry adds the final period of
+    // registered families itself).
+    for line in r.body.lines().filter(|l| l.starts_with("# HELP ")) {
+        assert!(
+            line.ends_with('.') && !line.ends_with(".."),
+            "help text: {line}"
+        );
+    }
     parse(&r.body)
 }
 

@@ -1,0 +1,208 @@
+//! One trace per sync across both nodes: the replica sends its trace context in the
+//! handshake (`REPLCONF traceparent`), the master's side of the sync joins it, and both sync
+//! histories carry the same W3C trace id — with or without an exporter. A Redis master
+//! refuses the option and the sync goes on; a Redis replica leaves the master its own
+//! trace. With the standard OTLP environment variables, both processes export their spans
+//! to a collector (a small OTLP/HTTP receiver in the test) under that trace id.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::control::Http;
+use crate::harness::repl::{start_replica, wait_link_up};
+use crate::harness::{wait_until, Kind, Node};
+
+/// The newest sync session of `side` in a node's history: (trace id, kind, peer).
+fn last_session(node: &Node, side: &str) -> Option<(String, String, String)> {
+    let syncs = Http::new(node).get("/v1/replication/syncs").json();
+    syncs["syncs"]
+        .as_array()?
+        .iter()
+        .filter(|s| s["side"] == side)
+        .max_by_key(|s| s["id"].as_u64())
+        .map(|s| {
+            (
+                s["trace_id"].as_str().unwrap_or("").to_string(),
+                s["kind"].as_str().unwrap_or("").to_string(),
+                s["peer"].as_str().unwrap_or("").to_string(),
+            )
+        })
+}
+
+fn is_trace_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && id != "0".repeat(32)
+}
+
+#[test]
+fn both_sides_of_a_sync_share_one_trace_without_an_exporter() {
+    let master = Node::replikv(&["--repl-diskless-sync-delay", "0"]);
+    master.conn().cmd(&["SET", "k", "v"]);
+    let replica = start_replica(Kind::Replikv, &master, &[]);
+    wait_link_up(&replica, Duration::from_secs(20));
+    let (ours, kind, _) = last_session(&replica, "replica").expect("replica session");
+    let (theirs, master_kind, peer) = last_session(&master, "master").expect("master session");
+    assert!(is_trace_id(&ours), "{ours:?}");
+    assert_eq!(ours, theirs, "one trace across both nodes");
+    assert_eq!((kind.as_str(), master_kind.as_str()), ("full", "full"));
+    assert!(peer.ends_with(&format!(":{}", replica.port)), "{peer}");
+
+    // The link is cut: the partial resync is a new sync, so a new trace, again shared.
+    master.conn().cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    wait_until(Duration::from_secs(20), "a partial resync", || {
+        last_session(&master, "master").is_some_and(|(t, k, _)| t != ours && k == "partial")
+    });
+    wait_link_up(&replica, Duration::from_secs(20));
+    let (again, kind, _) = last_session(&replica, "replica").expect("replica session");
+    let (master_again, _, _) = last_session(&master, "master").expect("master session");
+    assert_eq!(kind, "partial");
+    assert!(is_trace_id(&again) && again != ours, "{again} vs {ours}");
+    assert_eq!(again, master_again);
+}
+
+#[test]
+fn redis_on_either_side_leaves_each_node_its_own_trace() {
+    // A Redis master refuses `REPLCONF traceparent`: the replica syncs anyway, quietly.
+    let redis = Node::redis(&["--repl-diskless-sync-delay", "0"]);
+    let replica = start_replica(Kind::Replikv, &redis, &[]);
+    wait_link_up(&replica, Duration::from_secs(20));
+    let (id, kind, _) = last_session(&replica, "replica").expect("session");
+    assert!(is_trace_id(&id), "{id:?}");
+    assert_eq!(kind, "full");
+    assert!(!replica.log_contains("refused a REPLCONF"));
+
+    // A Redis replica sends no context: the master's session has a trace of its own.
+    let master = Node::replikv(&["--repl-diskless-sync-delay", "0"]);
+    let redis_replica = start_replica(Kind::Redis, &master, &[]);
+    wait_link_up(&redis_replica, Duration::from_secs(20));
+    wait_until(Duration::from_secs(10), "the master's session", || {
+        last_session(&master, "master").is_some_and(|(t, _, _)| is_trace_id(&t))
+    });
+}
+
+#[test]
+fn replconf_traceparent_is_checked() {
+    let master = Node::replikv(&[]);
+    let mut c = master.conn();
+    let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_eq!(c.cmd(&["REPLCONF", "traceparent", good]).text(), "OK");
+    let bad = c.cmd(&["REPLCONF", "traceparent", "00-xyz"]);
+    assert!(
+        bad.is_error() && bad.text().contains("W3C traceparent"),
+        "{bad:?}"
+    );
+}
+
+/// Requests received: (request line, body).
+type Requests = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// An OTLP/HTTP receiver: answers every POST with an empty success and keeps the bodies.
+struct Collector {
+    port: u16,
+    bodies: Requests,
+}
+
+impl Collector {
+    fn start() -> Collector {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let kept = kept.clone();
+                std::thread::spawn(move || serve_requests(stream, kept));
+            }
+        });
+        Collector { port, bodies }
+    }
+
+    /// True when one request body holds all of these byte strings.
+    fn received(&self, needles: &[&[u8]]) -> bool {
+        self.bodies
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|(_, b)| needles.iter().all(|n| b.windows(n.len()).any(|w| w == *n)))
+    }
+}
+
+fn serve_requests(stream: std::net::TcpStream, kept: Requests) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        kept.lock()
+            .expect("lock")
+            .push((request_line.trim_end().to_string(), body));
+        let reply =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n";
+        if writer.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+#[test]
+fn spans_of_both_nodes_reach_a_collector_under_one_trace_id() {
+    let collector = Collector::start();
+    let endpoint = format!("http://127.0.0.1:{}", collector.port);
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    let master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
+    master.conn().cmd(&["SET", "k", "v"]);
+    let port = master.port.to_string();
+    let replica = Node::replikv_with_env(&["--replicaof", "127.0.0.1", &port], &env);
+    wait_link_up(&replica, Duration::from_secs(20));
+    let (trace, _, _) = last_session(&replica, "replica").expect("session");
+    assert!(is_trace_id(&trace), "{trace:?}");
+    let raw = hex_bytes(&trace);
+    // Finished phases of both sides arrive under the shared trace id, each process posting
+    // its own spans: the replica's handshake, the master's transfer of the snapshot.
+    wait_until(
+        Duration::from_secs(20),
+        "both nodes' spans under one trace",
+        || {
+            collector.received(&[&raw, b"repl.replica.handshake"])
+                && collector.received(&[&raw, b"repl.master.transfer"])
+        },
+    );
+    let bodies = collector.bodies.lock().expect("lock");
+    assert!(bodies
+        .iter()
+        .all(|(line, _)| line.starts_with("POST /v1/traces")));
+}
