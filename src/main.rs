@@ -57,6 +57,7 @@ fn main() -> ExitCode {
         logfile: settings.logfile.clone(),
         otel_endpoint: settings.otel_endpoint.clone(),
         service_name: settings.otel_service_name.clone(),
+        port: settings.port,
     };
     let _telemetry = match replikv::telemetry::logging::init(&log_config) {
         Ok(guard) => guard,

@@ -35,7 +35,7 @@ pub mod state;
 pub mod subscriptions;
 
 pub use session::{ClientInfo, ClientKind, ReplyMode, Session};
-pub use state::{random_hex, BoundPorts, ServerStats, State};
+pub use state::{BoundPorts, ServerStats, State};
 
 /// The Redis version replikv answers as (INFO redis_version, HELLO, the control plane).
 pub const REDIS_COMPAT_VERSION: &str = "7.0.15";

@@ -104,7 +104,7 @@ impl State {
             config_file,
             clients: ClientRegistry::new(),
             stats: ServerStats::default(),
-            run_id: random_hex(40),
+            run_id: crate::telemetry::process::run_id().to_string(),
             started: Instant::now(),
             ports: Mutex::new(BoundPorts::default()),
             shutdown,
@@ -168,13 +168,4 @@ impl State {
             .reset_at_ms
             .store(crate::keyspace::now_ms(), Ordering::Relaxed);
     }
-}
-
-/// `n` random lowercase hex characters (run ids, replication ids).
-pub fn random_hex(n: usize) -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..n)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
 }

@@ -48,6 +48,8 @@ pub struct LogConfig {
     pub otel_endpoint: String,
     /// `service.name` of exported spans.
     pub service_name: String,
+    /// The RESP port (the `server.port` resource attribute).
+    pub port: u16,
 }
 
 /// Keeps the span exporter alive; dropping it flushes pending spans.
@@ -88,7 +90,11 @@ pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
     // `otel-service-name` wins when set; at its default, OTEL_SERVICE_NAME (read by the
     // resource's own detectors, with OTEL_RESOURCE_ATTRIBUTES) does.
     let env_name = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.is_empty());
-    let mut resource = opentelemetry_sdk::Resource::builder();
+    let mut resource = opentelemetry_sdk::Resource::builder().with_attributes([
+        opentelemetry::KeyValue::new("service.instance.id", super::process::run_id()),
+        opentelemetry::KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+        opentelemetry::KeyValue::new("server.port", i64::from(config.port)),
+    ]);
     if !(env_name && config.service_name == DEFAULT_SERVICE_NAME) {
         resource = resource.with_service_name(config.service_name.clone());
     }

@@ -1,4 +1,18 @@
-//! Process figures for INFO and /metrics: allocator and resident memory, CPU time.
+//! Process figures for INFO and /metrics: allocator and resident memory, CPU time, and the
+//! run id that names this process everywhere (INFO, traces).
+
+/// This process's run id (INFO `run_id`, the traces' `service.instance.id`): 40 random
+/// hex digits drawn once, so that a restart is a new id, as Sentinel expects.
+pub fn run_id() -> &'static str {
+    static RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN_ID.get_or_init(|| {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        (0..40)
+            .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+            .collect()
+    })
+}
 
 /// Bytes currently allocated through the allocator (INFO used_memory).
 pub fn allocated_bytes() -> u64 {

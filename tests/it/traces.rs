@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::control::Http;
-use crate::harness::repl::{start_replica, wait_link_up};
+use crate::harness::repl::{info_field, start_replica, wait_link_up};
 use crate::harness::{wait_until, Kind, Node};
 
 /// The newest sync session of `side` in a node's history: (trace id, kind, peer).
@@ -201,6 +201,14 @@ fn spans_of_both_nodes_reach_a_collector_under_one_trace_id() {
                 && collector.received(&[&raw, b"repl.master.transfer"])
         },
     );
+    // Each process names itself by its run id (INFO run_id) as service.instance.id.
+    for node in [&master, &replica] {
+        let run_id = info_field(node, "server", "run_id");
+        assert!(
+            collector.received(&[b"service.instance.id", run_id.as_bytes(), b"replikv"]),
+            "no spans from the process with run id {run_id}"
+        );
+    }
     let bodies = collector.bodies.lock().expect("lock");
     assert!(bodies
         .iter()
