@@ -161,6 +161,17 @@ pub const EXEC_WITHOUT_MULTI: &str = "ERR EXEC without MULTI";
 pub const DISCARD_WITHOUT_MULTI: &str = "ERR DISCARD without MULTI";
 /// WATCH inside MULTI.
 pub const WATCH_IN_MULTI: &str = "ERR WATCH inside MULTI is not allowed";
+/// The reply of an EXEC refused before it ran (Redis's `execCommandAbort`): the refusal,
+/// prefixed `EXECABORT Transaction discarded because of: `.
+pub fn exec_abort(refusal: &CmdError) -> CmdError {
+    let bytes = refusal.to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    CmdError::Other(format!(
+        "EXECABORT Transaction discarded because of: {}",
+        text.trim_start_matches('-')
+    ))
+}
+
 /// EXEC after a queueing error.
 pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
 /// `-READONLY` on a read-only replica.

@@ -30,12 +30,18 @@ fn reject(
     spec: Option<&'static Spec>,
     err: CmdError,
 ) {
-    if let Some(m) = session.multi.as_mut() {
-        m.error = true;
-    }
+    session.fail_queued_transaction();
     if let Some(spec) = spec {
         engine.stats.count_rejected(spec.fullname);
     }
+    // A refused EXEC ends the transaction it would have run (Redis's `execCommandAbort`).
+    let err = match spec {
+        Some(s) if s.name == "exec" && session.multi.is_some() => {
+            engine.reset_transaction(session);
+            error::exec_abort(&err)
+        }
+        _ => err,
+    };
     reply_error(engine, session, out, &err, spec.map(|s| s.fullname));
 }
 
@@ -96,14 +102,14 @@ fn execute_replying(
     // transactions queue like anyone's: a MULTI split across reads must not be visible half
     // applied, and one cut short by a lost link must leave nothing behind (the partial resync
     // sends it again from its start).
-    let flags = command_flags(engine, spec, argv);
+    let flags = with_transaction_flags(session, spec, command_flags(engine, spec, argv));
     if !session.is_master_link {
         if let Some(err) = gate(state, engine, session, spec, flags) {
             reject(engine, session, out, Some(spec), err);
             return Action::None;
         }
     }
-    if held_by_pause(engine, session, spec, flags) {
+    if held_by_pause(engine, session, flags) {
         return Action::Paused;
     }
     if let Some(multi) = session.multi.as_mut() {
@@ -146,25 +152,39 @@ fn execute_replying(
 /// True when a pause holds this command (Redis's postponed clients): everything under a
 /// pause of all clients; under a write pause, what may write or propagate — an EXEC whose
 /// transaction does included. Our replicas' links and our master's stream are never held.
-fn held_by_pause(engine: &Engine, session: &Session, spec: &'static Spec, flags: u32) -> bool {
+fn held_by_pause(engine: &Engine, session: &Session, flags: u32) -> bool {
     if session.is_master_link || session.info.kind() == ClientKind::Replica {
         return false;
     }
     match engine.pauses.held(std::time::Instant::now()) {
         None => false,
         Some(PauseKind::All) => true,
-        Some(PauseKind::Write) => {
-            flags & (WRITE | MAY_REPLICATE) != 0
-                || (spec.name == "exec"
-                    && session.multi.as_ref().is_some_and(|m| {
-                        m.queued.iter().any(|argv| {
-                            TABLE
-                                .resolve(argv)
-                                .is_ok_and(|s| s.has(WRITE | MAY_REPLICATE))
-                        })
-                    }))
+        // An EXEC's flags include its queued commands' (see `transaction_flags`).
+        Some(PauseKind::Write) => flags & (WRITE | MAY_REPLICATE) != 0,
+    }
+}
+
+/// For EXEC, what its queued commands would make it (Redis's `mstate.cmd_flags` and
+/// `cmd_inv_flags`): a write, a command that may grow memory or propagate when one of them
+/// is, and not allowed on a stale replica when one of them is not — so that the gates
+/// (read-only replica, MISCONF, min-replicas, OOM, stale data, a write pause) refuse the
+/// whole transaction as they would refuse its commands. Other commands keep `flags`.
+fn with_transaction_flags(session: &Session, spec: &'static Spec, flags: u32) -> u32 {
+    let Some(multi) = session.multi.as_ref().filter(|_| spec.name == "exec") else {
+        return flags;
+    };
+    let mut flags = flags;
+    for queued in multi
+        .queued
+        .iter()
+        .filter_map(|argv| TABLE.resolve(argv).ok())
+    {
+        flags |= queued.flags & (WRITE | DENYOOM | MAY_REPLICATE);
+        if !queued.has(STALE) {
+            flags &= !STALE;
         }
     }
+    flags
 }
 
 /// The gates of Redis's `processCommand` between lookup and execution, in its order.

@@ -76,11 +76,9 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
         let dbs = &mut ctx.engine.keyspace.dbs;
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = dbs.split_at_mut(hi);
-        left[lo].swap_contents(&mut right[0]);
+        left[lo].swap_contents(&mut right[0], ctx.now);
         for id in [a, b] {
-            let db = &mut ctx.engine.keyspace.dbs[id];
-            db.touch_existing_watched();
-            db.signal_all_blocked();
+            ctx.engine.keyspace.dbs[id].signal_all_blocked();
         }
     }
     ctx.dirty += 1;

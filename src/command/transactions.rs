@@ -13,15 +13,13 @@ use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::Spec;
 use crate::command::cmd;
-use crate::engine::session::{MultiState, WatchedKey};
+use crate::engine::session::WatchedKey;
 use crate::keyspace::blob;
 
 fn multi(ctx: &mut Ctx) -> CmdResult {
-    if ctx.session.multi.is_some() {
+    if !ctx.session.begin_multi() {
         return Err(CmdError::Fixed(error::MULTI_NESTED));
     }
-    ctx.session.multi = Some(MultiState::default());
-    ctx.session.info.multi.store(0, Ordering::Relaxed);
     ctx.out.ok();
     Ok(())
 }
@@ -31,13 +29,11 @@ fn watch_broken(ctx: &mut Ctx) -> bool {
     if ctx.session.watch_flag.load(Ordering::Relaxed) {
         return true;
     }
-    let now = ctx.now;
-    ctx.session.watched.iter().any(|w| {
-        !w.expired_at_watch
-            && ctx.engine.keyspace.dbs[w.db]
-                .peek(&w.key)
-                .is_some_and(|it| it.is_expired(now))
-    })
+    let (now, id) = (ctx.now, ctx.session.id());
+    ctx.session
+        .watched
+        .iter()
+        .any(|w| ctx.engine.keyspace.dbs[w.db].watched_key_expired(&w.key, id, now))
 }
 
 fn exec(ctx: &mut Ctx) -> CmdResult {
@@ -112,13 +108,8 @@ fn watch(ctx: &mut Ctx) -> CmdResult {
             continue;
         }
         let d = &mut ctx.engine.keyspace.dbs[db];
-        let expired_at_watch = d.peek(key).is_some_and(|it| it.is_expired(now));
-        d.watch(key, id, &ctx.session.watch_flag);
-        ctx.session.watched.push(WatchedKey {
-            db,
-            key: blob(key),
-            expired_at_watch,
-        });
+        d.watch(key, id, &ctx.session.watch_flag, now);
+        ctx.session.watched.push(WatchedKey { db, key: blob(key) });
     }
     ctx.out.ok();
     Ok(())

@@ -372,11 +372,11 @@ fn install_loaded(engine: &mut Engine, loaded: Loaded, replica: bool) -> Option<
     engine.rdb.last_load_keys_expired = stats.keys_expired;
     // Contents are swapped database by database so that WATCHes and blocked clients,
     // which belong to the live databases, stay registered.
+    // The swap touches the watched keys the load changes.
     let mut incoming = keyspace;
+    let now = crate::keyspace::now_ms();
     for (live, new) in engine.keyspace.dbs.iter_mut().zip(incoming.dbs.iter_mut()) {
-        live.touch_existing_watched();
-        live.swap_contents(new);
-        live.touch_existing_watched();
+        live.swap_contents(new, now);
         live.signal_all_blocked();
     }
     free_in_background(incoming);

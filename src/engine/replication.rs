@@ -354,16 +354,12 @@ impl Host for State {
         let e = &mut *engine;
         let mut incoming = data.keyspace;
         incoming.set_replica_mode(true);
+        // The swap touches the watched keys the load changes (Redis's swapMainDbWithTempDb).
+        let now = crate::keyspace::now_ms();
         for (live, new) in e.keyspace.dbs.iter_mut().zip(incoming.dbs.iter_mut()) {
-            live.swap_contents(new);
+            live.swap_contents(new, now);
             live.hide_expired_only = true;
-            live.touch_existing_watched();
             live.signal_all_blocked();
-        }
-        // Watched keys that existed before the load were touched by swap + touch of the old
-        // contents' keys too.
-        for new in incoming.dbs.iter_mut() {
-            new.touch_existing_watched();
         }
         free_in_background(incoming);
         super::persistence::install_functions(e, &data.functions);

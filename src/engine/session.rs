@@ -304,9 +304,6 @@ pub struct WatchedKey {
     pub db: usize,
     /// The key.
     pub key: Blob,
-    /// The key was already logically expired when WATCH ran (Redis 7.0 then ignores its
-    /// later expiry).
-    pub expired_at_watch: bool,
 }
 
 /// What CLIENT REPLY asked for.
@@ -335,6 +332,9 @@ pub struct Session {
     pub multi: Option<MultiState>,
     /// WATCHed keys.
     pub watched: Vec<WatchedKey>,
+    /// A transaction was dropped while a script held the engine: release its watches
+    /// once the engine is ours (see [`Session::abandon_transaction`]).
+    pub unwatch_pending: bool,
     /// Set by writes to watched keys.
     pub watch_flag: WatchFlag,
     /// Channel subscriptions.
@@ -375,6 +375,32 @@ pub struct ReplconfState {
 }
 
 impl Session {
+    /// Starts queueing a transaction (MULTI); false when one is being queued already.
+    pub fn begin_multi(&mut self) -> bool {
+        if self.multi.is_some() {
+            return false;
+        }
+        self.multi = Some(MultiState::default());
+        self.info.multi.store(0, Ordering::Relaxed);
+        true
+    }
+
+    /// Drops the transaction being queued without the engine (EXEC refused while a script
+    /// runs): its watches are released at the next engine lock
+    /// ([`Session::unwatch_pending`]).
+    pub fn abandon_transaction(&mut self) {
+        self.multi = None;
+        self.info.multi.store(-1, Ordering::Relaxed);
+        self.unwatch_pending = true;
+    }
+
+    /// A command refused while a transaction is being queued: EXEC will answer EXECABORT.
+    pub fn fail_queued_transaction(&mut self) {
+        if let Some(m) = self.multi.as_mut() {
+            m.error = true;
+        }
+    }
+
     /// A session for a newly accepted client.
     pub fn new(info: Arc<ClientInfo>, authenticated: bool, is_local: bool) -> Session {
         Session {
@@ -384,6 +410,7 @@ impl Session {
             authenticated,
             multi: None,
             watched: Vec::new(),
+            unwatch_pending: false,
             watch_flag: Arc::new(AtomicBool::new(false)),
             channels: Vec::new(),
             patterns: Vec::new(),

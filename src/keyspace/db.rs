@@ -23,6 +23,18 @@ use super::value::{blob, Blob, Value};
 /// databases it watches keys in.
 pub type WatchFlag = Arc<AtomicBool>;
 
+/// One client watching one key (Redis's `watchedKey`).
+#[derive(Debug, Clone)]
+struct Watcher {
+    /// Client id.
+    id: u64,
+    /// Set when the key changes: the client's EXEC fails.
+    flag: WatchFlag,
+    /// The key was there but logically expired (not yet deleted) when watched, or became
+    /// so by a SWAPDB: its deletion is no change, and its staying expired is none either.
+    expired: bool,
+}
+
 /// One database.
 #[derive(Debug)]
 pub struct Db {
@@ -52,8 +64,8 @@ pub struct Db {
     /// no DEL will ever come for them, so the replica's own cron expires them
     /// ([`Db::expire_local_keys`]; Redis's `slaveKeysWithExpire`).
     local_volatile: HSet<Blob>,
-    /// WATCHed keys → the flags of the clients watching them.
-    watched: HMap<Blob, Vec<(u64, WatchFlag)>>,
+    /// WATCHed keys → the clients watching them.
+    watched: HMap<Blob, Vec<Watcher>>,
     /// Keys some client is blocked on (BLPOP...), with the number of such clients.
     blocked: HMap<Blob, u32>,
     /// Keys that may now serve blocked clients, in the order they became ready.
@@ -521,12 +533,7 @@ impl Db {
     /// Removes every key; returns the old segments so the caller can free them off the
     /// critical path. Touches watched keys that existed.
     pub fn clear(&mut self) -> Vec<Arc<Segment>> {
-        let watched: Vec<Blob> = self.watched.keys().cloned().collect();
-        for key in watched {
-            if self.peek(&key).is_some() {
-                self.touch(&key);
-            }
-        }
+        self.touch_watched_replaced_by(None, 0);
         let streams = self.blocked_streams();
         self.len = 0;
         self.expires = 0;
@@ -563,8 +570,11 @@ impl Db {
     }
 
     /// Exchanges the contents of two databases (SWAPDB), keeping each one's id, watchers and
-    /// blocked clients in place, as Redis does.
-    pub fn swap_contents(&mut self, other: &mut Db) {
+    /// blocked clients in place, as Redis does; each side's watchers see their keys replaced
+    /// by the other's (at `now`, for what counts as expired).
+    pub fn swap_contents(&mut self, other: &mut Db, now: i64) {
+        self.touch_watched_replaced_by(Some(other), now);
+        other.touch_watched_replaced_by(Some(self), now);
         let (mine, theirs) = (self.blocked_streams(), other.blocked_streams());
         self.swap_segments(other);
         self.signal_streams_gone(mine);
@@ -582,12 +592,40 @@ impl Db {
         other.expire_cursor = 0;
     }
 
-    /// Touches every watched key that exists in this database (after SWAPDB or a load).
-    pub fn touch_existing_watched(&mut self) {
-        let watched: Vec<Blob> = self.watched.keys().cloned().collect();
-        for key in watched {
-            if self.peek(&key).is_some() {
-                self.touch(&key);
+    /// Redis's `touchAllWatchedKeysInDb`: this database's contents are about to be replaced
+    /// by `with` (SWAPDB), or emptied (`None`: FLUSHDB, FLUSHALL). A watched key that was
+    /// here or will be here is a change for its watchers, except where nothing changes
+    /// logically: a key already expired when watched that goes away or stays expired, or a
+    /// missing key replaced by an expired one (its watchers then count it as expired).
+    fn touch_watched_replaced_by(&mut self, with: Option<&Db>, now: i64) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let keys: Vec<Blob> = self.watched.keys().cloned().collect();
+        for key in keys {
+            let here = self.peek(&key).is_some();
+            let there = with.and_then(|db| db.peek(&key));
+            if !here && there.is_none() {
+                continue;
+            }
+            let there_expired = there.is_some_and(|item| item.is_expired(now));
+            let Some(watchers) = self.watched.get_mut(&key) else {
+                continue;
+            };
+            for w in watchers {
+                if w.expired {
+                    if there.is_none() {
+                        w.expired = false;
+                        continue;
+                    }
+                    if there_expired {
+                        continue;
+                    }
+                } else if !here && there_expired {
+                    w.expired = true;
+                    continue;
+                }
+                w.flag.store(true, Ordering::Relaxed);
             }
         }
     }
@@ -627,34 +665,59 @@ impl Db {
 
     // ---- WATCH and blocking hooks ----
 
-    /// Signals that `key` was modified: every client watching it will fail its EXEC.
+    /// Signals that `key` was modified: every client watching it will fail its EXEC — but
+    /// for a watcher that saw the key already expired, its deletion is no change (Redis's
+    /// `touchWatchedKey`). Called after the change, so a deleted key is gone.
     pub fn touch(&mut self, key: &[u8]) {
         if self.watched.is_empty() {
             return;
         }
-        if let Some(watchers) = self.watched.get(key) {
-            for (_, flag) in watchers {
-                flag.store(true, Ordering::Relaxed);
+        let gone = self.peek(key).is_none();
+        if let Some(watchers) = self.watched.get_mut(key) {
+            for w in watchers {
+                if w.expired && gone {
+                    w.expired = false;
+                    continue;
+                }
+                w.flag.store(true, Ordering::Relaxed);
             }
         }
     }
 
-    /// Registers client `id` as watching `key`.
-    pub fn watch(&mut self, key: &[u8], id: u64, flag: &WatchFlag) {
+    /// Registers client `id` as watching `key`; `now` tells whether the key is there but
+    /// already expired (then its lazy deletion will not fail the EXEC).
+    pub fn watch(&mut self, key: &[u8], id: u64, flag: &WatchFlag, now: i64) {
+        let expired = self.peek(key).is_some_and(|item| item.is_expired(now));
         let list = self.watched.entry(blob(key)).or_default();
-        if !list.iter().any(|(c, _)| *c == id) {
-            list.push((id, flag.clone()));
+        if !list.iter().any(|w| w.id == id) {
+            list.push(Watcher {
+                id,
+                flag: flag.clone(),
+                expired,
+            });
         }
     }
 
     /// Removes client `id`'s watch on `key`.
     pub fn unwatch(&mut self, key: &[u8], id: u64) {
         if let Some(list) = self.watched.get_mut(key) {
-            list.retain(|(c, _)| *c != id);
+            list.retain(|w| w.id != id);
             if list.is_empty() {
                 self.watched.remove(key);
             }
         }
+    }
+
+    /// True when client `id` watches `key`, the key was not expired when watched (nor
+    /// counted so since), and it has expired now: EXEC fails (Redis's
+    /// `isWatchedKeyExpired`).
+    pub fn watched_key_expired(&self, key: &[u8], id: u64, now: i64) -> bool {
+        let counted_expired = self
+            .watched
+            .get(key)
+            .and_then(|list| list.iter().find(|w| w.id == id))
+            .is_none_or(|w| w.expired);
+        !counted_expired && self.peek(key).is_some_and(|item| item.is_expired(now))
     }
 
     /// Notes that a client blocks on `key`.
@@ -1052,7 +1115,7 @@ mod tests {
     fn watch_flags_are_set_by_writes() {
         let mut db = Db::new(0);
         let flag: WatchFlag = Arc::new(AtomicBool::new(false));
-        db.watch(b"x", 7, &flag);
+        db.watch(b"x", 7, &flag, 0);
         db.insert(b"y", s("1"), NO_EXPIRE, 0);
         assert!(!flag.load(Ordering::Relaxed));
         db.insert(b"x", s("1"), NO_EXPIRE, 0);
@@ -1061,6 +1124,79 @@ mod tests {
         flag.store(false, Ordering::Relaxed);
         db.remove(b"x");
         assert!(!flag.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn watched_keys_already_expired_follow_redis_rules() {
+        let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+        let stale = |db: &mut Db| db.insert(b"x", s("1"), 5, 0);
+        // Deleting a key that was expired when watched changes nothing.
+        let mut db = Db::new(0);
+        stale(&mut db);
+        db.watch(b"x", 7, &flag, 10);
+        assert!(!db.watched_key_expired(b"x", 7, 10));
+        db.remove(b"x");
+        assert!(!flag.load(Ordering::Relaxed));
+        // Recreating it afterwards does.
+        db.insert(b"x", s("2"), NO_EXPIRE, 0);
+        assert!(flag.load(Ordering::Relaxed));
+
+        // A flush of a stale watched key changes nothing; of a live one, it does.
+        let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+        let mut db = Db::new(0);
+        stale(&mut db);
+        db.watch(b"x", 7, &flag, 10);
+        let _ = db.clear();
+        assert!(!flag.load(Ordering::Relaxed));
+        db.insert(b"x", s("1"), NO_EXPIRE, 0);
+        flag.store(false, Ordering::Relaxed);
+        let _ = db.clear();
+        assert!(flag.load(Ordering::Relaxed));
+
+        // A key that expires after WATCH fails the EXEC.
+        let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+        let mut db = Db::new(0);
+        stale(&mut db);
+        db.watch(b"x", 7, &flag, 1);
+        assert!(db.watched_key_expired(b"x", 7, 10));
+    }
+
+    #[test]
+    fn swapdb_touches_watched_keys_as_redis() {
+        let stale = |db: &mut Db| db.insert(b"x", s("1"), 5, 0);
+        let now = 10;
+        // A live watched key swapped away: a change.
+        let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+        let (mut a, mut b) = (Db::new(0), Db::new(1));
+        a.insert(b"x", s("1"), NO_EXPIRE, 0);
+        a.watch(b"x", 7, &flag, now);
+        a.swap_contents(&mut b, now);
+        assert!(flag.load(Ordering::Relaxed));
+        // A missing watched key replaced by a stale one: no change, and it counts as
+        // expired from then on.
+        let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+        let (mut a, mut b) = (Db::new(0), Db::new(1));
+        stale(&mut b);
+        a.watch(b"x", 7, &flag, now);
+        a.swap_contents(&mut b, now);
+        assert!(!flag.load(Ordering::Relaxed));
+        assert!(!a.watched_key_expired(b"x", 7, now));
+        // A stale watched key replaced by another stale one: no change.
+        let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+        let (mut a, mut b) = (Db::new(0), Db::new(1));
+        stale(&mut a);
+        stale(&mut b);
+        a.watch(b"x", 7, &flag, now);
+        a.swap_contents(&mut b, now);
+        assert!(!flag.load(Ordering::Relaxed));
+        // A stale watched key replaced by a live one: a change.
+        let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+        let (mut a, mut b) = (Db::new(0), Db::new(1));
+        stale(&mut a);
+        b.insert(b"x", s("2"), NO_EXPIRE, 0);
+        a.watch(b"x", 7, &flag, now);
+        a.swap_contents(&mut b, now);
+        assert!(flag.load(Ordering::Relaxed));
     }
 
     impl Item {

@@ -254,6 +254,9 @@ impl Conn {
                     Ok(None) => continue,
                     Err(end) => return Some(end),
                 };
+                if std::mem::take(&mut self.session.unwatch_pending) {
+                    engine.unwatch_all(&mut self.session);
+                }
                 self.info
                     .last_interaction_ms
                     .store(crate::keyspace::now_ms(), Ordering::Relaxed);
@@ -559,11 +562,36 @@ impl Conn {
                     control.wait_finished(SCRIPT_POLL).await;
                     continue;
                 }
+                // MULTI needs only the session: served at once, as Redis serves it, so the
+                // commands that follow are refused into the transaction (EXECABORT), never
+                // run half of it after the script.
+                "multi" if self.session.authenticated => {
+                    if self.session.begin_multi() {
+                        None
+                    } else {
+                        Some(crate::command::error::MULTI_NESTED)
+                    }
+                }
                 _ if spec.is_some_and(|s| s.has(ALLOW_BUSY)) => {
                     control.wait_finished(SCRIPT_POLL).await;
                     continue;
                 }
-                _ => Some(control.busy_reply()),
+                // A refused EXEC ends its transaction, as any refused EXEC does.
+                "exec" if self.session.multi.is_some() => {
+                    self.session.abandon_transaction();
+                    let refusal = crate::command::CmdError::Fixed(control.busy_reply());
+                    let abort = crate::command::error::exec_abort(&refusal).to_bytes();
+                    self.pending.pop_front();
+                    self.out.error_bytes(&abort);
+                    if let Err(end) = self.flush().await {
+                        return Some(end);
+                    }
+                    continue;
+                }
+                _ => {
+                    self.session.fail_queued_transaction();
+                    Some(control.busy_reply())
+                }
             };
             self.pending.pop_front();
             match reply {

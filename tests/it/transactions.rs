@@ -322,3 +322,117 @@ fn collection_writes_abort_watchers_only_when_they_change_something() {
         "#,
     );
 }
+
+#[test]
+fn exec_refused_by_a_gate_ends_the_transaction_and_stale_watches_follow_redis() {
+    let mut t = Twins::start();
+    t.script(
+        "
+        A SET xx 1
+        // A write queued, then the server stops accepting writes: EXEC is refused whole.
+        A MULTI
+        A INCR xx
+        B CONFIG SET min-replicas-to-write 2
+        A EXEC
+        A GET xx
+        B CONFIG SET min-replicas-to-write 0
+        // A read queued, then the server becomes a stale replica.
+        A CONFIG SET replica-serve-stale-data no
+        A MULTI
+        A GET xx
+        B REPLICAOF 127.0.0.1 1
+        A EXEC
+        B REPLICAOF NO ONE
+        A MULTI
+        A PING
+        A EXEC
+        // Keys already expired when watched: deleting them is no change.
+        A DEBUG SET-ACTIVE-EXPIRE 0
+        A SET x foo PX 1
+        sleep 5
+        A WATCH x
+        A EXISTS x
+        A MULTI
+        A PING
+        A EXEC
+        A SET x foo PX 1
+        sleep 5
+        A WATCH x
+        A FLUSHDB
+        A MULTI
+        A PING
+        A EXEC
+        // SWAPDB: a live watched key swapped away is a change; a missing key replaced by a
+        // stale one is not.
+        A SET x 30
+        A WATCH x
+        A SWAPDB 0 1
+        A MULTI
+        A PING
+        A EXEC
+        A FLUSHALL
+        A SET x foo PX 1
+        sleep 5
+        A SELECT 1
+        A WATCH x
+        A SWAPDB 0 1
+        A MULTI
+        A PING
+        A EXEC
+        A SELECT 0
+        A DEBUG SET-ACTIVE-EXPIRE 1
+        ",
+    );
+}
+
+/// MULTI, queued commands and EXEC while a script keeps the server busy, on one server.
+fn transaction_while_busy(node: &Node) -> Vec<String> {
+    let mut admin = node.conn();
+    let mut c = node.conn();
+    let mut script = node.conn();
+    let mut seen = Vec::new();
+    let mut record = |what: &str, raw: Vec<u8>| {
+        seen.push(format!("{what}: {}", String::from_utf8_lossy(&raw)));
+    };
+    admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "10"]);
+    admin.cmd(&["SET", "xx", "1"]);
+    let busy = |admin: &mut Conn| {
+        crate::harness::wait_until(Duration::from_secs(10), "the script is busy", || {
+            admin.cmd(&["PING"]).text().starts_with("BUSY")
+        });
+    };
+    // MULTI arrives during the script: accepted, and what follows is refused into it.
+    script.send(&[b"EVAL", b"while true do end", b"0"]);
+    busy(&mut admin);
+    record("multi", c.cmd_raw(&[b"MULTI"]).1);
+    record("incr", c.cmd_raw(&[b"INCR", b"xx"]).1);
+    record("kill", admin.cmd_raw(&[b"SCRIPT", b"KILL"]).1);
+    record("script", script.read_raw().1);
+    record("incr again", c.cmd_raw(&[b"INCR", b"xx"]).1);
+    record("exec", c.cmd_raw(&[b"EXEC"]).1);
+    record("get", admin.cmd_raw(&[b"GET", b"xx"]).1);
+    record("out of multi", c.cmd_raw(&[b"PING", b"asdf"]).1);
+    // EXEC arrives during the script: refused, and the transaction is gone.
+    record("multi 2", c.cmd_raw(&[b"MULTI"]).1);
+    record("incr 2", c.cmd_raw(&[b"INCR", b"xx"]).1);
+    script.send(&[b"EVAL", b"while true do end", b"0"]);
+    busy(&mut admin);
+    record("exec 2", c.cmd_raw(&[b"EXEC"]).1);
+    record("kill 2", admin.cmd_raw(&[b"SCRIPT", b"KILL"]).1);
+    record("script 2", script.read_raw().1);
+    record("get 2", admin.cmd_raw(&[b"GET", b"xx"]).1);
+    record("out of multi 2", c.cmd_raw(&[b"PING", b"asdf"]).1);
+    seen
+}
+
+#[test]
+fn transactions_meeting_a_busy_script_are_refused_whole_as_redis() {
+    let expected = transaction_while_busy(&Node::redis(&[]));
+    let got = transaction_while_busy(&Node::replikv(&[]));
+    assert_eq!(got, expected);
+    assert!(expected[1].contains("BUSY"), "{expected:#?}");
+    assert!(
+        expected[10].contains("EXECABORT Transaction discarded because of: BUSY"),
+        "{expected:#?}"
+    );
+}
