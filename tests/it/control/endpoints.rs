@@ -1,7 +1,7 @@
 //! Every endpoint against a live node: health, server, config, replication reads, the
 //! mutations' answers on a master, the event stream, errors as problem documents.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::time::Duration;
 
 use super::Http;
@@ -386,17 +386,7 @@ fn unknown_routes_and_methods_are_refused_cleanly() {
 #[test]
 fn event_stream_opens_with_the_replication_state() {
     let node = Node::replikv(&[]);
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", node.http_port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    use std::io::Write;
-    stream
-        .write_all(
-            b"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
-        )
-        .expect("write");
-    let mut reader = BufReader::new(stream);
+    let mut reader = super::open_event_stream(&node, Duration::from_secs(10));
     let mut head = String::new();
     let mut event = None;
     let mut data = None;

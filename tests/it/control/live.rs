@@ -2,7 +2,7 @@
 //! over HTTP, forced resyncs on both sides, the sync history with its phases, and the
 //! Server-Sent Events stream watching a full sync from start to finish.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use super::Http;
@@ -112,16 +112,7 @@ fn the_event_stream_follows_a_full_sync_and_the_history_keeps_its_phases() {
         master.conn().cmd(&["SET", &format!("k{i}"), "v"]);
     }
     let node = start(Kind::Replikv, &[]);
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", node.http_port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    stream
-        .write_all(
-            b"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
-        )
-        .expect("write");
-    let mut reader = BufReader::new(stream);
+    let mut reader = super::open_event_stream(&node, Duration::from_secs(20));
     // Wait for the opening status event before changing anything.
     let mut events: Vec<String> = Vec::new();
     let mut line = String::new();
@@ -248,16 +239,7 @@ fn each_sync_finishes_once_and_its_events_carry_its_trace_id() {
     let master = start(Kind::Replikv, &[]);
     master.conn().cmd(&["SET", "k", "v"]);
     let node = start(Kind::Replikv, &[]);
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", node.http_port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    stream
-        .write_all(
-            b"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
-        )
-        .expect("write");
-    let mut reader = BufReader::new(stream);
+    let mut reader = super::open_event_stream(&node, Duration::from_secs(20));
     let mut seen = Vec::new();
     read_events(&mut reader, &mut seen, |s| {
         s.iter().any(|(k, _)| k == "status")

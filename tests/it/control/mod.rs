@@ -198,3 +198,20 @@ pub fn python_tool(name: &str) -> Command {
 pub fn committed_openapi() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/replikv.json")
 }
+
+/// Opens `GET /v1/events` on `node` as a raw Server-Sent Events stream, read line by line
+/// (reads wait at most `timeout`).
+pub fn open_event_stream(
+    node: &Node,
+    timeout: Duration,
+) -> std::io::BufReader<std::net::TcpStream> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", node.http_port)).expect("connect");
+    stream.set_read_timeout(Some(timeout)).expect("timeout");
+    stream
+        .write_all(
+            b"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
+        )
+        .expect("write");
+    std::io::BufReader::new(stream)
+}
