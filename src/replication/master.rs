@@ -712,7 +712,11 @@ async fn run_link(
     let mut next = match handoff.mode {
         AttachMode::Continue { from } => from,
         AttachMode::Full | AttachMode::Sync => {
-            let start = wait_for_snapshot(host, wr, handoff).await?;
+            // The snapshot job is shared by every replica that asked meanwhile (its own span,
+            // `repl.master.snapshot`); this replica's trace shows the wait for it.
+            let start = wait_for_snapshot(host, wr, handoff)
+                .instrument(info_span!("repl.master.snapshot_wait", replica = id))
+                .await?;
             let offset = start.offset;
             transfer(host, wr, handoff, start).await?;
             if handoff.rdb_only {

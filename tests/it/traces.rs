@@ -198,6 +198,7 @@ fn spans_of_both_nodes_reach_a_collector_under_one_trace_id() {
         "both nodes' spans under one trace",
         || {
             collector.received(&[&raw, b"repl.replica.handshake"])
+                && collector.received(&[&raw, b"repl.master.snapshot_wait"])
                 && collector.received(&[&raw, b"repl.master.transfer"])
         },
     );
