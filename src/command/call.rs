@@ -228,10 +228,16 @@ fn log_if_slow(
     micros: u64,
 ) {
     let settings = &engine.settings;
-    if settings.slowlog_log_slower_than < 0 {
+    let (slower_than, max_len) = (settings.slowlog_log_slower_than, settings.slowlog_max_len);
+    if slower_than < 0 {
         return;
     }
-    let (slower_than, max_len) = (settings.slowlog_log_slower_than, settings.slowlog_max_len);
+    // The common case, on every command: nothing to log, only Redis's trim to a lowered
+    // `slowlog-max-len` (no lock on the client's name, no copy).
+    if micros < slower_than as u64 {
+        engine.slowlog.trim(max_len);
+        return;
+    }
     let name = session.info.name.lock().clone();
     let caller = match mode {
         CallMode::Script => Caller {

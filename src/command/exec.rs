@@ -159,7 +159,7 @@ fn held_by_pause(engine: &Engine, session: &Session, flags: u32) -> bool {
     match engine.pauses.held(std::time::Instant::now()) {
         None => false,
         Some(PauseKind::All) => true,
-        // An EXEC's flags include its queued commands' (see `transaction_flags`).
+        // An EXEC's flags include its queued commands' (see `with_transaction_flags`).
         Some(PauseKind::Write) => flags & (WRITE | MAY_REPLICATE) != 0,
     }
 }
@@ -272,12 +272,10 @@ fn out_of_memory_refuses(
     if eviction::perform(state, engine) == eviction::Outcome::Fits {
         return false;
     }
+    // An EXEC's flags include its queued commands' (see `with_transaction_flags`).
     match &session.multi {
-        Some(multi) => match spec.name {
-            "exec" => multi
-                .queued
-                .iter()
-                .any(|queued| TABLE.resolve(queued).is_ok_and(|s| s.has(DENYOOM))),
+        Some(_) => match spec.name {
+            "exec" => flags & DENYOOM != 0,
             "discard" | "quit" | "reset" => false,
             _ => true,
         },
@@ -377,8 +375,8 @@ pub fn serve_blocked(state: &State, engine: &mut Engine) {
 
 /// Counts a blocked command whose timeout passed as one call (a served one is counted
 /// when it is served). Like Redis 7.0, a timed-out command is not logged in the slow log.
-pub fn count_timed_out(engine: &mut Engine, waiter: &crate::engine::blocking::Waiter) {
-    if let Ok(spec) = TABLE.resolve(&waiter.argv) {
+pub fn count_timed_out(engine: &mut Engine, argv: &[Bytes]) {
+    if let Ok(spec) = TABLE.resolve(argv) {
         engine
             .stats
             .commands

@@ -620,7 +620,7 @@ impl Conn {
         let e = &mut *engine;
         match e.blocking.unblock(&mut e.keyspace, self.info.id) {
             Some(waiter) => {
-                crate::command::exec::count_timed_out(e, &waiter);
+                crate::command::exec::count_timed_out(e, &waiter.argv);
                 true
             }
             None => false,
