@@ -13,6 +13,7 @@ use super::Spec;
 use crate::command::cmd;
 use crate::engine::persistence::{cancel_bgsave, reload, save_now, ReloadError, ReloadOptions};
 use crate::keyspace::{digest, StrValue, Value, NO_EXPIRE};
+use crate::replication::fault;
 
 /// DEBUG PROTOCOL <type>: one reply of each RESP type, for clients' and scripts' tests.
 fn debug_protocol(ctx: &mut Ctx) -> CmdResult {
@@ -140,6 +141,15 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx.out.ok();
             Ok(())
         }
+        b"fault" if ctx.argv.len() == 4 => {
+            // replikv's own: a test cuts or stalls a sync at a named phase (built only with
+            // the `fault-points` feature; see replication::fault).
+            let point = String::from_utf8_lossy(ctx.arg(2)).into_owned();
+            let action = String::from_utf8_lossy(ctx.arg(3)).into_owned();
+            fault::configure(&point, &action).map_err(|e| CmdError::Other(format!("ERR {e}")))?;
+            ctx.out.ok();
+            Ok(())
+        }
         b"object" if ctx.argv.len() == 3 => {
             // As Redis, the key is looked up without expiring it.
             let key = ctx.arg(2);
@@ -165,6 +175,9 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "FAULT <point> <cut|stall(ms)|N*action|off>",
+                "    (replikv) Cut or stall replication syncs at a phase, e.g. repl.replica.receive.",
+                "    Only in builds with the fault-points feature.",
                 "LOG <message>",
                 "    Write <message> to the server log.",
                 "OBJECT <key>",

@@ -18,8 +18,8 @@ use super::{Engine, State};
 use crate::keyspace::free_in_background;
 use crate::replication::status::{BacklogStatus, MasterLinkStatus, ReplicationStatus, Role};
 use crate::replication::{
-    history::unix_ms, Applied, CachedMaster, Event, Host, LinkState, LoadedDataset, RdbStats,
-    Replication, SyncSnapshot,
+    history::unix_ms, Applied, CachedMaster, Event, Follower, Host, LinkState, LoadedDataset,
+    RdbStats, Replication, SyncSnapshot, SyncSource,
 };
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, Proto, ReplyBuf, RequestParser};
@@ -65,8 +65,11 @@ fn follow(state: &State, engine: &mut Engine, host: String, port: u16, offer_own
     record_master_in_settings(state, engine, Some((host.clone(), port)));
     tracing::info!(master = %format!("{host}:{port}"), "Connecting to MASTER {host}:{port}");
     if let Some(me) = state.arc() {
-        let host: Arc<dyn Host> = me;
-        tokio::spawn(crate::replication::replica::run(host, change.generation));
+        let follower: Arc<dyn Follower> = me;
+        tokio::spawn(crate::replication::replica::run(
+            follower,
+            change.generation,
+        ));
     }
 }
 
@@ -247,8 +250,8 @@ pub fn cron(state: &Arc<State>, ticks: &mut u64) {
         }
         hub.backlog.set_limit(settings.repl_backlog_size);
     }
-    let host: Arc<dyn Host> = state.clone();
-    hub.full_syncs.schedule(&host);
+    let source: Arc<dyn SyncSource> = state.clone();
+    hub.full_syncs.schedule(&source);
 }
 
 // ------------------------------------------------------------------ the replica-side applier
@@ -320,7 +323,9 @@ impl Host for State {
     fn hub(&self) -> &Replication {
         &self.repl
     }
+}
 
+impl SyncSource for State {
     fn snapshot_for_sync(&self, readers: &[u64]) -> SyncSnapshot {
         let mut engine = self.engine.lock();
         if !engine.repl.active {
@@ -344,7 +349,9 @@ impl Host for State {
     fn write_rdb(&self, snapshot: &SyncSnapshot, out: &mut dyn io::Write) -> io::Result<RdbStats> {
         super::rdb_bridge::write_rdb(self, snapshot, out)
     }
+}
 
+impl Follower for State {
     fn load_rdb(&self, input: &mut dyn io::Read) -> Result<LoadedDataset, String> {
         super::rdb_bridge::load_rdb(self, input)
     }

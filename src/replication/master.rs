@@ -22,11 +22,12 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{info, info_span, warn, Instrument};
 
 use super::backlog::Read;
+use super::fault;
 use super::history::{unix_ms, SyncOutcome};
 use super::log::random_id;
-use super::phase::Phase;
+use super::phase::{Phase, Side};
 use super::status::{ReplicaState, ReplicaStatus};
-use super::{Host, LinkRead, LinkWrite, RdbStats};
+use super::{LinkRead, LinkWrite, RdbStats, SyncSource};
 use crate::config::LimitBreach;
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, RequestParser};
@@ -282,12 +283,12 @@ struct QueueInner {
 /// Marks a full-sync snapshot as being serialised until dropped (INFO shows it as Redis
 /// shows its RDB child: `rdb_bgsave_in_progress:1`).
 struct Producing {
-    host: Arc<dyn Host>,
+    host: Arc<dyn SyncSource>,
     snapshot_no: u64,
 }
 
 impl Producing {
-    fn start(host: &Arc<dyn Host>, snapshot_no: u64) -> Producing {
+    fn start(host: &Arc<dyn SyncSource>, snapshot_no: u64) -> Producing {
         let mut inner = host.hub().full_syncs.inner.lock();
         inner.producing.push((snapshot_no, Instant::now()));
         Producing {
@@ -312,7 +313,7 @@ pub struct FullSyncQueue {
 
 impl FullSyncQueue {
     /// Adds a waiting replica (it joins a disk job still being written when it can).
-    pub fn join(&self, host: &Arc<dyn Host>, waiter: SyncWaiter) {
+    pub fn join(&self, host: &Arc<dyn SyncSource>, waiter: SyncWaiter) {
         let mut inner = self.inner.lock();
         // A disk job still writing its file can take a replica that would get a disk
         // payload anyway, provided the backlog still holds the stream since its snapshot.
@@ -355,7 +356,7 @@ impl FullSyncQueue {
     /// a disk job at once, a diskless one after `repl-diskless-sync-delay` or once
     /// `repl-diskless-sync-max-replicas` wait, at most `repl-max-concurrent-full-syncs`
     /// transfers at a time.
-    pub fn schedule(&self, host: &Arc<dyn Host>) {
+    pub fn schedule(&self, host: &Arc<dyn SyncSource>) {
         let settings = host.settings();
         let mut inner = self.inner.lock();
         inner.waiting.retain(|w| !w.tx.is_closed());
@@ -403,7 +404,7 @@ impl FullSyncQueue {
 }
 
 /// Releases a transfer slot when a replica's transfer ends.
-struct TransferSlot(Arc<dyn Host>);
+struct TransferSlot(Arc<dyn SyncSource>);
 
 impl Drop for TransferSlot {
     fn drop(&mut self) {
@@ -415,7 +416,12 @@ impl Drop for TransferSlot {
 }
 
 /// One full-sync job: a snapshot shared by `batch`, written to disk or streamed.
-async fn run_job(host: Arc<dyn Host>, batch: Vec<SyncWaiter>, diskless: bool, snapshot_no: u64) {
+async fn run_job(
+    host: Arc<dyn SyncSource>,
+    batch: Vec<SyncWaiter>,
+    diskless: bool,
+    snapshot_no: u64,
+) {
     let ids: Vec<u64> = batch.iter().map(|w| w.id).collect();
     let span = info_span!(
         "repl.master.snapshot",
@@ -626,7 +632,7 @@ type LinkResult = Result<(), String>;
 /// Serves one replica until it disconnects, is dropped, or the server stops. The caller
 /// (the connection task) already wrote `+CONTINUE` for a partial resync.
 pub async fn serve(
-    host: Arc<dyn Host>,
+    host: Arc<dyn SyncSource>,
     rd: LinkRead,
     mut wr: LinkWrite,
     leftover: BytesMut,
@@ -702,7 +708,7 @@ pub async fn serve(
 
 /// The link's writer side: full sync when needed, then the stream.
 async fn run_link(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn SyncSource>,
     wr: &mut LinkWrite,
     handoff: &HandOff,
     closer: &LinkCloser,
@@ -726,6 +732,7 @@ async fn run_link(
         }
     };
     hub.enter_phase(handoff.sync_id, Phase::Catchup);
+    fault::at(Side::Master, Phase::Catchup).await?;
     let catchup = info_span!("repl.master.catchup", replica = id, from = next);
     let backlog = hub.backlog.clone();
     let mut end_rx = backlog.subscribe();
@@ -753,6 +760,7 @@ async fn run_link(
                 if !caught_up {
                     caught_up = true;
                     hub.enter_phase(handoff.sync_id, Phase::Stream);
+                    fault::at(Side::Master, Phase::Stream).await?;
                     hub.finish_sync(handoff.sync_id, SyncOutcome::Succeeded);
                     info!(
                         replica = id,
@@ -780,13 +788,13 @@ async fn run_link(
 /// write that makes no progress. A stopped replica is dropped rather than growing the
 /// master's memory.
 struct LinkGuard<'a> {
-    host: &'a Arc<dyn Host>,
+    host: &'a Arc<dyn SyncSource>,
     handoff: &'a HandOff,
     over_soft_since_ms: i64,
 }
 
 impl<'a> LinkGuard<'a> {
-    fn new(host: &'a Arc<dyn Host>, handoff: &'a HandOff) -> LinkGuard<'a> {
+    fn new(host: &'a Arc<dyn SyncSource>, handoff: &'a HandOff) -> LinkGuard<'a> {
         LinkGuard {
             host,
             handoff,
@@ -892,12 +900,13 @@ impl<'a> LinkGuard<'a> {
 /// Waits for the job serving this replica, sending a newline every second so its read
 /// timeout does not fire (the phase `snapshot`, state `wait_bgsave`).
 async fn wait_for_snapshot(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn SyncSource>,
     wr: &mut LinkWrite,
     handoff: &HandOff,
 ) -> Result<SyncStart, String> {
     let hub = host.hub();
     hub.enter_phase(handoff.sync_id, Phase::Snapshot);
+    fault::at(Side::Master, Phase::Snapshot).await?;
     let (tx, mut rx) = oneshot::channel();
     hub.full_syncs.join(
         host,
@@ -927,7 +936,7 @@ async fn wait_for_snapshot(
 
 /// Sends `+FULLRESYNC` (unless SYNC) and the RDB (the phase `transfer`, state `send_bulk`).
 async fn transfer(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn SyncSource>,
     wr: &mut LinkWrite,
     handoff: &HandOff,
     start: SyncStart,
@@ -937,6 +946,7 @@ async fn transfer(
     let mut guard = LinkGuard::new(host, handoff);
     hub.replicas.set_state(handoff.id, ReplicaState::SendBulk);
     hub.enter_phase(handoff.sync_id, Phase::Transfer);
+    fault::at(Side::Master, Phase::Transfer).await?;
     let span = info_span!(
         "repl.master.transfer",
         replica = handoff.id,
@@ -1034,7 +1044,7 @@ async fn transfer(
 
 /// Reads what the replica sends (`REPLCONF ACK <offset>` and newlines) until it closes.
 async fn read_acks(
-    host: Arc<dyn Host>,
+    host: Arc<dyn SyncSource>,
     id: u64,
     mut rd: LinkRead,
     mut buf: BytesMut,

@@ -11,6 +11,7 @@
 pub mod attach;
 pub mod backlog;
 pub mod events;
+pub mod fault;
 pub mod history;
 pub mod log;
 pub mod master;
@@ -105,29 +106,45 @@ pub struct CachedMaster {
     pub db: usize,
 }
 
-/// What replication needs from the server around it; `command::State` implements it.
+/// What both sides of replication read from the server around them: the configuration and
+/// the shared replication state. `engine::State` implements it and the two narrow traits
+/// below, so each side sees only what it needs: the master side [`SyncSource`] (two
+/// methods), the replica side [`Follower`].
 pub trait Host: Send + Sync + 'static {
     /// The current configuration.
     fn settings(&self) -> Arc<Settings>;
     /// The replication hub.
     fn hub(&self) -> &Replication;
+}
+
+/// What the master side needs from the keyspace to serve a full sync: a frozen view and
+/// its RDB. Everything else it reads from the hub (backlog, replicas, role).
+pub trait SyncSource: Host {
     /// Under the engine lock: creates the backlog if needed, freezes the keyspace, registers
     /// backlog readers `readers` at the snapshot offset + 1, and forces a SELECT in the
     /// stream.
     fn snapshot_for_sync(&self, readers: &[u64]) -> SyncSnapshot;
     /// Serialises a snapshot as an RDB (runs off the engine lock, on a blocking thread).
     fn write_rdb(&self, snapshot: &SyncSnapshot, out: &mut dyn io::Write) -> io::Result<RdbStats>;
+}
+
+/// What the replica side needs: loading a snapshot and applying the stream into the
+/// keyspace, the position a PSYNC asks from, and the few server states the link drives
+/// (link up/down gates, the master client, `-LOADING`, the failover hand-over's answer).
+pub trait Follower: Host {
     /// Parses an RDB into a new dataset (off the engine lock, on a blocking thread).
     fn load_rdb(&self, input: &mut dyn io::Read) -> Result<LoadedDataset, String>;
     /// Installs a loaded dataset and adopts the master's replication id and offset.
     fn install_dataset(&self, data: LoadedDataset, replid: &str, offset: u64);
+    /// True when every database is empty (`repl-diskless-load on-empty-db`).
+    fn dataset_is_empty(&self) -> bool;
+    /// Applies the complete commands at the front of `buf` (from our master), forwards the
+    /// applied bytes to our own replicas, and reports what it consumed.
+    fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied;
     /// Our replication id and offset, what a PSYNC asks from a master.
     fn repl_position(&self) -> CachedMaster;
     /// The master continued with a new replication id (`+CONTINUE <id>`).
     fn master_replid_changed(&self, replid: &str);
-    /// Applies the complete commands at the front of `buf` (from our master), forwards the
-    /// applied bytes to our own replicas, and reports what it consumed.
-    fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied;
     /// The link of driver `generation` streams: the role and the engine's read-only,
     /// stale-data and expiry gates say so. False when the generation is stale.
     fn link_up(&self, generation: u64) -> bool;
@@ -148,13 +165,11 @@ pub trait Host: Send + Sync + 'static {
     fn close_master_client(&self);
     /// Sets or clears the dataset-loading state (`-LOADING`).
     fn set_loading(&self, loading: bool);
-    /// True when every database is empty (`repl-diskless-load on-empty-db`).
-    fn dataset_is_empty(&self) -> bool;
     /// The port we announce to our master (`replica-announce-port`, else the bound port).
     fn announced_port(&self) -> u16;
 }
 
-/// Shared replication state; every task holds it through the [`Host`].
+/// Shared replication state; every task reaches it through [`Host::hub`].
 #[derive(Debug)]
 pub struct Replication {
     /// Recent sync sessions.

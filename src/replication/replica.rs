@@ -20,10 +20,11 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::events::Event;
+use super::fault;
 use super::history::{unix_ms, SyncKind, SyncOutcome};
 use super::log::encode;
 use super::phase::{Phase, Side};
-use super::{CachedMaster, Host, LinkState};
+use super::{CachedMaster, Follower, LinkState};
 use crate::config::DisklessLoad;
 use crate::resp::RequestParser;
 
@@ -48,7 +49,7 @@ type Attempt = Result<(), String>;
 
 /// Runs the link to the master the role names for `generation` until a role change
 /// retires it.
-pub async fn run(host: Arc<dyn Host>, generation: u64) {
+pub async fn run(host: Arc<dyn Follower>, generation: u64) {
     let hub = host.hub();
     let mut gen_rx = hub.generation.subscribe();
     let mut attempt_no = 0u64;
@@ -100,11 +101,11 @@ pub async fn run(host: Arc<dyn Host>, generation: u64) {
 }
 
 /// The master this driver serves, while its generation is current.
-fn target(host: &Arc<dyn Host>, generation: u64) -> Option<(String, u16)> {
+fn target(host: &Arc<dyn Follower>, generation: u64) -> Option<(String, u16)> {
     host.hub().role.lock().target(generation)
 }
 
-fn set_state(host: &Arc<dyn Host>, generation: u64, state: LinkState, phase: Option<Phase>) {
+fn set_state(host: &Arc<dyn Follower>, generation: u64, state: LinkState, phase: Option<Phase>) {
     host.hub()
         .role
         .lock()
@@ -112,7 +113,7 @@ fn set_state(host: &Arc<dyn Host>, generation: u64, state: LinkState, phase: Opt
 }
 
 /// Records that the link is down: state `connect`, the cached master for the next PSYNC.
-fn link_down(host: &Arc<dyn Host>, generation: u64, reason: &str, was_up: bool) {
+fn link_down(host: &Arc<dyn Follower>, generation: u64, reason: &str, was_up: bool) {
     let hub = host.hub();
     if let Some((h, p)) = host.link_down(generation, was_up) {
         hub.events.publish(Event::LinkDown {
@@ -126,7 +127,7 @@ fn link_down(host: &Arc<dyn Host>, generation: u64, reason: &str, was_up: bool) 
 /// One attempt: connect, handshake, PSYNC, full or partial sync, then stream until the link
 /// breaks.
 async fn sync_with_master(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn Follower>,
     master_host: &str,
     master_port: u16,
     generation: u64,
@@ -164,7 +165,7 @@ async fn sync_with_master(
 }
 
 async fn attempt(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn Follower>,
     master_host: &str,
     master_port: u16,
     generation: u64,
@@ -175,6 +176,7 @@ async fn attempt(
 
     // ---- connect
     hub.enter_phase(sync_id, Phase::Connect);
+    fault::at(Side::Replica, Phase::Connect).await?;
     set_state(
         host,
         generation,
@@ -205,6 +207,7 @@ async fn attempt(
 
     // ---- handshake
     hub.enter_phase(sync_id, Phase::Handshake);
+    fault::at(Side::Replica, Phase::Handshake).await?;
     set_state(
         host,
         generation,
@@ -217,6 +220,7 @@ async fn attempt(
 
     // ---- psync
     hub.enter_phase(sync_id, Phase::Psync);
+    fault::at(Side::Replica, Phase::Psync).await?;
     set_state(host, generation, LinkState::Handshake, Some(Phase::Psync));
     let (cached, forced, failover) = {
         let mut role = hub.role.lock();
@@ -278,6 +282,7 @@ async fn attempt(
 
     // ---- catchup, then stream
     hub.enter_phase(sync_id, Phase::Catchup);
+    fault::at(Side::Replica, Phase::Catchup).await?;
     if !host.link_up(generation) {
         return Err("replication target changed".to_string());
     }
@@ -299,7 +304,7 @@ async fn attempt(
 }
 
 /// Unregisters the master client when the streaming attempt ends or is dropped.
-struct MasterClientGuard<'a>(&'a Arc<dyn Host>);
+struct MasterClientGuard<'a>(&'a Arc<dyn Follower>);
 
 impl Drop for MasterClientGuard<'_> {
     fn drop(&mut self) {
@@ -313,7 +318,7 @@ impl Drop for MasterClientGuard<'_> {
 const TRACEPARENT: &str = "REPLCONF traceparent";
 
 async fn handshake(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn Follower>,
     conn: &mut LineReader,
     wr: &mut OwnedWriteHalf,
 ) -> Attempt {
@@ -464,7 +469,7 @@ enum Framing {
 /// Receives and loads the RDB of a full sync (phases `receive` and `load`), then adopts the
 /// master's id and offset.
 async fn full_sync(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn Follower>,
     conn: &mut LineReader,
     wr: &mut OwnedWriteHalf,
     sync_id: u64,
@@ -475,6 +480,7 @@ async fn full_sync(
     let hub = host.hub();
     let settings = host.settings();
     hub.enter_phase(sync_id, Phase::Receive);
+    fault::at(Side::Replica, Phase::Receive).await?;
     let header = loop {
         let line = conn.line().await?;
         if !line.is_empty() {
@@ -544,6 +550,7 @@ async fn full_sync(
         .await;
         drop(tx);
         hub.enter_phase(sync_id, Phase::Load);
+        fault::at(Side::Replica, Phase::Load).await?;
         let loaded = loader
             .instrument(info_span!("repl.replica.load", streaming = true))
             .await
@@ -594,6 +601,7 @@ async fn full_sync(
             .await
             .map_err(|e| format!("rename the received RDB: {e}"))?;
         hub.enter_phase(sync_id, Phase::Load);
+        fault::at(Side::Replica, Phase::Load).await?;
         let _loading = LoadingFlag::raise(host);
         let loader_host = host.clone();
         let load_path = dump.clone();
@@ -623,10 +631,10 @@ async fn full_sync(
 
 /// The server's `loading` flag (clients get -LOADING), raised for as long as it lives, so
 /// every early return of a load lowers it again.
-struct LoadingFlag<'a>(&'a Arc<dyn Host>);
+struct LoadingFlag<'a>(&'a Arc<dyn Follower>);
 
 impl<'a> LoadingFlag<'a> {
-    fn raise(host: &'a Arc<dyn Host>) -> Self {
+    fn raise(host: &'a Arc<dyn Follower>) -> Self {
         host.set_loading(true);
         LoadingFlag(host)
     }
@@ -640,7 +648,7 @@ impl Drop for LoadingFlag<'_> {
 
 /// Copies the payload from the socket to `sink`, tracking progress; returns its size.
 async fn receive_payload<F, Fut>(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn Follower>,
     conn: &mut LineReader,
     framing: &Framing,
     generation: u64,
@@ -685,7 +693,7 @@ where
     Ok(total)
 }
 
-fn progress(host: &Arc<dyn Host>, generation: u64, read: u64) {
+fn progress(host: &Arc<dyn Follower>, generation: u64, read: u64) {
     host.hub()
         .role
         .lock()
@@ -695,7 +703,7 @@ fn progress(host: &Arc<dyn Host>, generation: u64, read: u64) {
 /// The steady state: apply the stream, acknowledge every second and on GETACK, drop the
 /// link after `repl-timeout` of silence.
 async fn stream_from_master(
-    host: &Arc<dyn Host>,
+    host: &Arc<dyn Follower>,
     mut conn: LineReader,
     mut wr: OwnedWriteHalf,
     sync_id: u64,
@@ -729,6 +737,7 @@ async fn stream_from_master(
         if !finished {
             finished = true;
             hub.enter_phase(sync_id, Phase::Stream);
+            fault::at(Side::Replica, Phase::Stream).await?;
             hub.finish_sync(sync_id, SyncOutcome::Succeeded);
         }
         hub.unapplied_bytes

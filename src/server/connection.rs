@@ -123,10 +123,10 @@ pub async fn serve(
             rbuf,
             ..
         } = conn;
-        let host: Arc<dyn crate::replication::Host> = state.clone();
+        let source: Arc<dyn crate::replication::SyncSource> = state.clone();
         let killed = Box::pin(async move { info.kill_notify.notified().await });
         let shutdown = state.shutdown.subscribe();
-        crate::replication::master::serve(host, rd, wr, rbuf, handoff, killed, shutdown).await;
+        crate::replication::master::serve(source, rd, wr, rbuf, handoff, killed, shutdown).await;
     }
 }
 

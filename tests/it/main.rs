@@ -35,6 +35,8 @@ mod hyperloglog;
 mod latency;
 /// Output limits for clients, subscribers and replicas that stop reading; input before AUTH.
 mod limits;
+/// Link loss and stalls in every sync phase on both sides, through the fault points.
+mod link_faults;
 /// maxmemory: the limit, each eviction policy, -OOM, evictions on replicas, LFU.
 mod maxmemory;
 /// MIGRATE between replikv and redis-server 7.0 both ways: replies, keys moved, replicas.
