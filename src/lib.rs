@@ -64,6 +64,8 @@ pub async fn run(mut settings: Settings, config_file: Option<PathBuf>) -> std::i
 /// other commands flagged `loading` work, the rest get -LOADING.
 pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     let settings = state.settings();
+    command::acl::load_users_at_startup(&command::table::TABLE, &mut state.engine.lock())
+        .map_err(std::io::Error::other)?;
     let (listeners, port) =
         server::listener::bind_all(&settings.bind, settings.port, settings.tcp_backlog).await?;
     state.ports.lock().resp = port;

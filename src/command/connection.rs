@@ -41,27 +41,36 @@ pub fn password_matches(configured: &str, given: &[u8]) -> bool {
     configured.as_bytes().ct_eq(given).into()
 }
 
-/// The outcome of an authentication attempt for the default user (the only user).
-fn authenticate(ctx: &Ctx, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CmdError> {
-    let required = &ctx.engine.settings.requirepass;
-    if let Some(user) = user {
-        if user != b"default" {
-            return Err(CmdError::Fixed(error::WRONGPASS));
-        }
+/// Authenticates the client as `user` (the default user when `None`) with `pass`, as
+/// Redis's `ACLAuthenticateUser`: a failure is logged in the ACL log (reason `auth`).
+fn authenticate(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CmdError> {
+    let acl = &mut ctx.engine.acl;
+    let name = match user {
+        Some(name) => name,
+        // The one-argument form needs a password on the default user.
+        None if acl.default_is_open() => return Err(CmdError::Fixed(error::AUTH_NOT_CONFIGURED)),
+        None => b"default",
+    };
+    if acl.credentials_ok(name, pass) {
+        ctx.session.set_user(name);
+        return Ok(());
     }
-    if required.is_empty() {
-        // The default user has no password: any password is accepted with a user name,
-        // and the one-argument form is refused as Redis refuses it.
-        return match user {
-            Some(_) => Ok(()),
-            None => Err(CmdError::Fixed(error::AUTH_NOT_CONFIGURED)),
-        };
-    }
-    if password_matches(required, pass) {
-        Ok(())
-    } else {
-        Err(CmdError::Fixed(error::WRONGPASS))
-    }
+    let entry = crate::engine::acl::LogEntry {
+        count: 1,
+        reason: "auth",
+        context: if ctx.session.multi.is_some() {
+            "multi"
+        } else {
+            "toplevel"
+        },
+        object: ctx.argv[0].to_vec(),
+        username: name.to_vec(),
+        at_ms: ctx.now,
+        client_info: ctx.session.info.describe(),
+    };
+    let max = ctx.engine.settings.acllog_max_len as usize;
+    ctx.engine.acl.log(entry, max);
+    Err(CmdError::Fixed(error::WRONGPASS))
 }
 
 fn auth(ctx: &mut Ctx) -> CmdResult {
@@ -73,8 +82,8 @@ fn auth(ctx: &mut Ctx) -> CmdResult {
     for i in 1..ctx.argv.len() {
         ctx.redact(i);
     }
-    authenticate(ctx, user, pass)?;
-    ctx.session.authenticated = true;
+    let (user, pass) = (user.map(<[u8]>::to_vec), pass.to_vec());
+    authenticate(ctx, user.as_deref(), &pass)?;
     ctx.out.ok();
     Ok(())
 }
@@ -112,9 +121,8 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
             )));
         }
     }
-    if let Some((user, pass)) = auth {
-        authenticate(ctx, Some(user), pass)?;
-        ctx.session.authenticated = true;
+    if let Some((user, pass)) = auth.map(|(u, p)| (u.to_vec(), p.to_vec())) {
+        authenticate(ctx, Some(&user), &pass)?;
     }
     if !ctx.session.authenticated {
         return Err(CmdError::Fixed("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
@@ -197,7 +205,10 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.out.proto = Proto::Resp2;
     ctx.session.info.resp.store(2, Ordering::Relaxed);
     *ctx.session.info.name.lock() = None;
-    ctx.session.authenticated = ctx.engine.settings.requirepass.is_empty();
+    // Back to the default user, authenticated only if it needs no password (Redis's
+    // clearClientConnectionState).
+    ctx.session.set_user(b"default");
+    ctx.session.authenticated = ctx.engine.acl.default_is_open();
     ctx.out.simple("RESET");
     Ok(())
 }

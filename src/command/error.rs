@@ -144,6 +144,20 @@ pub const PROTECTED_MODE_DENIED: &str = concat!(
 );
 /// `NOAUTH Authentication required.`
 pub const NOAUTH: &str = "NOAUTH Authentication required.";
+/// An ACL refused a key (Redis's processCommand text).
+pub const NOPERM_KEY: &str =
+    "NOPERM this user has no permissions to access one of the keys used as arguments";
+/// An ACL refused a channel.
+pub const NOPERM_CHANNEL: &str =
+    "NOPERM this user has no permissions to access one of the channels used as arguments";
+
+/// An ACL refused the command itself.
+pub fn noperm_command(fullname: &str) -> CmdError {
+    CmdError::Other(format!(
+        "NOPERM this user has no permissions to run the '{fullname}' command"
+    ))
+}
+
 /// `WRONGPASS ...`
 pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 /// AUTH without a configured password.

@@ -98,13 +98,16 @@ fn execute_replying(
         );
         return Action::None;
     }
+    // As Redis, the client's last command is the one just looked up, refused or not
+    // (CLIENT LIST `cmd=`, the ACL log's client info).
+    *session.info.last_cmd.lock() = spec.fullname;
     // Our master's stream passes no gate (the master already judged it), but its
     // transactions queue like anyone's: a MULTI split across reads must not be visible half
     // applied, and one cut short by a lost link must leave nothing behind (the partial resync
     // sends it again from its start).
     let flags = with_transaction_flags(session, spec, command_flags(engine, spec, argv));
     if !session.is_master_link {
-        if let Some(err) = gate(state, engine, session, spec, flags) {
+        if let Some(err) = gate(state, engine, session, spec, flags, argv) {
             reject(engine, session, out, Some(spec), err);
             return Action::None;
         }
@@ -123,7 +126,6 @@ fn execute_replying(
             return Action::None;
         }
     }
-    *session.info.last_cmd.lock() = spec.fullname;
     let offset_before = engine.repl.offset;
     let (action, block) = call(
         state,
@@ -191,9 +193,10 @@ fn with_transaction_flags(session: &Session, spec: &'static Spec, flags: u32) ->
 fn gate(
     state: &State,
     engine: &mut Engine,
-    session: &Session,
+    session: &mut Session,
     spec: &'static Spec,
     flags: u32,
+    argv: &[Bytes],
 ) -> Option<CmdError> {
     let settings = engine.settings.clone();
     if spec.has(PROTECTED) {
@@ -213,6 +216,9 @@ fn gate(
         return Some(CmdError::Fixed(
             "ERR Command not allowed inside a transaction",
         ));
+    }
+    if let Some(err) = super::acl::check(&TABLE, engine, session, spec, argv) {
+        return Some(err);
     }
     if settings.maxmemory > 0 && out_of_memory_refuses(state, engine, session, spec, flags) {
         return Some(CmdError::Fixed(error::OOM));

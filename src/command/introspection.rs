@@ -30,7 +30,7 @@ fn write_command_info(ctx: &mut Ctx, spec: &Spec) {
     let cats = acl_categories(spec);
     out.set(cats.len());
     for c in cats {
-        out.simple(c);
+        out.simple(&c);
     }
     out.set(0);
     if spec.first_key > 0 {
@@ -88,40 +88,15 @@ fn write_key_spec(out: &mut crate::resp::ReplyBuf, spec: &Spec) {
     out.int(0);
 }
 
-/// ACL categories of a command, derived from its flags and group.
-fn acl_categories(spec: &Spec) -> Vec<&'static str> {
-    // Redis prints categories in the order of its category bits: keyspace, read, write,
-    // set, sortedset, list, hash, string, ..., pubsub, admin, fast, slow, blocking,
-    // dangerous, connection, transaction.
-    // A container (SCRIPT, XGROUP...) is only @slow: its group's category belongs to its
-    // subcommands, as Redis lists them.
-    let group = |g: &str| spec.subcommands.is_empty() && spec.group == g;
-    let all: [(&'static str, bool); 21] = [
-        ("@keyspace", group("generic")),
-        ("@read", spec.has(READONLY)),
-        ("@write", spec.has(WRITE)),
-        ("@set", group("set")),
-        ("@sortedset", group("sorted_set")),
-        ("@list", group("list")),
-        ("@hash", group("hash")),
-        ("@string", group("string")),
-        ("@bitmap", group("bitmap")),
-        ("@hyperloglog", group("hyperloglog")),
-        ("@geo", group("geo")),
-        ("@stream", group("stream")),
-        ("@pubsub", spec.has(PUBSUB)),
-        ("@admin", spec.has(ADMIN)),
-        ("@fast", spec.has(FAST)),
-        ("@slow", !spec.has(FAST)),
-        ("@blocking", spec.has(BLOCKING)),
-        ("@dangerous", spec.has(ADMIN)),
-        ("@connection", group("connection")),
-        ("@transaction", group("transactions")),
-        ("@scripting", group("scripting")),
-    ];
-    all.iter()
-        .filter(|(_, on)| *on)
-        .map(|(name, _)| *name)
+/// ACL categories of a command, in Redis's order: those Redis's definition names plus the
+/// implicit ones its flags give.
+fn acl_categories(spec: &Spec) -> Vec<String> {
+    let bits = super::keyspec::categories(spec);
+    super::keyspec::CATEGORY_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, name)| format!("@{name}"))
         .collect()
 }
 
@@ -194,7 +169,7 @@ fn command_list(ctx: &mut Ctx) -> CmdResult {
             }
             if let Some(c) = &category {
                 let wanted = format!("@{}", String::from_utf8_lossy(c));
-                if !acl_categories(s).contains(&wanted.as_str()) {
+                if !acl_categories(s).contains(&wanted) {
                     continue;
                 }
             }

@@ -12,10 +12,13 @@ pub mod collection;
 pub mod ctx;
 pub mod docs;
 pub mod error;
+pub mod keyspec;
+pub mod meta;
 pub mod numeric;
 pub mod reply;
 
 // The families: one file or folder per Redis command group; none imports another.
+pub mod acl;
 pub mod bitops;
 pub mod client;
 pub mod config;

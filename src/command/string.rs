@@ -735,7 +735,14 @@ pub static COMMANDS: &[Spec] = &[
         "string",
         incrbyfloat
     ),
-    cmd!("append", 3, WRITE | DENYOOM, (1, 1, 1), "string", append),
+    cmd!(
+        "append",
+        3,
+        WRITE | DENYOOM | FAST,
+        (1, 1, 1),
+        "string",
+        append
+    ),
     cmd!("lcs", -3, READONLY, (1, 2, 1), "string", lcs),
     cmd!("strlen", 2, READONLY | FAST, (1, 1, 1), "string", strlen),
     cmd!("getrange", 4, READONLY, (1, 1, 1), "string", getrange),

@@ -18,6 +18,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::latency::COMMANDS,
     super::memory::COMMANDS,
     super::slowlog::COMMANDS,
+    super::acl::COMMANDS,
     super::monitor::COMMANDS,
     super::migrate::COMMANDS,
     super::sort::COMMANDS,

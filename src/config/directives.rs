@@ -766,6 +766,52 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Entries the slow log keeps (the oldest are dropped first).",
     },
     Directive {
+        name: "acllog-max-len",
+        alias: None,
+        default: "128",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.acllog_max_len.to_string(),
+        set: |s, a| {
+            s.acllog_max_len = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "Entries the ACL log keeps (ACL LOG).",
+    },
+    Directive {
+        name: "acl-pubsub-default",
+        alias: None,
+        default: "resetchannels",
+        mutable: true,
+        multi_arg: false,
+        get: |s| {
+            if s.acl_pubsub_allchannels {
+                "allchannels".into()
+            } else {
+                "resetchannels".into()
+            }
+        },
+        set: |s, a| {
+            s.acl_pubsub_allchannels =
+                parse_enum(a, &[("allchannels", true), ("resetchannels", false)])?;
+            Ok(())
+        },
+        doc: "The channels a new ACL user or selector may use: resetchannels (none) or allchannels.",
+    },
+    Directive {
+        name: "aclfile",
+        alias: None,
+        default: "",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.aclfile.clone(),
+        set: |s, a| {
+            s.aclfile = string_arg(a)?;
+            Ok(())
+        },
+        doc: "A file of ACL users (ACL LOAD, ACL SAVE, read at start-up); cannot be combined with user lines.",
+    },
+    Directive {
         name: "propagation-error-behavior",
         alias: None,
         default: "ignore",

@@ -200,6 +200,15 @@ pub struct Settings {
     pub slowlog_log_slower_than: i64,
     /// `slowlog-max-len`.
     pub slowlog_max_len: u64,
+    /// `acllog-max-len`: entries the ACL log keeps.
+    pub acllog_max_len: u64,
+    /// `acl-pubsub-default allchannels` (true) or `resetchannels` (false, Redis 7.0's
+    /// default): the channels a new user or selector starts with.
+    pub acl_pubsub_allchannels: bool,
+    /// `aclfile`: where ACL LOAD and ACL SAVE read and write users (empty: none).
+    pub aclfile: String,
+    /// `user <name> <rules...>` lines of the configuration file, in order.
+    pub users: Vec<Vec<String>>,
     /// `latency-tracking`: a latency histogram per command.
     pub latency_tracking: bool,
     /// `latency-tracking-info-percentiles`.
@@ -376,6 +385,10 @@ impl Settings {
             latency_monitor_threshold: 0,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            acllog_max_len: 128,
+            acl_pubsub_allchannels: false,
+            aclfile: String::new(),
+            users: Vec::new(),
             latency_tracking: true,
             latency_tracking_info_percentiles: Vec::new(),
             maxmemory_samples: 0,
@@ -450,6 +463,17 @@ impl Settings {
     pub fn apply_lines(&mut self, lines: &[Line]) -> Result<(), ConfigError> {
         let mut save_seen = false;
         for line in lines {
+            // `user` lines declare ACL users; they are checked when the server builds them.
+            if line.name == "user" {
+                if line.args.is_empty() {
+                    return Err(ConfigError::at(
+                        &line.origin,
+                        "Bad directive or wrong number of arguments",
+                    ));
+                }
+                self.users.push(line.args.clone());
+                continue;
+            }
             let Some(d) = find(&line.name) else {
                 return Err(ConfigError::at(
                     &line.origin,

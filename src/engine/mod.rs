@@ -16,6 +16,7 @@
 //! is the execution order. The configuration sits behind its own read-write lock; it may be
 //! taken while holding the engine lock, never the other way round.
 
+pub mod acl;
 pub mod blocking;
 pub mod eviction;
 pub mod failover;
@@ -149,6 +150,8 @@ pub struct Engine {
     pub master_stream_db: Option<usize>,
     /// Lua scripts and function libraries.
     pub scripts: crate::scripting::Scripts,
+    /// ACL users and the ACL log.
+    pub acl: acl::Users,
     /// While a script runs: the time it started, which every command it runs sees as "now"
     /// (keys do not expire in the middle of a script, as in Redis).
     pub frozen_now_ms: Option<i64>,
@@ -164,6 +167,8 @@ impl Engine {
             notify::wants(&settings, notify::NEW),
             notify::wants(&settings, notify::KEY_MISS),
         );
+        let mut acl = acl::Users::new();
+        acl.set_default_password(&settings.requirepass);
         Engine {
             keyspace,
             settings,
@@ -187,6 +192,7 @@ impl Engine {
             stats: EngineStats::default(),
             active_expire_enabled: true,
             scripts: crate::scripting::Scripts::new(),
+            acl,
             frozen_now_ms: None,
         }
     }
@@ -308,6 +314,9 @@ impl Engine {
             notify::wants(&settings, notify::NEW),
             notify::wants(&settings, notify::KEY_MISS),
         );
+        if settings.requirepass != self.settings.requirepass {
+            self.acl.set_default_password(&settings.requirepass);
+        }
         self.settings = settings;
     }
 }

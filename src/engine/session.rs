@@ -68,6 +68,8 @@ pub struct ClientInfo {
     pub blocked: AtomicBool,
     /// In MONITOR mode (CLIENT LIST flag `O`).
     pub monitor: AtomicBool,
+    /// The ACL user it is authenticated as (CLIENT LIST `user=`; ACL DELUSER closes it).
+    pub user: Mutex<Bytes>,
     /// Set when the client must be disconnected (CLIENT KILL, output limits, shutdown).
     pub killed: AtomicBool,
     /// Wakes the connection task when `killed` is set.
@@ -100,6 +102,7 @@ impl ClientInfo {
             over_soft_since_ms: AtomicI64::new(0),
             blocked: AtomicBool::new(false),
             monitor: AtomicBool::new(false),
+            user: Mutex::new(Bytes::from_static(b"default")),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
             net_in: AtomicU64::new(0),
@@ -204,7 +207,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let omem = self.output_pending();
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -222,6 +225,7 @@ impl ClientInfo {
             omem,
             qbuf + omem + 16384,
             self.last_cmd.lock(),
+            String::from_utf8_lossy(&self.user.lock()),
             self.resp.load(Ordering::Relaxed),
         )
     }
@@ -328,6 +332,12 @@ pub struct Session {
     pub proto: Proto,
     /// Passed AUTH (or no password is configured).
     pub authenticated: bool,
+    /// The ACL user's name (`default` until AUTH names another).
+    pub user: Bytes,
+    /// The ACL epoch `acl_unrestricted` was computed at.
+    pub acl_epoch: u64,
+    /// The user may do anything (no ACL check needed), as of `acl_epoch`.
+    pub acl_unrestricted: bool,
     /// Transaction being queued.
     pub multi: Option<MultiState>,
     /// WATCHed keys.
@@ -408,6 +418,9 @@ impl Session {
             db: 0,
             proto: Proto::Resp2,
             authenticated,
+            user: Bytes::from_static(b"default"),
+            acl_epoch: u64::MAX,
+            acl_unrestricted: false,
             multi: None,
             watched: Vec::new(),
             unwatch_pending: false,
@@ -422,6 +435,16 @@ impl Session {
             replconf: ReplconfState::default(),
             last_write_offset: 0,
         }
+    }
+
+    /// Authenticates as `user` (AUTH, HELLO AUTH, RESET back to the default user).
+    pub fn set_user(&mut self, user: &[u8]) {
+        self.authenticated = true;
+        if self.user != user {
+            self.user = Bytes::copy_from_slice(user);
+            *self.info.user.lock() = self.user.clone();
+        }
+        self.acl_epoch = u64::MAX;
     }
 
     /// The client id.

@@ -92,9 +92,10 @@ pub async fn serve(
     is_local: bool,
     info: Arc<ClientInfo>,
 ) {
-    let settings = state.settings();
     let (push_tx, push_rx) = mpsc::unbounded_channel();
-    let mut session = Session::new(info.clone(), settings.requirepass.is_empty(), is_local);
+    // Authenticated from the start when the default user needs no password (Redis 7.0).
+    let open = state.engine.lock().acl.default_is_open();
+    let mut session = Session::new(info.clone(), open, is_local);
     session.push_tx = Some(push_tx);
     let mut conn = Conn {
         state,
@@ -192,7 +193,7 @@ impl Conn {
         loop {
             let limits = ParseLimits {
                 max_bulk_len: settings.proto_max_bulk_len as i64,
-                unauthenticated: !self.session.authenticated && !settings.requirepass.is_empty(),
+                unauthenticated: !self.session.authenticated,
                 from_master: self.session.is_master_link,
             };
             match self.parser.next(&mut self.rbuf, limits) {
