@@ -1,154 +1,21 @@
 //! ACL: users and their permissions (`ACL SETUSER`, `GETUSER`, `LIST`, `USERS`, `DELUSER`,
-//! `WHOAMI`, `CAT`, `GENPASS`, `LOG`, `DRYRUN`, `LOAD`, `SAVE`), and the check every command
-//! passes before it runs ([`check`]). The users themselves live in the engine
-//! ([`crate::engine::acl`]); this family knows the command table, so it builds the
-//! [`Catalog`] the rules are written against and the [`Request`] a command makes.
-
-use std::sync::OnceLock;
-
-use bytes::Bytes;
+//! `WHOAMI`, `CAT`, `GENPASS`, `LOG`, `DRYRUN`, `LOAD`, `SAVE`), and the users a server
+//! starts with. The users live in the engine ([`crate::engine::acl`]); the check every
+//! command passes is in [`super::permissions`].
 
 use super::ctx::{Action, Ctx};
-use super::error::{self, CmdError, CmdResult};
+use super::error::{CmdError, CmdResult};
 use super::flags::*;
-use super::keyspec::{self, K_ACCESS, K_DELETE, K_INSERT, K_UPDATE};
+use super::keyspec;
 use super::numeric::parse_int;
+use super::permissions::{catalog, request};
 use super::reply::help_reply;
 use super::{container, CommandTable, Spec};
 use crate::command::{cmd, subcmd};
-use crate::engine::acl::{Catalog, Denied, LogEntry, Request, Users, PERM_READ, PERM_WRITE};
-use crate::engine::session::Session;
+use crate::engine::acl::{
+    revoked_channels, subscription_allowed, Catalog, Denied, LogEntry, Users,
+};
 use crate::engine::Engine;
-
-/// The catalog of `table`, built once: ids in table order, each container followed by its
-/// subcommands.
-pub fn catalog(table: &CommandTable) -> &'static Catalog {
-    static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(|| {
-        let mut cat = Catalog {
-            category_names: &keyspec::CATEGORY_NAMES,
-            ..Catalog::default()
-        };
-        let add = |cat: &mut Catalog, spec: &'static Spec, parent: Option<usize>| {
-            let id = cat.names.len();
-            cat.names.push(spec.fullname);
-            cat.categories.push(keyspec::categories(spec));
-            cat.parent.push(parent);
-            cat.children.push(Vec::new());
-            cat.no_auth.push(spec.has(NO_AUTH));
-            cat.by_name.insert(spec.fullname.to_string(), id);
-            if let Some(p) = parent {
-                cat.children[p].push(id);
-            }
-            id
-        };
-        for family in table.families() {
-            for spec in family.iter() {
-                let id = add(&mut cat, spec, None);
-                for sub in spec.subcommands {
-                    add(&mut cat, sub, Some(id));
-                }
-            }
-        }
-        cat
-    })
-}
-
-/// What `argv` asks of the ACL: the command, its keys with the permissions each needs
-/// (read for a key it accesses, write for one it inserts into, deletes from or updates),
-/// and the channels it publishes or subscribes to.
-pub fn request<'a>(cat: &Catalog, spec: &'static Spec, argv: &'a [Bytes]) -> Request<'a> {
-    let id = cat.by_name.get(spec.fullname).copied().unwrap_or(0);
-    let keys = keyspec::keys_with_flags(spec, argv)
-        .into_iter()
-        .map(|(i, f)| {
-            let mut need = 0;
-            if f & K_ACCESS != 0 {
-                need |= PERM_READ;
-            }
-            if f & (K_INSERT | K_DELETE | K_UPDATE) != 0 {
-                need |= PERM_WRITE;
-            }
-            (i, need)
-        })
-        .collect();
-    let channels = match spec.fullname {
-        "publish" | "spublish" => vec![(1, false)],
-        "subscribe" | "ssubscribe" => (1..argv.len()).map(|i| (i, false)).collect(),
-        "psubscribe" => (1..argv.len()).map(|i| (i, true)).collect(),
-        _ => Vec::new(),
-    };
-    Request {
-        id,
-        argv,
-        keys,
-        channels,
-    }
-}
-
-/// The ACL gate of `processCommand`: the refusal to answer, after logging it, when the
-/// session's user may not run `argv`. Free for a user who may do anything.
-pub fn check(
-    table: &CommandTable,
-    engine: &mut Engine,
-    session: &mut Session,
-    spec: &'static Spec,
-    argv: &[Bytes],
-) -> Option<CmdError> {
-    if session.acl_epoch != engine.acl.epoch {
-        session.acl_unrestricted = engine
-            .acl
-            .users
-            .get(&session.user[..])
-            .is_none_or(|u| u.unrestricted());
-        session.acl_epoch = engine.acl.epoch;
-    }
-    if session.acl_unrestricted {
-        return None;
-    }
-    let cat = catalog(table);
-    let user = engine.acl.users.get(&session.user[..])?;
-    let denied = user.check(cat, &request(cat, spec, argv)).err()?;
-    let context = if session.multi.is_some() {
-        "multi"
-    } else {
-        "toplevel"
-    };
-    log_denial(engine, session, spec, argv, denied, context);
-    Some(match denied {
-        Denied::Command | Denied::Auth => error::noperm_command(spec.fullname),
-        Denied::Key(_) => CmdError::Fixed(error::NOPERM_KEY),
-        Denied::Channel(_) => CmdError::Fixed(error::NOPERM_CHANNEL),
-    })
-}
-
-/// Adds a refusal to the ACL log (Redis's `addACLLogEntry`).
-fn log_denial(
-    engine: &mut Engine,
-    session: &Session,
-    spec: &Spec,
-    argv: &[Bytes],
-    denied: Denied,
-    context: &'static str,
-) {
-    let (reason, object) = match denied {
-        Denied::Command => ("command", spec.fullname.as_bytes().to_vec()),
-        Denied::Key(i) => ("key", argv[i].to_vec()),
-        Denied::Channel(i) => ("channel", argv[i].to_vec()),
-        Denied::Auth => ("auth", argv[0].to_vec()),
-    };
-    let entry = LogEntry {
-        count: 1,
-        reason,
-        context,
-        object,
-        username: session.user.to_vec(),
-        at_ms: crate::keyspace::now_ms(),
-        client_info: session.info.describe(),
-    };
-    let max = engine.settings.acllog_max_len as usize;
-    engine.acl.log(entry, max);
-}
 
 fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
@@ -167,12 +34,39 @@ fn setuser(ctx: &mut Ctx) -> CmdResult {
     let rules: Vec<String> = ctx.argv[3..].iter().map(|a| text(a)).collect();
     let cat = catalog(ctx.table);
     let allchannels = ctx.engine.settings.acl_pubsub_allchannels;
+    let before = ctx.engine.acl.users.get(&name[..]).cloned();
     ctx.engine
         .acl
         .set_user(cat, &name, &rules, allchannels)
         .map_err(|e| CmdError::Other(format!("ERR {e}")))?;
+    if let (Some(old), Some(new)) = (before, ctx.engine.acl.users.get(&name[..])) {
+        if let Some(allowed) = revoked_channels(&old, new) {
+            close_revoked_subscribers(ctx, &name, &allowed);
+        }
+    }
     ctx.out.ok();
     Ok(())
+}
+
+/// Closes the user's subscribers holding a subscription its new rules no longer allow.
+fn close_revoked_subscribers(ctx: &mut Ctx, user: &[u8], allowed: &[Vec<u8>]) {
+    for client in ctx.state.clients.all() {
+        if &client.user.lock()[..] != user {
+            continue;
+        }
+        let (channels, patterns, shard) = ctx.engine.subscriptions.subscribed_by(client.id);
+        let revoked = patterns
+            .iter()
+            .any(|p| !subscription_allowed(allowed, p, true))
+            || channels
+                .iter()
+                .chain(shard.iter())
+                .any(|c| !subscription_allowed(allowed, c, false));
+        if revoked {
+            ctx.engine.subscriptions.remove_client(client.id);
+            client.kill();
+        }
+    }
 }
 
 fn getuser(ctx: &mut Ctx) -> CmdResult {
@@ -217,12 +111,13 @@ fn deluser(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed("ERR The 'default' user cannot be removed"));
     }
     let mut deleted = 0;
-    for name in ctx.argv[2..].to_vec() {
+    let argv = ctx.argv;
+    for name in &argv[2..] {
         if ctx.engine.acl.users.remove(&name[..]).is_some() {
             deleted += 1;
             // Its clients are logged out and closed (the caller after its reply).
             for client in ctx.state.clients.all() {
-                if *client.user.lock() == name {
+                if *client.user.lock() == *name {
                     if client.id == ctx.session.id() {
                         ctx.session.authenticated = false;
                         ctx.action = Action::Close;
@@ -399,6 +294,16 @@ fn dryrun(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// The ACL file's path: relative to `dir`, as Redis (which runs inside `dir`) reads it.
+fn acl_path(settings: &crate::config::Settings) -> String {
+    let p = std::path::Path::new(&settings.aclfile);
+    if p.is_absolute() {
+        settings.aclfile.clone()
+    } else {
+        settings.dir.join(p).display().to_string()
+    }
+}
+
 const NO_ACL_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
 /// Reads an ACL file into a fresh set of users (the default user as shipped, then every
@@ -464,10 +369,10 @@ pub fn users_from_file(
 }
 
 fn load(ctx: &mut Ctx) -> CmdResult {
-    let path = ctx.engine.settings.aclfile.clone();
-    if path.is_empty() {
+    if ctx.engine.settings.aclfile.is_empty() {
         return Err(CmdError::Fixed(NO_ACL_FILE));
     }
+    let path = acl_path(&ctx.engine.settings);
     let cat = catalog(ctx.table);
     let s = &ctx.engine.settings;
     let mut loaded = users_from_file(cat, &path, s.acl_pubsub_allchannels, &s.requirepass)
@@ -475,10 +380,15 @@ fn load(ctx: &mut Ctx) -> CmdResult {
     loaded.log = std::mem::take(&mut ctx.engine.acl.log);
     loaded.epoch = ctx.engine.acl.epoch + 1;
     ctx.engine.acl = loaded;
-    // Clients whose user is gone (or changed) must authenticate again: Redis 7.0 closes them.
+    // Every user but the default one was replaced: as Redis 7.0, their clients are closed
+    // (the caller after this reply).
     for client in ctx.state.clients.all() {
-        let name = client.user.lock().clone();
-        if !ctx.engine.acl.users.contains_key(&name[..]) && client.id != ctx.session.id() {
+        if &client.user.lock()[..] == b"default" {
+            continue;
+        }
+        if client.id == ctx.session.id() {
+            ctx.action = Action::Close;
+        } else {
             client.kill();
         }
     }
@@ -487,10 +397,10 @@ fn load(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn save(ctx: &mut Ctx) -> CmdResult {
-    let path = ctx.engine.settings.aclfile.clone();
-    if path.is_empty() {
+    if ctx.engine.settings.aclfile.is_empty() {
         return Err(CmdError::Fixed(NO_ACL_FILE));
     }
+    let path = acl_path(&ctx.engine.settings);
     let cat = catalog(ctx.table);
     let mut body = String::new();
     for u in ctx.engine.acl.users.values() {
@@ -578,7 +488,8 @@ pub fn load_users_at_startup(table: &CommandTable, engine: &mut Engine) -> Resul
         return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
     }
     if !s.aclfile.is_empty() {
-        let mut users = users_from_file(cat, &s.aclfile, s.acl_pubsub_allchannels, &s.requirepass)?;
+        let mut users =
+            users_from_file(cat, &acl_path(&s), s.acl_pubsub_allchannels, &s.requirepass)?;
         users.epoch = engine.acl.epoch + 1;
         engine.acl = users;
         return Ok(());

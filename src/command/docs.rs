@@ -223,6 +223,7 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         let groups = [
             "generic",
+            "cluster",
             "string",
             "list",
             "hash",

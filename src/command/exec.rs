@@ -217,7 +217,7 @@ fn gate(
             "ERR Command not allowed inside a transaction",
         ));
     }
-    if let Some(err) = super::acl::check(&TABLE, engine, session, spec, argv) {
+    if let Some(err) = super::permissions::check(&TABLE, engine, session, spec, argv) {
         return Some(err);
     }
     if settings.maxmemory > 0 && out_of_memory_refuses(state, engine, session, spec, flags) {

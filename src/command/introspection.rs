@@ -254,43 +254,15 @@ fn georadius_keys(spec: &Spec, args: &[bytes::Bytes]) -> Option<Vec<bytes::Bytes
     Some(keys)
 }
 
-/// MIGRATE's keys, as Redis's `migrateGetKeys` finds them: the key argument, or everything
-/// after KEYS (searched from argument 6) when that key is empty. `Some(None)` when a KEYS
-/// option follows a non-empty key (no keys: an invalid command).
-fn migrate_keys(spec: &Spec, args: &[bytes::Bytes]) -> Option<Option<Vec<bytes::Bytes>>> {
-    if spec.name != "migrate" {
-        return None;
-    }
-    let keys_at = (6..args.len()).find(|&i| args[i].eq_ignore_ascii_case(b"KEYS"));
-    Some(match keys_at {
-        None => Some(vec![args[3].clone()]),
-        Some(_) if !args[3].is_empty() => None,
-        Some(i) => Some(args[i + 1..].to_vec()),
+/// The keys of the commands whose key specs cannot say (SORT, SORT_RO, MIGRATE): their own
+/// key finders, shared with the ACL check. `None` for other commands.
+fn own_finder_keys(spec: &Spec, args: &[bytes::Bytes]) -> Option<Vec<bytes::Bytes>> {
+    matches!(spec.name, "sort" | "sort_ro" | "migrate").then(|| {
+        super::keyspec::keys_with_flags(spec, args)
+            .into_iter()
+            .map(|(i, _)| args[i].clone())
+            .collect()
     })
-}
-
-/// SORT's keys, as Redis's `sortGetKeys` finds them: the sorted key, and the destination of
-/// the last STORE (skipping the arguments of LIMIT, GET and BY). SORT_RO has only the first.
-fn sort_keys(spec: &Spec, args: &[bytes::Bytes]) -> Option<Vec<bytes::Bytes>> {
-    match spec.name {
-        "sort_ro" => return Some(vec![args[1].clone()]),
-        "sort" => {}
-        _ => return None,
-    }
-    let mut store = None;
-    let mut i = 2;
-    while i < args.len() {
-        let arg = &args[i][..];
-        if arg.eq_ignore_ascii_case(b"LIMIT") {
-            i += 2;
-        } else if arg.eq_ignore_ascii_case(b"GET") || arg.eq_ignore_ascii_case(b"BY") {
-            i += 1;
-        } else if arg.eq_ignore_ascii_case(b"STORE") && i + 1 < args.len() {
-            store = Some(args[i + 1].clone());
-        }
-        i += 1;
-    }
-    Some(std::iter::once(args[1].clone()).chain(store).collect())
 }
 
 fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
@@ -314,17 +286,19 @@ fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
         }
         return Ok(());
     }
-    if let Some(keys) = migrate_keys(spec, args) {
-        let keys = keys.ok_or(CmdError::Fixed(
-            "ERR Invalid arguments specified for command",
-        ))?;
+    if let Some(keys) = own_finder_keys(spec, args) {
+        if keys.is_empty() {
+            return Err(CmdError::Fixed(
+                "ERR Invalid arguments specified for command",
+            ));
+        }
         ctx.out.array(keys.len());
         for k in keys {
             ctx.out.bulk(&k);
         }
         return Ok(());
     }
-    if let Some(keys) = sort_keys(spec, args).or_else(|| georadius_keys(spec, args)) {
+    if let Some(keys) = georadius_keys(spec, args) {
         ctx.out.array(keys.len());
         for k in keys {
             ctx.out.bulk(&k);

@@ -95,30 +95,7 @@ pub const CAT_TRANSACTION: u32 = 1 << 19;
 /// @scripting
 pub const CAT_SCRIPTING: u32 = 1 << 20;
 
-/// Category names in Redis's order (ACL CAT, COMMAND INFO).
-pub const CATEGORY_NAMES: [&str; 21] = [
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
+pub use crate::engine::acl::CATEGORY_NAMES;
 
 /// The bit of a category name (case-insensitive); `None` for an unknown one.
 pub fn category_bit(name: &[u8]) -> Option<u32> {
@@ -338,15 +315,30 @@ fn own_key_finder(spec: &Spec, argv: &[Bytes]) -> Vec<(usize, u16)> {
             keys
         }
         "migrate" => {
+            // The key argument, or what follows KEYS when it is empty; the passwords of
+            // AUTH and AUTH2 are skipped on the way (Redis's `migrateGetKeys`).
             let flags = K_RW | K_ACCESS | K_DELETE;
-            let at = (6..argv.len()).find(|&i| argv[i].eq_ignore_ascii_case(b"KEYS"));
-            match at {
-                None if argv.len() > 3 => vec![(3, flags)],
-                Some(i) if argv.get(3).is_some_and(|k| k.is_empty()) => {
-                    (i + 1..argv.len()).map(|k| (k, flags)).collect()
+            let (mut first, mut num) = (3, 1);
+            let mut i = 6;
+            while i < argv.len() {
+                let a = &argv[i][..];
+                if a.eq_ignore_ascii_case(b"KEYS") {
+                    if argv[3].is_empty() {
+                        first = i + 1;
+                        num = argv.len() - first;
+                    } else {
+                        num = 0;
+                    }
+                    break;
                 }
-                _ => Vec::new(),
+                if a.eq_ignore_ascii_case(b"AUTH") {
+                    i += 1;
+                } else if a.eq_ignore_ascii_case(b"AUTH2") {
+                    i += 2;
+                }
+                i += 1;
             }
+            (first..first + num).map(|k| (k, flags)).collect()
         }
         _ => Vec::new(),
     }

@@ -15,12 +15,14 @@ pub mod error;
 pub mod keyspec;
 pub mod meta;
 pub mod numeric;
+pub mod permissions;
 pub mod reply;
 
 // The families: one file or folder per Redis command group; none imports another.
 pub mod acl;
 pub mod bitops;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod debug;

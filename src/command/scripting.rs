@@ -97,6 +97,23 @@ impl Host for ScriptHost<'_, '_> {
             }
             Err(_) => return Err("Unknown Redis command called from script".into()),
         };
+        if let Some(denied) = super::permissions::denial(
+            self.ctx.table,
+            self.ctx.engine,
+            self.ctx.session,
+            spec,
+            &argv,
+            "lua",
+        ) {
+            let text = format!(
+                "The user executing the script {}",
+                super::permissions::script_text(denied)
+            );
+            let stats = &mut self.ctx.engine.stats;
+            stats.count_error(format!("ERR {text}").as_bytes());
+            stats.count_rejected(spec.fullname);
+            return Err(text);
+        }
         if let Some(refusal) = self.refusal(spec) {
             // Counted under its code: `-CODE text`, or ERR for a bare message.
             let counted = match refusal.strip_prefix('-') {
@@ -145,8 +162,15 @@ impl Host for ScriptHost<'_, '_> {
         self.repl = flags;
     }
 
-    fn knows_command(&self, argv: &[Bytes]) -> bool {
-        self.ctx.table.resolve(argv).is_ok()
+    fn acl_check_cmd(&self, argv: &[Bytes]) -> Option<bool> {
+        let spec = self.ctx.table.resolve(argv).ok()?;
+        Some(super::permissions::allowed(
+            self.ctx.table,
+            self.ctx.engine,
+            self.ctx.session,
+            spec,
+            argv,
+        ))
     }
 }
 

@@ -45,6 +45,8 @@ fn parse_options(ctx: &Ctx, readonly: bool) -> Result<Options, CmdError> {
         dont_sort: false,
     };
     let argv = ctx.argv;
+    let full_access =
+        || super::permissions::full_read_access(ctx.table, ctx.engine, ctx.session, ctx.spec, argv);
     let mut j = 2;
     while j < argv.len() {
         let arg = &argv[j][..];
@@ -64,8 +66,19 @@ fn parse_options(ctx: &Ctx, readonly: bool) -> Result<Options, CmdError> {
         } else if arg.eq_ignore_ascii_case(b"BY") && left >= 1 {
             o.by = Some(argv[j + 1].clone());
             o.dont_sort = !argv[j + 1].contains(&b'*');
+            // A real pattern reads keys no argument names: the user needs every key.
+            if !o.dont_sort && !full_access() {
+                return Err(CmdError::Fixed(
+                    "ERR BY option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             j += 1;
         } else if arg.eq_ignore_ascii_case(b"GET") && left >= 1 {
+            if !full_access() {
+                return Err(CmdError::Fixed(
+                    "ERR GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             o.gets.push(argv[j + 1].clone());
             j += 1;
         } else {

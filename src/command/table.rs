@@ -19,6 +19,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::memory::COMMANDS,
     super::slowlog::COMMANDS,
     super::acl::COMMANDS,
+    super::cluster::COMMANDS,
     super::monitor::COMMANDS,
     super::migrate::COMMANDS,
     super::sort::COMMANDS,

@@ -68,6 +68,17 @@ fn exec_queued(ctx: &mut Ctx, queued: Vec<crate::resp::Argv>) {
             }
         };
         *ctx.session.info.last_cmd.lock() = spec.fullname;
+        // The rules may have changed since the command was queued (Redis checks again).
+        if let Some(denied) =
+            super::permissions::denial(ctx.table, ctx.engine, ctx.session, spec, &argv, "multi")
+        {
+            let err = CmdError::Other(format!(
+                "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}",
+                super::permissions::exec_text(denied)
+            ));
+            reply_error(ctx.engine, ctx.session, ctx.out, &err, Some(spec.fullname));
+            continue;
+        }
         let _ = call(
             ctx.state,
             ctx.engine,

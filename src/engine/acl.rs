@@ -29,9 +29,32 @@ pub struct Catalog {
     pub no_auth: Vec<bool>,
     /// Id by lower-case full name.
     pub by_name: HashMap<String, usize>,
-    /// Category names in bit order.
-    pub category_names: &'static [&'static str],
 }
+
+/// ACL category names, in the order of their bits (Redis's order: ACL CAT, COMMAND INFO).
+pub const CATEGORY_NAMES: [&str; 21] = [
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
 
 impl Catalog {
     /// The id of `name` (`get`, `client|kill`, case-insensitive).
@@ -40,7 +63,7 @@ impl Catalog {
     }
 
     fn category_bit(&self, name: &str) -> Option<u32> {
-        self.category_names
+        CATEGORY_NAMES
             .iter()
             .position(|c| c.eq_ignore_ascii_case(name))
             .map(|i| 1 << i)
@@ -307,7 +330,7 @@ impl Selector {
         loop {
             let mut best = None;
             let (mut min_diff, mut max_same) = (u64::MAX, 0u64);
-            for (j, name) in cat.category_names.iter().enumerate() {
+            for (j, name) in CATEGORY_NAMES.iter().enumerate() {
                 if applied[j] {
                     continue;
                 }
@@ -428,14 +451,7 @@ impl Selector {
 
     /// True when `channel` may be used; a pattern (PSUBSCRIBE) must be allowed literally.
     pub fn channel_allowed(&self, channel: &[u8], is_pattern: bool) -> bool {
-        self.allchannels
-            || self.channels.iter().any(|p| {
-                if is_pattern {
-                    p == channel
-                } else {
-                    crate::glob::matches(p, channel, false)
-                }
-            })
+        self.allchannels || subscription_allowed(&self.channels, channel, is_pattern)
     }
 }
 
@@ -449,6 +465,17 @@ pub fn hash_password(clear: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The hash a password rule names: `>clear` and `<clear` hashed, `#hash` and `!hash` as
+/// given (checked).
+fn rule_hash(op: &str) -> Result<String, RuleError> {
+    let rest = &op[1..];
+    match op.as_bytes()[0] {
+        b'>' | b'<' => Ok(hash_password(rest.as_bytes())),
+        _ if valid_hash(rest) => Ok(rest.to_string()),
+        _ => Err(RuleError::BadHash),
+    }
 }
 
 fn valid_hash(s: &str) -> bool {
@@ -539,26 +566,14 @@ impl User {
         let first = op.as_bytes()[0];
         match first {
             b'>' | b'#' => {
-                let hash = if first == b'>' {
-                    hash_password(op[1..].as_bytes())
-                } else if valid_hash(&op[1..]) {
-                    op[1..].to_string()
-                } else {
-                    return Err(RuleError::BadHash);
-                };
+                let hash = rule_hash(op)?;
                 if !self.passwords.contains(&hash) {
                     self.passwords.push(hash);
                 }
                 self.nopass = false;
             }
             b'<' | b'!' => {
-                let hash = if first == b'<' {
-                    hash_password(op[1..].as_bytes())
-                } else if valid_hash(&op[1..]) {
-                    op[1..].to_string()
-                } else {
-                    return Err(RuleError::BadHash);
-                };
+                let hash = rule_hash(op)?;
                 let at = self
                     .passwords
                     .iter()
@@ -690,6 +705,21 @@ impl User {
             }
         }
         Err(worst)
+    }
+}
+
+impl User {
+    /// True when a selector that allows the command also grants `need` on every key
+    /// (Redis's `ACLUserCheckCmdWithUnrestrictedKeyAccess`: SORT's BY and GET read keys
+    /// no argument names).
+    pub fn unrestricted_key_access(&self, cat: &Catalog, req: &Request, need: u8) -> bool {
+        self.selectors.iter().any(|s| {
+            check_selector(s, cat, req).is_ok()
+                && (s.allkeys
+                    || s.keys
+                        .iter()
+                        .any(|(p, perm)| perm & need == need && p.as_slice() == b"*"))
+        })
     }
 }
 
@@ -853,6 +883,36 @@ impl Users {
     }
 }
 
+/// The channel patterns `new` allows, or `None` when it allows every channel: what the
+/// subscribers of a user changed from `old` to `new` are checked against, when `new` lost a
+/// channel `old` had (Redis's `ACLKillPubsubClientsIfNeeded`).
+pub fn revoked_channels(old: &User, new: &User) -> Option<Vec<Vec<u8>>> {
+    if new.selectors.iter().any(|s| s.allchannels) {
+        return None;
+    }
+    let upcoming: Vec<Vec<u8>> = new
+        .selectors
+        .iter()
+        .flat_map(|s| s.channels.iter().cloned())
+        .collect();
+    let kept = old
+        .selectors
+        .iter()
+        .all(|s| !s.allchannels && s.channels.iter().all(|c| upcoming.contains(c)));
+    (!kept).then_some(upcoming)
+}
+
+/// True when a subscription (`is_pattern` for PSUBSCRIBE) is still allowed by `allowed`.
+pub fn subscription_allowed(allowed: &[Vec<u8>], channel: &[u8], is_pattern: bool) -> bool {
+    allowed.iter().any(|p| {
+        if is_pattern {
+            p == channel
+        } else {
+            crate::glob::matches(p, channel, false)
+        }
+    })
+}
+
 /// Joins a selector given over several arguments (`(~a`, `+get)`) into one, as Redis's
 /// `ACLMergeSelectorArguments`.
 pub fn merge_selector_args(args: &[String]) -> Result<Vec<String>, String> {
@@ -906,29 +966,6 @@ mod tests {
             children: vec![vec![], vec![], vec![3], vec![]],
             no_auth: vec![false; 4],
             by_name,
-            category_names: &[
-                "keyspace",
-                "read",
-                "write",
-                "set",
-                "sortedset",
-                "list",
-                "hash",
-                "string",
-                "bitmap",
-                "hyperloglog",
-                "geo",
-                "stream",
-                "pubsub",
-                "admin",
-                "fast",
-                "slow",
-                "blocking",
-                "dangerous",
-                "connection",
-                "transaction",
-                "scripting",
-            ],
         }
     }
 

@@ -184,14 +184,14 @@ fn announce(state: &State) {
         .latest_failover()
         .and_then(|f| f.steps.last().cloned());
     if let Some(step) = step {
-        // One span per step: exported with the sync spans when tracing is on.
-        let span = tracing::info_span!(
+        // One span per step, exported with the sync spans. No log line of its own: Redis's
+        // worded lines already say it, and tools count those (one per step).
+        drop(tracing::info_span!(
             "repl.failover",
             step = step.step.as_str(),
             detail = %step.detail,
             epoch = state.repl.role.lock().epoch()
-        );
-        span.in_scope(|| tracing::info!(step = step.step.as_str(), "failover step"));
+        ));
         state.repl.events.publish(Event::FailoverStep {
             state: step.step.as_str().to_string(),
             detail: step.detail,

@@ -181,6 +181,24 @@ impl Subscriptions {
         unique.len()
     }
 
+    /// The channels, patterns and shard channels client `id` is subscribed to (a scan of
+    /// every subscription: for rare operations such as ACL changes).
+    pub fn subscribed_by(&self, id: u64) -> (Vec<Bytes>, Vec<Bytes>, Vec<Bytes>) {
+        let of = |map: &HMap<Bytes, Vec<Subscriber>>| -> Vec<Bytes> {
+            map.iter()
+                .filter(|(_, list)| list.iter().any(|s| s.id == id))
+                .map(|(c, _)| c.clone())
+                .collect()
+        };
+        let patterns = self
+            .patterns
+            .iter()
+            .filter(|(_, s)| s.id == id)
+            .map(|(p, _)| p.clone())
+            .collect();
+        (of(&self.channels), patterns, of(&self.shard))
+    }
+
     /// Removes every subscription of client `id` (on disconnect or RESET).
     pub fn remove_client(&mut self, id: u64) {
         self.channels.retain(|_, list| {

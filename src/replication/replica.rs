@@ -386,7 +386,10 @@ async fn handshake(
         let reply = conn.line().await?;
         if reply.starts_with('-') {
             if what == "AUTH" {
-                return Err(format!("unable to AUTH to MASTER: {reply}"));
+                // Redis's words (operators and its tests grep for them).
+                let why = format!("Unable to AUTH to MASTER: {reply}");
+                warn!("{why}");
+                return Err(why);
             }
             // As Redis: a refused REPLCONF is logged and ignored. A Redis master does not
             // know `traceparent`: that refusal is expected, not worth a warning.

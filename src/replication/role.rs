@@ -503,7 +503,12 @@ impl RoleState {
     }
 
     /// The target accepted our PSYNC FAILOVER: the failover is over, we are its replica.
+    /// A later reconnect to it is an ordinary PSYNC (as Redis, whose failover state is
+    /// cleared here): asking FAILOVER again would be refused forever.
     pub fn failover_completed(&mut self, now_ms: i64) {
+        if let Role::Replica(link) = &mut self.role {
+            link.psync_failover = false;
+        }
         if let Some(mut f) = self.failover.take() {
             self.failovers.completed += 1;
             f.state = FailoverState::NoFailover;
@@ -691,6 +696,8 @@ mod tests {
         assert!(r.link().unwrap().psync_failover);
         r.failover_completed(8);
         assert_eq!(r.failover_state(), FailoverState::NoFailover);
+        // A reconnect to the new master after the hand-over is an ordinary PSYNC.
+        assert!(!r.link().unwrap().psync_failover);
         let steps: Vec<StepKind> = r
             .latest_failover()
             .unwrap()

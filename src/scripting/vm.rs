@@ -53,8 +53,9 @@ pub trait Host {
     fn set_resp(&mut self, resp3: bool);
     /// `redis.set_repl(flags)`: bit 1 = AOF, bit 2 = replicas.
     fn set_repl(&mut self, flags: u8);
-    /// True when `argv` names a command the server has (`redis.acl_check_cmd`).
-    fn knows_command(&self, argv: &[Bytes]) -> bool;
+    /// `redis.acl_check_cmd`: whether the script's user may run `argv`; `None` when no
+    /// such command exists.
+    fn acl_check_cmd(&self, argv: &[Bytes]) -> Option<bool>;
 }
 
 /// How a script run ended.
@@ -698,10 +699,9 @@ fn dispatch(
                 Ok(argv) => argv,
                 Err(msg) => return fail(lua, msg),
             };
-            if host.knows_command(&argv) {
-                Ok((true, Value::Boolean(true)))
-            } else {
-                fail(lua, "Invalid command passed to redis.acl_check_cmd()")
+            match host.acl_check_cmd(&argv) {
+                Some(allowed) => Ok((true, Value::Boolean(allowed))),
+                None => fail(lua, "Invalid command passed to redis.acl_check_cmd()"),
             }
         }
     }

@@ -108,6 +108,7 @@ const PUBSUB: &str = "pubsub";
 const TRANSACTIONS: &str = "transactions";
 const CONNECTION: &str = "connection";
 const SERVER: &str = "server";
+const CLUSTER: &str = "cluster";
 
 const TIMEOUT_AS_DOUBLE: &[(&str, &str)] = &[(
     "6.0.0",
@@ -1164,6 +1165,15 @@ pub static CATALOG: &[Doc] = &[
             ("4.0.7", "AUTH option."),
             ("6.0.0", "AUTH2 option, with a user name."),
         ]),
+    doc("asking", CLUSTER, "3.0.0", "O(1)",
+        "Sent by cluster clients after an -ASK redirect (replikv has no cluster mode).",
+        ""),
+    doc("readonly", CLUSTER, "3.0.0", "O(1)",
+        "Allows reads on a cluster replica for this connection (replikv has no cluster mode).",
+        ""),
+    doc("readwrite", CLUSTER, "3.0.0", "O(1)",
+        "Ends READONLY for this connection (replikv has no cluster mode).",
+        ""),
     doc("acl", SERVER, "6.0.0", "Depends on the subcommand",
         "Groups the subcommands that manage users and their permissions.",
         ""),
