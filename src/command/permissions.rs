@@ -226,3 +226,20 @@ fn judge(
     let cat = catalog(table);
     verdict(user, cat, &request(cat, spec, argv))
 }
+
+/// True when `user` exists and may run `argv` (the HTTP control plane judges a caller who
+/// proved an ACL user by the RESP command its operation amounts to).
+pub fn user_may(table: &CommandTable, engine: &Engine, user: &[u8], argv: &[&str]) -> bool {
+    let Some(user) = engine.acl.users.get(user) else {
+        return false;
+    };
+    let argv: Vec<Bytes> = argv
+        .iter()
+        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+        .collect();
+    let Ok(spec) = table.resolve(&argv) else {
+        return false;
+    };
+    let cat = catalog(table);
+    user.unrestricted() || user.check(cat, &request(cat, spec, &argv)).is_ok()
+}

@@ -68,8 +68,10 @@ pub enum Access {
 pub enum Credential<'a> {
     /// `http-auth-token`: `Bearer <token>`.
     Token(&'a str),
-    /// No token, `requirepass`: `Basic default:<password>` or `Bearer <password>`.
-    Password(&'a str),
+    /// No token, and the default user needs a password (`requirepass`, or ACL rules): a
+    /// user's credentials, `Basic <user>:<password>` or `Bearer <default user's password>`,
+    /// of a user the ACL allows the operation's command (see [`acl_command`]).
+    Users,
     /// Neither: changes only from loopback under protected mode.
     Nothing,
 }
@@ -111,16 +113,32 @@ pub fn access_of(method: &Method, path: &str) -> Access {
     }
 }
 
-/// The credential the configuration asks for (`env_token` is `REPLIKV_HTTP_AUTH_TOKEN`).
-pub fn credential<'a>(settings: &'a Settings, env_token: Option<&'a str>) -> Credential<'a> {
+/// The credential the configuration asks for (`env_token` is `REPLIKV_HTTP_AUTH_TOKEN`;
+/// `default_open`: the default user is on and needs no password).
+pub fn credential<'a>(
+    settings: &'a Settings,
+    env_token: Option<&'a str>,
+    default_open: bool,
+) -> Credential<'a> {
     if !settings.http_auth_token.is_empty() {
         Credential::Token(&settings.http_auth_token)
     } else if let Some(t) = env_token {
         Credential::Token(t)
-    } else if !settings.requirepass.is_empty() {
-        Credential::Password(&settings.requirepass)
+    } else if !default_open {
+        Credential::Users
     } else {
         Credential::Nothing
+    }
+}
+
+/// The RESP command an access is judged as, for a caller proving an ACL user: reads need
+/// what INFO needs, the configuration CONFIG GET, changes CONFIG SET. A user with
+/// `+@admin` may do everything; one limited to reads sees state but changes nothing.
+pub fn acl_command(access: Access) -> &'static [&'static str] {
+    match access {
+        Access::Open | Access::Read => &["INFO"],
+        Access::ConfigRead => &["CONFIG", "GET", "*"],
+        Access::Mutate => &["CONFIG", "SET", "x", "y"],
     }
 }
 
@@ -137,6 +155,18 @@ pub fn secret_matches(presented: &[u8], configured: &[u8]) -> bool {
 }
 
 /// The decision for one request: what the caller proved, or why it is refused.
+/// What a caller's ACL credentials amount to (used with [`Credential::Users`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// They open no user (401).
+    Unknown,
+    /// The user's rules do not allow this access (403).
+    NotAllowed,
+    /// Let in.
+    Allowed,
+}
+
+/// `verify(user, password)` judges a caller's ACL credentials.
 pub fn decide(
     access: Access,
     credential: Credential<'_>,
@@ -144,11 +174,12 @@ pub fn decide(
     authorization: Option<&[u8]>,
     peer_is_loopback: bool,
     protected_mode: bool,
+    verify: &dyn Fn(&[u8], &[u8]) -> Verdict,
 ) -> Result<Proved, ApiError> {
     let needs = match access {
         Access::Open => false,
         Access::Read => auth_reads,
-        Access::ConfigRead => auth_reads || matches!(credential, Credential::Password(_)),
+        Access::ConfigRead => auth_reads || matches!(credential, Credential::Users),
         Access::Mutate => true,
     };
     if !needs {
@@ -167,13 +198,19 @@ pub fn decide(
             Some(p) if secret_matches(p, token.as_bytes()) => Ok(Proved::Token),
             _ => Err(ApiError::Unauthorized(Challenge::Bearer)),
         },
-        Credential::Password(password) => {
+        Credential::Users => {
             let presented = bearer(authorization)
-                .map(<[u8]>::to_vec)
-                .or_else(|| basic_default_password(authorization));
-            match presented {
-                Some(p) if secret_matches(&p, password.as_bytes()) => Ok(Proved::Password),
-                _ => Err(ApiError::Unauthorized(Challenge::Password)),
+                .map(|p| (b"default".to_vec(), p.to_vec()))
+                .or_else(|| basic_user_password(authorization));
+            let verdict = presented.map_or(Verdict::Unknown, |(user, password)| {
+                verify(&user, &password)
+            });
+            match verdict {
+                Verdict::Allowed => Ok(Proved::Password),
+                Verdict::NotAllowed => Err(ApiError::Forbidden {
+                    detail: "this user's ACL rules do not allow this operation".into(),
+                }),
+                Verdict::Unknown => Err(ApiError::Unauthorized(Challenge::Password)),
             }
         }
     }
@@ -186,9 +223,8 @@ fn bearer(authorization: Option<&[u8]>) -> Option<&[u8]> {
     scheme.eq_ignore_ascii_case(b"bearer ").then_some(rest)
 }
 
-/// The password of `Authorization: Basic base64(default:<password>)`; other users are not
-/// known to the server (no ACL users yet), so they never match.
-fn basic_default_password(authorization: Option<&[u8]>) -> Option<Vec<u8>> {
+/// The user and password of `Authorization: Basic base64(<user>:<password>)`.
+fn basic_user_password(authorization: Option<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
     let h = authorization?;
     let (scheme, rest) = h.split_at(h.len().min(6));
     if !scheme.eq_ignore_ascii_case(b"basic ") {
@@ -196,7 +232,7 @@ fn basic_default_password(authorization: Option<&[u8]>) -> Option<Vec<u8>> {
     }
     let decoded = base64_decode(rest.trim_ascii())?;
     let colon = decoded.iter().position(|&b| b == b':')?;
-    (&decoded[..colon] == b"default").then(|| decoded[colon + 1..].to_vec())
+    Some((decoded[..colon].to_vec(), decoded[colon + 1..].to_vec()))
 }
 
 /// Standard base64 (RFC 4648, with padding), as HTTP Basic uses; `None` when malformed.
@@ -388,13 +424,30 @@ pub async fn require(State(api): State<ApiState>, mut request: Request, next: Ne
         }
     }
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    let default_open = api.state.engine.lock().acl.default_is_open();
+    let verify = |user: &[u8], password: &[u8]| {
+        let engine = api.state.engine.lock();
+        if !engine.acl.credentials_ok(user, password) {
+            Verdict::Unknown
+        } else if crate::command::permissions::user_may(
+            &crate::command::table::TABLE,
+            &engine,
+            user,
+            acl_command(access),
+        ) {
+            Verdict::Allowed
+        } else {
+            Verdict::NotAllowed
+        }
+    };
     let decision = decide(
         access,
-        credential(&settings, api.env_token.as_deref()),
+        credential(&settings, api.env_token.as_deref(), default_open),
         settings.http_auth_reads,
         authorization,
         loopback,
         settings.protected_mode,
+        &verify,
     );
     match decision {
         Ok(proved) => {
@@ -459,7 +512,18 @@ mod tests {
     #[test]
     fn tokens() {
         let token = Credential::Token("s3cret");
-        let ok = |h: &str| decide(Access::Mutate, token, false, Some(h.as_bytes()), true, true);
+        let never = |_: &[u8], _: &[u8]| Verdict::Unknown;
+        let ok = |h: &str| {
+            decide(
+                Access::Mutate,
+                token,
+                false,
+                Some(h.as_bytes()),
+                true,
+                true,
+                &never,
+            )
+        };
         assert_eq!(ok("Bearer s3cret"), Ok(Proved::Token));
         assert_eq!(ok("bearer s3cret"), Ok(Proved::Token));
         let refused = Err(ApiError::Unauthorized(Challenge::Bearer));
@@ -468,26 +532,37 @@ mod tests {
         assert_eq!(ok("Basic s3cret"), refused);
         assert_eq!(ok("Bearer"), refused);
         assert_eq!(
-            decide(Access::Mutate, token, false, None, true, true),
+            decide(Access::Mutate, token, false, None, true, true, &never),
             refused
         );
         // Reads are open unless asked otherwise, the configuration included.
         assert_eq!(
-            decide(Access::Read, token, false, None, true, true),
+            decide(Access::Read, token, false, None, true, true, &never),
             Ok(Proved::Nothing)
         );
         assert_eq!(
-            decide(Access::ConfigRead, token, false, None, true, true),
+            decide(Access::ConfigRead, token, false, None, true, true, &never),
             Ok(Proved::Nothing)
         );
-        assert_eq!(decide(Access::Read, token, true, None, true, true), refused);
+        assert_eq!(
+            decide(Access::Read, token, true, None, true, true, &never),
+            refused
+        );
     }
 
     #[test]
     fn the_server_password_protects_changes_and_the_configuration() {
-        let pw = Credential::Password("hunter2");
-        let with =
-            |access, h: Option<&str>| decide(access, pw, false, h.map(str::as_bytes), true, true);
+        let pw = Credential::Users;
+        // The server knows one user: default, password hunter2.
+        // The server knows two users: default (hunter2) and viewer (v), who may only read.
+        let verify = |u: &[u8], p: &[u8]| match (u, p) {
+            (b"default", b"hunter2") => Verdict::Allowed,
+            (b"viewer", b"v") => Verdict::NotAllowed,
+            _ => Verdict::Unknown,
+        };
+        let with = |access, h: Option<&str>| {
+            decide(access, pw, false, h.map(str::as_bytes), true, true, &verify)
+        };
         let refused = Err(ApiError::Unauthorized(Challenge::Password));
         // Even from loopback: the password is what protects the server.
         assert_eq!(with(Access::Mutate, None), refused);
@@ -510,26 +585,31 @@ mod tests {
             refused
         );
         assert_eq!(with(Access::Mutate, Some(&basic("admin:hunter2"))), refused);
+        assert!(matches!(
+            with(Access::Mutate, Some(&basic("viewer:v"))),
+            Err(ApiError::Forbidden { .. })
+        ));
         assert_eq!(with(Access::Mutate, Some("Basic !!!!")), refused);
     }
 
     #[test]
     fn protected_mode_without_credentials() {
         let none = Credential::Nothing;
+        let never = |_: &[u8], _: &[u8]| Verdict::Unknown;
         assert_eq!(
-            decide(Access::Mutate, none, false, None, true, true),
+            decide(Access::Mutate, none, false, None, true, true, &never),
             Ok(Proved::Nothing)
         );
         assert!(matches!(
-            decide(Access::Mutate, none, false, None, false, true),
+            decide(Access::Mutate, none, false, None, false, true, &never),
             Err(ApiError::Forbidden { .. })
         ));
         assert_eq!(
-            decide(Access::Mutate, none, false, None, false, false),
+            decide(Access::Mutate, none, false, None, false, false, &never),
             Ok(Proved::Nothing)
         );
         assert_eq!(
-            decide(Access::Read, none, true, None, false, true),
+            decide(Access::Read, none, true, None, false, true, &never),
             Ok(Proved::Nothing)
         );
     }

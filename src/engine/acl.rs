@@ -875,6 +875,11 @@ impl Users {
             .is_some_and(|u| u.enabled && u.password_ok(password))
     }
 
+    /// True when the default user has `nopass` (protected mode's test, as Redis 7.0).
+    pub fn default_has_nopass(&self) -> bool {
+        self.users.get(&b"default"[..]).is_some_and(|u| u.nopass)
+    }
+
     /// True when the default user needs no password (new connections start authenticated).
     pub fn default_is_open(&self) -> bool {
         self.users

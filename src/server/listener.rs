@@ -204,7 +204,8 @@ fn admit(state: &State, is_local: bool) -> Result<Arc<crate::config::Settings>, 
         .connections_received
         .fetch_add(1, Ordering::Relaxed);
     let settings = state.settings();
-    let refusal = if protected_mode_refuses(&settings, is_local) {
+    let default_nopass = state.engine.lock().acl.default_has_nopass();
+    let refusal = if protected_mode_refuses(&settings, default_nopass, is_local) {
         Some(error::PROTECTED_MODE_DENIED)
     } else if state.clients.count() as u64 >= settings.maxclients {
         Some(error::MAX_CLIENTS)
@@ -224,9 +225,14 @@ fn admit(state: &State, is_local: bool) -> Result<Arc<crate::config::Settings>, 
 }
 
 /// Protected mode, as Redis 7.0: with `protected-mode yes` and no password for the default
-/// user, only loopback and Unix-socket peers may connect.
-fn protected_mode_refuses(settings: &crate::config::Settings, is_local: bool) -> bool {
-    settings.protected_mode && settings.requirepass.is_empty() && !is_local
+/// user (`nopass`, as without `requirepass`), only loopback and Unix-socket peers may
+/// connect.
+fn protected_mode_refuses(
+    settings: &crate::config::Settings,
+    default_nopass: bool,
+    is_local: bool,
+) -> bool {
+    settings.protected_mode && default_nopass && !is_local
 }
 
 /// Registers a client and serves it on its own task.
@@ -276,19 +282,17 @@ mod tests {
             s.protected_mode,
             "protected mode is on by default, as in Redis"
         );
-        assert!(protected_mode_refuses(&s, false));
+        assert!(protected_mode_refuses(&s, true, false));
         assert!(
-            !protected_mode_refuses(&s, true),
+            !protected_mode_refuses(&s, true, true),
             "loopback and Unix socket peers"
         );
-        s.requirepass = "pw".into();
         assert!(
-            !protected_mode_refuses(&s, false),
-            "a password opens the door"
+            !protected_mode_refuses(&s, false, false),
+            "a password on the default user opens the door"
         );
-        s.requirepass.clear();
         s.protected_mode = false;
-        assert!(!protected_mode_refuses(&s, false));
+        assert!(!protected_mode_refuses(&s, true, false));
     }
 
     #[test]

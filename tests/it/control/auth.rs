@@ -161,8 +161,13 @@ fn without_a_token_loopback_callers_may_change_things() {
 
 /// `Authorization: Basic` for user `default` (the tests' own tiny base64 encoder).
 fn basic(password: &str) -> String {
+    basic_user("default", password)
+}
+
+/// `Authorization: Basic` for `user`.
+fn basic_user(user: &str, password: &str) -> String {
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let raw = format!("default:{password}").into_bytes();
+    let raw = format!("{user}:{password}").into_bytes();
     let mut out = String::from("Basic ");
     for chunk in raw.chunks(3) {
         let n = (chunk[0] as u32) << 16
@@ -257,6 +262,71 @@ fn the_server_password_protects_the_control_plane() {
     assert_eq!(
         c.cmd(&["CONFIG", "GET", "http-auth-token"]).array()[1].text(),
         ""
+    );
+}
+
+/// ACL users protect the control plane as they protect RESP: once the default user is off,
+/// even a server without `requirepass` asks for credentials; a user opens what its rules
+/// allow (reads as INFO, the configuration as CONFIG GET, changes as CONFIG SET), 403
+/// otherwise; wrong passwords get 401.
+#[test]
+fn acl_users_open_what_their_rules_allow() {
+    let node = Node::replikv(&["--http-auth-max-failures", "0"]);
+    let mut c = node.conn();
+    for rule in [
+        &["ACL", "SETUSER", "ops", "on", ">o", "~*", "&*", "+@all"][..],
+        &[
+            "ACL",
+            "SETUSER",
+            "viewer",
+            "on",
+            ">v",
+            "+info",
+            "+config|get",
+        ],
+        &["ACL", "SETUSER", "default", "off"],
+    ] {
+        assert_eq!(c.cmd(rule), crate::harness::Value::Simple("OK".into()));
+    }
+    let http = Http::new(&node);
+    let with = |user: &str, pw: &str, method: &str, path: &str, body: Option<&str>| {
+        http.request(
+            method,
+            path,
+            &[("Authorization", &basic_user(user, pw))],
+            body.map(|b| ("application/json", b)),
+        )
+    };
+    // No credentials: the default user is off, so the plane is closed like RESP.
+    http.json("PATCH", "/v1/config", r#"{"maxclients": "55"}"#)
+        .problem(401, "unauthorized");
+    http.get("/v1/config").problem(401, "unauthorized");
+    // The viewer sees the configuration but may not change it.
+    assert_eq!(with("viewer", "v", "GET", "/v1/config", None).status, 200);
+    with(
+        "viewer",
+        "v",
+        "PATCH",
+        "/v1/config",
+        Some(r#"{"maxclients": "55"}"#),
+    )
+    .problem(403, "forbidden");
+    with("viewer", "bad", "GET", "/v1/config", None).problem(401, "unauthorized");
+    with("nobody", "v", "GET", "/v1/config", None).problem(401, "unauthorized");
+    // The operator changes it.
+    let r = with(
+        "ops",
+        "o",
+        "PATCH",
+        "/v1/config",
+        Some(r#"{"maxclients": "55"}"#),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut ops = node.conn();
+    ops.cmd(&["AUTH", "ops", "o"]);
+    assert_eq!(
+        ops.cmd(&["CONFIG", "GET", "maxclients"]).array()[1].text(),
+        "55"
     );
 }
 
