@@ -8,7 +8,7 @@ use super::error::{CmdError, CmdResult};
 use super::flags::*;
 use super::keyspec;
 use super::numeric::parse_int;
-use super::permissions::{catalog, request};
+use super::permissions::{catalog, request, user_lines};
 use super::reply::help_reply;
 use super::{container, CommandTable, Spec};
 use crate::command::{cmd, subcmd};
@@ -136,14 +136,7 @@ fn deluser(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn list(ctx: &mut Ctx) -> CmdResult {
-    let cat = catalog(ctx.table);
-    let lines: Vec<String> = ctx
-        .engine
-        .acl
-        .users
-        .values()
-        .map(|u| format!("user {} {}", text(&u.name), u.describe(cat)))
-        .collect();
+    let lines = user_lines(ctx.table, ctx.engine);
     ctx.out.array(lines.len());
     for l in lines {
         ctx.out.bulk(l.as_bytes());
@@ -401,10 +394,10 @@ fn save(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed(NO_ACL_FILE));
     }
     let path = acl_path(&ctx.engine.settings);
-    let cat = catalog(ctx.table);
     let mut body = String::new();
-    for u in ctx.engine.acl.users.values() {
-        body.push_str(&format!("user {} {}\n", text(&u.name), u.describe(cat)));
+    for line in user_lines(ctx.table, ctx.engine) {
+        body.push_str(&line);
+        body.push('\n');
     }
     let tmp = format!("{path}.tmp-{}", std::process::id());
     let written = std::fs::write(&tmp, body).and_then(|_| std::fs::rename(&tmp, &path));

@@ -69,7 +69,8 @@ fn config_rewrite(ctx: &mut Ctx) -> CmdResult {
     let Some(path) = ctx.state.config_file.clone() else {
         return Err(CmdError::Fixed(error::NO_CONFIG_FILE));
     };
-    config::rewrite::rewrite_file(&path, &ctx.engine.settings)
+    let users = super::permissions::user_lines(ctx.table, ctx.engine);
+    config::rewrite::rewrite_file(&path, &ctx.engine.settings, &users)
         .map_err(|e| CmdError::Other(format!("ERR Rewriting config file: {e}")))?;
     ctx.out.ok();
     Ok(())

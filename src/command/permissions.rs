@@ -243,3 +243,21 @@ pub fn user_may(table: &CommandTable, engine: &Engine, user: &[u8], argv: &[&str
     let cat = catalog(table);
     user.unrestricted() || user.check(cat, &request(cat, spec, &argv)).is_ok()
 }
+
+/// Every user as a configuration line (`user <name> <rules>`), in name order: ACL LIST,
+/// ACL SAVE and CONFIG REWRITE write these.
+pub fn user_lines(table: &CommandTable, engine: &Engine) -> Vec<String> {
+    let cat = catalog(table);
+    engine
+        .acl
+        .users
+        .values()
+        .map(|u| {
+            format!(
+                "user {} {}",
+                String::from_utf8_lossy(&u.name),
+                u.describe(cat)
+            )
+        })
+        .collect()
+}

@@ -345,3 +345,59 @@ fn exec_checks_the_rules_again_as_redis() {
     assert_eq!(String::from_utf8_lossy(&o.0), String::from_utf8_lossy(&r.0));
     assert_eq!(o.1, r.1);
 }
+
+/// CONFIG REWRITE writes the users as `user` lines (as Redis does without an ACL file), so
+/// a node restarted from its file has them; the same rules give the same lines on Redis.
+#[test]
+fn config_rewrite_keeps_the_users() {
+    let write_conf = |dir: &std::path::Path, port: u16| {
+        let conf = dir.join("node.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "# users\nport {port}\nbind 127.0.0.1\nsave \"\"\ndir {}\nuser old on nopass ~* +get\n",
+                dir.display()
+            ),
+        )
+        .expect("write config");
+        conf.to_str().expect("utf8").to_string()
+    };
+    let rules: &[&str] = &["ACL", "SETUSER", "app", "on", ">pw", "~app:*", "+@read", "+set"];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = crate::harness::free_port();
+    let conf = write_conf(dir.path(), port);
+    let args = [conf.as_str(), "--http-port", "0"];
+    let node = Node::replikv_raw(&args, tempfile::tempdir().expect("tempdir"));
+    let mut c = node.conn();
+    assert_eq!(c.cmd(rules), Value::Simple("OK".into()));
+    assert_eq!(c.cmd(&["ACL", "DELUSER", "old"]), Value::Int(1));
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), Value::Simple("OK".into()));
+    let ours = std::fs::read_to_string(&conf).expect("read config");
+    drop(c);
+    drop(node);
+
+    // Redis, from the same file, after the same commands, writes the same user lines.
+    let rdir = tempfile::tempdir().expect("tempdir");
+    let rport = crate::harness::free_port();
+    let rconf = write_conf(rdir.path(), rport);
+    let redis = Node::redis_with_config(&rconf, rport);
+    let mut r = redis.conn();
+    assert_eq!(r.cmd(rules), Value::Simple("OK".into()));
+    r.cmd(&["ACL", "DELUSER", "old"]);
+    assert_eq!(r.cmd(&["CONFIG", "REWRITE"]), Value::Simple("OK".into()));
+    let theirs = std::fs::read_to_string(&rconf).expect("read config");
+    let users = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("user "))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(users(&ours), users(&theirs), "ours:\n{ours}\nredis:\n{theirs}");
+    assert!(!ours.contains("user old"), "{ours}");
+
+    let node = Node::replikv_raw(&args, tempfile::tempdir().expect("tempdir"));
+    let mut c = node.conn();
+    assert_eq!(c.cmd(&["AUTH", "app", "pw"]), Value::Simple("OK".into()));
+    assert_eq!(c.cmd(&["SET", "app:1", "v"]), Value::Simple("OK".into()));
+    assert!(c.cmd(&["DEL", "app:1"]).is_error());
+}
