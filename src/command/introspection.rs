@@ -333,6 +333,53 @@ fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// COMMAND GETKEYSANDFLAGS: the keys a command line names, each with the key spec flags
+/// that say how the command uses it (Redis's `getKeysSubcommandImpl` with flags).
+fn command_getkeysandflags(ctx: &mut Ctx) -> CmdResult {
+    use super::keyspec::{self, KEY_FLAG_NAMES, K_NOT_KEY};
+    let args = &ctx.argv[2..];
+    let spec = ctx
+        .table
+        .resolve(args)
+        .map_err(|_| CmdError::Fixed("ERR Invalid command specified"))?;
+    let has_keys = keyspec::meta(spec.fullname)
+        .is_some_and(|(_, specs)| specs.iter().any(|k| k.flags & K_NOT_KEY == 0));
+    if !has_keys {
+        return Err(CmdError::Fixed("ERR The command has no key arguments"));
+    }
+    if !spec.arity_ok(args.len()) {
+        return Err(CmdError::Fixed(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    let keys = keyspec::keys_with_flags(spec, args);
+    // Scripts and functions may name no key at all.
+    let keys_optional = matches!(
+        spec.name,
+        "eval" | "eval_ro" | "evalsha" | "evalsha_ro" | "fcall" | "fcall_ro"
+    );
+    if keys.is_empty() && !keys_optional {
+        return Err(CmdError::Fixed(
+            "ERR Invalid arguments specified for command",
+        ));
+    }
+    ctx.out.array(keys.len());
+    for (i, flags) in keys {
+        ctx.out.array(2);
+        ctx.out.bulk(&args[i]);
+        let names: Vec<&str> = KEY_FLAG_NAMES
+            .iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        ctx.out.set(names.len());
+        for n in names {
+            ctx.out.simple(n);
+        }
+    }
+    Ok(())
+}
+
 fn command_help(ctx: &mut Ctx) -> CmdResult {
     help_reply(
         ctx,
@@ -350,6 +397,8 @@ fn command_help(ctx: &mut Ctx) -> CmdResult {
             "    Return documentation details about multiple Redis commands.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
             "HELP",
             "    Print this help.",
         ],
@@ -401,6 +450,15 @@ static COMMAND_SUBCOMMANDS: &[Spec] = &[
         (0, 0, 0),
         "server",
         command_getkeys
+    ),
+    subcmd!(
+        "command",
+        "getkeysandflags",
+        -4,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        command_getkeysandflags
     ),
     subcmd!(
         "command",

@@ -362,7 +362,9 @@ fn config_rewrite_keeps_the_users() {
         .expect("write config");
         conf.to_str().expect("utf8").to_string()
     };
-    let rules: &[&str] = &["ACL", "SETUSER", "app", "on", ">pw", "~app:*", "+@read", "+set"];
+    let rules: &[&str] = &[
+        "ACL", "SETUSER", "app", "on", ">pw", "~app:*", "+@read", "+set",
+    ];
     let dir = tempfile::tempdir().expect("tempdir");
     let port = crate::harness::free_port();
     let conf = write_conf(dir.path(), port);
@@ -392,7 +394,11 @@ fn config_rewrite_keeps_the_users() {
             .map(String::from)
             .collect()
     };
-    assert_eq!(users(&ours), users(&theirs), "ours:\n{ours}\nredis:\n{theirs}");
+    assert_eq!(
+        users(&ours),
+        users(&theirs),
+        "ours:\n{ours}\nredis:\n{theirs}"
+    );
     assert!(!ours.contains("user old"), "{ours}");
 
     let node = Node::replikv_raw(&args, tempfile::tempdir().expect("tempdir"));
@@ -400,4 +406,44 @@ fn config_rewrite_keeps_the_users() {
     assert_eq!(c.cmd(&["AUTH", "app", "pw"]), Value::Simple("OK".into()));
     assert_eq!(c.cmd(&["SET", "app:1", "v"]), Value::Simple("OK".into()));
     assert!(c.cmd(&["DEL", "app:1"]).is_error());
+}
+
+/// COMMAND GETKEYSANDFLAGS (the key specs the ACL checks keys with) matches Redis.
+#[test]
+fn getkeysandflags_matches_redis() {
+    let mut pair = Pair::start(&[]);
+    pair.script(
+        "
+        COMMAND GETKEYSANDFLAGS SET k v
+        COMMAND GETKEYSANDFLAGS SET k v GET
+        COMMAND GETKEYSANDFLAGS GET k
+        COMMAND GETKEYSANDFLAGS MSET a 1 b 2
+        COMMAND GETKEYSANDFLAGS LMOVE src dst LEFT RIGHT
+        COMMAND GETKEYSANDFLAGS EXISTS a b
+        COMMAND GETKEYSANDFLAGS SINTERCARD 2 a b LIMIT 1
+        COMMAND GETKEYSANDFLAGS ZUNIONSTORE d 2 a b WEIGHTS 1 2
+        COMMAND GETKEYSANDFLAGS EVAL \"return 1\" 2 a b x
+        COMMAND GETKEYSANDFLAGS EVAL \"return 1\" 0
+        COMMAND GETKEYSANDFLAGS XREAD COUNT 2 STREAMS s1 s2 0 0
+        COMMAND GETKEYSANDFLAGS XREADGROUP GROUP g c STREAMS s 0
+        COMMAND GETKEYSANDFLAGS GEORADIUS src 1 1 1 km STORE a STOREDIST b
+        COMMAND GETKEYSANDFLAGS SORT s BY w_* GET o_* STORE d
+        COMMAND GETKEYSANDFLAGS SORT_RO s
+        COMMAND GETKEYSANDFLAGS MIGRATE h 1 \"\" 0 10 AUTH pw KEYS a b
+        COMMAND GETKEYSANDFLAGS MIGRATE h 1 k 0 10
+        COMMAND GETKEYSANDFLAGS BITFIELD k GET u8 0
+        COMMAND GETKEYSANDFLAGS BITFIELD k SET u8 0 1
+        COMMAND GETKEYSANDFLAGS OBJECT ENCODING k
+        COMMAND GETKEYSANDFLAGS MEMORY USAGE k
+        COMMAND GETKEYSANDFLAGS DEL a b c
+        COMMAND GETKEYSANDFLAGS RENAME a b
+        COMMAND GETKEYSANDFLAGS COPY a b
+        COMMAND GETKEYSANDFLAGS BLMPOP 0 2 a b LEFT
+        COMMAND GETKEYSANDFLAGS PING
+        COMMAND GETKEYSANDFLAGS NOSUCH a
+        COMMAND GETKEYSANDFLAGS GET
+        COMMAND GETKEYSANDFLAGS ZUNIONSTORE d 0 a
+        COMMAND GETKEYSANDFLAGS SPUBLISH c m
+        ",
+    );
 }
