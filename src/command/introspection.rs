@@ -200,142 +200,20 @@ fn command_docs(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// The keys of EVAL, EVALSHA, FCALL and their `_RO` forms: the `numkeys` arguments after
-/// the script (Redis's `evalGetKeys`). `None` for other commands.
-fn script_keys<'a>(
-    spec: &Spec,
-    args: &'a [bytes::Bytes],
-) -> Result<Option<&'a [bytes::Bytes]>, CmdError> {
-    if !matches!(
-        spec.name,
-        "eval" | "eval_ro" | "evalsha" | "evalsha_ro" | "fcall" | "fcall_ro"
-    ) {
-        return Ok(None);
-    }
-    let n = crate::resp::parser::parse_i64(&args[2])
-        .filter(|n| *n >= 0 && *n <= (args.len() - 3) as i64)
-        .ok_or(CmdError::Fixed(
-            "ERR Invalid arguments specified for command",
-        ))?;
-    if n == 0 {
-        return Err(CmdError::Fixed("ERR The command has no key arguments"));
-    }
-    Ok(Some(&args[3..3 + n as usize]))
-}
-
-/// The keys of XREAD and XREADGROUP: those after STREAMS, half of what follows
-/// (Redis's `xreadGetKeys`); `None` when the arguments do not name them.
-/// The keys of XREAD and XREADGROUP as Redis 7.0's key spec finds them: after the first
-/// STREAMS (searched from argument 1, or 4 for XREADGROUP), half of what follows.
-fn stream_read_keys<'a>(spec: &Spec, args: &'a [bytes::Bytes]) -> Option<&'a [bytes::Bytes]> {
-    let from = if spec.name == "xreadgroup" { 4 } else { 1 };
-    let at = (from..args.len()).find(|&i| args[i].eq_ignore_ascii_case(b"STREAMS"))?;
-    let n = (args.len() - at - 1) / 2;
-    (n > 0).then(|| &args[at + 1..at + 1 + n])
-}
-
-/// The keys of GEORADIUS and GEORADIUSBYMEMBER as Redis 7.0's key specs find them: the
-/// source, then the key after the first STORE and the key after the first STOREDIST,
-/// searched from argument 6 (5 for GEORADIUSBYMEMBER). `None` for other commands.
-fn georadius_keys(spec: &Spec, args: &[bytes::Bytes]) -> Option<Vec<bytes::Bytes>> {
-    let from = match spec.name {
-        "georadius" => 6,
-        "georadiusbymember" => 5,
-        _ => return None,
-    };
-    let mut keys = vec![args[1].clone()];
-    for keyword in [&b"STORE"[..], b"STOREDIST"] {
-        // The last argument cannot be the keyword: a key must follow it.
-        let last = args.len().saturating_sub(1);
-        if let Some(i) = (from..last).find(|&i| args[i].eq_ignore_ascii_case(keyword)) {
-            keys.push(args[i + 1].clone());
-        }
-    }
-    Some(keys)
-}
-
-/// The keys of the commands whose key specs cannot say (SORT, SORT_RO, MIGRATE): their own
-/// key finders, shared with the ACL check. `None` for other commands.
-fn own_finder_keys(spec: &Spec, args: &[bytes::Bytes]) -> Option<Vec<bytes::Bytes>> {
-    matches!(spec.name, "sort" | "sort_ro" | "migrate").then(|| {
-        super::keyspec::keys_with_flags(spec, args)
-            .into_iter()
-            .map(|(i, _)| args[i].clone())
-            .collect()
-    })
-}
-
+/// COMMAND GETKEYS: the keys a full command line names.
 fn command_getkeys(ctx: &mut Ctx) -> CmdResult {
-    let args = &ctx.argv[2..];
-    let spec = match ctx.table.resolve(args) {
-        Ok(s) => s,
-        Err(_) => return Err(CmdError::Fixed("ERR Invalid command specified")),
-    };
-    if !spec.arity_ok(args.len()) {
-        return Err(CmdError::Fixed(
-            "ERR Invalid number of arguments specified for command",
-        ));
-    }
-    if matches!(spec.name, "xread" | "xreadgroup") {
-        let keys = stream_read_keys(spec, args).ok_or(CmdError::Fixed(
-            "ERR Invalid arguments specified for command",
-        ))?;
-        ctx.out.array(keys.len());
-        for k in keys {
-            ctx.out.bulk(k);
-        }
-        return Ok(());
-    }
-    if let Some(keys) = own_finder_keys(spec, args) {
-        if keys.is_empty() {
-            return Err(CmdError::Fixed(
-                "ERR Invalid arguments specified for command",
-            ));
-        }
-        ctx.out.array(keys.len());
-        for k in keys {
-            ctx.out.bulk(&k);
-        }
-        return Ok(());
-    }
-    if let Some(keys) = georadius_keys(spec, args) {
-        ctx.out.array(keys.len());
-        for k in keys {
-            ctx.out.bulk(&k);
-        }
-        return Ok(());
-    }
-    if let Some(keys) = script_keys(spec, args)? {
-        ctx.out.array(keys.len());
-        for k in keys {
-            ctx.out.bulk(k);
-        }
-        return Ok(());
-    }
-    if spec.first_key == 0 {
-        return Err(CmdError::Fixed("ERR The command has no key arguments"));
-    }
-    let last = if spec.last_key < 0 {
-        args.len() as i32 + spec.last_key
-    } else {
-        spec.last_key
-    };
-    let mut keys = Vec::new();
-    let mut i = spec.first_key;
-    while i <= last && (i as usize) < args.len() {
-        keys.push(args[i as usize].clone());
-        i += spec.step.max(1);
-    }
-    ctx.out.array(keys.len());
-    for k in keys {
-        ctx.out.bulk(&k);
-    }
-    Ok(())
+    getkeys(ctx, false)
 }
 
 /// COMMAND GETKEYSANDFLAGS: the keys a command line names, each with the key spec flags
-/// that say how the command uses it (Redis's `getKeysSubcommandImpl` with flags).
+/// that say how the command uses it.
 fn command_getkeysandflags(ctx: &mut Ctx) -> CmdResult {
+    getkeys(ctx, true)
+}
+
+/// Redis's `getKeysSubcommandImpl`: the command's key specs (its own key finder where they
+/// cannot say), the same checks and errors in the same order.
+fn getkeys(ctx: &mut Ctx, with_flags: bool) -> CmdResult {
     use super::keyspec::{self, KEY_FLAG_NAMES, K_NOT_KEY};
     let args = &ctx.argv[2..];
     let spec = ctx
@@ -353,7 +231,7 @@ fn command_getkeysandflags(ctx: &mut Ctx) -> CmdResult {
         ));
     }
     let keys = keyspec::keys_with_flags(spec, args);
-    // Scripts and functions may name no key at all.
+    // Scripts and functions may name no key at all (Redis's NO_MANDATORY_KEYS).
     let keys_optional = matches!(
         spec.name,
         "eval" | "eval_ro" | "evalsha" | "evalsha_ro" | "fcall" | "fcall_ro"
@@ -365,6 +243,10 @@ fn command_getkeysandflags(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.out.array(keys.len());
     for (i, flags) in keys {
+        if !with_flags {
+            ctx.out.bulk(&args[i]);
+            continue;
+        }
         ctx.out.array(2);
         ctx.out.bulk(&args[i]);
         let names: Vec<&str> = KEY_FLAG_NAMES
