@@ -689,9 +689,11 @@ pub async fn serve(
     .instrument(span)
     .await;
     reader.abort();
+    // The backlog lets go of the replica's unread bytes before the replica leaves the list:
+    // once INFO shows it gone, the backlog is back to `repl-backlog-size`.
+    hub.backlog.unregister(id);
     hub.replicas.remove(id);
     hub.full_syncs.leave(id);
-    hub.backlog.unregister(id);
     let _ = wr.shutdown().await;
     match &result {
         Ok(()) => info!(replica = %peer, "replica link closed"),
