@@ -2,8 +2,6 @@
 
 use std::sync::atomic::Ordering;
 
-use subtle::ConstantTimeEq;
-
 use super::ctx::{Action, Ctx};
 use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
@@ -34,11 +32,6 @@ fn echo(ctx: &mut Ctx) -> CmdResult {
     let msg = ctx.arg(1);
     ctx.out.bulk(msg);
     Ok(())
-}
-
-/// Checks a password against `requirepass` in constant time.
-pub fn password_matches(configured: &str, given: &[u8]) -> bool {
-    configured.as_bytes().ct_eq(given).into()
 }
 
 /// Authenticates the client as `user` (the default user when `None`) with `pass`, as

@@ -204,7 +204,8 @@ fn admit(state: &State, is_local: bool) -> Result<Arc<crate::config::Settings>, 
         .connections_received
         .fetch_add(1, Ordering::Relaxed);
     let settings = state.settings();
-    let default_nopass = state.engine.lock().acl.default_has_nopass();
+    // The engine lock is taken only for a non-local peer under protected mode.
+    let default_nopass = || state.engine.lock().acl.default_has_nopass();
     let refusal = if protected_mode_refuses(&settings, default_nopass, is_local) {
         Some(error::PROTECTED_MODE_DENIED)
     } else if state.clients.count() as u64 >= settings.maxclients {
@@ -229,10 +230,10 @@ fn admit(state: &State, is_local: bool) -> Result<Arc<crate::config::Settings>, 
 /// connect.
 fn protected_mode_refuses(
     settings: &crate::config::Settings,
-    default_nopass: bool,
+    default_nopass: impl FnOnce() -> bool,
     is_local: bool,
 ) -> bool {
-    settings.protected_mode && default_nopass && !is_local
+    settings.protected_mode && !is_local && default_nopass()
 }
 
 /// Registers a client and serves it on its own task.
@@ -282,17 +283,17 @@ mod tests {
             s.protected_mode,
             "protected mode is on by default, as in Redis"
         );
-        assert!(protected_mode_refuses(&s, true, false));
+        assert!(protected_mode_refuses(&s, || true, false));
         assert!(
-            !protected_mode_refuses(&s, true, true),
+            !protected_mode_refuses(&s, || true, true),
             "loopback and Unix socket peers"
         );
         assert!(
-            !protected_mode_refuses(&s, false, false),
+            !protected_mode_refuses(&s, || false, false),
             "a password on the default user opens the door"
         );
         s.protected_mode = false;
-        assert!(!protected_mode_refuses(&s, true, false));
+        assert!(!protected_mode_refuses(&s, || true, false));
     }
 
     #[test]
