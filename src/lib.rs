@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | 0 | [`resp`], [`config`], [`glob`], [`telemetry`] | wire format, configuration, patterns, logs and process figures |
 //! | 1 | [`keyspace`] | databases, values, expiry, copy-on-write snapshots |
-//! | 2 | [`rdb`] | Redis RDB files and DUMP payloads, both ways |
+//! | 2 | [`rdb`], [`aof`] | Redis RDB files and DUMP payloads, both ways; the append-only file's formats |
 //! | 3 | [`replication`] | the replication log, backlog, both sides of the protocol, sync history |
 //! | 4 | [`engine`] | the state behind the engine lock, sessions, blocking, Pub/Sub, persistence machinery, the engine's side of replication |
 //! | 5 | [`command`] | the command families, the table, the executor and its gates |
@@ -20,6 +20,7 @@
 //!
 //! [`run`] is the composition root: it builds the shared state and starts every task.
 
+pub mod aof;
 pub mod command;
 pub mod config;
 pub mod control;
@@ -53,7 +54,7 @@ pub async fn run(mut settings: Settings, config_file: Option<PathBuf>) -> std::i
     Ok(())
 }
 
-/// Binds the listeners, loads the RDB file and spawns every task; returns once the server
+/// Binds the listeners, loads the data (the AOF, or else the RDB file) and spawns every task; returns once the server
 /// is ready. A file that cannot be loaded is an error (naming the file, the byte offset and
 /// the reason): the server never runs on half a dataset.
 ///
@@ -99,9 +100,15 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         ));
     }
     let loader = state.clone();
-    let loaded = tokio::task::spawn_blocking(move || engine::persistence::load_at_startup(&loader))
-        .await
-        .map_err(std::io::Error::other)?;
+    let loaded = tokio::task::spawn_blocking(move || {
+        // With `appendonly yes` the AOF is the data, as in Redis; the RDB is not read.
+        if !engine::aof::load_at_startup(&loader)? && !loader.settings().appendonly {
+            engine::persistence::load_at_startup(&loader)?;
+        }
+        engine::aof::open_at_startup(&loader)
+    })
+    .await
+    .map_err(std::io::Error::other)?;
     state.engine.lock().loading = false;
     loaded.map_err(std::io::Error::other)?;
     tokio::spawn(server::cron::run(state.clone()));

@@ -27,8 +27,7 @@ fn bit_offset(ctx: &Ctx, arg: &[u8]) -> Result<u64, CmdError> {
     let offset = crate::resp::parser::parse_i64(arg)
         .filter(|n| *n >= 0)
         .ok_or(CmdError::Fixed(error::BIT_OFFSET))?;
-    if !ctx.session.is_master_link && (offset as u64 >> 3) >= ctx.engine.settings.proto_max_bulk_len
-    {
+    if !ctx.session.must_obey() && (offset as u64 >> 3) >= ctx.engine.settings.proto_max_bulk_len {
         return Err(CmdError::Fixed(error::BIT_OFFSET));
     }
     Ok(offset as u64)

@@ -171,18 +171,20 @@ pub fn call_with(
     engine.notify_logged_keys();
     // A replica propagates only what its master sent (forwarded byte for byte elsewhere);
     // writes of its own clients (a writable replica) stay local, as in Redis.
-    let propagates = (dirty > 0 || force_propagate)
-        && spec.has(WRITE | MAY_REPLICATE)
-        && !session.is_master_link
-        && !engine.is_replica;
-    if propagates {
-        match rewrite {
-            Some(commands) => {
-                for c in commands {
-                    engine.also_propagate(db_at_start, c);
-                }
+    // The AOF records every write it applies, a replica's included (Redis's PROPAGATE_AOF).
+    let wrote = (dirty > 0 || force_propagate) && spec.has(WRITE | MAY_REPLICATE);
+    let to_repl = !session.is_master_link && !engine.is_replica;
+    if wrote && (to_repl || engine.aof.is_on()) {
+        let commands = match rewrite {
+            Some(commands) => commands,
+            None => vec![argv.iter().cloned().collect()],
+        };
+        for c in commands {
+            if to_repl {
+                engine.also_propagate(db_at_start, c);
+            } else {
+                engine.also_propagate_to_aof(db_at_start, c);
             }
-            None => engine.also_propagate(db_at_start, argv.iter().cloned().collect()),
         }
     }
     (action, block)

@@ -1,7 +1,7 @@
 //! CONFIG GET | SET | RESETSTAT | REWRITE | HELP. Changes go through the engine's
 //! [`apply_config_set`], the same path as the control plane's `PATCH /v1/config`.
 
-use super::ctx::Ctx;
+use super::ctx::{CallMode, Ctx};
 use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::reply::help_reply;
@@ -53,7 +53,8 @@ fn config_set(ctx: &mut Ctx) -> CmdResult {
         }
     }
     let allow_protected = may_change_protected(&ctx.engine.settings, ctx.session.is_local);
-    apply_config_set(ctx.state, ctx.engine, &pairs, allow_protected)
+    let in_exec = ctx.mode == CallMode::Exec;
+    apply_config_set(ctx.state, ctx.engine, &pairs, allow_protected, in_exec)
         .map_err(|e| CmdError::Other(e.resp_message()))?;
     ctx.out.ok();
     Ok(())

@@ -153,7 +153,7 @@ impl<'a> Ctx<'a> {
     /// a negative count) stop there, as Redis stops once the client is to be closed.
     pub fn reply_element_cap(&self) -> usize {
         let hard = self.session.info.output_limit(&self.engine.settings).hard;
-        if hard == 0 || self.session.is_master_link {
+        if hard == 0 || self.session.must_obey() {
             usize::MAX
         } else {
             usize::try_from(hard / 4 + 1).unwrap_or(usize::MAX)

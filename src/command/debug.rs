@@ -1,5 +1,5 @@
 //! DEBUG: the subcommands tests and operators use to look inside and to provoke states
-//! (SLEEP, SET-ACTIVE-EXPIRE, RELOAD, OBJECT, DIGEST, DIGEST-VALUE, POPULATE, LOG,
+//! (SLEEP, SET-ACTIVE-EXPIRE, RELOAD, LOADAOF, OBJECT, DIGEST, DIGEST-VALUE, POPULATE, LOG,
 //! CHANGE-REPL-ID, REPLICATE). Protected by `enable-debug-command`.
 
 use std::time::Duration;
@@ -107,6 +107,12 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             Ok(())
         }
         b"reload" => debug_reload(ctx),
+        b"loadaof" if ctx.argv.len() == 2 => {
+            crate::engine::aof::debug_loadaof(ctx.state, ctx.engine)
+                .map_err(|e| CmdError::Other(format!("ERR {e}")))?;
+            ctx.out.ok();
+            Ok(())
+        }
         b"digest" if ctx.argv.len() == 2 => {
             let d = digest::dataset_digest(&ctx.engine.keyspace.dbs);
             ctx.out.simple(&digest::to_hex(&d));
@@ -178,6 +184,8 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 "FAULT <point> <cut|stall(ms)|N*action|off>",
                 "    (replikv) Cut or stall replication syncs at a phase, e.g. repl.replica.receive.",
                 "    Only in builds with the fault-points feature.",
+                "LOADAOF",
+                "    Flush the AOF buffers on disk and reload the AOF in memory.",
                 "LOG <message>",
                 "    Write <message> to the server log.",
                 "OBJECT <key>",

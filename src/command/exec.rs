@@ -21,6 +21,10 @@ use crate::engine::{ClientKind, Engine, ReplyMode, Session, State};
 use crate::keyspace::{Blob, Db};
 use crate::resp::ReplyBuf;
 
+/// Commands Redis flags `TOUCHES_ARBITRARY_KEYS`: run directly, what they propagate (the
+/// DELs of the expired keys they met) is not wrapped in MULTI/EXEC.
+const TOUCHES_ARBITRARY_KEYS: &[&str] = &["scan", "randomkey"];
+
 /// Refuses a command before execution (Redis's `rejectCommand`): error reply, the command's
 /// rejected counter, and a failed transaction if one is being queued.
 fn reject(
@@ -106,7 +110,7 @@ fn execute_replying(
     // applied, and one cut short by a lost link must leave nothing behind (the partial resync
     // sends it again from its start).
     let flags = with_transaction_flags(session, spec, command_flags(engine, spec, argv));
-    if !session.is_master_link {
+    if !session.is_master_link && !session.is_aof_client {
         if let Some(err) = gate(state, engine, session, spec, flags, argv) {
             reject(engine, session, out, Some(spec), err);
             return Action::None;
@@ -137,7 +141,12 @@ fn execute_replying(
         out,
         CallMode::Normal,
     );
-    engine.flush_propagation();
+    if TOUCHES_ARBITRARY_KEYS.contains(&spec.fullname) {
+        // Their lazy-expiry DELs are separate deletions, not one transaction (Redis 7.0).
+        engine.flush_propagation_unwrapped();
+    } else {
+        engine.flush_propagation();
+    }
     if engine.repl.offset != offset_before {
         session.last_write_offset = engine.repl.offset;
     }
@@ -155,7 +164,8 @@ fn execute_replying(
 /// pause of all clients; under a write pause, what may write or propagate — an EXEC whose
 /// transaction does included. Our replicas' links and our master's stream are never held.
 fn held_by_pause(engine: &Engine, session: &Session, flags: u32) -> bool {
-    if session.is_master_link || session.info.kind() == ClientKind::Replica {
+    if session.is_master_link || session.is_aof_client || session.info.kind() == ClientKind::Replica
+    {
         return false;
     }
     match engine.pauses.held(std::time::Instant::now()) {
@@ -226,6 +236,18 @@ fn gate(
     let is_write = flags & WRITE != 0;
     if (is_write || spec.name == "ping") && crate::engine::persistence::writes_denied(engine) {
         return Some(CmdError::Fixed(error::MISCONF));
+    }
+    if is_write || spec.name == "ping" {
+        if let Some(e) = engine
+            .aof
+            .write_error
+            .as_ref()
+            .filter(|_| engine.aof.is_on())
+        {
+            return Some(CmdError::Other(format!(
+                "MISCONF Errors writing to the AOF file: {e}"
+            )));
+        }
     }
     if is_write
         && !engine.is_replica

@@ -229,8 +229,10 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;
     let pattern = opts.pattern.map(|p| crate::glob::Pattern::new(p, false));
     let mut found = Vec::new();
+    let mut expired = Vec::new();
     let next = ctx.db().scan(cursor, opts.count, |it| {
         if it.is_expired(now) {
+            expired.push(it.key.clone());
             return;
         }
         if let Some(p) = &pattern {
@@ -245,6 +247,10 @@ fn scan(ctx: &mut Ctx) -> CmdResult {
         }
         found.push(it.key.clone());
     });
+    // Keys found expired are deleted (and their DELs propagated) as Redis's SCAN does.
+    for key in expired {
+        let _ = ctx.db().get(&key, now);
+    }
     ctx.out.array(2);
     ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
     ctx.out.array(found.len());

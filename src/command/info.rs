@@ -320,18 +320,34 @@ fn persistence(snap: &ServerSnapshot, s: &mut String) {
     field!(s, "rdb_last_cow_size", 0);
     field!(s, "rdb_last_load_keys_expired", p.last_load_keys_expired);
     field!(s, "rdb_last_load_keys_loaded", p.last_load_keys_loaded);
-    field!(s, "aof_enabled", 0);
-    field!(s, "aof_rewrite_in_progress", 0);
-    field!(s, "aof_rewrite_scheduled", 0);
-    field!(s, "aof_last_rewrite_time_sec", -1);
-    field!(s, "aof_current_rewrite_time_sec", -1);
-    field!(s, "aof_last_bgrewrite_status", "ok");
-    field!(s, "aof_rewrites", 0);
-    field!(s, "aof_rewrites_consecutive_failures", 0);
-    field!(s, "aof_last_write_status", "ok");
+    let aof = &p.aof;
+    field!(s, "aof_enabled", aof.enabled as u8);
+    field!(s, "aof_rewrite_in_progress", aof.rewrite_in_progress as u8);
+    field!(s, "aof_rewrite_scheduled", aof.rewrite_scheduled as u8);
+    field!(s, "aof_last_rewrite_time_sec", aof.last_rewrite_secs);
+    field!(s, "aof_current_rewrite_time_sec", aof.current_rewrite_secs);
+    let status = if aof.last_rewrite_ok { "ok" } else { "err" };
+    field!(s, "aof_last_bgrewrite_status", status);
+    field!(s, "aof_rewrites", aof.rewrites);
+    field!(
+        s,
+        "aof_rewrites_consecutive_failures",
+        aof.consecutive_failures
+    );
+    let status = if aof.last_write_ok { "ok" } else { "err" };
+    field!(s, "aof_last_write_status", status);
+    // Forkless rewrites copy segments, not pages, as saves do.
     field!(s, "aof_last_cow_size", 0);
     field!(s, "module_fork_in_progress", 0);
     field!(s, "module_fork_last_cow_size", 0);
+    if aof.enabled {
+        field!(s, "aof_current_size", aof.current_size);
+        field!(s, "aof_base_size", aof.base_size);
+        field!(s, "aof_pending_rewrite", aof.rewrite_scheduled as u8);
+        field!(s, "aof_buffer_length", aof.buffer_length);
+        field!(s, "aof_pending_bio_fsync", aof.pending_fsync);
+        field!(s, "aof_delayed_fsync", 0);
+    }
 }
 
 fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {

@@ -1,5 +1,5 @@
-//! Persistence commands: SAVE, BGSAVE, DUMP and RESTORE, on the machinery of
-//! `engine::persistence` (the background save job, save rules, loads).
+//! Persistence commands: SAVE, BGSAVE, BGREWRITEAOF, DUMP and RESTORE, on the machinery of
+//! `engine::persistence` (the background save job, save rules, loads) and `engine::aof`.
 
 use crate::engine::notify;
 use bytes::Bytes;
@@ -45,6 +45,20 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
         CmdError::Fixed(error::SAVE_FAILED)
     })?;
     ctx.out.simple("Background saving started");
+    Ok(())
+}
+
+fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
+    let in_exec = matches!(ctx.mode, CallMode::Exec | CallMode::Script);
+    let scheduled = crate::engine::aof::bgrewriteaof(ctx.state, ctx.engine, in_exec)
+        .map_err(|e| CmdError::Other(format!("ERR {e}")))?;
+    if scheduled {
+        ctx.out
+            .simple("Background append only file rewriting scheduled");
+    } else {
+        ctx.out
+            .simple("Background append only file rewriting started");
+    }
     Ok(())
 }
 
@@ -170,6 +184,14 @@ pub static COMMANDS: &[Spec] = &[
         save
     ),
     cmd!("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), "server", bgsave),
+    cmd!(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        (0, 0, 0),
+        "server",
+        bgrewriteaof
+    ),
     cmd!("dump", 2, READONLY, (1, 1, 1), "generic", dump),
     cmd!(
         "restore",

@@ -514,7 +514,7 @@ fn function_load(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed("ERR Function code is missing"));
     }
     let code = ctx.argv[i].clone();
-    let timeout = if ctx.session.is_master_link {
+    let timeout = if ctx.session.must_obey() {
         0
     } else {
         LOAD_TIMEOUT_MS

@@ -434,9 +434,10 @@ fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Refuses strings longer than `proto-max-bulk-len` (except on the master link).
+/// Refuses strings longer than `proto-max-bulk-len` (except from the master link or the
+/// AOF).
 fn check_length(ctx: &Ctx, total: u64) -> CmdResult {
-    if !ctx.session.is_master_link && total > ctx.engine.settings.proto_max_bulk_len {
+    if !ctx.session.must_obey() && total > ctx.engine.settings.proto_max_bulk_len {
         return Err(CmdError::Fixed(error::STRING_TOO_LONG));
     }
     Ok(())

@@ -8,8 +8,8 @@
 
 use super::stored::{stored, Kind};
 use super::{
-    DisklessLoad, HttpEnabled, HttpPort, LogLevel, OutputLimit, PropagationErrorBehavior,
-    Protected, Settings,
+    AppendFsync, DisklessLoad, HttpEnabled, HttpPort, LogLevel, OutputLimit,
+    PropagationErrorBehavior, Protected, Settings,
 };
 use std::path::PathBuf;
 
@@ -395,6 +395,12 @@ fn parse_dir(args: &[String]) -> Result<PathBuf, String> {
     std::fs::canonicalize(&path).map_err(|e| e.to_string())
 }
 
+const APPENDFSYNC: &[(&str, AppendFsync)] = &[
+    ("always", AppendFsync::Always),
+    ("everysec", AppendFsync::EverySec),
+    ("no", AppendFsync::No),
+];
+
 /// Every directive, in the order conf/replikv.conf lists them.
 pub static DIRECTIVES: &[Directive] = &[
     // ---- network ----
@@ -662,20 +668,6 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
         Kind::Int(0, i32::MAX as i64),
         "Accepted for compatibility: Redis's debugging watchdog (a stack trace of a slow event loop); replikv logs slow commands through LATENCY and its traces instead."
-    ),
-    stored!(
-        "appendfsync",
-        "everysec",
-        true,
-        Kind::Enum(&["always", "everysec", "no"]),
-        "Accepted for compatibility: tunes the append-only file, which replikv does not write (appendonly no)."
-    ),
-    stored!(
-        "no-appendfsync-on-rewrite",
-        "no",
-        true,
-        Kind::Bool,
-        "Accepted for compatibility: tunes the append-only file, which replikv does not write (appendonly no)."
     ),
     Directive {
         name: "latency-tracking",
@@ -1153,14 +1145,143 @@ pub static DIRECTIVES: &[Directive] = &[
         multi_arg: false,
         get: |s| yes_no(s.appendonly),
         set: |s, a| {
-            if parse_bool(a)? {
-                return Err("the append only file is not supported; replikv persists with RDB snapshots".into());
-            }
-            s.appendonly = false;
+            s.appendonly = parse_bool(a)?;
             Ok(())
         },
-        doc: "Only 'no': replikv persists with RDB snapshots.",
+        doc: "Append every write to the append-only file (Redis 7's multi-part layout in appenddirname); at start-up the AOF, not the RDB, is loaded.",
     },
+    Directive {
+        name: "appendfilename",
+        alias: None,
+        default: "appendonly.aof",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.appendfilename.clone(),
+        set: |s, a| {
+            let v = string_arg(a)?;
+            if v.contains('/') || v.is_empty() {
+                return Err("appendfilename can't be a path, just a filename".into());
+            }
+            s.appendfilename = v;
+            Ok(())
+        },
+        doc: "Stem of the AOF's file names (<stem>.manifest, <stem>.<n>.base.rdb, <stem>.<n>.incr.aof).",
+    },
+    Directive {
+        name: "appenddirname",
+        alias: None,
+        default: "appendonlydir",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.appenddirname.clone(),
+        set: |s, a| {
+            let v = string_arg(a)?;
+            if v.contains('/') || v.is_empty() {
+                return Err("appenddirname can't be a path, just a dirname".into());
+            }
+            s.appenddirname = v;
+            Ok(())
+        },
+        doc: "Directory of the AOF's files, inside dir.",
+    },
+    Directive {
+        name: "appendfsync",
+        alias: None,
+        default: "everysec",
+        mutable: true,
+        multi_arg: false,
+        get: |s| enum_name(s.appendfsync, APPENDFSYNC).to_string(),
+        set: |s, a| {
+            s.appendfsync = parse_enum(a, APPENDFSYNC)?;
+            Ok(())
+        },
+        doc: "When the AOF reaches the disk: always (before each reply), everysec (in the background, once a second) or no (when the kernel writes it).",
+    },
+    Directive {
+        name: "no-appendfsync-on-rewrite",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.no_appendfsync_on_rewrite),
+        set: |s, a| {
+            s.no_appendfsync_on_rewrite = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Skip the AOF's fsync while a rewrite writes its base (less disk contention, up to the rewrite's length of writes at risk).",
+    },
+    Directive {
+        name: "auto-aof-rewrite-percentage",
+        alias: None,
+        default: "100",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.auto_aof_rewrite_percentage.to_string(),
+        set: |s, a| {
+            s.auto_aof_rewrite_percentage = parse_int(a, 0, i32::MAX as i64)? as u32;
+            Ok(())
+        },
+        doc: "Rewrite the AOF when it grew by this percentage over the last rewrite's size (0 turns automatic rewrites off).",
+    },
+    Directive {
+        name: "auto-aof-rewrite-min-size",
+        alias: None,
+        default: "64mb",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.auto_aof_rewrite_min_size.to_string(),
+        set: |s, a| {
+            s.auto_aof_rewrite_min_size = parse_memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        doc: "No automatic AOF rewrite below this size.",
+    },
+    Directive {
+        name: "aof-load-truncated",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.aof_load_truncated),
+        set: |s, a| {
+            s.aof_load_truncated = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Load an AOF whose last file ends in the middle of a command up to that command (and cut the file there), with a warning; 'no' refuses to start.",
+    },
+    Directive {
+        name: "aof-use-rdb-preamble",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.aof_use_rdb_preamble),
+        set: |s, a| {
+            s.aof_use_rdb_preamble = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "A rewrite writes the AOF's base as an RDB (compact, fast to load); 'no' writes it as commands.",
+    },
+    Directive {
+        name: "aof-timestamp-enabled",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.aof_timestamp_enabled),
+        set: |s, a| {
+            s.aof_timestamp_enabled = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "Write a '#TS:<unix seconds>' annotation into the AOF when the second changes between writes.",
+    },
+    stored!(
+        "aof-rewrite-incremental-fsync",
+        "yes",
+        true,
+        Kind::Bool,
+        "Accepted for compatibility: a rewrite's base is written through one buffered stream and synced once at its end; the page cache it fills is the kernel's to flush."
+    ),
     // ---- data type encodings ----
     Directive {
         name: "hll-sparse-max-bytes",

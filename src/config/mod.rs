@@ -30,6 +30,17 @@ pub enum LogLevel {
     Warning,
 }
 
+/// `appendfsync`: when the append-only file is flushed to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendFsync {
+    /// After every write, before the reply.
+    Always,
+    /// Once a second, in the background.
+    EverySec,
+    /// When the kernel decides.
+    No,
+}
+
 /// `repl-diskless-load`: how a replica loads a full sync's RDB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DisklessLoad {
@@ -225,8 +236,26 @@ pub struct Settings {
     pub lfu_log_factor: u32,
     /// `lfu-decay-time` (minutes).
     pub lfu_decay_time: u32,
-    /// `appendonly` (only `no`: replikv persists with RDB snapshots).
+    /// `appendonly`: writes are appended to the append-only file.
     pub appendonly: bool,
+    /// `appendfilename`: the stem of the AOF's file names.
+    pub appendfilename: String,
+    /// `appenddirname`: the AOF's directory, inside `dir`.
+    pub appenddirname: String,
+    /// `appendfsync`: when the AOF is flushed to the disk.
+    pub appendfsync: AppendFsync,
+    /// `no-appendfsync-on-rewrite`: no fsync while a rewrite writes its base.
+    pub no_appendfsync_on_rewrite: bool,
+    /// `auto-aof-rewrite-percentage`: growth over the base that triggers a rewrite (0: never).
+    pub auto_aof_rewrite_percentage: u32,
+    /// `auto-aof-rewrite-min-size`: no automatic rewrite below this size.
+    pub auto_aof_rewrite_min_size: u64,
+    /// `aof-load-truncated`: a last file cut mid-command is loaded up to the cut.
+    pub aof_load_truncated: bool,
+    /// `aof-use-rdb-preamble`: a rewrite writes its base as an RDB (else as commands).
+    pub aof_use_rdb_preamble: bool,
+    /// `aof-timestamp-enabled`: `#TS:<unix>` annotations between commands.
+    pub aof_timestamp_enabled: bool,
     /// `rdbcompression`.
     pub rdbcompression: bool,
     /// `rdbchecksum`.
@@ -398,6 +427,15 @@ impl Settings {
             lfu_log_factor: 0,
             lfu_decay_time: 0,
             appendonly: false,
+            appendfilename: String::new(),
+            appenddirname: String::new(),
+            appendfsync: AppendFsync::EverySec,
+            no_appendfsync_on_rewrite: false,
+            auto_aof_rewrite_percentage: 0,
+            auto_aof_rewrite_min_size: 0,
+            aof_load_truncated: false,
+            aof_use_rdb_preamble: false,
+            aof_timestamp_enabled: false,
             rdbcompression: false,
             rdbchecksum: false,
             rdb_key_save_delay: 0,

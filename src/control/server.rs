@@ -140,7 +140,7 @@ pub async fn patch_config(
     let applied = {
         let mut engine = api.state.engine.lock();
         let allow_protected = may_change_protected(&engine.settings, caller.loopback);
-        apply_config_set(&api.state, &mut engine, &pairs, allow_protected)
+        apply_config_set(&api.state, &mut engine, &pairs, allow_protected, false)
     };
     let settings = applied.map_err(config_error)?;
     let names: Vec<&str> = pairs

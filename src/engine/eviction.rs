@@ -283,6 +283,7 @@ fn evict(engine: &mut Engine, db: usize, key: &[u8], lazy: bool) -> u64 {
     drop(item);
     let command: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
     engine.repl.feed(db, &[command, key]);
+    engine.aof.feed(db, &[command, key]);
     engine.notify(super::notify::EVICTED, "evicted", key, db);
     engine.dirty += 1;
     engine.eviction.evicted_keys += 1;

@@ -17,6 +17,7 @@
 //! taken while holding the engine lock, never the other way round.
 
 pub mod acl;
+pub mod aof;
 pub mod blocking;
 pub mod eviction;
 pub mod failover;
@@ -112,8 +113,11 @@ pub struct Engine {
     pub blocking: Blocking,
     /// Where propagated writes go.
     pub repl: ReplLog,
-    /// Commands propagated by the current top-level command, with their database.
-    pending_propagation: Vec<(usize, Argv)>,
+    /// The append-only file (writes are appended beside the replication stream).
+    pub aof: aof::Aof,
+    /// Commands propagated by the current top-level command: database, command, and
+    /// whether it goes to the replication stream too (else to the AOF only).
+    pending_propagation: Vec<(usize, Argv, bool)>,
     /// Changes since the last successful save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
     /// Unix seconds of the last successful save (LASTSAVE).
@@ -169,12 +173,15 @@ impl Engine {
         );
         let mut acl = acl::Users::new();
         acl.set_default_password(&settings.requirepass);
+        let mut aof = aof::Aof::default();
+        aof.configure(&settings);
         Engine {
             keyspace,
             settings,
             subscriptions: Subscriptions::default(),
             blocking: Blocking::default(),
             repl: ReplLog::new(backlog),
+            aof,
             is_replica: false,
             link_up: false,
             master_stream_db: None,
@@ -207,9 +214,18 @@ impl Engine {
         self.pending_propagation.truncate(mark);
     }
 
-    /// Queues a command for propagation as part of the current top-level command.
+    /// Queues a command for propagation (replication stream and AOF) as part of the
+    /// current top-level command.
     pub fn also_propagate(&mut self, db: usize, argv: Argv) {
-        self.pending_propagation.push((db, argv));
+        self.pending_propagation.push((db, argv, true));
+    }
+
+    /// Queues a command for the AOF only: what a replica applies from its master (its
+    /// own replicas get the master's bytes as they came), as Redis's `PROPAGATE_AOF`.
+    pub fn also_propagate_to_aof(&mut self, db: usize, argv: Argv) {
+        if self.aof.is_on() {
+            self.pending_propagation.push((db, argv, false));
+        }
     }
 
     /// Queues DELs for keys that expiry removed, in every database.
@@ -226,7 +242,7 @@ impl Engine {
                 ]
                 .into_iter()
                 .collect();
-                self.pending_propagation.push((db, argv));
+                self.pending_propagation.push((db, argv, true));
             }
         }
     }
@@ -249,17 +265,44 @@ impl Engine {
             return;
         }
         let pending = std::mem::take(&mut self.pending_propagation);
-        let wrap = wrap_several && pending.len() > 1;
-        if wrap {
-            self.repl.feed(pending[0].0, &[b"MULTI"]);
+        if self.aof.replaying {
+            return;
         }
-        for (db, argv) in &pending {
+        let to_repl = pending.iter().filter(|p| p.2).count();
+        Self::feed_batch(
+            wrap_several,
+            to_repl,
+            pending.iter().filter(|p| p.2),
+            |db, argv| self.repl.feed(db, argv),
+        );
+        if self.aof.is_on() {
+            Self::feed_batch(wrap_several, pending.len(), pending.iter(), |db, argv| {
+                self.aof.feed(db, argv)
+            });
+        }
+    }
+
+    /// Feeds `count` commands through `feed`: wrapped in MULTI/EXEC when asked and there
+    /// are several (so replicas and the AOF apply them atomically), as Redis 7.0 does.
+    fn feed_batch<'a>(
+        wrap_several: bool,
+        count: usize,
+        commands: impl Iterator<Item = &'a (usize, Argv, bool)> + Clone,
+        mut feed: impl FnMut(usize, &[&[u8]]),
+    ) {
+        let wrap = wrap_several && count > 1;
+        let (Some(first), Some(last)) = (commands.clone().next(), commands.clone().last()) else {
+            return;
+        };
+        if wrap {
+            feed(first.0, &[b"MULTI"]);
+        }
+        for (db, argv, _) in commands {
             let parts: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
-            self.repl.feed(*db, &parts);
+            feed(*db, &parts);
         }
         if wrap {
-            let last_db = pending.last().map(|p| p.0).unwrap_or(0);
-            self.repl.feed(last_db, &[b"EXEC"]);
+            feed(last.0, &[b"EXEC"]);
         }
     }
 
@@ -317,6 +360,7 @@ impl Engine {
         if settings.requirepass != self.settings.requirepass {
             self.acl.set_default_password(&settings.requirepass);
         }
+        self.aof.configure(&settings);
         self.settings = settings;
     }
 }
@@ -402,5 +446,6 @@ impl std::ops::DerefMut for EngineGuard<'_> {
 impl Drop for EngineGuard<'_> {
     fn drop(&mut self) {
         self.0.repl.publish();
+        self.0.aof.write_pending();
     }
 }

@@ -138,6 +138,7 @@ pub fn snapshot_for_save(state: &State, engine: &mut Engine) -> (KeyspaceSnapsho
         used_mem: crate::telemetry::process::allocated_bytes(),
         repl: repl_aux(state, engine),
         functions: engine.scripts.functions.codes(),
+        aof_base: false,
     };
     (snapshot, aux)
 }
@@ -360,7 +361,11 @@ pub fn install_functions(engine: &mut Engine, codes: &[bytes::Bytes]) {
 /// Makes a loaded file the dataset (start-up, DEBUG RELOAD). For a replica whose file
 /// records its master's history, returns that history (id, offset, stream database), from
 /// which the first PSYNC continues as Redis does after a restart.
-fn install_loaded(engine: &mut Engine, loaded: Loaded, replica: bool) -> Option<CachedMaster> {
+pub(super) fn install_loaded(
+    engine: &mut Engine,
+    loaded: Loaded,
+    replica: bool,
+) -> Option<CachedMaster> {
     let Loaded {
         keyspace,
         aux,
@@ -414,7 +419,7 @@ fn install_loaded(engine: &mut Engine, loaded: Loaded, replica: bool) -> Option<
 }
 
 /// The final save of a shutdown (Redis's `prepareForShutdown`): cancels a background save,
-/// then saves when save rules exist (or `save` forces it) unless `nosave`. A failed save
+/// writes and syncs the AOF, then saves when save rules exist (or `save` forces it) unless `nosave`. A failed save
 /// stops the shutdown unless `force`.
 pub fn shutdown_save(
     state: &State,
@@ -424,6 +429,11 @@ pub fn shutdown_save(
     force: bool,
 ) -> Result<(), SaveError> {
     cancel_bgsave(engine);
+    // Every write acknowledged so far reaches the AOF's disk, whatever the save does.
+    if engine.aof.state != super::aof::AofState::Off {
+        tracing::info!("Calling fsync() on the AOF file.");
+        super::aof::flush_and_sync(engine);
+    }
     if nosave || (!save && engine.settings.save.is_empty()) {
         return Ok(());
     }

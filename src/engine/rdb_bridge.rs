@@ -25,6 +25,7 @@ pub fn write_rdb(
             offset: snapshot.offset as i64,
         }),
         functions: snapshot.functions.clone(),
+        aof_base: false,
     };
     let opts = write_options(&settings);
     let stats = rdb::write_snapshot(&snapshot.keyspace, &aux, &opts, out)

@@ -378,6 +378,8 @@ impl Follower for State {
         }));
         // Our own replicas hold the old history: they must sync again.
         self.repl.replicas.kill_all();
+        // Our AOF described the old dataset: it starts again from the new one.
+        super::aof::restart_after_full_sync(self, e);
     }
 
     fn repl_position(&self) -> CachedMaster {

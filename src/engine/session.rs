@@ -357,6 +357,8 @@ pub struct Session {
     pub reply_mode: ReplyMode,
     /// This session applies our master's replication stream (no replies, no gates).
     pub is_master_link: bool,
+    /// This session replays the append-only file (no gates, nothing propagated).
+    pub is_aof_client: bool,
     /// The connection comes from a loopback address (for `enable-debug-command local`).
     pub is_local: bool,
     /// Where Pub/Sub messages for this client go (drained by its connection task).
@@ -385,6 +387,13 @@ pub struct ReplconfState {
 }
 
 impl Session {
+    /// A session whose commands must be applied whatever they ask (Redis's
+    /// `mustObeyClient`): our master's stream, and the AOF being replayed. Limits meant
+    /// for clients (argument sizes, LIMIT without `~`, load timeouts) do not apply.
+    pub fn must_obey(&self) -> bool {
+        self.is_master_link || self.is_aof_client
+    }
+
     /// Starts queueing a transaction (MULTI); false when one is being queued already.
     pub fn begin_multi(&mut self) -> bool {
         if self.multi.is_some() {
@@ -430,6 +439,7 @@ impl Session {
             shard_channels: Vec::new(),
             reply_mode: ReplyMode::On,
             is_master_link: false,
+            is_aof_client: false,
             is_local,
             push_tx: None,
             replconf: ReplconfState::default(),

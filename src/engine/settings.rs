@@ -92,12 +92,14 @@ pub fn may_change_protected(settings: &Settings, caller_is_local: bool) -> bool 
 /// not repeated, mutable, valid value) on a copy of the settings, and only when all pass is
 /// the copy published to the engine and to readers outside the lock. RESP's CONFIG SET and
 /// the control plane's `PATCH /v1/config` both come through here, so they accept and refuse
-/// exactly the same things. The caller holds the engine lock.
+/// exactly the same things. The caller holds the engine lock; `in_exec` says a transaction
+/// runs it (turning the AOF on then schedules its rewrite for the cron, as Redis).
 pub fn apply_config_set(
     state: &State,
     engine: &mut Engine,
     pairs: &[(String, String)],
     allow_protected: bool,
+    in_exec: bool,
 ) -> Result<Arc<Settings>, ConfigSetError> {
     let mut next: Settings = (*engine.settings).clone();
     let mut seen: Vec<&'static str> = Vec::new();
@@ -145,7 +147,23 @@ pub fn apply_config_set(
             .lock()
             .set_capacity(next.sync_history_size as usize);
     }
+    let before = engine.settings.clone();
     engine.apply_settings(next.clone());
+    if next.appendonly != before.appendonly {
+        // Redis's `updateAppendonly`: a rewrite starts the AOF; if it cannot, nothing
+        // changes.
+        if next.appendonly {
+            if let Err(e) = super::aof::start(state, engine, in_exec) {
+                engine.apply_settings(before);
+                return Err(ConfigSetError::Invalid {
+                    name: "appendonly".into(),
+                    reason: format!("Unable to turn on AOF. Check server logs. ({e})"),
+                });
+            }
+        } else {
+            super::aof::stop(engine);
+        }
+    }
     engine.subscriptions.limit = next.obuf_pubsub;
     state.publish_settings(next.clone());
     Ok(next)

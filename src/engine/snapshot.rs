@@ -80,7 +80,7 @@ pub struct StatFigures {
 }
 
 /// INFO `# Persistence` (the figures that exist).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PersistenceFigures {
     /// loading.
     pub loading: bool,
@@ -104,6 +104,39 @@ pub struct PersistenceFigures {
     pub last_load_keys_loaded: u64,
     /// rdb_last_load_keys_expired.
     pub last_load_keys_expired: u64,
+    /// The append-only file's figures.
+    pub aof: AofFigures,
+}
+
+/// INFO persistence's `aof_*` fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AofFigures {
+    /// aof_enabled (on, or waiting for its first rewrite).
+    pub enabled: bool,
+    /// aof_rewrite_in_progress.
+    pub rewrite_in_progress: bool,
+    /// aof_rewrite_scheduled.
+    pub rewrite_scheduled: bool,
+    /// aof_last_rewrite_time_sec (-1 before one).
+    pub last_rewrite_secs: i64,
+    /// aof_current_rewrite_time_sec (-1 when none runs).
+    pub current_rewrite_secs: i64,
+    /// aof_last_bgrewrite_status is "ok".
+    pub last_rewrite_ok: bool,
+    /// aof_rewrites.
+    pub rewrites: u64,
+    /// aof_rewrites_consecutive_failures.
+    pub consecutive_failures: u64,
+    /// aof_last_write_status is "ok".
+    pub last_write_ok: bool,
+    /// aof_current_size.
+    pub current_size: u64,
+    /// aof_base_size.
+    pub base_size: u64,
+    /// aof_buffer_length.
+    pub buffer_length: u64,
+    /// aof_pending_bio_fsync.
+    pub pending_fsync: u64,
 }
 
 /// One line of INFO `# Keyspace`.
@@ -242,6 +275,21 @@ impl ServerSnapshot {
             saves: e.rdb.saves,
             last_load_keys_loaded: e.rdb.last_load_keys_loaded,
             last_load_keys_expired: e.rdb.last_load_keys_expired,
+            aof: AofFigures {
+                enabled: e.aof.state != super::aof::AofState::Off,
+                rewrite_in_progress: e.aof.rewrite.is_some(),
+                rewrite_scheduled: e.aof.rewrite_scheduled,
+                last_rewrite_secs: e.aof.last_rewrite_secs,
+                current_rewrite_secs: e.aof.rewrite.as_ref().map_or(-1, |r| r.secs()),
+                last_rewrite_ok: e.aof.last_rewrite_ok,
+                rewrites: e.aof.rewrites,
+                consecutive_failures: e.aof.consecutive_failures,
+                last_write_ok: e.aof.write_error.is_none(),
+                current_size: e.aof.current_size,
+                base_size: e.aof.base_size,
+                buffer_length: e.aof.buffer_len() as u64,
+                pending_fsync: e.aof.fsync_in_flight(),
+            },
         };
         self.keyspace = ks
             .dbs

@@ -1405,6 +1405,7 @@ mod tests {
                 offset: 4242,
             }),
             functions: Vec::new(),
+            aof_base: false,
         }
     }
 
@@ -1551,6 +1552,7 @@ mod tests {
             used_mem: 1226152,
             repl: None,
             functions: Vec::new(),
+            aof_base: false,
         };
         write_snapshot(&ks.snapshot(), &a, &WriteOptions::default(), &mut bytes).expect("write");
         let mut want = b"REDIS0010".to_vec();

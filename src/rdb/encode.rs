@@ -452,7 +452,7 @@ pub fn write_snapshot(
         aux_str(&mut enc, &mut o.buf, "repl-id", repl.id.as_bytes());
         aux_int(&mut enc, &mut o.buf, "repl-offset", repl.offset);
     }
-    aux_int(&mut enc, &mut o.buf, "aof-base", 0);
+    aux_int(&mut enc, &mut o.buf, "aof-base", i64::from(aux.aof_base));
     for code in &aux.functions {
         o.buf.push(opcode::FUNCTION2);
         enc.string(&mut o.buf, code);

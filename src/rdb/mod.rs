@@ -244,6 +244,8 @@ pub struct Aux {
     pub repl: Option<ReplAux>,
     /// Function libraries' code, written before the data as Redis 7.0 writes them.
     pub functions: Vec<bytes::Bytes>,
+    /// The file is an append-only file's base (`aof-base 1`, as Redis marks it).
+    pub aof_base: bool,
 }
 
 /// How the writer encodes.

@@ -63,6 +63,8 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
     engine.migrate_sockets.close_idle(now_ms() / 1000);
     // Save rules and scheduled BGSAVEs.
     crate::engine::persistence::cron(state, &mut engine);
+    // The AOF: everysec fsyncs, a failed write retried, scheduled and automatic rewrites.
+    crate::engine::aof::cron(state, &mut engine);
     let total = engine.stats.total_commands;
     drop(engine);
     if let Some(rate) = ops.sample(total) {

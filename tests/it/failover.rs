@@ -135,7 +135,7 @@ fn abort_timeout_and_force() {
     wait_link_up(&r1, LINK);
     ok(m.conn().cmd(&["SET", "before", "1"]));
     wait_converged(&m, &r1, LINK);
-    r1.signal("STOP");
+    r1.freeze();
     ok(m.conn().cmd(&["SET", "lagging", "1"]));
     let (h, p) = addr(&r1);
 
@@ -260,7 +260,7 @@ fn failover_over_http() {
     assert_eq!(failover_state(&m), "no-failover");
 
     // A replica 20 kB behind is refused under a 1 kB budget.
-    r1.signal("STOP");
+    r1.freeze();
     ok(m.conn().cmd(&["SET", "b", &"x".repeat(20_000)]));
     let p = http
         .json(

@@ -5,6 +5,8 @@ mod harness;
 
 /// ACL users vs redis-server 7.0: rules, refusals, the log, configured users, replication users.
 mod acl;
+/// The append-only file vs redis-server 7.0: both ways, kill -9, truncation, rewrites, replicas.
+mod aof;
 /// Bitmaps (SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP) vs redis-server 7.0; replicated both ways.
 mod bitmaps;
 /// Blocking pops: arrival order, timeouts, MULTI, served by the ready key.

@@ -301,7 +301,7 @@ fn backlog_overrun_gives_a_full_sync() {
         wait_link_up(&replica, LINK);
         let full = counter(&master, "sync_full");
         // Freeze the replica, cut its link, and write far more than the backlog holds.
-        signal(replica.pid(), "-STOP");
+        replica.freeze();
         let mut c = master.conn();
         assert_eq!(c.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), Value::Int(1));
         // Only once the replica is gone does the backlog stop keeping its bytes (a replica

@@ -1270,6 +1270,28 @@ fn blocking_story(node: &Node, resp3: bool) -> Vec<(&'static str, Vec<u8>)> {
     run(&mut admin, "EXEC");
     story.push(("XREADGROUP after MULTI DEL SADD EXEC", reader.read_raw().1));
     run(&mut admin, "DEL s");
+    // ... or swapped away by SWAPDB, with nothing or a string of that name in the other
+    // database.
+    for other in ["", "not-a-stream"] {
+        if !other.is_empty() {
+            run(&mut admin, "SELECT 4");
+            run(&mut admin, &format!("SET s {other}"));
+            run(&mut admin, "SELECT 0");
+        }
+        run(&mut admin, "XGROUP CREATE s g6 $ MKSTREAM");
+        block(
+            &mut reader,
+            &mut admin,
+            "XREADGROUP GROUP g6 gus BLOCK 0 STREAMS s >",
+        );
+        run(&mut admin, "SWAPDB 0 4");
+        story.push(("XREADGROUP after SWAPDB", reader.read_raw().1));
+        run(&mut admin, "SWAPDB 0 4");
+        run(&mut admin, "DEL s");
+        run(&mut admin, "SELECT 4");
+        run(&mut admin, "DEL s");
+        run(&mut admin, "SELECT 0");
+    }
     // A plain reader outlives its stream being replaced by a string and deleted.
     run(&mut admin, "XADD s 1-0 a 1");
     block(&mut reader, &mut admin, "XREAD BLOCK 0 STREAMS s $");

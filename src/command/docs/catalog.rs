@@ -1038,6 +1038,9 @@ pub static CATALOG: &[Doc] = &[
         "index:integer"),
 
     // ---- server ----
+    doc("bgrewriteaof", SERVER, "1.0.0", "O(1)",
+        "Rewrites the append-only file in the background, as a new base holding the dataset.",
+        ""),
     doc("bgsave", SERVER, "1.0.0", "O(1)",
         "Writes a snapshot of the dataset to disk in the background.",
         "[SCHEDULE]@3.2.2")

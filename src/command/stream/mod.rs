@@ -223,8 +223,8 @@ fn parse_add_trim(ctx: &Ctx, xadd: bool) -> Result<AddTrimArgs, CmdError> {
         }
         return Ok(args);
     };
-    let limit = if ctx.session.is_master_link {
-        // Our master rewrote the threshold to what it trimmed to: apply it exactly.
+    let limit = if ctx.session.must_obey() {
+        // Our master (or the AOF) rewrote the threshold to what it trimmed to: apply it exactly.
         0
     } else if let Some(given) = limit {
         if !approx {

@@ -316,6 +316,26 @@ impl Node {
         self.child.id()
     }
 
+    /// Freezes the process with SIGSTOP and returns once every one of its threads is
+    /// stopped: the signal is delivered asynchronously, and on a loaded machine a thread
+    /// can still run (answer, reconnect) for milliseconds after `kill` returned.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+        let tasks = format!("/proc/{}/task", self.pid());
+        wait_until(Duration::from_secs(10), "every thread to stop", || {
+            std::fs::read_dir(&tasks).is_ok_and(|dir| {
+                dir.filter_map(Result::ok).all(|task| {
+                    std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+                        // The state follows the command name, which is in parentheses.
+                        stat.rsplit_once(')')
+                            .and_then(|(_, rest)| rest.split_whitespace().next())
+                            .is_some_and(|state| state == "T" || state == "t")
+                    })
+                })
+            })
+        });
+    }
+
     /// Sends signal `name` (`TERM`, `INT`, `STOP`, `CONT`...) to the process.
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
