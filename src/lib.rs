@@ -32,6 +32,7 @@ pub mod replication;
 pub mod resp;
 pub mod scripting;
 pub mod server;
+mod sockets;
 pub mod telemetry;
 
 use std::path::PathBuf;
@@ -65,6 +66,10 @@ pub async fn run(mut settings: Settings, config_file: Option<PathBuf>) -> std::i
 /// other commands flagged `loading` work, the rest get -LOADING.
 pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     let settings = state.settings();
+    if settings.oom_score_adj != config::OomScoreAdj::No {
+        engine::oom::apply(&settings, settings.replicaof.is_some())
+            .map_err(std::io::Error::other)?;
+    }
     command::acl::load_users_at_startup(&command::table::TABLE, &mut state.engine.lock())
         .map_err(std::io::Error::other)?;
     let (listeners, port) =
@@ -89,9 +94,8 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         engine.subscriptions.limit = settings.obuf_pubsub;
         engine.loading = true;
     }
-    for listener in listeners {
-        tokio::spawn(server::listener::accept_loop(state.clone(), listener));
-    }
+    let sockets = sockets::Sockets::new(&state);
+    sockets.adopt_resp(&state, listeners);
     if let Some(unix) = unix {
         tokio::spawn(server::listener::accept_unix_loop(
             state.clone(),
@@ -116,9 +120,8 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         let mut engine = state.engine.lock();
         engine::replication::follow_at_startup(&state, &mut engine, host, port);
     }
-    if let Some(http) = control::start(state.clone()).await? {
-        state.ports.lock().http = http;
-    }
+    sockets.start_http(&settings, port)?;
+    let _ = state.sockets.set(Box::new(sockets));
     if !settings.pidfile.is_empty() {
         if let Err(e) = std::fs::write(&settings.pidfile, format!("{}\n", std::process::id())) {
             tracing::warn!(pidfile = %settings.pidfile, error = %e, "could not write the pid file");

@@ -16,7 +16,11 @@ fn config_get(ctx: &mut Ctx) -> CmdResult {
     for pattern in &ctx.argv[2..] {
         for d in config::DIRECTIVES {
             for name in std::iter::once(d.name).chain(d.alias) {
-                if crate::glob::matches(pattern, name.as_bytes(), true)
+                // Test-only directives answer only when named exactly (Redis's HIDDEN_CONFIG).
+                let hidden = config::directives::HIDDEN.contains(&d.name)
+                    && !pattern.eq_ignore_ascii_case(name.as_bytes());
+                if !hidden
+                    && crate::glob::matches(pattern, name.as_bytes(), true)
                     && !pairs.iter().any(|(n, _)| n == name)
                 {
                     pairs.push((name.to_string(), (d.get)(&settings)));
@@ -71,7 +75,7 @@ fn config_rewrite(ctx: &mut Ctx) -> CmdResult {
         return Err(CmdError::Fixed(error::NO_CONFIG_FILE));
     };
     let users = super::permissions::user_lines(ctx.table, ctx.engine);
-    config::rewrite::rewrite_file(&path, &ctx.engine.settings, &users)
+    config::rewrite::rewrite_file(&path, &ctx.engine.settings, &users, false)
         .map_err(|e| CmdError::Other(format!("ERR Rewriting config file: {e}")))?;
     ctx.out.ok();
     Ok(())

@@ -107,6 +107,16 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             Ok(())
         }
         b"reload" => debug_reload(ctx),
+        b"config-rewrite-force-all" if ctx.argv.len() == 2 => {
+            let Some(path) = ctx.state.config_file.clone() else {
+                return Err(CmdError::Fixed(error::NO_CONFIG_FILE));
+            };
+            let users = super::permissions::user_lines(ctx.table, ctx.engine);
+            crate::config::rewrite::rewrite_file(&path, &ctx.engine.settings, &users, true)
+                .map_err(|e| CmdError::Other(format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {e}")))?;
+            ctx.out.ok();
+            Ok(())
+        }
         b"loadaof" if ctx.argv.len() == 2 => {
             crate::engine::aof::debug_loadaof(ctx.state, ctx.engine)
                 .map_err(|e| CmdError::Other(format!("ERR {e}")))?;
@@ -184,6 +194,9 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 "FAULT <point> <cut|stall(ms)|N*action|off>",
                 "    (replikv) Cut or stall replication syncs at a phase, e.g. repl.replica.receive.",
                 "    Only in builds with the fault-points feature.",
+                "CONFIG-REWRITE-FORCE-ALL",
+                "    Like CONFIG REWRITE but writes all configuration options, including",
+                "    keywords not listed in original configuration file or default values.",
                 "LOADAOF",
                 "    Flush the AOF buffers on disk and reload the AOF in memory.",
                 "LOG <message>",

@@ -8,8 +8,8 @@
 
 use super::stored::{stored, Kind};
 use super::{
-    AppendFsync, DisklessLoad, HttpEnabled, HttpPort, LogLevel, OutputLimit,
-    PropagationErrorBehavior, Protected, Settings,
+    AppendFsync, DisklessLoad, HttpEnabled, HttpPort, LogLevel, OomScoreAdj, OutputLimit,
+    PropagationErrorBehavior, Protected, Settings, ShutdownFlags,
 };
 use std::path::PathBuf;
 
@@ -395,10 +395,72 @@ fn parse_dir(args: &[String]) -> Result<PathBuf, String> {
     std::fs::canonicalize(&path).map_err(|e| e.to_string())
 }
 
+/// Redis's flag names, in its order.
+fn parse_shutdown_flags(args: &[String]) -> Result<ShutdownFlags, String> {
+    let mut f = ShutdownFlags::default();
+    if args.is_empty() {
+        return Err(
+            "argument(s) must be one of the following: default, save, nosave, now, force".into(),
+        );
+    }
+    for a in args {
+        match a.to_ascii_lowercase().as_str() {
+            "default" => {}
+            "save" => f.save = true,
+            "nosave" => f.nosave = true,
+            "now" => f.now = true,
+            "force" => f.force = true,
+            _ => {
+                return Err(
+                    "argument(s) must be one of the following: default, save, nosave, now, force"
+                        .into(),
+                )
+            }
+        }
+    }
+    if f.save && f.nosave {
+        return Err("shutdown can't have both 'save' and 'nosave' flags".into());
+    }
+    Ok(f)
+}
+
+fn render_shutdown_flags(f: ShutdownFlags) -> String {
+    let names: Vec<&str> = [
+        (f.save, "save"),
+        (f.nosave, "nosave"),
+        (f.now, "now"),
+        (f.force, "force"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if names.is_empty() {
+        "default".into()
+    } else {
+        names.join(" ")
+    }
+}
+
+const OOM_SCORE_ADJ: &[(&str, OomScoreAdj)] = &[
+    ("no", OomScoreAdj::No),
+    ("yes", OomScoreAdj::Relative),
+    ("relative", OomScoreAdj::Relative),
+    ("absolute", OomScoreAdj::Absolute),
+];
+
 const APPENDFSYNC: &[(&str, AppendFsync)] = &[
     ("always", AppendFsync::Always),
     ("everysec", AppendFsync::EverySec),
     ("no", AppendFsync::No),
+];
+
+/// Directives for tests and debugging that CONFIG GET lists only when asked for by their
+/// exact name, never through a pattern (Redis's HIDDEN_CONFIG).
+pub const HIDDEN: &[&str] = &[
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "watchdog-period",
+    "loading-process-events-interval-bytes",
 ];
 
 /// Every directive, in the order conf/replikv.conf lists them.
@@ -408,30 +470,43 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "bind",
         alias: None,
         default: "127.0.0.1 -::1",
-        mutable: false,
+        mutable: true,
         multi_arg: true,
         get: |s| s.bind.join(" "),
         set: |s, a| {
-            if a.is_empty() || a.iter().any(|x| x.is_empty()) {
-                return Err("wrong number of arguments".into());
+            if a.len() > 16 {
+                return Err("Too many bind addresses specified.".into());
             }
-            s.bind = a.to_vec();
+            s.bind = a.iter().filter(|x| !x.is_empty()).cloned().collect();
             Ok(())
         },
-        doc: "Addresses to listen on; a leading '-' marks an address that may be unavailable.",
+        doc: "Addresses to listen on; a leading '-' marks an address that may be unavailable; \"\" listens on none (Unix socket only). At run time the listeners move, connections stay.",
+    },
+    Directive {
+        name: "bind-source-addr",
+        alias: None,
+        default: "",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.bind_source_addr.clone(),
+        set: |s, a| {
+            s.bind_source_addr = string_arg(a)?;
+            Ok(())
+        },
+        doc: "Local address replication connects to its master from (\"\" lets the system choose).",
     },
     Directive {
         name: "port",
         alias: None,
         default: "6379",
-        mutable: false,
+        mutable: true,
         multi_arg: false,
         get: |s| s.port.to_string(),
         set: |s, a| {
             s.port = parse_int(a, 0, 65535)? as u16;
             Ok(())
         },
-        doc: "RESP port; 0 binds an ephemeral port (reported in the ready log line).",
+        doc: "RESP port; 0 binds an ephemeral port (reported in the ready log line). At run time the listeners move, connections stay.",
     },
     Directive {
         name: "tcp-backlog",
@@ -1584,6 +1659,73 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Seconds a termination signal waits for a busy engine before exiting without the final save.",
     },
     Directive {
+        name: "oom-score-adj",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| enum_name(s.oom_score_adj, OOM_SCORE_ADJ),
+        set: |s, a| {
+            s.oom_score_adj = parse_enum(a, OOM_SCORE_ADJ)?;
+            Ok(())
+        },
+        doc: "Set the Linux OOM score by role (oom-score-adj-values): no, yes or relative (added to the starting score), absolute.",
+    },
+    Directive {
+        name: "oom-score-adj-values",
+        alias: None,
+        default: "0 200 800",
+        mutable: true,
+        multi_arg: true,
+        get: |s| {
+            let [m, r, c] = s.oom_score_adj_values;
+            format!("{m} {r} {c}")
+        },
+        set: |s, a| {
+            let [m, r, c] = a else {
+                return Err("wrong number of arguments".into());
+            };
+            let parse = |v: &String| {
+                v.parse::<i32>()
+                    .ok()
+                    .filter(|n| (-2000..=2000).contains(n))
+                    .ok_or_else(|| {
+                        "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                            .to_string()
+                    })
+            };
+            s.oom_score_adj_values = [parse(m)?, parse(r)?, parse(c)?];
+            Ok(())
+        },
+        doc: "OOM scores for a master, a replica and a background child (replikv has none: its saves run in threads).",
+    },
+    Directive {
+        name: "shutdown-on-sigterm",
+        alias: None,
+        default: "default",
+        mutable: true,
+        multi_arg: true,
+        get: |s| render_shutdown_flags(s.shutdown_on_sigterm),
+        set: |s, a| {
+            s.shutdown_on_sigterm = parse_shutdown_flags(a)?;
+            Ok(())
+        },
+        doc: "What SIGTERM's shutdown does: default (save when save rules exist), or any of save, nosave, now, force, as SHUTDOWN's options.",
+    },
+    Directive {
+        name: "shutdown-on-sigint",
+        alias: None,
+        default: "default",
+        mutable: true,
+        multi_arg: true,
+        get: |s| render_shutdown_flags(s.shutdown_on_sigint),
+        set: |s, a| {
+            s.shutdown_on_sigint = parse_shutdown_flags(a)?;
+            Ok(())
+        },
+        doc: "What SIGINT's shutdown does, as shutdown-on-sigterm.",
+    },
+    Directive {
         name: "repl-backlog-size",
         alias: None,
         default: "1mb",
@@ -1705,7 +1847,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "http-enabled",
         alias: None,
         default: "yes",
-        mutable: false,
+        mutable: true,
         multi_arg: false,
         get: |s| enum_name(s.http_enabled, HTTP_ENABLED),
         set: |s, a| {
@@ -1718,7 +1860,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "http-bind",
         alias: None,
         default: "127.0.0.1",
-        mutable: false,
+        mutable: true,
         multi_arg: false,
         get: |s| s.http_bind.clone(),
         set: |s, a| {
@@ -1731,7 +1873,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "http-port",
         alias: None,
         default: "auto",
-        mutable: false,
+        mutable: true,
         multi_arg: false,
         get: |s| match s.http_port {
             HttpPort::Auto => "auto".to_string(),
@@ -1803,7 +1945,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "otel-endpoint",
         alias: None,
         default: "",
-        mutable: false,
+        mutable: true,
         multi_arg: false,
         get: |s| s.otel_endpoint.clone(),
         set: |s, a| {
@@ -1816,7 +1958,7 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "otel-service-name",
         alias: None,
         default: "replikv",
-        mutable: false,
+        mutable: true,
         multi_arg: false,
         get: |s| s.otel_service_name.clone(),
         set: |s, a| {

@@ -30,6 +30,31 @@ pub enum LogLevel {
     Warning,
 }
 
+/// `oom-score-adj`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OomScoreAdj {
+    /// Leave the score alone (restore it if replikv changed it).
+    No,
+    /// The value is added to the starting score (`yes` or `relative`).
+    Relative,
+    /// The value is the score.
+    Absolute,
+}
+
+/// `shutdown-on-sigterm` / `shutdown-on-sigint`: the SHUTDOWN options a signal implies
+/// (none is `default`: save when save rules exist).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShutdownFlags {
+    /// Save even without save rules.
+    pub save: bool,
+    /// Do not save.
+    pub nosave: bool,
+    /// Do not wait for lagging replicas.
+    pub now: bool,
+    /// Exit even if the final save fails.
+    pub force: bool,
+}
+
 /// `appendfsync`: when the append-only file is flushed to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendFsync {
@@ -286,6 +311,8 @@ pub struct Settings {
     pub stream_node_max_entries: u64,
     /// `replicaof`: the master to follow, if any.
     pub replicaof: Option<(String, u16)>,
+    /// `bind-source-addr`: the local address replication connects from ("" = any).
+    pub bind_source_addr: String,
     /// `masterauth`.
     pub masterauth: String,
     /// `masteruser`.
@@ -314,6 +341,14 @@ pub struct Settings {
     pub busy_reply_threshold: u64,
     /// `shutdown-timeout` seconds.
     pub shutdown_timeout: u64,
+    /// `oom-score-adj`: whether and how the OOM score is set by role.
+    pub oom_score_adj: OomScoreAdj,
+    /// `oom-score-adj-values`: scores for a master, a replica, a background child.
+    pub oom_score_adj_values: [i32; 3],
+    /// `shutdown-on-sigterm`: how SIGTERM shuts down.
+    pub shutdown_on_sigterm: ShutdownFlags,
+    /// `shutdown-on-sigint`: how SIGINT shuts down.
+    pub shutdown_on_sigint: ShutdownFlags,
     /// `repl-backlog-size` bytes.
     pub repl_backlog_size: u64,
     /// `repl-backlog-ttl` seconds.
@@ -451,6 +486,7 @@ impl Settings {
             stream_node_max_bytes: 0,
             stream_node_max_entries: 0,
             replicaof: None,
+            bind_source_addr: String::new(),
             masterauth: String::new(),
             masteruser: String::new(),
             replica_serve_stale_data: false,
@@ -465,6 +501,10 @@ impl Settings {
             repl_timeout: 0,
             busy_reply_threshold: 0,
             shutdown_timeout: 0,
+            oom_score_adj: OomScoreAdj::No,
+            oom_score_adj_values: [0, 200, 800],
+            shutdown_on_sigterm: ShutdownFlags::default(),
+            shutdown_on_sigint: ShutdownFlags::default(),
             repl_backlog_size: 0,
             repl_backlog_ttl: 0,
             repl_max_concurrent_full_syncs: 0,

@@ -185,53 +185,97 @@ pub fn parse_command_line(argv: &[String]) -> Result<CommandLine, ConfigError> {
     }
     // As in redis-server: `--name` starts a directive only once the previous one has a
     // value, so `--requirepass --weird` sets the password "--weird"; `--save --next` means
-    // `save ""`.
-    let mut current: Option<(String, Vec<String>)> = None;
-    for arg in rest {
-        let has_value = current.as_ref().is_none_or(|(_, args)| !args.is_empty());
+    // `save ""`; "--name value" in one argument carries its value; arguments before any
+    // `--name` make a line of their own (`loglevel verbose`), which Redis accepts too.
+    let mut current: Option<(Vec<String>, String)> = None;
+    let mut has_value = true;
+    for (i, arg) in rest.iter().enumerate() {
         match arg.strip_prefix("--") {
-            Some(name) if has_value && !name.is_empty() => {
-                if let Some((n, a)) = current.take() {
-                    cl.directives.push(command_line_line(n, a));
+            Some(body) if has_value => {
+                if let Some((tokens, text)) = current.take() {
+                    cl.directives.push(command_line_line(tokens, text)?);
                 }
-                current = Some((name.to_ascii_lowercase(), Vec::new()));
+                let origin = Origin::CommandLine {
+                    text: body.to_string(),
+                };
+                let tokens: Vec<String> = split_args(body.as_bytes())
+                    .ok_or_else(|| {
+                        ConfigError::at(&origin, "Unbalanced quotes in configuration line")
+                    })?
+                    .into_iter()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .collect();
+                let mut text = format!("{body} ");
+                let mut tokens = tokens;
+                if tokens.len() <= 1 {
+                    has_value = false;
+                    if arg.eq_ignore_ascii_case("--save") {
+                        let next_is_option = rest.get(i + 1).is_some_and(|n| n.starts_with("--"));
+                        if next_is_option || i + 1 == rest.len() {
+                            tokens.push(String::new());
+                            text.push_str("\"\"");
+                            has_value = true;
+                        }
+                    }
+                } else {
+                    has_value = true;
+                }
+                current = Some((tokens, text));
             }
-            Some(name)
-                if current.as_ref().is_some_and(|(n, _)| n == "save") && !name.is_empty() =>
-            {
-                if let Some((n, _)) = current.take() {
-                    cl.directives
-                        .push(command_line_line(n, vec![String::new()]));
-                }
-                current = Some((name.to_ascii_lowercase(), Vec::new()));
+            _ => {
+                let (tokens, text) = current.get_or_insert_with(|| (Vec::new(), String::new()));
+                tokens.push(arg.clone());
+                text.push_str(&repr(arg));
+                text.push(' ');
+                has_value = true;
             }
-            _ => match current.as_mut() {
-                Some((_, args)) => args.push(arg.clone()),
-                None => {
-                    return Err(ConfigError {
-                        origin: Some(Origin::CommandLine { text: arg.clone() }),
-                        reason: "Invalid argument: expected --directive before values".into(),
-                    })
-                }
-            },
         }
     }
-    if let Some((n, a)) = current.take() {
-        cl.directives.push(command_line_line(n, a));
+    if let Some((tokens, text)) = current.take() {
+        cl.directives.push(command_line_line(tokens, text)?);
     }
     Ok(cl)
 }
 
-fn command_line_line(name: String, args: Vec<String>) -> Line {
-    let text = std::iter::once(name.clone())
-        .chain(args.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Line {
-        name,
-        args,
-        origin: Origin::CommandLine { text },
+/// A command-line directive, shown in errors as Redis shows it: the name, then each value
+/// quoted (`port "6379" "6380"`).
+fn command_line_line(tokens: Vec<String>, text: String) -> Result<Line, ConfigError> {
+    let origin = Origin::CommandLine {
+        text: text.trim_end().to_string(),
+    };
+    let mut tokens = tokens.into_iter();
+    let Some(name) = tokens.next().filter(|n| !n.is_empty()) else {
+        return Err(ConfigError::at(
+            &origin,
+            "Bad directive or wrong number of arguments",
+        ));
+    };
+    Ok(Line {
+        name: name.to_ascii_lowercase(),
+        args: tokens.collect(),
+        origin,
+    })
+}
+
+/// A value as Redis quotes it on the command line (`sdscatrepr`): in double quotes, with
+/// escapes for quotes, backslashes and unprintable bytes.
+fn repr(value: &str) -> String {
+    let mut out = String::from("\"");
+    for b in value.bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
     }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -280,6 +324,53 @@ mod tests {
             .config_file
             .is_some());
         assert!(parse_command_line(&argv(&["--port", "1", "x", "--bind"])).is_ok());
+    }
+
+    /// redis-server's rules, as Redis's unit/introspection checks them.
+    #[test]
+    fn command_line_follows_redis_rules() {
+        let lines = |args: &[&str]| -> Vec<(String, Vec<String>, String)> {
+            let mut full = vec!["x.conf"];
+            full.extend_from_slice(args);
+            parse_command_line(&argv(&full))
+                .unwrap()
+                .directives
+                .into_iter()
+                .map(|l| {
+                    let Origin::CommandLine { text } = l.origin else {
+                        panic!("a command-line origin")
+                    };
+                    (l.name, l.args, text)
+                })
+                .collect()
+        };
+        // A value after a bare option name is taken even when it starts with `--`.
+        let got = lines(&["--port", "--loglevel", "verbose"]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].2, "port \"--loglevel\" \"verbose\"");
+        // Name and value in one argument, quotes inside it honoured.
+        let got = lines(&["--maxmemory '700mb'", "--loglevel verbose"]);
+        assert_eq!(got[0].0, "maxmemory");
+        assert_eq!(got[0].1, ["700mb"]);
+        assert_eq!(got[1].1, ["verbose"]);
+        // Values before any option make a line of their own.
+        let got = lines(&["loglevel", "verbose", "--port", "1"]);
+        assert_eq!(
+            (got[0].0.as_str(), got[0].1.as_slice()),
+            ("loglevel", &["verbose".to_string()][..])
+        );
+        // `--save` followed by an option, or last, means `save ""`.
+        for args in [
+            &["--save", "--loglevel", "verbose"][..],
+            &["--loglevel", "verbose", "--save"],
+        ] {
+            let got = lines(args);
+            let save = got.iter().find(|l| l.0 == "save").unwrap();
+            assert_eq!(save.1, [""], "{args:?}");
+        }
+        // Errors show the directive as Redis does.
+        let got = lines(&["--port", "6379", "6380"]);
+        assert_eq!(got[0].2, "port \"6379\" \"6380\"");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::config::fdlimit::HTTP_MAX_CONNECTIONS;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, app: Router, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(listener: Arc<TcpListener>, app: Router, mut shutdown: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(HTTP_MAX_CONNECTIONS as usize));
     let (closing_tx, closing_rx) = watch::channel(false);
     let mut last_accept_warning: Option<tokio::time::Instant> = None;

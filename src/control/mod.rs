@@ -25,6 +25,7 @@ pub mod replication;
 pub mod server;
 pub mod syncs;
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::config::{HttpEnabled, HttpPort};
+use crate::config::{HttpEnabled, HttpPort, Settings};
 use crate::engine::State;
 use error::ApiError;
 use repl_handle::ReplHandle;
@@ -148,44 +149,55 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-/// Binds the control plane's listener (`http-bind`, `http-port`; port 0 binds an ephemeral
-/// one) and serves it until shutdown. Returns the bound port, or `None` when `http-enabled
-/// no`. A bind failure is returned, so the server refuses to start half-configured.
-pub async fn start(state: Arc<State>) -> std::io::Result<Option<u16>> {
-    let settings = state.settings();
+/// Where the control plane listens for `settings` (`http-bind`, `http-port` resolved
+/// against RESP port `resp_port`; port 0 is an ephemeral one), `None` with `http-enabled no`.
+pub fn http_address(settings: &Settings, resp_port: u16) -> std::io::Result<Option<SocketAddr>> {
     if settings.http_enabled == HttpEnabled::No {
         return Ok(None);
     }
-    let http_port = settings.http_port.resolve(settings.port);
-    if settings.http_port == HttpPort::Auto && settings.port != 0 && http_port == 0 {
+    let http_port = settings.http_port.resolve(resp_port);
+    if settings.http_port == HttpPort::Auto && resp_port != 0 && http_port == 0 {
         tracing::warn!(
-            port = settings.port,
+            port = resp_port,
             "http-port auto: port + 3000 passes 65535, binding an ephemeral port instead"
         );
     }
-    let listener = match tokio::net::TcpListener::bind((settings.http_bind.as_str(), http_port)).await {
-        Ok(l) => l,
-        Err(e) if settings.http_enabled == HttpEnabled::Optional => {
-            tracing::warn!(
-                bind = %settings.http_bind,
-                port = http_port,
-                error = %e,
-                "Could not bind the HTTP control plane; starting without it (http-enabled optional)"
-            );
-            return Ok(None);
-        }
-        Err(e) => {
-            return Err(std::io::Error::new(
-                e.kind(),
-                format!(
-                    "Could not bind the HTTP control plane on {}:{http_port}: {e} (set http-port, or http-enabled optional to start without it)",
-                    settings.http_bind
-                ),
-            ))
-        }
-    };
-    let port = listener.local_addr()?.port();
-    let app = app(Control::new(state.clone()));
-    tokio::spawn(listener::serve(listener, app, state.shutdown.subscribe()));
-    Ok(Some(port))
+    (settings.http_bind.as_str(), http_port)
+        .to_socket_addrs()?
+        .next()
+        .map(Some)
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("http-bind {} names no address", settings.http_bind),
+            )
+        })
+}
+
+/// Binds the control plane's listener on `addr`; the error names the address and the way
+/// out.
+pub fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let bound = std::net::TcpListener::bind(addr).and_then(|l| {
+        l.set_nonblocking(true)?;
+        tokio::net::TcpListener::from_std(l)
+    });
+    bound.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "Could not bind the HTTP control plane on {addr}: {e} (set http-port, or http-enabled optional to start without it)"
+            ),
+        )
+    })
+}
+
+/// Serves the control plane on `listener` until shutdown (or until the task is aborted:
+/// CONFIG SET moved it).
+pub fn serve(
+    state: Arc<State>,
+    listener: Arc<tokio::net::TcpListener>,
+) -> tokio::task::JoinHandle<()> {
+    let shutdown = state.shutdown.subscribe();
+    let app = app(Control::new(state));
+    tokio::spawn(listener::serve(listener, app, shutdown))
 }

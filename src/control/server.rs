@@ -192,7 +192,9 @@ mod tests {
         assert!(pass.secret && pass.value.is_none());
         let port = v.directives.iter().find(|d| d.name == "port").unwrap();
         assert_eq!(port.value.as_deref(), Some("6379"));
-        assert!(!port.mutable);
+        assert!(port.mutable, "the listeners move at run time");
+        let databases = v.directives.iter().find(|d| d.name == "databases").unwrap();
+        assert!(!databases.mutable);
     }
 
     #[test]

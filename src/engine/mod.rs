@@ -25,6 +25,7 @@ pub mod latency;
 pub mod migrate;
 pub mod monitor;
 pub mod notify;
+pub mod oom;
 pub mod pause;
 pub mod persistence;
 pub mod rdb_bridge;

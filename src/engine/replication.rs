@@ -53,6 +53,7 @@ fn follow(state: &State, engine: &mut Engine, host: String, port: u16, offer_own
     engine.is_replica = true;
     engine.link_up = false;
     engine.keyspace.set_replica_mode(true);
+    super::oom::apply_for_role(&engine.settings, true);
     if change.was_master {
         unblock_all_blocked(engine);
     }
@@ -83,6 +84,7 @@ pub fn become_master(state: &State, engine: &mut Engine) {
     engine.is_replica = false;
     engine.link_up = false;
     engine.keyspace.set_replica_mode(false);
+    super::oom::apply_for_role(&engine.settings, false);
     engine.repl.ensure_backlog();
     engine.repl.shift_replid();
     close_master_session(state, engine);

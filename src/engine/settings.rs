@@ -148,7 +148,38 @@ pub fn apply_config_set(
             .set_capacity(next.sync_history_size as usize);
     }
     let before = engine.settings.clone();
+    move_sockets(state, &before, &next)?;
+    if next.otel_endpoint != before.otel_endpoint
+        || next.otel_service_name != before.otel_service_name
+    {
+        let config = crate::telemetry::logging::LogConfig {
+            level: next.loglevel_name(),
+            logfile: next.logfile.clone(),
+            otel_endpoint: next.otel_endpoint.clone(),
+            service_name: next.otel_service_name.clone(),
+            port: state.ports.lock().resp,
+        };
+        crate::telemetry::logging::reconfigure(&config).map_err(|reason| {
+            ConfigSetError::Invalid {
+                name: "otel-endpoint".into(),
+                reason,
+            }
+        })?;
+    }
     engine.apply_settings(next.clone());
+    if next.oom_score_adj != before.oom_score_adj
+        || next.oom_score_adj_values != before.oom_score_adj_values
+    {
+        if let Err(e) = super::oom::apply(&next, engine.is_replica) {
+            tracing::warn!("{e}");
+            engine.apply_settings(before.clone());
+            let _ = super::oom::apply(&before, engine.is_replica);
+            return Err(ConfigSetError::Invalid {
+                name: "oom-score-adj".into(),
+                reason: "Failed to set current oom_score_adj. Check server logs.".into(),
+            });
+        }
+    }
     if next.appendonly != before.appendonly {
         // Redis's `updateAppendonly`: a rewrite starts the AOF; if it cannot, nothing
         // changes.
@@ -167,4 +198,52 @@ pub fn apply_config_set(
     engine.subscriptions.limit = next.obuf_pubsub;
     state.publish_settings(next.clone());
     Ok(next)
+}
+
+/// CONFIG SET `bind`, `port` or `http-*`: the listeners move before the settings change,
+/// and a failure refuses the whole CONFIG SET with Redis's texts.
+fn move_sockets(state: &State, before: &Settings, next: &Settings) -> Result<(), ConfigSetError> {
+    let Some(sockets) = state.sockets.get() else {
+        return Ok(());
+    };
+    let resp_port = state.ports.lock().resp;
+    let port_changed = next.port != before.port;
+    let mut port = resp_port;
+    if port_changed || next.bind != before.bind {
+        // An ephemeral port chosen at start keeps being used when only `bind` changes.
+        let wanted = if port_changed { next.port } else { resp_port };
+        port = sockets
+            .rebind_resp(&next.bind, wanted, next.tcp_backlog)
+            .map_err(|e| {
+                tracing::warn!(error = %e, "CONFIG SET could not move the listeners");
+                if port_changed {
+                    ConfigSetError::Invalid {
+                        name: "port".into(),
+                        reason: "Unable to listen on this port. Check server logs.".into(),
+                    }
+                } else {
+                    ConfigSetError::Invalid {
+                        name: "bind".into(),
+                        reason: "Failed to bind to specified addresses.".into(),
+                    }
+                }
+            })?;
+    }
+    let http_changed = next.http_enabled != before.http_enabled
+        || next.http_bind != before.http_bind
+        || next.http_port != before.http_port
+        || (port != resp_port && next.http_port == config::HttpPort::Auto);
+    if http_changed {
+        if let Err(reason) = sockets.rebind_http(next, port) {
+            if port != resp_port || next.bind != before.bind {
+                // All or nothing: the RESP listeners go back where they were.
+                let _ = sockets.rebind_resp(&before.bind, resp_port, before.tcp_backlog);
+            }
+            return Err(ConfigSetError::Invalid {
+                name: "http-port".into(),
+                reason,
+            });
+        }
+    }
+    Ok(())
 }

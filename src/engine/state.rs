@@ -55,6 +55,20 @@ pub struct BoundPorts {
 /// application the same way).
 pub type RunCommand = fn(&State, &mut Engine, &mut Session, &[Bytes], &mut ReplyBuf);
 
+/// The server's listening sockets, rebound at run time (CONFIG SET `bind`, `port`,
+/// `http-*`). The composition root implements it: only it sees both the RESP listeners
+/// (server layer) and the control plane's (control layer), which sit above the engine.
+pub trait Sockets: Send + Sync + std::fmt::Debug {
+    /// Listens on every `binds` address on `port` (0: one ephemeral port), keeping the
+    /// listeners already on an address wanted and closing the others. On failure nothing
+    /// changes. Returns the port listened on.
+    fn rebind_resp(&self, binds: &[String], port: u16, backlog: u32) -> Result<u16, String>;
+    /// Moves the control plane to `settings`' `http-enabled`, `http-bind` and `http-port`
+    /// (resolved against RESP port `resp_port`); on failure nothing changes. Returns its
+    /// port (0: off).
+    fn rebind_http(&self, settings: &Settings, resp_port: u16) -> Result<u16, String>;
+}
+
 /// State shared by every task of the server.
 #[derive(Debug)]
 pub struct State {
@@ -85,6 +99,8 @@ pub struct State {
     pub master_session: Mutex<Option<super::replication::MasterSession>>,
     /// The command executor (see [`RunCommand`]).
     pub run_command: RunCommand,
+    /// The listening sockets, once the server bound them (see [`Sockets`]).
+    pub sockets: std::sync::OnceLock<Box<dyn Sockets>>,
 }
 
 impl State {
@@ -112,6 +128,7 @@ impl State {
             me: std::sync::OnceLock::new(),
             master_session: Mutex::new(None),
             run_command,
+            sockets: std::sync::OnceLock::new(),
         });
         let _ = state.me.set(Arc::downgrade(&state));
         state

@@ -187,7 +187,7 @@ async fn attempt(
         info_span!("repl.replica.connect", master = %format!("{master_host}:{master_port}"));
     let stream = tokio::time::timeout(
         Duration::from_secs(settings.repl_timeout),
-        TcpStream::connect((master_host, master_port)),
+        connect_from(master_host, master_port, &settings.bind_source_addr),
     )
     .instrument(connect_span)
     .await
@@ -853,4 +853,41 @@ impl io::Read for ChannelReader {
         self.current.advance(n);
         Ok(n)
     }
+}
+
+/// Connects to the master from `source` (`bind-source-addr`) when one is set, trying each
+/// address the master's name resolves to. As Redis's best-effort bind, a source address
+/// that cannot be bound is left out and the connection made without it.
+async fn connect_from(host: &str, port: u16, source: &str) -> std::io::Result<TcpStream> {
+    let Ok(source_ip) = source.parse::<std::net::IpAddr>() else {
+        if !source.is_empty() {
+            warn!(
+                source,
+                "bind-source-addr is not an IP address; connecting without it"
+            );
+        }
+        return TcpStream::connect((host, port)).await;
+    };
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = match addr {
+            std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        if source_ip.is_ipv4() == addr.is_ipv4() {
+            if let Err(e) = socket.bind(std::net::SocketAddr::new(source_ip, 0)) {
+                warn!(source, error = %e, "cannot bind bind-source-addr; connecting without it");
+            }
+        }
+        match socket.connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{host} resolves to no address"),
+        )
+    }))
 }

@@ -12,8 +12,34 @@ use crate::command::error;
 use crate::engine::{ClientInfo, State};
 use crate::replication::{LinkRead, LinkWrite};
 
+/// A `bind` entry: the socket address it names on `port`, and whether it may fail (a
+/// leading `-`, as in redis.conf: `-::1` when IPv6 is off). `*` and `::*` are every IPv4
+/// and every IPv6 address.
+pub fn bind_address(raw: &str, port: u16) -> (Result<SocketAddr, std::io::Error>, bool) {
+    let (optional, addr) = match raw.strip_prefix('-') {
+        Some(a) => (true, a),
+        None => (false, raw),
+    };
+    let host = match addr {
+        "*" => "0.0.0.0",
+        "::*" => "::",
+        other => other,
+    };
+    let parsed = format!("{host}:{port}")
+        .parse()
+        .or_else(|_| format!("[{host}]:{port}").parse())
+        .map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("bad bind address {raw}: {e}"),
+            )
+        });
+    (parsed, optional)
+}
+
 /// Binds every `bind` address on `port` (0 = one ephemeral port shared by all). Addresses
-/// prefixed with `-` may fail (as in redis.conf, `-::1` when IPv6 is off).
+/// prefixed with `-` may fail; an empty `bind` listens on no TCP address (Unix socket only,
+/// as Redis allows).
 pub async fn bind_all(
     binds: &[String],
     port: u16,
@@ -22,27 +48,10 @@ pub async fn bind_all(
     let mut listeners = Vec::new();
     let mut port = port;
     for raw in binds {
-        let (optional, addr) = match raw.strip_prefix('-') {
-            Some(a) => (true, a),
-            None => (false, raw.as_str()),
-        };
-        let host = match addr {
-            "*" => "0.0.0.0",
-            "::*" => "::",
-            other => other,
-        };
-        let sock_addr: SocketAddr = match format!("{host}:{port}")
-            .parse()
-            .or_else(|_| format!("[{host}]:{port}").parse())
-        {
-            Ok(a) => a,
-            Err(_) if optional => continue,
-            Err(e) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("bad bind address {raw}: {e}"),
-                ))
-            }
+        let sock_addr = match bind_address(raw, port) {
+            (Ok(a), _) => a,
+            (Err(_), true) => continue,
+            (Err(e), false) => return Err(e),
         };
         match bind_one(sock_addr, backlog) {
             Ok(l) => {
@@ -51,7 +60,7 @@ pub async fn bind_all(
                 }
                 listeners.push(l);
             }
-            Err(e) if optional => {
+            Err(e) if raw.starts_with('-') => {
                 tracing::debug!(address = %raw, error = %e, "optional bind address skipped")
             }
             Err(e) => {
@@ -62,7 +71,7 @@ pub async fn bind_all(
             }
         }
     }
-    if listeners.is_empty() {
+    if listeners.is_empty() && !binds.is_empty() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AddrNotAvailable,
             "no bind address could be used",
@@ -71,7 +80,8 @@ pub async fn bind_all(
     Ok((listeners, port))
 }
 
-fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+/// Listens on `addr` (SO_REUSEADDR, as Redis).
+pub fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     let socket = match addr {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
@@ -81,8 +91,9 @@ fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     socket.listen(backlog.max(1))
 }
 
-/// Accepts clients on `listener` until shutdown.
-pub async fn accept_loop(state: Arc<State>, listener: TcpListener) {
+/// Accepts clients on `listener` until shutdown (or until the task is aborted: CONFIG SET
+/// bind/port closes listeners it no longer wants).
+pub async fn accept_loop(state: Arc<State>, listener: Arc<TcpListener>) {
     let mut shutdown = state.shutdown.subscribe();
     let mut failures = AcceptFailures::default();
     loop {

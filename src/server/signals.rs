@@ -55,7 +55,7 @@ fn run(state: Arc<State>, mut signals: Signals) {
         in_progress.store(true, Ordering::Release);
         let (state, in_progress) = (state.clone(), in_progress.clone());
         std::thread::spawn(move || {
-            if !final_save(&state) {
+            if !final_save(&state, signal) {
                 tracing::warn!("{name} received but errors trying to shut down the server, check the logs for more information");
                 in_progress.store(false, Ordering::Release);
                 return;
@@ -76,14 +76,23 @@ fn run(state: Arc<State>, mut signals: Signals) {
 /// While a dataset is being loaded (at start-up, or a replica's full sync), nothing is
 /// saved and the process exits at once, as Redis does: the dataset in memory is partial, and
 /// saving it would overwrite the file being loaded.
-fn final_save(state: &State) -> bool {
-    let timeout = Duration::from_secs(state.settings().shutdown_timeout.max(1));
+fn final_save(state: &State, signal: i32) -> bool {
+    let settings = state.settings();
+    let timeout = Duration::from_secs(settings.shutdown_timeout.max(1));
+    // `shutdown-on-sigterm` / `shutdown-on-sigint`: the SHUTDOWN options the signal implies.
+    let flags = if signal == SIGINT {
+        settings.shutdown_on_sigint
+    } else {
+        settings.shutdown_on_sigterm
+    };
     match state.engine.try_lock_for(timeout) {
         Some(engine) if engine.loading => {
             tracing::warn!("received during loading: exiting without saving");
             std::process::exit(0);
         }
-        Some(mut engine) => shutdown_save(state, &mut engine, false, false, false).is_ok(),
+        Some(mut engine) => {
+            shutdown_save(state, &mut engine, flags.nosave, flags.save, flags.force).is_ok()
+        }
         None => {
             tracing::warn!(
                 "the engine stayed busy for {}s (shutdown-timeout); exiting without the final save",

@@ -14,7 +14,10 @@ use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::Arc;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, SpanProcessor};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -66,6 +69,37 @@ impl Drop for TelemetryGuard {
     }
 }
 
+/// The span processor the tracer provider keeps for its whole life: it hands finished
+/// spans to the batch exporter installed now, which CONFIG SET `otel-endpoint` /
+/// `otel-service-name` replace. The tracer, and so every trace id, stays the same; only
+/// where spans go (and the resource they are exported with) changes.
+#[derive(Debug, Clone, Default)]
+struct ExportSwitch(Arc<parking_lot::RwLock<Option<BatchSpanProcessor>>>);
+
+impl SpanProcessor for ExportSwitch {
+    fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &opentelemetry::Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if let Some(batch) = &*self.0.read() {
+            batch.on_end(span);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.read().as_ref().map_or(Ok(()), |b| b.force_flush())
+    }
+
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
+        self.0
+            .read()
+            .as_ref()
+            .map_or(Ok(()), |b| b.shutdown_with_timeout(timeout))
+    }
+}
+
+/// The switch of the tracer provider [`init`] installed.
+static EXPORT_SWITCH: std::sync::OnceLock<ExportSwitch> = std::sync::OnceLock::new();
+
 /// The OTLP traces URL to export to, if any.
 fn traces_endpoint(configured: &str) -> Option<String> {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -84,9 +118,8 @@ fn traces_endpoint(configured: &str) -> Option<String> {
     }
 }
 
-/// Installs the global subscriber (and the OTLP exporter when configured).
-pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
-    let mut guard = TelemetryGuard::default();
+/// The resource spans are exported with: `service.name`, the run id, the version, the port.
+fn resource_for(config: &LogConfig) -> opentelemetry_sdk::Resource {
     // `otel-service-name` wins when set; at its default, OTEL_SERVICE_NAME (read by the
     // resource's own detectors, with OTEL_RESOURCE_ATTRIBUTES) does.
     let env_name = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.is_empty());
@@ -98,19 +131,37 @@ pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
     if !(env_name && config.service_name == DEFAULT_SERVICE_NAME) {
         resource = resource.with_service_name(config.service_name.clone());
     }
-    let resource = resource.build();
-    let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    if let Some(url) = traces_endpoint(&config.otel_endpoint) {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_endpoint(url.clone())
-            .build()
-            .map_err(|e| format!("cannot build the OTLP exporter for {url}: {e}"))?;
-        builder = builder.with_batch_exporter(exporter);
-    }
-    let provider = builder.build();
+    resource.build()
+}
+
+/// The batch exporter for `config`, `None` when no endpoint is configured.
+fn exporter_for(config: &LogConfig) -> Result<Option<BatchSpanProcessor>, String> {
+    let Some(url) = traces_endpoint(&config.otel_endpoint) else {
+        return Ok(None);
+    };
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(url.clone())
+        .build()
+        .map_err(|e| format!("cannot build the OTLP exporter for {url}: {e}"))?;
+    let mut batch = BatchSpanProcessor::builder(exporter).build();
+    batch.set_resource(&resource_for(config));
+    Ok(Some(batch))
+}
+
+/// Installs the global subscriber (and the OTLP exporter when configured).
+pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
+    let switch = ExportSwitch::default();
+    *switch.0.write() = exporter_for(config)?;
+    let _ = EXPORT_SWITCH.set(switch.clone());
+    let provider = SdkTracerProvider::builder()
+        .with_resource(resource_for(config))
+        .with_span_processor(switch)
+        .build();
     let tracer = provider.tracer("replikv");
-    guard.provider = Some(provider);
+    let guard = TelemetryGuard {
+        provider: Some(provider),
+    };
     // Only replication spans (info level, this crate): commands have no spans.
     let otel_layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
@@ -137,6 +188,26 @@ pub fn init(config: &LogConfig) -> Result<TelemetryGuard, String> {
         registry.with(fmt).try_init().map_err(|e| e.to_string())?;
     }
     Ok(guard)
+}
+
+/// CONFIG SET `otel-endpoint` / `otel-service-name`: spans finished from now on go to a
+/// new exporter, with the new resource; the old exporter flushes what it holds on a thread
+/// of its own, so a dead collector never holds up the command. A process whose tracing was
+/// not set up by [`init`] (a library user's) has nothing to change.
+pub fn reconfigure(config: &LogConfig) -> Result<(), String> {
+    let Some(switch) = EXPORT_SWITCH.get() else {
+        return Ok(());
+    };
+    let next = exporter_for(config)?;
+    let old = std::mem::replace(&mut *switch.0.write(), next);
+    if let Some(old) = old {
+        let _ = std::thread::Builder::new()
+            .name("otel-shutdown".into())
+            .spawn(move || {
+                let _ = old.shutdown();
+            });
+    }
+    Ok(())
 }
 
 /// The current span's context as a W3C `traceparent` header value

@@ -45,6 +45,8 @@ mod link_faults;
 mod maxmemory;
 /// MIGRATE between replikv and redis-server 7.0 both ways: replies, keys moved, replicas.
 mod migrate;
+/// Listeners moved at run time: CONFIG SET port, bind, http-port, http-enabled vs Redis.
+mod networking;
 /// Keyspace notifications vs redis-server 7.0: every event, in order; expiry, eviction, replicas.
 mod notifications;
 /// Malformed input, limits, vanishing clients.

@@ -977,3 +977,41 @@ fn bgsave_under_concurrent_writes_is_a_point_in_time_image() {
         );
     }
 }
+
+/// `shutdown-on-sigterm` / `shutdown-on-sigint` (Redis 7.0): a signal shuts down with the
+/// SHUTDOWN options they name.
+#[test]
+fn shutdown_on_signal_directives_choose_the_final_save() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No save rules, but SIGTERM is told to save.
+    let mut node = restart_on(dir.path(), &["--shutdown-on-sigterm", "save"]);
+    let mut c = node.conn();
+    ok(c.cmd(&["SET", "k1", "v1"]));
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "shutdown-on-sigterm"]).array()[1].text(),
+        "save"
+    );
+    node.signal("TERM");
+    assert_eq!(node.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(dir.path().join("dump.rdb").exists(), "SIGTERM saved");
+    // Save rules, but SIGINT is told not to save.
+    let mut node = restart_on(dir.path(), &["--save", "3600 1"]);
+    let mut c = node.conn();
+    assert_eq!(c.cmd(&["GET", "k1"]), Value::Bulk(b"v1".to_vec()));
+    ok(c.cmd(&["CONFIG", "SET", "shutdown-on-sigint", "nosave now"]));
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "shutdown-on-sigint"]).array()[1].text(),
+        "nosave now"
+    );
+    let refused = c.cmd(&["CONFIG", "SET", "shutdown-on-sigint", "save nosave"]);
+    assert!(refused.is_error(), "{refused:?}");
+    ok(c.cmd(&["SET", "k2", "v2"]));
+    node.signal("INT");
+    assert_eq!(node.wait_exit(Duration::from_secs(10)), Some(0));
+    let node = restart_on(dir.path(), &[]);
+    assert_eq!(
+        node.conn().cmd(&["EXISTS", "k2"]),
+        Value::Int(0),
+        "SIGINT did not save"
+    );
+}

@@ -215,3 +215,41 @@ fn spans_of_both_nodes_reach_a_collector_under_one_trace_id() {
         .iter()
         .all(|(line, _)| line.starts_with("POST /v1/traces")));
 }
+
+/// `otel-endpoint` and `otel-service-name` change at run time: a master started without a
+/// collector exports the spans of the next sync to the one CONFIG SET names, under the
+/// service name set the same way.
+#[test]
+fn config_set_points_the_spans_at_a_new_collector() {
+    let collector = Collector::start();
+    let endpoint = format!("http://127.0.0.1:{}", collector.port);
+    let env = [("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    let master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
+    let mut c = master.conn();
+    assert_eq!(
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "otel-endpoint",
+            &endpoint,
+            "otel-service-name",
+            "moved-here"
+        ]),
+        crate::harness::Value::Simple("OK".into())
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "otel-endpoint"]).array()[1].text(),
+        endpoint
+    );
+    let port = master.port.to_string();
+    let replica = Node::replikv(&["--replicaof", "127.0.0.1", &port]);
+    wait_link_up(&replica, Duration::from_secs(20));
+    wait_until(
+        Duration::from_secs(20),
+        "the master's spans at the collector named at run time",
+        || collector.received(&[b"repl.master.transfer", b"moved-here"]),
+    );
+    // Only the master exports: the replica was given no collector.
+    let run_id = info_field(&replica, "server", "run_id");
+    assert!(!collector.received(&[run_id.as_bytes()]));
+}

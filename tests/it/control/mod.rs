@@ -66,13 +66,18 @@ impl Http {
     /// A client for `node`'s control plane.
     pub fn new(node: &Node) -> Http {
         assert!(node.http_port > 0, "the node has no control plane");
+        Http::on_port(node.http_port)
+    }
+
+    /// A client for the control plane listening on `port`.
+    pub fn on_port(port: u16) -> Http {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(20)))
             .build()
             .into();
         Http {
-            base: format!("http://127.0.0.1:{}", node.http_port),
+            base: format!("http://127.0.0.1:{port}"),
             agent,
             token: None,
         }

@@ -13,6 +13,10 @@ its own set-up; each keeps every check on every operation:
   generated value would lock the run out (or, with an empty one, open the API), and every
   later auth check would test the fuzzer's change instead of the server. That key is
   dropped from generated bodies.
+- For the same reason the directives that move the run's own sockets (`port`, `bind`,
+  `http-port`, `http-bind`, `http-enabled`: they take effect at run time) are dropped, and so
+  is `otel-endpoint`, whose generated URL the exporter would really post spans to (off this
+  host). tests/it/networking.rs and tests/it/traces.rs change them on purpose.
 """
 import schemathesis
 
@@ -32,4 +36,6 @@ def before_call(context, case, kwargs):
     elif path == "/v1/replication/failover":
         _pin(case.body.get("target"))
     elif path == "/v1/config":
-        case.body.pop("http-auth-token", None)
+        for key in ("http-auth-token", "port", "bind", "http-port", "http-bind",
+                    "http-enabled", "otel-endpoint"):
+            case.body.pop(key, None)

@@ -1,0 +1,162 @@
+//! The server's listening sockets, kept by the composition root so that CONFIG SET `bind`,
+//! `port` and `http-*` can move them while the server runs, as Redis 7.0 does for `bind`
+//! and `port`. Each listener is shared with its accept task; moving a listener means binding
+//! the new addresses first (an address already listened on keeps its listener, so `bind`
+//! can add an address on the same port), then aborting the tasks of those no longer wanted.
+//! Connections already accepted stay open. A failure changes nothing.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::task::AbortHandle;
+
+use crate::config::{HttpEnabled, Settings};
+use crate::engine::State;
+use crate::{control, server};
+
+/// One listener and the task accepting on it.
+#[derive(Debug)]
+struct Bound {
+    addr: SocketAddr,
+    task: AbortHandle,
+}
+
+impl Drop for Bound {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The RESP listeners and the control plane's.
+#[derive(Debug)]
+pub struct Sockets {
+    state: Weak<State>,
+    resp: Mutex<Vec<Bound>>,
+    http: Mutex<Option<Bound>>,
+}
+
+impl Sockets {
+    /// Sockets for `state`, none bound yet.
+    pub fn new(state: &Arc<State>) -> Sockets {
+        Sockets {
+            state: Arc::downgrade(state),
+            resp: Mutex::new(Vec::new()),
+            http: Mutex::new(None),
+        }
+    }
+
+    /// Takes the RESP listeners bound at start-up and starts accepting on them.
+    pub fn adopt_resp(&self, state: &Arc<State>, listeners: Vec<TcpListener>) {
+        let mut resp = self.resp.lock();
+        for listener in listeners {
+            if let Ok(addr) = listener.local_addr() {
+                resp.push(spawn_resp(state, Arc::new(listener), addr));
+            }
+        }
+    }
+
+    /// Starts the control plane at start-up: `http-enabled optional` lets a failed bind
+    /// start the server without it. Returns its port (0: off).
+    pub fn start_http(&self, settings: &Settings, resp_port: u16) -> std::io::Result<u16> {
+        match self.move_http(settings, resp_port) {
+            Ok(port) => Ok(port),
+            Err(e) if settings.http_enabled == HttpEnabled::Optional => {
+                tracing::warn!(
+                    bind = %settings.http_bind,
+                    error = %e,
+                    "Could not bind the HTTP control plane; starting without it (http-enabled optional)"
+                );
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn move_http(&self, settings: &Settings, resp_port: u16) -> std::io::Result<u16> {
+        let Some(state) = self.state.upgrade() else {
+            return Err(std::io::Error::other("the server is stopping"));
+        };
+        let mut http = self.http.lock();
+        let Some(addr) = control::http_address(settings, resp_port)? else {
+            *http = None;
+            state.ports.lock().http = 0;
+            return Ok(0);
+        };
+        if let Some(current) = http.as_ref().filter(|b| addr.port() != 0 && b.addr == addr) {
+            return Ok(current.addr.port());
+        }
+        let listener = Arc::new(control::bind(addr)?);
+        let bound_addr = listener.local_addr()?;
+        let task = control::serve(state.clone(), listener).abort_handle();
+        *http = Some(Bound {
+            addr: bound_addr,
+            task,
+        });
+        state.ports.lock().http = bound_addr.port();
+        Ok(bound_addr.port())
+    }
+}
+
+fn spawn_resp(state: &Arc<State>, listener: Arc<TcpListener>, addr: SocketAddr) -> Bound {
+    let task = tokio::spawn(server::listener::accept_loop(state.clone(), listener)).abort_handle();
+    Bound { addr, task }
+}
+
+impl crate::engine::state::Sockets for Sockets {
+    fn rebind_resp(&self, binds: &[String], port: u16, backlog: u32) -> Result<u16, String> {
+        let state = self
+            .state
+            .upgrade()
+            .ok_or_else(|| "the server is stopping".to_string())?;
+        let mut current = self.resp.lock();
+        let mut kept: Vec<Bound> = Vec::new();
+        let mut opened: Vec<(SocketAddr, TcpListener)> = Vec::new();
+        let mut port = port;
+        for raw in binds {
+            let (addr, optional) = server::listener::bind_address(raw, port);
+            let addr = match addr {
+                Ok(a) => a,
+                Err(_) if optional => continue,
+                Err(e) => return Err(e.to_string()),
+            };
+            if port != 0 {
+                if let Some(i) = current.iter().position(|b| b.addr == addr) {
+                    kept.push(current.remove(i));
+                    continue;
+                }
+            }
+            match server::listener::bind_one(addr, backlog) {
+                Ok(listener) => {
+                    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                    port = addr.port();
+                    opened.push((addr, listener));
+                }
+                Err(_) if optional => continue,
+                Err(e) => {
+                    // Nothing changes: what was kept goes back, what was opened closes.
+                    current.append(&mut kept);
+                    return Err(format!("could not bind {addr}: {e}"));
+                }
+            }
+        }
+        let mut next = kept;
+        for (addr, listener) in opened {
+            next.push(spawn_resp(&state, Arc::new(listener), addr));
+        }
+        // The listeners no longer wanted close with their tasks.
+        *current = next;
+        if current.is_empty() {
+            tracing::warn!("No TCP address is listened on (bind is empty)");
+        } else {
+            state.ports.lock().resp = port;
+        }
+        Ok(port)
+    }
+
+    fn rebind_http(&self, settings: &Settings, resp_port: u16) -> Result<u16, String> {
+        self.move_http(settings, resp_port)
+            .map_err(|e| e.to_string())
+    }
+}
