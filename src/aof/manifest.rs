@@ -238,29 +238,10 @@ fn leading_number(bytes: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
-/// A name as Redis writes it in the manifest: bare when it is plain, otherwise in double
-/// quotes with escapes (Redis's `sdscatrepr`), which the parser's splitter reads back.
+/// A name as Redis writes it in the manifest: bare when it is plain, otherwise quoted
+/// with escapes (Redis's `sdscatrepr`), which the parser's splitter reads back.
 fn quoted(name: &str) -> String {
-    let plain = name
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'\\'));
-    if plain {
-        return name.to_string();
-    }
-    let mut out = String::from("\"");
-    for b in name.bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
-            b => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
+    crate::resp::parser::quote_if_needed(name.as_bytes())
 }
 
 /// File names Redis gives the parts of an append-only file named `stem`

@@ -16,7 +16,7 @@ use crate::config::PropagationErrorBehavior;
 use crate::engine::blocking::Waiter;
 use crate::engine::monitor::Origin;
 use crate::engine::slowlog::Caller;
-use crate::engine::{ClientKind, Engine, Session, State};
+use crate::engine::{ClientKind, Engine, Session, State, Targets};
 use crate::keyspace::now_ms;
 use crate::resp::ReplyBuf;
 
@@ -171,20 +171,21 @@ pub fn call_with(
     engine.notify_logged_keys();
     // A replica propagates only what its master sent (forwarded byte for byte elsewhere);
     // writes of its own clients (a writable replica) stay local, as in Redis.
-    // The AOF records every write it applies, a replica's included (Redis's PROPAGATE_AOF).
+    // The stream goes to replicas from a master only (a replica forwards its master's
+    // bytes elsewhere); the AOF records every write applied, a replica's included, but not
+    // PUBLISH, which Redis propagates to replicas alone.
     let wrote = (dirty > 0 || force_propagate) && spec.has(WRITE | MAY_REPLICATE);
-    let to_repl = !session.is_master_link && !engine.is_replica;
-    if wrote && (to_repl || engine.aof.is_on()) {
+    let targets = Targets {
+        repl: !session.is_master_link && !engine.is_replica,
+        aof: !spec.has(PUBSUB),
+    };
+    if wrote {
         let commands = match rewrite {
             Some(commands) => commands,
             None => vec![argv.iter().cloned().collect()],
         };
         for c in commands {
-            if to_repl {
-                engine.also_propagate(db_at_start, c);
-            } else {
-                engine.also_propagate_to_aof(db_at_start, c);
-            }
+            engine.also_propagate_to(db_at_start, c, targets);
         }
     }
     (action, block)

@@ -225,7 +225,7 @@ pub fn parse_command_line(argv: &[String]) -> Result<CommandLine, ConfigError> {
             _ => {
                 let (tokens, text) = current.get_or_insert_with(|| (Vec::new(), String::new()));
                 tokens.push(arg.clone());
-                text.push_str(&repr(arg));
+                text.push_str(&crate::resp::parser::repr(arg.as_bytes()));
                 text.push(' ');
                 has_value = true;
             }
@@ -255,27 +255,6 @@ fn command_line_line(tokens: Vec<String>, text: String) -> Result<Line, ConfigEr
         args: tokens.collect(),
         origin,
     })
-}
-
-/// A value as Redis quotes it on the command line (`sdscatrepr`): in double quotes, with
-/// escapes for quotes, backslashes and unprintable bytes.
-fn repr(value: &str) -> String {
-    let mut out = String::from("\"");
-    for b in value.bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x07 => out.push_str("\\a"),
-            0x08 => out.push_str("\\b"),
-            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
-            b => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -55,6 +55,23 @@ use crate::resp::Argv;
 use blocking::Blocking;
 use subscriptions::Subscriptions;
 
+/// Where a propagated command goes (Redis's `PROPAGATE_REPL` and `PROPAGATE_AOF`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Targets {
+    /// The replication stream.
+    pub repl: bool,
+    /// The append-only file (when it is on).
+    pub aof: bool,
+}
+
+impl Targets {
+    /// Both.
+    pub const BOTH: Targets = Targets {
+        repl: true,
+        aof: true,
+    };
+}
+
 /// Per-command statistics (INFO commandstats).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CommandStat {
@@ -117,8 +134,8 @@ pub struct Engine {
     /// The append-only file (writes are appended beside the replication stream).
     pub aof: aof::Aof,
     /// Commands propagated by the current top-level command: database, command, and
-    /// whether it goes to the replication stream too (else to the AOF only).
-    pending_propagation: Vec<(usize, Argv, bool)>,
+    /// where it goes.
+    pending_propagation: Vec<(usize, Argv, Targets)>,
     /// Changes since the last successful save (INFO rdb_changes_since_last_save).
     pub dirty: u64,
     /// Unix seconds of the last successful save (LASTSAVE).
@@ -218,14 +235,19 @@ impl Engine {
     /// Queues a command for propagation (replication stream and AOF) as part of the
     /// current top-level command.
     pub fn also_propagate(&mut self, db: usize, argv: Argv) {
-        self.pending_propagation.push((db, argv, true));
+        self.also_propagate_to(db, argv, Targets::BOTH);
     }
 
-    /// Queues a command for the AOF only: what a replica applies from its master (its
-    /// own replicas get the master's bytes as they came), as Redis's `PROPAGATE_AOF`.
-    pub fn also_propagate_to_aof(&mut self, db: usize, argv: Argv) {
-        if self.aof.is_on() {
-            self.pending_propagation.push((db, argv, false));
+    /// Queues a command for the given targets (Redis's `alsoPropagate` with
+    /// `PROPAGATE_AOF` / `PROPAGATE_REPL`): a replica's AOF records what its master sent,
+    /// PUBLISH reaches replicas but not the AOF.
+    pub fn also_propagate_to(&mut self, db: usize, argv: Argv, targets: Targets) {
+        let targets = Targets {
+            repl: targets.repl,
+            aof: targets.aof && self.aof.is_on(),
+        };
+        if targets.repl || targets.aof {
+            self.pending_propagation.push((db, argv, targets));
         }
     }
 
@@ -243,7 +265,7 @@ impl Engine {
                 ]
                 .into_iter()
                 .collect();
-                self.pending_propagation.push((db, argv, true));
+                self.also_propagate_to(db, argv, Targets::BOTH);
             }
         }
     }
@@ -269,17 +291,21 @@ impl Engine {
         if self.aof.replaying {
             return;
         }
-        let to_repl = pending.iter().filter(|p| p.2).count();
+        let to_repl = pending.iter().filter(|p| p.2.repl).count();
         Self::feed_batch(
             wrap_several,
             to_repl,
-            pending.iter().filter(|p| p.2),
+            pending.iter().filter(|p| p.2.repl),
             |db, argv| self.repl.feed(db, argv),
         );
-        if self.aof.is_on() {
-            Self::feed_batch(wrap_several, pending.len(), pending.iter(), |db, argv| {
-                self.aof.feed(db, argv)
-            });
+        let to_aof = pending.iter().filter(|p| p.2.aof).count();
+        if to_aof > 0 {
+            Self::feed_batch(
+                wrap_several,
+                to_aof,
+                pending.iter().filter(|p| p.2.aof),
+                |db, argv| self.aof.feed(db, argv),
+            );
         }
     }
 
@@ -288,7 +314,7 @@ impl Engine {
     fn feed_batch<'a>(
         wrap_several: bool,
         count: usize,
-        commands: impl Iterator<Item = &'a (usize, Argv, bool)> + Clone,
+        commands: impl Iterator<Item = &'a (usize, Argv, Targets)> + Clone,
         mut feed: impl FnMut(usize, &[&[u8]]),
     ) {
         let wrap = wrap_several && count > 1;

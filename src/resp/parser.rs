@@ -313,6 +313,42 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<(Parsed, Bytes)>, ParseErro
     )))
 }
 
+/// `arg` in double quotes with escapes, as Redis's `sdscatrepr` writes it: what
+/// [`split_args`] reads back as the same bytes (config files, the AOF manifest, errors
+/// that show a command line).
+pub fn repr(arg: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in arg {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => out.push(b as char),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `arg` bare when [`split_args`] reads it back unchanged (printable, no space, quote or
+/// backslash), otherwise [`repr`].
+pub fn quote_if_needed(arg: &[u8]) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .iter()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'\\'));
+    if plain {
+        String::from_utf8_lossy(arg).into_owned()
+    } else {
+        repr(arg)
+    }
+}
+
 /// Splits a line into arguments the way Redis's `sdssplitargs` does: whitespace separated,
 /// `"double quotes"` with `\n \r \t \b \a \\ \" \xHH` escapes, `'single quotes'` with `\'`.
 /// A closing quote must be followed by whitespace or the end. `None` means unbalanced quotes.

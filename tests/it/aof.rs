@@ -488,3 +488,24 @@ fn a_replica_writes_its_masters_stream_to_its_aof() {
     let mut c = alone.conn();
     assert_eq!(digest(&mut c), want);
 }
+
+/// PUBLISH reaches replicas but not the AOF, as Redis propagates it.
+#[test]
+fn publish_is_not_written_to_the_aof() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut node = replikv_on(dir.path(), &["--appendfsync", "always"]);
+    let mut c = node.conn();
+    c.cmd(&["PUBLISH", "news", "hello"]);
+    ok(c.cmd(&["SET", "k", "v"]));
+    shutdown(&mut node);
+    let aof_dir = dir.path().join("appendonlydir");
+    let text: Vec<u8> = std::fs::read_dir(&aof_dir)
+        .expect("aof dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".incr.aof"))
+        .flat_map(|e| std::fs::read(e.path()).expect("read"))
+        .collect();
+    let text = String::from_utf8_lossy(&text).to_ascii_lowercase();
+    assert!(text.contains("\r\nset\r\n"), "{text}");
+    assert!(!text.contains("publish"), "{text}");
+}
