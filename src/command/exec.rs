@@ -237,17 +237,11 @@ fn gate(
     if (is_write || spec.name == "ping") && crate::engine::persistence::writes_denied(engine) {
         return Some(CmdError::Fixed(error::MISCONF));
     }
-    if is_write || spec.name == "ping" {
-        if let Some(e) = engine
-            .aof
-            .write_error
-            .as_ref()
-            .filter(|_| engine.aof.is_on())
-        {
-            return Some(CmdError::Other(format!(
-                "MISCONF Errors writing to the AOF file: {e}"
-            )));
-        }
+    if (is_write || spec.name == "ping") && engine.aof.is_on() && engine.aof.sink.failing() {
+        let e = engine.aof.write_error().unwrap_or_default();
+        return Some(CmdError::Other(format!(
+            "MISCONF Errors writing to the AOF file: {e}"
+        )));
     }
     if is_write
         && !engine.is_replica

@@ -25,17 +25,18 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::aof_sink::Sink;
 use super::persistence::{install_loaded, load_options, snapshot_for_save, write_options};
 use super::{ClientInfo, Engine, Session, State};
 use crate::aof::manifest::{names, AofFile, FileKind, Manifest};
 use crate::aof::reader::{CommandReader, Next};
-use crate::config::{AppendFsync, Settings};
+use crate::config::Settings;
 use crate::keyspace::now_ms;
 use crate::replication::log::encode;
 use crate::resp::{Proto, ReplyBuf};
@@ -59,10 +60,12 @@ pub struct Aof {
     pub state: AofState,
     /// The manifest as it is on the disk.
     manifest: Manifest,
-    /// The increment appended to.
-    incr: Option<Incr>,
-    /// Commands encoded but not yet written.
+    /// The name of the increment appended to (its file is the sink's).
+    incr: Option<String>,
+    /// Commands encoded in the current critical section, handed to the sink as it ends.
     pending: Vec<u8>,
+    /// The writer, shared outside the engine lock (group commit, see `aof_sink`).
+    pub sink: Arc<Sink>,
     /// Database of the last command written; `None` forces a SELECT.
     last_db: Option<usize>,
     /// Unix second of the last `#TS` annotation.
@@ -84,39 +87,14 @@ pub struct Aof {
     pub consecutive_failures: u64,
     /// When automatic rewrites may be tried again after failures.
     retry_after: Option<Instant>,
-    /// The last write error, until a write succeeds (`aof_last_write_status`, MISCONF).
-    pub write_error: Option<String>,
     /// Size of the base at the last rewrite or load (`aof_base_size`).
     pub base_size: u64,
     /// Size of the files the manifest names plus what was appended since
     /// (`aof_current_size`).
     pub current_size: u64,
-    /// Background fsync bookkeeping.
-    fsync: Arc<FsyncState>,
-    /// `appendfsync` and friends, copied from the settings.
-    policy: AppendFsync,
+    /// `no-appendfsync-on-rewrite` and `aof-timestamp-enabled`, copied from the settings.
     no_fsync_on_rewrite: bool,
     timestamps: bool,
-}
-
-/// The increment file appended to.
-#[derive(Debug)]
-struct Incr {
-    file: Arc<File>,
-    name: String,
-    /// Bytes in the file (a failed write is cut back to this).
-    size: u64,
-}
-
-/// What the background fsync and the writer share.
-#[derive(Debug, Default)]
-struct FsyncState {
-    in_flight: AtomicBool,
-    /// Bytes appended, and bytes known synced (equal: nothing to sync).
-    written: AtomicU64,
-    synced: AtomicU64,
-    /// Unix ms of the last fsync started.
-    last_ms: AtomicI64,
 }
 
 /// A rewrite in progress.
@@ -144,6 +122,7 @@ impl Default for Aof {
             manifest: Manifest::default(),
             incr: None,
             pending: Vec::new(),
+            sink: Arc::default(),
             last_db: None,
             last_ts: 0,
             replaying: false,
@@ -154,11 +133,8 @@ impl Default for Aof {
             rewrites: 0,
             consecutive_failures: 0,
             retry_after: None,
-            write_error: None,
             base_size: 0,
             current_size: 0,
-            fsync: Arc::default(),
-            policy: AppendFsync::EverySec,
             no_fsync_on_rewrite: false,
             timestamps: false,
         }
@@ -173,9 +149,16 @@ pub fn aof_dir(settings: &Settings) -> PathBuf {
 impl Aof {
     /// Takes the fsync policy and annotation settings.
     pub fn configure(&mut self, settings: &Settings) {
-        self.policy = settings.appendfsync;
+        self.sink.set_policy(settings.appendfsync);
         self.no_fsync_on_rewrite = settings.no_appendfsync_on_rewrite;
+        self.sink
+            .set_skip_fsync(self.no_fsync_on_rewrite && self.rewrite.is_some());
         self.timestamps = settings.aof_timestamp_enabled;
+    }
+
+    /// The last write error while writes fail (`aof_last_write_status`, MISCONF).
+    pub fn write_error(&self) -> Option<String> {
+        self.sink.error()
     }
 
     /// True when writes are appended.
@@ -206,105 +189,31 @@ impl Aof {
         encode(&mut self.pending, argv);
     }
 
-    /// Writes what was fed to the current increment (called as the engine lock is
-    /// released, before replies leave); with `appendfsync always` also syncs it. A failed
-    /// write is cut back to the last complete one and kept for the next try, and writes
-    /// are refused meanwhile (MISCONF), as in Redis; with `always` the server exits.
+    /// Hands what was fed to the sink (called as the engine lock is released); the
+    /// connection writes it through before its replies leave.
     pub fn write_pending(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        let Some(incr) = self.incr.as_mut() else {
+        if self.incr.is_none() {
             self.pending.clear();
             return;
-        };
-        match (&*incr.file).write_all(&self.pending) {
-            Ok(()) => {
-                let len = self.pending.len() as u64;
-                incr.size += len;
-                self.current_size += len;
-                self.fsync.written.fetch_add(len, Ordering::Relaxed);
-                self.pending.clear();
-                if self.pending.capacity() > 1 << 20 {
-                    self.pending.shrink_to(64 * 1024);
-                }
-                if self.write_error.take().is_some() {
-                    tracing::warn!("AOF write error looks solved, Redis can write again.");
-                }
-                let skip = self.no_fsync_on_rewrite && self.rewrite.is_some();
-                if self.policy == AppendFsync::Always && !skip {
-                    if let Err(e) = incr.file.sync_data() {
-                        tracing::error!(
-                            "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting..."
-                        );
-                        std::process::exit(1);
-                    }
-                    let written = self.fsync.written.load(Ordering::Relaxed);
-                    self.fsync.synced.store(written, Ordering::Relaxed);
-                }
-            }
-            Err(e) => {
-                // Part of the batch may be in the file: cut it, so the file ends on a
-                // complete command and the retry appends the whole batch again.
-                let _ = incr.file.set_len(incr.size);
-                if self.policy == AppendFsync::Always {
-                    tracing::error!(
-                        "Can't recover from AOF write error when the AOF fsync policy is 'always': {e}. Exiting..."
-                    );
-                    std::process::exit(1);
-                }
-                if self.write_error.is_none() {
-                    tracing::warn!("Error writing to the AOF file: {e}");
-                }
-                self.write_error = Some(e.to_string());
-            }
         }
-    }
-
-    /// Starts a background fsync when appends wait for one and the last is a second old
-    /// (`appendfsync everysec`).
-    fn background_fsync(&mut self) {
-        if self.policy != AppendFsync::EverySec
-            || (self.no_fsync_on_rewrite && self.rewrite.is_some())
-        {
-            return;
-        }
-        let Some(incr) = &self.incr else {
-            return;
-        };
-        let fs = &self.fsync;
-        let written = fs.written.load(Ordering::Relaxed);
-        if written == fs.synced.load(Ordering::Relaxed)
-            || now_ms() - fs.last_ms.load(Ordering::Relaxed) < 1000
-            || fs.in_flight.swap(true, Ordering::AcqRel)
-        {
-            return;
-        }
-        fs.last_ms.store(now_ms(), Ordering::Relaxed);
-        let file = incr.file.clone();
-        let fs = self.fsync.clone();
-        let spawned = std::thread::Builder::new()
-            .name("aof-fsync".into())
-            .spawn(move || {
-                match file.sync_data() {
-                    Ok(()) => fs.synced.store(written, Ordering::Relaxed),
-                    Err(e) => tracing::warn!("Error syncing the AOF file: {e}"),
-                }
-                fs.in_flight.store(false, Ordering::Release);
-            });
-        if spawned.is_err() {
-            self.fsync.in_flight.store(false, Ordering::Release);
+        self.current_size += self.pending.len() as u64;
+        self.sink.hand_over(&mut self.pending);
+        if self.pending.capacity() > 1 << 20 {
+            self.pending.shrink_to(64 * 1024);
         }
     }
 
     /// Background fsyncs in progress (`aof_pending_bio_fsync`).
     pub fn fsync_in_flight(&self) -> u64 {
-        u64::from(self.fsync.in_flight.load(Ordering::Relaxed))
+        self.sink.fsync_in_flight()
     }
 
     /// Bytes encoded but not yet written (`aof_buffer_length`).
     pub fn buffer_len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.sink.buffered() as usize
     }
 
     /// Forces a SELECT before the next command.
@@ -327,7 +236,6 @@ pub fn start(state: &State, engine: &mut Engine, in_exec: bool) -> Result<(), St
         job.cancel.store(true, Ordering::Relaxed);
     }
     engine.aof.state = AofState::WaitRewrite;
-    engine.aof.write_error = None;
     if in_exec {
         engine.aof.rewrite_scheduled = true;
         tracing::warn!("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
@@ -335,7 +243,7 @@ pub fn start(state: &State, engine: &mut Engine, in_exec: bool) -> Result<(), St
     }
     if let Err(e) = start_rewrite(state, engine) {
         engine.aof.state = AofState::Off;
-        engine.aof.incr = None;
+        engine.aof.close_incr();
         tracing::warn!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation: {e}");
         return Err(e);
     }
@@ -349,21 +257,19 @@ pub fn stop(engine: &mut Engine) {
         return;
     }
     engine.aof.write_pending();
-    if let Some(incr) = &engine.aof.incr {
-        if let Err(e) = incr.file.sync_data() {
-            tracing::warn!("Error syncing the AOF file: {e}");
-        }
-    }
+    engine.aof.sink.sync_now();
     if let Some(job) = engine.aof.rewrite.take() {
         tracing::warn!("Killing running AOF rewrite");
         job.cancel.store(true, Ordering::Relaxed);
+        engine.aof.sink.set_skip_fsync(false);
     }
-    if engine.aof.state == AofState::WaitRewrite {
-        if let Some(incr) = &engine.aof.incr {
-            let _ = std::fs::remove_file(aof_dir(&engine.settings).join(&incr.name));
-        }
+    let temp = (engine.aof.state == AofState::WaitRewrite)
+        .then(|| engine.aof.incr.clone())
+        .flatten();
+    engine.aof.close_incr();
+    if let Some(name) = temp {
+        let _ = std::fs::remove_file(aof_dir(&engine.settings).join(name));
     }
-    engine.aof.incr = None;
     engine.aof.rewrite_scheduled = false;
     engine.aof.state = AofState::Off;
     engine.aof.pending.clear();
@@ -372,11 +278,7 @@ pub fn stop(engine: &mut Engine) {
 /// Writes and syncs what was fed (SHUTDOWN, DEBUG LOADAOF).
 pub fn flush_and_sync(engine: &mut Engine) {
     engine.aof.write_pending();
-    if let Some(incr) = &engine.aof.incr {
-        if let Err(e) = incr.file.sync_data() {
-            tracing::warn!("Error syncing the AOF file: {e}");
-        }
-    }
+    engine.aof.sink.sync_now();
 }
 
 // ---- rewrites ----
@@ -468,6 +370,10 @@ pub fn start_rewrite(state: &State, engine: &mut Engine) -> Result<(), String> {
         covered_incr_seq,
         base: base.clone(),
     });
+    engine
+        .aof
+        .sink
+        .set_skip_fsync(engine.aof.no_fsync_on_rewrite);
     let target = dir.join(&base.name);
     let spawned = std::thread::Builder::new()
         .name("aof-rewrite".into())
@@ -529,6 +435,7 @@ fn finish_rewrite(state: &State, id: u64, result: Result<(), String>) {
     let Some(job) = engine.aof.rewrite.take_if(|j| j.id == id) else {
         return;
     };
+    engine.aof.sink.set_skip_fsync(false);
     engine.aof.last_rewrite_secs = job.secs();
     let dir = aof_dir(&engine.settings);
     let outcome =
@@ -568,9 +475,10 @@ fn install_rewrite(engine: &mut Engine, dir: &Path, job: &Rewrite) -> std::io::R
         // The temporary increment holds every write since the snapshot: it becomes the
         // first increment after the new base.
         engine.aof.write_pending();
+        engine.aof.sink.write_through();
         let name = names::incr(&stem, manifest.last_incr_seq() + 1);
-        if let Some(incr) = &engine.aof.incr {
-            std::fs::rename(dir.join(&incr.name), dir.join(&name))?;
+        if let Some(temp) = &engine.aof.incr {
+            std::fs::rename(dir.join(temp), dir.join(&name))?;
         }
         manifest.push_incr(name.clone());
         promoted = Some(name);
@@ -578,7 +486,7 @@ fn install_rewrite(engine: &mut Engine, dir: &Path, job: &Rewrite) -> std::io::R
     manifest.install_base(job.base.clone(), job.covered_incr_seq);
     persist_manifest(dir, &stem, &manifest)?;
     if let (Some(name), Some(incr)) = (promoted, engine.aof.incr.as_mut()) {
-        incr.name = name;
+        *incr = name;
         engine.aof.state = AofState::On;
     }
     engine.aof.base_size = file_len(&dir.join(&job.base.name));
@@ -600,10 +508,11 @@ fn install_rewrite(engine: &mut Engine, dir: &Path, job: &Rewrite) -> std::io::R
 /// The cron's part: a failed write is retried, `everysec` syncs, a scheduled or automatic
 /// rewrite starts.
 pub fn cron(state: &State, engine: &mut Engine) {
-    if engine.aof.write_error.is_some() {
-        engine.aof.write_pending();
-    }
-    engine.aof.background_fsync();
+    // Bytes no connection wrote through (the expiry cycle's DELs, a replica's stream) and
+    // a failed write's retry.
+    engine.aof.write_pending();
+    engine.aof.sink.write_through();
+    engine.aof.sink.background_fsync();
     if engine.aof.rewrite.is_some() {
         return;
     }
@@ -650,15 +559,20 @@ pub fn restart_after_full_sync(state: &State, engine: &mut Engine) {
 // ---- files ----
 
 impl Aof {
+    /// Appends go to `file` (named `name`, holding `size` bytes) from now on; what was
+    /// handed over before goes to the previous file first.
     fn set_incr(&mut self, file: File, name: String, size: u64) {
-        self.incr = Some(Incr {
-            file: Arc::new(file),
-            name,
-            size,
-        });
+        self.write_pending();
+        self.sink.switch(Some((file, size)));
+        self.incr = Some(name);
         self.force_select();
-        self.fsync.written.store(0, Ordering::Relaxed);
-        self.fsync.synced.store(0, Ordering::Relaxed);
+    }
+
+    /// Closes the increment: nothing more is written.
+    fn close_incr(&mut self) {
+        self.write_pending();
+        self.sink.switch(None);
+        self.incr = None;
     }
 }
 

@@ -18,6 +18,7 @@
 
 pub mod acl;
 pub mod aof;
+pub mod aof_sink;
 pub mod blocking;
 pub mod eviction;
 pub mod failover;
@@ -410,13 +411,24 @@ pub fn encoding_limits(s: &Settings) -> EncodingLimits {
 /// The engine mutex; its guard publishes the replication batch when released, so no code
 /// path can forget to hand propagated writes to the replicas.
 #[derive(Debug)]
-pub struct EngineLock(Mutex<Engine>, Arc<crate::scripting::control::RunControl>);
+pub struct EngineLock(
+    Mutex<Engine>,
+    Arc<crate::scripting::control::RunControl>,
+    Arc<aof_sink::Sink>,
+);
 
 impl EngineLock {
     /// The lock around `engine`.
     pub fn new(engine: Engine) -> EngineLock {
         let control = engine.scripts.control.clone();
-        EngineLock(Mutex::new(engine), control)
+        let sink = engine.aof.sink.clone();
+        EngineLock(Mutex::new(engine), control, sink)
+    }
+
+    /// The AOF's writer, used without the lock: a connection writes its commands through
+    /// before its replies leave (see [`aof_sink`]).
+    pub fn aof_sink(&self) -> &aof_sink::Sink {
+        &self.2
     }
 
     /// The running script as other clients see it, readable without the lock the script

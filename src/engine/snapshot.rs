@@ -284,7 +284,7 @@ impl ServerSnapshot {
                 last_rewrite_ok: e.aof.last_rewrite_ok,
                 rewrites: e.aof.rewrites,
                 consecutive_failures: e.aof.consecutive_failures,
-                last_write_ok: e.aof.write_error.is_none(),
+                last_write_ok: !e.aof.sink.failing(),
                 current_size: e.aof.current_size,
                 base_size: e.aof.base_size,
                 buffer_length: e.aof.buffer_len() as u64,

@@ -331,6 +331,8 @@ impl Conn {
             if matches!(end, Some(End::Shutdown)) {
                 self.state.request_shutdown();
             }
+            // The writes these replies acknowledge reach the AOF first.
+            self.state.engine.aof_sink().write_through();
             if let Err(gone) = self.flush().await {
                 return Some(end.unwrap_or(gone));
             }
@@ -402,6 +404,8 @@ impl Conn {
                 },
             }
         };
+        // A served wait's write (the pop) was handed to the AOF by whoever served it.
+        self.state.engine.aof_sink().write_through();
         match reply {
             Some(bytes) => self.out.raw(&bytes),
             None => match wait.timeout_reply {
