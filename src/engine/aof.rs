@@ -351,15 +351,8 @@ pub fn start_rewrite(state: &State, engine: &mut Engine) -> Result<(), String> {
         }
         AofState::Off => {}
     }
-    let (snapshot, mut aux) = snapshot_for_save(state, engine);
-    aux.repl = None;
-    aux.aof_base = true;
-    let rdb = settings.aof_use_rdb_preamble;
-    let base = AofFile {
-        name: names::base(&stem, engine.aof.manifest.base_seq() + 1, rdb),
-        seq: engine.aof.manifest.base_seq() + 1,
-        kind: FileKind::Base,
-    };
+    let (snapshot, aux) = base_snapshot(state, engine);
+    let base = next_base(&engine.aof.manifest, &settings);
     static JOBS: AtomicU64 = AtomicU64::new(1);
     let id = JOBS.fetch_add(1, Ordering::Relaxed);
     let cancel = Arc::new(AtomicBool::new(false));
@@ -379,20 +372,7 @@ pub fn start_rewrite(state: &State, engine: &mut Engine) -> Result<(), String> {
         .name("aof-rewrite".into())
         .spawn(move || {
             crate::rdb::file::lower_current_thread_priority();
-            let result = if rdb {
-                crate::rdb::file::save_snapshot(
-                    &snapshot,
-                    &aux,
-                    &write_options(&settings),
-                    &target,
-                    Some(&cancel),
-                    None,
-                )
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-            } else {
-                write_commands_base(&snapshot, &aux.functions, &target, &cancel)
-            };
+            let result = write_base(&snapshot, &aux, &settings, &target, &cancel);
             drop(snapshot);
             finish_rewrite(&owner, id, result);
         });
@@ -402,6 +382,52 @@ pub fn start_rewrite(state: &State, engine: &mut Engine) -> Result<(), String> {
     }
     tracing::info!("Background append only file rewriting started");
     Ok(())
+}
+
+/// The next base's manifest entry; `aof-use-rdb-preamble` chooses its format.
+fn next_base(manifest: &Manifest, settings: &Settings) -> AofFile {
+    let seq = manifest.base_seq() + 1;
+    AofFile {
+        name: names::base(&settings.appendfilename, seq, settings.aof_use_rdb_preamble),
+        seq,
+        kind: FileKind::Base,
+    }
+}
+
+/// The point-in-time view a base is written from, its AUX fields marking an AOF base
+/// (no replication fields, as Redis writes a preamble).
+fn base_snapshot(
+    state: &State,
+    engine: &mut Engine,
+) -> (crate::keyspace::KeyspaceSnapshot, crate::rdb::Aux) {
+    let (snapshot, mut aux) = snapshot_for_save(state, engine);
+    aux.repl = None;
+    aux.aof_base = true;
+    (snapshot, aux)
+}
+
+/// Writes a base at `target`: an RDB, or commands with `aof-use-rdb-preamble no`.
+fn write_base(
+    snapshot: &crate::keyspace::KeyspaceSnapshot,
+    aux: &crate::rdb::Aux,
+    settings: &Settings,
+    target: &Path,
+    cancel: &AtomicBool,
+) -> Result<(), String> {
+    if settings.aof_use_rdb_preamble {
+        crate::rdb::file::save_snapshot(
+            snapshot,
+            aux,
+            &write_options(settings),
+            target,
+            Some(cancel),
+            None,
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    } else {
+        write_commands_base(snapshot, &aux.functions, target, cancel)
+    }
 }
 
 /// Writes a base as commands into a temporary file, syncs it and renames it to `target`.
@@ -702,30 +728,10 @@ pub fn open_at_startup(state: &State) -> Result<(), String> {
         .map_err(|e| format!("can't create the AOF directory {}: {e}", dir.display()))?;
     let mut manifest = engine.aof.manifest.clone();
     if manifest.is_empty() {
-        let rdb = settings.aof_use_rdb_preamble;
-        let base = AofFile {
-            name: names::base(&stem, manifest.base_seq() + 1, rdb),
-            seq: manifest.base_seq() + 1,
-            kind: FileKind::Base,
-        };
-        let (snapshot, mut aux) = snapshot_for_save(state, &mut engine);
-        aux.repl = None;
-        aux.aof_base = true;
+        let base = next_base(&manifest, &settings);
+        let (snapshot, aux) = base_snapshot(state, &mut engine);
         let target = dir.join(&base.name);
-        let written = if rdb {
-            crate::rdb::file::save_snapshot(
-                &snapshot,
-                &aux,
-                &write_options(&settings),
-                &target,
-                None,
-                None,
-            )
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-        } else {
-            write_commands_base(&snapshot, &aux.functions, &target, &AtomicBool::new(false))
-        };
+        let written = write_base(&snapshot, &aux, &settings, &target, &AtomicBool::new(false));
         written.map_err(|e| format!("can't create the AOF base file {}: {e}", base.name))?;
         tracing::info!("Creating AOF base file {} on server start", base.name);
         manifest.install_base(base, manifest.last_incr_seq());
