@@ -157,6 +157,23 @@ impl Conn {
         }
     }
 
+    /// Connects and sends one command, or `None` when the server refused the connection or
+    /// closed it before replying: for polls of a node that others may reconfigure (Sentinel
+    /// kills every normal client when it repoints a node), where that is "not yet".
+    pub fn try_cmd(port: u16, args: &[&str]) -> Option<Value> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
+        let mut conn = Conn {
+            stream,
+            buf: Vec::new(),
+        };
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        conn.stream.write_all(&encode(&args)).ok()?;
+        conn.try_read()
+    }
+
     /// Sends raw bytes.
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write");
