@@ -34,6 +34,7 @@ pub mod scripting;
 pub mod server;
 mod sockets;
 pub mod telemetry;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,9 +73,39 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     }
     command::acl::load_users_at_startup(&command::table::TABLE, &mut state.engine.lock())
         .map_err(std::io::Error::other)?;
+    if settings.tls.wanted() {
+        let context = tls::build(&settings.tls).map_err(|e| {
+            tracing::warn!("{e}");
+            std::io::Error::other("Failed to configure TLS. Check logs for more info.")
+        })?;
+        *state.tls.write() = Some(context);
+    }
+    if settings.tls.http_wanted() {
+        let acceptor = tls::build_http(&settings.tls).map_err(|e| {
+            tracing::warn!("{e}");
+            std::io::Error::other(
+                "Failed to configure the control plane's TLS. Check logs for more info.",
+            )
+        })?;
+        *state.http_tls.write() = Some(acceptor);
+    }
+    let plain_binds: &[String] = if settings.plain_tcp_off() {
+        &[]
+    } else {
+        &settings.bind
+    };
     let (listeners, port) =
-        server::listener::bind_all(&settings.bind, settings.port, settings.tcp_backlog).await?;
-    state.ports.lock().resp = port;
+        server::listener::bind_all(plain_binds, settings.port, settings.tcp_backlog).await?;
+    let (tls_listeners, tls_port) = if settings.tls.port != 0 {
+        server::listener::bind_all(&settings.bind, settings.tls.port, settings.tcp_backlog).await?
+    } else {
+        (Vec::new(), 0)
+    };
+    {
+        let mut ports = state.ports.lock();
+        ports.resp = port;
+        ports.tls = tls_port;
+    }
     let unix = if settings.unixsocket.is_empty() {
         None
     } else {
@@ -86,7 +117,11 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     if settings.always_show_logo {
         tracing::info!(
             "{}",
-            telemetry::logging::banner(port, std::process::id(), engine::REDIS_COMPAT_VERSION)
+            telemetry::logging::banner(
+                if port != 0 { port } else { tls_port },
+                std::process::id(),
+                engine::REDIS_COMPAT_VERSION
+            )
         );
     }
     {
@@ -95,7 +130,8 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         engine.loading = true;
     }
     let sockets = sockets::Sockets::new(&state);
-    sockets.adopt_resp(&state, listeners);
+    sockets.adopt(&state, listeners, server::listener::Transport::Plain);
+    sockets.adopt(&state, tls_listeners, server::listener::Transport::Tls);
     if let Some(unix) = unix {
         tokio::spawn(server::listener::accept_unix_loop(
             state.clone(),
@@ -120,7 +156,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         let mut engine = state.engine.lock();
         engine::replication::follow_at_startup(&state, &mut engine, host, port);
     }
-    sockets.start_http(&settings, port)?;
+    sockets.start_http(&settings, if port != 0 { port } else { tls_port })?;
     let _ = state.sockets.set(Box::new(sockets));
     if !settings.pidfile.is_empty() {
         if let Err(e) = std::fs::write(&settings.pidfile, format!("{}\n", std::process::id())) {
@@ -130,6 +166,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     let http = state.ports.lock().http;
     tracing::info!(
         port,
+        tls_port,
         http_port = http,
         pid = std::process::id(),
         "Ready to accept connections"

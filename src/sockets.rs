@@ -14,6 +14,7 @@ use tokio::task::AbortHandle;
 
 use crate::config::{HttpEnabled, Settings};
 use crate::engine::State;
+use crate::server::listener::Transport;
 use crate::{control, server};
 
 /// One listener and the task accepting on it.
@@ -29,11 +30,12 @@ impl Drop for Bound {
     }
 }
 
-/// The RESP listeners and the control plane's.
+/// The RESP listeners (plain and TLS) and the control plane's.
 #[derive(Debug)]
 pub struct Sockets {
     state: Weak<State>,
     resp: Mutex<Vec<Bound>>,
+    tls: Mutex<Vec<Bound>>,
     http: Mutex<Option<Bound>>,
 }
 
@@ -43,17 +45,25 @@ impl Sockets {
         Sockets {
             state: Arc::downgrade(state),
             resp: Mutex::new(Vec::new()),
+            tls: Mutex::new(Vec::new()),
             http: Mutex::new(None),
         }
     }
 
     /// Takes the RESP listeners bound at start-up and starts accepting on them.
-    pub fn adopt_resp(&self, state: &Arc<State>, listeners: Vec<TcpListener>) {
-        let mut resp = self.resp.lock();
+    pub fn adopt(&self, state: &Arc<State>, listeners: Vec<TcpListener>, transport: Transport) {
+        let mut list = self.list(transport).lock();
         for listener in listeners {
             if let Ok(addr) = listener.local_addr() {
-                resp.push(spawn_resp(state, Arc::new(listener), addr));
+                list.push(spawn_resp(state, Arc::new(listener), addr, transport));
             }
+        }
+    }
+
+    fn list(&self, transport: Transport) -> &Mutex<Vec<Bound>> {
+        match transport {
+            Transport::Plain => &self.resp,
+            Transport::Tls => &self.tls,
         }
     }
 
@@ -99,18 +109,35 @@ impl Sockets {
     }
 }
 
-fn spawn_resp(state: &Arc<State>, listener: Arc<TcpListener>, addr: SocketAddr) -> Bound {
-    let task = tokio::spawn(server::listener::accept_loop(state.clone(), listener)).abort_handle();
+fn spawn_resp(
+    state: &Arc<State>,
+    listener: Arc<TcpListener>,
+    addr: SocketAddr,
+    transport: Transport,
+) -> Bound {
+    let task = tokio::spawn(server::listener::accept_loop(
+        state.clone(),
+        listener,
+        transport,
+    ))
+    .abort_handle();
     Bound { addr, task }
 }
 
-impl crate::engine::state::Sockets for Sockets {
-    fn rebind_resp(&self, binds: &[String], port: u16, backlog: u32) -> Result<u16, String> {
+impl Sockets {
+    /// Moves the listeners of `transport` to `binds` on `port` (see the trait's methods).
+    fn rebind(
+        &self,
+        transport: Transport,
+        binds: &[String],
+        port: u16,
+        backlog: u32,
+    ) -> Result<u16, String> {
         let state = self
             .state
             .upgrade()
             .ok_or_else(|| "the server is stopping".to_string())?;
-        let mut current = self.resp.lock();
+        let mut current = self.list(transport).lock();
         let mut kept: Vec<Bound> = Vec::new();
         let mut opened: Vec<(SocketAddr, TcpListener)> = Vec::new();
         let mut port = port;
@@ -143,16 +170,34 @@ impl crate::engine::state::Sockets for Sockets {
         }
         let mut next = kept;
         for (addr, listener) in opened {
-            next.push(spawn_resp(&state, Arc::new(listener), addr));
+            next.push(spawn_resp(&state, Arc::new(listener), addr, transport));
         }
         // The listeners no longer wanted close with their tasks.
         *current = next;
-        if current.is_empty() {
-            tracing::warn!("No TCP address is listened on (bind is empty)");
+        let mut ports = state.ports.lock();
+        let bound = match transport {
+            Transport::Plain => &mut ports.resp,
+            Transport::Tls => &mut ports.tls,
+        };
+        if !current.is_empty() {
+            *bound = port;
+        } else if binds.is_empty() && port == 0 {
+            // Turned off (`tls-port 0`, or `port 0` beside a TLS port).
+            *bound = 0;
         } else {
-            state.ports.lock().resp = port;
+            tracing::warn!("No TCP address is listened on (bind is empty)");
         }
         Ok(port)
+    }
+}
+
+impl crate::engine::state::Sockets for Sockets {
+    fn rebind_resp(&self, binds: &[String], port: u16, backlog: u32) -> Result<u16, String> {
+        self.rebind(Transport::Plain, binds, port, backlog)
+    }
+
+    fn rebind_tls(&self, binds: &[String], port: u16, backlog: u32) -> Result<u16, String> {
+        self.rebind(Transport::Tls, binds, port, backlog)
     }
 
     fn rebind_http(&self, settings: &Settings, resp_port: u16) -> Result<u16, String> {

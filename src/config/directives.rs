@@ -44,8 +44,14 @@ pub const PROTECTED_CONFIGS: &[&str] = &["dir", "dbfilename"];
 
 /// Directives whose values are secrets (Redis's SENSITIVE_CONFIG, plus our control plane's
 /// token): CONFIG SET hides them from the slow log.
-pub const SENSITIVE_CONFIGS: &[&str] =
-    &["masterauth", "masteruser", "requirepass", "http-auth-token"];
+pub const SENSITIVE_CONFIGS: &[&str] = &[
+    "masterauth",
+    "masteruser",
+    "requirepass",
+    "http-auth-token",
+    "tls-key-file-pass",
+    "tls-client-key-file-pass",
+];
 
 /// True when `name` (a directive's name or alias, any case) holds a secret.
 pub fn is_sensitive(name: &str) -> bool {
@@ -464,6 +470,44 @@ pub const HIDDEN: &[&str] = &[
 ];
 
 /// Every directive, in the order conf/replikv.conf lists them.
+/// A `tls-*` text directive (a path, a passphrase or a list), settable at run time.
+macro_rules! tls_text {
+    ($name:literal, $field:ident, $doc:literal) => {
+        Directive {
+            name: $name,
+            alias: None,
+            default: "",
+            mutable: true,
+            multi_arg: false,
+            get: |s| s.tls.$field.clone(),
+            set: |s, a| {
+                s.tls.$field = string_arg(a)?;
+                Ok(())
+            },
+            doc: $doc,
+        }
+    };
+}
+
+/// A `tls-*` yes/no directive, settable at run time.
+macro_rules! tls_flag {
+    ($name:literal, $field:ident, $default:literal, $doc:literal) => {
+        Directive {
+            name: $name,
+            alias: None,
+            default: $default,
+            mutable: true,
+            multi_arg: false,
+            get: |s| yes_no(s.tls.$field),
+            set: |s, a| {
+                s.tls.$field = parse_bool(a)?;
+                Ok(())
+            },
+            doc: $doc,
+        }
+    };
+}
+
 pub static DIRECTIVES: &[Directive] = &[
     // ---- network ----
     Directive {
@@ -1980,6 +2024,78 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         doc: "replikv: sync sessions kept in memory for the control plane.",
     },
+    // ---- TLS (Redis 7.0's names and defaults; see crate::tls for what they do)
+    Directive {
+        name: "tls-port",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.tls.port.to_string(),
+        set: |s, a| {
+            s.tls.port = parse_int(a, 0, 65535)? as u16;
+            Ok(())
+        },
+        doc: "Port for TLS clients (0 = none). With it set, `port 0` turns plain TCP off, as in Redis. At run time the listeners move, connections stay.",
+    },
+    tls_text!("tls-cert-file", cert_file, "Server certificate chain (PEM); also the replication link's client certificate when tls-client-cert-file is unset."),
+    tls_text!("tls-key-file", key_file, "Private key of tls-cert-file (PEM: PKCS#8, PKCS#1 or SEC1)."),
+    tls_text!("tls-key-file-pass", key_file_pass, "Passphrase of an encrypted (PKCS#8) tls-key-file."),
+    tls_text!("tls-client-cert-file", client_cert_file, "Certificate a replica shows its master (default: tls-cert-file)."),
+    tls_text!("tls-client-key-file", client_key_file, "Private key of tls-client-cert-file."),
+    tls_text!("tls-client-key-file-pass", client_key_file_pass, "Passphrase of an encrypted tls-client-key-file."),
+    tls_text!("tls-dh-params-file", dh_params_file, "DH parameters file: checked to be readable PEM; key exchange is ECDHE (X25519, P-256, P-384), so it is not used."),
+    tls_text!("tls-ca-cert-file", ca_cert_file, "CA certificates (PEM) that sign clients' and masters' certificates."),
+    tls_text!("tls-ca-cert-dir", ca_cert_dir, "Directory of CA certificates (every PEM file in it)."),
+    tls_text!("tls-protocols", protocols, "Protocol versions allowed, e.g. \"TLSv1.2 TLSv1.3\" (empty = both; TLSv1 and TLSv1.1 are not offered)."),
+    tls_text!("tls-ciphers", ciphers, "TLS 1.2 cipher suites in OpenSSL's list syntax (AEAD ECDHE suites; empty = all of them)."),
+    tls_text!("tls-ciphersuites", ciphersuites, "TLS 1.3 cipher suites, colon-separated (empty = all of them)."),
+    Directive {
+        name: "tls-auth-clients",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| enum_name(s.tls.auth_clients, super::tls::TLS_AUTH_CLIENTS),
+        set: |s, a| {
+            s.tls.auth_clients = parse_enum(a, super::tls::TLS_AUTH_CLIENTS)?;
+            Ok(())
+        },
+        doc: "TLS clients must show a certificate signed by the CA: yes, no, or optional (checked when shown).",
+    },
+    tls_flag!("tls-replication", replication, "no", "A replica connects to its master over TLS."),
+    tls_flag!("tls-cluster", cluster, "no", "Accepted as Redis; replikv has no cluster bus."),
+    tls_flag!("tls-prefer-server-ciphers", prefer_server_ciphers, "no", "The server's cipher order wins over the client's."),
+    tls_flag!("tls-session-caching", session_caching, "yes", "TLS sessions may be resumed."),
+    Directive {
+        name: "tls-session-cache-size",
+        alias: None,
+        default: "20480",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.tls.session_cache_size.to_string(),
+        set: |s, a| {
+            s.tls.session_cache_size = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "TLS sessions kept for resumption.",
+    },
+    Directive {
+        name: "tls-session-cache-timeout",
+        alias: None,
+        default: "300",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.tls.session_cache_timeout.to_string(),
+        set: |s, a| {
+            s.tls.session_cache_timeout = parse_int(a, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+        doc: "Seconds a stored TLS session may be resumed for.",
+    },
+    tls_text!("http-tls-cert-file", http_cert_file, "replikv: the control plane serves HTTPS with this certificate chain (PEM; empty = plain HTTP)."),
+    tls_text!("http-tls-key-file", http_key_file, "replikv: private key of http-tls-cert-file."),
+    tls_text!("http-tls-ca-cert-file", http_ca_cert_file, "replikv: with HTTPS, callers must show a client certificate signed by these CA certificates (empty = none asked)."),
 ];
 
 #[cfg(test)]

@@ -11,11 +11,13 @@ pub mod fdlimit;
 pub mod parse;
 pub mod rewrite;
 pub mod stored;
+pub mod tls;
 
 use std::path::PathBuf;
 
 pub use directives::{find, Directive, DIRECTIVES};
 pub use parse::{parse_command_line, read_file, CommandLine, ConfigError, Line, Origin};
+pub use tls::{TlsAuthClients, TlsSettings};
 
 /// Log verbosity, as Redis names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -404,9 +406,17 @@ pub struct Settings {
     pub otel_service_name: String,
     /// `sync-history-size`: sync sessions kept for the control plane.
     pub sync_history_size: u64,
+    /// The `tls-*` directives.
+    pub tls: TlsSettings,
 }
 
 impl Settings {
+    /// True when plain TCP is off: `port 0` beside a `tls-port`, as Redis reads it (without
+    /// a TLS port, replikv reads `port 0` as "an ephemeral port").
+    pub fn plain_tcp_off(&self) -> bool {
+        self.port == 0 && self.tls.port != 0
+    }
+
     /// The defaults, taken from the directive table.
     pub fn defaults() -> Settings {
         let mut s = Settings::blank();
@@ -532,6 +542,7 @@ impl Settings {
             otel_endpoint: String::new(),
             otel_service_name: String::new(),
             sync_history_size: 0,
+            tls: TlsSettings::blank(),
         }
     }
 

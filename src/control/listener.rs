@@ -25,8 +25,17 @@ use crate::config::fdlimit::HTTP_MAX_CONNECTIONS;
 /// How long a connection may take to send a request head (or sit idle between requests).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where a new connection learns whether to speak HTTPS: the acceptor of the moment
+/// (`http-tls-*` may change at run time), or none for plain HTTP.
+pub type TlsSource = Arc<dyn Fn() -> Option<tokio_rustls::TlsAcceptor> + Send + Sync>;
+
 /// Serves `app` on `listener` until `shutdown` turns true.
-pub async fn serve(listener: Arc<TcpListener>, app: Router, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: Arc<TcpListener>,
+    app: Router,
+    mut shutdown: watch::Receiver<bool>,
+    tls: TlsSource,
+) {
     let slots = Arc::new(Semaphore::new(HTTP_MAX_CONNECTIONS as usize));
     let (closing_tx, closing_rx) = watch::channel(false);
     let mut last_accept_warning: Option<tokio::time::Instant> = None;
@@ -54,19 +63,31 @@ pub async fn serve(listener: Arc<TcpListener>, app: Router, mut shutdown: watch:
             },
             _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => break,
         };
-        tokio::spawn(serve_connection(
-            stream,
-            peer,
-            app.clone(),
-            closing_rx.clone(),
-            slot,
-        ));
+        let app = app.clone();
+        let closing = closing_rx.clone();
+        match tls() {
+            None => {
+                tokio::spawn(serve_connection(stream, peer, app, closing, slot));
+            }
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    // The handshake counts against the same time limit as a request head.
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => serve_connection(tls, peer, app, closing, slot).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "HTTPS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "HTTPS handshake timed out"),
+                    }
+                });
+            }
+        }
     }
     let _ = closing_tx.send(true);
 }
 
 async fn serve_connection(
-    stream: tokio::net::TcpStream,
+    stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     peer: SocketAddr,
     app: Router,
     mut closing: watch::Receiver<bool>,

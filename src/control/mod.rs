@@ -198,6 +198,9 @@ pub fn serve(
     listener: Arc<tokio::net::TcpListener>,
 ) -> tokio::task::JoinHandle<()> {
     let shutdown = state.shutdown.subscribe();
+    let tls_source = state.clone();
+    let tls: listener::TlsSource =
+        Arc::new(move || tls_source.http_tls.read().as_ref().map(|a| a.0.clone()));
     let app = app(Control::new(state));
-    tokio::spawn(listener::serve(listener, app, shutdown))
+    tokio::spawn(listener::serve(listener, app, shutdown, tls))
 }

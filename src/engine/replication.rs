@@ -540,10 +540,17 @@ impl Follower for State {
 
     fn announced_port(&self) -> u16 {
         let s = State::settings(self);
+        let ports = *self.ports.lock();
         if s.replica_announce_port != 0 {
             s.replica_announce_port
+        } else if s.tls.replication && ports.tls != 0 {
+            ports.tls
         } else {
-            self.ports.lock().resp
+            ports.resp
         }
+    }
+
+    fn tls_connector(&self) -> Option<tokio_rustls::TlsConnector> {
+        self.tls.read().as_ref().map(|c| c.connector.clone())
     }
 }

@@ -148,7 +148,15 @@ pub fn apply_config_set(
             .set_capacity(next.sync_history_size as usize);
     }
     let before = engine.settings.clone();
+    let tls = rebuild_tls(state, &before, &next)?;
+    let http_tls = rebuild_http_tls(&before, &next)?;
     move_sockets(state, &before, &next)?;
+    if let Some(context) = tls {
+        *state.tls.write() = Some(context);
+    }
+    if let Some(acceptor) = http_tls {
+        *state.http_tls.write() = acceptor;
+    }
     if next.otel_endpoint != before.otel_endpoint
         || next.otel_service_name != before.otel_service_name
     {
@@ -200,22 +208,120 @@ pub fn apply_config_set(
     Ok(next)
 }
 
+/// A new TLS context when CONFIG SET changed what it is built from (or TLS is wanted for
+/// the first time), built before anything changes: a failure refuses the whole CONFIG SET
+/// with Redis's text, naming the first `tls-*` directive changed.
+fn rebuild_tls(
+    state: &State,
+    before: &Settings,
+    next: &Settings,
+) -> Result<Option<crate::tls::Context>, ConfigSetError> {
+    let first_time = next.tls.wanted() && state.tls.read().is_none();
+    if !next.tls.wanted() || !(first_time || next.tls.context_differs(&before.tls)) {
+        return Ok(None);
+    }
+    crate::tls::build(&next.tls).map(Some).map_err(|e| {
+        tracing::warn!("{e}");
+        let name = config::DIRECTIVES
+            .iter()
+            .find(|d| d.name.starts_with("tls-") && (d.get)(before) != (d.get)(next))
+            .map_or("tls-port", |d| d.name);
+        ConfigSetError::Invalid {
+            name: name.into(),
+            reason: crate::tls::UPDATE_FAILED.into(),
+        }
+    })
+}
+
+/// The control plane's new HTTPS acceptor when CONFIG SET changed an `http-tls-*` file:
+/// `Some(None)` turns HTTPS off; a file that cannot be used refuses the CONFIG SET.
+#[allow(clippy::option_option)]
+fn rebuild_http_tls(
+    before: &Settings,
+    next: &Settings,
+) -> Result<Option<Option<crate::tls::HttpAcceptor>>, ConfigSetError> {
+    if !next.tls.http_differs(&before.tls) {
+        return Ok(None);
+    }
+    if !next.tls.http_wanted() {
+        return Ok(Some(None));
+    }
+    crate::tls::build_http(&next.tls)
+        .map(|a| Some(Some(a)))
+        .map_err(|e| {
+            tracing::warn!("{e}");
+            let name = config::DIRECTIVES
+                .iter()
+                .find(|d| d.name.starts_with("http-tls-") && (d.get)(before) != (d.get)(next))
+                .map_or("http-tls-cert-file", |d| d.name);
+            ConfigSetError::Invalid {
+                name: name.into(),
+                reason: crate::tls::UPDATE_FAILED.into(),
+            }
+        })
+}
+
 /// CONFIG SET `bind`, `port` or `http-*`: the listeners move before the settings change,
 /// and a failure refuses the whole CONFIG SET with Redis's texts.
 fn move_sockets(state: &State, before: &Settings, next: &Settings) -> Result<(), ConfigSetError> {
     let Some(sockets) = state.sockets.get() else {
         return Ok(());
     };
-    let resp_port = state.ports.lock().resp;
-    let port_changed = next.port != before.port;
+    let bound = *state.ports.lock();
+    let resp_port = bound.resp;
+    let port_changed = next.port != before.port || next.plain_tcp_off() != before.plain_tcp_off();
     let mut port = resp_port;
+    let tls_moves = next.tls.port != before.tls.port || next.bind != before.bind;
+    if tls_moves {
+        let binds: &[String] = if next.tls.port == 0 { &[] } else { &next.bind };
+        let wanted = if next.tls.port == before.tls.port {
+            bound.tls
+        } else {
+            next.tls.port
+        };
+        sockets
+            .rebind_tls(binds, wanted, next.tcp_backlog)
+            .map_err(|e| {
+                tracing::warn!(error = %e, "CONFIG SET could not move the TLS listeners");
+                ConfigSetError::Invalid {
+                    name: if next.tls.port != before.tls.port {
+                        "tls-port"
+                    } else {
+                        "bind"
+                    }
+                    .into(),
+                    reason: if next.tls.port != before.tls.port {
+                        "Unable to listen on this port. Check server logs."
+                    } else {
+                        "Failed to bind to specified addresses."
+                    }
+                    .into(),
+                }
+            })?;
+    }
+    let restore_tls = || {
+        if tls_moves {
+            let binds: &[String] = if before.tls.port == 0 {
+                &[]
+            } else {
+                &before.bind
+            };
+            let _ = sockets.rebind_tls(binds, bound.tls, before.tcp_backlog);
+        }
+    };
     if port_changed || next.bind != before.bind {
         // An ephemeral port chosen at start keeps being used when only `bind` changes.
         let wanted = if port_changed { next.port } else { resp_port };
+        let binds: &[String] = if next.plain_tcp_off() {
+            &[]
+        } else {
+            &next.bind
+        };
         port = sockets
-            .rebind_resp(&next.bind, wanted, next.tcp_backlog)
+            .rebind_resp(binds, wanted, next.tcp_backlog)
             .map_err(|e| {
                 tracing::warn!(error = %e, "CONFIG SET could not move the listeners");
+                restore_tls();
                 if port_changed {
                     ConfigSetError::Invalid {
                         name: "port".into(),
@@ -234,11 +340,23 @@ fn move_sockets(state: &State, before: &Settings, next: &Settings) -> Result<(),
         || next.http_port != before.http_port
         || (port != resp_port && next.http_port == config::HttpPort::Auto);
     if http_changed {
-        if let Err(reason) = sockets.rebind_http(next, port) {
+        // Without plain TCP, `http-port auto` counts from the TLS port.
+        let base = if port != 0 {
+            port
+        } else {
+            state.ports.lock().tls
+        };
+        if let Err(reason) = sockets.rebind_http(next, base) {
             if port != resp_port || next.bind != before.bind {
                 // All or nothing: the RESP listeners go back where they were.
-                let _ = sockets.rebind_resp(&before.bind, resp_port, before.tcp_backlog);
+                let binds: &[String] = if before.plain_tcp_off() {
+                    &[]
+                } else {
+                    &before.bind
+                };
+                let _ = sockets.rebind_resp(binds, resp_port, before.tcp_backlog);
             }
+            restore_tls();
             return Err(ConfigSetError::Invalid {
                 name: "http-port".into(),
                 reason,

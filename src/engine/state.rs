@@ -47,6 +47,8 @@ pub struct BoundPorts {
     pub resp: u16,
     /// HTTP control plane port (0 when disabled).
     pub http: u16,
+    /// TLS port (0 when none).
+    pub tls: u16,
 }
 
 /// How the engine runs a command that no client sent — our master's stream, applied on a
@@ -63,6 +65,8 @@ pub trait Sockets: Send + Sync + std::fmt::Debug {
     /// listeners already on an address wanted and closing the others. On failure nothing
     /// changes. Returns the port listened on.
     fn rebind_resp(&self, binds: &[String], port: u16, backlog: u32) -> Result<u16, String>;
+    /// The same for the TLS listeners (`tls-port`); no `binds` and port 0 closes them all.
+    fn rebind_tls(&self, binds: &[String], port: u16, backlog: u32) -> Result<u16, String>;
     /// Moves the control plane to `settings`' `http-enabled`, `http-bind` and `http-port`
     /// (resolved against RESP port `resp_port`); on failure nothing changes. Returns its
     /// port (0: off).
@@ -101,6 +105,12 @@ pub struct State {
     pub run_command: RunCommand,
     /// The listening sockets, once the server bound them (see [`Sockets`]).
     pub sockets: std::sync::OnceLock<Box<dyn Sockets>>,
+    /// The TLS context new TLS connections use (none until TLS is configured); replaced
+    /// whole by CONFIG SET, so an open connection keeps the one it started with.
+    pub tls: RwLock<Option<crate::tls::Context>>,
+    /// The control plane's HTTPS acceptor (`http-tls-*`; none: plain HTTP), read at each
+    /// accepted connection.
+    pub http_tls: RwLock<Option<crate::tls::HttpAcceptor>>,
 }
 
 impl State {
@@ -129,6 +139,8 @@ impl State {
             master_session: Mutex::new(None),
             run_command,
             sockets: std::sync::OnceLock::new(),
+            tls: RwLock::new(None),
+            http_tls: RwLock::new(None),
         });
         let _ = state.me.set(Arc::downgrade(&state));
         state

@@ -165,8 +165,11 @@ pub trait Follower: Host {
     fn close_master_client(&self);
     /// Sets or clears the dataset-loading state (`-LOADING`).
     fn set_loading(&self, loading: bool);
-    /// The port we announce to our master (`replica-announce-port`, else the bound port).
+    /// The port we announce to our master (`replica-announce-port`, else the bound port:
+    /// the TLS one under `tls-replication`, as Redis).
     fn announced_port(&self) -> u16;
+    /// The TLS connector for our master (`tls-replication`), if TLS is configured.
+    fn tls_connector(&self) -> Option<tokio_rustls::TlsConnector>;
 }
 
 /// Shared replication state; every task reaches it through [`Host::hub`].

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::{debug, info, info_span, warn, Instrument};
@@ -24,7 +23,7 @@ use super::fault;
 use super::history::{unix_ms, SyncKind, SyncOutcome};
 use super::log::encode;
 use super::phase::{Phase, Side};
-use super::{CachedMaster, Follower, LinkState};
+use super::{CachedMaster, Follower, LinkRead, LinkState, LinkWrite};
 use crate::config::DisklessLoad;
 use crate::resp::RequestParser;
 
@@ -197,7 +196,12 @@ async fn attempt(
     })?
     .map_err(|e| format!("error connecting to the master: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let (rd, mut wr) = if settings.tls.replication {
+        secure(host, stream, master_host, settings.repl_timeout).await?
+    } else {
+        let (rd, wr) = stream.into_split();
+        (Box::new(rd) as LinkRead, Box::new(wr) as LinkWrite)
+    };
     let mut conn = LineReader {
         rd,
         buf: BytesMut::with_capacity(16 * 1024),
@@ -317,11 +321,7 @@ impl Drop for MasterClientGuard<'_> {
 /// The handshake step that sends our trace context.
 const TRACEPARENT: &str = "REPLCONF traceparent";
 
-async fn handshake(
-    host: &Arc<dyn Follower>,
-    conn: &mut LineReader,
-    wr: &mut OwnedWriteHalf,
-) -> Attempt {
+async fn handshake(host: &Arc<dyn Follower>, conn: &mut LineReader, wr: &mut LinkWrite) -> Attempt {
     let settings = host.settings();
     send(wr, &[b"PING"]).await?;
     let pong = conn.line().await?;
@@ -413,7 +413,7 @@ enum PsyncReply {
 /// decision.
 async fn psync(
     conn: &mut LineReader,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut LinkWrite,
     cached: Option<&CachedMaster>,
     failover: bool,
 ) -> Result<PsyncReply, String> {
@@ -474,7 +474,7 @@ enum Framing {
 async fn full_sync(
     host: &Arc<dyn Follower>,
     conn: &mut LineReader,
-    wr: &mut OwnedWriteHalf,
+    wr: &mut LinkWrite,
     sync_id: u64,
     generation: u64,
     replid: &str,
@@ -708,7 +708,7 @@ fn progress(host: &Arc<dyn Follower>, generation: u64, read: u64) {
 async fn stream_from_master(
     host: &Arc<dyn Follower>,
     mut conn: LineReader,
-    mut wr: OwnedWriteHalf,
+    mut wr: LinkWrite,
     sync_id: u64,
     generation: u64,
 ) -> Attempt {
@@ -779,7 +779,7 @@ fn record_kind(kind: &str, replid: &str, offset: u64) {
 }
 
 /// Writes one command.
-async fn send(wr: &mut OwnedWriteHalf, argv: &[&[u8]]) -> Attempt {
+async fn send(wr: &mut LinkWrite, argv: &[&[u8]]) -> Attempt {
     let mut buf = Vec::new();
     encode(&mut buf, argv);
     wr.write_all(&buf)
@@ -789,7 +789,7 @@ async fn send(wr: &mut OwnedWriteHalf, argv: &[&[u8]]) -> Attempt {
 
 /// Buffered reads from the master: lines during the handshake, raw bytes afterwards.
 struct LineReader {
-    rd: OwnedReadHalf,
+    rd: LinkRead,
     buf: BytesMut,
     /// `repl-timeout`: the longest silence any phase accepts (Redis checks the same bound
     /// in its cron for every state from connecting to streaming).
@@ -853,6 +853,31 @@ impl io::Read for ChannelReader {
         self.current.advance(n);
         Ok(n)
     }
+}
+
+/// The TLS handshake with the master (`tls-replication`), bounded by `repl-timeout`. The
+/// certificate chain is checked against the CA, the host name is not (as Redis).
+async fn secure(
+    host: &Arc<dyn Follower>,
+    stream: TcpStream,
+    master_host: &str,
+    timeout_secs: u64,
+) -> Result<(LinkRead, LinkWrite), String> {
+    let connector = host
+        .tls_connector()
+        .ok_or_else(|| "tls-replication is on but TLS is not configured".to_string())?;
+    let tls = tokio::time::timeout(
+        Duration::from_secs(timeout_secs),
+        connector.connect(crate::tls::server_name(master_host), stream),
+    )
+    .await
+    .map_err(|_| {
+        warn!("{}", timeout_text::HANDSHAKE);
+        timeout_text::HANDSHAKE.to_string()
+    })?
+    .map_err(|e| format!("TLS handshake with the master failed: {e}"))?;
+    let (rd, wr) = tokio::io::split(tls);
+    Ok((Box::new(rd), Box::new(wr)))
 }
 
 /// Connects to the master from `source` (`bind-source-addr`) when one is set, trying each

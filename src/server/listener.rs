@@ -91,9 +91,18 @@ pub fn bind_one(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> 
     socket.listen(backlog.max(1))
 }
 
+/// What a listener speaks: plain RESP (`port`) or RESP over TLS (`tls-port`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain TCP.
+    Plain,
+    /// TLS, with the server's current TLS context.
+    Tls,
+}
+
 /// Accepts clients on `listener` until shutdown (or until the task is aborted: CONFIG SET
 /// bind/port closes listeners it no longer wants).
-pub async fn accept_loop(state: Arc<State>, listener: Arc<TcpListener>) {
+pub async fn accept_loop(state: Arc<State>, listener: Arc<TcpListener>, transport: Transport) {
     let mut shutdown = state.shutdown.subscribe();
     let mut failures = AcceptFailures::default();
     loop {
@@ -108,27 +117,97 @@ pub async fn accept_loop(state: Arc<State>, listener: Arc<TcpListener>) {
                 continue;
             }
         };
-        let settings = match admit(&state, peer.ip().to_canonical().is_loopback()) {
-            Ok(settings) => settings,
-            Err(text) => {
-                tokio::spawn(refuse(stream, text));
-                continue;
-            }
-        };
-        configure(&stream, settings.tcp_keepalive);
+        let is_local = peer.ip().to_canonical().is_loopback();
+        let admitted = admit(&state, is_local);
+        if let Ok(settings) = &admitted {
+            configure(&stream, settings.tcp_keepalive);
+        }
         let local = stream
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let (rd, wr) = stream.into_split();
-        start_client(
-            &state,
-            Box::new(rd),
-            Box::new(wr),
-            peer.to_string(),
-            local,
-            peer.ip().to_canonical().is_loopback(),
-        );
+        match transport {
+            Transport::Plain => match admitted {
+                Ok(_) => {
+                    let (rd, wr) = stream.into_split();
+                    start_client(
+                        &state,
+                        Box::new(rd),
+                        Box::new(wr),
+                        peer.to_string(),
+                        local,
+                        is_local,
+                    );
+                }
+                Err(text) => {
+                    tokio::spawn(refuse(stream, text));
+                }
+            },
+            // The handshake runs on the connection's own task, so a slow or hostile peer
+            // never holds the accept loop; a refusal is sent over TLS, where the client
+            // can read it.
+            Transport::Tls => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let Some(tls) = handshake(&state, stream, &peer, &local).await else {
+                        return;
+                    };
+                    match admitted {
+                        Ok(_) => {
+                            let (rd, wr) = tokio::io::split(tls);
+                            start_client(
+                                &state,
+                                Box::new(rd),
+                                Box::new(wr),
+                                peer.to_string(),
+                                local,
+                                is_local,
+                            );
+                        }
+                        Err(text) => refuse(tls, text).await,
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The first byte of every TLS connection: a handshake record.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// The server side of a TLS handshake, with the current context and a time limit; a
+/// failure is logged as Redis logs it (verbose) and drops the connection.
+async fn handshake(
+    state: &State,
+    stream: TcpStream,
+    peer: &SocketAddr,
+    local: &str,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let acceptor = state.tls.read().as_ref().map(|c| c.acceptor.clone())?;
+    let outcome = tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, async {
+        // A peer that does not open with a TLS handshake record (plain RESP on the TLS
+        // port) is closed without an answer, as OpenSSL does: a TLS alert would reach a
+        // plain client as a reply of type `\x15`.
+        let mut first = [0u8; 1];
+        if stream.peek(&mut first).await? == 0 || first[0] != TLS_HANDSHAKE_RECORD {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not a TLS handshake (plain text on the TLS port?)",
+            ));
+        }
+        acceptor.accept(stream).await
+    })
+    .await;
+    match outcome {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!("Error accepting a client connection: {e} (addr={peer} laddr={local})");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("Error accepting a client connection: TLS handshake timed out (addr={peer} laddr={local})");
+            None
+        }
     }
 }
 
@@ -280,6 +359,7 @@ fn configure(stream: &TcpStream, keepalive_secs: u64) {
 /// Sends a refused connection its error line, then closes it.
 async fn refuse(mut stream: impl tokio::io::AsyncWrite + Unpin, text: &'static str) {
     let _ = stream.write_all(format!("-{text}\r\n").as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 #[cfg(test)]

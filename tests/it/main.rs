@@ -75,6 +75,8 @@ mod startup;
 /// Streams and consumer groups vs redis-server 7.0: replies byte for byte, blocking reads,
 /// replication both ways, RDB files and DUMP payloads.
 mod streams;
+/// TLS clients, certificates, suites and replication over TLS, side by side with Redis.
+mod tls;
 /// One trace per sync across both nodes (REPLCONF traceparent), exported over OTLP.
 mod traces;
 /// MULTI/EXEC/DISCARD/WATCH against redis-server 7.0, with two clients per server.

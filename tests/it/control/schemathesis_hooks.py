@@ -14,7 +14,8 @@ its own set-up; each keeps every check on every operation:
   later auth check would test the fuzzer's change instead of the server. That key is
   dropped from generated bodies.
 - For the same reason the directives that move the run's own sockets (`port`, `bind`,
-  `http-port`, `http-bind`, `http-enabled`: they take effect at run time) are dropped, and so
+  `http-port`, `http-bind`, `http-enabled`, `tls-port`, and `http-tls-*`, which would turn
+  the run's plain HTTP into HTTPS: they take effect at run time) are dropped, and so
   is `otel-endpoint`, whose generated URL the exporter would really post spans to (off this
   host). tests/it/networking.rs and tests/it/traces.rs change them on purpose.
 """
@@ -37,5 +38,6 @@ def before_call(context, case, kwargs):
         _pin(case.body.get("target"))
     elif path == "/v1/config":
         for key in ("http-auth-token", "port", "bind", "http-port", "http-bind",
-                    "http-enabled", "otel-endpoint"):
+                    "http-enabled", "otel-endpoint", "tls-port", "http-tls-cert-file",
+                    "http-tls-key-file", "http-tls-ca-cert-file"):
             case.body.pop(key, None)
