@@ -1835,6 +1835,19 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Whether Sentinel should report this replica.",
     },
     Directive {
+        name: "replica-refuse-empty-full-sync",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.replica_refuse_empty_full_sync),
+        set: |s, a| {
+            s.replica_refuse_empty_full_sync = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "replikv: a replica holding data refuses a full sync that would replace it with an empty dataset from a new replication history (a master restarted empty without persistence); it keeps its data and retries. Off by default, as Redis.",
+    },
+    Directive {
         name: "replica-announce-ip",
         alias: Some("slave-announce-ip"),
         default: "",

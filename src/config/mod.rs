@@ -361,6 +361,9 @@ pub struct Settings {
     pub replica_priority: u64,
     /// `replica-announced`.
     pub replica_announced: bool,
+    /// `replica-refuse-empty-full-sync`: keep our data rather than install an empty
+    /// dataset from a new history.
+    pub replica_refuse_empty_full_sync: bool,
     /// `replica-announce-ip`.
     pub replica_announce_ip: String,
     /// `replica-announce-port`.
@@ -520,6 +523,7 @@ impl Settings {
             repl_max_concurrent_full_syncs: 0,
             replica_priority: 0,
             replica_announced: false,
+            replica_refuse_empty_full_sync: false,
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
             min_replicas_to_write: 0,

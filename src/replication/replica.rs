@@ -51,18 +51,12 @@ type Attempt = Result<(), String>;
 pub async fn run(host: Arc<dyn Follower>, generation: u64) {
     let hub = host.hub();
     let mut gen_rx = hub.generation.subscribe();
-    let mut attempt_no = 0u64;
+    let mut retry = Retry::default();
     loop {
         let Some((master_host, master_port)) = target(&host, generation) else {
             return;
         };
-        if attempt_no > 0 {
-            // Reconnect at once after a loss, then once a second, as Redis's cron does.
-            let pause = if attempt_no == 1 {
-                Duration::from_millis(0)
-            } else {
-                Duration::from_secs(1)
-            };
+        if let Some(pause) = retry.pause() {
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = gen_rx.changed() => {}
@@ -71,7 +65,6 @@ pub async fn run(host: Arc<dyn Follower>, generation: u64) {
                 return;
             }
         }
-        attempt_no += 1;
         let cancelled = async {
             loop {
                 if gen_rx.changed().await.is_err() || *gen_rx.borrow() != generation {
@@ -92,10 +85,54 @@ pub async fn run(host: Arc<dyn Follower>, generation: u64) {
             Ok(()) => "link closed".to_string(),
             Err(e) => e.clone(),
         };
+        let streamed = hub
+            .role
+            .lock()
+            .link()
+            .is_some_and(|l| l.generation == generation && l.state == LinkState::Connected);
+        retry.attempted(streamed);
         link_down(&host, generation, &reason, was_up);
         if target(&host, generation).is_some() {
             info!(master = %format!("{master_host}:{master_port}"), reason = %reason, "master link down, will reconnect");
         }
+    }
+}
+
+/// When the next attempt to reach the master starts. The first attempt, and the first after
+/// losing a link that was streaming, start at once (Redis reconnects within its next cron
+/// tick); attempts that keep failing back off exponentially from [`RETRY_FIRST`] up to
+/// Redis's once a second, each pause drawn at random from its upper half, so replicas cut
+/// off together (a master restart, a network flap) do not come back in lockstep.
+#[derive(Debug, Default)]
+struct Retry {
+    /// Attempts made so far.
+    attempts: u64,
+    /// Attempts in a row that never reached streaming.
+    failures: u32,
+}
+
+/// The pause after the first failed attempt.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+/// The longest pause: Redis's rhythm (its cron retries once a second).
+const RETRY_MAX: Duration = Duration::from_secs(1);
+
+impl Retry {
+    /// The pause before the next attempt (`None`: go at once).
+    fn pause(&self) -> Option<Duration> {
+        if self.attempts == 0 || self.failures == 0 {
+            return None;
+        }
+        let ceiling = RETRY_FIRST
+            .saturating_mul(1 << (self.failures - 1).min(10))
+            .min(RETRY_MAX);
+        let ms = ceiling.as_millis() as u64;
+        Some(Duration::from_millis(rand::random_range(ms / 2..=ms)))
+    }
+
+    /// Records an attempt's end: whether the link had reached streaming.
+    fn attempted(&mut self, streamed: bool) {
+        self.attempts += 1;
+        self.failures = if streamed { 0 } else { self.failures + 1 };
     }
 }
 
@@ -599,15 +636,11 @@ async fn full_sync(
             w.flush().await.map_err(|e| e.to_string())?;
             w.get_mut().sync_all().await.map_err(|e| e.to_string())?;
         }
-        let dump = settings.dir.join(&settings.dbfilename);
-        tokio::fs::rename(&tmp, &dump)
-            .await
-            .map_err(|e| format!("rename the received RDB: {e}"))?;
         hub.enter_phase(sync_id, Phase::Load);
         fault::at(Side::Replica, Phase::Load).await?;
         let _loading = LoadingFlag::raise(host);
         let loader_host = host.clone();
-        let load_path = dump.clone();
+        let load_path = tmp.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             let file = std::fs::File::open(&load_path)
                 .map_err(|e| format!("open {}: {e}", load_path.display()))?;
@@ -616,9 +649,23 @@ async fn full_sync(
         })
         .instrument(info_span!("repl.replica.load", streaming = false))
         .await
-        .map_err(|e| e.to_string());
-        (bytes, loaded??)
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        // The received file replaces the dump only once it loaded and is accepted.
+        let loaded = match loaded.and_then(|l| refuse_empty(host, &l, replid).map(|()| l)) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        let dump = settings.dir.join(&settings.dbfilename);
+        tokio::fs::rename(&tmp, &dump)
+            .await
+            .map_err(|e| format!("rename the received RDB: {e}"))?;
+        (bytes, loaded)
     };
+    refuse_empty(host, &loaded, replid)?;
     let keys = loaded.keys;
     host.install_dataset(loaded, replid, offset);
     hub.add_transfer(sync_id, bytes, keys);
@@ -630,6 +677,27 @@ async fn full_sync(
     let ack = offset.to_string();
     send(wr, &[b"REPLCONF", b"ACK", ack.as_bytes()]).await?;
     Ok(())
+}
+
+/// `replica-refuse-empty-full-sync`: the seed's warning made a guard. A master restarted
+/// without persistence comes back empty under a new replication id, and a full sync from it
+/// would wipe every replica. With the directive on, a replica holding keys refuses an empty
+/// dataset from a history other than the one it follows, keeps its data, and retries (so an
+/// operator can promote it, or turn the directive off to accept the wipe).
+fn refuse_empty(host: &Arc<dyn Follower>, loaded: &super::LoadedDataset, replid: &str) -> Attempt {
+    let settings = host.settings();
+    if !settings.replica_refuse_empty_full_sync
+        || loaded.keys > 0
+        || host.dataset_is_empty()
+        || host.repl_position().replid.eq_ignore_ascii_case(replid)
+    {
+        return Ok(());
+    }
+    let reason = format!(
+        "refused an empty dataset from a new replication history ({replid}) that would replace this replica's data (replica-refuse-empty-full-sync yes)"
+    );
+    warn!("{reason}");
+    Err(reason)
 }
 
 /// The server's `loading` flag (clients get -LOADING), raised for as long as it lives, so
@@ -915,4 +983,27 @@ async fn connect_from(host: &str, port: u16, source: &str) -> std::io::Result<Tc
             format!("{host} resolves to no address"),
         )
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_start_at_once_after_a_loss_and_back_off_while_failing() {
+        let mut retry = Retry::default();
+        assert_eq!(retry.pause(), None, "the first attempt");
+        retry.attempted(true);
+        assert_eq!(retry.pause(), None, "a streaming link lost: at once");
+        let mut pauses = Vec::new();
+        for _ in 0..8 {
+            retry.attempted(false);
+            pauses.push(retry.pause().expect("a pause after a failure"));
+        }
+        assert!(pauses[0] >= RETRY_FIRST / 2 && pauses[0] <= RETRY_FIRST);
+        assert!(pauses.iter().all(|p| *p <= RETRY_MAX));
+        assert!(pauses[7] >= RETRY_MAX / 2, "capped at Redis's second");
+        retry.attempted(true);
+        assert_eq!(retry.pause(), None, "streaming resets the backoff");
+    }
 }

@@ -236,3 +236,40 @@ fn debug_fault_refuses_bad_actions() {
         Value::Simple("OK".into())
     );
 }
+
+/// A streaming link lost again and again comes back at once each time (Redis relinks
+/// within its next cron tick, under 0.5 s): the retry pause only grows while attempts keep
+/// failing. Before, every loss after the first waited a full second.
+#[test]
+fn a_link_lost_again_and_again_relinks_at_once() {
+    let master = master();
+    let replica = start_replica(Kind::Replikv, &master, &[]);
+    wait_converged(&master, &replica, Duration::from_secs(20));
+    // Each relink is a new replica-side session in the history.
+    let sessions = |node: &Node| {
+        syncs(node)
+            .iter()
+            .filter(|s| s["side"] == "replica")
+            .count()
+    };
+    for cut in 1..=3 {
+        let before = sessions(&replica);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            master.conn().cmd(&["CLIENT", "KILL", "TYPE", "replica"]),
+            Value::Int(1),
+            "cut {cut}"
+        );
+        wait_until(Duration::from_secs(10), "the replica to relink", || {
+            sessions(&replica) > before
+                && crate::harness::repl::info_field(&replica, "replication", "master_link_status")
+                    == "up"
+        });
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(900),
+            "cut {cut}: relinked after {took:?}"
+        );
+    }
+    assert_same_keyspace(&master, &replica);
+}

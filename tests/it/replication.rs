@@ -877,3 +877,95 @@ fn a_storm_of_replicas_shares_one_snapshot() {
     }
     let _ = info(&mut master.conn(), "replication");
 }
+
+/// The seed's warning, kept as Redis has it and guarded on request: a master without
+/// persistence restarted empty comes back under a new replication id, and its replicas
+/// follow it into emptiness. `replica-refuse-empty-full-sync yes` keeps a replica's data
+/// (disk-based and streamed loads alike), says why in the sync history, and accepts the
+/// wipe once turned off.
+#[test]
+fn a_master_restarted_empty_wipes_its_replicas_unless_they_refuse() {
+    let port = crate::harness::free_port().to_string();
+    let master_args = ["--port", port.as_str(), "--repl-diskless-sync-delay", "0"];
+    let master = Node::replikv(&master_args);
+    let mut m = master.conn();
+    for i in 0..50 {
+        m.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    let plain = start_replica(Kind::Replikv, &master, &[]);
+    let guarded_disk = start_replica(
+        Kind::Replikv,
+        &master,
+        &["--replica-refuse-empty-full-sync", "yes"],
+    );
+    let guarded_streamed = start_replica(
+        Kind::Replikv,
+        &master,
+        &[
+            "--replica-refuse-empty-full-sync",
+            "yes",
+            "--repl-diskless-load",
+            "swapdb",
+        ],
+    );
+    for r in [&plain, &guarded_disk, &guarded_streamed] {
+        wait_converged(&master, r, LINK);
+    }
+    drop(m);
+    drop(master);
+    let master = Node::replikv(&master_args);
+    let dbsize = |n: &Node| n.conn().cmd(&["DBSIZE"]);
+
+    // Redis's behaviour, the default: the replica follows the empty master.
+    wait_until(
+        LINK,
+        "the unguarded replica to follow the empty master",
+        || {
+            dbsize(&plain) == Value::Int(0)
+                && info_field(&plain, "replication", "master_link_status") == "up"
+        },
+    );
+    for guarded in [&guarded_disk, &guarded_streamed] {
+        wait_until(
+            LINK,
+            "the guarded replica to refuse the empty dataset",
+            || {
+                crate::control::Http::new(guarded)
+                    .get("/v1/replication/syncs")
+                    .json()["syncs"]
+                    .as_array()
+                    .is_some_and(|s| {
+                        s.iter().any(|s| {
+                            s["error"]
+                                .as_str()
+                                .is_some_and(|e| e.contains("refused an empty dataset"))
+                        })
+                    })
+            },
+        );
+        assert_eq!(
+            dbsize(guarded),
+            Value::Int(50),
+            "the guarded replica kept its data"
+        );
+        assert_eq!(
+            guarded.conn().cmd(&["GET", "k7"]),
+            Value::Bulk(b"v".to_vec())
+        );
+    }
+    // Turned off, the wipe is accepted.
+    assert_eq!(
+        guarded_disk
+            .conn()
+            .cmd(&["CONFIG", "SET", "replica-refuse-empty-full-sync", "no"]),
+        Value::Simple("OK".into())
+    );
+    wait_until(LINK, "the replica to accept the new history", || {
+        dbsize(&guarded_disk) == Value::Int(0)
+            && info_field(&guarded_disk, "replication", "master_link_status") == "up"
+    });
+    let mut m = master.conn();
+    m.cmd(&["SET", "after", "restart"]);
+    wait_converged(&master, &guarded_disk, LINK);
+    assert_same_keyspace(&master, &guarded_disk);
+}
