@@ -27,6 +27,8 @@ use super::{CachedMaster, Follower, LinkRead, LinkState, LinkWrite};
 use crate::config::DisklessLoad;
 use crate::resp::RequestParser;
 
+/// A streamed load's receive side stops with this when the loader quit first.
+const LOADER_STOPPED: &str = "the loader stopped early";
 /// Longest line accepted in the handshake.
 const MAX_LINE: usize = 64 * 1024;
 /// Stream bytes read ahead while a pause holds writes, before TCP holds the master back.
@@ -580,11 +582,7 @@ async fn full_sync(
         });
         let bytes = receive_payload(host, conn, &framing, generation, |chunk| {
             let tx = tx.clone();
-            async move {
-                tx.send(chunk)
-                    .await
-                    .map_err(|_| "the loader stopped early".to_string())
-            }
+            async move { tx.send(chunk).await.map_err(|_| LOADER_STOPPED.to_string()) }
         })
         .instrument(receive_span)
         .await;
@@ -595,8 +593,15 @@ async fn full_sync(
             .instrument(info_span!("repl.replica.load", streaming = true))
             .await
             .map_err(|e| e.to_string())?;
-        let bytes = bytes?;
-        (bytes, loaded?)
+        match (bytes, loaded) {
+            (Ok(bytes), Ok(loaded)) => (bytes, loaded),
+            // The loader gave up first (a bad checksum, a bad encoding): its reason is
+            // the cause, the receive merely stopped feeding it.
+            (Err(e), Err(reason)) if e == LOADER_STOPPED => return Err(reason),
+            // The transfer failed (the link): that is the cause, the loader saw a cut.
+            (Err(e), _) => return Err(e),
+            (Ok(_), Err(reason)) => return Err(reason),
+        }
     } else {
         // Save to a temporary file, fsync, move it over the dump file, then load it.
         let tmp = settings.dir.join(format!(

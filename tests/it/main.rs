@@ -31,6 +31,9 @@ mod docs;
 mod expiry;
 /// Coordinated failover: FAILOVER and its HTTP twin, under writes, with Redis both ways.
 mod failover;
+/// Faults made by a proxy on the replication link: damaged transfers, a slow link, the
+/// master killed under load.
+mod faults;
 /// GEO commands vs redis-server 7.0 byte for byte (random searches too); replicated both ways.
 mod geo;
 /// HyperLogLog vs redis-server 7.0: the same bytes, counts and errors; replicated both ways.

@@ -3,6 +3,7 @@
 //! ephemeral ports, each in its own temporary directory, and stops them on drop.
 //! Reused by every scenario test (differential, interop, replication, control plane).
 
+pub mod proxy;
 pub mod repl;
 pub mod resp;
 
