@@ -43,7 +43,8 @@ pub struct Directive {
 pub const PROTECTED_CONFIGS: &[&str] = &["dir", "dbfilename"];
 
 /// Directives whose values are secrets (Redis's SENSITIVE_CONFIG, plus our control plane's
-/// token): CONFIG SET hides them from the slow log.
+/// token and the TLS key passphrases): CONFIG SET hides them from the slow log, and the
+/// control plane shows them as `null`.
 pub const SENSITIVE_CONFIGS: &[&str] = &[
     "masterauth",
     "masteruser",

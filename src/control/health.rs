@@ -18,7 +18,6 @@ use crate::replication::{ReplicationStatus, Role};
     path = "/healthz",
     tag = "health",
     operation_id = "healthz",
-    security(()),
     responses((status = 200, description = "The process is alive.", body = Health))
 )]
 pub async fn healthz() -> Json<Health> {
@@ -58,7 +57,6 @@ pub fn not_ready_reasons(loading: bool, status: &ReplicationStatus) -> Vec<Strin
     path = "/readyz",
     tag = "health",
     operation_id = "readyz",
-    security(()),
     responses(
         (status = 200, description = "Ready: safe to read from.", body = Readiness),
         (status = 503, description = "Not ready: loading, or a replica whose link is down or which is in a full sync.", body = Readiness)

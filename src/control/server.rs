@@ -19,9 +19,6 @@ use crate::engine::settings::{apply_config_set, may_change_protected, ConfigSetE
 use crate::engine::snapshot::ServerSnapshot;
 use crate::engine::REDIS_COMPAT_VERSION;
 
-/// Directives whose values are secrets: shown as `null`.
-const SECRETS: &[&str] = &["requirepass", "masterauth", "http-auth-token"];
-
 /// Server identity and size.
 #[utoipa::path(
     get,
@@ -67,7 +64,8 @@ fn view(settings: &Settings, only: Option<&[&str]>) -> ConfigView {
         .iter()
         .filter(|d| only.is_none_or(|names| names.contains(&d.name)))
         .map(|d| {
-            let secret = SECRETS.contains(&d.name);
+            // Secrets (Redis's sensitive directives, and our token) are shown as `null`.
+            let secret = config::directives::SENSITIVE_CONFIGS.contains(&d.name);
             ConfigDirective {
                 name: d.name.to_string(),
                 value: (!secret).then(|| (d.get)(settings)),

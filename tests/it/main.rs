@@ -71,6 +71,8 @@ mod scripting;
 mod sentinel;
 /// SLOWLOG and MONITOR vs redis-server 7.0: entries, lines, redaction, limits.
 mod slowlog;
+/// A bounded soak: 50 clients, two replicas, links cut every few seconds.
+mod soak;
 /// SORT and SORT_RO vs redis-server 7.0: orders, BY/GET patterns, LIMIT, STORE; replicated.
 mod sort;
 /// Start-up: command line, config files, errors, version and help.

@@ -144,7 +144,6 @@ impl Default for Metrics {
     path = "/metrics",
     tag = "health",
     operation_id = "metrics",
-    security(()),
     responses(
         (status = 200, description = "Prometheus text format 0.0.4, or OpenMetrics 1.0 when the `Accept` header asks for `application/openmetrics-text`: redis_exporter-compatible `redis_*` series and replikv's `replikv_*` series.", body = String, content_type = "text/plain")
     )

@@ -13,6 +13,7 @@ mod live;
 mod metrics;
 mod openapi;
 mod python;
+mod typescript;
 
 use std::process::Command;
 use std::time::Duration;
