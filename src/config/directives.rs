@@ -2165,4 +2165,65 @@ mod tests {
         );
         assert!(find("nope").is_none());
     }
+
+    use proptest::prelude::*;
+
+    /// Values a user might write, and junk.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("yes".to_string()),
+            Just("no".to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            (0u64..100_000).prop_map(|n| n.to_string()),
+            (
+                0u64..4096,
+                prop::sample::select(vec!["k", "kb", "m", "mb", "gb", "b", "x"])
+            )
+                .prop_map(|(n, u)| format!("{n}{u}")),
+            "[a-z0-9 .:*/-]{0,24}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        /// The config parser's fuzz properties (fuzz/fuzz_targets/config_parse.rs), run in
+        /// CI: any value for any directive is accepted or refused, never a panic; an accepted
+        /// one reads back (CONFIG GET) as a value that parses again to the same thing, so
+        /// CONFIG REWRITE and a restart keep it.
+        #[test]
+        fn any_value_for_any_directive_is_refused_or_reads_back(
+            index in any::<prop::sample::Index>(),
+            values in proptest::collection::vec(value(), 1..4),
+        ) {
+            let d = &DIRECTIVES[index.index(DIRECTIVES.len())];
+            let mut s = Settings::defaults();
+            let args = if d.multi_arg { split_value(&values.join(" ")) } else { vec![values[0].clone()] };
+            if (d.set)(&mut s, &args).is_ok() {
+                let shown = (d.get)(&s);
+                let again = if d.multi_arg { split_value(&shown) } else { vec![shown.clone()] };
+                let mut t = Settings::defaults();
+                prop_assert!((d.set)(&mut t, &again).is_ok(), "{}: {:?} read back as {:?}, refused", d.name, args, shown);
+                prop_assert_eq!((d.get)(&t), shown, "{}", d.name);
+            }
+        }
+
+        /// Whole config lines (a directive and arguments, quoted or not) never panic the
+        /// reader, and a refusal names the line.
+        #[test]
+        fn any_config_line_is_applied_or_refused(
+            index in any::<prop::sample::Index>(),
+            values in proptest::collection::vec(value(), 0..4),
+        ) {
+            let d = &DIRECTIVES[index.index(DIRECTIVES.len())];
+            let text = format!("{} {}", d.name, values.join(" "));
+            let line = super::super::Line {
+                name: d.name.to_string(),
+                args: values,
+                origin: super::super::Origin::CommandLine { text },
+            };
+            let mut s = Settings::defaults();
+            let _ = s.apply_lines(std::slice::from_ref(&line));
+        }
+    }
 }

@@ -598,4 +598,109 @@ mod tests {
         assert_eq!(parse_i64(b" 1"), None);
         assert_eq!(parse_i64(b""), None);
     }
+
+    /// What a parser makes of `input` delivered in pieces cut at `cuts` (sorted offsets):
+    /// every command or `Empty` (as `None`) it returns with the bytes it consumed, then the
+    /// error that stopped it, if any.
+    type Outcome = (Vec<Frame>, Option<ParseError>);
+    /// A command's arguments (`None`: an empty request) and the bytes it occupied.
+    type Frame = (Option<Vec<Vec<u8>>>, Vec<u8>);
+
+    fn feed(input: &[u8], cuts: &[usize], limits: ParseLimits) -> Outcome {
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        let mut edges: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
+        edges.push(input.len());
+        let mut start = 0;
+        for end in edges {
+            if end < start {
+                continue;
+            }
+            buf.extend_from_slice(&input[start..end]);
+            start = end;
+            loop {
+                match parser.next_raw(&mut buf, limits) {
+                    Ok(Some((Parsed::Command(argv), raw))) => got.push((
+                        Some(argv.iter().map(|a| a.to_vec()).collect()),
+                        raw.to_vec(),
+                    )),
+                    Ok(Some((Parsed::Empty, raw))) => got.push((None, raw.to_vec())),
+                    Ok(None) => break,
+                    Err(e) => return (got, Some(e)),
+                }
+            }
+        }
+        (got, None)
+    }
+
+    fn encode(argv: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", argv.len()).into_bytes();
+        for a in argv {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    use proptest::prelude::*;
+
+    /// Pieces of RESP and of junk, so random inputs reach every state of the parser.
+    fn token() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"*".to_vec()),
+            Just(b"$".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"-1".to_vec()),
+            Just(b"\"".to_vec()),
+            (0u32..70).prop_map(|n| n.to_string().into_bytes()),
+            proptest::collection::vec(any::<u8>(), 0..8),
+        ]
+    }
+
+    proptest! {
+        /// The fuzz target's properties (fuzz/fuzz_targets/resp_parse.rs), run in CI: any
+        /// bytes, cut anywhere, never panic, and the parser's answers do not depend on how
+        /// the bytes were cut into reads.
+        #[test]
+        fn any_bytes_parse_the_same_however_they_are_cut(
+            input in proptest::collection::vec(token(), 0..80).prop_map(|t| t.concat()),
+            cuts in proptest::collection::vec(0usize..600, 0..12),
+            from_master in any::<bool>(),
+            unauthenticated in any::<bool>(),
+        ) {
+            let limits = ParseLimits { max_bulk_len: 64, unauthenticated, from_master };
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let whole = feed(&input, &[], limits);
+            prop_assert_eq!(feed(&input, &cuts, limits), whole);
+        }
+
+        /// Well-formed commands (binary arguments, any number) come back exactly, with the
+        /// exact bytes they occupied (what a replica forwards), whatever the cuts.
+        #[test]
+        fn encoded_commands_round_trip(
+            commands in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..6),
+                1..6,
+            ),
+            cuts in proptest::collection::vec(0usize..2000, 0..12),
+        ) {
+            let mut input = Vec::new();
+            for c in &commands {
+                input.extend_from_slice(&encode(c));
+            }
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let (got, error) = feed(&input, &cuts, LIMITS);
+            prop_assert_eq!(error, None);
+            let expected: Vec<Frame> = commands
+                .iter()
+                .map(|c| (Some(c.clone()), encode(c)))
+                .collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
 }

@@ -77,6 +77,8 @@ mod soak;
 mod sort;
 /// Start-up: command line, config files, errors, version and help.
 mod startup;
+/// The replication stream as a replica applies it, fuzzed in process (proptest).
+mod stream_props;
 /// Streams and consumer groups vs redis-server 7.0: replies byte for byte, blocking reads,
 /// replication both ways, RDB files and DUMP payloads.
 mod streams;
