@@ -67,6 +67,9 @@ pub async fn run(mut settings: Settings, config_file: Option<PathBuf>) -> std::i
 /// other commands flagged `loading` work, the rest get -LOADING.
 pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     let settings = state.settings();
+    if !telemetry::process::set_allocator_background_thread(settings.jemalloc_bg_thread) {
+        tracing::warn!("jemalloc refused to switch its background threads (jemalloc-bg-thread)");
+    }
     if settings.oom_score_adj != config::OomScoreAdj::No {
         engine::oom::apply(&settings, settings.replicaof.is_some())
             .map_err(std::io::Error::other)?;

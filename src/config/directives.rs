@@ -1836,6 +1836,19 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Whether Sentinel should report this replica.",
     },
     Directive {
+        name: "jemalloc-bg-thread",
+        alias: None,
+        default: "yes",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.jemalloc_bg_thread),
+        set: |s, a| {
+            s.jemalloc_bg_thread = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "jemalloc's background threads return freed memory to the system (after its 10 s decay) even while the server is idle, as Redis.",
+    },
+    Directive {
         name: "replica-refuse-empty-full-sync",
         alias: None,
         default: "no",

@@ -364,6 +364,8 @@ pub struct Settings {
     /// `replica-refuse-empty-full-sync`: keep our data rather than install an empty
     /// dataset from a new history.
     pub replica_refuse_empty_full_sync: bool,
+    /// `jemalloc-bg-thread`: the allocator purges freed pages on its own threads.
+    pub jemalloc_bg_thread: bool,
     /// `replica-announce-ip`.
     pub replica_announce_ip: String,
     /// `replica-announce-port`.
@@ -524,6 +526,7 @@ impl Settings {
             replica_priority: 0,
             replica_announced: false,
             replica_refuse_empty_full_sync: false,
+            jemalloc_bg_thread: false,
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
             min_replicas_to_write: 0,

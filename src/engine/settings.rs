@@ -188,6 +188,11 @@ pub fn apply_config_set(
             });
         }
     }
+    if next.jemalloc_bg_thread != before.jemalloc_bg_thread
+        && !crate::telemetry::process::set_allocator_background_thread(next.jemalloc_bg_thread)
+    {
+        tracing::warn!("jemalloc refused to switch its background threads (jemalloc-bg-thread)");
+    }
     if next.appendonly != before.appendonly {
         // Redis's `updateAppendonly`: a rewrite starts the AOF; if it cannot, nothing
         // changes.

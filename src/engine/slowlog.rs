@@ -129,7 +129,10 @@ fn bounded_copy(argv: &[Bytes], redacted: &[usize]) -> Vec<Bytes> {
             );
             out.push(Bytes::from(cut));
         } else {
-            out.push(arg.clone());
+            // A copy, never a slice: an argument shares its command's whole input buffer,
+            // and an entry of `SET key <256 MB>` would keep the 256 MB alive for as long
+            // as the entry lives.
+            out.push(Bytes::copy_from_slice(arg));
         }
     }
     out

@@ -55,6 +55,14 @@ pub fn allocator_report() -> String {
     }
 }
 
+/// Turns jemalloc's background threads on or off (`jemalloc-bg-thread`): with them, freed
+/// pages go back to the system after the decay time even when no allocation happens (an
+/// idle server after a big DEL or FLUSHALL); without, only when the arena is used again.
+/// False when jemalloc refused.
+pub fn set_allocator_background_thread(on: bool) -> bool {
+    tikv_jemalloc_ctl::background_thread::write(on).is_ok()
+}
+
 /// Asks jemalloc to return the dirty pages of every arena to the system (MEMORY PURGE);
 /// false when jemalloc refused.
 pub fn purge_allocator() -> bool {

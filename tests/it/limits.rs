@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::repl::info_field;
 use crate::harness::resp::{encode, Conn, Value};
-use crate::harness::{wait_until, Node};
+use crate::harness::{wait_until, Kind, Node};
 
 /// The server's resident memory in MiB.
 fn rss_mib(node: &Node) -> u64 {
@@ -516,4 +516,36 @@ fn a_huge_random_count_stops_at_the_output_limit() {
         );
     }
     assert_eq!(admin.cmd(&["PING"]), Value::Simple("PONG".into()));
+}
+
+/// A large value written then deleted gives its memory back, as Redis does: nothing keeps
+/// a slice of its command's input buffer (the slow log entry of `SET key <64 MB>` once
+/// kept all 64 MB alive), and jemalloc's background threads (`jemalloc-bg-thread yes`,
+/// Redis's default) return the freed pages to the system while the server sits idle.
+#[test]
+fn memory_of_a_large_deleted_value_returns_to_the_system() {
+    for kind in [Kind::Redis, Kind::Replikv] {
+        let node = match kind {
+            Kind::Redis => Node::redis(&["--slowlog-log-slower-than", "0"]),
+            Kind::Replikv => Node::replikv(&["--slowlog-log-slower-than", "0"]),
+        };
+        let mut c = node.conn();
+        let rss_start = rss_mib(&node);
+        let value = vec![b'x'; 64 << 20];
+        assert_eq!(
+            c.cmd_raw(&[b"SET", b"big", &value]).0,
+            Value::Simple("OK".into())
+        );
+        assert!(
+            rss_mib(&node) >= rss_start + 60,
+            "{kind:?}: the value is resident"
+        );
+        assert_eq!(c.cmd(&["DEL", "big"]), Value::Int(1));
+        drop(c);
+        wait_until(
+            Duration::from_secs(30),
+            &format!("{kind:?} to return the value's memory"),
+            || rss_mib(&node) < rss_start + 16,
+        );
+    }
 }
