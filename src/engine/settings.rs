@@ -225,17 +225,23 @@ fn rebuild_tls(
     if !next.tls.wanted() || !(first_time || next.tls.context_differs(&before.tls)) {
         return Ok(None);
     }
-    crate::tls::build(&next.tls).map(Some).map_err(|e| {
-        tracing::warn!("{e}");
-        let name = config::DIRECTIVES
-            .iter()
-            .find(|d| d.name.starts_with("tls-") && (d.get)(before) != (d.get)(next))
-            .map_or("tls-port", |d| d.name);
-        ConfigSetError::Invalid {
-            name: name.into(),
-            reason: crate::tls::UPDATE_FAILED.into(),
-        }
-    })
+    crate::tls::build(&next.tls)
+        .map(Some)
+        .map_err(|e| tls_refused(&e, "tls-", before, next))
+}
+
+/// Redis's refusal of a TLS change, naming the first directive with `prefix` the CONFIG
+/// SET changed; the reason goes to the log.
+fn tls_refused(reason: &str, prefix: &str, before: &Settings, next: &Settings) -> ConfigSetError {
+    tracing::warn!("{reason}");
+    let name = config::DIRECTIVES
+        .iter()
+        .find(|d| d.name.starts_with(prefix) && (d.get)(before) != (d.get)(next))
+        .map_or(prefix.trim_end_matches('-'), |d| d.name);
+    ConfigSetError::Invalid {
+        name: name.into(),
+        reason: crate::tls::UPDATE_FAILED.into(),
+    }
 }
 
 /// The control plane's new HTTPS acceptor when CONFIG SET changed an `http-tls-*` file:
@@ -253,17 +259,7 @@ fn rebuild_http_tls(
     }
     crate::tls::build_http(&next.tls)
         .map(|a| Some(Some(a)))
-        .map_err(|e| {
-            tracing::warn!("{e}");
-            let name = config::DIRECTIVES
-                .iter()
-                .find(|d| d.name.starts_with("http-tls-") && (d.get)(before) != (d.get)(next))
-                .map_or("http-tls-cert-file", |d| d.name);
-            ConfigSetError::Invalid {
-                name: name.into(),
-                reason: crate::tls::UPDATE_FAILED.into(),
-            }
-        })
+        .map_err(|e| tls_refused(&e, "http-tls-", before, next))
 }
 
 /// CONFIG SET `bind`, `port` or `http-*`: the listeners move before the settings change,

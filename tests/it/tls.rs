@@ -289,32 +289,26 @@ fn tls_ping(port: u16, certs: &Certs, client: &Client) -> Result<Session, String
 
 /// The status line of `GET path` over HTTPS, or why there is none.
 fn https_status(port: u16, certs: &Certs, client: &Client, path: &str) -> Result<String, String> {
-    let mut tls = tls_connect(port, certs, client)?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    tls.write_all(request.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut response = Vec::new();
-    let _ = tls.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response);
-    text.lines()
-        .next()
-        .filter(|l| l.starts_with("HTTP/"))
-        .map(str::to_string)
-        .ok_or_else(|| format!("no HTTP response: {text:?}"))
+    status_line(tls_connect(port, certs, client)?, port, path)
 }
 
 /// The status line of `GET path` over plain HTTP, or why there is none.
 fn http_status(port: u16, path: &str) -> Result<String, String> {
-    let mut tcp = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    let tcp = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     tcp.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
+    status_line(tcp, port, path)
+}
+
+/// Sends `GET path` on `stream` and returns the response's status line.
+fn status_line(mut stream: impl Read + Write, port: u16, path: &str) -> Result<String, String> {
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes())
+    stream
+        .write_all(request.as_bytes())
         .map_err(|e| e.to_string())?;
     let mut response = Vec::new();
-    let _ = tcp.read_to_end(&mut response);
+    let _ = stream.read_to_end(&mut response);
     let text = String::from_utf8_lossy(&response);
     text.lines()
         .next()
