@@ -107,9 +107,7 @@ pub async fn run(host: Arc<dyn Follower>, generation: u64) {
 /// off together (a master restart, a network flap) do not come back in lockstep.
 #[derive(Debug, Default)]
 struct Retry {
-    /// Attempts made so far.
-    attempts: u64,
-    /// Attempts in a row that never reached streaming.
+    /// Attempts in a row that never reached streaming (0 before the first attempt).
     failures: u32,
 }
 
@@ -121,7 +119,7 @@ const RETRY_MAX: Duration = Duration::from_secs(1);
 impl Retry {
     /// The pause before the next attempt (`None`: go at once).
     fn pause(&self) -> Option<Duration> {
-        if self.attempts == 0 || self.failures == 0 {
+        if self.failures == 0 {
             return None;
         }
         let ceiling = RETRY_FIRST
@@ -133,7 +131,6 @@ impl Retry {
 
     /// Records an attempt's end: whether the link had reached streaming.
     fn attempted(&mut self, streamed: bool) {
-        self.attempts += 1;
         self.failures = if streamed { 0 } else { self.failures + 1 };
     }
 }
