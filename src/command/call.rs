@@ -165,6 +165,11 @@ pub fn call_with(
         stat.failed_calls += 1;
         reply_error(engine, session, out, err, Some(spec.fullname));
     }
+    // Client-side caching remembers what a read-only command read (a script's reads count
+    // for the script's declared keys: see the scripting family).
+    if spec.has(READONLY) && mode != CallMode::Script && !SCRIPT_RO.contains(&spec.fullname) {
+        remember_reads(engine, session, spec, argv);
+    }
     engine.stats.total_commands += 1;
     engine.dirty += dirty;
     engine.propagate_expired();
@@ -189,6 +194,23 @@ pub fn call_with(
         }
     }
     (action, block)
+}
+
+/// The read-only script commands, whose reads count through the commands the script runs.
+const SCRIPT_RO: &[&str] = &["eval_ro", "evalsha_ro", "fcall_ro"];
+
+/// Remembers, for client-side caching, that `session` read the keys `argv` names (when it
+/// tracks them: see [`crate::engine::tracking`]).
+pub fn remember_reads(engine: &mut Engine, session: &Session, spec: &Spec, argv: &[Bytes]) {
+    if !engine.tracking.in_use() || spec.has(PUBSUB) {
+        return;
+    }
+    let keys = super::keyspec::keys_with_flags(spec, argv);
+    engine.tracking.remember(
+        &mut engine.keyspace,
+        session.id(),
+        keys.iter().map(|&(i, _)| &argv[i][..]),
+    );
 }
 
 /// Registers a blocked client and hands its connection the wait.

@@ -186,6 +186,7 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     let id = ctx.session.id();
     ctx.engine.subscriptions.remove_client(id);
     ctx.engine.monitors.remove(id);
+    ctx.engine.tracking.disable(&mut ctx.engine.keyspace, id);
     ctx.session.channels.clear();
     ctx.session.patterns.clear();
     ctx.session.shard_channels.clear();

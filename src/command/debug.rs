@@ -1,6 +1,6 @@
 //! DEBUG: the subcommands tests and operators use to look inside and to provoke states
 //! (SLEEP, SET-ACTIVE-EXPIRE, RELOAD, LOADAOF, OBJECT, DIGEST, DIGEST-VALUE, POPULATE, LOG,
-//! CHANGE-REPL-ID, REPLICATE). Protected by `enable-debug-command`.
+//! CHANGE-REPL-ID, REPLICATE, PAUSE-CRON). Protected by `enable-debug-command`.
 
 use std::time::Duration;
 
@@ -97,6 +97,11 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
         b"protocol" if ctx.argv.len() == 3 => debug_protocol(ctx),
         b"set-disable-deny-scripts" if ctx.argv.len() == 3 => {
             ctx.engine.scripts.noscript_allowed = parse_int(ctx.arg(2))? != 0;
+            ctx.out.ok();
+            Ok(())
+        }
+        b"pause-cron" if ctx.argv.len() == 3 => {
+            ctx.engine.cron_paused = parse_int(ctx.arg(2))? != 0;
             ctx.out.ok();
             Ok(())
         }
@@ -203,6 +208,8 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 "    Write <message> to the server log.",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
+                "PAUSE-CRON <0|1>",
+                "    Stop periodic cron job processing.",
                 "POPULATE <count> [<prefix>] [<size>]",
                 "    Create <count> string keys named key:<num>. If <prefix> is specified then",
                 "    it is used instead of the 'key' prefix. These are not propagated to",

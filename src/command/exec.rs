@@ -17,6 +17,7 @@ use super::Spec;
 use crate::config::Protected;
 use crate::engine::eviction;
 use crate::engine::pause::PauseKind;
+use crate::engine::tracking::Current;
 use crate::engine::{ClientKind, Engine, ReplyMode, Session, State};
 use crate::keyspace::{Blob, Db};
 use crate::resp::ReplyBuf;
@@ -60,13 +61,18 @@ pub fn execute(
 ) -> Action {
     let mode = session.reply_mode;
     if mode == ReplyMode::On {
-        return execute_replying(state, engine, session, argv, out);
+        let action = execute_replying(state, engine, session, argv, out, true);
+        end_tracked_command(engine, session, argv);
+        return action;
     }
     let mark = out.len();
     if mode == ReplyMode::SkipNext {
         session.reply_mode = ReplyMode::On;
     }
-    let action = execute_replying(state, engine, session, argv, out);
+    // Invalidations for this client go through its push queue while its replies are
+    // silenced (they pass the silencing, as Redis's CLIENT_PUSHING).
+    let action = execute_replying(state, engine, session, argv, out, false);
+    end_tracked_command(engine, session, argv);
     let spec = TABLE.resolve(argv).ok();
     let sets_mode = spec.is_some_and(|s| s.fullname == "client|reply");
     // Redis 7.0 writes (un)subscribe confirmations past the silencing flags in both
@@ -78,12 +84,47 @@ pub fn execute(
     action
 }
 
+/// Ends a command for client-side caching: a CLIENT CACHING answer lasts one command.
+fn end_tracked_command(engine: &mut Engine, session: &Session, argv: &[Bytes]) {
+    if engine.tracking.in_use() {
+        let was_client = argv
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"client"));
+        engine
+            .tracking
+            .command_done(session.id(), was_client, session.multi.is_some());
+    }
+}
+
+/// Sends the invalidations of what changed since the last flush (`caller` changed what
+/// expiry did not). With `replying`, this client's own go into its reply buffer `out`, in
+/// order with its replies; otherwise through its push queue.
+fn flush_tracking(
+    engine: &mut Engine,
+    session: &Session,
+    out: &mut ReplyBuf,
+    replying: bool,
+    caller: Option<u64>,
+) {
+    let e = engine;
+    if !e.tracking.in_use() {
+        return;
+    }
+    let current = replying.then(|| Current {
+        id: session.id(),
+        out: &mut *out,
+    });
+    e.tracking
+        .flush(&mut e.keyspace, &e.settings, caller, current);
+}
+
 fn execute_replying(
     state: &State,
     engine: &mut Engine,
     session: &mut Session,
     argv: &[Bytes],
     out: &mut ReplyBuf,
+    replying: bool,
 ) -> Action {
     let spec = match TABLE.resolve(argv) {
         Ok(spec) => spec,
@@ -110,11 +151,25 @@ fn execute_replying(
     // applied, and one cut short by a lost link must leave nothing behind (the partial resync
     // sends it again from its start).
     let flags = with_transaction_flags(session, spec, command_flags(engine, spec, argv));
-    if !session.is_master_link && !session.is_aof_client {
-        if let Some(err) = gate(state, engine, session, spec, flags, argv) {
-            reject(engine, session, out, Some(spec), err);
-            return Action::None;
-        }
+    let refusal = if session.is_master_link || session.is_aof_client {
+        None
+    } else {
+        gate(state, engine, session, spec, flags, argv)
+    };
+    if engine.tracking.in_use() {
+        // What eviction removed, and keys the tracking table forgets to stay within its
+        // limit, are invalidated before this command's reply (Redis's processCommand).
+        let e = &mut *engine;
+        let current = replying.then(|| Current {
+            id: session.id(),
+            out: &mut *out,
+        });
+        e.tracking.enforce_limit(&e.settings, current);
+        flush_tracking(engine, session, out, replying, None);
+    }
+    if let Some(err) = refusal {
+        reject(engine, session, out, Some(spec), err);
+        return Action::None;
     }
     if held_by_pause(engine, session, flags) {
         return Action::Paused;
@@ -131,6 +186,7 @@ fn execute_replying(
         }
     }
     let offset_before = engine.repl.offset;
+    let allocated_before = crate::telemetry::process::thread_net_allocated();
     let (action, block) = call(
         state,
         engine,
@@ -141,6 +197,9 @@ fn execute_replying(
         out,
         CallMode::Normal,
     );
+    engine
+        .eviction
+        .note_command_growth(crate::telemetry::process::thread_net_allocated() - allocated_before);
     if TOUCHES_ARBITRARY_KEYS.contains(&spec.fullname) {
         // Their lazy-expiry DELs are separate deletions, not one transaction (Redis 7.0).
         engine.flush_propagation_unwrapped();
@@ -150,6 +209,9 @@ fn execute_replying(
     if engine.repl.offset != offset_before {
         session.last_write_offset = engine.repl.offset;
     }
+    // After the reply, as Redis's pending invalidations (a transaction's or a script's
+    // included: they follow the EXEC or EVAL reply).
+    flush_tracking(engine, session, out, replying, Some(session.id()));
     let action = match block {
         Some(req) => register_block(engine, session, argv, req),
         None => action,
@@ -382,6 +444,9 @@ pub fn serve_blocked(state: &State, engine: &mut Engine) {
                     Some(&key),
                 );
                 engine.flush_propagation();
+                // The served client's own invalidations follow its reply (through its queue
+                // when it blocks again: that reply is dropped).
+                flush_tracking(engine, &session, &mut out, block.is_none(), Some(id));
                 if block.is_some() {
                     continue;
                 }

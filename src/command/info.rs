@@ -165,7 +165,7 @@ fn clients(snap: &ServerSnapshot, s: &mut String) {
     field!(s, "client_recent_max_input_buffer", 0);
     field!(s, "client_recent_max_output_buffer", 0);
     field!(s, "blocked_clients", c.blocked);
-    field!(s, "tracking_clients", 0);
+    field!(s, "tracking_clients", c.tracking);
     field!(s, "clients_in_timeout_table", c.blocked);
 }
 
@@ -400,9 +400,9 @@ fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "active_defrag_key_misses", 0);
     field!(s, "total_active_defrag_time", 0);
     field!(s, "current_active_defrag_time", 0);
-    field!(s, "tracking_total_keys", 0);
-    field!(s, "tracking_total_items", 0);
-    field!(s, "tracking_total_prefixes", 0);
+    field!(s, "tracking_total_keys", e.tracking.keys());
+    field!(s, "tracking_total_items", e.tracking.items());
+    field!(s, "tracking_total_prefixes", e.tracking.prefix_count());
     field!(s, "unexpected_error_replies", st.unexpected_error_replies);
     field!(s, "total_error_replies", st.total_error_replies);
     field!(s, "dump_payload_sanitizations", 0);

@@ -150,6 +150,15 @@ impl Host for ScriptHost<'_, '_> {
         if self.repl & 2 == 0 {
             self.ctx.engine.drop_propagation_since(mark);
         }
+        // A script that reads makes its caller track every key it declared (Redis 7.0).
+        if spec.has(READONLY) {
+            super::call::remember_reads(
+                self.ctx.engine,
+                self.ctx.session,
+                self.ctx.spec,
+                self.ctx.argv,
+            );
+        }
         self.ctx.session.proto = caller_proto;
         Ok(out.buf)
     }

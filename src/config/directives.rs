@@ -1047,6 +1047,19 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Keys sampled per database to choose each eviction (more is closer to true LRU/LFU/TTL order, and slower).",
     },
     Directive {
+        name: "tracking-table-max-keys",
+        alias: None,
+        default: "1000000",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.tracking_table_max_keys.to_string(),
+        set: |s, a| {
+            s.tracking_table_max_keys = parse_int(a, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        doc: "Most keys CLIENT TRACKING remembers reads of (0 = no limit); past it, keys are forgotten and their readers invalidated, as Redis.",
+    },
+    Directive {
         name: "maxmemory-eviction-tenacity",
         alias: None,
         default: "10",

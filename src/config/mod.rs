@@ -253,6 +253,9 @@ pub struct Settings {
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// `maxmemory-samples`: keys sampled per database for each eviction.
     pub maxmemory_samples: u32,
+    /// `tracking-table-max-keys`: keys client-side caching remembers reads of (0: no
+    /// limit).
+    pub tracking_table_max_keys: u64,
     /// `maxmemory-eviction-tenacity`: how long one command may evict.
     pub maxmemory_eviction_tenacity: u32,
     /// `replica-ignore-maxmemory`.
@@ -471,6 +474,7 @@ impl Settings {
             latency_tracking: true,
             latency_tracking_info_percentiles: Vec::new(),
             maxmemory_samples: 0,
+            tracking_table_max_keys: 0,
             maxmemory_eviction_tenacity: 0,
             replica_ignore_maxmemory: true,
             lazyfree_lazy_eviction: false,

@@ -83,10 +83,16 @@ pub struct Eviction {
     held_by_snapshots: u64,
     /// When the allocator figure was last refreshed, and the figure.
     measured: Option<(Instant, u64)>,
+    /// What commands allocated (net) since that refresh, by their threads' own counters:
+    /// a large write is seen by the very next command, not after the refresh interval.
+    growth_since_measured: i64,
     /// Since when memory has been over the limit (INFO total_eviction_exceeded_time).
     exceeded_since: Option<Instant>,
     /// Time spent over the limit before `exceeded_since`.
     pub exceeded_total: Duration,
+    /// The last eviction ran out of time before memory fit (Redis's running eviction
+    /// timer): the cron goes on with it.
+    unfinished: bool,
 }
 
 /// What [`perform`] concluded.
@@ -111,9 +117,16 @@ impl Eviction {
             .is_none_or(|(at, _)| force || now.duration_since(at) >= MEASURE_EVERY);
         if stale {
             self.measured = Some((now, crate::telemetry::process::allocated_bytes()));
+            self.growth_since_measured = 0;
         }
         let allocated = self.measured.map_or(0, |(_, v)| v);
+        let allocated = allocated.saturating_add_signed(self.growth_since_measured);
         allocated.saturating_sub(not_counted + self.held_by_snapshots)
+    }
+
+    /// Counts what a command allocated (negative: freed), measured on its thread.
+    pub fn note_command_growth(&mut self, bytes: i64) {
+        self.growth_since_measured = self.growth_since_measured.saturating_add(bytes);
     }
 
     /// Takes `bytes` just freed off the last measurement.
@@ -150,6 +163,7 @@ impl Eviction {
 /// Brings memory under `maxmemory` by evicting keys, within the time tenacity allows
 /// (the rest waits for the next command or the cron).
 pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
+    engine.eviction.unfinished = false;
     let settings = engine.settings.clone();
     if settings.maxmemory == 0 || (engine.is_replica && settings.replica_ignore_maxmemory) {
         return Outcome::Fits;
@@ -218,9 +232,35 @@ pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
         if timed_out {
             // Out of time, not out of candidates: the next command (or the cron) goes on,
             // and this one runs (Redis's EVICT_RUNNING).
+            engine.eviction.unfinished = true;
             return Outcome::Fits;
         }
     }
+}
+
+/// The cron's part (Redis's eviction timer): it goes on with an eviction a command left
+/// unfinished for lack of time; memory that grows without a command (a new limit below
+/// it aside, see [`limit_changed`]) waits for the next command, as in Redis.
+pub fn continue_unfinished(state: &State, engine: &mut Engine) {
+    if engine.eviction.unfinished {
+        perform(state, engine);
+    }
+}
+
+/// CONFIG SET maxmemory (Redis's `updateMaxmemory`): warns when the new limit is below
+/// what is in use, and evicts at once.
+pub fn limit_changed(state: &State, engine: &mut Engine) {
+    let limit = engine.settings.maxmemory;
+    if limit == 0 {
+        return;
+    }
+    let used = engine.eviction.used(0, true);
+    if limit < used {
+        tracing::warn!(
+            "WARNING: the new maxmemory value set via CONFIG SET ({limit}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."
+        );
+    }
+    perform(state, engine);
 }
 
 /// Redis's `evictionTimeLimitUs`: tenacity 10 is 500 µs, each step above ×1.15, 100 is

@@ -37,6 +37,7 @@ pub mod slowlog;
 pub mod snapshot;
 pub mod state;
 pub mod subscriptions;
+pub mod tracking;
 
 pub use session::{ClientInfo, ClientKind, ReplyMode, Session};
 pub use state::{BoundPorts, ServerStats, State};
@@ -128,6 +129,8 @@ pub struct Engine {
     pub settings: Arc<Settings>,
     /// Pub/Sub subscriptions.
     pub subscriptions: Subscriptions,
+    /// Client-side caching: who tracks which keys (CLIENT TRACKING).
+    pub tracking: tracking::Tracking,
     /// Clients blocked in BLPOP and friends.
     pub blocking: Blocking,
     /// Where propagated writes go.
@@ -149,6 +152,8 @@ pub struct Engine {
     pub stats: EngineStats,
     /// The active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE turns it off for tests).
     pub active_expire_enabled: bool,
+    /// DEBUG PAUSE-CRON: the cron does nothing until resumed (for tests).
+    pub cron_paused: bool,
     /// We follow a master (read-only and stale-data gates, replica expiry).
     pub is_replica: bool,
     /// The link to our master is streaming.
@@ -198,6 +203,7 @@ impl Engine {
             keyspace,
             settings,
             subscriptions: Subscriptions::default(),
+            tracking: tracking::Tracking::default(),
             blocking: Blocking::default(),
             repl: ReplLog::new(backlog),
             aof,
@@ -217,6 +223,7 @@ impl Engine {
             loading: false,
             stats: EngineStats::default(),
             active_expire_enabled: true,
+            cron_paused: false,
             scripts: crate::scripting::Scripts::new(),
             acl,
             frozen_now_ms: None,

@@ -76,6 +76,13 @@ pub struct ClientInfo {
     pub kill_notify: Notify,
     /// Total bytes read from this client.
     pub net_in: AtomicU64,
+    /// Where messages the engine sends this client go (Pub/Sub, invalidations), drained by
+    /// its connection task; closed when the connection ends. Unset for internal clients.
+    pub push: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    /// CLIENT TRACKING's CLIENT LIST flags (see [`super::tracking::flags`]).
+    pub tracking: AtomicU8,
+    /// CLIENT LIST `redir=`: the tracking redirection (0 = none, -1 = not tracking).
+    pub tracking_redirect: AtomicI64,
 }
 
 impl ClientInfo {
@@ -106,6 +113,9 @@ impl ClientInfo {
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
             net_in: AtomicU64::new(0),
+            push: std::sync::OnceLock::new(),
+            tracking: AtomicU8::new(0),
+            tracking_redirect: AtomicI64::new(-1),
         }
     }
 
@@ -201,13 +211,23 @@ impl ClientInfo {
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
         }
+        let tracking = self.tracking.load(Ordering::Relaxed);
+        for (bit, letter) in [
+            (super::tracking::flags::ON, 't'),
+            (super::tracking::flags::BROKEN_REDIRECT, 'R'),
+            (super::tracking::flags::BCAST, 'B'),
+        ] {
+            if tracking & bit != 0 {
+                flags.push(letter);
+            }
+        }
         if flags.is_empty() {
             flags.push('N');
         }
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let omem = self.output_pending();
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -226,6 +246,7 @@ impl ClientInfo {
             qbuf + omem + 16384,
             self.last_cmd.lock(),
             String::from_utf8_lossy(&self.user.lock()),
+            self.tracking_redirect.load(Ordering::Relaxed),
             self.resp.load(Ordering::Relaxed),
         )
     }

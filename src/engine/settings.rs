@@ -210,6 +210,9 @@ pub fn apply_config_set(
     }
     engine.subscriptions.limit = next.obuf_pubsub;
     state.publish_settings(next.clone());
+    if next.maxmemory != before.maxmemory {
+        super::eviction::limit_changed(state, engine);
+    }
     Ok(next)
 }
 

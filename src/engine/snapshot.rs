@@ -21,6 +21,8 @@ pub struct ClientFigures {
     pub blocked: u64,
     /// maxclients.
     pub max: u64,
+    /// tracking_clients: clients with CLIENT TRACKING on.
+    pub tracking: u64,
 }
 
 /// INFO `# Memory`.
@@ -253,6 +255,7 @@ impl ServerSnapshot {
     fn fill_from_engine(&mut self, e: &Engine) {
         let ks = &e.keyspace;
         self.clients.max = e.settings.maxclients;
+        self.clients.tracking = e.tracking.clients() as u64;
         self.memory.maxmemory = e.settings.maxmemory;
         self.memory.maxmemory_policy = e.settings.maxmemory_policy.clone();
         self.stats.commands_processed = e.stats.total_commands;

@@ -78,12 +78,48 @@ pub struct Db {
     /// Keys read lookups missed since the last [`Db::take_missed_keys`], kept only while
     /// `keymiss` events are enabled.
     missed_keys: Option<Vec<Blob>>,
+    /// Keys modified since the last [`Db::take_modified`], kept only while clients use
+    /// server-assisted client-side caching (`CLIENT TRACKING`).
+    modified: Option<ModifiedKeys>,
     /// Statistics: keys deleted because they expired.
     pub stat_expired: u64,
     /// Statistics: read lookups that found a key.
     pub stat_hits: u64,
     /// Statistics: read lookups that found nothing.
     pub stat_misses: u64,
+}
+
+/// What changed in a database since the tracking layer last looked.
+#[derive(Debug, Default)]
+pub struct ModifiedKeys {
+    /// The keys modified, in order, each with whether expiry deleted it (a change no
+    /// client made, which `NOLOOP` never hides).
+    pub keys: Vec<(Blob, bool)>,
+    /// Every key may have changed (a flush, a swap, or more changes than are worth
+    /// listing).
+    pub all: bool,
+}
+
+impl ModifiedKeys {
+    /// Beyond this many keys in one batch, the batch counts as "everything changed": the
+    /// log stays bounded however many keys one command touches.
+    const MAX_KEYS: usize = 1 << 20;
+
+    fn add(&mut self, key: &[u8], by_expiry: bool) {
+        if self.all {
+            return;
+        }
+        if self.keys.len() >= Self::MAX_KEYS {
+            self.set_all();
+            return;
+        }
+        self.keys.push((blob(key), by_expiry));
+    }
+
+    fn set_all(&mut self) {
+        self.all = true;
+        self.keys = Vec::new();
+    }
 }
 
 /// A frozen view of one database, taken in O(number of segments) under the lock.
@@ -127,6 +163,7 @@ impl Db {
             access_mode: AccessMode::Lru,
             new_keys: None,
             missed_keys: None,
+            modified: None,
             stat_expired: 0,
             stat_hits: 0,
             stat_misses: 0,
@@ -482,7 +519,8 @@ impl Db {
             }
             self.stat_expired += 1;
             self.expired.push(blob(&item.key));
-            self.touch(key);
+            self.log_modified(key, true);
+            self.touch_watchers(key);
         }
     }
 
@@ -501,6 +539,35 @@ impl Db {
             (true, false) => self.missed_keys = Some(Vec::new()),
             (false, true) => self.missed_keys = None,
             _ => {}
+        }
+    }
+
+    /// Starts or stops recording modified keys (for `CLIENT TRACKING` invalidations).
+    pub fn log_modified_keys(&mut self, on: bool) {
+        match (on, self.modified.is_some()) {
+            (true, false) => self.modified = Some(ModifiedKeys::default()),
+            (false, true) => self.modified = None,
+            _ => {}
+        }
+    }
+
+    /// True while modified keys are recorded.
+    pub fn logs_modified_keys(&self) -> bool {
+        self.modified.is_some()
+    }
+
+    /// What was modified since the last call (nothing unless recording).
+    pub fn take_modified(&mut self) -> ModifiedKeys {
+        match &mut self.modified {
+            Some(log) if log.all || !log.keys.is_empty() => std::mem::take(log),
+            _ => ModifiedKeys::default(),
+        }
+    }
+
+    /// Records that `key` changed (`by_expiry`: expiry deleted it).
+    fn log_modified(&mut self, key: &[u8], by_expiry: bool) {
+        if let Some(log) = &mut self.modified {
+            log.add(key, by_expiry);
         }
     }
 
@@ -534,6 +601,9 @@ impl Db {
     /// critical path. Touches watched keys that existed.
     pub fn clear(&mut self) -> Vec<Arc<Segment>> {
         self.touch_watched_replaced_by(None, 0);
+        if let Some(log) = &mut self.modified {
+            log.set_all();
+        }
         let streams = self.blocked_streams();
         self.len = 0;
         self.expires = 0;
@@ -574,6 +644,13 @@ impl Db {
     /// by the other's (at `now`, for what counts as expired).
     pub fn swap_contents(&mut self, other: &mut Db, now: i64) {
         self.touch_watched_replaced_by(Some(other), now);
+        // Every key may have changed: for client-side caches, as a flush (Redis invalidates
+        // everything when a loaded dataset replaces the live one; SWAPDB is the same change).
+        for db in [&mut *self, &mut *other] {
+            if let Some(log) = &mut db.modified {
+                log.set_all();
+            }
+        }
         other.touch_watched_replaced_by(Some(self), now);
         let (mine, theirs) = (self.blocked_streams(), other.blocked_streams());
         self.swap_segments(other);
@@ -669,6 +746,12 @@ impl Db {
     /// for a watcher that saw the key already expired, its deletion is no change (Redis's
     /// `touchWatchedKey`). Called after the change, so a deleted key is gone.
     pub fn touch(&mut self, key: &[u8]) {
+        self.log_modified(key, false);
+        self.touch_watchers(key);
+    }
+
+    /// The WATCH half of [`Db::touch`].
+    fn touch_watchers(&mut self, key: &[u8]) {
         if self.watched.is_empty() {
             return;
         }

@@ -17,7 +17,7 @@ pub mod value;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-pub use db::{Db, DbSnapshot, WatchFlag};
+pub use db::{Db, DbSnapshot, ModifiedKeys, WatchFlag};
 pub use key::Key;
 pub use lfu::AccessMode;
 pub use segment::{Item, ItemRef, Segment, NO_EXPIRE};
@@ -148,6 +148,13 @@ impl Keyspace {
         for db in &mut self.dbs {
             db.log_new_keys(new);
             db.log_missed_keys(missed);
+        }
+    }
+
+    /// Starts or stops recording modified keys in every database (client-side caching).
+    pub fn log_modified_keys(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.log_modified_keys(on);
         }
     }
 

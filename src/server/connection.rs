@@ -93,6 +93,7 @@ pub async fn serve(
     info: Arc<ClientInfo>,
 ) {
     let (push_tx, push_rx) = mpsc::unbounded_channel();
+    let _ = info.push.set(push_tx.clone());
     // Authenticated from the start when the default user needs no password (Redis 7.0).
     let open = state.engine.lock().acl.default_is_open();
     let mut session = Session::new(info.clone(), open, is_local);
@@ -275,6 +276,9 @@ impl Conn {
                     match execute(&state, &mut engine, &mut self.session, &argv, &mut self.out) {
                         Action::None => {}
                         Action::Close => {
+                            // Gone for the engine before the last reply is written (a
+                            // client redirecting invalidations here sees it at once).
+                            self.push_rx.close();
                             end = Some(End::Close);
                             self.pending.clear();
                             break;
@@ -735,6 +739,7 @@ impl Conn {
 
     /// Releases everything the client held: subscriptions, watches, a blocked wait.
     async fn cleanup(&mut self) {
+        self.push_rx.close();
         let state = self.state.clone();
         let mut engine = state.engine.lock_async().await;
         let e = &mut *engine;
@@ -742,6 +747,7 @@ impl Conn {
         e.blocking.unblock(&mut e.keyspace, id);
         e.subscriptions.remove_client(id);
         e.monitors.remove(id);
+        e.tracking.disable(&mut e.keyspace, id);
         for w in self.session.watched.drain(..) {
             e.keyspace.dbs[w.db].unwatch(&w.key, id);
         }

@@ -26,7 +26,9 @@ pub async fn run(state: Arc<State>) {
         if state.engine.script().running_for().is_some() {
             continue;
         }
-        tick(&state, period, &mut ops);
+        if !tick(&state, period, &mut ops) {
+            continue;
+        }
         if last_second.elapsed() >= Duration::from_secs(1) {
             last_second = Instant::now();
             crate::engine::replication::cron(&state, &mut repl_ticks);
@@ -34,9 +36,12 @@ pub async fn run(state: Arc<State>) {
     }
 }
 
-/// One cron tick.
-fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
+/// One cron tick; false when DEBUG PAUSE-CRON holds the cron.
+fn tick(state: &State, period: Duration, ops: &mut OpsSampler) -> bool {
     let mut engine = state.engine.lock();
+    if engine.cron_paused {
+        return false;
+    }
     let writes_held = engine.pauses.writes_held(Instant::now());
     engine.keyspace.hold_expiry(writes_held);
     if engine.active_expire_enabled && !writes_held {
@@ -58,7 +63,12 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
     crate::engine::failover::failover_cron(state, &mut engine);
     // Eviction a command left unfinished (its time ran out) goes on without waiting for
     // the next command.
-    crate::engine::eviction::perform(state, &mut engine);
+    crate::engine::eviction::continue_unfinished(state, &mut engine);
+    // Client-side caching: the table's limit, and invalidations of what expiry, eviction
+    // or anything outside a command changed.
+    let e = &mut *engine;
+    e.tracking.enforce_limit(&e.settings, None);
+    e.tracking.flush(&mut e.keyspace, &e.settings, None, None);
     // MIGRATE's connections idle for too long.
     engine.migrate_sockets.close_idle(now_ms() / 1000);
     // Save rules and scheduled BGSAVEs.
@@ -72,6 +82,7 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) {
     }
     let used = crate::telemetry::process::allocated_bytes();
     state.stats.memory_peak.fetch_max(used, Ordering::Relaxed);
+    true
 }
 
 /// Commands per second over the last second, sampled by the cron.

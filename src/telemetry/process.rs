@@ -18,9 +18,40 @@ pub fn run_id() -> &'static str {
 pub fn allocated_bytes() -> u64 {
     // jemalloc caches its statistics; advancing the epoch refreshes them.
     let _ = tikv_jemalloc_ctl::epoch::advance();
-    tikv_jemalloc_ctl::stats::allocated::read()
-        .map(|v| v as u64)
-        .unwrap_or(0)
+    in_use(
+        tikv_jemalloc_ctl::stats::allocated::read()
+            .map(|v| v as u64)
+            .unwrap_or(0),
+    )
+}
+
+/// jemalloc counts as allocated the freed blocks its per-thread caches keep for reuse (up
+/// to a few hundred KiB per thread, filled and emptied as threads allocate): what the
+/// program holds is that figure less the caches' bytes. Without this, `used_memory` drifts
+/// by tens of KiB from one command to the next, and `maxmemory` with it (Redis counts its
+/// own allocations, so its figure does not move when nothing is stored).
+fn in_use(allocated: u64) -> u64 {
+    // MALLCTL_ARENAS_ALL (4096): the sum over every arena.
+    // SAFETY: the name is a NUL-terminated mallctl name whose value is a size_t.
+    let cached =
+        unsafe { tikv_jemalloc_ctl::raw::read::<usize>(b"stats.arenas.4096.tcache_bytes\0") };
+    allocated.saturating_sub(cached.map(|v| v as u64).unwrap_or(0))
+}
+
+/// Bytes the calling thread has allocated minus those it freed, since it started: jemalloc
+/// keeps both counters per thread, and reading them through their cached addresses costs
+/// two memory reads, cheap enough to bracket every command (see `engine::eviction`).
+pub fn thread_net_allocated() -> i64 {
+    type Counters = Option<(
+        tikv_jemalloc_ctl::thread::ThreadLocal<u64>,
+        tikv_jemalloc_ctl::thread::ThreadLocal<u64>,
+    )>;
+    thread_local! {
+        static COUNTERS: Counters = tikv_jemalloc_ctl::thread::allocatedp::read()
+            .ok()
+            .zip(tikv_jemalloc_ctl::thread::deallocatedp::read().ok());
+    }
+    COUNTERS.with(|c| c.map_or(0, |(a, d)| a.get() as i64 - d.get() as i64))
 }
 
 /// jemalloc's figures: allocated by the program, in active pages, resident.
@@ -39,7 +70,7 @@ pub fn allocator_stats() -> AllocatorStats {
     let _ = tikv_jemalloc_ctl::epoch::advance();
     use tikv_jemalloc_ctl::stats;
     AllocatorStats {
-        allocated: stats::allocated::read().map(|v| v as u64).unwrap_or(0),
+        allocated: in_use(stats::allocated::read().map(|v| v as u64).unwrap_or(0)),
         active: stats::active::read().map(|v| v as u64).unwrap_or(0),
         resident: stats::resident::read().map(|v| v as u64).unwrap_or(0),
     }

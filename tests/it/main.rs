@@ -86,5 +86,8 @@ mod streams;
 mod tls;
 /// One trace per sync across both nodes (REPLCONF traceparent), exported over OTLP.
 mod traces;
+/// Client-side caching (CLIENT TRACKING) vs redis-server 7.0: every frame three clients
+/// receive, byte for byte; invalidations on a replica, the table's limit, CLIENT LIST flags.
+mod tracking;
 /// MULTI/EXEC/DISCARD/WATCH against redis-server 7.0, with two clients per server.
 mod transactions;

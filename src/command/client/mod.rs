@@ -1,4 +1,7 @@
-//! CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | HELP.
+//! CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | REPLY | PAUSE | UNPAUSE | UNBLOCK |
+//! HELP, and the client-side caching subcommands ([`tracking`]).
+
+mod tracking;
 
 use super::args::validate_name;
 use super::ctx::{Action, Ctx};
@@ -232,6 +235,11 @@ fn help(ctx: &mut Ctx) -> CmdResult {
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "HELP",
         "    Print this help.",
     ];
@@ -416,6 +424,42 @@ static SUBCOMMANDS: &[Spec] = &[
         (0, 0, 0),
         "connection",
         unpause
+    ),
+    subcmd!(
+        "client",
+        "tracking",
+        -3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "connection",
+        tracking::tracking
+    ),
+    subcmd!(
+        "client",
+        "caching",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "connection",
+        tracking::caching
+    ),
+    subcmd!(
+        "client",
+        "getredir",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "connection",
+        tracking::getredir
+    ),
+    subcmd!(
+        "client",
+        "trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "connection",
+        tracking::trackinginfo
     ),
     subcmd!(
         "client",
