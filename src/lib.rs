@@ -135,6 +135,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     let sockets = sockets::Sockets::new(&state);
     sockets.adopt(&state, listeners, server::listener::Transport::Plain);
     sockets.adopt(&state, tls_listeners, server::listener::Transport::Tls);
+    engine::settings::update_proc_title(&state, &settings);
     if let Some(unix) = unix {
         tokio::spawn(server::listener::accept_unix_loop(
             state.clone(),

@@ -24,6 +24,9 @@ Examples:
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    // Before any thread starts, and after the arguments are read: their memory becomes the
+    // process title's.
+    replikv::telemetry::proctitle::init();
     let cl = match parse_command_line(&argv) {
         Ok(cl) => cl,
         Err(e) => {

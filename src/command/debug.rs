@@ -1,6 +1,6 @@
 //! DEBUG: the subcommands tests and operators use to look inside and to provoke states
 //! (SLEEP, SET-ACTIVE-EXPIRE, RELOAD, LOADAOF, OBJECT, DIGEST, DIGEST-VALUE, POPULATE, LOG,
-//! CHANGE-REPL-ID, REPLICATE, PAUSE-CRON). Protected by `enable-debug-command`.
+//! CHANGE-REPL-ID, REPLICATE, PAUSE-CRON, QUICKLIST-PACKED-THRESHOLD). Protected by `enable-debug-command`.
 
 use std::time::Duration;
 
@@ -99,6 +99,20 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
             ctx.engine.scripts.noscript_allowed = parse_int(ctx.arg(2))? != 0;
             ctx.out.ok();
             Ok(())
+        }
+        b"quicklist-packed-threshold" if ctx.argv.len() == 3 => {
+            let bytes = std::str::from_utf8(ctx.arg(2))
+                .ok()
+                .and_then(crate::config::directives::parse_memory_value);
+            match bytes {
+                Some(b) if crate::rdb::encode::set_plain_node_threshold(b) => {
+                    ctx.out.ok();
+                    Ok(())
+                }
+                _ => Err(CmdError::Fixed(
+                    "ERR argument must be a memory value bigger than 1 and smaller than 4gb",
+                )),
+            }
         }
         b"pause-cron" if ctx.argv.len() == 3 => {
             ctx.engine.cron_paused = parse_int(ctx.arg(2))? != 0;
@@ -208,6 +222,9 @@ fn debug(ctx: &mut Ctx) -> CmdResult {
                 "    Write <message> to the server log.",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
+                "QUICKLIST-PACKED-THRESHOLD <size>",
+                "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+                "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
                 "PAUSE-CRON <0|1>",
                 "    Stop periodic cron job processing.",
                 "POPULATE <count> [<prefix>] [<size>]",

@@ -950,6 +950,23 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Also accept clients on this Unix-domain socket (empty = none).",
     },
     Directive {
+        name: "proc-title-template",
+        alias: None,
+        default: "{title} {listen-addr} {server-mode}",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.proc_title_template.clone(),
+        set: |s, a| {
+            let template = one(a)?;
+            if !super::proctitle::is_valid(template) {
+                return Err("template format is invalid or contains unknown variables".into());
+            }
+            s.proc_title_template = template.to_string();
+            Ok(())
+        },
+        doc: "The process title ps shows: {title} (the program as run), {listen-addr}, {server-mode}, {port}, {tls-port}, {unixsocket}, {config-file}; {{ is a literal brace.",
+    },
+    Directive {
         name: "unixsocketperm",
         alias: None,
         default: "0",

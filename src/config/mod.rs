@@ -9,6 +9,7 @@
 pub mod directives;
 pub mod fdlimit;
 pub mod parse;
+pub mod proctitle;
 pub mod rewrite;
 pub mod stored;
 pub mod tls;
@@ -404,6 +405,8 @@ pub struct Settings {
     pub always_show_logo: bool,
     /// `unixsocket`: also listen on this Unix-domain socket (empty = none).
     pub unixsocket: String,
+    /// `proc-title-template`: the process title (see [`proctitle`]).
+    pub proc_title_template: String,
     /// `unixsocketperm`: its permission bits (0 = the umask's).
     pub unixsocketperm: u32,
     /// Directives accepted and shown, whose value changes nothing here (see [`stored`]).
@@ -429,7 +432,13 @@ impl Settings {
     pub fn defaults() -> Settings {
         let mut s = Settings::blank();
         for d in DIRECTIVES {
-            let args = directives::split_value(d.default);
+            // A single-value default is one argument, spaces and all (as CONFIG SET passes
+            // it); a multi-argument one is split like a config line's values.
+            let args = if d.multi_arg {
+                directives::split_value(d.default)
+            } else {
+                vec![d.default.to_string()]
+            };
             // The table's defaults are checked by a unit test; a failure here is a bug.
             if let Err(e) = (d.set)(&mut s, &args) {
                 panic!("default of {} is invalid: {e}", d.name);
@@ -548,6 +557,7 @@ impl Settings {
             notify_keyspace_events: 0,
             always_show_logo: false,
             unixsocket: String::new(),
+            proc_title_template: String::new(),
             unixsocketperm: 0,
             stored: std::collections::BTreeMap::new(),
             otel_endpoint: String::new(),

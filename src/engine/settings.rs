@@ -213,6 +213,13 @@ pub fn apply_config_set(
     if next.maxmemory != before.maxmemory {
         super::eviction::limit_changed(state, engine);
     }
+    if next.proc_title_template != before.proc_title_template
+        || next.port != before.port
+        || next.tls.port != before.tls.port
+        || next.bind != before.bind
+    {
+        update_proc_title(state, &next);
+    }
     Ok(next)
 }
 
@@ -368,4 +375,31 @@ fn move_sockets(state: &State, before: &Settings, next: &Settings) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Shows `proc-title-template`, expanded, as the process title (Redis's
+/// `redisSetProcTitle`); the listening address is the first bind address with the port
+/// bound (the TLS port without plain TCP, the Unix socket without either).
+pub fn update_proc_title(state: &State, s: &Settings) {
+    let ports = *state.ports.lock();
+    let listen_addr = match (ports.resp, ports.tls) {
+        (0, 0) => format!("unixsocket:{}", s.unixsocket),
+        (0, tls) => format!("{}:{tls}", s.bind.first().map_or("*", String::as_str)),
+        (port, _) => format!("{}:{port}", s.bind.first().map_or("*", String::as_str)),
+    };
+    let vars = config::proctitle::Vars {
+        title: crate::telemetry::proctitle::argv0(),
+        listen_addr,
+        server_mode: String::new(),
+        config_file: state
+            .config_file
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |p| p.display().to_string()),
+        port: ports.resp,
+        tls_port: ports.tls,
+        unixsocket: s.unixsocket.clone(),
+    };
+    if let Some(title) = config::proctitle::expand(&s.proc_title_template, &vars) {
+        crate::telemetry::proctitle::set(&title);
+    }
 }

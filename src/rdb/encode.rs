@@ -15,6 +15,7 @@
 //! integer sets are intsets, large sorted sets list members from the highest score down.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crc::{Crc, Table, CRC_64_REDIS};
 
@@ -36,8 +37,30 @@ const FLUSH_AT: usize = 64 * 1024;
 const LIST_NODE_BYTES: usize = 8192;
 /// Redis's per-element overestimate when deciding whether an element fits a node.
 const LIST_NODE_OVERHEAD: usize = 8;
-/// Elements at least this large get a node of their own, stored plain (`packed_threshold`).
-const PLAIN_NODE_THRESHOLD: usize = 1 << 30;
+/// Redis's default `packed_threshold`: elements at least this large get a quicklist node
+/// of their own, stored plain.
+const DEFAULT_PLAIN_NODE_THRESHOLD: usize = 1 << 30;
+
+/// The current `packed_threshold`, process-wide as in Redis (DEBUG
+/// QUICKLIST-PACKED-THRESHOLD moves it for tests). Redis decides a node's layout when an
+/// element is inserted; lists here are laid out when written, so the threshold in force at
+/// the save (or DUMP) decides.
+static PLAIN_NODE_THRESHOLD: AtomicUsize = AtomicUsize::new(DEFAULT_PLAIN_NODE_THRESHOLD);
+
+/// Sets the size from which list elements are written as plain quicklist nodes (0: back
+/// to the default, 1 GiB); false for a size Redis refuses (4 GiB less 1 MiB or more).
+pub fn set_plain_node_threshold(bytes: u64) -> bool {
+    if bytes > (1u64 << 32) - (1 << 20) {
+        return false;
+    }
+    let bytes = if bytes == 0 {
+        DEFAULT_PLAIN_NODE_THRESHOLD
+    } else {
+        bytes as usize
+    };
+    PLAIN_NODE_THRESHOLD.store(bytes, Ordering::Relaxed);
+    true
+}
 /// The entry flag saying an entry's field names are the master entry's.
 const STREAM_ITEM_SAMEFIELDS: i64 = 2;
 /// The entry flag of a deleted entry (a tombstone).
@@ -299,10 +322,12 @@ impl ValueEncoder {
     /// A list as quicklist-2 nodes. Node boundaries are decided by the same rule in a
     /// counting pass and a writing pass, so the node count written first is exact.
     fn list<'a>(&mut self, out: &mut Vec<u8>, items: impl Iterator<Item = &'a [u8]> + Clone) {
-        let nodes = pack_nodes(items.clone(), |_| {});
+        // Read once: both passes must split the same way.
+        let plain_from = PLAIN_NODE_THRESHOLD.load(Ordering::Relaxed);
+        let nodes = pack_nodes(items.clone(), plain_from, |_| {});
         Self::len(out, nodes as u64);
         let mut lp = ListpackBuilder::reuse(std::mem::take(&mut self.scratch));
-        pack_nodes(items, |node| match node {
+        pack_nodes(items, plain_from, |node| match node {
             Node::Plain(e) => {
                 Self::len(out, CONTAINER_PLAIN);
                 self.string(out, e);
@@ -329,17 +354,18 @@ enum Node<'s, 'a> {
 }
 
 /// Splits a list into quicklist nodes the way appending to a Redis 7.0 quicklist does
-/// (`_quicklistNodeAllowInsert` with `list-max-listpack-size -2`); calls `emit` per node and
-/// returns the node count.
+/// (`_quicklistNodeAllowInsert` with `list-max-listpack-size -2`), elements of `plain_from`
+/// bytes or more alone in plain nodes; calls `emit` per node and returns the node count.
 fn pack_nodes<'a>(
     items: impl Iterator<Item = &'a [u8]>,
+    plain_from: usize,
     mut emit: impl FnMut(Node<'_, 'a>),
 ) -> usize {
     let mut count = 0;
     let mut node: Vec<&'a [u8]> = Vec::new();
     let mut node_bytes = 7usize; // listpack header and terminator
     for e in items {
-        if e.len() >= PLAIN_NODE_THRESHOLD {
+        if e.len() >= plain_from {
             if !node.is_empty() {
                 emit(Node::Packed(&node));
                 count += 1;
@@ -586,16 +612,27 @@ mod tests {
             .map(|i| format!("element-{i:05}").into_bytes())
             .collect();
         let mut sizes = Vec::new();
-        let n = pack_nodes(items.iter().map(|v| v.as_slice()), |node| {
-            if let Node::Packed(elems) = node {
-                sizes.push(elems.len());
-            }
-        });
+        let n = pack_nodes(
+            items.iter().map(|v| v.as_slice()),
+            DEFAULT_PLAIN_NODE_THRESHOLD,
+            |node| {
+                if let Node::Packed(elems) = node {
+                    sizes.push(elems.len());
+                }
+            },
+        );
         // Entries of 15 bytes: a node takes 545 of them before 8 KiB would be passed.
         assert_eq!(n, 4);
         assert_eq!(sizes, vec![545, 545, 545, 365]);
         let one = [blob(b"x")];
-        assert_eq!(pack_nodes(one.iter().map(|v| v.as_slice()), |_| {}), 1);
+        assert_eq!(
+            pack_nodes(
+                one.iter().map(|v| v.as_slice()),
+                DEFAULT_PLAIN_NODE_THRESHOLD,
+                |_| {}
+            ),
+            1
+        );
         // The size rule agrees with what the listpack builder really writes.
         let samples: Vec<Vec<u8>> = vec![
             b"127".to_vec(),

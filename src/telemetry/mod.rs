@@ -4,3 +4,4 @@
 pub mod deadlock;
 pub mod logging;
 pub mod process;
+pub mod proctitle;

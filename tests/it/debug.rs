@@ -82,6 +82,31 @@ fn populate_builds_what_redis_builds() {
     );
 }
 
+/// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements from that size on are written as plain
+/// quicklist nodes, so DUMP payloads (and RDB files) equal Redis's byte for byte, mixed
+/// lists included; 0 restores the default; sizes Redis refuses are refused.
+#[test]
+fn quicklist_packed_threshold_shapes_dumps_as_redis() {
+    let mut pair = Pair::start(&["--enable-debug-command", "yes"]);
+    pair.script(
+        "
+        DEBUG QUICKLIST-PACKED-THRESHOLD 5b
+        RPUSH mixed aa bbbbbbbb cc dddddddddd 12345 -7
+        DUMP mixed
+        RPUSH small a b c
+        DUMP small
+        DEBUG QUICKLIST-PACKED-THRESHOLD 0
+        DUMP small
+        DEBUG QUICKLIST-PACKED-THRESHOLD 4gb
+        DEBUG QUICKLIST-PACKED-THRESHOLD nonsense
+        DEBUG QUICKLIST-PACKED-THRESHOLD 1b
+        RPUSH one x
+        DUMP one
+        DEBUG QUICKLIST-PACKED-THRESHOLD 0
+        ",
+    );
+}
+
 /// DEBUG CHANGE-REPL-ID gives a master a new history: a replica that reconnects must do a
 /// full sync, as Redis's psync2 tests expect.
 #[test]

@@ -244,3 +244,41 @@ fn ephemeral_port_is_reported_and_shutdown_exits() {
     c.send(&[b"SHUTDOWN", b"NOSAVE"]);
     assert_eq!(node.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+/// The process title (`proc-title-template`), read where `ps` reads it: Redis's default
+/// (`<program> <bind>:<port>`), then a template with every variable, set at run time; an
+/// unknown variable is refused with Redis's text and changes nothing.
+#[test]
+fn the_process_title_follows_proc_title_template() {
+    let node = Node::replikv(&[]);
+    let cmdline = || {
+        let raw = std::fs::read(format!("/proc/{}/cmdline", node.pid())).expect("cmdline");
+        let text = String::from_utf8_lossy(&raw).replace('\0', " ");
+        text.trim_end().to_string()
+    };
+    let bin = replikv_bin();
+    let bin = bin.display().to_string();
+    let port = node.port;
+    assert_eq!(cmdline(), format!("{bin} 127.0.0.1:{port}"));
+    let mut c = node.conn();
+    let set =
+        |c: &mut crate::harness::Conn, t: &str| c.cmd(&["CONFIG", "SET", "proc-title-template", t]);
+    assert_eq!(
+        set(
+            &mut c,
+            "TEST {title} {listen-addr} {port} {tls-port} {config-file} {{x}"
+        ),
+        Value::Simple("OK".into())
+    );
+    assert_eq!(
+        cmdline(),
+        format!("TEST {bin} 127.0.0.1:{port} {port} 0 - {{x}}")
+    );
+    assert_eq!(
+        set(&mut c, "{invalid-var}"),
+        Value::Error(
+            "ERR CONFIG SET failed (possibly related to argument 'proc-title-template') - template format is invalid or contains unknown variables".into()
+        )
+    );
+    assert!(cmdline().starts_with("TEST "), "unchanged: {}", cmdline());
+}
