@@ -9,14 +9,19 @@ use super::numeric::parse_int;
 use super::{container, Spec};
 use crate::command::{cmd, subcmd};
 use crate::engine::notify;
-use crate::keyspace::{lfu, Value, NO_EXPIRE};
+use crate::keyspace::{lazyfree, lfu, Value, NO_EXPIRE};
 
+/// DEL and UNLINK: UNLINK hands values that are costly to free to the lazy-free thread.
 fn del(ctx: &mut Ctx) -> CmdResult {
     let now = ctx.now;
+    let lazy = ctx.spec.name == "unlink";
     let mut deleted = 0;
     for i in 1..ctx.argv.len() {
         let key = ctx.arg(i);
-        if ctx.db().delete(key, now) {
+        if let Some(item) = ctx.db().take(key, now) {
+            if lazy && lazyfree::free_effort(&item.value) > lazyfree::EFFORT_THRESHOLD {
+                lazyfree::free_later(item, 1);
+            }
             deleted += 1;
             ctx.dirty += 1;
             ctx.notify(notify::GENERIC, "del", key);

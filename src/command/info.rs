@@ -293,8 +293,12 @@ fn memory(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "mem_aof_buffer", 0);
     field!(s, "mem_allocator", "jemalloc-5.3.0");
     field!(s, "active_defrag_running", 0);
-    field!(s, "lazyfree_pending_objects", 0);
-    field!(s, "lazyfreed_objects", 0);
+    field!(
+        s,
+        "lazyfree_pending_objects",
+        crate::keyspace::lazyfree::pending()
+    );
+    field!(s, "lazyfreed_objects", crate::keyspace::lazyfree::freed());
 }
 
 fn persistence(snap: &ServerSnapshot, s: &mut String) {

@@ -8,7 +8,7 @@ use super::numeric::parse_int;
 use super::Spec;
 use crate::command::cmd;
 use crate::engine::persistence::{flushall_save, shutdown_save};
-use crate::keyspace::free_in_background;
+use crate::keyspace::{free_in_background, lazyfree};
 
 fn lastsave(ctx: &mut Ctx) -> CmdResult {
     ctx.out.int(ctx.engine.lastsave);
@@ -21,32 +21,41 @@ fn dbsize(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-/// Parses the optional ASYNC | SYNC of FLUSHDB / FLUSHALL.
-fn parse_flush_mode(ctx: &Ctx) -> CmdResult {
+/// Parses the optional ASYNC | SYNC of FLUSHDB / FLUSHALL: true for ASYNC.
+fn parse_flush_mode(ctx: &Ctx) -> Result<bool, CmdError> {
     match ctx.argv.len() {
-        1 => Ok(()),
-        2 if ctx.arg(1).eq_ignore_ascii_case(b"ASYNC")
-            || ctx.arg(1).eq_ignore_ascii_case(b"SYNC") =>
-        {
-            Ok(())
-        }
+        1 => Ok(false),
+        2 if ctx.arg(1).eq_ignore_ascii_case(b"ASYNC") => Ok(true),
+        2 if ctx.arg(1).eq_ignore_ascii_case(b"SYNC") => Ok(false),
         _ => Err(CmdError::Fixed(error::SYNTAX)),
     }
 }
 
+/// Frees what a flush removed off the engine, always; with ASYNC, as Redis's lazy free,
+/// counted in INFO (`lazyfreed_objects`, one per key).
+fn free_flushed<T: Send + 'static>(garbage: T, keys: usize, asked_async: bool) {
+    if asked_async {
+        lazyfree::free_later(garbage, keys as u64);
+    } else {
+        free_in_background(garbage);
+    }
+}
+
 fn flushdb(ctx: &mut Ctx) -> CmdResult {
-    parse_flush_mode(ctx)?;
+    let asked_async = parse_flush_mode(ctx)?;
+    let keys = ctx.db().len();
     let garbage = ctx.db().clear();
-    free_in_background(garbage);
+    free_flushed(garbage, keys, asked_async);
     ctx.dirty += 1;
     ctx.out.ok();
     Ok(())
 }
 
 fn flushall(ctx: &mut Ctx) -> CmdResult {
-    parse_flush_mode(ctx)?;
+    let asked_async = parse_flush_mode(ctx)?;
+    let keys = ctx.engine.keyspace.dbs.iter().map(|d| d.len()).sum();
     let garbage = ctx.engine.keyspace.clear_all();
-    free_in_background(garbage);
+    free_flushed(garbage, keys, asked_async);
     if flushall_save(ctx.state, ctx.engine) {
         // The save reset the changes counter (as in Redis 7.0); FLUSHALL still propagates.
         ctx.force_propagate = true;

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::{Engine, State};
-use crate::keyspace::{lfu, AccessMode, ItemRef, NO_EXPIRE};
+use crate::keyspace::{lazyfree, lfu, AccessMode, ItemRef, NO_EXPIRE};
 
 /// `maxmemory-policy`, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,7 +320,11 @@ fn evict(engine: &mut Engine, db: usize, key: &[u8], lazy: bool) -> u64 {
         // A snapshot still references it: nothing is freed until the snapshot ends.
         engine.eviction.held_by_snapshots += estimate;
     }
-    drop(item);
+    if lazy && lazyfree::free_effort(&item.value) > lazyfree::EFFORT_THRESHOLD {
+        lazyfree::free_later(item, 1);
+    } else {
+        drop(item);
+    }
     let command: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
     engine.repl.feed(db, &[command, key]);
     engine.aof.feed(db, &[command, key]);

@@ -57,6 +57,14 @@ pub struct ClientInfo {
     pub resp: AtomicU8,
     /// Bytes waiting in the query buffer.
     pub qbuf: AtomicUsize,
+    /// Bytes the query buffer holds allocated (CLIENT LIST `qbuf` + `qbuf-free`).
+    pub qbuf_cap: AtomicUsize,
+    /// The most the query buffer held (or a bulk being read needed) since the connection
+    /// last resized it: what a resize keeps room for.
+    pub qbuf_peak: AtomicUsize,
+    /// The cron asks the connection to look at its query buffer (Redis's
+    /// `clientsCronResizeQueryBuffer`, run by the connection that owns the buffer).
+    pub housekeeping: Notify,
     /// Bytes of Pub/Sub messages queued for the connection task and not taken yet.
     pub omem: AtomicUsize,
     /// Bytes of replies the connection task holds and has not written yet (a client that
@@ -104,6 +112,9 @@ impl ClientInfo {
             multi: AtomicI64::new(-1),
             resp: AtomicU8::new(2),
             qbuf: AtomicUsize::new(0),
+            qbuf_cap: AtomicUsize::new(0),
+            qbuf_peak: AtomicUsize::new(0),
+            housekeeping: Notify::new(),
             omem: AtomicUsize::new(0),
             reply_pending: AtomicUsize::new(0),
             over_soft_since_ms: AtomicI64::new(0),
@@ -180,6 +191,24 @@ impl ClientInfo {
         true
     }
 
+    /// The cron's visit (Redis's `clientsCronResizeQueryBuffer` conditions): true when the
+    /// connection should resize its query buffer — it wastes more than 4 KiB and the client
+    /// is idle for over 2 s, or it is over 32 KiB and twice its peak since the last visit
+    /// (the connection then resizes and restarts the peak); otherwise the peak restarts from
+    /// what the buffer holds now.
+    pub fn query_buffer_visit(&self, now_ms: i64) -> bool {
+        let cap = self.qbuf_cap.load(Ordering::Relaxed);
+        let held = self.qbuf.load(Ordering::Relaxed);
+        let idle_ms = now_ms - self.last_interaction_ms.load(Ordering::Relaxed);
+        let peak = self.qbuf_peak.load(Ordering::Relaxed);
+        let resize = cap.saturating_sub(held) > 4 * 1024
+            && (idle_ms > 2000 || (cap > 32 * 1024 && cap / 2 > peak));
+        if !resize {
+            self.qbuf_peak.store(held, Ordering::Relaxed);
+        }
+        resize
+    }
+
     /// Asks the connection to close.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
@@ -225,6 +254,7 @@ impl ClientInfo {
             flags.push('N');
         }
         let qbuf = self.qbuf.load(Ordering::Relaxed);
+        let qbuf_free = self.qbuf_cap.load(Ordering::Relaxed).saturating_sub(qbuf);
         let omem = self.output_pending();
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
@@ -241,9 +271,9 @@ impl ClientInfo {
             self.ssub.load(Ordering::Relaxed),
             self.multi.load(Ordering::Relaxed),
             qbuf,
-            16384usize.saturating_sub(qbuf),
+            qbuf_free,
             omem,
-            qbuf + omem + 16384,
+            qbuf + qbuf_free + omem,
             self.last_cmd.lock(),
             String::from_utf8_lossy(&self.user.lock()),
             self.tracking_redirect.load(Ordering::Relaxed),

@@ -178,6 +178,7 @@ impl State {
 
     /// Resets the counters CONFIG RESETSTAT resets.
     pub fn reset_stats(&self, engine: &mut Engine) {
+        crate::keyspace::lazyfree::reset_stats();
         engine.stats = EngineStats::default();
         for db in &mut engine.keyspace.dbs {
             db.stat_expired = 0;

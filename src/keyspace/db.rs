@@ -286,7 +286,13 @@ impl Db {
     /// Deletes `key` if it is live (an expired key is expired first, as DEL does); returns
     /// whether a live key was deleted.
     pub fn delete(&mut self, key: &[u8], now: i64) -> bool {
-        self.get(key, now).is_some() && self.remove(key).is_some()
+        self.take(key, now).is_some()
+    }
+
+    /// Deletes a live `key` and returns its item (for the caller to free where it wants).
+    pub fn take(&mut self, key: &[u8], now: i64) -> Option<ItemRef> {
+        self.get(key, now)?;
+        self.remove(key)
     }
 
     /// The item for `key` without expiry checks or side effects (OBJECT, TTL internals).

@@ -8,6 +8,7 @@
 pub mod db;
 pub mod digest;
 pub mod key;
+pub mod lazyfree;
 pub mod lfu;
 pub mod memory;
 pub mod segment;

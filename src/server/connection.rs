@@ -81,6 +81,9 @@ struct Conn {
     /// CLIENT LIST shows while they run (Redis trims its buffer after a batch).
     pending_bytes: usize,
     push_rx: mpsc::UnboundedReceiver<Bytes>,
+    /// The query buffer was given back while the client is idle: no room is reserved
+    /// before its next bytes arrive (the first read allocates a little, then it grows).
+    rbuf_released: bool,
 }
 
 /// Serves one client until it disconnects, is killed, or the server stops. `is_local`: the
@@ -110,7 +113,9 @@ pub async fn serve(
         pending: VecDeque::new(),
         pending_bytes: 0,
         push_rx,
+        rbuf_released: false,
     };
+    conn.note_query_buffer();
     let end = conn.run().await;
     if matches!(end, End::Shutdown) {
         tracing::debug!(client = conn.info.id, "closing client for shutdown");
@@ -140,18 +145,20 @@ impl Conn {
                 return end;
             }
             let idle_timeout = self.idle_timeout();
-            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK && !self.rbuf_released {
                 let wanted = self
                     .parser
                     .bytes_wanted(&self.rbuf)
                     .unwrap_or(0)
                     .clamp(READ_CHUNK, MAX_RESERVE);
                 self.rbuf.reserve(wanted);
+                self.note_query_buffer();
             }
             tokio::select! {
                 biased;
                 _ = self.info.kill_notify.notified() => return End::Close,
                 _ = shutdown.changed() => return End::Shutdown,
+                _ = self.info.housekeeping.notified() => self.resize_query_buffer(),
                 Some(msg) = self.push_rx.recv() => {
                     if let Err(end) = self.write_push(msg).await {
                         return end;
@@ -160,8 +167,10 @@ impl Conn {
                 r = self.rd.read_buf(&mut self.rbuf) => match r {
                     Ok(0) | Err(_) => return End::Gone,
                     Ok(n) => {
+                        self.rbuf_released = false;
                         self.state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                         self.state.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
+                        self.note_query_buffer();
                         if let Some(end) = self.parse_input() {
                             let _ = self.flush().await;
                             return end;
@@ -177,6 +186,47 @@ impl Conn {
                 return End::Close;
             }
         }
+    }
+
+    /// Publishes the query buffer's allocation and its peak use (CLIENT LIST, the cron's
+    /// resize decisions): what it holds, or what a bulk being read needs, if more.
+    fn note_query_buffer(&self) {
+        let len = self.rbuf.len();
+        let needed = len + self.parser.bytes_wanted(&self.rbuf).unwrap_or(0);
+        self.info
+            .qbuf_cap
+            .store(self.rbuf.capacity(), Ordering::Relaxed);
+        self.info.qbuf_peak.fetch_max(needed, Ordering::Relaxed);
+    }
+
+    /// Redis's `clientsCronResizeQueryBuffer`, when the cron found the buffer wasteful: an
+    /// idle client's buffer shrinks to what it holds (nothing: it is released); a busy
+    /// one's, when over 32 KiB and twice its recent peak, to that peak (never below what
+    /// it holds or what the bulk being read needs). The peak restarts from here.
+    fn resize_query_buffer(&mut self) {
+        let len = self.rbuf.len();
+        let needed = len + self.parser.bytes_wanted(&self.rbuf).unwrap_or(0);
+        let cap = self.rbuf.capacity();
+        let peak = self.info.qbuf_peak.load(Ordering::Relaxed);
+        let idle_ms =
+            crate::keyspace::now_ms() - self.info.last_interaction_ms.load(Ordering::Relaxed);
+        if cap - len > 4 * 1024 {
+            if idle_ms > 2000 {
+                self.reallocate_query_buffer(len);
+                self.rbuf_released = len == 0;
+            } else if cap > 32 * 1024 && cap / 2 > peak {
+                self.reallocate_query_buffer(len.max(peak).max(needed));
+            }
+        }
+        self.info.qbuf_peak.store(needed, Ordering::Relaxed);
+        self.note_query_buffer();
+    }
+
+    /// Moves what the query buffer holds into a new allocation of `capacity` bytes.
+    fn reallocate_query_buffer(&mut self, capacity: usize) {
+        let mut fresh = BytesMut::with_capacity(capacity);
+        fresh.extend_from_slice(&self.rbuf);
+        self.rbuf = fresh;
     }
 
     /// The idle timeout that applies now, if any.

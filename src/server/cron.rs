@@ -29,6 +29,7 @@ pub async fn run(state: Arc<State>) {
         if !tick(&state, period, &mut ops) {
             continue;
         }
+        clients_cron(&state);
         if last_second.elapsed() >= Duration::from_secs(1) {
             last_second = Instant::now();
             crate::engine::replication::cron(&state, &mut repl_ticks);
@@ -83,6 +84,18 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) -> bool {
     let used = crate::telemetry::process::allocated_bytes();
     state.stats.memory_peak.fetch_max(used, Ordering::Relaxed);
     true
+}
+
+/// Redis's `clientsCron`, for what a connection cannot notice alone: a query buffer left
+/// large by a big command, or kept while the client idles, is pointed out to its
+/// connection, which resizes it.
+fn clients_cron(state: &State) {
+    let now = now_ms();
+    for client in state.clients.all() {
+        if client.query_buffer_visit(now) {
+            client.housekeeping.notify_one();
+        }
+    }
 }
 
 /// Commands per second over the last second, sampled by the cron.

@@ -549,3 +549,85 @@ fn memory_of_a_large_deleted_value_returns_to_the_system() {
         );
     }
 }
+
+/// The query buffer as Redis sizes it (CLIENT LIST `qbuf` + `qbuf-free`): a new client
+/// starts with 16 KiB; a big command grows it; busy with small commands again, it shrinks
+/// back toward its recent peak (not to nothing); idle for over 2 s, it is released. Side
+/// by side with Redis, the same steps give the same shape.
+#[test]
+fn the_query_buffer_shrinks_after_a_big_command_and_when_idle() {
+    for kind in [Kind::Redis, Kind::Replikv] {
+        let node = match kind {
+            Kind::Redis => Node::redis(&[]),
+            Kind::Replikv => Node::replikv(&[]),
+        };
+        let mut c = node.conn();
+        c.cmd(&["CLIENT", "SETNAME", "qb"]);
+        let allocated = |node: &Node| -> usize {
+            let f = client_fields(node, "qb").expect("the client is listed");
+            let n = |k: &str| field(&f, k).parse::<usize>().expect("a number");
+            n("qbuf") + n("qbuf-free")
+        };
+        let start = allocated(&node);
+        assert!(
+            (16384..32768).contains(&start),
+            "{kind:?}: starts at {start}"
+        );
+        let big = vec![b'A'; 400_000];
+        c.cmd_raw(&[b"SET", b"x", &big]);
+        let grown = allocated(&node);
+        assert!(grown > 32768, "{kind:?}: grew to {grown}");
+        wait_until(
+            Duration::from_secs(5),
+            &format!("{kind:?}: the buffer to shrink while busy"),
+            || {
+                c.cmd(&["SET", "x", "small"]);
+                let now = allocated(&node);
+                now > 0 && now < grown
+            },
+        );
+        wait_until(
+            Duration::from_secs(10),
+            &format!("{kind:?}: the buffer released while idle"),
+            || allocated(&node) == 0,
+        );
+    }
+}
+
+/// UNLINK of a big value, and FLUSHALL ASYNC, free in the background and are counted as
+/// Redis counts them (INFO `lazyfreed_objects`: one per big value, one per flushed key); a
+/// small value is freed at once and not counted.
+#[test]
+fn unlink_and_async_flushes_are_lazy_freed_and_counted() {
+    for kind in [Kind::Redis, Kind::Replikv] {
+        let node = match kind {
+            Kind::Redis => Node::redis(&[]),
+            Kind::Replikv => Node::replikv(&[]),
+        };
+        let mut c = node.conn();
+        let freed = |node: &Node| info_field(node, "memory", "lazyfreed_objects");
+        let members: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+        let mut sadd = vec!["SADD", "big"];
+        sadd.extend(members.iter().map(String::as_str));
+        c.cmd(&sadd);
+        c.cmd(&["SADD", "small", "a", "b"]);
+        c.cmd(&["CONFIG", "RESETSTAT"]);
+        assert_eq!(c.cmd(&["UNLINK", "small"]), Value::Int(1));
+        assert_eq!(c.cmd(&["UNLINK", "big"]), Value::Int(1));
+        wait_until(
+            Duration::from_secs(10),
+            &format!("{kind:?}: one object lazy freed"),
+            || freed(&node) == "1",
+        );
+        for i in 0..10 {
+            c.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        c.cmd(&["FLUSHALL", "ASYNC"]);
+        wait_until(
+            Duration::from_secs(10),
+            &format!("{kind:?}: the flushed keys lazy freed"),
+            || freed(&node) == "11",
+        );
+        assert_eq!(info_field(&node, "memory", "lazyfree_pending_objects"), "0");
+    }
+}
