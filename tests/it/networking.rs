@@ -356,3 +356,54 @@ fn oom_score_follows_the_role_as_redis() {
         "replikv sets the same scores and refuses the same values"
     );
 }
+
+/// `enable-protected-configs local` and `enable-debug-command local`, as Redis's
+/// 'cannot modify protected configuration - local' checks them: a loopback client may set
+/// `dir` and run DEBUG, a client from another address of this host is refused with
+/// Redis's texts.
+#[test]
+fn protected_configs_and_debug_refuse_non_local_clients_as_redis() {
+    use std::io::{Read, Write};
+    let addr = nonloopback_addr();
+    let mut seen = Vec::new();
+    let args = [
+        "--bind",
+        "*",
+        "--protected-mode",
+        "no",
+        "--enable-protected-configs",
+        "local",
+        "--enable-debug-command",
+        "local",
+    ];
+    for node in [Node::redis(&args), Node::replikv(&args)] {
+        let mut local = node.conn();
+        ok(local.cmd(&["CONFIG", "SET", "dbfilename", "somename"]));
+        assert!(matches!(local.cmd(&["DEBUG", "HELP"]), Value::Array(_)));
+        let mut remote = TcpStream::connect((addr.as_str(), node.port)).expect("connect");
+        remote
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut replies = Vec::new();
+        for line in ["CONFIG SET dir somedir\r\n", "DEBUG HELP\r\n"] {
+            remote.write_all(line.as_bytes()).expect("write");
+            let mut reply = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !reply.ends_with(b"\r\n") {
+                match remote.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => reply.extend_from_slice(&buf[..n]),
+                }
+            }
+            replies.push(String::from_utf8_lossy(&reply).into_owned());
+        }
+        seen.push(replies);
+    }
+    assert!(seen[0][0].contains("protected"), "{:?}", seen[0]);
+    assert!(
+        seen[0][1].contains("DEBUG command not allowed"),
+        "{:?}",
+        seen[0]
+    );
+    assert_eq!(seen[1], seen[0], "replikv answers as Redis");
+}
