@@ -386,7 +386,11 @@ fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "expired_time_cap_reached_count", 0);
     field!(s, "expire_cycle_cpu_milliseconds", 0);
     field!(s, "evicted_keys", st.evicted_keys);
-    field!(s, "evicted_clients", 0);
+    field!(
+        s,
+        "evicted_clients",
+        ctx.state.stats.evicted_clients.load(Ordering::Relaxed)
+    );
     field!(s, "total_eviction_exceeded_time", st.eviction_exceeded_ms);
     field!(s, "current_eviction_exceeded_time", 0);
     field!(s, "keyspace_hits", st.keyspace_hits);

@@ -8,8 +8,8 @@
 
 use super::stored::{stored, Kind};
 use super::{
-    AppendFsync, DisklessLoad, HttpEnabled, HttpPort, LogLevel, OomScoreAdj, OutputLimit,
-    PropagationErrorBehavior, Protected, Settings, ShutdownFlags,
+    AppendFsync, ClientMemoryLimit, DisklessLoad, HttpEnabled, HttpPort, LogLevel, OomScoreAdj,
+    OutputLimit, PropagationErrorBehavior, Protected, Settings, ShutdownFlags,
 };
 use std::path::PathBuf;
 
@@ -1023,6 +1023,34 @@ pub static DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         doc: "Memory limit for the dataset (0 = none): past it, keys are evicted by maxmemory-policy, or commands that add data are refused with -OOM.",
+    },
+    Directive {
+        name: "maxmemory-clients",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| match s.maxmemory_clients {
+            ClientMemoryLimit::Bytes(b) => b.to_string(),
+            ClientMemoryLimit::Percent(p) => format!("{p}%"),
+        },
+        set: |s, a| {
+            let v = one(a)?;
+            s.maxmemory_clients = match v.strip_suffix('%') {
+                Some(p) => {
+                    let p: u64 = p
+                        .parse()
+                        .map_err(|_| "argument must be a memory or percent value".to_string())?;
+                    if p > 100 {
+                        return Err("percentage argument must be less or equal to 100".into());
+                    }
+                    ClientMemoryLimit::Percent(p as u32)
+                }
+                None => ClientMemoryLimit::Bytes(parse_memory(a, 0, i64::MAX as u64)?),
+            };
+            Ok(())
+        },
+        doc: "Memory all normal and Pub/Sub clients may use together (0 = no limit), in bytes or as a percentage of maxmemory (\"10%\"): past it, the clients using the most are disconnected, as Redis's client eviction (CLIENT NO-EVICT exempts a client).",
     },
     Directive {
         name: "maxmemory-policy",

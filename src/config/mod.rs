@@ -181,6 +181,29 @@ impl OutputLimit {
     }
 }
 
+/// `maxmemory-clients`: an amount of memory, or a share of `maxmemory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientMemoryLimit {
+    /// Bytes (0: no limit).
+    Bytes(u64),
+    /// A percentage of `maxmemory` (no limit while `maxmemory` is 0).
+    Percent(u32),
+}
+
+impl ClientMemoryLimit {
+    /// The limit in bytes against `maxmemory`, `None` when there is none; never under
+    /// 128 KiB, as Redis (a smaller one would cut every client off).
+    pub fn bytes(self, maxmemory: u64) -> Option<u64> {
+        let limit = match self {
+            ClientMemoryLimit::Bytes(0) => return None,
+            ClientMemoryLimit::Bytes(b) => b,
+            ClientMemoryLimit::Percent(_) if maxmemory == 0 => return None,
+            ClientMemoryLimit::Percent(p) => (maxmemory as f64 * p as f64 / 100.0) as u64,
+        };
+        Some(limit.max(128 * 1024))
+    }
+}
+
 /// Typed, validated configuration. Built from the directive table's defaults, then the
 /// config file, then the command line.
 #[derive(Debug, Clone)]
@@ -254,6 +277,8 @@ pub struct Settings {
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// `maxmemory-samples`: keys sampled per database for each eviction.
     pub maxmemory_samples: u32,
+    /// `maxmemory-clients`: what clients may use together before the biggest are evicted.
+    pub maxmemory_clients: ClientMemoryLimit,
     /// `tracking-table-max-keys`: keys client-side caching remembers reads of (0: no
     /// limit).
     pub tracking_table_max_keys: u64,
@@ -483,6 +508,7 @@ impl Settings {
             latency_tracking: true,
             latency_tracking_info_percentiles: Vec::new(),
             maxmemory_samples: 0,
+            maxmemory_clients: ClientMemoryLimit::Bytes(0),
             tracking_table_max_keys: 0,
             maxmemory_eviction_tenacity: 0,
             replica_ignore_maxmemory: true,

@@ -159,6 +159,9 @@ fn config_error(e: ConfigSetError) -> ApiError {
             format!("'{name}' is a protected directive: enable-protected-configs does not allow changing it from here")
         }
         ConfigSetError::Duplicate { name } => format!("'{name}' is given twice"),
+        ConfigSetError::Loading { name } => {
+            format!("'{name}' cannot change while a dataset is loading")
+        }
         ConfigSetError::Invalid { name, reason } => format!("'{name}': {reason}"),
     };
     ApiError::Invalid {

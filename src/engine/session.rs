@@ -89,6 +89,8 @@ pub struct ClientInfo {
     pub push: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Bytes>>,
     /// CLIENT TRACKING's CLIENT LIST flags (see [`super::tracking::flags`]).
     pub tracking: AtomicU8,
+    /// CLIENT NO-EVICT: never disconnected by `maxmemory-clients` (CLIENT LIST flag `e`).
+    pub no_evict: AtomicBool,
     /// CLIENT LIST `redir=`: the tracking redirection (0 = none, -1 = not tracking).
     pub tracking_redirect: AtomicI64,
 }
@@ -126,6 +128,7 @@ impl ClientInfo {
             net_in: AtomicU64::new(0),
             push: std::sync::OnceLock::new(),
             tracking: AtomicU8::new(0),
+            no_evict: AtomicBool::new(false),
             tracking_redirect: AtomicI64::new(-1),
         }
     }
@@ -209,6 +212,21 @@ impl ClientInfo {
         resize
     }
 
+    /// What this client's buffers hold for `maxmemory-clients`: its query buffer's
+    /// allocation, the replies it has not read and the messages queued for it.
+    pub fn buffer_memory(&self) -> usize {
+        self.qbuf_cap.load(Ordering::Relaxed) + self.output_pending()
+    }
+
+    /// Whether `maxmemory-clients` may disconnect this client (Redis's
+    /// `clientEvictionAllowed`): normal and Pub/Sub connections, unless CLIENT NO-EVICT.
+    fn evictable(&self) -> bool {
+        self.kind() == ClientKind::Normal
+            && !self.no_evict.load(Ordering::Relaxed)
+            && !self.killed.load(Ordering::Relaxed)
+            && self.push.get().is_some()
+    }
+
     /// Asks the connection to close.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
@@ -250,6 +268,9 @@ impl ClientInfo {
                 flags.push(letter);
             }
         }
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
@@ -287,6 +308,8 @@ impl ClientInfo {
 pub struct ClientRegistry {
     clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     next_id: AtomicU64,
+    /// When clients' memory was last checked against `maxmemory-clients` (Unix ms).
+    last_memory_check_ms: AtomicI64,
 }
 
 impl ClientRegistry {
@@ -295,7 +318,46 @@ impl ClientRegistry {
         ClientRegistry {
             clients: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
+            last_memory_check_ms: AtomicI64::new(0),
         }
+    }
+
+    /// Redis's client eviction (`maxmemory-clients`): while the evictable clients' buffers
+    /// hold more than `limit` bytes together, disconnects the one holding most. Checked at
+    /// most once a millisecond (it walks every client); returns how many were evicted.
+    pub fn evict_over(&self, limit: u64, now_ms: i64) -> u64 {
+        let last = self.last_memory_check_ms.load(Ordering::Relaxed);
+        if now_ms <= last
+            || self
+                .last_memory_check_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return 0;
+        }
+        let mut candidates: Vec<(usize, Arc<ClientInfo>)> = self
+            .clients
+            .lock()
+            .values()
+            .filter(|c| c.evictable())
+            .map(|c| (c.buffer_memory(), c.clone()))
+            .collect();
+        let mut total: u64 = candidates.iter().map(|(m, _)| *m as u64).sum();
+        if total <= limit {
+            return 0;
+        }
+        candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+        let mut evicted = 0;
+        for (memory, client) in candidates {
+            if total <= limit {
+                break;
+            }
+            tracing::debug!("Evicting client: {}", client.describe());
+            client.kill();
+            total = total.saturating_sub(memory as u64);
+            evicted += 1;
+        }
+        evicted
     }
 
     /// A fresh client id.

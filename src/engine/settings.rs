@@ -38,7 +38,16 @@ pub enum ConfigSetError {
         /// Redis's reason text (`argument must be 'yes' or 'no'`...).
         reason: String,
     },
+    /// A dataset is loading and the directive cannot change meanwhile (`dir`,
+    /// `appendonly`, `repl-diskless-load`: Redis's `DENY_LOADING_CONFIG`).
+    Loading {
+        /// The name as given.
+        name: String,
+    },
 }
+
+/// Directives that cannot change while a dataset loads (Redis's `DENY_LOADING_CONFIG`).
+const DENIED_WHILE_LOADING: &[&str] = &["dir", "appendonly", "repl-diskless-load"];
 
 impl ConfigSetError {
     /// The directive the error is about, as the caller spelled it.
@@ -48,6 +57,7 @@ impl ConfigSetError {
             | ConfigSetError::Duplicate { name }
             | ConfigSetError::Immutable { name }
             | ConfigSetError::Protected { name }
+            | ConfigSetError::Loading { name }
             | ConfigSetError::Invalid { name, .. } => name,
         }
     }
@@ -59,6 +69,7 @@ impl ConfigSetError {
             ConfigSetError::Duplicate { .. } => "duplicate parameter",
             ConfigSetError::Immutable { .. } => "can't set immutable config",
             ConfigSetError::Protected { .. } => "can't set protected config",
+            ConfigSetError::Loading { .. } => "Redis is loading the dataset in memory",
             ConfigSetError::Invalid { reason, .. } => reason,
         }
     }
@@ -68,6 +79,9 @@ impl ConfigSetError {
         match self {
             ConfigSetError::Unknown { name } => {
                 format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+            }
+            ConfigSetError::Loading { .. } => {
+                "LOADING Redis is loading the dataset in memory".to_string()
             }
             other => format!(
                 "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
@@ -103,6 +117,16 @@ pub fn apply_config_set(
 ) -> Result<Arc<Settings>, ConfigSetError> {
     let mut next: Settings = (*engine.settings).clone();
     let mut seen: Vec<&'static str> = Vec::new();
+    // As Redis, a directive refused during a load wins over every other error, whatever
+    // its place among the arguments.
+    if engine.loading {
+        if let Some((name, _)) = pairs
+            .iter()
+            .find(|(n, _)| config::find(n).is_some_and(|d| DENIED_WHILE_LOADING.contains(&d.name)))
+        {
+            return Err(ConfigSetError::Loading { name: name.clone() });
+        }
+    }
     for (name, value) in pairs {
         let Some(d) = config::find(name) else {
             return Err(ConfigSetError::Unknown { name: name.clone() });

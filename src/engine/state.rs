@@ -22,6 +22,8 @@ use crate::resp::ReplyBuf;
 pub struct ServerStats {
     /// Connections accepted.
     pub connections_received: AtomicU64,
+    /// Clients disconnected by `maxmemory-clients` (INFO evicted_clients).
+    pub evicted_clients: AtomicU64,
     /// Connections refused (maxclients).
     pub rejected_connections: AtomicU64,
     /// Bytes read from clients.
@@ -178,6 +180,7 @@ impl State {
 
     /// Resets the counters CONFIG RESETSTAT resets.
     pub fn reset_stats(&self, engine: &mut Engine) {
+        self.stats.evicted_clients.store(0, Ordering::Relaxed);
         crate::keyspace::lazyfree::reset_stats();
         engine.stats = EngineStats::default();
         for db in &mut engine.keyspace.dbs {
@@ -197,5 +200,21 @@ impl State {
         self.stats
             .reset_at_ms
             .store(crate::keyspace::now_ms(), Ordering::Relaxed);
+    }
+}
+
+impl State {
+    /// Applies `maxmemory-clients`, when set (see [`super::session::ClientRegistry::evict_over`]).
+    pub fn evict_clients_if_needed(&self) {
+        let settings = self.settings();
+        let Some(limit) = settings.maxmemory_clients.bytes(settings.maxmemory) else {
+            return;
+        };
+        let evicted = self.clients.evict_over(limit, crate::keyspace::now_ms());
+        if evicted > 0 {
+            self.stats
+                .evicted_clients
+                .fetch_add(evicted, Ordering::Relaxed);
+        }
     }
 }

@@ -376,6 +376,13 @@ impl Conn {
                     self.info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
                 }
             }
+            // Clients' memory against `maxmemory-clients`, after this batch grew ours.
+            self.state.evict_clients_if_needed();
+            if self.info.killed.load(Ordering::Acquire) {
+                self.out.buf.clear();
+                self.pending.clear();
+                return Some(End::Close);
+            }
             if end.is_none() && self.over_output_limit() {
                 // As Redis: a client over its limit gets none of the replies that broke it.
                 self.out.buf.clear();

@@ -86,10 +86,12 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) -> bool {
     true
 }
 
-/// Redis's `clientsCron`, for what a connection cannot notice alone: a query buffer left
-/// large by a big command, or kept while the client idles, is pointed out to its
-/// connection, which resizes it.
+/// Redis's `clientsCron`, for what a connection cannot notice alone: clients over
+/// `maxmemory-clients` together (one that stopped reading, say) are evicted, and a query
+/// buffer left large by a big command, or kept while the client idles, is pointed out to
+/// its connection, which resizes it.
 fn clients_cron(state: &State) {
+    state.evict_clients_if_needed();
     let now = now_ms();
     for client in state.clients.all() {
         if client.query_buffer_visit(now) {

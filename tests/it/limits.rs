@@ -631,3 +631,84 @@ fn unlink_and_async_flushes_are_lazy_freed_and_counted() {
         assert_eq!(info_field(&node, "memory", "lazyfree_pending_objects"), "0");
     }
 }
+
+/// `maxmemory-clients` (Redis's client eviction): a client that stops reading holds what
+/// it did not read (replikv stops reading its input meanwhile, so that is at most about
+/// one reply beyond what the kernel buffers); once the clients together hold more than the
+/// limit, the biggest are disconnected and counted (INFO `evicted_clients`), a CLIENT
+/// NO-EVICT client is spared (CLIENT LIST flag `e`), and the data is untouched. Without
+/// the limit nobody is evicted.
+#[test]
+fn clients_over_maxmemory_clients_are_evicted_biggest_first() {
+    let node = Node::replikv(&[]);
+    let mut admin = node.conn();
+    set_big(&node, "big", 16 << 20);
+    let evicted = |node: &Node| info_field(node, "stats", "evicted_clients");
+    let mut keeper = node.conn();
+    keeper.cmd(&["CLIENT", "SETNAME", "keeper"]);
+    assert_eq!(
+        keeper.cmd(&["CLIENT", "NO-EVICT", "on"]),
+        Value::Simple("OK".into())
+    );
+    let flags = field(&client_fields(&node, "keeper").expect("listed"), "flags");
+    assert_eq!(flags, "e");
+    let holds = |node: &Node, name: &str| -> usize {
+        client_fields(node, name).map_or(0, |f| field(&f, "omem").parse().expect("omem"))
+    };
+    // Without a limit, a client holding megabytes of unread reply stays.
+    let _first = stop_reading_after_gets(&node, "hog0", "big", 2);
+    wait_until(Duration::from_secs(10), "the hog to hold its reply", || {
+        holds(&node, "hog0") > 2 << 20
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(client_fields(&node, "hog0").is_some());
+    assert_eq!(evicted(&node), "0");
+    admin.cmd(&["CONFIG", "SET", "maxmemory-clients", "1mb"]);
+    wait_until(Duration::from_secs(10), "the hog to be evicted", || {
+        client_fields(&node, "hog0").is_none()
+    });
+    assert_eq!(evicted(&node), "1");
+    // The spared client holds as much; the new hog goes.
+    keeper.send_raw(&encode(&[b"GET", b"big"]));
+    wait_until(
+        Duration::from_secs(10),
+        "the keeper to hold its reply",
+        || holds(&node, "keeper") > 2 << 20,
+    );
+    let _second = stop_reading_after_gets(&node, "hog1", "big", 2);
+    wait_until(
+        Duration::from_secs(10),
+        "the second hog to be evicted",
+        || client_fields(&node, "hog1").is_none(),
+    );
+    assert!(
+        client_fields(&node, "keeper").is_some(),
+        "NO-EVICT spares it"
+    );
+    assert_eq!(evicted(&node), "2");
+    assert_eq!(admin.cmd(&["EXISTS", "big"]), Value::Int(1));
+}
+
+/// `maxmemory-clients` accepts bytes or a percentage of maxmemory, shows them as Redis
+/// does, and refuses a percentage over 100 with Redis's text; CLIENT NO-EVICT's errors.
+#[test]
+fn maxmemory_clients_values_and_errors_match_redis() {
+    let mut pair = crate::differential::Pair::start(&[]);
+    pair.script(
+        "
+        CONFIG GET maxmemory-clients
+        CONFIG SET maxmemory-clients 3mb
+        CONFIG GET maxmemory-clients
+        CONFIG SET maxmemory-clients 10%
+        CONFIG GET maxmemory-clients
+        CONFIG SET maxmemory-clients 200%
+        CONFIG SET maxmemory 10000001 maxmemory-clients 200% client-query-buffer-limit invalid
+        CONFIG GET maxmemory
+        CONFIG SET maxmemory-clients 0
+        CLIENT NO-EVICT on
+        CLIENT NO-EVICT off
+        CLIENT NO-EVICT maybe
+        CLIENT NO-EVICT
+        ",
+    );
+}

@@ -1,5 +1,5 @@
 //! CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | REPLY | PAUSE | UNPAUSE | UNBLOCK |
-//! HELP, and the client-side caching subcommands ([`tracking`]).
+//! NO-EVICT | HELP, and the client-side caching subcommands ([`tracking`]).
 
 mod tracking;
 
@@ -240,10 +240,30 @@ fn help(ctx: &mut Ctx) -> CmdResult {
         "    Control server assisted client side caching.",
         "TRACKINGINFO",
         "    Report tracking status for the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         "HELP",
         "    Print this help.",
     ];
     super::reply::help_reply(ctx, lines)
+}
+
+/// CLIENT NO-EVICT ON|OFF: exempts this client from `maxmemory-clients`.
+fn no_evict(ctx: &mut Ctx) -> CmdResult {
+    let on = ctx.arg(2);
+    let value = if on.eq_ignore_ascii_case(b"ON") {
+        true
+    } else if on.eq_ignore_ascii_case(b"OFF") {
+        false
+    } else {
+        return Err(CmdError::Fixed(error::SYNTAX));
+    };
+    ctx.session
+        .info
+        .no_evict
+        .store(value, std::sync::atomic::Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
 }
 
 /// CLIENT REPLY ON|OFF|SKIP: whether this client's command replies are sent. OFF and SKIP
@@ -424,6 +444,15 @@ static SUBCOMMANDS: &[Spec] = &[
         (0, 0, 0),
         "connection",
         unpause
+    ),
+    subcmd!(
+        "client",
+        "no-evict",
+        3,
+        CLIENT_FLAGS,
+        (0, 0, 0),
+        "connection",
+        no_evict
     ),
     subcmd!(
         "client",

@@ -1007,6 +1007,9 @@ pub static CATALOG: &[Doc] = &[
             ("7.0.0", "The resp, multi-mem, rbs and rbp fields."),
             ("7.0.3", "An ssub field."),
         ]),
+    doc("client|no-evict", CONNECTION, "7.0.0", "O(1)",
+        "Exempts this connection from client eviction (maxmemory-clients), or ends the exemption.",
+        "enabled=(ON | OFF)"),
     doc("client|pause", CONNECTION, "2.9.50", "O(1)",
         "Holds every client, or only their writes, for some milliseconds.",
         "timeout:integer mode=[WRITE | ALL]@6.2.0")
