@@ -74,6 +74,9 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         engine::oom::apply(&settings, settings.replicaof.is_some())
             .map_err(std::io::Error::other)?;
     }
+    command::table::TABLE
+        .install_renames(&settings.rename_commands)
+        .map_err(std::io::Error::other)?;
     command::acl::load_users_at_startup(&command::table::TABLE, &mut state.engine.lock())
         .map_err(std::io::Error::other)?;
     if settings.tls.wanted() {

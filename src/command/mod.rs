@@ -209,6 +209,11 @@ pub fn container(_ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// `rename-command`: lower-case name → the command it now stands for (`None`: a name that
+/// no longer answers). Process-wide and set once at start-up, as Redis's command table.
+static RENAMES: std::sync::OnceLock<crate::keyspace::types::HMap<Vec<u8>, Option<&'static Spec>>> =
+    std::sync::OnceLock::new();
+
 /// Every command, gathered from the families' `COMMANDS` slices and looked up by name
 /// without allocation. The one instance is [`table::TABLE`]; handlers reach it through
 /// [`Ctx::table`].
@@ -238,8 +243,19 @@ impl CommandTable {
         })
     }
 
-    /// The command called `name` (any case).
+    /// The command called `name` (any case), under its `rename-command` name if it has one.
     pub fn lookup(&self, name: &[u8]) -> Option<&'static Spec> {
+        if let Some(renames) = RENAMES.get() {
+            let lower = name.to_ascii_lowercase();
+            if let Some(renamed) = renames.get(&lower) {
+                return *renamed;
+            }
+        }
+        self.lookup_original(name)
+    }
+
+    /// The command called `name` in the table, renames aside.
+    fn lookup_original(&self, name: &[u8]) -> Option<&'static Spec> {
         let mut buf = [0u8; 32];
         if name.len() > buf.len() {
             return None;
@@ -248,6 +264,48 @@ impl CommandTable {
             *d = s.to_ascii_lowercase();
         }
         self.index().get(&buf[..name.len()]).copied()
+    }
+
+    /// Applies `rename-command` lines (start-up only, once): each command answers to its
+    /// new name only (none when the new name is empty), as Redis's. Refused with Redis's
+    /// reasons: a command that does not exist, a new name already taken.
+    pub fn install_renames(&self, pairs: &[(String, String)]) -> Result<(), String> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let mut renames: crate::keyspace::types::HMap<Vec<u8>, Option<&'static Spec>> =
+            crate::keyspace::types::HMap::default();
+        for (from, to) in pairs {
+            let from = from.to_ascii_lowercase().into_bytes();
+            let current = match renames.get(&from) {
+                Some(renamed) => *renamed,
+                None => self.lookup_original(&from),
+            };
+            let Some(spec) = current else {
+                return Err(format!(
+                    "rename-command {}: No such command in rename-command",
+                    String::from_utf8_lossy(&from)
+                ));
+            };
+            renames.insert(from, None);
+            if !to.is_empty() {
+                let to = to.to_ascii_lowercase().into_bytes();
+                let taken = match renames.get(&to) {
+                    Some(r) => r.is_some(),
+                    None => self.lookup_original(&to).is_some(),
+                };
+                if taken {
+                    return Err(format!(
+                        "rename-command {}: Target command name already exists",
+                        String::from_utf8_lossy(&to)
+                    ));
+                }
+                renames.insert(to, Some(spec));
+            }
+        }
+        RENAMES
+            .set(renames)
+            .map_err(|_| "rename-command: the commands were renamed already".to_string())
     }
 
     /// The subcommand `name` of `parent` (any case).

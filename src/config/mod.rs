@@ -271,6 +271,9 @@ pub struct Settings {
     pub aclfile: String,
     /// `user <name> <rules...>` lines of the configuration file, in order.
     pub users: Vec<Vec<String>>,
+    /// `rename-command <name> <new-name>` lines, in order (an empty new name disables the
+    /// command); start-up only, as in Redis.
+    pub rename_commands: Vec<(String, String)>,
     /// `latency-tracking`: a latency histogram per command.
     pub latency_tracking: bool,
     /// `latency-tracking-info-percentiles`.
@@ -505,6 +508,7 @@ impl Settings {
             acl_pubsub_allchannels: false,
             aclfile: String::new(),
             users: Vec::new(),
+            rename_commands: Vec::new(),
             latency_tracking: true,
             latency_tracking_info_percentiles: Vec::new(),
             maxmemory_samples: 0,
@@ -608,6 +612,14 @@ impl Settings {
                     ));
                 }
                 self.users.push(line.args.clone());
+                continue;
+            }
+            // `rename-command` lines are checked against the command table at start-up.
+            if line.name == "rename-command" {
+                let [from, to] = line.args.as_slice() else {
+                    return Err(ConfigError::at(&line.origin, "wrong number of arguments"));
+                };
+                self.rename_commands.push((from.clone(), to.clone()));
                 continue;
             }
             let Some(d) = find(&line.name) else {

@@ -282,3 +282,58 @@ fn the_process_title_follows_proc_title_template() {
     );
     assert!(cmdline().starts_with("TEST "), "unchanged: {}", cmdline());
 }
+
+/// `rename-command`, side by side with Redis: the old name is an unknown command, the new
+/// one runs it, an empty new name disables a command; CONFIG REWRITE keeps the line, so a
+/// restart keeps the rename. A command that does not exist stops start-up.
+#[test]
+fn rename_command_renames_and_disables_as_redis() {
+    let args = [
+        "--rename-command",
+        "flushdb",
+        "badger",
+        "--rename-command",
+        "lastsave",
+        "",
+    ];
+    let mut pair = crate::differential::Pair::start(&args);
+    pair.script(
+        "
+        SET k v
+        FLUSHDB
+        BADGER
+        DBSIZE
+        LASTSAVE
+        badger
+        ",
+    );
+    let (code, _, err) = run(&["--rename-command", "nosuchcommand", "x"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("No such command in rename-command"), "{err}");
+}
+
+/// CONFIG REWRITE keeps `rename-command` lines (they are not settings it writes), so the
+/// rename survives a restart from the rewritten file.
+#[test]
+fn config_rewrite_keeps_rename_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = crate::harness::free_port();
+    let conf = dir.path().join("replikv.conf");
+    std::fs::write(
+        &conf,
+        format!("port {port}\nrename-command flushdb badger\n"),
+    )
+    .expect("write config");
+    let conf = conf.display().to_string();
+    let node = Node::replikv_raw(
+        &[&conf, "--http-port", "0"],
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let mut c = node.conn();
+    c.cmd(&["CONFIG", "SET", "maxmemory", "1mb"]);
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), Value::Simple("OK".into()));
+    let text = std::fs::read_to_string(&conf).expect("read config");
+    assert!(text.contains("rename-command flushdb badger"), "{text}");
+    assert!(text.contains("maxmemory"), "{text}");
+    assert!(matches!(c.cmd(&["FLUSHDB"]), Value::Error(e) if e.starts_with("ERR unknown command")));
+}
