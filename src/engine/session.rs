@@ -87,7 +87,7 @@ pub struct ClientInfo {
     /// Where messages the engine sends this client go (Pub/Sub, invalidations), drained by
     /// its connection task; closed when the connection ends. Unset for internal clients.
     pub push: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Bytes>>,
-    /// CLIENT TRACKING's CLIENT LIST flags (see [`super::tracking::flags`]).
+    /// CLIENT TRACKING's CLIENT LIST flags (see [`tracking_flags`]).
     pub tracking: AtomicU8,
     /// CLIENT NO-EVICT: never disconnected by `maxmemory-clients` (CLIENT LIST flag `e`).
     pub no_evict: AtomicBool,
@@ -260,9 +260,9 @@ impl ClientInfo {
         }
         let tracking = self.tracking.load(Ordering::Relaxed);
         for (bit, letter) in [
-            (super::tracking::flags::ON, 't'),
-            (super::tracking::flags::BROKEN_REDIRECT, 'R'),
-            (super::tracking::flags::BCAST, 'B'),
+            (tracking_flags::ON, 't'),
+            (tracking_flags::BROKEN_REDIRECT, 'R'),
+            (tracking_flags::BCAST, 'B'),
         ] {
             if tracking & bit != 0 {
                 flags.push(letter);
@@ -301,6 +301,17 @@ impl ClientInfo {
             self.resp.load(Ordering::Relaxed),
         )
     }
+}
+
+/// The client-side caching state CLIENT LIST shows, as bits of [`ClientInfo::tracking`]
+/// (kept up to date by the engine's tracking module).
+pub mod tracking_flags {
+    /// Tracking is on (`t`).
+    pub const ON: u8 = 1;
+    /// The redirection target is gone (`R`).
+    pub const BROKEN_REDIRECT: u8 = 2;
+    /// Broadcast mode (`B`).
+    pub const BCAST: u8 = 4;
 }
 
 /// Every connected client, by id.

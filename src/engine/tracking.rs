@@ -39,14 +39,7 @@ use crate::resp::{Proto, ReplyBuf};
 pub const INVALIDATE_CHANNEL: &[u8] = b"__redis__:invalidate";
 
 /// CLIENT LIST flag bits kept in [`ClientInfo::tracking`].
-pub mod flags {
-    /// Tracking is on (`t`).
-    pub const ON: u8 = 1;
-    /// The redirection target is gone (`R`).
-    pub const BROKEN_REDIRECT: u8 = 2;
-    /// Broadcast mode (`B`).
-    pub const BCAST: u8 = 4;
-}
+pub use super::session::tracking_flags as flags;
 
 /// How a client asked to be tracked (CLIENT TRACKING ON's options).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
