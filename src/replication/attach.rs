@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use super::history::SyncKind;
 use super::log::ReplLog;
-use super::master::{AttachMode, HandOff};
+use super::master::{AttachMode, HandOff, PsyncRecord};
 use super::phase::{Phase, Side};
 use super::psync::{decide, FullReason, PsyncDecision, PsyncRequest, PsyncView};
 use super::Replication;
@@ -77,6 +77,11 @@ pub fn attach(
         }
         d => d,
     };
+    let mut record = PsyncRecord {
+        requested_replid: request.as_ref().map_or(String::new(), |r| r.replid.clone()),
+        requested_offset: request.as_ref().map_or(-1, |r| r.offset),
+        full_cause: None,
+    };
     let (reply, mode) = match decision {
         PsyncDecision::Continue { from } => {
             hub.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
@@ -95,6 +100,7 @@ pub fn attach(
             }
             hub.sync_full.fetch_add(1, Ordering::Relaxed);
             hub.full_sync_causes[reason.index()].fetch_add(1, Ordering::Relaxed);
+            record.full_cause = Some(reason.code());
             if !log.active {
                 log.create_backlog();
             }
@@ -125,6 +131,7 @@ pub fn attach(
             sync_id,
             rdb_only: asker.rdb_only,
             traceparent: asker.traceparent,
+            decision: record,
         },
     }
 }

@@ -258,6 +258,10 @@ pub struct SyncWaiter {
     pub since: Instant,
     /// Where the start goes.
     pub tx: oneshot::Sender<SyncStart>,
+    /// The replica's wait for the snapshot (`repl.master.snapshot_wait`): the snapshot job
+    /// is a child of the first waiter's and linked from the others', so each replica's
+    /// trace leads to the snapshot that served it.
+    pub span: tracing::Span,
 }
 
 /// A disk job still writing its file, which late replicas may join.
@@ -268,6 +272,8 @@ struct JoinableDiskJob {
     keys: u64,
     snapshot_no: u64,
     late: Vec<SyncWaiter>,
+    /// The job's span, which late joiners are linked to.
+    span: tracing::Span,
 }
 
 #[derive(Debug, Default)]
@@ -320,6 +326,7 @@ impl FullSyncQueue {
         if let Some(job) = inner.disk_job.as_mut() {
             let gets_disk = !host.settings().repl_diskless_sync || !waiter.capa_eof;
             if gets_disk && host.hub().backlog.register(waiter.id, job.offset + 1) {
+                job.span.follows_from(&waiter.span);
                 job.late.push(waiter);
                 return;
             }
@@ -423,15 +430,27 @@ async fn run_job(
     snapshot_no: u64,
 ) {
     let ids: Vec<u64> = batch.iter().map(|w| w.id).collect();
-    let span = info_span!(
-        "repl.master.snapshot",
-        snapshot_no,
-        replicas = ids.len(),
-        diskless
-    );
+    let span = match batch.first() {
+        Some(first) => info_span!(
+            parent: &first.span,
+            "repl.master.snapshot",
+            snapshot_no,
+            replicas = ids.len(),
+            diskless,
+            offset = tracing::field::Empty,
+            keys = tracing::field::Empty,
+            bytes = tracing::field::Empty,
+        ),
+        None => return,
+    };
+    for other in batch.iter().skip(1) {
+        span.follows_from(&other.span);
+    }
     let snap = span.in_scope(|| host.snapshot_for_sync(&ids));
     let _producing = Producing::start(&host, snapshot_no);
     let keys = snap.keyspace.key_count() as u64;
+    span.record("offset", snap.offset);
+    span.record("keys", keys);
     info!(
         snapshot_no,
         replicas = ids.len(),
@@ -471,15 +490,18 @@ async fn run_job(
             io::Write::flush(&mut fan)?;
             Ok::<RdbStats, io::Error>(stats)
         })
-        .instrument(span)
+        .instrument(span.clone())
         .await;
         match result {
-            Ok(Ok(stats)) => info!(
-                snapshot_no,
-                bytes = stats.bytes,
-                keys = stats.keys,
-                "diskless snapshot streamed"
-            ),
+            Ok(Ok(stats)) => {
+                span.record("bytes", stats.bytes);
+                info!(
+                    snapshot_no,
+                    bytes = stats.bytes,
+                    keys = stats.keys,
+                    "diskless snapshot streamed"
+                )
+            }
             Ok(Err(e)) => {
                 failed.store(true, Ordering::Release);
                 warn!(snapshot_no, error = %e, "diskless full sync failed");
@@ -500,6 +522,7 @@ async fn run_job(
             keys,
             snapshot_no,
             late: Vec::new(),
+            span: span.clone(),
         });
     }
     let settings = host.settings();
@@ -518,8 +541,11 @@ async fn run_job(
         file.sync_all()?;
         Ok(file.metadata()?.len())
     })
-    .instrument(span)
+    .instrument(span.clone())
     .await;
+    if let Ok(Ok(len)) = &written {
+        span.record("bytes", *len);
+    }
     let job = host.hub().full_syncs.inner.lock().disk_job.take();
     let Some(job) = job else { return };
     let waiters: Vec<SyncWaiter> = batch.into_iter().chain(job.late).collect();
@@ -624,6 +650,22 @@ pub struct HandOff {
     pub rdb_only: bool,
     /// The replica's trace context (`REPLCONF traceparent`): our session joins its trace.
     pub traceparent: Option<String>,
+    /// What the replica asked for and why the answer was what it was (the `repl.master.psync`
+    /// span's attributes).
+    pub decision: PsyncRecord,
+}
+
+/// The PSYNC request and the master's decision, kept for the session's trace: the decision
+/// is taken under the engine lock, before the link task (and its span) exists.
+#[derive(Debug, Clone, Default)]
+pub struct PsyncRecord {
+    /// The replication id asked for (`?` for none, empty for SYNC).
+    pub requested_replid: String,
+    /// The offset asked for (-1 for none or SYNC).
+    pub requested_offset: i64,
+    /// Why a full sync was needed (the `replikv_full_resyncs_total` cause code); `None`
+    /// when the partial resync was accepted.
+    pub full_cause: Option<&'static str>,
 }
 
 /// Why the link ended.
@@ -671,6 +713,7 @@ pub async fn serve(
     if let Some(traceparent) = &handoff.traceparent {
         crate::telemetry::logging::set_remote_parent(&span, traceparent);
     }
+    record_decision(&span, &handoff);
     let result = async {
         hub.set_trace_id(handoff.sync_id);
         let result = tokio::select! {
@@ -706,6 +749,26 @@ pub async fn serve(
             Err(e) => SyncOutcome::Failed(e),
         },
     );
+}
+
+/// The decision, as the session's first phase span (`repl.master.psync`): it was taken
+/// under the engine lock when PSYNC arrived, so the span is as short as the decision was.
+fn record_decision(session: &tracing::Span, handoff: &HandOff) {
+    let d = &handoff.decision;
+    let (decision, from) = match handoff.mode {
+        AttachMode::Continue { from } => ("continue", from as i64),
+        AttachMode::Full | AttachMode::Sync => ("fullresync", -1),
+    };
+    let psync = info_span!(
+        parent: session,
+        "repl.master.psync",
+        decision,
+        cause = d.full_cause.unwrap_or(""),
+        requested_replid = %d.requested_replid,
+        requested_offset = d.requested_offset,
+        from,
+    );
+    drop(psync);
 }
 
 /// The link's writer side: full sync when needed, then the stream.
@@ -917,6 +980,7 @@ async fn wait_for_snapshot(
             capa_eof: handoff.capa_eof,
             since: Instant::now(),
             tx,
+            span: tracing::Span::current(),
         },
     );
     hub.full_syncs.schedule(host);
@@ -953,7 +1017,9 @@ async fn transfer(
         "repl.master.transfer",
         replica = handoff.id,
         snapshot_no = start.snapshot_no,
-        offset = start.offset
+        offset = start.offset,
+        keys = start.keys,
+        bytes = tracing::field::Empty,
     );
     if handoff.mode != AttachMode::Sync {
         let line = format!("+FULLRESYNC {} {}\r\n", start.replid, start.offset);
@@ -1017,6 +1083,7 @@ async fn transfer(
         }
     }
     hub.add_transfer(handoff.sync_id, bytes, start.keys);
+    span.record("bytes", bytes);
     info!(
         replica = handoff.id,
         bytes,

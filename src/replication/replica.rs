@@ -312,6 +312,7 @@ async fn attempt(
                 &replid,
                 offset as i64,
             );
+            record_kind("full", &replid, offset);
             set_state(host, generation, LinkState::Transfer, Some(Phase::Receive));
             full_sync(
                 host, &mut conn, &mut wr, sync_id, generation, &replid, offset,
@@ -321,6 +322,7 @@ async fn attempt(
     }
 
     // ---- catchup, then stream
+    let catchup = info_span!("repl.replica.catchup", bytes = tracing::field::Empty);
     hub.enter_phase(sync_id, Phase::Catchup);
     fault::at(Side::Replica, Phase::Catchup).await?;
     if !host.link_up(generation) {
@@ -334,7 +336,7 @@ async fn attempt(
     // Closed however this attempt ends, REPLICAOF cancelling it included.
     let _master_client = MasterClientGuard(host);
     tokio::select! {
-        r = stream_from_master(host, conn, wr, sync_id, generation) => r,
+        r = stream_from_master(host, conn, wr, sync_id, generation, catchup) => r,
         _ = killed => Err(if hub.role.lock().full_sync_requested() {
             "link closed for a full resync requested by an operator".to_string()
         } else {
@@ -564,9 +566,17 @@ async fn full_sync(
     let serve_old = streaming
         && settings.repl_diskless_load == DisklessLoad::Swapdb
         && host.repl_position().replid.eq_ignore_ascii_case(replid);
-    let receive_span = info_span!("repl.replica.receive", replid, offset, streaming);
+    let receive_span = info_span!(
+        "repl.replica.receive",
+        replid,
+        offset,
+        streaming,
+        bytes = tracing::field::Empty
+    );
+    let load_span = || info_span!("repl.replica.load", streaming, keys = tracing::field::Empty);
     let (bytes, loaded) = if streaming {
-        // Parse straight off the socket into a new dataset.
+        // Parse straight off the socket into a new dataset: the load overlaps the receive.
+        let load_span = load_span();
         let _loading = (!serve_old).then(|| LoadingFlag::raise(host));
         let (tx, rx) = mpsc::channel::<Bytes>(64);
         let loader_host = host.clone();
@@ -581,15 +591,17 @@ async fn full_sync(
             let tx = tx.clone();
             async move { tx.send(chunk).await.map_err(|_| LOADER_STOPPED.to_string()) }
         })
-        .instrument(receive_span)
+        .instrument(receive_span.clone())
         .await;
+        end_span(receive_span, "bytes", bytes.as_ref().ok().copied());
         drop(tx);
         hub.enter_phase(sync_id, Phase::Load);
         fault::at(Side::Replica, Phase::Load).await?;
         let loaded = loader
-            .instrument(info_span!("repl.replica.load", streaming = true))
+            .instrument(load_span.clone())
             .await
             .map_err(|e| e.to_string())?;
+        end_span(load_span, "keys", loaded.as_ref().ok().map(|l| l.keys));
         match (bytes, loaded) {
             (Ok(bytes), Ok(loaded)) => (bytes, loaded),
             // The loader gave up first (a bad checksum, a bad encoding): its reason is
@@ -624,8 +636,9 @@ async fn full_sync(
                     .map_err(|e| format!("write RDB: {e}"))
             }
         })
-        .instrument(receive_span)
+        .instrument(receive_span.clone())
         .await;
+        end_span(receive_span, "bytes", received.as_ref().ok().copied());
         let bytes = match received {
             Ok(b) => b,
             Err(e) => {
@@ -641,6 +654,7 @@ async fn full_sync(
         hub.enter_phase(sync_id, Phase::Load);
         fault::at(Side::Replica, Phase::Load).await?;
         let _loading = LoadingFlag::raise(host);
+        let load_span = load_span();
         let loader_host = host.clone();
         let load_path = tmp.clone();
         let loaded = tokio::task::spawn_blocking(move || {
@@ -649,10 +663,11 @@ async fn full_sync(
             let mut reader = io::BufReader::with_capacity(1 << 20, file);
             loader_host.load_rdb(&mut reader)
         })
-        .instrument(info_span!("repl.replica.load", streaming = false))
+        .instrument(load_span.clone())
         .await
         .map_err(|e| e.to_string())
         .and_then(|r| r);
+        end_span(load_span, "keys", loaded.as_ref().ok().map(|l| l.keys));
         // The received file replaces the dump only once it loaded and is accepted.
         let loaded = match loaded.and_then(|l| refuse_empty(host, &l, replid).map(|()| l)) {
             Ok(l) => l,
@@ -669,6 +684,9 @@ async fn full_sync(
     };
     refuse_empty(host, &loaded, replid)?;
     let keys = loaded.keys;
+    let session = tracing::Span::current();
+    session.record("bytes", bytes);
+    session.record("keys", keys);
     host.install_dataset(loaded, replid, offset);
     hub.add_transfer(sync_id, bytes, keys);
     info!(
@@ -679,6 +697,13 @@ async fn full_sync(
     let ack = offset.to_string();
     send(wr, &[b"REPLCONF", b"ACK", ack.as_bytes()]).await?;
     Ok(())
+}
+
+/// Ends a phase span, with the figure it moved when it succeeded.
+fn end_span(span: tracing::Span, field: &'static str, value: Option<u64>) {
+    if let Some(value) = value {
+        span.record(field, value);
+    }
 }
 
 /// `replica-refuse-empty-full-sync`: the seed's warning made a guard. A master restarted
@@ -781,9 +806,12 @@ async fn stream_from_master(
     mut wr: LinkWrite,
     sync_id: u64,
     generation: u64,
+    catchup: tracing::Span,
 ) -> Attempt {
     let hub = host.hub();
     let mut parser = RequestParser::new();
+    // Ends once what arrived with (or right after) the snapshot is applied.
+    let mut catchup = Some(catchup);
     let mut ack_tick = tokio::time::interval(Duration::from_secs(1));
     let mut finished = false;
     conn.timeout_text = timeout_text::STREAM;
@@ -793,7 +821,15 @@ async fn stream_from_master(
         let mut held = None;
         if !conn.buf.is_empty() {
             let before = conn.buf.len();
-            let applied = host.apply_from_master(&mut parser, &mut conn.buf);
+            let applied = match &catchup {
+                Some(span) => {
+                    let applied =
+                        span.in_scope(|| host.apply_from_master(&mut parser, &mut conn.buf));
+                    span.record("bytes", (before - conn.buf.len()) as u64);
+                    applied
+                }
+                None => host.apply_from_master(&mut parser, &mut conn.buf),
+            };
             held = applied.held;
             hub.net_input_bytes
                 .fetch_add((before - conn.buf.len()) as u64, Ordering::Relaxed);
@@ -809,6 +845,7 @@ async fn stream_from_master(
         }
         if !finished {
             finished = true;
+            drop(catchup.take());
             hub.enter_phase(sync_id, Phase::Stream);
             fault::at(Side::Replica, Phase::Stream).await?;
             hub.finish_sync(sync_id, SyncOutcome::Succeeded);

@@ -253,3 +253,250 @@ fn config_set_points_the_spans_at_a_new_collector() {
     let run_id = info_field(&replica, "server", "run_id");
     assert!(!collector.received(&[run_id.as_bytes()]));
 }
+
+/// A span as a collector received it.
+#[derive(Debug, Clone)]
+struct SeenSpan {
+    /// `service.instance.id` of the process that sent it (its run id).
+    process: String,
+    name: String,
+    trace_id: Vec<u8>,
+    span_id: Vec<u8>,
+    parent_span_id: Vec<u8>,
+    attributes: std::collections::HashMap<String, String>,
+    /// (trace id, span id) of each linked span.
+    links: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl SeenSpan {
+    fn attr(&self, key: &str) -> &str {
+        self.attributes.get(key).map_or("", String::as_str)
+    }
+}
+
+/// Decodes every OTLP/HTTP body the collector kept (protobuf `ExportTraceServiceRequest`).
+fn decode_spans(collector: &Collector) -> Vec<SeenSpan> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
+    use prost::Message;
+    fn text(kv: &KeyValue) -> String {
+        match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(Value::StringValue(s)) => s.clone(),
+            Some(Value::IntValue(i)) => i.to_string(),
+            Some(Value::BoolValue(b)) => b.to_string(),
+            Some(Value::DoubleValue(d)) => d.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+    let bodies = collector.bodies.lock().expect("lock");
+    let mut spans = Vec::new();
+    for (_, body) in bodies.iter() {
+        let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
+        for rs in request.resource_spans {
+            let process = rs
+                .resource
+                .iter()
+                .flat_map(|r| r.attributes.iter())
+                .find(|kv| kv.key == "service.instance.id")
+                .map(text)
+                .unwrap_or_default();
+            for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
+                spans.push(SeenSpan {
+                    process: process.clone(),
+                    name: span.name,
+                    trace_id: span.trace_id,
+                    span_id: span.span_id,
+                    parent_span_id: span.parent_span_id,
+                    attributes: span
+                        .attributes
+                        .iter()
+                        .map(|kv| (kv.key.clone(), text(kv)))
+                        .collect(),
+                    links: span
+                        .links
+                        .into_iter()
+                        .map(|l| (l.trace_id, l.span_id))
+                        .collect(),
+                });
+            }
+        }
+    }
+    spans
+}
+
+/// The one span named `name` sent by `process` in `trace`.
+fn one<'a>(spans: &'a [SeenSpan], process: &str, trace: &[u8], name: &str) -> &'a SeenSpan {
+    let found: Vec<&SeenSpan> = spans
+        .iter()
+        .filter(|s| s.process == process && s.trace_id == trace && s.name == name)
+        .collect();
+    assert_eq!(found.len(), 1, "{name} from {process}: {found:#?}");
+    found[0]
+}
+
+/// The whole tree of one full sync between two replikv nodes, as exported: one trace, every
+/// phase of both sides as a child span of its side's session, the master's session a child
+/// of the replica's handshake (the context it sent), the shared snapshot job under the
+/// replica's wait for it, and each span carrying what it moved.
+#[test]
+fn a_full_sync_is_one_trace_with_every_phase_of_both_sides() {
+    let collector = Collector::start();
+    let endpoint = format!("http://127.0.0.1:{}", collector.port);
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    let master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
+    let mut c = master.conn();
+    for i in 0..5 {
+        c.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    let port = master.port.to_string();
+    let replica = Node::replikv_with_env(&["--replicaof", "127.0.0.1", &port], &env);
+    wait_link_up(&replica, Duration::from_secs(20));
+    let (trace, kind, _) = last_session(&replica, "replica").expect("session");
+    assert_eq!(kind, "full");
+    let trace = hex_bytes(&trace);
+    // The sessions' own spans end with the link.
+    assert_eq!(replica.conn().cmd(&["REPLICAOF", "NO", "ONE"]).text(), "OK");
+    let (m_run, r_run) = (
+        info_field(&master, "server", "run_id"),
+        info_field(&replica, "server", "run_id"),
+    );
+    let has = |process: &str, name: &str| {
+        decode_spans(&collector)
+            .iter()
+            .any(|s| s.process == process && s.trace_id == trace && s.name == name)
+    };
+    wait_until(Duration::from_secs(20), "both sessions' spans", || {
+        has(&r_run, "repl.replica.sync") && has(&m_run, "repl.master.sync")
+    });
+    let spans = decode_spans(&collector);
+
+    // The replica: its session is the trace's root, each phase a child of it.
+    let session = one(&spans, &r_run, &trace, "repl.replica.sync");
+    assert!(session.parent_span_id.is_empty(), "{session:?}");
+    assert_eq!(session.attr("kind"), "full");
+    assert_eq!(session.attr("keys"), "5");
+    assert!(session.attr("bytes").parse::<u64>().expect("bytes") > 0);
+    assert_eq!(
+        session.attr("replid"),
+        info_field(&master, "replication", "master_replid")
+    );
+    for phase in [
+        "connect",
+        "handshake",
+        "psync",
+        "receive",
+        "load",
+        "catchup",
+    ] {
+        let span = one(&spans, &r_run, &trace, &format!("repl.replica.{phase}"));
+        assert_eq!(span.parent_span_id, session.span_id, "{phase}");
+    }
+    let receive = one(&spans, &r_run, &trace, "repl.replica.receive");
+    assert_eq!(receive.attr("bytes"), session.attr("bytes"));
+    assert_eq!(
+        one(&spans, &r_run, &trace, "repl.replica.load").attr("keys"),
+        "5"
+    );
+
+    // The master: its session under the replica's handshake, its phases under the session.
+    let handshake = one(&spans, &r_run, &trace, "repl.replica.handshake");
+    let m_session = one(&spans, &m_run, &trace, "repl.master.sync");
+    assert_eq!(m_session.parent_span_id, handshake.span_id);
+    assert_eq!(m_session.attr("kind"), "full");
+    for phase in ["psync", "snapshot_wait", "transfer", "catchup"] {
+        let span = one(&spans, &m_run, &trace, &format!("repl.master.{phase}"));
+        assert_eq!(span.parent_span_id, m_session.span_id, "{phase}");
+    }
+    let psync = one(&spans, &m_run, &trace, "repl.master.psync");
+    assert_eq!(
+        (psync.attr("decision"), psync.attr("cause")),
+        ("fullresync", "no_history")
+    );
+    assert_eq!(
+        (
+            psync.attr("requested_replid"),
+            psync.attr("requested_offset")
+        ),
+        ("?", "-1")
+    );
+    let wait = one(&spans, &m_run, &trace, "repl.master.snapshot_wait");
+    let snapshot = one(&spans, &m_run, &trace, "repl.master.snapshot");
+    assert_eq!(snapshot.parent_span_id, wait.span_id);
+    assert_eq!(snapshot.attr("keys"), "5");
+    assert_eq!(snapshot.attr("diskless"), "true");
+    let transfer = one(&spans, &m_run, &trace, "repl.master.transfer");
+    assert_eq!(
+        transfer.attr("bytes"),
+        session.attr("bytes"),
+        "bytes sent = bytes received"
+    );
+    assert_eq!(transfer.attr("keys"), "5");
+}
+
+/// One diskless snapshot serving two replicas: it belongs to the first one's trace and is
+/// linked from the other's wait, so both traces lead to it.
+#[test]
+fn a_snapshot_shared_by_two_replicas_is_linked_from_both_traces() {
+    let collector = Collector::start();
+    let endpoint = format!("http://127.0.0.1:{}", collector.port);
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    // The job waits for two replicas (or 5 s), so both are in its batch.
+    let master = Node::replikv_with_env(
+        &[
+            "--repl-diskless-sync-delay",
+            "5",
+            "--repl-diskless-sync-max-replicas",
+            "2",
+        ],
+        &env,
+    );
+    master.conn().cmd(&["SET", "k", "v"]);
+    let port = master.port.to_string();
+    let a = Node::replikv_with_env(&["--replicaof", "127.0.0.1", &port], &env);
+    let b = Node::replikv_with_env(&["--replicaof", "127.0.0.1", &port], &env);
+    wait_link_up(&a, Duration::from_secs(20));
+    wait_link_up(&b, Duration::from_secs(20));
+    let traces: Vec<Vec<u8>> = [&a, &b]
+        .iter()
+        .map(|n| hex_bytes(&last_session(n, "replica").expect("session").0))
+        .collect();
+    assert_ne!(traces[0], traces[1]);
+    let m_run = info_field(&master, "server", "run_id");
+    let snapshot = |spans: &[SeenSpan]| -> Option<SeenSpan> {
+        spans
+            .iter()
+            .find(|s| s.process == m_run && s.name == "repl.master.snapshot")
+            .cloned()
+    };
+    wait_until(Duration::from_secs(20), "the snapshot span", || {
+        snapshot(&decode_spans(&collector)).is_some()
+    });
+    let spans = decode_spans(&collector);
+    let job = snapshot(&spans).expect("snapshot");
+    assert_eq!(job.attr("replicas"), "2");
+    let waits: Vec<&SeenSpan> = spans
+        .iter()
+        .filter(|s| s.process == m_run && s.name == "repl.master.snapshot_wait")
+        .collect();
+    assert_eq!(waits.len(), 2, "{waits:#?}");
+    // One wait is its parent (same trace); the other is linked.
+    let (parent, other): (Vec<&&SeenSpan>, Vec<&&SeenSpan>) =
+        waits.iter().partition(|w| w.span_id == job.parent_span_id);
+    assert_eq!(parent.len(), 1, "the job's parent is one replica's wait");
+    assert_eq!(parent[0].trace_id, job.trace_id);
+    assert_eq!(
+        job.links,
+        vec![(other[0].trace_id.clone(), other[0].span_id.clone())]
+    );
+    let mut seen = vec![job.trace_id.clone(), other[0].trace_id.clone()];
+    seen.sort();
+    let mut expected = traces.clone();
+    expected.sort();
+    assert_eq!(seen, expected, "the job reaches both replicas' traces");
+}
