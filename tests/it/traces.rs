@@ -168,6 +168,10 @@ fn serve_requests(stream: std::net::TcpStream, kept: Requests) {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn hex_bytes(hex: &str) -> Vec<u8> {
     (0..hex.len())
         .step_by(2)
@@ -357,20 +361,75 @@ fn a_full_sync_is_one_trace_with_every_phase_of_both_sides() {
     let (trace, kind, _) = last_session(&replica, "replica").expect("session");
     assert_eq!(kind, "full");
     let trace = hex_bytes(&trace);
+    // The master's side reaches its last phase (stream) once the replica's ACK is read.
+    wait_until(
+        Duration::from_secs(20),
+        "the master's session succeeded",
+        || {
+            let syncs = Http::new(&master).get("/v1/replication/syncs").json();
+            syncs["syncs"].as_array().is_some_and(|all| {
+                all.iter()
+                    .any(|s| s["side"] == "master" && s["outcome"] == "succeeded")
+            })
+        },
+    );
     // The sessions' own spans end with the link.
     assert_eq!(replica.conn().cmd(&["REPLICAOF", "NO", "ONE"]).text(), "OK");
     let (m_run, r_run) = (
         info_field(&master, "server", "run_id"),
         info_field(&replica, "server", "run_id"),
     );
-    let has = |process: &str, name: &str| {
-        decode_spans(&collector)
+    let replica_spans = [
+        "sync",
+        "connect",
+        "handshake",
+        "psync",
+        "receive",
+        "load",
+        "catchup",
+    ];
+    let master_spans = [
+        "sync",
+        "psync",
+        "snapshot_wait",
+        "snapshot",
+        "transfer",
+        "catchup",
+    ];
+    let missing = || -> Vec<String> {
+        let spans = decode_spans(&collector);
+        let expected = (replica_spans
             .iter()
-            .any(|s| s.process == process && s.trace_id == trace && s.name == name)
+            .map(|p| (&r_run, format!("repl.replica.{p}"))))
+        .chain(
+            master_spans
+                .iter()
+                .map(|p| (&m_run, format!("repl.master.{p}"))),
+        );
+        expected
+            .filter(|(process, name)| {
+                !spans
+                    .iter()
+                    .any(|s| &s.process == *process && s.trace_id == trace && &s.name == name)
+            })
+            .map(|(_, name)| name)
+            .collect()
     };
-    wait_until(Duration::from_secs(20), "both sessions' spans", || {
-        has(&r_run, "repl.replica.sync") && has(&m_run, "repl.master.sync")
-    });
+    // Each process exports in batches, so the spans arrive over several requests.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !missing().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let names: Vec<(String, String)> = decode_spans(&collector)
+        .into_iter()
+        .map(|s| (s.name, hex(&s.trace_id)))
+        .collect();
+    assert!(
+        missing().is_empty(),
+        "missing {:?}; trace {}; received {names:?}",
+        missing(),
+        hex(&trace)
+    );
     let spans = decode_spans(&collector);
 
     // The replica: its session is the trace's root, each phase a child of it.
