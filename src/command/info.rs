@@ -340,17 +340,18 @@ fn persistence(snap: &ServerSnapshot, s: &mut String) {
     );
     let status = if aof.last_write_ok { "ok" } else { "err" };
     field!(s, "aof_last_write_status", status);
-    // Forkless rewrites copy segments, not pages, as saves do.
-    field!(s, "aof_last_cow_size", 0);
+    field!(s, "aof_last_cow_size", aof.last_cow_size);
     field!(s, "module_fork_in_progress", 0);
     field!(s, "module_fork_last_cow_size", 0);
+    // Printed only while the AOF is on (or waiting for its first rewrite), as Redis does;
+    // /metrics exports these series under the same condition.
     if aof.enabled {
         field!(s, "aof_current_size", aof.current_size);
         field!(s, "aof_base_size", aof.base_size);
         field!(s, "aof_pending_rewrite", aof.rewrite_scheduled as u8);
         field!(s, "aof_buffer_length", aof.buffer_length);
         field!(s, "aof_pending_bio_fsync", aof.pending_fsync);
-        field!(s, "aof_delayed_fsync", 0);
+        field!(s, "aof_delayed_fsync", aof.delayed_fsync);
     }
 }
 

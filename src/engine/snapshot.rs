@@ -131,6 +131,9 @@ pub struct AofFigures {
     pub consecutive_failures: u64,
     /// aof_last_write_status is "ok".
     pub last_write_ok: bool,
+    /// aof_last_cow_size: always 0, rewrites copy segments instead of forking, so no page
+    /// is copied on write. A field, not a literal, so that INFO and /metrics print one figure.
+    pub last_cow_size: u64,
     /// aof_current_size.
     pub current_size: u64,
     /// aof_base_size.
@@ -139,6 +142,9 @@ pub struct AofFigures {
     pub buffer_length: u64,
     /// aof_pending_bio_fsync.
     pub pending_fsync: u64,
+    /// aof_delayed_fsync: always 0, a write never waits for a background fsync in flight
+    /// (Redis postpones it and counts that here).
+    pub delayed_fsync: u64,
 }
 
 /// One line of INFO `# Keyspace`.
@@ -288,10 +294,12 @@ impl ServerSnapshot {
                 rewrites: e.aof.rewrites,
                 consecutive_failures: e.aof.consecutive_failures,
                 last_write_ok: !e.aof.sink.failing(),
+                last_cow_size: 0,
                 current_size: e.aof.current_size,
                 base_size: e.aof.base_size,
                 buffer_length: e.aof.buffer_len() as u64,
                 pending_fsync: e.aof.fsync_in_flight(),
+                delayed_fsync: 0,
             },
         };
         self.keyspace = ks

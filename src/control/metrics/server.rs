@@ -9,6 +9,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 
 use super::encode::{Labels, Out};
 use super::ScrapeSlot;
+use crate::engine::snapshot::AofFigures;
 use crate::engine::REDIS_COMPAT_VERSION;
 use crate::replication::Role;
 
@@ -207,6 +208,7 @@ impl Collector for ServerCollector {
             "Completed saves since start (INFO rdb_saves).",
             p.saves,
         )?;
+        encode_aof(&mut out, &p.aof)?;
         out.counter_f64("redis_cpu_sys_seconds", "System CPU seconds used.", s.cpu.0)?;
         out.counter_f64("redis_cpu_user_seconds", "User CPU seconds used.", s.cpu.1)?;
         let settings = &scrape.settings;
@@ -263,6 +265,92 @@ impl Collector for ServerCollector {
     }
 }
 
+/// INFO persistence's `aof_*` fields under redis_exporter's names and types. redis_exporter
+/// makes a series of an INFO field only when INFO prints it, so the figures of the open file
+/// (sizes, buffer, fsyncs, pending rewrite) are exported only while the AOF is on, as INFO
+/// prints them. `aof_rewrites_consecutive_failures` has no redis_exporter name: INFO only.
+fn encode_aof(out: &mut Out<'_, '_>, aof: &AofFigures) -> Result<(), Error> {
+    out.gauge(
+        "redis_aof_enabled",
+        "1 while the append-only file is on (INFO aof_enabled).",
+        i64::from(aof.enabled),
+    )?;
+    out.gauge(
+        "redis_aof_rewrite_in_progress",
+        "1 while an append-only file rewrite runs.",
+        i64::from(aof.rewrite_in_progress),
+    )?;
+    out.gauge(
+        "redis_aof_rewrite_scheduled",
+        "1 when an append-only file rewrite will start at the next chance.",
+        i64::from(aof.rewrite_scheduled),
+    )?;
+    out.gauge(
+        "redis_aof_last_rewrite_duration_sec",
+        "Seconds the last append-only file rewrite took (-1 before the first).",
+        aof.last_rewrite_secs,
+    )?;
+    out.gauge(
+        "redis_aof_current_rewrite_duration_sec",
+        "Seconds the running append-only file rewrite has taken (-1 when none runs).",
+        aof.current_rewrite_secs,
+    )?;
+    out.gauge(
+        "redis_aof_last_bgrewrite_status",
+        "1 when the last append-only file rewrite succeeded (INFO aof_last_bgrewrite_status:ok).",
+        i64::from(aof.last_rewrite_ok),
+    )?;
+    out.gauge(
+        "redis_aof_last_write_status",
+        "1 when the last write to the append-only file succeeded (INFO aof_last_write_status:ok).",
+        i64::from(aof.last_write_ok),
+    )?;
+    out.gauge(
+        "redis_aof_last_cow_size_bytes",
+        "Copy-on-write bytes of the last rewrite (always 0: rewrites do not fork).",
+        aof.last_cow_size,
+    )?;
+    out.counter(
+        "redis_aof_rewrites",
+        "Completed append-only file rewrites since start (INFO aof_rewrites).",
+        aof.rewrites,
+    )?;
+    if !aof.enabled {
+        return Ok(());
+    }
+    out.gauge(
+        "redis_aof_current_size_bytes",
+        "Bytes of the append-only file (base and increments).",
+        aof.current_size,
+    )?;
+    out.gauge(
+        "redis_aof_base_size_bytes",
+        "Bytes of the append-only file's base at the last rewrite or load.",
+        aof.base_size,
+    )?;
+    out.gauge(
+        "redis_aof_pending_rewrite",
+        "1 when an append-only file rewrite waits to start (INFO aof_pending_rewrite).",
+        i64::from(aof.rewrite_scheduled),
+    )?;
+    out.gauge(
+        "redis_aof_buffer_length",
+        "Bytes of appended commands not yet written to the file.",
+        aof.buffer_length,
+    )?;
+    out.gauge(
+        "redis_aof_pending_bio_fsync",
+        "Background fsyncs of the append-only file in progress.",
+        aof.pending_fsync,
+    )?;
+    out.gauge(
+        "redis_aof_delayed_fsync",
+        "Writes postponed behind a background fsync (always 0: writes never wait for one).",
+        aof.delayed_fsync,
+    )?;
+    Ok(())
+}
+
 /// Keys per database (INFO `# Keyspace`).
 #[derive(Debug)]
 pub struct KeyspaceCollector(pub Arc<ScrapeSlot>);
@@ -293,5 +381,81 @@ impl Collector for KeyspaceCollector {
             &expiring,
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus_client::registry::Registry;
+
+    use super::*;
+
+    /// Only the AOF series, from fixed figures.
+    #[derive(Debug)]
+    struct AofOnly(AofFigures);
+
+    impl Collector for AofOnly {
+        fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), Error> {
+            encode_aof(&mut Out(&mut encoder), &self.0)
+        }
+    }
+
+    fn render(aof: AofFigures) -> String {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(AofOnly(aof)));
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).expect("encode");
+        text
+    }
+
+    #[test]
+    fn aof_series_of_the_open_file_only_while_the_aof_is_on() {
+        let off = render(AofFigures {
+            last_rewrite_secs: -1,
+            current_rewrite_secs: -1,
+            last_rewrite_ok: true,
+            last_write_ok: true,
+            ..AofFigures::default()
+        });
+        for line in [
+            "redis_aof_enabled 0\n",
+            "redis_aof_last_rewrite_duration_sec -1\n",
+            "redis_aof_last_bgrewrite_status 1\n",
+            "redis_aof_rewrites_total 0\n",
+        ] {
+            assert!(off.contains(line), "{line} in {off}");
+        }
+        assert!(!off.contains("redis_aof_current_size_bytes"), "{off}");
+        assert!(!off.contains("redis_aof_delayed_fsync"), "{off}");
+
+        let on = render(AofFigures {
+            enabled: true,
+            rewrite_scheduled: true,
+            last_rewrite_secs: 2,
+            current_rewrite_secs: -1,
+            last_rewrite_ok: false,
+            rewrites: 3,
+            last_write_ok: true,
+            current_size: 900,
+            base_size: 400,
+            buffer_length: 7,
+            pending_fsync: 1,
+            ..AofFigures::default()
+        });
+        for line in [
+            "redis_aof_enabled 1\n",
+            "redis_aof_last_bgrewrite_status 0\n",
+            "redis_aof_last_write_status 1\n",
+            "# TYPE redis_aof_rewrites_total counter\n",
+            "redis_aof_rewrites_total 3\n",
+            "redis_aof_current_size_bytes 900\n",
+            "redis_aof_base_size_bytes 400\n",
+            "redis_aof_pending_rewrite 1\n",
+            "redis_aof_buffer_length 7\n",
+            "redis_aof_pending_bio_fsync 1\n",
+            "redis_aof_delayed_fsync 0\n",
+        ] {
+            assert!(on.contains(line), "{line} in {on}");
+        }
     }
 }

@@ -382,3 +382,184 @@ fn render_info_and_metrics_agree() {
         "{series}"
     );
 }
+
+/// INFO persistence's `aof_*` fields printed whether or not the AOF is on, with the series
+/// redis_exporter names them by.
+const AOF_ALWAYS: [(&str, &str); 9] = [
+    ("aof_enabled", "redis_aof_enabled"),
+    ("aof_rewrite_in_progress", "redis_aof_rewrite_in_progress"),
+    ("aof_rewrite_scheduled", "redis_aof_rewrite_scheduled"),
+    (
+        "aof_last_rewrite_time_sec",
+        "redis_aof_last_rewrite_duration_sec",
+    ),
+    (
+        "aof_current_rewrite_time_sec",
+        "redis_aof_current_rewrite_duration_sec",
+    ),
+    (
+        "aof_last_bgrewrite_status",
+        "redis_aof_last_bgrewrite_status",
+    ),
+    ("aof_last_write_status", "redis_aof_last_write_status"),
+    ("aof_last_cow_size", "redis_aof_last_cow_size_bytes"),
+    ("aof_rewrites", "redis_aof_rewrites_total"),
+];
+
+/// The `aof_*` fields INFO prints only while the AOF is on, as Redis does.
+const AOF_WHEN_ON: [(&str, &str); 6] = [
+    ("aof_current_size", "redis_aof_current_size_bytes"),
+    ("aof_base_size", "redis_aof_base_size_bytes"),
+    ("aof_pending_rewrite", "redis_aof_pending_rewrite"),
+    ("aof_buffer_length", "redis_aof_buffer_length"),
+    ("aof_pending_bio_fsync", "redis_aof_pending_bio_fsync"),
+    ("aof_delayed_fsync", "redis_aof_delayed_fsync"),
+];
+
+/// An INFO persistence field as redis_exporter reads it: `ok` is 1, `err` is 0.
+fn info_number(info: &HashMap<String, String>, field: &str) -> f64 {
+    let raw = info
+        .get(field)
+        .unwrap_or_else(|| panic!("INFO {field} missing: {info:?}"));
+    match raw.as_str() {
+        "ok" => 1.0,
+        "err" => 0.0,
+        n => n
+            .parse()
+            .unwrap_or_else(|_| panic!("INFO {field}:{raw} is not a number")),
+    }
+}
+
+/// INFO persistence, /metrics, INFO persistence again, until the two INFO readings agree
+/// on every `aof_*` field (a background fsync may still move them on an idle server).
+fn read_persistence_and_scrape(
+    c: &mut crate::harness::Conn,
+    http: &Http,
+) -> (HashMap<String, String>, Exposition) {
+    let aof_fields = |info: &HashMap<String, String>| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = info
+            .iter()
+            .filter(|(k, _)| k.starts_with("aof_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    for _ in 0..10 {
+        let before = info_on(c, "persistence");
+        let m = scrape(http);
+        let after = info_on(c, "persistence");
+        if aof_fields(&before) == aof_fields(&after) {
+            return (before, m);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("INFO persistence's aof_* fields kept moving on an idle server");
+}
+
+/// Every AOF series equals its INFO field, has redis_exporter's type, and the exposition
+/// holds exactly the AOF series of `expected` (a missing or an extra one fails).
+fn assert_aof_series_match_info(
+    m: &Exposition,
+    info: &HashMap<String, String>,
+    expected: &[(&str, &str)],
+) {
+    let mut want: Vec<&str> = expected.iter().map(|(_, series)| *series).collect();
+    want.sort();
+    let mut exported: Vec<&str> = m
+        .samples
+        .keys()
+        .filter(|s| s.starts_with("redis_aof_"))
+        .map(String::as_str)
+        .collect();
+    exported.sort();
+    assert_eq!(exported, want, "AOF series exported");
+    let mut declared: Vec<&str> = m
+        .types
+        .keys()
+        .filter(|s| s.starts_with("redis_aof_"))
+        .map(String::as_str)
+        .collect();
+    declared.sort();
+    assert_eq!(declared, want, "AOF families declared");
+    for (field, series) in expected {
+        let kind = if series.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        assert_eq!(
+            m.types.get(*series).map(String::as_str),
+            Some(kind),
+            "TYPE of {series}"
+        );
+        assert_eq!(
+            m.get(series),
+            info_number(info, field),
+            "{series} vs INFO {field}"
+        );
+    }
+}
+
+/// With `appendonly yes`, after a rewrite and a write past it, every AOF series (those of
+/// the open file included) equals its INFO persistence field.
+#[test]
+fn aof_series_agree_with_info_when_the_aof_is_on() {
+    let node = Node::replikv(&["--appendonly", "yes"]);
+    let http = Http::new(&node);
+    let mut c = node.conn();
+    let idle = |c: &mut crate::harness::Conn| {
+        let p = info_on(c, "persistence");
+        p["aof_rewrite_in_progress"] == "0" && p["aof_rewrite_scheduled"] == "0"
+    };
+    let wait = std::time::Duration::from_secs(20);
+    crate::harness::wait_until(wait, "no AOF rewrite running", || idle(&mut c));
+    for i in 0..20 {
+        c.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    let rewrites = info_number(&info_on(&mut c, "persistence"), "aof_rewrites");
+    c.cmd(&["BGREWRITEAOF"]);
+    crate::harness::wait_until(wait, "the AOF rewrite to finish", || {
+        info_number(&info_on(&mut c, "persistence"), "aof_rewrites") > rewrites && idle(&mut c)
+    });
+    // Past the base, so the current size differs from it; then time for the everysec
+    // fsync of that write to run, so that the figures hold still.
+    c.cmd(&["SET", "after-rewrite", "v"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+
+    let (info, m) = read_persistence_and_scrape(&mut c, &http);
+    // Figures that moved, so that agreeing means something.
+    assert_eq!(info["aof_enabled"], "1");
+    assert_eq!(info["aof_last_bgrewrite_status"], "ok");
+    assert!(
+        info_number(&info, "aof_last_rewrite_time_sec") >= 0.0,
+        "{info:?}"
+    );
+    assert!(
+        info_number(&info, "aof_current_size") > info_number(&info, "aof_base_size")
+            && info_number(&info, "aof_base_size") > 0.0,
+        "{info:?}"
+    );
+    let all: Vec<(&str, &str)> = AOF_ALWAYS.iter().chain(&AOF_WHEN_ON).copied().collect();
+    assert_aof_series_match_info(&m, &info, &all);
+}
+
+/// With `appendonly no`, the AOF series say it is off, and the series of the open file are
+/// absent, as their INFO fields are.
+#[test]
+fn aof_series_say_disabled_when_the_aof_is_off() {
+    let node = Node::replikv(&["--appendonly", "no"]);
+    let http = Http::new(&node);
+    let mut c = node.conn();
+    c.cmd(&["SET", "k", "v"]);
+    let (info, m) = read_persistence_and_scrape(&mut c, &http);
+    assert_eq!(info["aof_enabled"], "0");
+    assert_eq!(m.get("redis_aof_enabled"), 0.0);
+    for (field, _) in AOF_WHEN_ON {
+        assert!(
+            !info.contains_key(field),
+            "INFO prints {field} with the AOF off"
+        );
+    }
+    assert_aof_series_match_info(&m, &info, &AOF_ALWAYS);
+}
