@@ -25,7 +25,7 @@ pub enum Action {
     /// Stop the server (SHUTDOWN).
     Shutdown,
     /// The client became a replica (PSYNC/SYNC): hand the socket to the replication link.
-    HandOff(crate::replication::master::HandOff),
+    HandOff(Box<crate::replication::master::HandOff>),
     /// A pause holds this command (CLIENT PAUSE, a failover holding writes): nothing ran;
     /// the connection puts the command back and retries it when the pause changes.
     Paused,

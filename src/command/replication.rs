@@ -117,7 +117,7 @@ fn attach_replica(ctx: &mut Ctx, request: Option<PsyncRequest>) {
         ctx.out.simple(line);
     }
     ctx.session.info.set_kind(ClientKind::Replica);
-    ctx.action = Action::HandOff(attached.handoff);
+    ctx.action = Action::HandOff(Box::new(attached.handoff));
 }
 
 fn replconf(ctx: &mut Ctx) -> CmdResult {

@@ -103,6 +103,9 @@ mod tests {
                 first_byte_offset: 0,
                 histlen: 0,
                 memory_bytes: 0,
+                covered_ms: 0,
+                write_rate: 0,
+                capacity_ms: None,
             },
             replicas: Vec::new(),
             master_link: link.map(|(up, syncing)| MasterLinkStatus {

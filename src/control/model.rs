@@ -207,6 +207,13 @@ pub struct Replica {
     pub lag_bytes: u64,
     /// Seconds since its last acknowledgement.
     pub lag_seconds: u64,
+    /// How stale it was at its last acknowledgement, in milliseconds: the age of the oldest
+    /// write it had not confirmed (0 when it had them all, and while it is not online).
+    pub lag_ms: u64,
+    /// How many seconds it could stay disconnected from now and still resume with a partial
+    /// resync, at the current write rate; `null` while nothing is written (no limit) or
+    /// while it is not online.
+    pub resume_horizon_seconds: Option<f64>,
     /// Bytes held for it that it has not received yet.
     pub output_buffer_bytes: u64,
 }
@@ -221,6 +228,8 @@ impl From<&ReplicaStatus> for Replica {
             ack_offset: r.ack_offset,
             lag_bytes: r.lag_bytes,
             lag_seconds: r.lag_seconds,
+            lag_ms: r.lag_ms,
+            resume_horizon_seconds: r.resume_horizon_ms.map(|ms| ms as f64 / 1000.0),
             output_buffer_bytes: r.output_buffer_bytes,
         }
     }
@@ -476,6 +485,14 @@ pub struct Backlog {
     pub partial_resyncs_refused: u64,
     /// Full syncs served (INFO sync_full).
     pub full_syncs_served: u64,
+    /// Age in seconds of the oldest byte held: how far back in time a partial resync can
+    /// reach now.
+    pub covered_seconds: f64,
+    /// Bytes per second written to the replication stream over the last minute.
+    pub write_rate_bytes_per_second: u64,
+    /// Seconds of writes `repl-backlog-size` holds at that rate; `null` while nothing is
+    /// written.
+    pub capacity_seconds: Option<f64>,
 }
 
 impl Backlog {
@@ -493,6 +510,9 @@ impl Backlog {
             partial_resyncs_accepted: s.counters.sync_partial_ok,
             partial_resyncs_refused: s.counters.sync_partial_err,
             full_syncs_served: s.counters.sync_full,
+            covered_seconds: b.covered_ms as f64 / 1000.0,
+            write_rate_bytes_per_second: b.write_rate,
+            capacity_seconds: b.capacity_ms.map(|ms| ms as f64 / 1000.0),
         }
     }
 }

@@ -16,6 +16,7 @@ use bytes::BytesMut;
 use super::session::{ClientInfo, ClientKind, Session};
 use super::{Engine, State};
 use crate::keyspace::free_in_background;
+use crate::replication::backlog::TimeFigures;
 use crate::replication::status::{BacklogStatus, MasterLinkStatus, ReplicationStatus, Role};
 use crate::replication::{
     history::unix_ms, Applied, CachedMaster, Event, Follower, Host, LinkState, LoadedDataset,
@@ -147,7 +148,15 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
     let repl = &engine.repl;
     let (first, histlen) = repl.backlog_range();
     let end = repl.offset;
-    let replicas = hub.replicas.status(end, |id| hub.backlog.pending_for(id));
+    let time = if repl.active {
+        hub.backlog.time_figures()
+    } else {
+        TimeFigures {
+            end,
+            ..TimeFigures::default()
+        }
+    };
+    let replicas = hub.replicas.status(&time, |id| hub.backlog.pending_for(id));
     let now = unix_ms();
     let role = hub.role.lock();
     let cached_offset = role.cached_master().map_or(1, |c| c.offset as i64);
@@ -205,6 +214,9 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
             first_byte_offset: first,
             histlen,
             memory_bytes: if repl.active { hub.backlog.memory() } else { 0 },
+            covered_ms: time.covered_ms,
+            write_rate: time.write_rate,
+            capacity_ms: time.capacity_seconds().map(|s| (s * 1000.0) as u64),
         },
         replicas,
         master_link,

@@ -12,11 +12,13 @@
 //! immutable block, so published bytes are never copied again.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
+use super::write_clock::WriteClock;
 use crate::keyspace::types::HMap;
 
 /// Largest block a reader receives at once.
@@ -49,6 +51,8 @@ struct Inner {
     limit: u64,
     /// Reader id → the next offset it wants; bytes at or after the smallest are kept.
     readers: HMap<u64, u64>,
+    /// When the bytes held were written.
+    clock: WriteClock,
 }
 
 impl Inner {
@@ -76,6 +80,41 @@ impl Inner {
             self.blocks.pop_front();
             self.first += len;
         }
+        self.clock.forget_before(self.first);
+    }
+}
+
+/// The stream's figures in time, at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeFigures {
+    /// Age of the oldest byte held, in milliseconds (0 when empty).
+    pub covered_ms: u64,
+    /// Bytes per second written over the last minute.
+    pub write_rate: u64,
+    /// Offset of the last byte written.
+    pub end: u64,
+    /// `repl-backlog-size`.
+    pub limit: u64,
+}
+
+/// The window of [`TimeFigures::write_rate`].
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+impl TimeFigures {
+    /// Seconds of writes `repl-backlog-size` holds at the current write rate; `None` when
+    /// nothing is being written (it holds them for as long as that lasts).
+    pub fn capacity_seconds(&self) -> Option<f64> {
+        (self.write_rate > 0).then(|| self.limit as f64 / self.write_rate as f64)
+    }
+
+    /// How long a replica that acknowledged `acked` could stay disconnected from now and
+    /// still resume with a partial resync, at the current write rate: the room the backlog
+    /// has left beyond what the replica lacks, in seconds of writes; `None` when nothing is
+    /// being written.
+    pub fn resume_horizon_seconds(&self, acked: u64) -> Option<f64> {
+        let lacking = self.end.saturating_sub(acked);
+        let room = self.limit.saturating_sub(lacking);
+        (self.write_rate > 0).then(|| room as f64 / self.write_rate as f64)
     }
 }
 
@@ -98,6 +137,7 @@ impl Backlog {
                 end,
                 limit: limit.max(16 * 1024),
                 readers: HMap::default(),
+                clock: WriteClock::default(),
             }),
             end_tx,
         }
@@ -112,6 +152,7 @@ impl Backlog {
         inner.first = end + 1;
         inner.end = end;
         inner.readers.clear();
+        inner.clock.clear();
         drop(inner);
         self.end_tx.send_replace(end);
     }
@@ -134,6 +175,8 @@ impl Backlog {
             return;
         }
         let mut inner = self.inner.lock();
+        let first_new = inner.end + 1;
+        inner.clock.note(Instant::now(), first_new);
         let mut rest = data;
         while !rest.is_empty() {
             if inner.tail.len() >= TAIL_CHUNK {
@@ -163,6 +206,33 @@ impl Backlog {
     pub fn range(&self) -> (u64, u64) {
         let inner = self.inner.lock();
         (inner.first, inner.histlen())
+    }
+
+    /// How stale a replica that acknowledged offset `acked` is, in milliseconds: the age of
+    /// the oldest write it had not confirmed (0 when it had them all). Measured when its
+    /// acknowledgement arrives, as PostgreSQL measures a standby's replay lag.
+    pub fn staleness_ms(&self, acked: u64) -> u64 {
+        let inner = self.inner.lock();
+        if acked >= inner.end {
+            return 0;
+        }
+        inner.clock.age(Instant::now(), acked + 1).as_millis() as u64
+    }
+
+    /// The stream's figures in time, now.
+    pub fn time_figures(&self) -> TimeFigures {
+        let inner = self.inner.lock();
+        let now = Instant::now();
+        TimeFigures {
+            covered_ms: if inner.histlen() == 0 {
+                0
+            } else {
+                inner.clock.age(now, inner.first).as_millis() as u64
+            },
+            write_rate: inner.clock.rate(now, inner.end, RATE_WINDOW),
+            end: inner.end,
+            limit: inner.limit,
+        }
     }
 
     /// Bytes of memory the buffer holds.

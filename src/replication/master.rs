@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{info, info_span, warn, Instrument};
 
 use super::backlog::Read;
+use super::backlog::TimeFigures;
 use super::fault;
 use super::history::{unix_ms, SyncOutcome};
 use super::log::random_id;
@@ -47,6 +48,8 @@ pub struct ReplicaEntry {
     pub ack_offset: u64,
     /// Unix ms of the last ACK (or of attaching).
     pub last_ack_ms: i64,
+    /// How stale it was at its last ACK, in ms (see `Backlog::staleness_ms`).
+    pub lag_ms: u64,
     /// Attached with plain SYNC: never acknowledges.
     pub pre_psync: bool,
     /// Asks the link task to close.
@@ -111,10 +114,14 @@ impl Registry {
         }
     }
 
-    /// Records an ACK from replica `id` (keeping the highest offset seen).
-    pub fn ack(&self, id: u64, offset: u64) {
+    /// Records an ACK from replica `id` (keeping the highest offset seen) and how stale
+    /// the replica was when it sent it.
+    pub fn ack(&self, id: u64, offset: u64, lag_ms: u64) {
         if let Some(e) = self.entries.lock().iter_mut().find(|e| e.id == id) {
-            e.ack_offset = e.ack_offset.max(offset);
+            if offset >= e.ack_offset {
+                e.ack_offset = offset;
+                e.lag_ms = lag_ms;
+            }
             e.last_ack_ms = unix_ms();
         }
     }
@@ -173,9 +180,10 @@ impl Registry {
             .count()
     }
 
-    /// Status for INFO, ROLE and the control plane; `end` is our offset (for the byte lag),
-    /// `pending` gives each replica's unsent bytes.
-    pub fn status(&self, end: u64, pending: impl Fn(u64) -> u64) -> Vec<ReplicaStatus> {
+    /// Status for INFO, ROLE and the control plane; `time` holds our offset (for the byte
+    /// lag) and the write rate, `pending` gives each replica's unsent bytes.
+    pub fn status(&self, time: &TimeFigures, pending: impl Fn(u64) -> u64) -> Vec<ReplicaStatus> {
+        let end = time.end;
         let now = unix_ms();
         self.entries
             .lock()
@@ -192,6 +200,17 @@ impl Registry {
                     0
                 },
                 lag_bytes: end.saturating_sub(e.ack_offset),
+                lag_ms: if e.state == ReplicaState::Online {
+                    e.lag_ms
+                } else {
+                    0
+                },
+                resume_horizon_ms: if e.state == ReplicaState::Online {
+                    time.resume_horizon_seconds(e.ack_offset)
+                        .map(|s| (s * 1000.0) as u64)
+                } else {
+                    None
+                },
                 output_buffer_bytes: pending(e.id),
             })
             .collect()
@@ -696,6 +715,7 @@ pub async fn serve(
         },
         ack_offset: 0,
         last_ack_ms: unix_ms(),
+        lag_ms: 0,
         pre_psync: handoff.mode == AttachMode::Sync,
         kill: kill.clone(),
     });
@@ -1135,7 +1155,8 @@ async fn read_acks(
                         && argv[1].eq_ignore_ascii_case(b"ACK");
                     if is_ack {
                         if let Some(off) = crate::resp::parser::parse_i64(&argv[2]) {
-                            hub.replicas.ack(id, off.max(0) as u64);
+                            let off = off.max(0) as u64;
+                            hub.replicas.ack(id, off, hub.backlog.staleness_ms(off));
                             // A diskless replica goes online with its first ACK.
                             if hub
                                 .replicas

@@ -20,6 +20,7 @@ pub mod psync;
 pub mod replica;
 pub mod role;
 pub mod status;
+pub mod write_clock;
 
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -51,6 +51,13 @@ pub struct ReplicaStatus {
     pub lag_seconds: u64,
     /// Our offset minus its acknowledged offset.
     pub lag_bytes: u64,
+    /// How stale it was at its last acknowledgement: the age, in ms, of the oldest write
+    /// it had not confirmed (0 when it had them all, and while it is not online).
+    pub lag_ms: u64,
+    /// How long it could stay disconnected from now and still resume with a partial
+    /// resync, at the current write rate, in ms; `None` when nothing is being written, or
+    /// while it is not online.
+    pub resume_horizon_ms: Option<u64>,
     /// Bytes we hold for it that it has not received yet.
     pub output_buffer_bytes: u64,
 }
@@ -97,6 +104,13 @@ pub struct BacklogStatus {
     pub histlen: u64,
     /// Bytes of memory used by the backlog buffer.
     pub memory_bytes: u64,
+    /// Age of the oldest byte held, in ms (0 when empty).
+    pub covered_ms: u64,
+    /// Bytes per second written to the stream over the last minute.
+    pub write_rate: u64,
+    /// Seconds of writes `repl-backlog-size` holds at that rate, in ms; `None` when
+    /// nothing is being written.
+    pub capacity_ms: Option<u64>,
 }
 
 /// Sync counters (INFO stats).

@@ -64,7 +64,7 @@ enum End {
     /// The server is shutting down.
     Shutdown,
     /// The client became a replica: the socket goes to the replication link.
-    HandOff(crate::replication::master::HandOff),
+    HandOff(Box<crate::replication::master::HandOff>),
 }
 
 struct Conn {
@@ -133,7 +133,7 @@ pub async fn serve(
         let source: Arc<dyn crate::replication::SyncSource> = state.clone();
         let killed = Box::pin(async move { info.kill_notify.notified().await });
         let shutdown = state.shutdown.subscribe();
-        crate::replication::master::serve(source, rd, wr, rbuf, handoff, killed, shutdown).await;
+        crate::replication::master::serve(source, rd, wr, rbuf, *handoff, killed, shutdown).await;
     }
 }
 

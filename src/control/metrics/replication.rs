@@ -178,6 +178,55 @@ impl Collector for ReplicationCollector {
             "Seconds since each replica's last acknowledgement.",
             &by_id(|x| x.lag_seconds),
         )?;
+        let ms = |v: u64| v as f64 / 1000.0;
+        let lag_time: Vec<(Labels, f64)> = r
+            .replicas
+            .iter()
+            .map(|x| (vec![("replica", x.id.to_string())], ms(x.lag_ms)))
+            .collect();
+        out.gauges(
+            "replikv_replica_lag_time_seconds",
+            "How stale each replica was at its last acknowledgement: the age of the oldest write it had not confirmed (1 ms resolution; 0 when it had them all).",
+            &lag_time,
+        )?;
+        let horizons: Vec<(Labels, f64)> = r
+            .replicas
+            .iter()
+            .filter_map(|x| {
+                x.resume_horizon_ms
+                    .map(|h| (vec![("replica", x.id.to_string())], ms(h)))
+            })
+            .collect();
+        out.gauges(
+            "replikv_replica_resume_horizon_seconds",
+            "How long each replica could stay disconnected from now and still resume with a partial resync, at the current write rate (absent while nothing is written).",
+            &horizons,
+        )?;
+        let active = |v: f64| -> Vec<(Labels, f64)> {
+            if b.active {
+                vec![(Vec::new(), v)]
+            } else {
+                Vec::new()
+            }
+        };
+        out.gauges(
+            "replikv_repl_backlog_covered_seconds",
+            "Age of the oldest byte in the backlog: how far back a partial resync can reach now.",
+            &active(ms(b.covered_ms)),
+        )?;
+        out.gauges(
+            "replikv_repl_write_rate_bytes_per_second",
+            "Bytes per second written to the replication stream over the last minute.",
+            &active(b.write_rate as f64),
+        )?;
+        out.gauges(
+            "replikv_repl_backlog_capacity_seconds",
+            "Seconds of writes repl-backlog-size holds at the current write rate (absent while nothing is written).",
+            &b.capacity_ms
+                .filter(|_| b.active)
+                .map(|c| vec![(Vec::new(), ms(c))])
+                .unwrap_or_default(),
+        )?;
         out.gauges(
             "replikv_replica_output_buffer_bytes",
             "Bytes held for each replica that it has not received yet.",

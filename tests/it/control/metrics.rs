@@ -563,3 +563,96 @@ fn aof_series_say_disabled_when_the_aof_is_off() {
     }
     assert_aof_series_match_info(&m, &info, &AOF_ALWAYS);
 }
+
+/// The stream told in time: a replica's staleness in milliseconds (small while it keeps up,
+/// growing while it acknowledges without applying), the backlog's coverage, the write rate,
+/// the seconds of writes the backlog holds and each replica's resume horizon, consistent
+/// with each other and with the byte figures of the same scrape, in /metrics and over HTTP.
+#[test]
+fn lag_in_time_backlog_coverage_and_resume_horizon() {
+    use crate::harness::repl::{start, start_replica, wait_converged};
+    use crate::harness::{wait_until, Kind};
+    use std::time::{Duration, Instant};
+
+    let master = start(Kind::Replikv, &["--repl-backlog-size", "1mb"]);
+    let replica = start_replica(Kind::Replikv, &master, &[]);
+    wait_converged(&master, &replica, Duration::from_secs(20));
+    let http = Http::new(&master);
+    let mut writer = master.conn();
+    let value = "x".repeat(1000);
+    // About 20 KB a second for the rest of the test.
+    let mut write_for = |d: Duration| {
+        let until = Instant::now() + d;
+        let mut i = 0u64;
+        while Instant::now() < until {
+            writer.cmd(&["SET", &format!("k{}", i % 100), &value]);
+            i += 1;
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    write_for(Duration::from_millis(2500));
+    wait_converged(&master, &replica, Duration::from_secs(20));
+
+    let m = scrape(&http);
+    let (_, lag) = m.find("replikv_replica_lag_time_seconds", &[]);
+    assert!(lag < 0.5, "a replica that keeps up is not stale: {lag}");
+    let rate = m.get("replikv_repl_write_rate_bytes_per_second");
+    assert!((5_000.0..60_000.0).contains(&rate), "write rate {rate}");
+    let covered = m.get("replikv_repl_backlog_covered_seconds");
+    assert!((2.0..60.0).contains(&covered), "covered {covered}");
+    let size = m.get("redis_replication_backlog_bytes");
+    let capacity = m.get("replikv_repl_backlog_capacity_seconds");
+    assert!(
+        (capacity - size / rate).abs() < 0.01,
+        "{capacity} vs {size}/{rate}"
+    );
+    let end = m.get("redis_master_repl_offset");
+    let (_, acked) = m.find("redis_connected_slave_offset_bytes", &[]);
+    let (_, horizon) = m.find("replikv_replica_resume_horizon_seconds", &[]);
+    let expected = (size - (end - acked)) / rate;
+    assert!((horizon - expected).abs() < 0.01, "{horizon} vs {expected}");
+    // The same figures over HTTP.
+    let backlog = http.get("/v1/replication/backlog").json();
+    assert!(
+        backlog["write_rate_bytes_per_second"]
+            .as_u64()
+            .expect("rate")
+            > 0
+    );
+    assert!(backlog["covered_seconds"].as_f64().expect("covered") > 0.0);
+    assert!(backlog["capacity_seconds"].as_f64().is_some());
+    let replicas = http.get("/v1/replication/replicas").json();
+    let r = &replicas["replicas"][0];
+    assert!(r["lag_ms"].as_u64().expect("lag_ms") < 500, "{r}");
+    assert!(r["resume_horizon_seconds"].as_f64().expect("horizon") > 0.0);
+
+    // A pause on the replica holds what it receives unapplied; it still acknowledges
+    // (its unchanged offset) every second, and each acknowledgement shows it staler.
+    assert_eq!(
+        replica
+            .conn()
+            .cmd(&["CLIENT", "PAUSE", "4000", "WRITE"])
+            .text(),
+        "OK"
+    );
+    write_for(Duration::from_millis(2500));
+    wait_until(
+        Duration::from_secs(10),
+        "the replica's lag in time to grow",
+        || {
+            let (_, lag) = scrape(&http).find("replikv_replica_lag_time_seconds", &[]);
+            lag >= 1.0
+        },
+    );
+    // Once the pause ends it applies everything and is current again.
+    wait_converged(&master, &replica, Duration::from_secs(20));
+    write_for(Duration::from_millis(1500));
+    wait_until(
+        Duration::from_secs(10),
+        "the replica's lag in time to fall",
+        || {
+            let (_, lag) = scrape(&http).find("replikv_replica_lag_time_seconds", &[]);
+            lag < 0.5
+        },
+    );
+}
