@@ -589,6 +589,9 @@ pub struct SyncSession {
     pub outcome: OutcomeName,
     /// Failure reason.
     pub error: Option<String>,
+    /// The failure's documented code (`connect_failed`, `timeout`, `replica_too_slow`...;
+    /// docs/metrics.md says what each means and what to do).
+    pub error_code: Option<String>,
     /// Bytes moved.
     pub bytes: u64,
     /// Keys moved.
@@ -606,6 +609,10 @@ impl From<&SyncRecord> for SyncSession {
             SyncOutcome::Succeeded => (OutcomeName::Succeeded, None),
             SyncOutcome::Failed(e) => (OutcomeName::Failed, Some(e.clone())),
         };
+        let (error, error_code) = match error {
+            Some(e) => (Some(e.detail), Some(e.code.as_str().to_string())),
+            None => (None, None),
+        };
         SyncSession {
             id: r.id,
             side: match r.side {
@@ -621,6 +628,7 @@ impl From<&SyncRecord> for SyncSession {
             ended_at: r.ended_at_ms.map(rfc3339_ms),
             outcome,
             error,
+            error_code,
             bytes: r.bytes,
             keys: r.keys,
             phases: r.phases.iter().map(SyncPhase::from).collect(),
@@ -814,6 +822,9 @@ pub struct ReplicationEvent {
     /// Failure reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The failure's (or the link loss's) documented code (docs/metrics.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
     /// The new role.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<RoleName>,
@@ -841,6 +852,7 @@ impl ReplicationEvent {
             sync_kind: None,
             ok: None,
             error: None,
+            error_code: None,
             role: None,
             failover_state: None,
             state: None,
@@ -862,10 +874,16 @@ impl ReplicationEvent {
                 e.host = Some(host.clone());
                 e.port = Some(*port);
             }
-            Event::LinkDown { host, port, reason } => {
+            Event::LinkDown {
+                host,
+                port,
+                reason,
+                code,
+            } => {
                 e.host = Some(host.clone());
                 e.port = Some(*port);
                 e.reason = Some(reason.clone());
+                e.error_code = code.map(|c| c.as_str().to_string());
             }
             Event::SyncStarted {
                 sync_id,
@@ -892,10 +910,16 @@ impl ReplicationEvent {
                 e.sync_kind = Some(kind.as_str().to_string());
                 e.reason = reason.clone();
             }
-            Event::SyncFinished { sync_id, ok, error } => {
+            Event::SyncFinished {
+                sync_id,
+                ok,
+                error,
+                error_code,
+            } => {
                 e.sync_id = Some(*sync_id);
                 e.ok = Some(*ok);
                 e.error = error.clone();
+                e.error_code = error_code.map(|c| c.as_str().to_string());
             }
             Event::RoleChanged { role } => e.role = Some((*role).into()),
             Event::FailoverStep { state, detail } => {

@@ -25,6 +25,8 @@ pub enum Event {
         port: u16,
         /// Why.
         reason: String,
+        /// Its documented code (docs/metrics.md); `None` when the link simply closed.
+        code: Option<super::abort::AbortCode>,
     },
     /// A sync session started.
     SyncStarted {
@@ -59,6 +61,8 @@ pub enum Event {
         ok: bool,
         /// Failure reason.
         error: Option<String>,
+        /// Its documented code (docs/metrics.md).
+        error_code: Option<super::abort::AbortCode>,
     },
     /// Our role changed.
     RoleChanged {

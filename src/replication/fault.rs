@@ -13,6 +13,7 @@
 //! waits, as a peer that stopped sending) or `off`; `N*` before it limits it to the next N
 //! passes (`2*cut`: the next two syncs lose their link there, the third goes through).
 
+use super::abort::{AbortCode, LinkError};
 use super::phase::{Phase, Side};
 
 /// The fault point of `phase` on `side`: `repl.<side>.<phase>`, the name of its span.
@@ -152,13 +153,16 @@ pub fn configure(name: &str, action: &str) -> Result<(), String> {
 /// Passes the fault point of `phase` on `side`: `Err` when a rule cuts the link here,
 /// after the wait when one stalls it.
 #[cfg(feature = "fault-points")]
-pub async fn at(side: Side, phase: Phase) -> Result<(), String> {
+pub async fn at(side: Side, phase: Phase) -> Result<(), LinkError> {
     let name = point(side, phase);
     match table::take(&name) {
         None => Ok(()),
         Some(Fault::Cut) => {
             tracing::warn!("fault point {name}: link cut");
-            Err(format!("fault injected at {name}"))
+            Err(LinkError::new(
+                AbortCode::FaultInjected,
+                format!("fault injected at {name}"),
+            ))
         }
         Some(Fault::Stall(d)) => {
             tracing::warn!("fault point {name}: stall for {} ms", d.as_millis());
@@ -171,7 +175,7 @@ pub async fn at(side: Side, phase: Phase) -> Result<(), String> {
 /// Without the `fault-points` feature a fault point is nothing.
 #[cfg(not(feature = "fault-points"))]
 #[inline(always)]
-pub async fn at(_side: Side, _phase: Phase) -> Result<(), String> {
+pub async fn at(_side: Side, _phase: Phase) -> Result<(), LinkError> {
     Ok(())
 }
 

@@ -40,8 +40,8 @@ pub enum SyncOutcome {
     InProgress,
     /// The link reached the streaming state.
     Succeeded,
-    /// It failed; the reason.
-    Failed(String),
+    /// It failed; why.
+    Failed(super::abort::LinkError),
 }
 
 /// One phase of a session.

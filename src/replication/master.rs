@@ -21,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{info, info_span, warn, Instrument};
 
+use super::abort::{AbortCode, LinkError};
 use super::backlog::Read;
 use super::backlog::TimeFigures;
 use super::fault;
@@ -688,7 +689,7 @@ pub struct PsyncRecord {
 }
 
 /// Why the link ended.
-type LinkResult = Result<(), String>;
+type LinkResult = Result<(), LinkError>;
 
 /// Serves one replica until it disconnects, is dropped, or the server stops. The caller
 /// (the connection task) already wrote `+CONTINUE` for a partial resync.
@@ -720,7 +721,7 @@ pub async fn serve(
         kill: kill.clone(),
     });
     // ACKs arrive on the read half; a task of its own parses them.
-    let (gone_tx, mut gone_rx) = oneshot::channel::<String>();
+    let (gone_tx, mut gone_rx) = oneshot::channel::<LinkError>();
     let reader = tokio::spawn(read_acks(host.clone(), id, rd, leftover, gone_tx));
     let peer = format!("{}:{}", handoff.ip, handoff.port);
     let span = info_span!(
@@ -738,14 +739,14 @@ pub async fn serve(
         hub.set_trace_id(handoff.sync_id);
         let result = tokio::select! {
             r = run_link(&host, &mut wr, &handoff, &kill) => r,
-            reason = &mut gone_rx => Err(reason.unwrap_or_else(|_| "connection closed".into())),
-            _ = kill.closed() => Err("link closed by the server".into()),
-            _ = killed => Err("link killed (CLIENT KILL)".into()),
-            _ = shutdown.wait_for(|s| *s) => Err("server shutting down".into()),
+            reason = &mut gone_rx => Err(reason.unwrap_or_else(|_| LinkError::new(AbortCode::PeerClosed, "connection closed"))),
+            _ = kill.closed() => Err(LinkError::new(AbortCode::TopologyChange, "link closed by the server")),
+            _ = killed => Err(LinkError::new(AbortCode::ClientKill, "link killed (CLIENT KILL)")),
+            _ = shutdown.wait_for(|s| *s) => Err(LinkError::new(AbortCode::Shutdown, "server shutting down")),
         };
         tracing::Span::current().record(
             "outcome",
-            result.as_ref().err().map_or("closed", |e| e.as_str()),
+            result.as_ref().err().map_or("closed", |e| e.detail.as_str()),
         );
         result
     }
@@ -760,7 +761,10 @@ pub async fn serve(
     let _ = wr.shutdown().await;
     match &result {
         Ok(()) => info!(replica = %peer, "replica link closed"),
-        Err(e) => info!(replica = %peer, reason = %e, "replica link closed"),
+        Err(e) => {
+            hub.count_link_abort(Side::Master, e.code);
+            info!(replica = %peer, reason = %e, code = e.code.as_str(), "replica link closed");
+        }
     }
     hub.finish_sync(
         handoff.sync_id,
@@ -769,6 +773,16 @@ pub async fn serve(
             Err(e) => SyncOutcome::Failed(e),
         },
     );
+}
+
+/// The replica closed its connection while we wrote.
+fn replica_closed() -> LinkError {
+    LinkError::new(AbortCode::PeerClosed, "write to replica: connection closed")
+}
+
+/// Writing to the replica failed.
+fn write_failed(e: io::Error) -> LinkError {
+    LinkError::new(AbortCode::Io, format!("write to replica: {e}"))
 }
 
 /// The decision, as the session's first phase span (`repl.master.psync`): it was taken
@@ -829,7 +843,10 @@ async fn run_link(
             // Checked after the read: bytes appended after the link was told to close may
             // belong to a history it must not see (see `LinkCloser`).
             Read::Data(_) if closer.is_closing() => {
-                return Err("link closed by the server".into());
+                return Err(LinkError::new(
+                    AbortCode::TopologyChange,
+                    "link closed by the server",
+                ));
             }
             Read::Data(chunks) => {
                 for c in &chunks {
@@ -840,7 +857,12 @@ async fn run_link(
                 }
                 continue;
             }
-            Read::Lost => return Err("the replica fell behind the replication buffer".into()),
+            Read::Lost => {
+                return Err(LinkError::new(
+                    AbortCode::ReplicaTooSlow,
+                    "the replica fell behind the replication buffer",
+                ))
+            }
             Read::UpToDate => {
                 if !caught_up {
                     caught_up = true;
@@ -858,7 +880,7 @@ async fn run_link(
         tokio::select! {
             changed = end_rx.changed() => {
                 if changed.is_err() {
-                    return Err("replication buffer closed".into());
+                    return Err(LinkError::new(AbortCode::Shutdown, "replication buffer closed"));
                 }
             }
             _ = tick.tick() => guard.check()?,
@@ -909,16 +931,19 @@ impl<'a> LinkGuard<'a> {
                 self.handoff.ip,
                 self.handoff.port
             );
-            return Err(match breach {
-                LimitBreach::Hard => format!(
-                    "output buffer {pending} bytes over the hard limit {}",
-                    limit.hard
-                ),
-                LimitBreach::Soft => format!(
-                    "output buffer over the soft limit {} for {} s",
-                    limit.soft, limit.soft_seconds
-                ),
-            });
+            return Err(LinkError::new(
+                AbortCode::ReplicaTooSlow,
+                match breach {
+                    LimitBreach::Hard => format!(
+                        "output buffer {pending} bytes over the hard limit {}",
+                        limit.hard
+                    ),
+                    LimitBreach::Soft => format!(
+                        "output buffer over the soft limit {} for {} s",
+                        limit.soft, limit.soft_seconds
+                    ),
+                },
+            ));
         }
         if self.handoff.mode != AttachMode::Sync {
             let entry = hub.replicas.list().into_iter().find(|e| e.id == id);
@@ -931,7 +956,10 @@ impl<'a> LinkGuard<'a> {
                         replica = id,
                         "Disconnecting timedout replica (streaming sync)"
                     );
-                    return Err("replica timed out (no ACK within repl-timeout)".into());
+                    return Err(LinkError::new(
+                        AbortCode::Timeout,
+                        "replica timed out (no ACK within repl-timeout)",
+                    ));
                 }
             }
         }
@@ -944,9 +972,9 @@ impl<'a> LinkGuard<'a> {
         // Most writes complete at once: no timer for them.
         while written < data.len() {
             match wr.write(&data[written..]).now_or_never() {
-                Some(Ok(0)) => return Err("write to replica: connection closed".into()),
+                Some(Ok(0)) => return Err(replica_closed()),
                 Some(Ok(n)) => written += n,
-                Some(Err(e)) => return Err(format!("write to replica: {e}")),
+                Some(Err(e)) => return Err(write_failed(e)),
                 None => break,
             }
         }
@@ -958,12 +986,12 @@ impl<'a> LinkGuard<'a> {
         while written < data.len() {
             tokio::select! {
                 r = wr.write(&data[written..]) => match r {
-                    Ok(0) => return Err("write to replica: connection closed".into()),
+                    Ok(0) => return Err(replica_closed()),
                     Ok(n) => {
                         written += n;
                         last_progress = tokio::time::Instant::now();
                     }
-                    Err(e) => return Err(format!("write to replica: {e}")),
+                    Err(e) => return Err(write_failed(e)),
                 },
                 _ = tick.tick() => {
                     self.check()?;
@@ -973,7 +1001,7 @@ impl<'a> LinkGuard<'a> {
                             replica = self.handoff.id,
                             "Disconnecting timedout replica (writes made no progress for repl-timeout)"
                         );
-                        return Err("replica timed out (writes made no progress within repl-timeout)".into());
+                        return Err(LinkError::new(AbortCode::Timeout, "replica timed out (writes made no progress within repl-timeout)"));
                     }
                 }
             }
@@ -988,7 +1016,7 @@ async fn wait_for_snapshot(
     host: &Arc<dyn SyncSource>,
     wr: &mut LinkWrite,
     handoff: &HandOff,
-) -> Result<SyncStart, String> {
+) -> Result<SyncStart, LinkError> {
     let hub = host.hub();
     hub.enter_phase(handoff.sync_id, Phase::Snapshot);
     fault::at(Side::Master, Phase::Snapshot).await?;
@@ -1011,9 +1039,9 @@ async fn wait_for_snapshot(
     let mut scheduler = tokio::time::interval(Duration::from_millis(100));
     loop {
         tokio::select! {
-            start = &mut rx => return start.map_err(|_| "the full sync job failed".to_string()),
+            start = &mut rx => return start.map_err(|_| LinkError::new(AbortCode::SnapshotFailed, "the full sync job failed")),
             _ = tick.tick() => {
-                wr.write_all(b"\n").await.map_err(|e| format!("write to replica: {e}"))?;
+                wr.write_all(b"\n").await.map_err(write_failed)?;
             }
             _ = scheduler.tick() => hub.full_syncs.schedule(host),
         }
@@ -1043,25 +1071,22 @@ async fn transfer(
     );
     if handoff.mode != AttachMode::Sync {
         let line = format!("+FULLRESYNC {} {}\r\n", start.replid, start.offset);
-        wr.write_all(line.as_bytes())
-            .await
-            .map_err(|e| format!("write to replica: {e}"))?;
+        wr.write_all(line.as_bytes()).await.map_err(write_failed)?;
     }
     let mut bytes = 0u64;
     match start.payload {
         Payload::Disk(rdb) => {
             wr.write_all(format!("${}\r\n", rdb.len).as_bytes())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(write_failed)?;
             let mut file = tokio::fs::File::open(&rdb.path)
                 .await
-                .map_err(|e| format!("open RDB: {e}"))?;
+                .map_err(|e| LinkError::new(AbortCode::SnapshotFailed, format!("open RDB: {e}")))?;
             let mut buf = vec![0u8; 256 * 1024];
             loop {
-                let n = file
-                    .read(&mut buf)
-                    .await
-                    .map_err(|e| format!("read RDB: {e}"))?;
+                let n = file.read(&mut buf).await.map_err(|e| {
+                    LinkError::new(AbortCode::SnapshotFailed, format!("read RDB: {e}"))
+                })?;
                 if n == 0 {
                     break;
                 }
@@ -1077,7 +1102,7 @@ async fn transfer(
         } => {
             wr.write_all(format!("$EOF:{mark}\r\n").as_bytes())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(write_failed)?;
             // The producer may be slow (a big dataset, `rdb-key-save-delay`): the limits
             // are checked every second while waiting for it too, so a replica that stopped
             // reading is dropped at its output limit even before the next chunk comes.
@@ -1093,11 +1118,12 @@ async fn transfer(
                 }
             }
             if failed.load(Ordering::Acquire) {
-                return Err("the snapshot producer failed".into());
+                return Err(LinkError::new(
+                    AbortCode::SnapshotFailed,
+                    "the snapshot producer failed",
+                ));
             }
-            wr.write_all(mark.as_bytes())
-                .await
-                .map_err(|e| e.to_string())?;
+            wr.write_all(mark.as_bytes()).await.map_err(write_failed)?;
             // As Redis does, a diskless replica goes online with its first ACK (after it
             // loaded the payload); read_acks flips the state.
         }
@@ -1124,7 +1150,10 @@ async fn transfer(
                 guard.check()?;
             }
             if waited > host.settings().repl_timeout * 1000 {
-                return Err("replica did not acknowledge the RDB within repl-timeout".into());
+                return Err(LinkError::new(
+                    AbortCode::Timeout,
+                    "replica did not acknowledge the RDB within repl-timeout",
+                ));
             }
         }
     }
@@ -1137,7 +1166,7 @@ async fn read_acks(
     id: u64,
     mut rd: LinkRead,
     mut buf: BytesMut,
-    gone: oneshot::Sender<String>,
+    gone: oneshot::Sender<LinkError>,
 ) {
     let hub = host.hub();
     let mut parser = RequestParser::new();
@@ -1173,7 +1202,10 @@ async fn read_acks(
                 Ok(Some(Parsed::Empty)) => hub.replicas.ack_time_only(id),
                 Ok(None) => break,
                 Err(e) => {
-                    let _ = gone.send(format!("protocol error from replica: {e}"));
+                    let _ = gone.send(LinkError::new(
+                        AbortCode::ProtocolError,
+                        format!("protocol error from replica: {e}"),
+                    ));
                     return;
                 }
             }
@@ -1181,12 +1213,18 @@ async fn read_acks(
         buf.reserve(4096);
         match rd.read_buf(&mut buf).await {
             Ok(0) => {
-                let _ = gone.send("replica closed the connection".into());
+                let _ = gone.send(LinkError::new(
+                    AbortCode::PeerClosed,
+                    "replica closed the connection",
+                ));
                 return;
             }
             Ok(_) => {}
             Err(e) => {
-                let _ = gone.send(format!("read from replica: {e}"));
+                let _ = gone.send(LinkError::new(
+                    AbortCode::Io,
+                    format!("read from replica: {e}"),
+                ));
                 return;
             }
         }

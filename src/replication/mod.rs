@@ -8,6 +8,7 @@
 //! engine lives in the command layer above, so replication reaches it through the [`Host`]
 //! trait that `command::State` implements.
 
+pub mod abort;
 pub mod attach;
 pub mod backlog;
 pub mod events;
@@ -198,6 +199,9 @@ pub struct Replication {
     /// Full syncs served by cause, indexed as [`psync::FullReason::ALL`]; counted since
     /// start (CONFIG RESETSTAT leaves them: they are exported as Prometheus counters).
     pub full_sync_causes: [AtomicU64; 6],
+    /// Links that ended with an error since start, by side (master, replica) and code
+    /// (indexed as `AbortCode::ALL`).
+    pub link_aborts: [[AtomicU64; abort::AbortCode::ALL.len()]; 2],
     /// Partial resyncs accepted.
     pub sync_partial_ok: AtomicU64,
     /// Partial resyncs refused.
@@ -233,6 +237,7 @@ impl Replication {
             forced_full: Mutex::new(std::collections::HashSet::new()),
             sync_full: AtomicU64::new(0),
             full_sync_causes: Default::default(),
+            link_aborts: Default::default(),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
             good_replicas: AtomicUsize::new(0),
@@ -259,7 +264,19 @@ impl Replication {
             }),
             sync_partial_ok: self.sync_partial_ok.load(Ordering::Relaxed),
             sync_partial_err: self.sync_partial_err.load(Ordering::Relaxed),
+            link_aborts: std::array::from_fn(|side| {
+                std::array::from_fn(|code| self.link_aborts[side][code].load(Ordering::Relaxed))
+            }),
         }
+    }
+
+    /// Counts a link of ours on `side` that ended with `code`.
+    pub fn count_link_abort(&self, side: Side, code: abort::AbortCode) {
+        let side = match side {
+            Side::Master => 0,
+            Side::Replica => 1,
+        };
+        self.link_aborts[side][code.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Zeroes the counters CONFIG RESETSTAT resets (sync counts, replication traffic).
@@ -340,6 +357,10 @@ impl Replication {
             SyncOutcome::Failed(e) => (false, Some(e.clone())),
             _ => (true, None),
         };
+        let (error, error_code) = match error {
+            Some(e) => (Some(e.detail), Some(e.code)),
+            None => (None, None),
+        };
         // A session ends once: the link closing after a sync that succeeded (its stream
         // started) is the link's own event, not a second end of the sync.
         if !self.history.lock().finish(id, outcome) {
@@ -349,6 +370,7 @@ impl Replication {
             sync_id: id,
             ok,
             error,
+            error_code,
         });
     }
 }

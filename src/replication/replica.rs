@@ -7,6 +7,7 @@
 //! the link's state goes through [`RoleState`](super::RoleState)'s methods. After a lost link it reconnects
 //! at once and then every second, asking for a partial resync from where it stopped.
 
+use super::abort::{AbortCode, Coded, LinkError};
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -46,7 +47,7 @@ mod timeout_text {
 }
 
 /// Why an attempt ended.
-type Attempt = Result<(), String>;
+type Attempt = Result<(), LinkError>;
 
 /// Runs the link to the master the role names for `generation` until a role change
 /// retires it.
@@ -81,19 +82,22 @@ pub async fn run(host: Arc<dyn Follower>, generation: u64) {
             .is_some_and(|l| l.generation == generation && l.state == LinkState::Connected);
         let result = tokio::select! {
             r = sync_with_master(&host, &master_host, master_port, generation) => r,
-            _ = cancelled => Err("replication target changed".to_string()),
+            _ = cancelled => Err(target_changed()),
         };
-        let reason = match &result {
-            Ok(()) => "link closed".to_string(),
-            Err(e) => e.clone(),
+        let (reason, code) = match &result {
+            Ok(()) => ("link closed".to_string(), None),
+            Err(e) => (e.detail.clone(), Some(e.code)),
         };
+        if let Err(e) = &result {
+            hub.count_link_abort(Side::Replica, e.code);
+        }
         let streamed = hub
             .role
             .lock()
             .link()
             .is_some_and(|l| l.generation == generation && l.state == LinkState::Connected);
         retry.attempted(streamed);
-        link_down(&host, generation, &reason, was_up);
+        link_down(&host, generation, &reason, code, was_up);
         if target(&host, generation).is_some() {
             info!(master = %format!("{master_host}:{master_port}"), reason = %reason, "master link down, will reconnect");
         }
@@ -148,13 +152,20 @@ fn set_state(host: &Arc<dyn Follower>, generation: u64, state: LinkState, phase:
 }
 
 /// Records that the link is down: state `connect`, the cached master for the next PSYNC.
-fn link_down(host: &Arc<dyn Follower>, generation: u64, reason: &str, was_up: bool) {
+fn link_down(
+    host: &Arc<dyn Follower>,
+    generation: u64,
+    reason: &str,
+    code: Option<AbortCode>,
+    was_up: bool,
+) {
     let hub = host.hub();
     if let Some((h, p)) = host.link_down(generation, was_up) {
         hub.events.publish(Event::LinkDown {
             host: h,
             port: p,
             reason: reason.to_string(),
+            code,
         });
     }
 }
@@ -186,7 +197,7 @@ async fn sync_with_master(
         let result = attempt(host, master_host, master_port, generation, sync_id).await;
         match &result {
             Err(e) => {
-                tracing::Span::current().record("outcome", e.as_str());
+                tracing::Span::current().record("outcome", e.detail.as_str());
                 hub.finish_sync(sync_id, SyncOutcome::Failed(e.clone()));
             }
             Ok(()) => {
@@ -228,9 +239,14 @@ async fn attempt(
     .await
     .map_err(|_| {
         warn!("{}", timeout_text::HANDSHAKE);
-        timeout_text::HANDSHAKE.to_string()
+        LinkError::new(AbortCode::Timeout, timeout_text::HANDSHAKE)
     })?
-    .map_err(|e| format!("error connecting to the master: {e}"))?;
+    .map_err(|e| {
+        LinkError::new(
+            AbortCode::ConnectFailed,
+            format!("error connecting to the master: {e}"),
+        )
+    })?;
     let _ = stream.set_nodelay(true);
     let (rd, mut wr) = if settings.tls.replication {
         secure(host, stream, master_host, settings.repl_timeout).await?
@@ -326,7 +342,7 @@ async fn attempt(
     hub.enter_phase(sync_id, Phase::Catchup);
     fault::at(Side::Replica, Phase::Catchup).await?;
     if !host.link_up(generation) {
-        return Err("replication target changed".to_string());
+        return Err(target_changed());
     }
     hub.events.publish(Event::LinkUp {
         host: master_host.to_string(),
@@ -338,9 +354,9 @@ async fn attempt(
     tokio::select! {
         r = stream_from_master(host, conn, wr, sync_id, generation, catchup) => r,
         _ = killed => Err(if hub.role.lock().full_sync_requested() {
-            "link closed for a full resync requested by an operator".to_string()
+            LinkError::new(AbortCode::OperatorResync, "link closed for a full resync requested by an operator")
         } else {
-            "master link killed (CLIENT KILL)".to_string()
+            LinkError::new(AbortCode::ClientKill, "master link killed (CLIENT KILL)")
         }),
     }
 }
@@ -368,7 +384,10 @@ async fn handshake(host: &Arc<dyn Follower>, conn: &mut LineReader, wr: &mut Lin
         || pong.starts_with("-NOPERM")
         || pong.starts_with("-ERR operation not permitted");
     if !accepted {
-        return Err(format!("error reply to PING from master: {pong}"));
+        return Err(LinkError::new(
+            AbortCode::HandshakeRefused,
+            format!("error reply to PING from master: {pong}"),
+        ));
     }
     let mut batch = Vec::new();
     let mut expected = Vec::new();
@@ -417,9 +436,7 @@ async fn handshake(host: &Arc<dyn Follower>, conn: &mut LineReader, wr: &mut Lin
         );
         expected.push(TRACEPARENT);
     }
-    wr.write_all(&batch)
-        .await
-        .map_err(|e| format!("write to master: {e}"))?;
+    wr.write_all(&batch).await.map_err(write_failed)?;
     for what in expected {
         let reply = conn.line().await?;
         if reply.starts_with('-') {
@@ -427,7 +444,7 @@ async fn handshake(host: &Arc<dyn Follower>, conn: &mut LineReader, wr: &mut Lin
                 // Redis's words (operators and its tests grep for them).
                 let why = format!("Unable to AUTH to MASTER: {reply}");
                 warn!("{why}");
-                return Err(why);
+                return Err(LinkError::new(AbortCode::HandshakeRefused, why));
             }
             // As Redis: a refused REPLCONF is logged and ignored. A Redis master does not
             // know `traceparent`: that refusal is expected, not worth a warning.
@@ -454,7 +471,7 @@ async fn psync(
     wr: &mut LinkWrite,
     cached: Option<&CachedMaster>,
     failover: bool,
-) -> Result<PsyncReply, String> {
+) -> Result<PsyncReply, LinkError> {
     match cached {
         Some(c) => {
             let off = (c.offset + 1).to_string();
@@ -484,9 +501,17 @@ async fn psync(
         let offset = parts
             .next()
             .and_then(|o| o.parse::<u64>().ok())
-            .ok_or_else(|| format!("bad FULLRESYNC reply: {reply}"))?;
+            .ok_or_else(|| {
+                LinkError::new(
+                    AbortCode::ProtocolError,
+                    format!("bad FULLRESYNC reply: {reply}"),
+                )
+            })?;
         if replid.len() != 40 {
-            return Err(format!("bad replication id in FULLRESYNC reply: {reply}"));
+            return Err(LinkError::new(
+                AbortCode::ProtocolError,
+                format!("bad replication id in FULLRESYNC reply: {reply}"),
+            ));
         }
         return Ok(PsyncReply::FullResync { replid, offset });
     }
@@ -496,7 +521,14 @@ async fn psync(
             (id.len() == 40).then(|| id.to_string()),
         ));
     }
-    Err(format!("master refused PSYNC: {reply}"))
+    Err(LinkError::new(
+        if reply.starts_with('-') {
+            AbortCode::PsyncRefused
+        } else {
+            AbortCode::ProtocolError
+        },
+        format!("master refused PSYNC: {reply}"),
+    ))
 }
 
 /// How the RDB payload is framed.
@@ -531,21 +563,27 @@ async fn full_sync(
     conn.timeout_text = timeout_text::TRANSFER;
     let framing = if let Some(mark) = header.strip_prefix("$EOF:") {
         if mark.len() != 40 {
-            return Err(format!("bad EOF mark from master: {header}"));
+            return Err(LinkError::new(
+                AbortCode::TransferFailed,
+                format!("bad EOF mark from master: {header}"),
+            ));
         }
         Framing::Eof(mark.as_bytes().to_vec())
     } else if let Some(len) = header.strip_prefix('$') {
         Framing::Len(
             len.parse()
-                .map_err(|_| format!("bad bulk length from master: {header}"))?,
+                .map_err(|_| format!("bad bulk length from master: {header}"))
+                .code(AbortCode::TransferFailed)?,
         )
     } else if header.starts_with('-') {
-        return Err(format!(
-            "master aborted replication with an error: {header}"
+        return Err(LinkError::new(
+            AbortCode::SnapshotFailed,
+            format!("master aborted replication with an error: {header}"),
         ));
     } else {
-        return Err(format!(
-            "bad protocol from master while expecting the RDB: {header}"
+        return Err(LinkError::new(
+            AbortCode::ProtocolError,
+            format!("bad protocol from master while expecting the RDB: {header}"),
         ));
     };
     let total = match framing {
@@ -589,7 +627,11 @@ async fn full_sync(
         });
         let bytes = receive_payload(host, conn, &framing, generation, |chunk| {
             let tx = tx.clone();
-            async move { tx.send(chunk).await.map_err(|_| LOADER_STOPPED.to_string()) }
+            async move {
+                tx.send(chunk)
+                    .await
+                    .map_err(|_| LinkError::new(AbortCode::LoadFailed, LOADER_STOPPED))
+            }
         })
         .instrument(receive_span.clone())
         .await;
@@ -600,13 +642,14 @@ async fn full_sync(
         let loaded = loader
             .instrument(load_span.clone())
             .await
-            .map_err(|e| e.to_string())?;
+            .code(AbortCode::LoadFailed)?
+            .code(AbortCode::LoadFailed);
         end_span(load_span, "keys", loaded.as_ref().ok().map(|l| l.keys));
         match (bytes, loaded) {
             (Ok(bytes), Ok(loaded)) => (bytes, loaded),
             // The loader gave up first (a bad checksum, a bad encoding): its reason is
             // the cause, the receive merely stopped feeding it.
-            (Err(e), Err(reason)) if e == LOADER_STOPPED => return Err(reason),
+            (Err(e), Err(reason)) if e.detail == LOADER_STOPPED => return Err(reason),
             // The transfer failed (the link): that is the cause, the loader saw a cut.
             (Err(e), _) => return Err(e),
             (Ok(_), Err(reason)) => return Err(reason),
@@ -620,7 +663,8 @@ async fn full_sync(
         ));
         let file = tokio::fs::File::create(&tmp)
             .await
-            .map_err(|e| format!("create {}: {e}", tmp.display()))?;
+            .map_err(|e| format!("create {}: {e}", tmp.display()))
+            .code(AbortCode::LoadFailed)?;
         let file = std::sync::Arc::new(tokio::sync::Mutex::new(
             tokio::io::BufWriter::with_capacity(1 << 20, file),
         ));
@@ -634,6 +678,7 @@ async fn full_sync(
                     .write_all(&chunk)
                     .await
                     .map_err(|e| format!("write RDB: {e}"))
+                    .code(AbortCode::LoadFailed)
             }
         })
         .instrument(receive_span.clone())
@@ -648,8 +693,8 @@ async fn full_sync(
         };
         {
             let mut w = file.lock().await;
-            w.flush().await.map_err(|e| e.to_string())?;
-            w.get_mut().sync_all().await.map_err(|e| e.to_string())?;
+            w.flush().await.code(AbortCode::LoadFailed)?;
+            w.get_mut().sync_all().await.code(AbortCode::LoadFailed)?;
         }
         hub.enter_phase(sync_id, Phase::Load);
         fault::at(Side::Replica, Phase::Load).await?;
@@ -666,7 +711,8 @@ async fn full_sync(
         .instrument(load_span.clone())
         .await
         .map_err(|e| e.to_string())
-        .and_then(|r| r);
+        .and_then(|r| r)
+        .code(AbortCode::LoadFailed);
         end_span(load_span, "keys", loaded.as_ref().ok().map(|l| l.keys));
         // The received file replaces the dump only once it loaded and is accepted.
         let loaded = match loaded.and_then(|l| refuse_empty(host, &l, replid).map(|()| l)) {
@@ -679,7 +725,8 @@ async fn full_sync(
         let dump = settings.dir.join(&settings.dbfilename);
         tokio::fs::rename(&tmp, &dump)
             .await
-            .map_err(|e| format!("rename the received RDB: {e}"))?;
+            .map_err(|e| format!("rename the received RDB: {e}"))
+            .code(AbortCode::LoadFailed)?;
         (bytes, loaded)
     };
     refuse_empty(host, &loaded, replid)?;
@@ -724,7 +771,7 @@ fn refuse_empty(host: &Arc<dyn Follower>, loaded: &super::LoadedDataset, replid:
         "refused an empty dataset from a new replication history ({replid}) that would replace this replica's data (replica-refuse-empty-full-sync yes)"
     );
     warn!("{reason}");
-    Err(reason)
+    Err(LinkError::new(AbortCode::RefusedEmptyDataset, reason))
 }
 
 /// The server's `loading` flag (clients get -LOADING), raised for as long as it lives, so
@@ -751,10 +798,10 @@ async fn receive_payload<F, Fut>(
     framing: &Framing,
     generation: u64,
     mut sink: F,
-) -> Result<u64, String>
+) -> Result<u64, LinkError>
 where
     F: FnMut(Bytes) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<(), LinkError>>,
 {
     let mut total = 0u64;
     match framing {
@@ -836,7 +883,10 @@ async fn stream_from_master(
             if let Some(e) = applied.protocol_error {
                 // As Redis: a corrupt stream discards the cached master (full sync next).
                 hub.role.lock().cache_master(None);
-                return Err(format!("master stream corrupt: {e}"));
+                return Err(LinkError::new(
+                    AbortCode::ProtocolError,
+                    format!("master stream corrupt: {e}"),
+                ));
             }
             for off in applied.acks {
                 let off = off.to_string();
@@ -885,13 +935,21 @@ fn record_kind(kind: &str, replid: &str, offset: u64) {
     span.record("offset", offset);
 }
 
+/// The link's target changed (REPLICAOF, a promotion) while it ran.
+fn target_changed() -> LinkError {
+    LinkError::new(AbortCode::TopologyChange, "replication target changed")
+}
+
+/// Writing to the master failed.
+fn write_failed(e: std::io::Error) -> LinkError {
+    LinkError::new(AbortCode::Io, format!("write to master: {e}"))
+}
+
 /// Writes one command.
 async fn send(wr: &mut LinkWrite, argv: &[&[u8]]) -> Attempt {
     let mut buf = Vec::new();
     encode(&mut buf, argv);
-    wr.write_all(&buf)
-        .await
-        .map_err(|e| format!("write to master: {e}"))
+    wr.write_all(&buf).await.map_err(write_failed)
 }
 
 /// Buffered reads from the master: lines during the handshake, raw bytes afterwards.
@@ -908,22 +966,28 @@ struct LineReader {
 impl LineReader {
     /// Reads more bytes, failing after `repl-timeout` of silence (logged in Redis's words
     /// for the phase) or on EOF.
-    async fn fill(&mut self) -> Result<(), String> {
+    async fn fill(&mut self) -> Result<(), LinkError> {
         self.buf.reserve(64 * 1024);
         match tokio::time::timeout(self.timeout, self.rd.read_buf(&mut self.buf)).await {
             Err(_) => {
                 warn!("{}", self.timeout_text);
-                Err(self.timeout_text.to_string())
+                Err(LinkError::new(AbortCode::Timeout, self.timeout_text))
             }
-            Ok(Ok(0)) => Err("the master closed the connection".into()),
+            Ok(Ok(0)) => Err(LinkError::new(
+                AbortCode::PeerClosed,
+                "the master closed the connection",
+            )),
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("read from master: {e}")),
+            Ok(Err(e)) => Err(LinkError::new(
+                AbortCode::Io,
+                format!("read from master: {e}"),
+            )),
         }
     }
 
     /// One line (without `\r\n`); empty lines (the master's keep-alive newlines) are
     /// returned as "".
-    async fn line(&mut self) -> Result<String, String> {
+    async fn line(&mut self) -> Result<String, LinkError> {
         loop {
             if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
                 let mut line = self.buf.split_to(nl + 1);
@@ -934,7 +998,10 @@ impl LineReader {
                 return Ok(String::from_utf8_lossy(&line).into_owned());
             }
             if self.buf.len() > MAX_LINE {
-                return Err("line from master too long".into());
+                return Err(LinkError::new(
+                    AbortCode::ProtocolError,
+                    "line from master too long",
+                ));
             }
             self.fill().await?;
         }
@@ -969,10 +1036,13 @@ async fn secure(
     stream: TcpStream,
     master_host: &str,
     timeout_secs: u64,
-) -> Result<(LinkRead, LinkWrite), String> {
-    let connector = host
-        .tls_connector()
-        .ok_or_else(|| "tls-replication is on but TLS is not configured".to_string())?;
+) -> Result<(LinkRead, LinkWrite), LinkError> {
+    let connector = host.tls_connector().ok_or_else(|| {
+        LinkError::new(
+            AbortCode::ConnectFailed,
+            "tls-replication is on but TLS is not configured",
+        )
+    })?;
     let tls = tokio::time::timeout(
         Duration::from_secs(timeout_secs),
         connector.connect(crate::tls::server_name(master_host), stream),
@@ -980,9 +1050,10 @@ async fn secure(
     .await
     .map_err(|_| {
         warn!("{}", timeout_text::HANDSHAKE);
-        timeout_text::HANDSHAKE.to_string()
+        LinkError::new(AbortCode::Timeout, timeout_text::HANDSHAKE)
     })?
-    .map_err(|e| format!("TLS handshake with the master failed: {e}"))?;
+    .map_err(|e| format!("TLS handshake with the master failed: {e}"))
+    .code(AbortCode::ConnectFailed)?;
     let (rd, wr) = tokio::io::split(tls);
     Ok((Box::new(rd), Box::new(wr)))
 }

@@ -124,6 +124,9 @@ pub struct SyncCounters {
     pub sync_partial_ok: u64,
     /// Partial resyncs refused.
     pub sync_partial_err: u64,
+    /// Links that ended with an error since start: `[side][code]`, side 0 = as master,
+    /// 1 = as replica, codes indexed as `AbortCode::ALL`.
+    pub link_aborts: [[u64; super::abort::AbortCode::ALL.len()]; 2],
 }
 
 /// Coordinated failover state (INFO `master_failover_state`).

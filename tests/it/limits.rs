@@ -295,6 +295,7 @@ fn a_replica_that_stops_reading_is_dropped_at_its_output_limit() {
         wait_closures_logged(&master, 1) >= 1,
         "the drop is logged in Redis's words"
     );
+    crate::link_aborts::wait_abort(&master, "master", "replica_too_slow", 0);
     // Its share of the stream is released: memory holds the dataset, not a second copy.
     let grown = rss_mib(&master).saturating_sub(rss_before);
     assert!(
@@ -380,6 +381,7 @@ fn a_replica_that_stops_reading_is_dropped_after_repl_timeout() {
     );
     assert!(filled.elapsed() < Duration::from_secs(10));
     assert!(master.wait_for_log("Disconnecting timedout replica"));
+    crate::link_aborts::wait_abort(&master, "master", "timeout", 0);
 }
 
 /// Opens `n` connections to `port` and sends PING on each: (PONGs, max-clients refusals).

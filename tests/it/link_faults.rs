@@ -52,6 +52,7 @@ fn failed_at(node: &Node, point: &str, phase: &str) -> u64 {
     );
     let s = found.expect("found");
     assert_eq!(s["outcome"], "failed", "{s}");
+    assert_eq!(s["error_code"], "fault_injected", "{s}");
     let last = s["phases"].as_array().and_then(|p| p.last()).cloned();
     assert_eq!(
         last.as_ref().map(|p| p["phase"].clone()),

@@ -42,6 +42,8 @@ mod hyperloglog;
 mod latency;
 /// Output limits for clients, subscribers and replicas that stop reading; input before AUTH.
 mod limits;
+/// A documented code for every way a replication link ends, counted and named.
+mod link_aborts;
 /// Link loss and stalls in every sync phase on both sides, through the fault points.
 mod link_faults;
 /// maxmemory: the limit, each eviction policy, -OOM, evictions on replicas, LFU.

@@ -17,9 +17,11 @@ use prometheus_client::registry::Registry;
 
 use super::encode::{Labels, Out};
 use super::ScrapeSlot;
+use crate::replication::abort::AbortCode;
 use crate::replication::history::SyncOutcome;
 use crate::replication::psync::FullReason;
 use crate::replication::status::FailoverState;
+use crate::replication::Side;
 use crate::replication::{Role, SyncRecord};
 
 /// Status-derived replication series.
@@ -87,6 +89,26 @@ impl Collector for ReplicationCollector {
             "replikv_full_resyncs",
             "Full syncs served since start, by cause (docs/metrics.md lists the causes and what to do about each).",
             &causes,
+        )?;
+        let aborts: Vec<(Labels, u64)> = [Side::Master, Side::Replica]
+            .iter()
+            .enumerate()
+            .flat_map(|(i, side)| {
+                AbortCode::ALL.iter().map(move |code| {
+                    (
+                        vec![
+                            ("side", side.as_str().to_string()),
+                            ("code", code.as_str().to_string()),
+                        ],
+                        r.counters.link_aborts[i][code.index()],
+                    )
+                })
+            })
+            .collect();
+        out.counters(
+            "replikv_link_aborts",
+            "Replication links that ended with an error since start, by our side and code (docs/metrics.md says what each code means and what to do).",
+            &aborts,
         )?;
         out.gauge(
             "redis_replica_partial_resync_accepted",
