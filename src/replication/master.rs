@@ -730,6 +730,7 @@ pub async fn serve(
         sync_id = handoff.sync_id,
         kind = match handoff.mode { AttachMode::Continue { .. } => "partial", _ => "full" },
         outcome = tracing::field::Empty,
+        error_code = tracing::field::Empty,
     );
     if let Some(traceparent) = &handoff.traceparent {
         crate::telemetry::logging::set_remote_parent(&span, traceparent);
@@ -744,10 +745,14 @@ pub async fn serve(
             _ = killed => Err(LinkError::new(AbortCode::ClientKill, "link killed (CLIENT KILL)")),
             _ = shutdown.wait_for(|s| *s) => Err(LinkError::new(AbortCode::Shutdown, "server shutting down")),
         };
-        tracing::Span::current().record(
+        let span = tracing::Span::current();
+        span.record(
             "outcome",
             result.as_ref().err().map_or("closed", |e| e.detail.as_str()),
         );
+        if let Err(e) = &result {
+            span.record("error_code", e.code.as_str());
+        }
         result
     }
     .instrument(span)

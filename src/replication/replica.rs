@@ -190,6 +190,7 @@ async fn sync_with_master(
         bytes = tracing::field::Empty,
         keys = tracing::field::Empty,
         outcome = tracing::field::Empty,
+        error_code = tracing::field::Empty,
     );
     async {
         let sync_id = hub.start_sync(Side::Replica, peer.clone());
@@ -197,7 +198,9 @@ async fn sync_with_master(
         let result = attempt(host, master_host, master_port, generation, sync_id).await;
         match &result {
             Err(e) => {
-                tracing::Span::current().record("outcome", e.detail.as_str());
+                let span = tracing::Span::current();
+                span.record("outcome", e.detail.as_str());
+                span.record("error_code", e.code.as_str());
                 hub.finish_sync(sync_id, SyncOutcome::Failed(e.clone()));
             }
             Ok(()) => {

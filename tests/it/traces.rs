@@ -465,6 +465,8 @@ fn a_full_sync_is_one_trace_with_every_phase_of_both_sides() {
     let m_session = one(&spans, &m_run, &trace, "repl.master.sync");
     assert_eq!(m_session.parent_span_id, handshake.span_id);
     assert_eq!(m_session.attr("kind"), "full");
+    // The replica left (REPLICAOF NO ONE): the master's session says how its link ended.
+    assert_eq!(m_session.attr("error_code"), "peer_closed");
     for phase in ["psync", "snapshot_wait", "transfer", "catchup"] {
         let span = one(&spans, &m_run, &trace, &format!("repl.master.{phase}"));
         assert_eq!(span.parent_span_id, m_session.span_id, "{phase}");
