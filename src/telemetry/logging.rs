@@ -61,10 +61,14 @@ pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
 }
 
+/// How long stopping waits for the last spans to reach the collector: enough for a live
+/// one, and all a hung one can cost a shutdown.
+const FLUSH_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(p) = self.provider.take() {
-            let _ = p.shutdown();
+            let _ = p.shutdown_with_timeout(FLUSH_ON_EXIT);
         }
     }
 }

@@ -561,3 +561,66 @@ fn a_snapshot_shared_by_two_replicas_is_linked_from_both_traces() {
     expected.sort();
     assert_eq!(seen, expected, "the job reaches both replicas' traces");
 }
+
+/// A collector that accepts connections and never answers (a hung collector), or nothing
+/// listening at all (a dead one): spans are dropped on the exporter's own thread, so a
+/// client's commands see no added latency while syncs produce spans, and the process still
+/// stops promptly.
+#[test]
+fn a_hung_or_dead_collector_costs_clients_nothing() {
+    use std::time::Instant;
+    let hung = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hung_port = hung.local_addr().expect("addr").port();
+    let dead_port = crate::harness::free_port();
+    for port in [hung_port, dead_port] {
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let env = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ];
+        let mut master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
+        let replica = Node::replikv_with_env(
+            &["--replicaof", "127.0.0.1", &master.port.to_string()],
+            &env,
+        );
+        wait_link_up(&replica, Duration::from_secs(20));
+        let mut admin = master.conn();
+        let mut client = master.conn();
+        let mut worst = Duration::ZERO;
+        // Twenty link cuts, each a new sync session with its spans, while a client pings.
+        for cut in 0..20 {
+            admin.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+            for _ in 0..50 {
+                let sent = Instant::now();
+                assert_eq!(client.cmd(&["PING"]).text(), "PONG");
+                worst = worst.max(sent.elapsed());
+            }
+            wait_until(Duration::from_secs(20), "the replica to come back", || {
+                info_field(&replica, "replication", "master_link_status") == "up"
+            });
+            let _ = cut;
+        }
+        // A machine this busy may stall a process for tens of milliseconds; an exporter
+        // blocking the server would show its 10 s export timeout here.
+        assert!(
+            worst < Duration::from_millis(500),
+            "worst PING {worst:?} (port {port})"
+        );
+        let syncs = info_field(&master, "stats", "sync_partial_ok");
+        assert!(syncs.parse::<u64>().expect("count") >= 20, "{syncs}");
+        // SHUTDOWN flushes what it can and exits; a hung collector holds it a second at
+        // most (the flush's bound), not the exporter's timeout.
+        let stopping = Instant::now();
+        master.conn().send(&[b"SHUTDOWN", b"NOSAVE"]);
+        assert!(
+            master.wait_exit(Duration::from_secs(15)).is_some(),
+            "exited"
+        );
+        assert!(
+            stopping.elapsed() < Duration::from_secs(4),
+            "shutdown took {:?} with the collector on port {port}",
+            stopping.elapsed()
+        );
+    }
+    drop(hung);
+}
