@@ -13,7 +13,7 @@
 //! waits, as a peer that stopped sending) or `off`; `N*` before it limits it to the next N
 //! passes (`2*cut`: the next two syncs lose their link there, the third goes through).
 
-use super::abort::{AbortCode, LinkError};
+use super::abort::LinkError;
 use super::phase::{Phase, Side};
 
 /// The fault point of `phase` on `side`: `repl.<side>.<phase>`, the name of its span.
@@ -160,7 +160,7 @@ pub async fn at(side: Side, phase: Phase) -> Result<(), LinkError> {
         Some(Fault::Cut) => {
             tracing::warn!("fault point {name}: link cut");
             Err(LinkError::new(
-                AbortCode::FaultInjected,
+                super::abort::AbortCode::FaultInjected,
                 format!("fault injected at {name}"),
             ))
         }

@@ -18,10 +18,11 @@ use prometheus_client::registry::Registry;
 use super::encode::{Labels, Out};
 use super::ScrapeSlot;
 use crate::replication::abort::AbortCode;
+use crate::replication::history::SyncKind;
 use crate::replication::history::SyncOutcome;
 use crate::replication::psync::FullReason;
 use crate::replication::status::FailoverState;
-use crate::replication::Side;
+use crate::replication::{Phase, Side};
 use crate::replication::{Role, SyncRecord};
 
 /// Status-derived replication series.
@@ -392,6 +393,7 @@ type PhaseLabels = Vec<(&'static str, String)>;
 pub struct SyncFold {
     phases: Family<PhaseLabels, Histogram>,
     syncs: Family<PhaseLabels, Counter>,
+    bytes: Family<PhaseLabels, Counter>,
     seen: Mutex<Seen>,
 }
 
@@ -428,9 +430,16 @@ impl SyncFold {
             "Finished sync sessions by side, kind (full, partial, unknown) and result (ok, error)",
             syncs.clone(),
         );
+        let bytes = Family::<PhaseLabels, Counter>::default();
+        registry.register(
+            "replikv_sync_phase_bytes",
+            "Snapshot bytes moved by finished full syncs, by side and phase (transfer on a master, receive on a replica)",
+            bytes.clone(),
+        );
         SyncFold {
             phases: phases_family,
             syncs,
+            bytes,
             seen: Mutex::new(Seen::default()),
         }
     }
@@ -466,6 +475,17 @@ impl SyncFold {
                     ("result", result.to_string()),
                 ];
                 self.syncs.get_or_create(&labels).inc();
+                if rec.kind == Some(SyncKind::Full) {
+                    let phase = match rec.side {
+                        Side::Master => Phase::Transfer,
+                        Side::Replica => Phase::Receive,
+                    };
+                    let labels = vec![
+                        ("side", rec.side.as_str().to_string()),
+                        ("phase", phase.as_str().to_string()),
+                    ];
+                    self.bytes.get_or_create(&labels).inc_by(rec.bytes);
+                }
             }
         }
         // Forget sessions that left the history: ids only grow, so they never come back.
@@ -478,7 +498,7 @@ impl SyncFold {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replication::{Phase, Side, SyncHistory};
+    use crate::replication::SyncHistory;
 
     #[test]
     fn folding_counts_each_phase_and_session_once() {
@@ -490,19 +510,29 @@ mod tests {
         h.enter_phase(a, Phase::Snapshot);
         fold.fold(&h.records());
         fold.fold(&h.records());
+        if let Some(r) = h.get_mut(a) {
+            r.kind = Some(SyncKind::Full);
+            r.bytes = 1234;
+        }
         h.finish(a, SyncOutcome::Succeeded);
         fold.fold(&h.records());
         fold.fold(&h.records());
         let ok = vec![
             ("side", "master".to_string()),
-            ("kind", "unknown".to_string()),
+            ("kind", "full".to_string()),
             ("result", "ok".to_string()),
         ];
         assert_eq!(fold.syncs.get_or_create(&ok).get(), 1);
         let mut text = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
         assert!(
-            text.contains("replikv_sync_total{side=\"master\",kind=\"unknown\",result=\"ok\"} 1"),
+            text.contains("replikv_sync_total{side=\"master\",kind=\"full\",result=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "replikv_sync_phase_bytes_total{side=\"master\",phase=\"transfer\"} 1234"
+            ),
             "{text}"
         );
         for phase in ["psync", "snapshot"] {
