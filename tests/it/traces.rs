@@ -168,6 +168,15 @@ fn serve_requests(stream: std::net::TcpStream, kept: Requests) {
     }
 }
 
+/// The standard variables that make a process export its spans to `endpoint`, in batches
+/// sent every 100 ms (the default 5 s would slow the tests down).
+fn export_env(endpoint: &str) -> [(&'static str, &str); 2] {
+    [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ]
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -183,10 +192,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 fn spans_of_both_nodes_reach_a_collector_under_one_trace_id() {
     let collector = Collector::start();
     let endpoint = format!("http://127.0.0.1:{}", collector.port);
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-    ];
+    let env = export_env(&endpoint);
     let master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
     master.conn().cmd(&["SET", "k", "v"]);
     let port = master.port.to_string();
@@ -346,10 +352,7 @@ fn one<'a>(spans: &'a [SeenSpan], process: &str, trace: &[u8], name: &str) -> &'
 fn a_full_sync_is_one_trace_with_every_phase_of_both_sides() {
     let collector = Collector::start();
     let endpoint = format!("http://127.0.0.1:{}", collector.port);
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-    ];
+    let env = export_env(&endpoint);
     let master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
     let mut c = master.conn();
     for i in 0..5 {
@@ -503,10 +506,7 @@ fn a_full_sync_is_one_trace_with_every_phase_of_both_sides() {
 fn a_snapshot_shared_by_two_replicas_is_linked_from_both_traces() {
     let collector = Collector::start();
     let endpoint = format!("http://127.0.0.1:{}", collector.port);
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-    ];
+    let env = export_env(&endpoint);
     // The job waits for two replicas (or 5 s), so both are in its batch.
     let master = Node::replikv_with_env(
         &[
@@ -574,10 +574,7 @@ fn a_hung_or_dead_collector_costs_clients_nothing() {
     let dead_port = crate::harness::free_port();
     for port in [hung_port, dead_port] {
         let endpoint = format!("http://127.0.0.1:{port}");
-        let env = [
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-        ];
+        let env = export_env(&endpoint);
         let mut master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
         let replica = Node::replikv_with_env(
             &["--replicaof", "127.0.0.1", &master.port.to_string()],
