@@ -113,6 +113,18 @@ pub struct State {
     /// The control plane's HTTPS acceptor (`http-tls-*`; none: plain HTTP), read at each
     /// accepted connection.
     pub http_tls: RwLock<Option<crate::tls::HttpAcceptor>>,
+    /// `maxmemory-clients` in bytes (0: off), kept with the settings: every connection
+    /// checks it after each batch, and one relaxed load costs less there than the settings'
+    /// lock and reference count.
+    client_eviction_limit: AtomicU64,
+}
+
+/// `maxmemory-clients` of `settings` in bytes, 0 when client eviction is off.
+fn client_eviction_limit(settings: &Settings) -> u64 {
+    settings
+        .maxmemory_clients
+        .bytes(settings.maxmemory)
+        .unwrap_or(0)
 }
 
 impl State {
@@ -125,6 +137,7 @@ impl State {
         let settings_history = settings.sync_history_size as usize;
         let backlog = Arc::new(Backlog::new(0, settings.repl_backlog_size));
         let settings = Arc::new(settings);
+        let client_limit = client_eviction_limit(&settings);
         let (shutdown, _) = watch::channel(false);
         let state = Arc::new(State {
             engine: EngineLock::new(Engine::new(settings.clone(), backlog.clone())),
@@ -143,6 +156,7 @@ impl State {
             sockets: std::sync::OnceLock::new(),
             tls: RwLock::new(None),
             http_tls: RwLock::new(None),
+            client_eviction_limit: AtomicU64::new(client_limit),
         });
         let _ = state.me.set(Arc::downgrade(&state));
         state
@@ -160,6 +174,8 @@ impl State {
 
     /// Publishes new settings (the caller holds the engine lock and updates it too).
     pub fn publish_settings(&self, settings: Arc<Settings>) {
+        self.client_eviction_limit
+            .store(client_eviction_limit(&settings), Ordering::Relaxed);
         *self.settings.write() = settings;
     }
 
@@ -206,10 +222,10 @@ impl State {
 impl State {
     /// Applies `maxmemory-clients`, when set (see [`super::session::ClientRegistry::evict_over`]).
     pub fn evict_clients_if_needed(&self) {
-        let settings = self.settings();
-        let Some(limit) = settings.maxmemory_clients.bytes(settings.maxmemory) else {
+        let limit = self.client_eviction_limit.load(Ordering::Relaxed);
+        if limit == 0 {
             return;
-        };
+        }
         let evicted = self.clients.evict_over(limit, crate::keyspace::now_ms());
         if evicted > 0 {
             self.stats
