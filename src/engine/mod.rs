@@ -29,6 +29,7 @@ pub mod notify;
 pub mod oom;
 pub mod pause;
 pub mod persistence;
+pub mod push;
 pub mod rdb_bridge;
 pub mod replication;
 pub mod session;

@@ -12,7 +12,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 use super::session::ClientInfo;
 use super::slowlog::REDACTED;
@@ -24,7 +23,7 @@ pub struct Monitor {
     /// Client id.
     pub id: u64,
     /// The connection's push queue.
-    pub tx: mpsc::UnboundedSender<Bytes>,
+    pub tx: super::push::PushSender,
     /// Shared client info (output accounting, kills).
     pub info: Arc<ClientInfo>,
 }

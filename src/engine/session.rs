@@ -86,7 +86,7 @@ pub struct ClientInfo {
     pub net_in: AtomicU64,
     /// Where messages the engine sends this client go (Pub/Sub, invalidations), drained by
     /// its connection task; closed when the connection ends. Unset for internal clients.
-    pub push: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    pub push: std::sync::OnceLock<super::push::PushSender>,
     /// CLIENT TRACKING's CLIENT LIST flags (see [`tracking_flags`]).
     pub tracking: AtomicU8,
     /// CLIENT NO-EVICT: never disconnected by `maxmemory-clients` (CLIENT LIST flag `e`).
@@ -486,7 +486,7 @@ pub struct Session {
     /// The connection comes from a loopback address (for `enable-debug-command local`).
     pub is_local: bool,
     /// Where Pub/Sub messages for this client go (drained by its connection task).
-    pub push_tx: Option<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    pub push_tx: Option<super::push::PushSender>,
     /// What a replica announced with REPLCONF before PSYNC.
     pub replconf: ReplconfState,
     /// Replication offset right after this client's last propagated write (WAIT).

@@ -11,7 +11,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 use super::session::ClientInfo;
 use crate::config::OutputLimit;
@@ -26,7 +25,7 @@ pub struct Subscriber {
     /// The client's protocol (messages are push frames in RESP3, arrays in RESP2).
     pub proto: Proto,
     /// The connection's message queue.
-    pub tx: mpsc::UnboundedSender<Bytes>,
+    pub tx: super::push::PushSender,
     /// Shared client info (for output accounting and kills).
     pub info: Arc<ClientInfo>,
 }

@@ -524,18 +524,18 @@ fn send(to: &ClientInfo, frame: Vec<u8>, settings: &Settings, current: &mut Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::push::{push_queue, PushReceiver};
     use crate::keyspace::value::StrValue;
     use crate::keyspace::{EncodingLimits, Value, NO_EXPIRE};
-    use tokio::sync::mpsc;
 
-    fn client(id: u64, resp: u8) -> (Arc<ClientInfo>, mpsc::UnboundedReceiver<Bytes>) {
+    fn client(id: u64, resp: u8) -> (Arc<ClientInfo>, PushReceiver) {
         let info = Arc::new(ClientInfo::new(
             id,
             "127.0.0.1:1".into(),
             "127.0.0.1:2".into(),
         ));
         info.resp.store(resp, Ordering::Relaxed);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = push_queue();
         info.push.set(tx).unwrap();
         (info, rx)
     }
@@ -545,9 +545,9 @@ mod tests {
         ks.dbs[0].insert(key.as_bytes(), v, NO_EXPIRE, 0);
     }
 
-    fn drain(rx: &mut mpsc::UnboundedReceiver<Bytes>) -> Vec<u8> {
+    fn drain(rx: &mut PushReceiver) -> Vec<u8> {
         let mut all = Vec::new();
-        while let Ok(b) = rx.try_recv() {
+        while let Some(b) = rx.try_recv() {
             all.extend_from_slice(&b);
         }
         all

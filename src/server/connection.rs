@@ -19,7 +19,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 use crate::command::ctx::{Action, BlockedWait, TimeoutReply};
 use crate::command::execute;
@@ -80,7 +79,7 @@ struct Conn {
     /// Bytes of the commands in `pending`: with what is left in `rbuf`, the query buffer
     /// CLIENT LIST shows while they run (Redis trims its buffer after a batch).
     pending_bytes: usize,
-    push_rx: mpsc::UnboundedReceiver<Bytes>,
+    push_rx: crate::engine::push::PushReceiver,
     /// The query buffer was given back while the client is idle: no room is reserved
     /// before its next bytes arrive (the first read allocates a little, then it grows).
     rbuf_released: bool,
@@ -95,7 +94,7 @@ pub async fn serve(
     is_local: bool,
     info: Arc<ClientInfo>,
 ) {
-    let (push_tx, push_rx) = mpsc::unbounded_channel();
+    let (push_tx, push_rx) = crate::engine::push::push_queue();
     let _ = info.push.set(push_tx.clone());
     // Authenticated from the start when the default user needs no password (Redis 7.0).
     let open = state.engine.lock().acl.default_is_open();
@@ -696,7 +695,7 @@ impl Conn {
     async fn write_push(&mut self, msg: Bytes) -> Result<(), End> {
         let mut len = msg.len();
         self.out.raw(&msg);
-        while let Ok(more) = self.push_rx.try_recv() {
+        while let Some(more) = self.push_rx.try_recv() {
             len += more.len();
             self.out.raw(&more);
         }
