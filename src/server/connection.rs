@@ -132,7 +132,12 @@ pub async fn serve(
         let source: Arc<dyn crate::replication::SyncSource> = state.clone();
         let killed = Box::pin(async move { info.kill_notify.notified().await });
         let shutdown = state.shutdown.subscribe();
-        crate::replication::master::serve(source, rd, wr, rbuf, *handoff, killed, shutdown).await;
+        // Boxed: the replica link's future is large and only replicas need it; inline, it
+        // would size every connection's task.
+        Box::pin(crate::replication::master::serve(
+            source, rd, wr, rbuf, *handoff, killed, shutdown,
+        ))
+        .await;
     }
 }
 
@@ -399,18 +404,21 @@ impl Conn {
             if let Some(end) = end {
                 return Some(end);
             }
+            // The waits are boxed: rare, and their state would otherwise be part of every
+            // idle connection's task.
             if let Some(wait) = blocked {
-                if let Some(end) = self.wait_blocked(wait).await {
+                if let Some(end) = Box::pin(self.wait_blocked(wait)).await {
                     return Some(end);
                 }
             }
             if let Some((numreplicas, offset, deadline)) = wait_replicas {
-                if let Some(end) = self.wait_replicas(numreplicas, offset, deadline).await {
+                let waited = Box::pin(self.wait_replicas(numreplicas, offset, deadline));
+                if let Some(end) = waited.await {
                     return Some(end);
                 }
             }
             if let Some((changes, deadline)) = paused {
-                if let Some(end) = self.wait_pause(changes, deadline).await {
+                if let Some(end) = Box::pin(self.wait_pause(changes, deadline)).await {
                     return Some(end);
                 }
             }

@@ -584,18 +584,26 @@ fn a_hung_or_dead_collector_costs_clients_nothing() {
         let mut admin = master.conn();
         let mut client = master.conn();
         let mut worst = Duration::ZERO;
+        let resyncs = |node: &Node| -> u64 {
+            ["sync_partial_ok", "sync_full"]
+                .iter()
+                .map(|f| info_field(node, "stats", f).parse::<u64>().expect("count"))
+                .sum()
+        };
         // Twenty link cuts, each a new sync session with its spans, while a client pings.
-        for cut in 0..20 {
+        for _ in 0..20 {
+            let before = resyncs(&master);
             admin.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
             for _ in 0..50 {
                 let sent = Instant::now();
                 assert_eq!(client.cmd(&["PING"]).text(), "PONG");
                 worst = worst.max(sent.elapsed());
             }
-            wait_until(Duration::from_secs(20), "the replica to come back", || {
-                info_field(&replica, "replication", "master_link_status") == "up"
+            // Back once the master served the replica's next sync and streams to it again.
+            wait_until(Duration::from_secs(20), "the replica to sync again", || {
+                resyncs(&master) > before
+                    && info_field(&master, "replication", "slave0").contains("state=online")
             });
-            let _ = cut;
         }
         // A machine this busy may stall a process for tens of milliseconds; an exporter
         // blocking the server would show its 10 s export timeout here.
@@ -603,8 +611,6 @@ fn a_hung_or_dead_collector_costs_clients_nothing() {
             worst < Duration::from_millis(500),
             "worst PING {worst:?} (port {port})"
         );
-        let syncs = info_field(&master, "stats", "sync_partial_ok");
-        assert!(syncs.parse::<u64>().expect("count") >= 20, "{syncs}");
         // SHUTDOWN flushes what it can and exits; a hung collector holds it a second at
         // most (the flush's bound), not the exporter's timeout.
         let stopping = Instant::now();
