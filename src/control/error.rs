@@ -225,9 +225,21 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-impl From<PathRejection> for ApiError {
-    fn from(rejection: PathRejection) -> ApiError {
-        ApiError::unreadable("invalid path", strip_prefix(&rejection.body_text()))
+impl ApiError {
+    /// A 400 for a path parameter that does not parse, naming the parameter (never its
+    /// value): the key serde reports, else the route's only parameter.
+    pub fn from_path(rejection: PathRejection, names: &[String]) -> ApiError {
+        use axum::extract::path::ErrorKind;
+        let detail = format!("invalid path: {}", strip_prefix(&rejection.body_text()));
+        let field = match &rejection {
+            PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+                ErrorKind::ParseErrorAtKey { key, .. } => Some(key.clone()),
+                _ if names.len() == 1 => Some(names[0].clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        ApiError::BadRequest { field, detail }
     }
 }
 

@@ -66,9 +66,18 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(v) =
-            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
-        Ok(ApiPath(v))
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(rejection) => {
+                // A lone parameter's parse error does not say its name: the route does.
+                let names: Vec<String> =
+                    axum::extract::RawPathParams::from_request_parts(parts, state)
+                        .await
+                        .map(|p| p.iter().map(|(k, _)| k.to_string()).collect())
+                        .unwrap_or_default();
+                Err(ApiError::from_path(rejection, &names))
+            }
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 //! document describes exactly what is serialized.
 
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,10 +18,21 @@ use crate::replication::{Event, ReplicationStatus, Role, SyncRecord};
 /// Unix milliseconds as an RFC 3339 UTC timestamp (millisecond precision).
 pub fn rfc3339_ms(unix_ms: i64) -> String {
     let nanos = i128::from(unix_ms) * 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+    // Always three fractional digits, so every timestamp has the same width (RFC 3339
+    // formatting drops trailing zeros).
+    match OffsetDateTime::from_unix_timestamp_nanos(nanos) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        ),
+        Err(_) => "1970-01-01T00:00:00.000Z".into(),
+    }
 }
 
 /// A node's role.
@@ -960,8 +970,11 @@ mod tests {
 
     #[test]
     fn times_are_rfc3339_utc() {
-        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        // Every timestamp has the same width, trailing zeros kept.
+        assert_eq!(rfc3339_ms(1_700_000_000_500), "2023-11-14T22:13:20.500Z");
+        assert_eq!(rfc3339_ms(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
     }
 
     #[test]

@@ -85,6 +85,8 @@ fn server_reports_identity_ports_and_dataset() {
     assert!(v["connected_clients"].as_u64().unwrap_or(0) >= 1, "{v}");
     let started = v["started_at"].as_str().unwrap_or("");
     assert!(started.ends_with('Z') && started.contains('T'), "{started}");
+    // One width for every timestamp: milliseconds always written.
+    assert_eq!(started.len(), "2026-01-01T00:00:00.000Z".len(), "{started}");
 }
 
 #[test]
@@ -218,6 +220,8 @@ fn replication_reads_on_a_master() {
         .get("/v1/replication/replicas/abc")
         .problem(400, "bad-request");
     assert!(p["detail"].as_str().is_some(), "{p}");
+    // The problem names the parameter, not the value that failed to parse.
+    assert_eq!(p["field"], "id", "{p}");
 
     let b = http.get("/v1/replication/backlog").json();
     assert_eq!(
@@ -299,8 +303,10 @@ fn mutations_refused_on_a_master_are_problems_and_change_nothing() {
     );
     http.send("POST", "/v1/replication/replicas/5/resync", None)
         .problem(404, "unknown-replica");
-    http.send("POST", "/v1/replication/replicas/x/resync", None)
+    let p = http
+        .send("POST", "/v1/replication/replicas/x/resync", None)
         .problem(400, "bad-request");
+    assert_eq!(p["field"], "id", "{p}");
 
     // FAILOVER needs replicas; ABORT needs a failover.
     let p = http
