@@ -185,6 +185,7 @@ impl Registry {
     /// lag) and the write rate, `pending` gives each replica's unsent bytes.
     pub fn status(&self, time: &TimeFigures, pending: impl Fn(u64) -> u64) -> Vec<ReplicaStatus> {
         let end = time.end;
+        let online = |e: &ReplicaEntry| e.state == ReplicaState::Online;
         let now = unix_ms();
         self.entries
             .lock()
@@ -195,23 +196,18 @@ impl Registry {
                 port: e.port,
                 state: e.state,
                 ack_offset: e.ack_offset,
-                lag_seconds: if e.state == ReplicaState::Online {
+                lag_seconds: if online(e) {
                     ((now - e.last_ack_ms).max(0) / 1000) as u64
                 } else {
                     0
                 },
                 lag_bytes: end.saturating_sub(e.ack_offset),
-                lag_ms: if e.state == ReplicaState::Online {
-                    e.lag_ms
-                } else {
-                    0
-                },
-                resume_horizon_ms: if e.state == ReplicaState::Online {
-                    time.resume_horizon_seconds(e.ack_offset)
-                        .map(|s| (s * 1000.0) as u64)
-                } else {
-                    None
-                },
+                // Figures in time only mean something once the replica streams.
+                lag_ms: if online(e) { e.lag_ms } else { 0 },
+                resume_horizon_ms: online(e)
+                    .then(|| time.resume_horizon_seconds(e.ack_offset))
+                    .flatten()
+                    .map(|s| (s * 1000.0) as u64),
                 output_buffer_bytes: pending(e.id),
             })
             .collect()

@@ -863,7 +863,6 @@ async fn stream_from_master(
     // Ends once what arrived with (or right after) the snapshot is applied.
     let mut catchup = Some(catchup);
     let mut ack_tick = tokio::time::interval(Duration::from_secs(1));
-    let mut finished = false;
     conn.timeout_text = timeout_text::STREAM;
     loop {
         // While a client pause holds writes here, what arrives is read (up to a bound, then
@@ -896,9 +895,9 @@ async fn stream_from_master(
                 send(&mut wr, &[b"REPLCONF", b"ACK", off.as_bytes()]).await?;
             }
         }
-        if !finished {
-            finished = true;
-            drop(catchup.take());
+        // The first pass ends the catch-up: what came with the snapshot is applied.
+        if let Some(span) = catchup.take() {
+            drop(span);
             hub.enter_phase(sync_id, Phase::Stream);
             fault::at(Side::Replica, Phase::Stream).await?;
             hub.finish_sync(sync_id, SyncOutcome::Succeeded);

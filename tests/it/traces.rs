@@ -119,6 +119,11 @@ impl Collector {
         Collector { port, bodies }
     }
 
+    /// Its OTLP/HTTP base URL.
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// True when one request body holds all of these byte strings.
     fn received(&self, needles: &[&[u8]]) -> bool {
         self.bodies
@@ -191,7 +196,7 @@ fn hex_bytes(hex: &str) -> Vec<u8> {
 #[test]
 fn spans_of_both_nodes_reach_a_collector_under_one_trace_id() {
     let collector = Collector::start();
-    let endpoint = format!("http://127.0.0.1:{}", collector.port);
+    let endpoint = collector.endpoint();
     let env = export_env(&endpoint);
     let master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
     master.conn().cmd(&["SET", "k", "v"]);
@@ -351,7 +356,7 @@ fn one<'a>(spans: &'a [SeenSpan], process: &str, trace: &[u8], name: &str) -> &'
 #[test]
 fn a_full_sync_is_one_trace_with_every_phase_of_both_sides() {
     let collector = Collector::start();
-    let endpoint = format!("http://127.0.0.1:{}", collector.port);
+    let endpoint = collector.endpoint();
     let env = export_env(&endpoint);
     let master = Node::replikv_with_env(&["--repl-diskless-sync-delay", "0"], &env);
     let mut c = master.conn();
@@ -505,7 +510,7 @@ fn a_full_sync_is_one_trace_with_every_phase_of_both_sides() {
 #[test]
 fn a_snapshot_shared_by_two_replicas_is_linked_from_both_traces() {
     let collector = Collector::start();
-    let endpoint = format!("http://127.0.0.1:{}", collector.port);
+    let endpoint = collector.endpoint();
     let env = export_env(&endpoint);
     // The job waits for two replicas (or 5 s), so both are in its batch.
     let master = Node::replikv_with_env(
