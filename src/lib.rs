@@ -47,7 +47,12 @@ pub async fn run(mut settings: Settings, config_file: Option<PathBuf>) -> std::i
     settings.maxclients =
         config::fdlimit::fit_maxclients(settings.maxclients, config::fdlimit::RESERVED_FDS)
             .map_err(std::io::Error::other)?;
-    let state = State::new(settings, config_file, command::run_command);
+    let state = State::new(
+        settings,
+        config_file,
+        command::run_command,
+        command::describe_command,
+    );
     telemetry::deadlock::start_watchdog();
     server::signals::spawn(state.clone())?;
     start(state.clone()).await?;

@@ -239,8 +239,8 @@ fn held_by_pause(engine: &Engine, session: &Session, flags: u32) -> bool {
 }
 
 /// For EXEC, what its queued commands would make it (Redis's `mstate.cmd_flags` and
-/// `cmd_inv_flags`): a write, a command that may grow memory or propagate when one of them
-/// is, and not allowed on a stale replica when one of them is not — so that the gates
+/// `cmd_inv_flags`): a write, a command that may grow memory or propagate, or one refused
+/// during async loading, when one of them is, and not allowed on a stale replica when one of them is not — so that the gates
 /// (read-only replica, MISCONF, min-replicas, OOM, stale data, a write pause) refuse the
 /// whole transaction as they would refuse its commands. Other commands keep `flags`.
 fn with_transaction_flags(session: &Session, spec: &'static Spec, flags: u32) -> u32 {
@@ -253,7 +253,7 @@ fn with_transaction_flags(session: &Session, spec: &'static Spec, flags: u32) ->
         .iter()
         .filter_map(|argv| TABLE.resolve(argv).ok())
     {
-        flags |= queued.flags & (WRITE | DENYOOM | MAY_REPLICATE);
+        flags |= queued.flags & (WRITE | DENYOOM | MAY_REPLICATE | NO_ASYNC_LOADING);
         if !queued.has(STALE) {
             flags &= !STALE;
         }
@@ -338,6 +338,9 @@ fn gate(
         return Some(CmdError::Fixed(error::MASTERDOWN));
     }
     if engine.loading && !spec.has(LOADING) {
+        return Some(CmdError::Fixed(error::LOADING));
+    }
+    if engine.async_loading && flags & NO_ASYNC_LOADING != 0 {
         return Some(CmdError::Fixed(error::LOADING));
     }
     None
@@ -471,6 +474,16 @@ pub fn count_timed_out(engine: &mut Engine, argv: &[Bytes]) {
             .or_default()
             .calls += 1;
     }
+}
+
+/// Names a command as Redis logs it (`xinfo|help`) and says whether it reads or writes
+/// the keyspace: the engine's [`crate::engine::state::DescribeCommand`].
+pub fn describe_command(argv: &[Bytes]) -> Option<(&'static str, bool)> {
+    let spec = TABLE.resolve(argv).ok()?;
+    Some((
+        spec.fullname,
+        spec.flags & (WRITE | READONLY | MAY_REPLICATE) != 0,
+    ))
 }
 
 /// Runs one command the engine received from no client (our master's stream): the

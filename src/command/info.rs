@@ -304,7 +304,7 @@ fn memory(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
 fn persistence(snap: &ServerSnapshot, s: &mut String) {
     let p = &snap.persistence;
     field!(s, "loading", p.loading as u8);
-    field!(s, "async_loading", 0);
+    field!(s, "async_loading", p.async_loading as u8);
     field!(s, "current_cow_peak", 0);
     field!(s, "current_cow_size", 0);
     field!(s, "current_cow_size_age", 0);

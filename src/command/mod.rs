@@ -55,7 +55,7 @@ pub mod table;
 
 pub use ctx::{Action, Ctx};
 pub use error::{CmdError, CmdResult};
-pub use exec::{execute, run_command};
+pub use exec::{describe_command, execute, run_command};
 
 /// A command handler.
 pub type Handler = fn(&mut Ctx) -> CmdResult;
@@ -102,6 +102,10 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 18;
     /// Runs immediately even inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
     pub const TRANSACTION_CONTROL: u32 = 1 << 19;
+    /// Refused while a replica loads a full sync beside the dataset it keeps serving
+    /// (async loading): commands that would act on, save or replace a dataset about to be
+    /// swapped out.
+    pub const NO_ASYNC_LOADING: u32 = 1 << 20;
 
     /// Names for COMMAND INFO, in Redis's order (Redis hides `may_replicate`).
     pub const NAMES: &[(u32, &str)] = &[
@@ -118,6 +122,7 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (MOVABLEKEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),

@@ -178,16 +178,23 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "save",
         1,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
         (0, 0, 0),
         "server",
         save
     ),
-    cmd!("bgsave", -1, ADMIN | NOSCRIPT, (0, 0, 0), "server", bgsave),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        (0, 0, 0),
+        "server",
+        bgsave
+    ),
     cmd!(
         "bgrewriteaof",
         1,
-        ADMIN | NOSCRIPT,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         bgrewriteaof

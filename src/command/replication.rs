@@ -80,7 +80,12 @@ fn psync(ctx: &mut Ctx) -> CmdResult {
     if let Some(e) = sync_refusal(ctx) {
         return Err(e);
     }
-    let offset = parse_int(ctx.arg(2))?;
+    let offset = parse_int(ctx.arg(2)).inspect_err(|_| {
+        tracing::warn!(
+            "Replica {} asks for synchronization but with a wrong offset",
+            ctx.session.info.addr
+        );
+    })?;
     let request = PsyncRequest {
         replid: String::from_utf8_lossy(ctx.arg(1)).into_owned(),
         offset,
@@ -346,7 +351,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "psync",
         -3,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
         (0, 0, 0),
         "server",
         psync
@@ -354,7 +359,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "sync",
         1,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
         (0, 0, 0),
         "server",
         sync
@@ -370,7 +375,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "replicaof",
         3,
-        ADMIN | NOSCRIPT | STALE,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         replicaof
@@ -378,7 +383,7 @@ pub static COMMANDS: &[Spec] = &[
     cmd!(
         "slaveof",
         3,
-        ADMIN | NOSCRIPT | STALE,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
         (0, 0, 0),
         "server",
         replicaof

@@ -153,7 +153,12 @@ mod tests {
 
     #[tokio::test]
     async fn events_reach_subscribers_in_order_after_the_status() {
-        let state = State::new(Settings::defaults(), None, crate::command::run_command);
+        let state = State::new(
+            Settings::defaults(),
+            None,
+            crate::command::run_command,
+            crate::command::describe_command,
+        );
         let mut app = super::super::app(super::super::Control::new(state.clone()));
         let request = Request::get("/v1/events").body(Body::empty()).unwrap();
         let response = app.call(request).await.unwrap();

@@ -149,6 +149,9 @@ pub struct Engine {
     pub rdb: persistence::Persistence,
     /// A dataset is being loaded: most commands answer -LOADING.
     pub loading: bool,
+    /// A replica loads a full sync beside the dataset it keeps serving (Redis's async
+    /// loading): only `no_async_loading` commands and load-time configs answer -LOADING.
+    pub async_loading: bool,
     /// Statistics.
     pub stats: EngineStats,
     /// The active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE turns it off for tests).
@@ -222,6 +225,7 @@ impl Engine {
             lastsave: crate::keyspace::now_ms() / 1000,
             rdb: Default::default(),
             loading: false,
+            async_loading: false,
             stats: EngineStats::default(),
             active_expire_enabled: true,
             cron_paused: false,

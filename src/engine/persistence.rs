@@ -102,6 +102,7 @@ pub(crate) fn write_options(settings: &Settings) -> WriteOptions {
         compression: settings.rdbcompression,
         checksum: settings.rdbchecksum,
         key_delay: KeyDelay(settings.rdb_key_save_delay),
+        stop: None,
     }
 }
 

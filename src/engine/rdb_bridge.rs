@@ -14,6 +14,7 @@ pub fn write_rdb(
     state: &State,
     snapshot: &SyncSnapshot,
     out: &mut dyn io::Write,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> io::Result<RdbStats> {
     let settings = state.settings();
     let aux = Aux {
@@ -27,7 +28,10 @@ pub fn write_rdb(
         functions: snapshot.functions.clone(),
         aof_base: false,
     };
-    let opts = write_options(&settings);
+    let opts = rdb::WriteOptions {
+        stop: Some(stop),
+        ..write_options(&settings)
+    };
     let stats = rdb::write_snapshot(&snapshot.keyspace, &aux, &opts, out)
         .map_err(|e| io::Error::other(e.to_string()))?;
     Ok(RdbStats {
@@ -42,8 +46,9 @@ pub fn load_rdb(state: &State, input: &mut dyn io::Read) -> Result<LoadedDataset
     let settings = state.settings();
     let opts = load_options(&settings, true);
     let loaded = rdb::load(input, &opts).map_err(|e| match e.offset() {
-        Some(off) => format!("RDB from master unusable at byte {off}: {e}"),
-        None => format!("RDB from master unusable: {e}"),
+        // Redis's wording for an RDB it cannot read, which operators' tools look for.
+        Some(off) => format!("Internal error in RDB reading offset {off}: {e}"),
+        None => format!("Internal error in RDB: {e}"),
     })?;
     Ok(LoadedDataset {
         functions: loaded.aux.functions,

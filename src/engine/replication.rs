@@ -20,7 +20,7 @@ use crate::replication::backlog::TimeFigures;
 use crate::replication::status::{BacklogStatus, MasterLinkStatus, ReplicationStatus, Role};
 use crate::replication::{
     history::unix_ms, Applied, CachedMaster, Event, Follower, Host, LinkState, LoadedDataset,
-    RdbStats, Replication, SyncSnapshot, SyncSource,
+    Loading, RdbStats, Replication, SyncSnapshot, SyncSource,
 };
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, Proto, ReplyBuf, RequestParser};
@@ -360,8 +360,17 @@ impl SyncSource for State {
         }
     }
 
-    fn write_rdb(&self, snapshot: &SyncSnapshot, out: &mut dyn io::Write) -> io::Result<RdbStats> {
-        super::rdb_bridge::write_rdb(self, snapshot, out)
+    fn describe_replica_command(&self, argv: &[bytes::Bytes]) -> Option<(&'static str, bool)> {
+        (self.describe_command)(argv)
+    }
+
+    fn write_rdb(
+        &self,
+        snapshot: &SyncSnapshot,
+        out: &mut dyn io::Write,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+    ) -> io::Result<RdbStats> {
+        super::rdb_bridge::write_rdb(self, snapshot, out, stop)
     }
 }
 
@@ -542,8 +551,10 @@ impl Follower for State {
         close_master_session(self, &mut engine);
     }
 
-    fn set_loading(&self, loading: bool) {
-        self.engine.lock().loading = loading;
+    fn set_loading(&self, loading: Loading) {
+        let mut engine = self.engine.lock();
+        engine.loading = loading == Loading::Blocking;
+        engine.async_loading = loading == Loading::Async;
     }
 
     fn dataset_is_empty(&self) -> bool {

@@ -93,6 +93,11 @@ pub struct ClientInfo {
     pub no_evict: AtomicBool,
     /// CLIENT LIST `redir=`: the tracking redirection (0 = none, -1 = not tracking).
     pub tracking_redirect: AtomicI64,
+    /// The descriptor of the client's socket, which its connection task owns (none for
+    /// internal clients).
+    pub raw_fd: Option<std::os::fd::RawFd>,
+    /// A replica link's own handle on its socket (see [`ClientInfo::hold_replica_socket`]).
+    replica_socket: Mutex<Option<std::os::fd::OwnedFd>>,
 }
 
 impl ClientInfo {
@@ -130,6 +135,8 @@ impl ClientInfo {
             tracking: AtomicU8::new(0),
             no_evict: AtomicBool::new(false),
             tracking_redirect: AtomicI64::new(-1),
+            raw_fd: None,
+            replica_socket: Mutex::new(None),
         }
     }
 
@@ -227,10 +234,34 @@ impl ClientInfo {
             && self.push.get().is_some()
     }
 
-    /// Asks the connection to close.
+    /// Asks the connection to close. A replica link's socket is shut down at once, before
+    /// the killing command's reply goes out, as Redis closes it before its next event-loop
+    /// turn: a test (or an operator) that kills the link and then asks the replica sees it
+    /// disconnected, and the link cannot send another byte.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
+        if let Some(socket) = self.replica_socket.lock().as_ref() {
+            let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Both);
+        }
         self.kill_notify.notify_one();
+    }
+
+    /// Keeps a duplicate of the socket's descriptor for as long as the connection is a
+    /// replica link, so that [`ClientInfo::kill`] can shut it down from any thread. Called
+    /// at the hand-off, while the connection task still owns the socket.
+    pub fn hold_replica_socket(&self) {
+        let Some(fd) = self.raw_fd else { return };
+        // SAFETY: the connection task owns the socket behind `fd` and keeps it open for the
+        // whole call (it is the caller); the duplicate made here is owned separately.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        if let Ok(dup) = borrowed.try_clone_to_owned() {
+            *self.replica_socket.lock() = Some(dup);
+        }
+    }
+
+    /// Drops the duplicate once the replica link has ended.
+    pub fn release_replica_socket(&self) {
+        self.replica_socket.lock().take();
     }
 
     /// The CLIENT LIST / CLIENT INFO line for this client.

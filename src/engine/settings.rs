@@ -119,7 +119,7 @@ pub fn apply_config_set(
     let mut seen: Vec<&'static str> = Vec::new();
     // As Redis, a directive refused during a load wins over every other error, whatever
     // its place among the arguments.
-    if engine.loading {
+    if engine.loading || engine.async_loading {
         if let Some((name, _)) = pairs
             .iter()
             .find(|(n, _)| config::find(n).is_some_and(|d| DENIED_WHILE_LOADING.contains(&d.name)))

@@ -86,6 +86,8 @@ pub struct StatFigures {
 pub struct PersistenceFigures {
     /// loading.
     pub loading: bool,
+    /// async_loading.
+    pub async_loading: bool,
     /// rdb_changes_since_last_save.
     pub changes_since_last_save: u64,
     /// rdb_last_save_time (unix seconds).
@@ -274,6 +276,7 @@ impl ServerSnapshot {
         self.stats.unexpected_error_replies = e.stats.unexpected_error_replies;
         self.persistence = PersistenceFigures {
             loading: e.loading,
+            async_loading: e.async_loading,
             changes_since_last_save: e.dirty,
             last_save_time: e.lastsave,
             bgsave_in_progress: e.rdb.bgsave.is_some(),

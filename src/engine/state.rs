@@ -59,6 +59,11 @@ pub struct BoundPorts {
 /// application the same way).
 pub type RunCommand = fn(&State, &mut Engine, &mut Session, &[Bytes], &mut ReplyBuf);
 
+/// How the engine names a command it will not run — one a replica sent on its replication
+/// link: the name Redis logs (`xinfo|help`) and whether it reads or writes the keyspace;
+/// `None` for an unknown command. Handed in by the composition root, as [`RunCommand`].
+pub type DescribeCommand = fn(&[Bytes]) -> Option<(&'static str, bool)>;
+
 /// The server's listening sockets, rebound at run time (CONFIG SET `bind`, `port`,
 /// `http-*`). The composition root implements it: only it sees both the RESP listeners
 /// (server layer) and the control plane's (control layer), which sit above the engine.
@@ -105,6 +110,8 @@ pub struct State {
     pub master_session: Mutex<Option<super::replication::MasterSession>>,
     /// The command executor (see [`RunCommand`]).
     pub run_command: RunCommand,
+    /// The command namer (see [`DescribeCommand`]).
+    pub describe_command: DescribeCommand,
     /// The listening sockets, once the server bound them (see [`Sockets`]).
     pub sockets: std::sync::OnceLock<Box<dyn Sockets>>,
     /// The TLS context new TLS connections use (none until TLS is configured); replaced
@@ -133,6 +140,7 @@ impl State {
         settings: Settings,
         config_file: Option<PathBuf>,
         run_command: RunCommand,
+        describe_command: DescribeCommand,
     ) -> Arc<State> {
         let settings_history = settings.sync_history_size as usize;
         let backlog = Arc::new(Backlog::new(0, settings.repl_backlog_size));
@@ -153,6 +161,7 @@ impl State {
             me: std::sync::OnceLock::new(),
             master_session: Mutex::new(None),
             run_command,
+            describe_command,
             sockets: std::sync::OnceLock::new(),
             tls: RwLock::new(None),
             http_tls: RwLock::new(None),
@@ -176,6 +185,9 @@ impl State {
     pub fn publish_settings(&self, settings: Arc<Settings>) {
         self.client_eviction_limit
             .store(client_eviction_limit(&settings), Ordering::Relaxed);
+        // At once, as Redis resizes its backlog in CONFIG SET: a replica that reconnects
+        // right after must find the backlog already at its new size.
+        self.repl.backlog.set_limit(settings.repl_backlog_size);
         *self.settings.write() = settings;
     }
 

@@ -505,7 +505,7 @@ pub fn write_snapshot(
             if o.buf.len() >= FLUSH_AT {
                 o.flush()?;
             }
-            opts.key_delay.pause();
+            opts.after_key()?;
         }
     }
     o.buf.push(opcode::EOF);

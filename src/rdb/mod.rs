@@ -249,7 +249,7 @@ pub struct Aux {
 }
 
 /// How the writer encodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct WriteOptions {
     /// `rdbcompression`: LZF-compress strings longer than 20 bytes when it saves space.
     pub compression: bool,
@@ -258,6 +258,30 @@ pub struct WriteOptions {
     /// `rdb-key-save-delay`: a pause after each key (tests use it to make a save or a
     /// full sync last).
     pub key_delay: KeyDelay,
+    /// Set by another thread to stop the write early (a full-sync snapshot nobody waits
+    /// for any more): the writer fails with [`STOPPED`], even in the middle of a key delay.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+/// The error text of a write stopped through [`WriteOptions::stop`].
+pub const STOPPED: &str = "stopped: nothing waits for this RDB any more";
+
+impl WriteOptions {
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// The pause after each key, cut short when the write is stopped; then fails the write
+    /// if it was.
+    pub(crate) fn after_key(&self) -> Result<(), RdbError> {
+        self.key_delay.pause_unless(|| self.stopped());
+        if self.stopped() {
+            return Err(RdbError::Write(std::io::Error::other(STOPPED)));
+        }
+        Ok(())
+    }
 }
 
 /// A pause per key, in the units of Redis's test directives `rdb-key-save-delay` and
@@ -270,13 +294,24 @@ pub struct KeyDelay(pub i64);
 impl KeyDelay {
     /// Sleeps as configured; called once per key.
     pub fn pause(self) {
+        self.pause_unless(|| false);
+    }
+
+    /// Sleeps as configured, in slices of at most 10 ms, returning early once `stop` says
+    /// so (a delay of a second per key must not keep a stopped write alive).
+    pub fn pause_unless(self, stop: impl Fn() -> bool) {
         let micros = match self.0 {
             0 => return,
             n if n > 0 => n as u64,
             n => u64::from(rand::random_range(0..n.unsigned_abs()) == 0),
         };
-        if micros > 0 {
-            std::thread::sleep(std::time::Duration::from_micros(micros));
+        let end = std::time::Instant::now() + std::time::Duration::from_micros(micros);
+        loop {
+            let now = std::time::Instant::now();
+            if now >= end || stop() {
+                return;
+            }
+            std::thread::sleep((end - now).min(std::time::Duration::from_millis(10)));
         }
     }
 }
@@ -287,6 +322,7 @@ impl Default for WriteOptions {
             compression: true,
             checksum: true,
             key_delay: KeyDelay::default(),
+            stop: None,
         }
     }
 }

@@ -464,6 +464,9 @@ async fn run_job(
     }
     let snap = span.in_scope(|| host.snapshot_for_sync(&ids));
     let _producing = Producing::start(&host, snapshot_no);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = stop_when_abandoned(&host, ids.clone(), stop.clone());
+    let _watcher = AbortOnDrop(watcher);
     let keys = snap.keyspace.key_count() as u64;
     span.record("offset", snap.offset);
     span.record("keys", keys);
@@ -474,6 +477,17 @@ async fn run_job(
         keys,
         diskless,
         "full sync snapshot taken"
+    );
+    // Redis's lines for the start of a sync's snapshot, which its tests and operators' tools
+    // look for. The job is a thread of this process, not a forked child: the pid is ours.
+    info!(
+        "Starting BGSAVE for SYNC with target: {}",
+        if diskless { "replicas sockets" } else { "disk" }
+    );
+    info!(
+        "Background {} started by pid {} (a snapshot thread, no fork)",
+        if diskless { "RDB transfer" } else { "saving" },
+        std::process::id()
     );
     if diskless {
         let mark = random_id();
@@ -497,26 +511,36 @@ async fn run_job(
             }
         }
         let producer_host = host.clone();
+        let producer_stop = stop.clone();
         let result = tokio::task::spawn_blocking(move || {
             let mut fan = FanOut {
                 senders,
                 buf: Vec::with_capacity(CHUNK),
             };
-            let stats = producer_host.write_rdb(&snap, &mut fan)?;
+            let stats = producer_host.write_rdb(&snap, &mut fan, producer_stop)?;
             io::Write::flush(&mut fan)?;
-            Ok::<RdbStats, io::Error>(stats)
+            Ok::<(RdbStats, usize), io::Error>((stats, fan.senders.len()))
         })
         .instrument(span.clone())
         .await;
         match result {
-            Ok(Ok(stats)) => {
+            Ok(Ok((stats, still_up))) => {
                 span.record("bytes", stats.bytes);
+                // Redis's line for the end of a diskless transfer (its fork child's pipe
+                // has the role of the channels here), which Redis's tests look for.
                 info!(
                     snapshot_no,
                     bytes = stats.bytes,
                     keys = stats.keys,
-                    "diskless snapshot streamed"
+                    "Diskless rdb transfer, done reading from pipe, {still_up} replicas still up."
                 )
+            }
+            Ok(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe || stop.load(Ordering::Acquire) => {
+                failed.store(true, Ordering::Release);
+                info!(
+                    snapshot_no,
+                    "Diskless rdb transfer, last replica dropped: the snapshot stops"
+                );
             }
             Ok(Err(e)) => {
                 failed.store(true, Ordering::Release);
@@ -549,10 +573,11 @@ async fn run_job(
     ));
     let writer_host = host.clone();
     let writer_path = path.clone();
+    let writer_stop = stop.clone();
     let written = tokio::task::spawn_blocking(move || -> io::Result<u64> {
         let file = std::fs::File::create(&writer_path)?;
         let mut out = io::BufWriter::with_capacity(1 << 20, file);
-        writer_host.write_rdb(&snap, &mut out)?;
+        writer_host.write_rdb(&snap, &mut out, writer_stop)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         Ok(file.metadata()?.len())
@@ -579,6 +604,13 @@ async fn run_job(
                 let _ = w.tx.send(start);
             }
         }
+        Ok(Err(_)) if stop.load(Ordering::Acquire) => {
+            let _ = std::fs::remove_file(&path);
+            info!(
+                snapshot_no,
+                "Background saving for SYNC stopped: no replica waits for it any more"
+            );
+        }
         Ok(Err(e)) => {
             let _ = std::fs::remove_file(&path);
             warn!(snapshot_no, error = %e, "writing the RDB for a full sync failed");
@@ -591,6 +623,50 @@ async fn run_job(
 }
 
 const CHUNK: usize = 64 * 1024;
+
+/// Aborts a task when dropped (the watcher of a job ends with the job).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sets `stop` once no replica the job serves is connected any more, as Redis kills an RDB
+/// child that nobody waits for: the replicas of a storm that went away do not leave the
+/// master serialising its dataset for nobody. Replicas that joined a disk job late count.
+fn stop_when_abandoned(
+    host: &Arc<dyn SyncSource>,
+    ids: Vec<u64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let host = host.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            let hub = host.hub();
+            let late: Vec<u64> = hub
+                .full_syncs
+                .inner
+                .lock()
+                .disk_job
+                .as_ref()
+                .map(|j| j.late.iter().map(|w| w.id).collect())
+                .unwrap_or_default();
+            let served = hub
+                .replicas
+                .list()
+                .iter()
+                .any(|e| ids.contains(&e.id) || late.contains(&e.id));
+            if !served {
+                stop.store(true, Ordering::Release);
+                return;
+            }
+        }
+    })
+}
 
 /// A blocking writer that hands fixed-size chunks to every receiving replica.
 struct FanOut {
@@ -695,7 +771,7 @@ pub async fn serve(
     mut wr: LinkWrite,
     leftover: BytesMut,
     handoff: HandOff,
-    killed: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    killed: ClientKill,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let kill = Arc::new(LinkCloser::default());
@@ -735,10 +811,10 @@ pub async fn serve(
     let result = async {
         hub.set_trace_id(handoff.sync_id);
         let result = tokio::select! {
-            r = run_link(&host, &mut wr, &handoff, &kill) => r,
+            r = run_link(&host, &mut wr, &handoff, &kill, &*killed.is_killed) => r,
             reason = &mut gone_rx => Err(reason.unwrap_or_else(|_| LinkError::new(AbortCode::PeerClosed, "connection closed"))),
             _ = kill.closed() => Err(LinkError::new(AbortCode::TopologyChange, "link closed by the server")),
-            _ = killed => Err(LinkError::new(AbortCode::ClientKill, "link killed (CLIENT KILL)")),
+            _ = killed.notified => Err(client_killed()),
             _ = shutdown.wait_for(|s| *s) => Err(LinkError::new(AbortCode::Shutdown, "server shutting down")),
         };
         let span = tracing::Span::current();
@@ -774,6 +850,22 @@ pub async fn serve(
             Err(e) => SyncOutcome::Failed(e),
         },
     );
+}
+
+/// How CLIENT KILL reaches a replica link.
+pub struct ClientKill {
+    /// True once the connection was killed. Checked before every write of the stream, so a
+    /// killed link never sends another byte, even when the kill and the next writes happen
+    /// in one transaction (`MULTI`, `CLIENT KILL TYPE replica`, writes, `EXEC`): Redis stops
+    /// writing to a client marked for closing at once, and the replica's next PSYNC asks
+    /// from where the kill left it.
+    pub is_killed: Box<dyn Fn() -> bool + Send + Sync>,
+    /// Resolves when the connection is killed.
+    pub notified: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
+fn client_killed() -> LinkError {
+    LinkError::new(AbortCode::ClientKill, "link killed (CLIENT KILL)")
 }
 
 /// The replica closed its connection while we wrote.
@@ -812,6 +904,7 @@ async fn run_link(
     wr: &mut LinkWrite,
     handoff: &HandOff,
     closer: &LinkCloser,
+    is_killed: &(dyn Fn() -> bool + Send + Sync),
 ) -> LinkResult {
     let hub = host.hub();
     let id = handoff.id;
@@ -849,6 +942,7 @@ async fn run_link(
                     "link closed by the server",
                 ));
             }
+            Read::Data(_) if is_killed() => return Err(client_killed()),
             Read::Data(chunks) => {
                 for c in &chunks {
                     guard.write(wr, c).instrument(catchup.clone()).await?;
@@ -899,6 +993,8 @@ struct LinkGuard<'a> {
     host: &'a Arc<dyn SyncSource>,
     handoff: &'a HandOff,
     over_soft_since_ms: i64,
+    /// The RDB is being sent (Redis names a timeout then "full sync").
+    in_full_sync: bool,
 }
 
 impl<'a> LinkGuard<'a> {
@@ -907,6 +1003,7 @@ impl<'a> LinkGuard<'a> {
             host,
             handoff,
             over_soft_since_ms: 0,
+            in_full_sync: false,
         }
     }
 
@@ -998,10 +1095,15 @@ impl<'a> LinkGuard<'a> {
                     self.check()?;
                     let timeout = Duration::from_secs(self.host.settings().repl_timeout);
                     if last_progress.elapsed() > timeout {
-                        warn!(
-                            replica = self.handoff.id,
-                            "Disconnecting timedout replica (writes made no progress for repl-timeout)"
-                        );
+                        let (ip, port) = (&self.handoff.ip, self.handoff.port);
+                        if self.in_full_sync {
+                            warn!(replica = self.handoff.id, "Disconnecting timedout replica (full sync): {ip}:{port}");
+                        } else {
+                            warn!(
+                                replica = self.handoff.id,
+                                "Disconnecting timedout replica (writes made no progress for repl-timeout): {ip}:{port}"
+                            );
+                        }
                         return Err(LinkError::new(AbortCode::Timeout, "replica timed out (writes made no progress within repl-timeout)"));
                     }
                 }
@@ -1059,7 +1161,7 @@ async fn transfer(
     let hub = host.hub();
     let _slot = TransferSlot(host.clone());
     let mut guard = LinkGuard::new(host, handoff);
-    hub.replicas.set_state(handoff.id, ReplicaState::SendBulk);
+    guard.in_full_sync = true;
     hub.enter_phase(handoff.sync_id, Phase::Transfer);
     fault::at(Side::Master, Phase::Transfer).await?;
     let span = info_span!(
@@ -1077,6 +1179,10 @@ async fn transfer(
     let mut bytes = 0u64;
     match start.payload {
         Payload::Disk(rdb) => {
+            // As Redis: `send_bulk` while a file is sent; a diskless replica stays in
+            // `wait_bgsave` while the snapshot streams to it (Redis's RDB child is still
+            // running then).
+            hub.replicas.set_state(handoff.id, ReplicaState::SendBulk);
             wr.write_all(format!("${}\r\n", rdb.len).as_bytes())
                 .await
                 .map_err(write_failed)?;
@@ -1125,6 +1231,7 @@ async fn transfer(
                 ));
             }
             wr.write_all(mark.as_bytes()).await.map_err(write_failed)?;
+            hub.replicas.set_state(handoff.id, ReplicaState::SendBulk);
             // As Redis does, a diskless replica goes online with its first ACK (after it
             // loaded the payload); read_acks flips the state.
         }
@@ -1159,6 +1266,33 @@ async fn transfer(
         }
     }
     Ok(())
+}
+
+/// A command other than REPLCONF on a replica link. Any reply to it would be read by the
+/// replica as part of the replication stream, so the link is closed instead, with Redis's
+/// log lines (a command that touches the keyspace is first refused, as Redis refuses it).
+fn refuse_replica_command(host: &dyn SyncSource, id: u64, argv: &[Bytes]) -> LinkError {
+    let (name, touches_keyspace) = host
+        .describe_replica_command(argv)
+        .unwrap_or(("unknown", false));
+    if touches_keyspace {
+        warn!(
+            "== CRITICAL == This master is sending an error to its replica: 'Replica can't interact with the keyspace' after processing the command '{name}'"
+        );
+    }
+    let peer = host
+        .hub()
+        .replicas
+        .list()
+        .into_iter()
+        .find(|e| e.id == id)
+        .map(|e| format!("{}:{}", e.ip, e.port))
+        .unwrap_or_default();
+    warn!("Replica generated a reply to command '{name}', disconnecting it: {peer}");
+    LinkError::new(
+        AbortCode::ProtocolError,
+        format!("the replica sent '{name}', which would need a reply"),
+    )
 }
 
 /// Reads what the replica sends (`REPLCONF ACK <offset>` and newlines) until it closes.
@@ -1198,6 +1332,9 @@ async fn read_acks(
                             }
                             hub.acks.send_modify(|n| *n += 1);
                         }
+                    } else if !argv[0].eq_ignore_ascii_case(b"REPLCONF") {
+                        let _ = gone.send(refuse_replica_command(&*host, id, &argv));
+                        return;
                     }
                 }
                 Ok(Some(Parsed::Empty)) => hub.replicas.ack_time_only(id),

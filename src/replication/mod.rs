@@ -126,8 +126,17 @@ pub trait SyncSource: Host {
     /// backlog readers `readers` at the snapshot offset + 1, and forces a SELECT in the
     /// stream.
     fn snapshot_for_sync(&self, readers: &[u64]) -> SyncSnapshot;
-    /// Serialises a snapshot as an RDB (runs off the engine lock, on a blocking thread).
-    fn write_rdb(&self, snapshot: &SyncSnapshot, out: &mut dyn io::Write) -> io::Result<RdbStats>;
+    /// A command a replica sent on its link, other than `REPLCONF ACK`: its name as Redis
+    /// logs it and whether it touches the keyspace (`None` when unknown).
+    fn describe_replica_command(&self, argv: &[bytes::Bytes]) -> Option<(&'static str, bool)>;
+    /// Serialises a snapshot as an RDB (runs off the engine lock, on a blocking thread);
+    /// fails soon after `stop` is set.
+    fn write_rdb(
+        &self,
+        snapshot: &SyncSnapshot,
+        out: &mut dyn io::Write,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+    ) -> io::Result<RdbStats>;
 }
 
 /// What the replica side needs: loading a snapshot and applying the stream into the
@@ -165,8 +174,8 @@ pub trait Follower: Host {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
     /// Unregisters the master client when the link ends.
     fn close_master_client(&self);
-    /// Sets or clears the dataset-loading state (`-LOADING`).
-    fn set_loading(&self, loading: bool);
+    /// Sets or clears the dataset-loading state.
+    fn set_loading(&self, loading: Loading);
     /// The port we announce to our master (`replica-announce-port`, else the bound port:
     /// the TLS one under `tls-replication`, as Redis).
     fn announced_port(&self) -> u16;
@@ -373,4 +382,16 @@ impl Replication {
             error_code,
         });
     }
+}
+
+/// What a replica's full-sync load does to its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loading {
+    /// No load runs.
+    Off,
+    /// The dataset is being replaced: commands without the `loading` flag get -LOADING.
+    Blocking,
+    /// The new dataset loads beside the old one, which keeps serving; only
+    /// `no_async_loading` commands and load-time configs get -LOADING (INFO `async_loading`).
+    Async,
 }

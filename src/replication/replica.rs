@@ -24,7 +24,7 @@ use super::fault;
 use super::history::{unix_ms, SyncKind, SyncOutcome};
 use super::log::encode;
 use super::phase::{Phase, Side};
-use super::{CachedMaster, Follower, LinkRead, LinkState, LinkWrite};
+use super::{CachedMaster, Follower, LinkRead, LinkState, LinkWrite, Loading};
 use crate::config::DisklessLoad;
 use crate::resp::RequestParser;
 
@@ -316,7 +316,12 @@ async fn attempt(
                 host.master_replid_changed(&id);
                 hub.replicas.kill_all();
             }
-            info!(offset, "partial resynchronization accepted by the master");
+            // Redis's words: operators' tools and Redis's own tests look for them.
+            info!(
+                offset,
+                "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."
+            );
+            info!("Successful partial resynchronization with master.");
         }
         PsyncReply::FullResync { replid, offset } => {
             let reason = match (&cached, forced) {
@@ -534,6 +539,9 @@ async fn psync(
     ))
 }
 
+/// Logged when a full sync's RDB starts loading.
+const LOADING_LINE: &str = "MASTER <-> REPLICA sync: Loading DB in memory";
+
 /// How the RDB payload is framed.
 enum Framing {
     /// `$<len>`: exactly that many bytes.
@@ -607,6 +615,19 @@ async fn full_sync(
     let serve_old = streaming
         && settings.repl_diskless_load == DisklessLoad::Swapdb
         && host.repl_position().replid.eq_ignore_ascii_case(replid);
+    // The log lines of a full sync are Redis's, in its order: operators' tools and Redis's
+    // own tests look for them.
+    // Redis's words: "receiving N bytes from master to disk", "receiving streamed RDB
+    // from master with EOF to parser".
+    let target = if streaming { "to parser" } else { "to disk" };
+    match &framing {
+        Framing::Len(n) => {
+            info!("MASTER <-> REPLICA sync: receiving {n} bytes from master {target}")
+        }
+        Framing::Eof(_) => {
+            info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {target}")
+        }
+    }
     let receive_span = info_span!(
         "repl.replica.receive",
         replid,
@@ -617,8 +638,16 @@ async fn full_sync(
     let load_span = || info_span!("repl.replica.load", streaming, keys = tracing::field::Empty);
     let (bytes, loaded) = if streaming {
         // Parse straight off the socket into a new dataset: the load overlaps the receive.
+        info!("{LOADING_LINE}");
         let load_span = load_span();
-        let _loading = (!serve_old).then(|| LoadingFlag::raise(host));
+        let _loading = LoadingFlag::raise(
+            host,
+            if serve_old {
+                Loading::Async
+            } else {
+                Loading::Blocking
+            },
+        );
         let (tx, rx) = mpsc::channel::<Bytes>(64);
         let loader_host = host.clone();
         let loader = tokio::task::spawn_blocking(move || {
@@ -648,6 +677,10 @@ async fn full_sync(
             .code(AbortCode::LoadFailed)?
             .code(AbortCode::LoadFailed);
         end_span(load_span, "keys", loaded.as_ref().ok().map(|l| l.keys));
+        if let Err(reason) = &loaded {
+            // Logged even when the link's failure is the cause: the loader saw a cut stream.
+            warn!("{}", reason.detail);
+        }
         match (bytes, loaded) {
             (Ok(bytes), Ok(loaded)) => (bytes, loaded),
             // The loader gave up first (a bad checksum, a bad encoding): its reason is
@@ -701,7 +734,8 @@ async fn full_sync(
         }
         hub.enter_phase(sync_id, Phase::Load);
         fault::at(Side::Replica, Phase::Load).await?;
-        let _loading = LoadingFlag::raise(host);
+        let _loading = LoadingFlag::raise(host, Loading::Blocking);
+        info!("{LOADING_LINE}");
         let load_span = load_span();
         let loader_host = host.clone();
         let load_path = tmp.clone();
@@ -737,11 +771,14 @@ async fn full_sync(
     let session = tracing::Span::current();
     session.record("bytes", bytes);
     session.record("keys", keys);
+    if streaming {
+        info!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+    }
     host.install_dataset(loaded, replid, offset);
     hub.add_transfer(sync_id, bytes, keys);
     info!(
         bytes,
-        keys, offset, "full sync loaded; streaming from the master"
+        keys, offset, "MASTER <-> REPLICA sync: Finished with success"
     );
     // A diskless master waits for this first ACK before it streams (Redis does the same).
     let ack = offset.to_string();
@@ -777,20 +814,20 @@ fn refuse_empty(host: &Arc<dyn Follower>, loaded: &super::LoadedDataset, replid:
     Err(LinkError::new(AbortCode::RefusedEmptyDataset, reason))
 }
 
-/// The server's `loading` flag (clients get -LOADING), raised for as long as it lives, so
-/// every early return of a load lowers it again.
+/// The server's loading state, raised for as long as it lives, so every early return of a
+/// load lowers it again.
 struct LoadingFlag<'a>(&'a Arc<dyn Follower>);
 
 impl<'a> LoadingFlag<'a> {
-    fn raise(host: &'a Arc<dyn Follower>) -> Self {
-        host.set_loading(true);
+    fn raise(host: &'a Arc<dyn Follower>, mode: Loading) -> Self {
+        host.set_loading(mode);
         LoadingFlag(host)
     }
 }
 
 impl Drop for LoadingFlag<'_> {
     fn drop(&mut self) {
-        self.0.set_loading(false);
+        self.0.set_loading(Loading::Off);
     }
 }
 

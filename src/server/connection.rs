@@ -130,7 +130,13 @@ pub async fn serve(
             ..
         } = conn;
         let source: Arc<dyn crate::replication::SyncSource> = state.clone();
-        let killed = Box::pin(async move { info.kill_notify.notified().await });
+        info.hold_replica_socket();
+        let holder = info.clone();
+        let flag = info.clone();
+        let killed = crate::replication::master::ClientKill {
+            is_killed: Box::new(move || flag.killed.load(std::sync::atomic::Ordering::Acquire)),
+            notified: Box::pin(async move { info.kill_notify.notified().await }),
+        };
         let shutdown = state.shutdown.subscribe();
         // Boxed: the replica link's future is large and only replicas need it; inline, it
         // would size every connection's task.
@@ -138,6 +144,7 @@ pub async fn serve(
             source, rd, wr, rbuf, *handoff, killed, shutdown,
         ))
         .await;
+        holder.release_replica_socket();
     }
 }
 

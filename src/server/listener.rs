@@ -2,6 +2,7 @@
 //! and starts one task per connection.
 
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -129,11 +130,11 @@ pub async fn accept_loop(state: Arc<State>, listener: Arc<TcpListener>, transpor
         match transport {
             Transport::Plain => match admitted {
                 Ok(_) => {
+                    let fd = stream.as_raw_fd();
                     let (rd, wr) = stream.into_split();
                     start_client(
                         &state,
-                        Box::new(rd),
-                        Box::new(wr),
+                        (Box::new(rd), Box::new(wr), fd),
                         peer.to_string(),
                         local,
                         is_local,
@@ -149,6 +150,7 @@ pub async fn accept_loop(state: Arc<State>, listener: Arc<TcpListener>, transpor
             Transport::Tls => {
                 let state = state.clone();
                 tokio::spawn(async move {
+                    let fd = stream.as_raw_fd();
                     let Some(tls) = handshake(&state, stream, &peer, &local).await else {
                         return;
                     };
@@ -157,8 +159,7 @@ pub async fn accept_loop(state: Arc<State>, listener: Arc<TcpListener>, transpor
                             let (rd, wr) = tokio::io::split(tls);
                             start_client(
                                 &state,
-                                Box::new(rd),
-                                Box::new(wr),
+                                (Box::new(rd), Box::new(wr), fd),
                                 peer.to_string(),
                                 local,
                                 is_local,
@@ -248,12 +249,12 @@ pub async fn accept_unix_loop(state: Arc<State>, listener: UnixListener, path: S
             tokio::spawn(refuse(stream, text));
             continue;
         }
+        let fd = stream.as_raw_fd();
         let (rd, wr) = stream.into_split();
         // Redis shows Unix-socket clients as `addr=<path>:0`.
         start_client(
             &state,
-            Box::new(rd),
-            Box::new(wr),
+            (Box::new(rd), Box::new(wr), fd),
             format!("{path}:0"),
             format!("{path}:0"),
             true,
@@ -326,16 +327,19 @@ fn protected_mode_refuses(
     settings.protected_mode && !is_local && default_nopass()
 }
 
-/// Registers a client and serves it on its own task.
+/// Registers a client and serves it on its own task. `conn` is the connection's halves
+/// and the descriptor of its socket (which the halves own).
 fn start_client(
     state: &Arc<State>,
-    rd: LinkRead,
-    wr: LinkWrite,
+    conn: (LinkRead, LinkWrite, RawFd),
     peer: String,
     local: String,
     is_local: bool,
 ) {
-    let info = Arc::new(ClientInfo::new(state.clients.next_id(), peer, local));
+    let (rd, wr, fd) = conn;
+    let mut info = ClientInfo::new(state.clients.next_id(), peer, local);
+    info.raw_fd = Some(fd);
+    let info = Arc::new(info);
     state.clients.register(info.clone());
     let state = state.clone();
     tokio::spawn(async move {

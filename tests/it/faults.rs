@@ -88,7 +88,7 @@ fn a_damaged_rdb_transfer_is_refused_and_the_replica_keeps_its_data() {
             // The history names the cause: the RDB refused (by its checksum, or its
             // structure where the flipped byte lands on one) or the cut link.
             let expected = match fault {
-                Fault::CorruptAt(_) => "RDB from master unusable at byte",
+                Fault::CorruptAt(_) => "Internal error in RDB reading offset",
                 _ => "the master closed the connection",
             };
             assert!(

@@ -969,3 +969,181 @@ fn a_master_restarted_empty_wipes_its_replicas_unless_they_refuse() {
     wait_converged(&master, &guarded_disk, LINK);
     assert_same_keyspace(&master, &guarded_disk);
 }
+
+/// What a swapdb replica of the same history answers while it loads a full sync, and after
+/// the load fails: the replies of [`async_loading_scenario`].
+#[derive(Debug, PartialEq)]
+struct AsyncLoadingReplies {
+    during: Vec<Vec<u8>>,
+    after_failure: Vec<Vec<u8>>,
+}
+
+/// A replica with `repl-diskless-load swapdb` that already follows the master (same
+/// replication id) loads its next full sync beside its dataset, as Redis 7.0's async
+/// loading: INFO shows `async_loading:1` and `loading:0`, reads see the old data, commands
+/// and configs that would act on the dataset about to be replaced answer -LOADING, and a
+/// load cut short leaves the old data whole. The full sync is forced as Redis's test does:
+/// the replica link is killed inside a transaction that then overruns the backlog, and a
+/// killed link must not send one more byte (else the replica resumes partially).
+fn async_loading_scenario(kind: Kind) -> AsyncLoadingReplies {
+    let master = start(kind, &["--repl-diskless-sync", "yes", "--save", ""]);
+    let replica = start_replica(
+        kind,
+        &master,
+        &[
+            "--repl-diskless-load",
+            "swapdb",
+            "--replica-read-only",
+            "no",
+            "--save",
+            "",
+            // Redis answers clients between chunks of this size while it loads.
+            "--loading-process-events-interval-bytes",
+            "1024",
+        ],
+    );
+    wait_link_up(&replica, LINK);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    // The replica's own data: kept while the next sync loads, gone once it lands.
+    r.cmd(&["DEBUG", "POPULATE", "100", "replica", "10"]);
+    r.cmd(&["SET", "mykey", "myvalue"]);
+    // Large values: Redis's snapshot reaches the replica key by key, not in one buffer.
+    m.cmd(&["DEBUG", "POPULATE", "400", "master", "100000"]);
+    // 10 ms per key: the snapshot takes 4 s, the load is seen in progress.
+    m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "10000"]);
+    let big = "A".repeat(16384);
+    m.cmd(&["MULTI"]);
+    m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    m.cmd(&["CONFIG", "SET", "repl-backlog-size", "16384"]);
+    for i in 0..10 {
+        m.cmd(&["SET", &format!("{i} string_{i}"), &big]);
+    }
+    let exec = m.cmd(&["EXEC"]);
+    assert!(!exec.is_error(), "{kind:?}: EXEC {exec:?}");
+    wait_until(
+        LINK,
+        &format!("{kind:?} replica to load asynchronously"),
+        || info_field(&replica, "persistence", "async_loading") == "1",
+    );
+    assert_eq!(
+        info_field(&replica, "persistence", "loading"),
+        "0",
+        "{kind:?}"
+    );
+    let mut during = Vec::new();
+    for args in [
+        &["GET", "mykey"][..],
+        &["DBSIZE"],
+        &["CONFIG", "SET", "appendonly", "no"],
+        &["REPLICAOF", "NO", "ONE"],
+        &["BGSAVE"],
+        &["MULTI"],
+        &["BGSAVE"],
+        &["EXEC"],
+    ] {
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        during.push(r.cmd_raw(&bytes).1);
+    }
+    assert_eq!(
+        info_field(&replica, "persistence", "async_loading"),
+        "1",
+        "{kind:?}: the replies above were given during the load"
+    );
+    // The load fails: the old data is still there, whole.
+    m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
+    m.cmd(&["CONFIG", "SET", "repl-diskless-sync-delay", "5"]);
+    wait_until(LINK, &format!("{kind:?} replica to stop loading"), || {
+        info_field(&replica, "persistence", "async_loading") == "0"
+    });
+    let after_failure = [&["GET", "mykey"][..], &["DBSIZE"]]
+        .iter()
+        .map(|args| {
+            let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            r.cmd_raw(&bytes).1
+        })
+        .collect();
+    // Then a sync that completes replaces it.
+    m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    m.cmd(&["CONFIG", "SET", "repl-diskless-sync-delay", "0"]);
+    wait_until(
+        LINK,
+        &format!("{kind:?} replica to land the new dataset"),
+        || {
+            info_field(&replica, "replication", "master_link_status") == "up"
+                && r.cmd(&["EXISTS", "mykey"]) == Value::Int(0)
+        },
+    );
+    wait_converged(&master, &replica, LINK);
+    assert_eq!(r.cmd(&["DBSIZE"]), m.cmd(&["DBSIZE"]), "{kind:?}");
+    AsyncLoadingReplies {
+        during,
+        after_failure,
+    }
+}
+
+#[test]
+fn a_swapdb_replica_of_the_same_history_serves_its_old_data_while_it_loads() {
+    let ours = async_loading_scenario(Kind::Replikv);
+    let loading = b"-LOADING Redis is loading the dataset in memory\r\n".to_vec();
+    assert_eq!(ours.during[0], b"$7\r\nmyvalue\r\n".to_vec());
+    assert_eq!(ours.during[1], b":101\r\n".to_vec());
+    assert_eq!(ours.during[3], loading, "REPLICAOF during async loading");
+    assert_eq!(ours.during[4], loading, "BGSAVE during async loading");
+    assert_eq!(ours.after_failure[0], b"$7\r\nmyvalue\r\n".to_vec());
+    assert_eq!(ours.after_failure[1], b":101\r\n".to_vec());
+    // Byte for byte what Redis 7.0 answers in the same story.
+    assert_eq!(ours, async_loading_scenario(Kind::Redis));
+}
+
+/// A full sync's snapshot goes on while one replica still waits for it and stops once the
+/// last one leaves (Redis kills an RDB child nobody waits for), disk-based and diskless;
+/// replikv's stops even in the middle of a one-second `rdb-key-save-delay`.
+#[test]
+fn a_sync_snapshot_nobody_waits_for_stops() {
+    for kind in [Kind::Replikv, Kind::Redis] {
+        for diskless in ["no", "yes"] {
+            let master = start(kind, &["--save", "", "--repl-diskless-sync", diskless]);
+            let mut m = master.conn();
+            for i in 0..10 {
+                m.cmd(&["SET", &i.to_string(), "v"]);
+            }
+            m.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]);
+            let port = master.port.to_string();
+            let replicas: Vec<Node> = (0..2).map(|_| start(kind, &[])).collect();
+            for r in &replicas {
+                r.conn().cmd(&["REPLICAOF", "127.0.0.1", &port]);
+            }
+            let what = format!("{kind:?} master, diskless {diskless}");
+            wait_until(LINK, &format!("{what}: the snapshot to start"), || {
+                let i = info(&mut master.conn(), "all");
+                i.get("rdb_bgsave_in_progress").map(String::as_str) == Some("1")
+                    && ["slave0", "slave1"]
+                        .iter()
+                        .all(|s| i.get(*s).is_some_and(|l| l.contains("state=wait_bgsave")))
+            });
+            replicas[0].conn().cmd(&["REPLICAOF", "NO", "ONE"]);
+            wait_until(LINK, &format!("{what}: the first replica to leave"), || {
+                info_field(&master, "replication", "connected_slaves") == "1"
+            });
+            std::thread::sleep(Duration::from_millis(300));
+            assert_eq!(
+                info_field(&master, "persistence", "rdb_bgsave_in_progress"),
+                "1",
+                "{what}: one replica still waits"
+            );
+            replicas[1].conn().cmd(&["REPLICAOF", "NO", "ONE"]);
+            let left = Instant::now();
+            wait_until(LINK, &format!("{what}: the snapshot to stop"), || {
+                info_field(&master, "persistence", "rdb_bgsave_in_progress") == "0"
+            });
+            // Redis's diskless child notices only at its next write (up to a key's delay
+            // later); replikv's snapshot stops within its 50 ms watch.
+            assert!(
+                kind == Kind::Redis || left.elapsed() < Duration::from_secs(3),
+                "{what}: stopped {:?} after the last replica left (10 keys of 1 s remained)",
+                left.elapsed()
+            );
+        }
+    }
+}

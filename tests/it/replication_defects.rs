@@ -623,3 +623,43 @@ fn a_new_history_adopted_without_data_is_the_one_resumed() {
         "the replica must resume the history it adopted"
     );
 }
+
+/// A replica link that sends a command needing a reply (anything but REPLCONF) is closed:
+/// the reply would land in what the replica reads as its replication stream. The master
+/// logs what Redis logs (a keyspace command refused first) and keeps serving. Before,
+/// replikv ignored such commands silently and kept the link.
+#[test]
+fn a_replica_link_that_sends_a_command_is_closed() {
+    for kind in [Kind::Replikv, Kind::Redis] {
+        let master = start(kind, &["--save", ""]);
+        for (command, name) in [
+            (&["GET", "foo"][..], "get"),
+            (&["SLOWLOG", "GET"], "slowlog|get"),
+        ] {
+            let mut link = master.conn();
+            link.send(&[b"PSYNC", b"replicationid", b"-1"]);
+            let reply = link.try_read().expect("the master answers PSYNC");
+            assert!(
+                reply.text().starts_with("FULLRESYNC"),
+                "{kind:?}: {reply:?}"
+            );
+            let bytes: Vec<&[u8]> = command.iter().map(|a| a.as_bytes()).collect();
+            link.send(&bytes);
+            assert!(
+                link.is_closed(Duration::from_secs(10)),
+                "{kind:?}: the link stays open after {command:?}"
+            );
+            assert!(
+                master.wait_for_log(&format!(
+                    "Replica generated a reply to command '{name}', disconnecting it"
+                )),
+                "{kind:?}: no log line for {name}"
+            );
+            assert_eq!(master.conn().cmd(&["PING"]), Value::Simple("PONG".into()));
+        }
+        assert!(
+            master.log_contains("Replica can't interact with the keyspace"),
+            "{kind:?}"
+        );
+    }
+}

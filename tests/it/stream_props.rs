@@ -86,7 +86,7 @@ fn replica() -> (tokio::runtime::Runtime, std::sync::Arc<State>) {
         .expect("runtime");
     let mut settings = replikv::config::Settings::defaults();
     settings.dir = std::env::temp_dir();
-    let state = State::new(settings, None, guarded);
+    let state = State::new(settings, None, guarded, replikv::command::describe_command);
     // The future resolves when the master client is killed; nothing here waits for it.
     drop(state.open_master_client("127.0.0.1:1", 0));
     (runtime, state)
