@@ -161,7 +161,7 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
     let role = hub.role.lock();
     let cached_offset = role.cached_master().map_or(1, |c| c.offset as i64);
     let master_link = role.link().map(|l| {
-        let up = l.state == LinkState::Connected;
+        let up = l.state == LinkState::Connected && !hub.master_hung_up();
         MasterLinkStatus {
             host: l.host.clone(),
             port: l.port,

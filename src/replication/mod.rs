@@ -230,6 +230,9 @@ pub struct Replication {
     pub backlog: Arc<Backlog>,
     /// Unix ms since when a master has had no replica (0 = it has some), for the backlog ttl.
     pub no_replicas_since_ms: std::sync::atomic::AtomicI64,
+    /// Our own handle on the socket of our master link while it is up (see
+    /// [`Replication::master_hung_up`]).
+    pub master_socket: Mutex<Option<std::os::fd::OwnedFd>>,
 }
 
 impl Replication {
@@ -256,6 +259,29 @@ impl Replication {
             net_output_bytes: AtomicU64::new(0),
             backlog,
             no_replicas_since_ms: std::sync::atomic::AtomicI64::new(0),
+            master_socket: Mutex::new(None),
+        }
+    }
+
+    /// True when our master has closed the link but the link task has not noticed yet.
+    /// INFO asks before it says `master_link_status:up`: a master that closed a link and
+    /// then answered its client (CLIENT KILL TYPE replica, then EXEC's reply) must not be
+    /// reported up by a replica asked right after, as Redis's one event loop never does.
+    /// The socket is only peeked at; the link task still reads it.
+    pub fn master_hung_up(&self) -> bool {
+        let socket = self.master_socket.lock();
+        let Some(fd) = socket.as_ref() else {
+            return false;
+        };
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        // The socket is non-blocking (tokio's), so the peek never waits.
+        match socket2::SockRef::from(fd).peek(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+            ),
         }
     }
 

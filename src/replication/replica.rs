@@ -160,6 +160,7 @@ fn link_down(
     was_up: bool,
 ) {
     let hub = host.hub();
+    hub.master_socket.lock().take();
     if let Some((h, p)) = host.link_down(generation, was_up) {
         hub.events.publish(Event::LinkDown {
             host: h,
@@ -251,6 +252,7 @@ async fn attempt(
         )
     })?;
     let _ = stream.set_nodelay(true);
+    let mut socket = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned().ok();
     let (rd, mut wr) = if settings.tls.replication {
         secure(host, stream, master_host, settings.repl_timeout).await?
     } else {
@@ -352,6 +354,7 @@ async fn attempt(
     if !host.link_up(generation) {
         return Err(target_changed());
     }
+    *hub.master_socket.lock() = socket.take();
     hub.events.publish(Event::LinkUp {
         host: master_host.to_string(),
         port: master_port,
