@@ -24,6 +24,9 @@ pub enum Action {
     Blocked(BlockedWait),
     /// Stop the server (SHUTDOWN).
     Shutdown,
+    /// SHUTDOWN waits for lagging replicas: no reply until it ends; the server stops, or
+    /// the client gets an error when it is aborted or fails.
+    AwaitShutdown(tokio::sync::watch::Receiver<crate::engine::shutdown::Outcome>),
     /// The client became a replica (PSYNC/SYNC): hand the socket to the replication link.
     HandOff(Box<crate::replication::master::HandOff>),
     /// A pause holds this command (CLIENT PAUSE, a failover holding writes): nothing ran;

@@ -153,6 +153,10 @@ fn server(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
             .unwrap_or_default()
     );
     field!(s, "io_threads_active", 0);
+    // Only while a shutdown waits for replicas, as Redis shows it.
+    if let Some(ms) = crate::engine::shutdown::remaining_ms(ctx.engine) {
+        field!(s, "shutdown_in_milliseconds", ms);
+    }
     field!(s, "replikv_version", env!("CARGO_PKG_VERSION"));
     field!(s, "replikv_http_port", ports.http);
 }

@@ -7,7 +7,9 @@ use super::flags::*;
 use super::numeric::parse_int;
 use super::Spec;
 use crate::command::cmd;
-use crate::engine::persistence::{flushall_save, shutdown_save};
+use crate::config::ShutdownFlags;
+use crate::engine::persistence::flushall_save;
+use crate::engine::shutdown;
 use crate::keyspace::{free_in_background, lazyfree};
 
 fn lastsave(ctx: &mut Ctx) -> CmdResult {
@@ -95,7 +97,10 @@ fn swapdb(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as Redis 7.0: unless NOW, it waits for
+/// lagging replicas (see [`crate::engine::shutdown`]).
 fn shutdown(ctx: &mut Ctx) -> CmdResult {
+    let has = |word: &[u8]| ctx.argv[1..].iter().any(|a| a.eq_ignore_ascii_case(word));
     for a in &ctx.argv[1..] {
         let ok = [&b"NOSAVE"[..], b"SAVE", b"NOW", b"FORCE", b"ABORT"]
             .iter()
@@ -103,29 +108,31 @@ fn shutdown(ctx: &mut Ctx) -> CmdResult {
         if !ok {
             return Err(CmdError::Fixed(error::SYNTAX));
         }
-        if a.eq_ignore_ascii_case(b"ABORT") {
-            if ctx.argv.len() > 2 {
-                return Err(CmdError::Fixed(error::SYNTAX));
-            }
+    }
+    if has(b"ABORT") {
+        if ctx.argv.len() > 2 {
+            return Err(CmdError::Fixed(error::SYNTAX));
+        }
+        if !shutdown::abort(ctx.state, ctx.engine) {
             return Err(CmdError::Fixed("ERR No shutdown in progress."));
         }
+        ctx.out.ok();
+        return Ok(());
     }
-    let nosave = ctx.argv[1..]
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(b"NOSAVE"));
-    let save = ctx.argv[1..]
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(b"SAVE"));
-    if nosave && save {
+    let flags = ShutdownFlags {
+        nosave: has(b"NOSAVE"),
+        save: has(b"SAVE"),
+        now: has(b"NOW"),
+        force: has(b"FORCE"),
+    };
+    if flags.nosave && flags.save {
         return Err(CmdError::Fixed(error::SYNTAX));
     }
-    let force = ctx.argv[1..]
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(b"FORCE"));
-    tracing::warn!(client = ctx.session.id(), "user requested shutdown");
-    shutdown_save(ctx.state, ctx.engine, nosave, save, force)
-        .map_err(|_| CmdError::Fixed(error::SHUTDOWN_FAILED))?;
-    ctx.action = Action::Shutdown;
+    match shutdown::prepare(ctx.state, ctx.engine, flags) {
+        Ok(shutdown::Started::Exit) => ctx.action = Action::Shutdown,
+        Ok(shutdown::Started::Waiting(outcome)) => ctx.action = Action::AwaitShutdown(outcome),
+        Err(_) => return Err(CmdError::Fixed(error::SHUTDOWN_FAILED)),
+    }
     Ok(())
 }
 

@@ -422,6 +422,7 @@ fn write_base(
             target,
             Some(cancel),
             None,
+            crate::rdb::file::TempName::Unique,
         )
         .map(|_| ())
         .map_err(|e| e.to_string())

@@ -34,6 +34,7 @@ pub mod rdb_bridge;
 pub mod replication;
 pub mod session;
 pub mod settings;
+pub mod shutdown;
 pub mod slowlog;
 pub mod snapshot;
 pub mod state;
@@ -158,6 +159,8 @@ pub struct Engine {
     pub active_expire_enabled: bool,
     /// DEBUG PAUSE-CRON: the cron does nothing until resumed (for tests).
     pub cron_paused: bool,
+    /// A shutdown waiting for lagging replicas (see [`shutdown`]).
+    pub shutdown: Option<shutdown::PendingShutdown>,
     /// We follow a master (read-only and stale-data gates, replica expiry).
     pub is_replica: bool,
     /// The link to our master is streaming.
@@ -229,6 +232,7 @@ impl Engine {
             stats: EngineStats::default(),
             active_expire_enabled: true,
             cron_paused: false,
+            shutdown: None,
             scripts: crate::scripting::Scripts::new(),
             acl,
             frozen_now_ms: None,

@@ -27,6 +27,8 @@ pub enum PausePurpose {
     ClientCommand,
     /// A coordinated failover, until it hands over or aborts.
     Failover,
+    /// A shutdown waiting for lagging replicas, until it ends or is aborted.
+    Shutdown,
 }
 
 /// The pauses in force.
@@ -36,6 +38,8 @@ pub struct Pauses {
     client: Option<(PauseKind, Instant)>,
     /// FAILOVER holds writes (no deadline: it ends with the failover).
     failover: bool,
+    /// A shutdown waiting for replicas holds writes (it ends with the shutdown).
+    shutdown: bool,
     /// Bumped on every change, so held clients wake up and look again.
     changed: watch::Sender<u64>,
 }
@@ -45,6 +49,7 @@ impl Default for Pauses {
         Pauses {
             client: None,
             failover: false,
+            shutdown: false,
             changed: watch::channel(0).0,
         }
     }
@@ -63,6 +68,7 @@ impl Pauses {
                 });
             }
             PausePurpose::Failover => self.failover = true,
+            PausePurpose::Shutdown => self.shutdown = true,
         }
         self.changed.send_modify(|n| *n += 1);
     }
@@ -72,6 +78,7 @@ impl Pauses {
         match purpose {
             PausePurpose::ClientCommand => self.client = None,
             PausePurpose::Failover => self.failover = false,
+            PausePurpose::Shutdown => self.shutdown = false,
         }
         self.changed.send_modify(|n| *n += 1);
     }
@@ -82,8 +89,8 @@ impl Pauses {
             .client
             .filter(|(_, until)| now < *until)
             .map(|(k, _)| k);
-        let failover = self.failover.then_some(PauseKind::Write);
-        client.max(failover)
+        let held_writes = (self.failover || self.shutdown).then_some(PauseKind::Write);
+        client.max(held_writes)
     }
 
     /// True while writes are held (expiry waits too).

@@ -87,6 +87,8 @@ pub struct BgSave {
     dirty_before: u64,
     /// Set to stop the job (FLUSHALL, SHUTDOWN, DEBUG RELOAD).
     cancel: Arc<AtomicBool>,
+    /// The temporary file it writes (removed at once by a shutdown that cancels it).
+    temp: PathBuf,
     keys_total: u64,
 }
 
@@ -157,6 +159,7 @@ pub fn save_now(state: &State, engine: &mut Engine) -> Result<WriteStats, SaveEr
         &path,
         None,
         None,
+        crate::rdb::file::TempName::Foreground,
     );
     drop(snapshot);
     match &result {
@@ -186,6 +189,7 @@ pub fn start_bgsave(state: &State, engine: &mut Engine) -> Result<(), String> {
     let (snapshot, aux) = snapshot_for_save(state, engine);
     let settings = engine.settings.clone();
     let cancel = Arc::new(AtomicBool::new(false));
+    let temp = crate::rdb::file::temp_path(&settings.dir);
     engine.rdb.saves += 1;
     engine.rdb.last_bgsave_try = now_ms() / 1000;
     engine.rdb.bgsave = Some(BgSave {
@@ -193,6 +197,7 @@ pub fn start_bgsave(state: &State, engine: &mut Engine) -> Result<(), String> {
         started: Instant::now(),
         dirty_before: engine.dirty,
         cancel: cancel.clone(),
+        temp: temp.clone(),
         keys_total: snapshot.key_count() as u64,
     });
     let spawned = std::thread::Builder::new()
@@ -206,6 +211,7 @@ pub fn start_bgsave(state: &State, engine: &mut Engine) -> Result<(), String> {
                 &rdb_path(&settings),
                 Some(&cancel),
                 None,
+                crate::rdb::file::TempName::At(temp),
             );
             // Old versions of values die here, off the engine lock.
             drop(snapshot);
@@ -249,11 +255,11 @@ fn finish_bgsave(state: &State, id: u64, result: Result<WriteStats, SaveError>) 
 
 /// Stops a running background save; its temporary file is removed and the target file is
 /// left as it was (Redis's `killRDBChild`).
-pub fn cancel_bgsave(engine: &mut Engine) {
-    if let Some(job) = engine.rdb.bgsave.take() {
-        job.cancel.store(true, Ordering::Relaxed);
-        tracing::warn!("background save cancelled");
-    }
+pub fn cancel_bgsave(engine: &mut Engine) -> Option<PathBuf> {
+    let job = engine.rdb.bgsave.take()?;
+    job.cancel.store(true, Ordering::Relaxed);
+    tracing::warn!("background save cancelled");
+    Some(job.temp)
 }
 
 /// True when writes (and PING) must be refused with -MISCONF: the last background save
@@ -419,17 +425,42 @@ pub(super) fn install_loaded(
     None
 }
 
-/// The final save of a shutdown (Redis's `prepareForShutdown`): cancels a background save,
-/// writes and syncs the AOF, then saves when save rules exist (or `save` forces it) unless `nosave`. A failed save
-/// stops the shutdown unless `force`.
+/// Why the final steps of a shutdown stopped it.
+#[derive(Debug, thiserror::Error)]
+pub enum ShutdownError {
+    /// AOF was turned on at run time and its first base is not written yet: exiting
+    /// would leave no complete AOF.
+    #[error("writing initial AOF")]
+    InitialAof,
+    /// The final RDB save failed.
+    #[error(transparent)]
+    Save(#[from] SaveError),
+}
+
+/// The final save of a shutdown (Redis's `finishShutdown`): refuses while the first AOF of
+/// an `appendonly` turned on at run time is being written, cancels a background save,
+/// writes and syncs the AOF, then saves when save rules exist (or `save` forces it) unless
+/// `nosave`. A failure stops the shutdown unless `force`.
 pub fn shutdown_save(
     state: &State,
     engine: &mut Engine,
     nosave: bool,
     save: bool,
     force: bool,
-) -> Result<(), SaveError> {
-    cancel_bgsave(engine);
+) -> Result<(), ShutdownError> {
+    if engine.aof.state == super::aof::AofState::WaitRewrite {
+        if !force {
+            tracing::warn!("Writing initial AOF, can't exit.");
+            return Err(ShutdownError::InitialAof);
+        }
+        tracing::warn!("Writing initial AOF. Exit anyway.");
+    }
+    // The cancelled save's file goes now: the process may exit before its thread notices
+    // (Redis removes its killed child's file the same way).
+    if let Some(temp) = cancel_bgsave(engine) {
+        tracing::warn!("A background save is running: it stops and its temporary file is removed.");
+        let _ = std::fs::remove_file(temp);
+    }
     // Every write acknowledged so far reaches the AOF's disk, whatever the save does.
     if engine.aof.state != super::aof::AofState::Off {
         tracing::info!("Calling fsync() on the AOF file.");
@@ -447,7 +478,7 @@ pub fn shutdown_save(
         }
         Err(e) => {
             tracing::warn!(error = %e, "Error trying to save the DB, can't exit.");
-            Err(e)
+            Err(e.into())
         }
     }
 }

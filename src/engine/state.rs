@@ -112,6 +112,11 @@ pub struct State {
     pub run_command: RunCommand,
     /// The command namer (see [`DescribeCommand`]).
     pub describe_command: DescribeCommand,
+    /// A shutdown a signal asked for, which the cron starts (see [`super::shutdown`]).
+    signal_shutdown: Mutex<Option<super::shutdown::SignalRequest>>,
+    /// Set from a signal's shutdown request until it ends or is cancelled (Redis's
+    /// `shutdown_asap`): a second SIGINT meanwhile exits at once.
+    shutdown_asap: std::sync::atomic::AtomicBool,
     /// The listening sockets, once the server bound them (see [`Sockets`]).
     pub sockets: std::sync::OnceLock<Box<dyn Sockets>>,
     /// The TLS context new TLS connections use (none until TLS is configured); replaced
@@ -162,6 +167,8 @@ impl State {
             master_session: Mutex::new(None),
             run_command,
             describe_command,
+            signal_shutdown: Mutex::new(None),
+            shutdown_asap: std::sync::atomic::AtomicBool::new(false),
             sockets: std::sync::OnceLock::new(),
             tls: RwLock::new(None),
             http_tls: RwLock::new(None),
@@ -189,6 +196,31 @@ impl State {
         // right after must find the backlog already at its new size.
         self.repl.backlog.set_limit(settings.repl_backlog_size);
         *self.settings.write() = settings;
+    }
+
+    /// Records a signal's shutdown request for the cron; false when one is already under
+    /// way (a second signal).
+    pub fn request_signal_shutdown(&self, request: super::shutdown::SignalRequest) -> bool {
+        if self.shutdown_asap.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        *self.signal_shutdown.lock() = Some(request);
+        true
+    }
+
+    /// The signal's request, once (the cron starts it; SHUTDOWN ABORT drops it).
+    pub fn take_signal_shutdown(&self) -> Option<super::shutdown::SignalRequest> {
+        self.signal_shutdown.lock().take()
+    }
+
+    /// True from a signal's request until its shutdown is cancelled or fails.
+    pub fn shutdown_asap(&self) -> bool {
+        self.shutdown_asap.load(Ordering::Acquire)
+    }
+
+    /// Sets or clears [`State::shutdown_asap`].
+    pub fn set_shutdown_asap(&self, on: bool) {
+        self.shutdown_asap.store(on, Ordering::Release);
     }
 
     /// Asks every task to stop.

@@ -117,6 +117,24 @@ pub fn lower_current_thread_priority() {
     }
 }
 
+/// Which temporary file a save writes before its rename.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TempName {
+    /// `temp-<pid>.rdb`, the name Redis's foreground saves (SAVE, the shutdown save) use,
+    /// which a second SIGINT removes before exiting. Only one foreground save runs at a
+    /// time: it holds the engine lock.
+    Foreground,
+    /// A unique name (see [`temp_path`]), for saves running beside others.
+    Unique,
+    /// This one, chosen by the caller (a background save that may have to remove it).
+    At(PathBuf),
+}
+
+/// The temporary file of a foreground save in `dir`: `temp-<pid>.rdb`.
+pub fn foreground_temp_path(dir: &Path) -> PathBuf {
+    dir.join(format!("temp-{}.rdb", std::process::id()))
+}
+
 /// A unique temporary file name in `dir`: `temp-<pid>-<n>.rdb` (Redis uses the saving
 /// process's pid; replikv saves from threads of one process, so a counter keeps a
 /// cancelled background save and a new foreground one apart).
@@ -136,9 +154,14 @@ pub fn save_snapshot(
     target: &Path,
     cancel: Option<&AtomicBool>,
     progress: Option<&AtomicU64>,
+    temp: TempName,
 ) -> Result<WriteStats, SaveError> {
     let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = temp_path(dir);
+    let tmp = match temp {
+        TempName::Foreground => foreground_temp_path(dir),
+        TempName::Unique => temp_path(dir),
+        TempName::At(path) => path,
+    };
     let file = File::create(&tmp).map_err(|source| SaveError::Create {
         path: tmp.clone(),
         source,

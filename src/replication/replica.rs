@@ -351,10 +351,12 @@ async fn attempt(
     let catchup = info_span!("repl.replica.catchup", bytes = tracing::field::Empty);
     hub.enter_phase(sync_id, Phase::Catchup);
     fault::at(Side::Replica, Phase::Catchup).await?;
+    // The socket first: from the moment INFO can say "up", it can also see a close.
+    *hub.master_socket.lock() = socket.take();
     if !host.link_up(generation) {
+        hub.master_socket.lock().take();
         return Err(target_changed());
     }
-    *hub.master_socket.lock() = socket.take();
     hub.events.publish(Event::LinkUp {
         host: master_host.to_string(),
         port: master_port,

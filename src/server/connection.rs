@@ -308,6 +308,7 @@ impl Conn {
             let mut end = None;
             let mut blocked = None;
             let mut wait_replicas = None;
+            let mut await_shutdown = None;
             let mut paused = None;
             {
                 let state = self.state.clone();
@@ -347,6 +348,14 @@ impl Conn {
                         Action::Shutdown => {
                             end = Some(End::Shutdown);
                             self.pending.clear();
+                            break;
+                        }
+                        Action::AwaitShutdown(outcome) => {
+                            // Blocked from now on, under the engine lock: an INFO that
+                            // follows counts it, as Redis counts a client blocked by its
+                            // command.
+                            self.info.blocked.store(true, Ordering::Relaxed);
+                            await_shutdown = Some(outcome);
                             break;
                         }
                         Action::Blocked(wait) => {
@@ -421,6 +430,11 @@ impl Conn {
             if let Some((numreplicas, offset, deadline)) = wait_replicas {
                 let waited = Box::pin(self.wait_replicas(numreplicas, offset, deadline));
                 if let Some(end) = waited.await {
+                    return Some(end);
+                }
+            }
+            if let Some(outcome) = await_shutdown {
+                if let Some(end) = Box::pin(self.wait_shutdown(outcome)).await {
                     return Some(end);
                 }
             }
@@ -526,6 +540,43 @@ impl Conn {
             self.rbuf.reserve(READ_CHUNK);
         }
         self.parse_input()
+    }
+
+    /// SHUTDOWN waiting for lagging replicas: no reply while it waits; the connection ends
+    /// with the server, or the client is told the shutdown was aborted or failed.
+    async fn wait_shutdown(
+        &mut self,
+        mut outcome: tokio::sync::watch::Receiver<crate::engine::shutdown::Outcome>,
+    ) -> Option<End> {
+        use crate::engine::shutdown::Outcome;
+        let mut shutdown = self.state.shutdown.subscribe();
+        self.info.blocked.store(true, Ordering::Relaxed);
+        let end = loop {
+            match *outcome.borrow_and_update() {
+                Outcome::Pending => {}
+                Outcome::Exiting => break Some(End::Shutdown),
+                Outcome::Cancelled => break None,
+            }
+            tokio::select! {
+                biased;
+                _ = self.info.kill_notify.notified() => break Some(End::Close),
+                _ = shutdown.changed() => break Some(End::Shutdown),
+                changed = outcome.changed() => {
+                    if changed.is_err() {
+                        break None;
+                    }
+                }
+            }
+        };
+        self.info.blocked.store(false, Ordering::Relaxed);
+        if end.is_some() {
+            return end;
+        }
+        self.out.error(crate::command::error::SHUTDOWN_FAILED);
+        if let Err(end) = self.flush().await {
+            return Some(end);
+        }
+        None
     }
 
     async fn wait_replicas(

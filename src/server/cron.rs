@@ -62,6 +62,12 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) -> bool {
     }
     // A coordinated failover hands over as soon as a replica caught up.
     crate::engine::failover::failover_cron(state, &mut engine);
+    // A shutdown a signal asked for starts here; one waiting for replicas ends here.
+    if crate::engine::shutdown::cron(state, &mut engine) {
+        drop(engine);
+        state.request_shutdown();
+        return true;
+    }
     // Eviction a command left unfinished (its time ran out) goes on without waiting for
     // the next command.
     crate::engine::eviction::continue_unfinished(state, &mut engine);

@@ -71,6 +71,8 @@ mod resync_causes;
 mod scripting;
 /// Real redis-sentinel managing replikv, Redis and mixed groups.
 mod sentinel;
+/// Shutdown with lagging replicas, SHUTDOWN ABORT.
+mod shutdown;
 /// SLOWLOG and MONITOR vs redis-server 7.0: entries, lines, redaction, limits.
 mod slowlog;
 /// A bounded soak: 50 clients, two replicas, links cut every few seconds.

@@ -1015,3 +1015,35 @@ fn shutdown_on_signal_directives_choose_the_final_save() {
         "SIGINT did not save"
     );
 }
+
+/// SHUTDOWN NOSAVE during a BGSAVE leaves no temporary file behind (Redis's "Temp rdb will
+/// be deleted if we use bg_unlink when shutdown", which finds the file by the fork child's
+/// pid).
+#[test]
+fn shutdown_during_a_bgsave_removes_its_temp_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut node = restart_on(dir.path(), &[]);
+    let mut c = node.conn();
+    for i in 0..20 {
+        ok(c.cmd(&["SET", &i.to_string(), "v"]));
+    }
+    // 100 ms per key: the save lasts 2 s.
+    ok(c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]));
+    assert_eq!(
+        c.cmd(&["BGSAVE"]),
+        Value::Simple("Background saving started".into())
+    );
+    let temp_files = || {
+        std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("temp-"))
+            .count()
+    };
+    wait_until(Duration::from_secs(10), "the BGSAVE's temp file", || {
+        temp_files() > 0
+    });
+    c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert_eq!(node.wait_exit(Duration::from_secs(10)), Some(0));
+    assert_eq!(temp_files(), 0, "a temporary RDB was left behind");
+}
