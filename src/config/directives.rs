@@ -1759,7 +1759,7 @@ pub static DIRECTIVES: &[Directive] = &[
             s.shutdown_timeout = parse_int(a, 0, i32::MAX as i64)? as u64;
             Ok(())
         },
-        doc: "Seconds a termination signal waits for a busy engine before exiting without the final save.",
+        doc: "Seconds a shutdown waits for lagging replicas to acknowledge every write before the final save (0: no wait); a termination signal also exits without the final save when the engine stays busy this long.",
     },
     Directive {
         name: "oom-score-adj",
