@@ -187,6 +187,7 @@ fn execute_replying(
     }
     let offset_before = engine.repl.offset;
     let allocated_before = crate::telemetry::process::thread_net_allocated();
+    let pushed_before = crate::engine::push::pushed_bytes();
     let (action, block) = call(
         state,
         engine,
@@ -197,9 +198,14 @@ fn execute_replying(
         out,
         CallMode::Normal,
     );
-    engine
-        .eviction
-        .note_command_growth(crate::telemetry::process::thread_net_allocated() - allocated_before);
+    // What the command queued for other connections (invalidations, Pub/Sub messages) is
+    // theirs: they write and free it on their own threads, and the next refresh of the
+    // allocator's figure sees what is still queued. Counted here, an eviction's own
+    // invalidation messages would make the next command evict again (Redis leaves them
+    // out of an eviction's count for the same reason).
+    let pushed = crate::engine::push::pushed_bytes().wrapping_sub(pushed_before);
+    let growth = crate::telemetry::process::thread_net_allocated() - allocated_before;
+    engine.eviction.note_command_growth(growth - pushed as i64);
     if TOUCHES_ARBITRARY_KEYS.contains(&spec.fullname) {
         // Their lazy-expiry DELs are separate deletions, not one transaction (Redis 7.0).
         engine.flush_propagation_unwrapped();
@@ -212,6 +218,11 @@ fn execute_replying(
     // After the reply, as Redis's pending invalidations (a transaction's or a script's
     // included: they follow the EXEC or EVAL reply).
     flush_tracking(engine, session, out, replying, Some(session.id()));
+    // An eviction a new `maxmemory` asked for runs now, after the command (and after a
+    // whole transaction), as Redis's eviction timer runs after it.
+    if eviction::is_unfinished(engine) {
+        eviction::continue_unfinished(state, engine);
+    }
     let action = match block {
         Some(req) => register_block(engine, session, argv, req),
         None => action,

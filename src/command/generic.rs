@@ -431,9 +431,17 @@ fn object_encoding(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// Small integers are stored inline here, so "shared" is what Redis would answer: it shares
+/// them unless `maxmemory` is set with an LRU or LFU policy (each key then needs its own
+/// object to carry its access time).
 fn object_refcount(ctx: &mut Ctx) -> CmdResult {
-    let shared_ok =
-        ctx.engine.settings.maxmemory == 0 || !ctx.engine.settings.maxmemory_policy.contains("l");
+    use crate::engine::eviction::Policy;
+    let settings = &ctx.engine.settings;
+    let shared_ok = settings.maxmemory == 0
+        || !matches!(
+            Policy::parse(&settings.maxmemory_policy),
+            Policy::Lru { .. } | Policy::Lfu { .. }
+        );
     match object_lookup(ctx) {
         Some(it) => {
             let shared = shared_ok

@@ -183,6 +183,18 @@ fn memory(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     } else {
         0
     };
+    // One buffer serves the backlog and every replica (Redis 7.0's shared replication
+    // buffer): what it holds beyond `repl-backlog-size` is the replicas' share, not counted
+    // for eviction (see `engine::eviction`).
+    let (clients_normal, replica_clients, replica_count) = ctx.state.clients.memory_by_kind();
+    let backlog_size = ctx.engine.settings.repl_backlog_size;
+    let beyond_backlog = backlog.saturating_sub(backlog_size);
+    let (replicas_share, backlog_share) = if replica_count > 0 && beyond_backlog > 0 {
+        (beyond_backlog, backlog_size)
+    } else {
+        (0, backlog)
+    };
+    let overhead = backlog + clients_normal + replica_clients;
     let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     let pct = |a: u64, b: u64| {
         format!(
@@ -201,13 +213,13 @@ fn memory(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
     field!(s, "used_memory_peak", peak);
     field!(s, "used_memory_peak_human", bytes_to_human(peak));
     field!(s, "used_memory_peak_perc", pct(used, peak));
-    field!(s, "used_memory_overhead", backlog);
+    field!(s, "used_memory_overhead", overhead);
     field!(s, "used_memory_startup", 0);
-    field!(s, "used_memory_dataset", used.saturating_sub(backlog));
+    field!(s, "used_memory_dataset", used.saturating_sub(overhead));
     field!(
         s,
         "used_memory_dataset_perc",
-        pct(used.saturating_sub(backlog), used)
+        pct(used.saturating_sub(overhead), used)
     );
     field!(s, "allocator_allocated", used);
     field!(s, "allocator_active", m.allocator_active);
@@ -288,11 +300,11 @@ fn memory(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
         format!("{:.2}", ratio(rss, used))
     );
     field!(s, "mem_fragmentation_bytes", rss.saturating_sub(used));
-    field!(s, "mem_not_counted_for_evict", 0);
-    field!(s, "mem_replication_backlog", backlog);
+    field!(s, "mem_not_counted_for_evict", beyond_backlog);
+    field!(s, "mem_replication_backlog", backlog_share);
     field!(s, "mem_total_replication_buffers", backlog);
-    field!(s, "mem_clients_slaves", 0);
-    field!(s, "mem_clients_normal", 0);
+    field!(s, "mem_clients_slaves", replicas_share + replica_clients);
+    field!(s, "mem_clients_normal", clients_normal);
     field!(s, "mem_cluster_links", 0);
     field!(s, "mem_aof_buffer", 0);
     field!(s, "mem_allocator", "jemalloc-5.3.0");

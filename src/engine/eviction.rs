@@ -13,7 +13,10 @@
 //! Not counted, as Redis does not count them: bytes the replication buffer holds for slow
 //! replicas beyond `repl-backlog-size`, and evicted values a live snapshot (BGSAVE, full
 //! sync) still references — those are freed when the snapshot ends, and counting them would
-//! evict the whole dataset during a full sync.
+//! evict the whole dataset during a full sync. Nor the buffers of clients `maxmemory-clients`
+//! just evicted, which their connections are releasing: client eviction runs first, and a
+//! key is evicted only when memory is still over the limit after it. Nor messages on their
+//! way to clients whose sockets take them (an eviction's own invalidations among them).
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,7 @@ use bytes::Bytes;
 
 use super::{Engine, State};
 use crate::keyspace::{lazyfree, lfu, AccessMode, ItemRef, NO_EXPIRE};
+use crate::telemetry::process;
 
 /// `maxmemory-policy`, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +87,10 @@ pub struct Eviction {
     held_by_snapshots: u64,
     /// When the allocator figure was last refreshed, and the figure.
     measured: Option<(Instant, u64)>,
+    /// [`process::releases`] at that refresh: memory freed off the command path since
+    /// (a closed client's buffers, the lazy-free thread) makes the figure stale at once,
+    /// or the next command would evict keys for memory that is already free.
+    releases_seen: u64,
     /// What commands allocated (net) since that refresh, by their threads' own counters:
     /// a large write is seen by the very next command, not after the refresh interval.
     growth_since_measured: i64,
@@ -94,6 +102,9 @@ pub struct Eviction {
     /// timer): the cron goes on with it.
     unfinished: bool,
 }
+
+/// Elements of a collection weighed to estimate what evicting it frees.
+const EVICTION_SAMPLES: usize = 5;
 
 /// What [`perform`] concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +123,13 @@ impl Eviction {
     /// Bytes counted against `maxmemory` now.
     fn used(&mut self, not_counted: u64, force: bool) -> u64 {
         let now = Instant::now();
-        let stale = self
-            .measured
-            .is_none_or(|(at, _)| force || now.duration_since(at) >= MEASURE_EVERY);
+        let releases = process::releases();
+        let stale = self.measured.is_none_or(|(at, _)| {
+            force || now.duration_since(at) >= MEASURE_EVERY || releases != self.releases_seen
+        });
         if stale {
-            self.measured = Some((now, crate::telemetry::process::allocated_bytes()));
+            self.measured = Some((now, process::allocated_bytes()));
+            self.releases_seen = releases;
             self.growth_since_measured = 0;
         }
         let allocated = self.measured.map_or(0, |(_, v)| v);
@@ -169,7 +182,7 @@ pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
         return Outcome::Fits;
     }
     // The replication buffer's bytes beyond the backlog are what slow replicas still need.
-    let not_counted = state
+    let replication = state
         .repl
         .backlog
         .memory()
@@ -177,7 +190,15 @@ pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
     if engine.keyspace.snapshots_alive() == 0 {
         engine.eviction.held_by_snapshots = 0;
     }
+    let not_counted = replication + not_counted_for_clients(state);
     let mut used = engine.eviction.used(not_counted, false);
+    if used > settings.maxmemory {
+        // Clients over `maxmemory-clients` go before any key does (Redis's `evictClients`
+        // ahead of `performEvictions`); what they held is on its way out.
+        state.evict_clients_before_keys();
+        let not_counted = replication + not_counted_for_clients(state);
+        used = engine.eviction.used(not_counted, false);
+    }
     if used <= settings.maxmemory {
         engine.eviction.note_exceeded(false);
         return Outcome::Fits;
@@ -220,6 +241,7 @@ pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
             engine.eviction.note_exceeded(false);
             return Outcome::Fits;
         }
+        let not_counted = replication + not_counted_for_clients(state);
         used = engine.eviction.used(not_counted, true);
         if used <= settings.maxmemory {
             engine.eviction.note_exceeded(false);
@@ -238,9 +260,16 @@ pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
     }
 }
 
-/// The cron's part (Redis's eviction timer): it goes on with an eviction a command left
-/// unfinished for lack of time; memory that grows without a command (a new limit below
-/// it aside, see [`limit_changed`]) waits for the next command, as in Redis.
+/// Client memory on its way out: evicted clients' buffers being released, and messages
+/// queued for clients that write freely (see [`crate::engine::push::in_flight_bytes`]).
+fn not_counted_for_clients(state: &State) -> u64 {
+    state.clients.memory_being_freed() + super::push::in_flight_bytes()
+}
+
+/// Redis's eviction timer, run by the cron and after each command: it goes on with an
+/// eviction a command left unfinished for lack of time, or one a new limit asked for (see
+/// [`limit_changed`]); memory that grows without a command waits for the next command,
+/// as in Redis.
 pub fn continue_unfinished(state: &State, engine: &mut Engine) {
     if engine.eviction.unfinished {
         perform(state, engine);
@@ -248,8 +277,9 @@ pub fn continue_unfinished(state: &State, engine: &mut Engine) {
 }
 
 /// CONFIG SET maxmemory (Redis's `updateMaxmemory`): warns when the new limit is below
-/// what is in use, and evicts at once.
-pub fn limit_changed(state: &State, engine: &mut Engine) {
+/// what is in use, and leaves the eviction to run after the command (Redis's eviction
+/// timer): a CONFIG SET inside MULTI does not evict between the transaction's commands.
+pub fn limit_changed(engine: &mut Engine) {
     let limit = engine.settings.maxmemory;
     if limit == 0 {
         return;
@@ -260,7 +290,12 @@ pub fn limit_changed(state: &State, engine: &mut Engine) {
             "WARNING: the new maxmemory value set via CONFIG SET ({limit}) is smaller than the current memory usage ({used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy."
         );
     }
-    perform(state, engine);
+    engine.eviction.unfinished = true;
+}
+
+/// True when an eviction waits to go on (see [`continue_unfinished`]).
+pub fn is_unfinished(engine: &Engine) -> bool {
+    engine.eviction.unfinished
 }
 
 /// Redis's `evictionTimeLimitUs`: tenacity 10 is 500 µs, each step above ×1.15, 100 is
@@ -315,7 +350,9 @@ fn evict(engine: &mut Engine, db: usize, key: &[u8], lazy: bool) -> u64 {
     let Some(item) = engine.keyspace.dbs[db].remove(key) else {
         return 0;
     };
-    let estimate = (item.value.approx_bytes() + key.len() + 64) as u64;
+    // MEMORY USAGE's estimate (sampling a collection): what the allocator gets back, close
+    // enough that an eviction stops near what it had to free.
+    let estimate = crate::keyspace::memory::item_usage(&item, EVICTION_SAMPLES) as u64;
     if ItemRef::count(&item) > 1 {
         // A snapshot still references it: nothing is freed until the snapshot ends.
         engine.eviction.held_by_snapshots += estimate;

@@ -7,21 +7,47 @@
 //! allocates on the first message and gives a burst's room back once drained.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+/// Bytes ever queued to any connection (see [`pushed_bytes`]).
+static PUSHED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes of frames made for one connection each (invalidations, MONITOR lines) queued so
+/// far: a command's share is the difference across it (`maxmemory` leaves them out of
+/// what the command itself allocated).
+pub fn pushed_bytes() -> u64 {
+    PUSHED_BYTES.load(Ordering::Relaxed)
+}
+
 /// Room kept after a burst is drained: larger buffers are released.
 const KEEP_CAPACITY: usize = 16;
+
+/// Bytes queued for connections that are writing freely (see [`in_flight_bytes`]).
+static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes waiting in the queues of connections whose sockets take what they write: they
+/// are on their way out within microseconds, as Redis writes its clients' buffers before
+/// it runs the next command, so `maxmemory` does not count them (counted, the
+/// invalidations an eviction sends would make the next command evict again). A
+/// connection whose socket is full ([`PushReceiver::set_stalled`]) counts its queue.
+pub fn in_flight_bytes() -> u64 {
+    IN_FLIGHT.load(Ordering::Relaxed)
+}
 
 #[derive(Debug, Default)]
 struct Queue {
     messages: Mutex<VecDeque<Bytes>>,
     ready: Notify,
     closed: AtomicBool,
+    /// The connection's socket is full: what it is sent is not in flight.
+    stalled: AtomicBool,
+    /// This queue's share of [`IN_FLIGHT`].
+    in_flight: AtomicU64,
 }
 
 impl Queue {
@@ -33,6 +59,20 @@ impl Queue {
             *messages = VecDeque::new();
         }
         Some(msg)
+    }
+
+    /// Takes up to `bytes` off this queue's in-flight share (and the total): messages stay
+    /// in flight from their sending until the connection has written them.
+    fn land(&self, bytes: u64) {
+        let taken = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                Some(v.saturating_sub(bytes))
+            })
+            .map_or(0, |before| before.min(bytes));
+        if taken > 0 {
+            IN_FLIGHT.fetch_sub(taken, Ordering::Relaxed);
+        }
     }
 }
 
@@ -55,6 +95,18 @@ impl PushSender {
     pub fn send(&self, msg: Bytes) -> Result<(), Bytes> {
         if self.is_closed() {
             return Err(msg);
+        }
+        // A frame shared by many queues (one Pub/Sub message) was one allocation, which
+        // the sending command's own count keeps; a frame made for this queue alone is
+        // counted here.
+        if msg.is_unique() {
+            PUSHED_BYTES.fetch_add(msg.len() as u64, Ordering::Relaxed);
+        }
+        if !self.0.stalled.load(Ordering::Acquire) {
+            self.0
+                .in_flight
+                .fetch_add(msg.len() as u64, Ordering::AcqRel);
+            IN_FLIGHT.fetch_add(msg.len() as u64, Ordering::Relaxed);
         }
         self.0.messages.lock().push_back(msg);
         self.0.ready.notify_one();
@@ -97,6 +149,22 @@ impl PushReceiver {
     pub fn close(&mut self) {
         self.0.closed.store(true, Ordering::Release);
     }
+
+    /// `bytes` taken from the queue were written to the socket: they are no longer in
+    /// flight (their memory is free again).
+    pub fn written(&self, bytes: u64) {
+        self.0.land(bytes);
+    }
+
+    /// The connection's socket is full (true) or takes writes again (false): while it is
+    /// full, what waits in the queue counts as the client's memory (see
+    /// [`in_flight_bytes`]).
+    pub fn set_stalled(&self, stalled: bool) {
+        self.0.stalled.store(stalled, Ordering::Release);
+        if stalled {
+            self.0.land(u64::MAX);
+        }
+    }
 }
 
 impl Drop for PushReceiver {
@@ -105,6 +173,7 @@ impl Drop for PushReceiver {
     fn drop(&mut self) {
         self.close();
         self.0.messages.lock().clear();
+        self.0.land(u64::MAX);
     }
 }
 
@@ -152,5 +221,28 @@ mod tests {
         }
         while rx.try_recv().is_some() {}
         assert!(tx.0.messages.lock().capacity() <= KEEP_CAPACITY);
+    }
+
+    #[test]
+    fn messages_are_in_flight_until_written_unless_the_socket_is_full() {
+        let (tx, rx) = push_queue();
+        tx.send(Bytes::from(vec![b'x'; 100])).expect("open");
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 100);
+        let msg = rx.0.pop().expect("queued");
+        // Taken but not written yet: still on its way out.
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 100);
+        rx.written(msg.len() as u64);
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 0);
+        // A full socket: what waits counts as the client's memory.
+        tx.send(Bytes::from(vec![b'y'; 50])).expect("open");
+        rx.set_stalled(true);
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 0);
+        tx.send(Bytes::from(vec![b'z'; 50])).expect("open");
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 0);
+        rx.set_stalled(false);
+        tx.send(Bytes::from(vec![b'w'; 10])).expect("open");
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 10);
+        drop(rx);
+        assert!(tx.is_closed());
     }
 }

@@ -70,6 +70,11 @@ pub struct ClientInfo {
     /// Bytes of replies the connection task holds and has not written yet (a client that
     /// does not read keeps them there).
     pub reply_pending: AtomicUsize,
+    /// Bytes the connection's reply buffer holds allocated (what it costs, written or not).
+    pub reply_cap: AtomicUsize,
+    /// What `maxmemory-clients` counted for this client when it evicted it: memory being
+    /// freed, not counted against `maxmemory` until the connection has let it go.
+    evicted_memory: AtomicU64,
     /// Unix ms when the output first went over its class's soft limit (0 = it is not).
     pub over_soft_since_ms: AtomicI64,
     /// Blocked in a blocking command.
@@ -124,6 +129,8 @@ impl ClientInfo {
             housekeeping: Notify::new(),
             omem: AtomicUsize::new(0),
             reply_pending: AtomicUsize::new(0),
+            reply_cap: AtomicUsize::new(0),
+            evicted_memory: AtomicU64::new(0),
             over_soft_since_ms: AtomicI64::new(0),
             blocked: AtomicBool::new(false),
             monitor: AtomicBool::new(false),
@@ -219,10 +226,16 @@ impl ClientInfo {
         resize
     }
 
-    /// What this client's buffers hold for `maxmemory-clients`: its query buffer's
-    /// allocation, the replies it has not read and the messages queued for it.
+    /// What this client's buffers cost, as `maxmemory-clients` and CLIENT LIST `tot-mem`
+    /// count them: the allocations of its query and reply buffers (not only the bytes they
+    /// hold: the allocator's figure, which `maxmemory` reads, counts the allocations) and
+    /// the messages queued for it.
     pub fn buffer_memory(&self) -> usize {
-        self.qbuf_cap.load(Ordering::Relaxed) + self.output_pending()
+        let reply = self
+            .reply_cap
+            .load(Ordering::Relaxed)
+            .max(self.reply_pending.load(Ordering::Relaxed));
+        self.qbuf_cap.load(Ordering::Relaxed) + reply + self.omem.load(Ordering::Relaxed)
     }
 
     /// Whether `maxmemory-clients` may disconnect this client (Redis's
@@ -325,7 +338,7 @@ impl ClientInfo {
             qbuf,
             qbuf_free,
             omem,
-            qbuf + qbuf_free + omem,
+            self.buffer_memory(),
             self.last_cmd.lock(),
             String::from_utf8_lossy(&self.user.lock()),
             self.tracking_redirect.load(Ordering::Relaxed),
@@ -352,6 +365,10 @@ pub struct ClientRegistry {
     next_id: AtomicU64,
     /// When clients' memory was last checked against `maxmemory-clients` (Unix ms).
     last_memory_check_ms: AtomicI64,
+    /// Buffer bytes of evicted clients whose connections have not released them yet: the
+    /// key eviction that follows a client eviction must not count them (Redis frees an
+    /// evicted client at once; here its task does, a moment later).
+    being_freed: AtomicU64,
 }
 
 impl ClientRegistry {
@@ -361,21 +378,26 @@ impl ClientRegistry {
             clients: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
             last_memory_check_ms: AtomicI64::new(0),
+            being_freed: AtomicU64::new(0),
         }
     }
 
     /// Redis's client eviction (`maxmemory-clients`): while the evictable clients' buffers
-    /// hold more than `limit` bytes together, disconnects the one holding most. Checked at
-    /// most once a millisecond (it walks every client); returns how many were evicted.
-    pub fn evict_over(&self, limit: u64, now_ms: i64) -> u64 {
-        let last = self.last_memory_check_ms.load(Ordering::Relaxed);
-        if now_ms <= last
-            || self
-                .last_memory_check_ms
-                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return 0;
+    /// hold more than `limit` bytes together, disconnects the one holding most. It walks
+    /// every client, so a caller that runs often (after each batch, the cron) passes
+    /// `throttle` and the walk happens at most once a millisecond; the key eviction that
+    /// must come after it does not. Returns how many were evicted.
+    pub fn evict_over(&self, limit: u64, now_ms: i64, throttle: bool) -> u64 {
+        if throttle {
+            let last = self.last_memory_check_ms.load(Ordering::Relaxed);
+            if now_ms <= last
+                || self
+                    .last_memory_check_ms
+                    .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err()
+            {
+                return 0;
+            }
         }
         let mut candidates: Vec<(usize, Arc<ClientInfo>)> = self
             .clients
@@ -395,11 +417,47 @@ impl ClientRegistry {
                 break;
             }
             tracing::debug!("Evicting client: {}", client.describe());
+            client
+                .evicted_memory
+                .store(memory as u64, Ordering::Relaxed);
+            self.being_freed.fetch_add(memory as u64, Ordering::Relaxed);
             client.kill();
             total = total.saturating_sub(memory as u64);
             evicted += 1;
         }
         evicted
+    }
+
+    /// Clients' buffer memory by kind, for INFO memory: `(normal, replicas, replica_count)`,
+    /// normal counting Pub/Sub clients and the master's link as Redis's `mem_clients_normal`
+    /// does.
+    pub fn memory_by_kind(&self) -> (u64, u64, usize) {
+        let clients = self.clients.lock();
+        let (mut normal, mut replicas, mut count) = (0u64, 0u64, 0usize);
+        for c in clients.values() {
+            let memory = c.buffer_memory() as u64;
+            if c.kind() == ClientKind::Replica {
+                replicas += memory;
+                count += 1;
+            } else {
+                normal += memory;
+            }
+        }
+        (normal, replicas, count)
+    }
+
+    /// Bytes evicted clients still hold (see [`ClientRegistry::released`]).
+    pub fn memory_being_freed(&self) -> u64 {
+        self.being_freed.load(Ordering::Relaxed)
+    }
+
+    /// The connection of `client` has dropped its buffers: what its eviction counted as
+    /// being freed is freed. Called again by [`ClientRegistry::unregister`] (no effect then).
+    pub fn released(&self, client: &ClientInfo) {
+        let memory = client.evicted_memory.swap(0, Ordering::Relaxed);
+        if memory > 0 {
+            self.being_freed.fetch_sub(memory, Ordering::Relaxed);
+        }
     }
 
     /// A fresh client id.
@@ -414,7 +472,9 @@ impl ClientRegistry {
 
     /// Removes a client.
     pub fn unregister(&self, id: u64) {
-        self.clients.lock().remove(&id);
+        if let Some(client) = self.clients.lock().remove(&id) {
+            self.released(&client);
+        }
     }
 
     /// All clients, in id order.

@@ -235,7 +235,7 @@ pub fn apply_config_set(
     engine.subscriptions.limit = next.obuf_pubsub;
     state.publish_settings(next.clone());
     if next.maxmemory != before.maxmemory {
-        super::eviction::limit_changed(state, engine);
+        super::eviction::limit_changed(engine);
     }
     if next.proc_title_template != before.proc_title_template
         || next.port != before.port

@@ -264,13 +264,27 @@ impl State {
 }
 
 impl State {
-    /// Applies `maxmemory-clients`, when set (see [`super::session::ClientRegistry::evict_over`]).
+    /// Applies `maxmemory-clients`, when set (see [`super::session::ClientRegistry::evict_over`]),
+    /// at most once a millisecond: the check after each batch and the cron's.
     pub fn evict_clients_if_needed(&self) {
+        self.evict_clients(true);
+    }
+
+    /// Applies `maxmemory-clients` now, as Redis does before it evicts keys: clients over
+    /// their own limit go first, and what they held is not counted against `maxmemory`
+    /// (see [`super::session::ClientRegistry::memory_being_freed`]).
+    pub fn evict_clients_before_keys(&self) {
+        self.evict_clients(false);
+    }
+
+    fn evict_clients(&self, throttle: bool) {
         let limit = self.client_eviction_limit.load(Ordering::Relaxed);
         if limit == 0 {
             return;
         }
-        let evicted = self.clients.evict_over(limit, crate::keyspace::now_ms());
+        let evicted = self
+            .clients
+            .evict_over(limit, crate::keyspace::now_ms(), throttle);
         if evicted > 0 {
             self.stats
                 .evicted_clients

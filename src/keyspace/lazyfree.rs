@@ -31,6 +31,7 @@ fn queue() -> Option<&'static Mutex<mpsc::Sender<Job>>> {
                 .spawn(move || {
                     for (garbage, objects) in rx {
                         drop(garbage);
+                        crate::telemetry::process::note_release();
                         PENDING.fetch_sub(objects, Ordering::Relaxed);
                         FREED.fetch_add(objects, Ordering::Relaxed);
                     }

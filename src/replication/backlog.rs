@@ -25,6 +25,10 @@ use crate::keyspace::types::HMap;
 const MAX_READ: usize = 1 << 20;
 /// Tail capacity reserved at a time.
 const TAIL_CHUNK: usize = 16 * 1024;
+/// What a sealed block's shared allocation costs beyond its bytes: `bytes`'s header for a
+/// frozen buffer (its vector, capacity tag and reference count: 40 bytes, which the
+/// allocator serves from its 48-byte class).
+const SHARED_BLOCK_HEADER: usize = 48;
 
 /// What a reader got.
 #[derive(Debug)]
@@ -235,10 +239,16 @@ impl Backlog {
         }
     }
 
-    /// Bytes of memory the buffer holds.
+    /// Bytes of memory the buffer holds: the stream's bytes, each block's bookkeeping and
+    /// the write clock's samples (as Redis counts its blocks' headers in
+    /// `mem_total_replication_buffers`). A stalled replica can make the buffer hold
+    /// thousands of blocks, and what they cost beyond their bytes is then visible.
     pub fn memory(&self) -> u64 {
         let inner = self.inner.lock();
-        inner.blocks.iter().map(|b| b.len() as u64).sum::<u64>() + inner.tail.capacity() as u64
+        let bytes = inner.blocks.iter().map(|b| b.len() as u64).sum::<u64>();
+        let blocks = (inner.blocks.capacity() * std::mem::size_of::<Bytes>()
+            + inner.blocks.len() * SHARED_BLOCK_HEADER) as u64;
+        bytes + blocks + inner.tail.capacity() as u64 + inner.clock.memory() as u64
     }
 
     /// True when the byte at `offset` (or `end + 1`) can still be read.

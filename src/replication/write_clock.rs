@@ -39,6 +39,11 @@ impl WriteClock {
         self.samples.push_back((now, first));
     }
 
+    /// Bytes the samples occupy.
+    pub fn memory(&self) -> usize {
+        self.samples.capacity() * std::mem::size_of::<(Instant, u64)>()
+    }
+
     /// Drops every second sample of the older half.
     fn thin(&mut self) {
         let half = self.samples.len() / 2;

@@ -7,7 +7,10 @@
 //!
 //! Output is bounded: a batch stops executing once [`OUT_BATCH`] bytes of replies wait, and
 //! nothing more runs until they are written, so a client that does not read holds at most
-//! one batch (its input waits in the socket). `client-output-buffer-limit` (normal or
+//! one batch of replies. Its input is still read meanwhile, into the query buffer (counted
+//! as client memory, bounded by `client-query-buffer-limit`): a client that writes its
+//! whole pipeline before it reads a reply, as Redis clients may, would otherwise wait on
+//! the server while the server waits on it. `client-output-buffer-limit` (normal or
 //! pubsub class) closes a client whose unwritten output passes the hard limit, or the soft
 //! one for its seconds; `timeout` and CLIENT KILL reach a client stuck in a write too.
 
@@ -35,6 +38,12 @@ const MAX_RESERVE: usize = 64 * 1024 * 1024;
 /// Replies held before a batch stops to write them: the most a client that does not read
 /// can make the server hold (beyond one reply larger than this).
 const OUT_BATCH: usize = 1024 * 1024;
+/// Commands parsed ahead of execution at most: a large pipeline waits in the query buffer
+/// as bytes, not as a queue of parsed arguments several times its size (the batch parses
+/// more as it runs them, under the same engine acquisition).
+const PARSE_AHEAD: usize = 64;
+/// Reply buffer capacity kept between batches (Redis's reply chunk, 16 KiB).
+const OUT_KEEP: usize = 16 * 1024;
 /// How often a write that makes no progress re-checks the limits and the idle timeout.
 const STALL_CHECK: Duration = Duration::from_millis(250);
 /// How long a connection blocks its thread on the engine lock before looking whether a
@@ -119,6 +128,9 @@ pub async fn serve(
     if matches!(end, End::Shutdown) {
         tracing::debug!(client = conn.info.id, "closing client for shutdown");
     }
+    if !matches!(end, End::HandOff(_)) {
+        conn.release_buffers();
+    }
     conn.cleanup().await;
     if let End::HandOff(handoff) = end {
         let Conn {
@@ -182,6 +194,8 @@ impl Conn {
                         self.state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                         self.state.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
                         self.note_query_buffer();
+                        // A client that sends without completing a command grows only here.
+                        self.state.evict_clients_if_needed();
                         if let Some(end) = self.parse_input() {
                             let _ = self.flush().await;
                             return end;
@@ -204,9 +218,10 @@ impl Conn {
     fn note_query_buffer(&self) {
         let len = self.rbuf.len();
         let needed = len + self.parser.bytes_wanted(&self.rbuf).unwrap_or(0);
-        self.info
-            .qbuf_cap
-            .store(self.rbuf.capacity(), Ordering::Relaxed);
+        self.info.qbuf_cap.store(
+            crate::telemetry::process::allocation_size(self.rbuf.capacity()),
+            Ordering::Relaxed,
+        );
         self.info.qbuf_peak.fetch_max(needed, Ordering::Relaxed);
     }
 
@@ -233,6 +248,19 @@ impl Conn {
         self.note_query_buffer();
     }
 
+    /// All input was run: the parsed-command queue a large pipeline grew is released, and
+    /// the query buffer takes back the room its consumed bytes occupy, so that its
+    /// capacity (CLIENT LIST, client memory) shows its whole allocation; the cron shrinks
+    /// it as Redis shrinks its query buffers.
+    fn release_consumed_input(&mut self) {
+        if self.pending.capacity() > PARSE_AHEAD {
+            self.pending = VecDeque::new();
+        }
+        if self.rbuf.try_reclaim(READ_CHUNK) {
+            self.note_query_buffer();
+        }
+    }
+
     /// Moves what the query buffer holds into a new allocation of `capacity` bytes.
     fn reallocate_query_buffer(&mut self, capacity: usize) {
         let mut fresh = BytesMut::with_capacity(capacity);
@@ -247,12 +275,13 @@ impl Conn {
             .then(|| Duration::from_secs(t))
     }
 
-    /// Parses every complete command in the read buffer into `pending`. Returns an end when
-    /// the input is malformed or over the query buffer limit.
+    /// Parses complete commands from the read buffer into `pending`, up to [`PARSE_AHEAD`]
+    /// of them (the rest stays as bytes, which cost less than parsed arguments). Returns an
+    /// end when the input is malformed or over the query buffer limit.
     fn parse_input(&mut self) -> Option<End> {
         let settings = self.state.settings();
         let unparsed = self.rbuf.len();
-        loop {
+        while self.pending.len() < PARSE_AHEAD {
             let limits = ParseLimits {
                 max_bulk_len: settings.proto_max_bulk_len as i64,
                 unauthenticated: !self.session.authenticated,
@@ -324,7 +353,14 @@ impl Conn {
                 self.info
                     .last_interaction_ms
                     .store(crate::keyspace::now_ms(), Ordering::Relaxed);
-                while let Some(input) = self.pending.pop_front() {
+                loop {
+                    // Input parsed a few commands at a time, under the same acquisition.
+                    if self.pending.is_empty() && !self.rbuf.is_empty() && end.is_none() {
+                        end = self.parse_input();
+                    }
+                    let Some(input) = self.pending.pop_front() else {
+                        break;
+                    };
                     let argv = match input {
                         Input::Command(argv) => argv,
                         Input::ProtocolError(msg) => {
@@ -394,6 +430,9 @@ impl Conn {
                 if self.pending.is_empty() {
                     self.pending_bytes = 0;
                     self.info.qbuf.store(self.rbuf.len(), Ordering::Relaxed);
+                    if self.rbuf.is_empty() {
+                        self.release_consumed_input();
+                    }
                 }
             }
             // Clients' memory against `maxmemory-clients`, after this batch grew ours.
@@ -758,7 +797,21 @@ impl Conn {
         }
     }
 
+    /// Writes pushed messages (Pub/Sub, invalidations, MONITOR). The reply buffer goes back
+    /// to its size before them: a burst of invalidations that an eviction sent must not
+    /// stay behind as client memory, or it would count against `maxmemory` and evict
+    /// again.
     async fn write_push(&mut self, msg: Bytes) -> Result<(), End> {
+        let capacity_before = self.out.buf.capacity();
+        let result = self.write_push_burst(msg).await;
+        if self.out.buf.capacity() > capacity_before {
+            self.out.buf.shrink_to(capacity_before);
+            self.note_reply_buffer();
+        }
+        result
+    }
+
+    async fn write_push_burst(&mut self, msg: Bytes) -> Result<(), End> {
         let mut len = msg.len();
         self.out.raw(&msg);
         while let Some(more) = self.push_rx.try_recv() {
@@ -769,7 +822,13 @@ impl Conn {
             len.min(self.info.omem.load(Ordering::Relaxed)),
             Ordering::Relaxed,
         );
-        self.flush().await
+        let result = self.flush().await;
+        self.push_rx.written(len as u64);
+        if len >= OUT_KEEP {
+            // Freed on this thread: `maxmemory`'s figure must not go on counting it.
+            crate::telemetry::process::note_release();
+        }
+        result
     }
 
     /// True (and the client is being closed) when its unwritten output breaks its class's
@@ -781,6 +840,7 @@ impl Conn {
         self.info
             .reply_pending
             .store(self.out.len(), Ordering::Relaxed);
+        self.note_reply_buffer();
         let limit = self.info.output_limit(&self.state.settings.read());
         self.info.enforce_output_limit(&limit)
     }
@@ -811,12 +871,30 @@ impl Conn {
     /// The slow path of [`Conn::flush`]: the socket is full because the client does not read.
     async fn flush_stalled(&mut self, written: &mut usize) -> Result<(), End> {
         let total = self.out.len();
-        let mut last_progress = tokio::time::Instant::now();
+        let last_progress = tokio::time::Instant::now();
+        self.push_rx.set_stalled(true);
+        let result = self
+            .flush_stalled_inner(written, total, last_progress)
+            .await;
+        self.push_rx.set_stalled(false);
+        result
+    }
+
+    async fn flush_stalled_inner(
+        &mut self,
+        written: &mut usize,
+        total: usize,
+        mut last_progress: tokio::time::Instant,
+    ) -> Result<(), End> {
         let mut check = tokio::time::interval_at(last_progress + STALL_CHECK, STALL_CHECK);
         while *written < total {
             self.info
                 .reply_pending
                 .store(total - *written, Ordering::Relaxed);
+            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+                self.rbuf.reserve(READ_CHUNK);
+                self.note_query_buffer();
+            }
             tokio::select! {
                 biased;
                 _ = self.info.kill_notify.notified() => return Err(End::Close),
@@ -826,6 +904,11 @@ impl Conn {
                         *written += n;
                         last_progress = tokio::time::Instant::now();
                     }
+                },
+                r = self.rd.read_buf(&mut self.rbuf) => match r {
+                    // As in the main loop (and Redis): a closed input ends the client.
+                    Ok(0) | Err(_) => return Err(End::Gone),
+                    Ok(n) => self.note_stalled_input(n)?,
                 },
                 _ = check.tick() => {
                     if self.info.killed.load(Ordering::Acquire) || self.over_output_limit() {
@@ -842,6 +925,31 @@ impl Conn {
         Ok(())
     }
 
+    /// Input read while the output is stalled: kept for after the flush, within the
+    /// query buffer's limit and client memory.
+    fn note_stalled_input(&mut self, n: usize) -> Result<(), End> {
+        self.rbuf_released = false;
+        self.state
+            .stats
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+        self.state
+            .stats
+            .reads_processed
+            .fetch_add(1, Ordering::Relaxed);
+        self.note_query_buffer();
+        self.info
+            .qbuf
+            .store(self.pending_bytes + self.rbuf.len(), Ordering::Relaxed);
+        self.state.evict_clients_if_needed();
+        let limit = self.state.settings.read().client_query_buffer_limit;
+        if !self.session.is_master_link && self.rbuf.len() as u64 > limit {
+            tracing::warn!(client = self.info.id, addr = %self.info.addr, "closing client that reached max query buffer length");
+            return Err(End::Close);
+        }
+        Ok(())
+    }
+
     fn finish_flush(&mut self, written: usize, result: Result<(), End>) -> Result<(), End> {
         self.state
             .stats
@@ -853,10 +961,39 @@ impl Conn {
             .fetch_add(1, Ordering::Relaxed);
         self.info.reply_pending.store(0, Ordering::Relaxed);
         self.out.buf.clear();
-        if self.out.buf.capacity() > 1024 * 1024 {
-            self.out.buf.shrink_to(64 * 1024);
+        // What a burst of replies grew goes back once written, as Redis frees its reply
+        // blocks: kept, it would count as client memory (and against `maxmemory`) for as
+        // long as the client lives.
+        if self.out.buf.capacity() > OUT_KEEP {
+            let large = self.out.buf.capacity() > 4 * OUT_KEEP;
+            self.out.buf.shrink_to(OUT_KEEP);
+            if large {
+                crate::telemetry::process::note_release();
+            }
         }
+        self.note_reply_buffer();
         result
+    }
+
+    /// Publishes the reply buffer's allocation (client memory, `maxmemory-clients`).
+    fn note_reply_buffer(&self) {
+        self.info.reply_cap.store(
+            crate::telemetry::process::allocation_size(self.out.buf.capacity()),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Lets the buffers go as soon as the connection is over, before the clean-up waits
+    /// for the engine: an evicted client's memory is then free for the key eviction that
+    /// may be waiting on it.
+    fn release_buffers(&mut self) {
+        self.out.buf = Vec::new();
+        self.pending.clear();
+        self.note_reply_buffer();
+        self.rbuf = BytesMut::new();
+        self.note_query_buffer();
+        crate::telemetry::process::note_release();
+        self.state.clients.released(&self.info);
     }
 
     /// Releases everything the client held: subscriptions, watches, a blocked wait.

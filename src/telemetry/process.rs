@@ -14,6 +14,34 @@ pub fn run_id() -> &'static str {
     })
 }
 
+/// Releases of memory made off the engine's command path (see [`note_release`]).
+static RELEASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Notes that memory was just freed outside a command (a connection's buffers, the
+/// lazy-free thread): `maxmemory`'s cached allocator figure must be read again before it
+/// decides to evict.
+pub fn note_release() {
+    RELEASES.fetch_add(1, std::sync::atomic::Ordering::Release);
+}
+
+/// How many releases [`note_release`] counted so far.
+pub fn releases() -> u64 {
+    RELEASES.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// What the allocator really reserves for a request of `bytes` (its size class): a buffer's
+/// capacity understates its cost by up to a quarter, and client memory must add up to
+/// what `used_memory` counts.
+pub fn allocation_size(bytes: usize) -> usize {
+    if bytes == 0 {
+        return 0;
+    }
+    // SAFETY: nallocx only computes a size class; it allocates nothing and accepts any size
+    // (0 is returned when the size overflows, and then the request's own size is used).
+    let class = unsafe { tikv_jemalloc_sys::nallocx(bytes, 0) };
+    class.max(bytes)
+}
+
 /// Bytes currently allocated through the allocator (INFO used_memory).
 pub fn allocated_bytes() -> u64 {
     // jemalloc caches its statistics; advancing the epoch refreshes them.

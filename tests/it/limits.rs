@@ -714,3 +714,45 @@ fn maxmemory_clients_values_and_errors_match_redis() {
         ",
     );
 }
+
+/// Sends a million INCRs in one write before reading any reply, as a client that builds
+/// its whole pipeline first does, and reads the replies: the last must count them all.
+/// The replies (10 MB) outgrow the sockets' buffers long before the input is all sent, so
+/// a server that stops reading while its output waits never gets the rest of it.
+fn pipeline_written_before_reading(node: &Node) -> Vec<u8> {
+    const N: usize = 1_000_000;
+    let mut stream = TcpStream::connect(("127.0.0.1", node.port)).expect("connect");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(60)))
+        .expect("write timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
+    let pipeline = encode(&[b"INCR", b"n"]).repeat(N);
+    stream
+        .write_all(&pipeline)
+        .expect("the whole pipeline is accepted before any reply is read");
+    let mut replies = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut lines = 0;
+    while lines < N {
+        let n = stream.read(&mut chunk).expect("replies arrive");
+        assert!(
+            n > 0,
+            "the server closed the connection after {lines} replies"
+        );
+        lines += chunk[..n].iter().filter(|&&b| b == b'\n').count();
+        replies.extend_from_slice(&chunk[..n]);
+    }
+    replies
+}
+
+#[test]
+fn a_pipeline_written_whole_before_reading_is_answered_as_by_redis() {
+    let redis = Node::redis(&[]);
+    let ours = Node::replikv(&[]);
+    let expected = pipeline_written_before_reading(&redis);
+    let got = pipeline_written_before_reading(&ours);
+    assert!(got.ends_with(b":1000000\r\n"));
+    assert!(got == expected, "replies differ from Redis's");
+}

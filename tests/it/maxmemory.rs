@@ -250,3 +250,57 @@ fn object_freq_and_idletime_follow_the_policy_as_redis() {
         ",
     );
 }
+
+/// A replica that stops reading makes the master hold the stream for it; those bytes are
+/// the replica's (`mem_clients_slaves`, `mem_not_counted_for_evict`), never a reason to
+/// evict keys, as in Redis 7.0's shared replication buffer.
+#[test]
+fn a_stopped_replicas_buffer_is_counted_as_its_own_and_evicts_nothing() {
+    let master = Node::replikv(&[
+        "--repl-diskless-sync-delay",
+        "0",
+        "--repl-backlog-size",
+        "16kb",
+        "--client-output-buffer-limit",
+        "replica 100mb 100mb 0",
+        "--maxmemory-policy",
+        "allkeys-random",
+    ]);
+    let mut c = master.conn();
+    let value = vec![b'v'; 100_000];
+    for i in 0..50 {
+        let key = format!("key:{i}");
+        c.cmd_raw(&[b"SET", key.as_bytes(), &value]);
+    }
+    let replica = start_replica(Kind::Replikv, &master, &[]);
+    wait_link_up(&replica, Duration::from_secs(20));
+    let not_counted = |n: &Node| -> u64 {
+        info_field(n, "memory", "mem_not_counted_for_evict")
+            .parse()
+            .expect("mem_not_counted_for_evict")
+    };
+    // A megabyte of room beyond what the master holds now.
+    let limit = used_memory(&master) - not_counted(&master) + (1 << 20);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", &limit.to_string()]),
+        Value::Simple("OK".into())
+    );
+    replica.freeze();
+    // 20 MB of stream that leaves the dataset's size unchanged.
+    let payload = vec![b'A'; 1000];
+    for _ in 0..20_000 {
+        c.cmd_raw(&[b"SETRANGE", b"key:0", b"0", &payload]);
+    }
+    let held = not_counted(&master);
+    let replicas: u64 = info_field(&master, "memory", "mem_clients_slaves")
+        .parse()
+        .expect("mem_clients_slaves");
+    replica.signal("CONT");
+    assert!(
+        held > 10 << 20,
+        "the stopped replica's stream is not held apart: {held}"
+    );
+    assert!(replicas >= held, "mem_clients_slaves {replicas} < {held}");
+    assert_eq!(evicted(&master), 0, "keys evicted for the replica's buffer");
+    assert_eq!(c.cmd(&["DBSIZE"]), Value::Int(50));
+}
