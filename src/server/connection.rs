@@ -115,13 +115,15 @@ pub async fn serve(
         session,
         rd,
         wr,
-        rbuf: BytesMut::with_capacity(READ_CHUNK),
+        // Allocated at the first read, as Redis allocates its query buffer: a connection
+        // that never sends costs no read buffer.
+        rbuf: BytesMut::new(),
         parser: RequestParser::new(),
         out: ReplyBuf::new(Proto::Resp2),
         pending: VecDeque::new(),
         pending_bytes: 0,
         push_rx,
-        rbuf_released: false,
+        rbuf_released: true,
     };
     conn.note_query_buffer();
     let end = conn.run().await;
@@ -174,7 +176,13 @@ impl Conn {
                     .bytes_wanted(&self.rbuf)
                     .unwrap_or(0)
                     .clamp(READ_CHUNK, MAX_RESERVE);
-                self.rbuf.reserve(wanted);
+                if self.rbuf.is_empty() {
+                    // A fresh buffer of the size wanted, not the small one grown past a
+                    // size class.
+                    self.rbuf = BytesMut::with_capacity(wanted);
+                } else {
+                    self.rbuf.reserve(wanted);
+                }
                 self.note_query_buffer();
             }
             tokio::select! {
