@@ -192,10 +192,9 @@ pub fn perform(state: &State, engine: &mut Engine) -> Outcome {
     }
     let not_counted = replication + not_counted_for_clients(state);
     let mut used = engine.eviction.used(not_counted, false);
-    if used > settings.maxmemory {
-        // Clients over `maxmemory-clients` go before any key does (Redis's `evictClients`
-        // ahead of `performEvictions`); what they held is on its way out.
-        state.evict_clients_before_keys();
+    // Clients over `maxmemory-clients` go before any key does (Redis's `evictClients`
+    // ahead of `performEvictions`); what they held is on its way out.
+    if used > settings.maxmemory && state.evict_clients_before_keys() {
         let not_counted = replication + not_counted_for_clients(state);
         used = engine.eviction.used(not_counted, false);
     }

@@ -272,15 +272,16 @@ impl State {
 
     /// Applies `maxmemory-clients` now, as Redis does before it evicts keys: clients over
     /// their own limit go first, and what they held is not counted against `maxmemory`
-    /// (see [`super::session::ClientRegistry::memory_being_freed`]).
-    pub fn evict_clients_before_keys(&self) {
-        self.evict_clients(false);
+    /// (see [`super::session::ClientRegistry::memory_being_freed`]). True when a client
+    /// was evicted.
+    pub fn evict_clients_before_keys(&self) -> bool {
+        self.evict_clients(false)
     }
 
-    fn evict_clients(&self, throttle: bool) {
+    fn evict_clients(&self, throttle: bool) -> bool {
         let limit = self.client_eviction_limit.load(Ordering::Relaxed);
         if limit == 0 {
-            return;
+            return false;
         }
         let evicted = self
             .clients
@@ -290,5 +291,6 @@ impl State {
                 .evicted_clients
                 .fetch_add(evicted, Ordering::Relaxed);
         }
+        evicted > 0
     }
 }

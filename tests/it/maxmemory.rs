@@ -110,10 +110,12 @@ fn allkeys_lru_holds_the_limit_and_keeps_what_is_used() {
     assert!(evicted(&node) > 20_000, "evicted only {}", evicted(&node));
     let hot_left = existing(&mut c, "hot:", 500);
     // Approximated LRU (5 samples, a 1 s clock: keys touched in the same second tie) loses
-    // some (measured 327-358 of 500 under a parallel test load); random eviction of ~60k
-    // keys from ~16k resident would keep about 2% of them.
+    // some: measured 327-358 of 500 under a parallel test load on 2026-12-04, 193-224 on
+    // 2026-12-06 with the other maxmemory tests beside it (how many rounds share a clock
+    // second moves with speed). Random eviction of ~60k keys from ~16k resident would keep
+    // about 2% of them (10).
     assert!(
-        hot_left >= 200,
+        hot_left >= 150,
         "only {hot_left} of 500 hot keys survived LRU eviction"
     );
 }
