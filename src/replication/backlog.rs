@@ -57,6 +57,10 @@ struct Inner {
     readers: HMap<u64, u64>,
     /// When the bytes held were written.
     clock: WriteClock,
+    /// The stream offset where each [`TAIL_CHUNK`] allocation still held begins, oldest
+    /// first: sealed blocks share their chunk, so a chunk is freed only once trimming
+    /// passes its last byte, and its unused end costs memory too.
+    chunk_starts: VecDeque<u64>,
 }
 
 impl Inner {
@@ -83,6 +87,9 @@ impl Inner {
             }
             self.blocks.pop_front();
             self.first += len;
+        }
+        while self.chunk_starts.len() >= 2 && self.chunk_starts[1] <= self.first {
+            self.chunk_starts.pop_front();
         }
         self.clock.forget_before(self.first);
     }
@@ -142,6 +149,7 @@ impl Backlog {
                 limit: limit.max(16 * 1024),
                 readers: HMap::default(),
                 clock: WriteClock::default(),
+                chunk_starts: VecDeque::new(),
             }),
             end_tx,
         }
@@ -157,6 +165,7 @@ impl Backlog {
         inner.end = end;
         inner.readers.clear();
         inner.clock.clear();
+        inner.chunk_starts.clear();
         drop(inner);
         self.end_tx.send_replace(end);
     }
@@ -188,6 +197,10 @@ impl Backlog {
             }
             let take = rest.len().min(TAIL_CHUNK - inner.tail.len());
             if inner.tail.capacity() - inner.tail.len() < take {
+                // A new chunk; the bytes the tail holds move into it.
+                let written = (data.len() - rest.len()) as u64;
+                let start = inner.end + 1 + written - inner.tail.len() as u64;
+                inner.chunk_starts.push_back(start);
                 let want = TAIL_CHUNK - inner.tail.len();
                 inner.tail.reserve(want);
             }
@@ -239,16 +252,19 @@ impl Backlog {
         }
     }
 
-    /// Bytes of memory the buffer holds: the stream's bytes, each block's bookkeeping and
-    /// the write clock's samples (as Redis counts its blocks' headers in
+    /// Bytes of memory the buffer holds: its chunks (whole: a chunk's unused end and the
+    /// trimmed bytes that share it are allocated too), each block's bookkeeping and the
+    /// write clock's samples (as Redis counts its blocks' headers in
     /// `mem_total_replication_buffers`). A stalled replica can make the buffer hold
     /// thousands of blocks, and what they cost beyond their bytes is then visible.
     pub fn memory(&self) -> u64 {
         let inner = self.inner.lock();
-        let bytes = inner.blocks.iter().map(|b| b.len() as u64).sum::<u64>();
-        let blocks = (inner.blocks.capacity() * std::mem::size_of::<Bytes>()
-            + inner.blocks.len() * SHARED_BLOCK_HEADER) as u64;
-        bytes + blocks + inner.tail.capacity() as u64 + inner.clock.memory() as u64
+        let chunk = crate::telemetry::process::allocation_size(TAIL_CHUNK);
+        let chunks = inner.chunk_starts.len() * chunk;
+        let blocks = inner.blocks.capacity() * std::mem::size_of::<Bytes>()
+            + inner.blocks.len() * SHARED_BLOCK_HEADER
+            + inner.chunk_starts.capacity() * std::mem::size_of::<u64>();
+        (chunks + blocks + inner.clock.memory()) as u64
     }
 
     /// True when the byte at `offset` (or `end + 1`) can still be read.
@@ -400,5 +416,30 @@ mod tests {
         assert!(first > 1, "trimmed once no reader needs the head");
         assert!(histlen >= 16 * 1024);
         assert!(matches!(b.read(8, 1), Read::Lost));
+    }
+
+    #[test]
+    fn memory_counts_whole_chunks_until_trimming_frees_them() {
+        let b = Backlog::new(0, 16 * 1024);
+        let chunk = crate::telemetry::process::allocation_size(TAIL_CHUNK) as u64;
+        b.append(b"hello");
+        assert!(b.memory() >= chunk, "a chunk is allocated whole");
+        assert!(b.memory() < 2 * chunk);
+        // A reader that keeps catching up seals small blocks, which share the chunk.
+        assert!(b.register(1, 1));
+        let mut next = 1;
+        for _ in 0..10 {
+            if let Read::Data(parts) = b.read(1, next) {
+                next += parts.iter().map(|p| p.len() as u64).sum::<u64>();
+            }
+            b.append(b"abc");
+        }
+        assert!(b.memory() < 2 * chunk, "small blocks took new chunks");
+        // Four chunks' worth while the reader holds the head: all of them are counted.
+        b.append(&vec![b'x'; 4 * TAIL_CHUNK]);
+        assert!(b.memory() >= 4 * chunk);
+        // Without the reader, trimming to the limit lets the head chunks go.
+        b.unregister(1);
+        assert!(b.memory() <= 3 * chunk, "trimmed chunks still counted");
     }
 }

@@ -198,12 +198,7 @@ impl Conn {
                 r = self.rd.read_buf(&mut self.rbuf) => match r {
                     Ok(0) | Err(_) => return End::Gone,
                     Ok(n) => {
-                        self.rbuf_released = false;
-                        self.state.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        self.state.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
-                        self.note_query_buffer();
-                        // A client that sends without completing a command grows only here.
-                        self.state.evict_clients_if_needed();
+                        self.note_read(n);
                         if let Some(end) = self.parse_input() {
                             let _ = self.flush().await;
                             return end;
@@ -881,6 +876,7 @@ impl Conn {
         let total = self.out.len();
         let last_progress = tokio::time::Instant::now();
         self.push_rx.set_stalled(true);
+        self.detach_pending();
         let result = self
             .flush_stalled_inner(written, total, last_progress)
             .await;
@@ -933,23 +929,39 @@ impl Conn {
         Ok(())
     }
 
+    /// Counts `n` bytes just read into the query buffer, and checks clients' memory: a
+    /// client that sends without completing a command grows only here.
+    fn note_read(&mut self, n: usize) {
+        self.rbuf_released = false;
+        let stats = &self.state.stats;
+        stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        stats.reads_processed.fetch_add(1, Ordering::Relaxed);
+        self.note_query_buffer();
+        self.state.evict_clients_if_needed();
+    }
+
+    /// Copies the small arguments of the commands parsed ahead out of the query buffer
+    /// before input is read during a stall: views into it would keep its whole allocation
+    /// alive once it grows into a new one, memory that nothing counts. Large arguments are
+    /// most of their own allocation and stay where they are.
+    fn detach_pending(&mut self) {
+        const SMALL: usize = 4 * 1024;
+        for input in &mut self.pending {
+            if let Input::Command(argv) = input {
+                for arg in argv.iter_mut().filter(|a| a.len() < SMALL) {
+                    *arg = Bytes::copy_from_slice(arg);
+                }
+            }
+        }
+    }
+
     /// Input read while the output is stalled: kept for after the flush, within the
     /// query buffer's limit and client memory.
     fn note_stalled_input(&mut self, n: usize) -> Result<(), End> {
-        self.rbuf_released = false;
-        self.state
-            .stats
-            .net_input_bytes
-            .fetch_add(n as u64, Ordering::Relaxed);
-        self.state
-            .stats
-            .reads_processed
-            .fetch_add(1, Ordering::Relaxed);
-        self.note_query_buffer();
+        self.note_read(n);
         self.info
             .qbuf
             .store(self.pending_bytes + self.rbuf.len(), Ordering::Relaxed);
-        self.state.evict_clients_if_needed();
         let limit = self.state.settings.read().client_query_buffer_limit;
         if !self.session.is_master_link && self.rbuf.len() as u64 > limit {
             tracing::warn!(client = self.info.id, addr = %self.info.addr, "closing client that reached max query buffer length");
