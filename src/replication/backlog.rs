@@ -288,6 +288,9 @@ impl Backlog {
         let mut inner = self.inner.lock();
         inner.readers.remove(&id);
         inner.trim();
+        // What a slow reader kept is freed here, off the command path: `maxmemory` must
+        // read the allocator again rather than count it as the dataset's.
+        crate::telemetry::process::note_release();
     }
 
     /// Bytes the reader `id` has not received yet (its output buffer, for the limits).
