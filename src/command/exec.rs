@@ -187,7 +187,6 @@ fn execute_replying(
     }
     let offset_before = engine.repl.offset;
     let allocated_before = crate::telemetry::process::thread_net_allocated();
-    let pushed_before = crate::engine::push::pushed_bytes();
     let (action, block) = call(
         state,
         engine,
@@ -198,14 +197,11 @@ fn execute_replying(
         out,
         CallMode::Normal,
     );
-    // What the command queued for other connections (invalidations, Pub/Sub messages) is
-    // theirs: they write and free it on their own threads, and the next refresh of the
-    // allocator's figure sees what is still queued. Counted here, an eviction's own
-    // invalidation messages would make the next command evict again (Redis leaves them
-    // out of an eviction's count for the same reason).
-    let pushed = crate::engine::push::pushed_bytes().wrapping_sub(pushed_before);
+    // Frames the command queued for other connections (invalidations, MONITOR lines) are
+    // in this growth; `maxmemory` takes them out again while they are in flight (see
+    // `engine::push::in_flight_bytes`), once, whether measured here or by the allocator.
     let growth = crate::telemetry::process::thread_net_allocated() - allocated_before;
-    engine.eviction.note_command_growth(growth - pushed as i64);
+    engine.eviction.note_command_growth(growth);
     if TOUCHES_ARBITRARY_KEYS.contains(&spec.fullname) {
         // Their lazy-expiry DELs are separate deletions, not one transaction (Redis 7.0).
         engine.flush_propagation_unwrapped();

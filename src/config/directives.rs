@@ -1865,7 +1865,7 @@ pub static DIRECTIVES: &[Directive] = &[
             s.repl_max_concurrent_full_syncs = parse_int(a, 0, i32::MAX as i64)? as u64;
             Ok(())
         },
-        doc: "replikv: at most this many full-sync transfers at once, the rest queue (0 = unlimited).",
+        doc: "replikv: at most this many full-sync transfers at once, the rest wait their turn with the reason shown in the sync history, events and /metrics (0 = unlimited).",
     },
     Directive {
         name: "replica-priority",

@@ -127,6 +127,7 @@ mod tests {
             latest_failover: None,
             failover_counts: Default::default(),
             counters: SyncCounters::default(),
+            admission: Default::default(),
         }
     }
 

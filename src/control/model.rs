@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::replication::history::{PhaseRecord, SyncOutcome};
+use crate::replication::admission::AdmissionStatus;
+use crate::replication::history::{PhaseRecord, QueueRecord, SyncOutcome};
 use crate::replication::status::{
     BacklogStatus, FailoverState, MasterLinkStatus, ReplicaState, ReplicaStatus,
 };
@@ -454,6 +455,56 @@ pub struct ReplicationState {
     pub replicas: Vec<Replica>,
     /// Coordinated failover.
     pub failover: FailoverStatus,
+    /// Full syncs this node serves as a master: running, waiting and why.
+    pub full_sync_admission: FullSyncAdmission,
+}
+
+/// The admission of full syncs on a master (README, "Full syncs at scale").
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FullSyncAdmission {
+    /// `repl-max-concurrent-full-syncs` (0: no cap).
+    pub max_concurrent: u64,
+    /// Full-sync transfers running now (each holds one admission slot).
+    pub transfers: u64,
+    /// Replicas waiting for their snapshot now, by the rule holding them.
+    pub waiting: WaitingByReason,
+    /// Full syncs held since start, by rule (a sync held by two rules in turn counts
+    /// once under each).
+    pub held_total: WaitingByReason,
+}
+
+/// Counts by the rule that holds a full sync; the field names are the reason codes of
+/// the `sync_queued` event and of `queue.reason_code` in the sync history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WaitingByReason {
+    /// Gathering replicas for one diskless snapshot (`repl-diskless-sync-delay`).
+    pub diskless_delay: u64,
+    /// Waiting for the disk snapshot being written for other replicas to finish.
+    pub disk_snapshot_busy: u64,
+    /// Held by `repl-max-concurrent-full-syncs`.
+    pub concurrency_cap: u64,
+}
+
+impl WaitingByReason {
+    fn of(counts: [u64; 3]) -> WaitingByReason {
+        let [diskless_delay, disk_snapshot_busy, concurrency_cap] = counts;
+        WaitingByReason {
+            diskless_delay,
+            disk_snapshot_busy,
+            concurrency_cap,
+        }
+    }
+}
+
+impl From<&AdmissionStatus> for FullSyncAdmission {
+    fn from(a: &AdmissionStatus) -> Self {
+        FullSyncAdmission {
+            max_concurrent: a.cap,
+            transfers: a.transfers,
+            waiting: WaitingByReason::of(a.waiting),
+            held_total: WaitingByReason::of(a.held_total),
+        }
+    }
 }
 
 impl From<&ReplicationStatus> for ReplicationState {
@@ -467,6 +518,7 @@ impl From<&ReplicationStatus> for ReplicationState {
             master_link: s.master_link.as_ref().map(MasterLink::from),
             replicas: s.replicas.iter().map(Replica::from).collect(),
             failover: FailoverStatus::from(s),
+            full_sync_admission: FullSyncAdmission::from(&s.admission),
         }
     }
 }
@@ -610,6 +662,35 @@ pub struct SyncSession {
     pub phases: Vec<SyncPhase>,
     /// Trace id of the session's OpenTelemetry trace, when tracing is on.
     pub trace_id: Option<String>,
+    /// A master's full sync that waited for admission: why and how long; `null` when it
+    /// never waited.
+    pub queue: Option<SyncQueue>,
+}
+
+/// A full sync's wait for admission on the master.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SyncQueue {
+    /// The rule holding it (the latest when several held it in turn): `diskless_delay`,
+    /// `disk_snapshot_busy` or `concurrency_cap`.
+    pub reason_code: String,
+    /// The same, in words, with the setting's value.
+    pub reason: String,
+    /// When it started to wait.
+    #[schema(format = DateTime)]
+    pub since: String,
+    /// How long it waited; `null` while it waits.
+    pub waited_ms: Option<u64>,
+}
+
+impl From<&QueueRecord> for SyncQueue {
+    fn from(q: &QueueRecord) -> Self {
+        SyncQueue {
+            reason_code: q.reason.code().to_string(),
+            reason: q.reason.to_string(),
+            since: rfc3339_ms(q.since_ms),
+            waited_ms: q.waited_ms,
+        }
+    }
 }
 
 impl From<&SyncRecord> for SyncSession {
@@ -643,6 +724,7 @@ impl From<&SyncRecord> for SyncSession {
             keys: r.keys,
             phases: r.phases.iter().map(SyncPhase::from).collect(),
             trace_id: r.trace_id.clone(),
+            queue: r.queue.as_ref().map(SyncQueue::from),
         }
     }
 }
@@ -790,7 +872,7 @@ impl ToSchema for SseMessage {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReplicationEvent {
     /// `status` (first, with `state`), then `link_up`, `link_down`, `sync_started`,
-    /// `phase_changed`, `sync_kind_decided`, `sync_finished`, `role_changed`,
+    /// `phase_changed`, `sync_kind_decided`, `sync_queued`, `sync_finished`, `role_changed`,
     /// `failover_step`, or `lagged` (this stream fell behind and missed events).
     #[serde(rename = "type")]
     pub kind: String,
@@ -803,9 +885,13 @@ pub struct ReplicationEvent {
     /// Master port (link events).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// Why (link down, full sync reason).
+    /// Why (link down, full sync reason, what holds a queued sync).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `sync_queued`: the code of the rule holding the sync (`diskless_delay`,
+    /// `disk_snapshot_busy`, `concurrency_cap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
     /// Sync session id (`/v1/replication/syncs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_id: Option<u64>,
@@ -854,6 +940,7 @@ impl ReplicationEvent {
             host: None,
             port: None,
             reason: None,
+            reason_code: None,
             sync_id: None,
             trace_id: None,
             side: None,
@@ -919,6 +1006,11 @@ impl ReplicationEvent {
                 e.sync_id = Some(*sync_id);
                 e.sync_kind = Some(kind.as_str().to_string());
                 e.reason = reason.clone();
+            }
+            Event::SyncQueued { sync_id, reason } => {
+                e.sync_id = Some(*sync_id);
+                e.reason = Some(reason.to_string());
+                e.reason_code = Some(reason.code().to_string());
             }
             Event::SyncFinished {
                 sync_id,

@@ -14,16 +14,6 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-/// Bytes ever queued to any connection (see [`pushed_bytes`]).
-static PUSHED_BYTES: AtomicU64 = AtomicU64::new(0);
-
-/// Bytes of frames made for one connection each (invalidations, MONITOR lines) queued so
-/// far: a command's share is the difference across it (`maxmemory` leaves them out of
-/// what the command itself allocated).
-pub fn pushed_bytes() -> u64 {
-    PUSHED_BYTES.load(Ordering::Relaxed)
-}
-
 /// Room kept after a burst is drained: larger buffers are released.
 const KEEP_CAPACITY: usize = 16;
 
@@ -96,13 +86,10 @@ impl PushSender {
         if self.is_closed() {
             return Err(msg);
         }
-        // A frame shared by many queues (one Pub/Sub message) was one allocation, which
-        // the sending command's own count keeps; a frame made for this queue alone is
-        // counted here.
-        if msg.is_unique() {
-            PUSHED_BYTES.fetch_add(msg.len() as u64, Ordering::Relaxed);
-        }
-        if !self.0.stalled.load(Ordering::Acquire) {
+        // A frame shared by many queues (one Pub/Sub message) is one allocation, which
+        // the allocator counts once: only a frame made for this queue alone (an
+        // invalidation, a MONITOR line) is taken out as in flight.
+        if msg.is_unique() && !self.0.stalled.load(Ordering::Acquire) {
             self.0
                 .in_flight
                 .fetch_add(msg.len() as u64, Ordering::AcqRel);

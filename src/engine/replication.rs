@@ -225,6 +225,7 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
         latest_failover,
         failover_counts,
         counters: hub.counters(),
+        admission: hub.full_syncs.admission(&engine.settings),
     }
 }
 

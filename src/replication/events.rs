@@ -53,6 +53,14 @@ pub enum Event {
         /// Why a full sync.
         reason: Option<String>,
     },
+    /// A master's full sync waits for admission (published when the rule holding it
+    /// changes; see [`super::admission`]).
+    SyncQueued {
+        /// History id.
+        sync_id: u64,
+        /// The rule holding it.
+        reason: super::admission::WaitReason,
+    },
     /// A session ended.
     SyncFinished {
         /// History id.
@@ -87,6 +95,7 @@ impl Event {
             Event::SyncStarted { .. } => "sync_started",
             Event::PhaseChanged { .. } => "phase_changed",
             Event::SyncKindDecided { .. } => "sync_kind_decided",
+            Event::SyncQueued { .. } => "sync_queued",
             Event::SyncFinished { .. } => "sync_finished",
             Event::RoleChanged { .. } => "role_changed",
             Event::FailoverStep { .. } => "failover_step",

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::admission::WaitReason;
 use super::phase::{Phase, Side};
 
 /// Unix milliseconds now.
@@ -86,6 +87,19 @@ pub struct SyncRecord {
     pub phases: Vec<PhaseRecord>,
     /// The OpenTelemetry trace id of the session's trace, when tracing is on.
     pub trace_id: Option<String>,
+    /// The admission queue's hold on a master's full sync, if it had to wait.
+    pub queue: Option<QueueRecord>,
+}
+
+/// How long a master's full sync waited for admission, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRecord {
+    /// The rule holding it (the latest, when several held it in turn).
+    pub reason: WaitReason,
+    /// Unix ms when it started to wait.
+    pub since_ms: i64,
+    /// How long it waited; `None` while it waits.
+    pub waited_ms: Option<u64>,
 }
 
 impl SyncRecord {
@@ -146,6 +160,7 @@ impl SyncHistory {
             keys: 0,
             phases: Vec::new(),
             trace_id: None,
+            queue: None,
         });
         id
     }
@@ -177,12 +192,40 @@ impl SyncHistory {
         }
     }
 
+    /// Session `id` waits for admission because of `reason`.
+    pub fn hold(&mut self, id: u64, reason: WaitReason) {
+        let now = unix_ms();
+        if let Some(r) = self.get_mut(id) {
+            match r.queue.as_mut() {
+                Some(q) => q.reason = reason,
+                None => {
+                    r.queue = Some(QueueRecord {
+                        reason,
+                        since_ms: now,
+                        waited_ms: None,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Session `id`'s wait for admission ended.
+    pub fn admit(&mut self, id: u64) {
+        let now = unix_ms();
+        if let Some(q) = self.get_mut(id).and_then(|r| r.queue.as_mut()) {
+            end_wait(q, now);
+        }
+    }
+
     /// Ends session `id` with `outcome`; false when it had ended already (or is gone).
     pub fn finish(&mut self, id: u64, outcome: SyncOutcome) -> bool {
         let now = unix_ms();
         match self.get_mut(id) {
             Some(r) if r.outcome == SyncOutcome::InProgress => {
                 close_phase(r, now);
+                if let Some(q) = r.queue.as_mut() {
+                    end_wait(q, now);
+                }
                 r.outcome = outcome;
                 r.ended_at_ms = Some(now);
                 true
@@ -194,6 +237,12 @@ impl SyncHistory {
     /// Every kept session, oldest first.
     pub fn records(&self) -> Vec<SyncRecord> {
         self.records.iter().cloned().collect()
+    }
+}
+
+fn end_wait(q: &mut QueueRecord, now: i64) {
+    if q.waited_ms.is_none() {
+        q.waited_ms = Some((now - q.since_ms).max(0) as u64);
     }
 }
 
@@ -210,6 +259,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_hold_keeps_its_first_start_and_latest_reason_until_admitted() {
+        let mut h = SyncHistory::new(4);
+        let a = h.start(Side::Master, "127.0.0.1:1".into());
+        h.hold(a, WaitReason::DisklessDelay { delay_secs: 5 });
+        let since = h
+            .get_mut(a)
+            .and_then(|r| r.queue.clone())
+            .expect("held")
+            .since_ms;
+        h.hold(a, WaitReason::ConcurrencyCap { cap: 1 });
+        let q = h.get_mut(a).and_then(|r| r.queue.clone()).expect("held");
+        assert_eq!(q.reason, WaitReason::ConcurrencyCap { cap: 1 });
+        assert_eq!(q.since_ms, since);
+        assert_eq!(q.waited_ms, None, "still waiting");
+        h.admit(a);
+        let waited = h
+            .get_mut(a)
+            .and_then(|r| r.queue.clone())
+            .and_then(|q| q.waited_ms);
+        assert!(waited.is_some(), "admitted: the wait is measured");
+        let b = h.start(Side::Master, "127.0.0.1:2".into());
+        h.hold(b, WaitReason::DiskSnapshotBusy);
+        h.finish(b, SyncOutcome::Succeeded);
+        let q = h.get_mut(b).and_then(|r| r.queue.clone()).expect("held");
+        assert!(q.waited_ms.is_some(), "a session that ends ends its wait");
+    }
+
+    #[test]
     fn records_phases_and_stays_bounded() {
         let mut h = SyncHistory::new(2);
         let a = h.start(Side::Master, "127.0.0.1:1".into());
@@ -223,6 +300,7 @@ mod tests {
         let r = h.records()[0].clone();
         assert_eq!(r.phases.len(), 2);
         assert!(r.phases.iter().all(|p| p.duration_ms.is_some()));
+        assert_eq!(r.queue, None, "never held");
         h.start(Side::Replica, "x".into());
         h.start(Side::Replica, "y".into());
         assert_eq!(h.records().len(), 2);

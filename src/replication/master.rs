@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{info, info_span, warn, Instrument};
 
 use super::abort::{AbortCode, LinkError};
+use super::admission::{AdmissionStatus, WaitReason};
 use super::backlog::Read;
 use super::backlog::TimeFigures;
 use super::fault;
@@ -30,7 +31,7 @@ use super::log::random_id;
 use super::phase::{Phase, Side};
 use super::status::{ReplicaState, ReplicaStatus};
 use super::{LinkRead, LinkWrite, RdbStats, SyncSource};
-use crate::config::LimitBreach;
+use crate::config::{LimitBreach, Settings};
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, RequestParser};
 
@@ -261,6 +262,8 @@ pub struct SyncStart {
     pub snapshot_no: u64,
     /// Keys in the snapshot.
     pub keys: u64,
+    /// The admission slot the transfer holds until it ends.
+    pub slot: Option<TransferSlot>,
 }
 
 /// A replica waiting for a full sync.
@@ -278,6 +281,8 @@ pub struct SyncWaiter {
     /// is a child of the first waiter's and linked from the others', so each replica's
     /// trace leads to the snapshot that served it.
     pub span: tracing::Span,
+    /// Its admission slot once admitted (`None` while it waits).
+    pub slot: Option<TransferSlot>,
 }
 
 /// A disk job still writing its file, which late replicas may join.
@@ -296,8 +301,11 @@ struct JoinableDiskJob {
 struct QueueInner {
     waiting: Vec<SyncWaiter>,
     disk_job: Option<JoinableDiskJob>,
+    /// Admission slots held (see [`TransferSlot`]).
     transfers: usize,
     snapshots: u64,
+    /// Times a sync was held, by reason (indexed as [`WaitReason::CODES`]).
+    held: [u64; 3],
     /// When each snapshot still being serialised (to a file or to sockets) started.
     producing: Vec<(u64, Instant)>,
 }
@@ -339,11 +347,17 @@ impl FullSyncQueue {
         let mut inner = self.inner.lock();
         // A disk job still writing its file can take a replica that would get a disk
         // payload anyway, provided the backlog still holds the stream since its snapshot.
+        // Joining takes an admission slot like any other transfer.
+        let settings = host.settings();
+        let has_room = has_room(&inner, &settings);
         if let Some(job) = inner.disk_job.as_mut() {
-            let gets_disk = !host.settings().repl_diskless_sync || !waiter.capa_eof;
-            if gets_disk && host.hub().backlog.register(waiter.id, job.offset + 1) {
+            let gets_disk = !settings.repl_diskless_sync || !waiter.capa_eof;
+            if has_room && gets_disk && host.hub().backlog.register(waiter.id, job.offset + 1) {
+                let mut waiter = waiter;
                 job.span.follows_from(&waiter.span);
+                waiter.slot = Some(TransferSlot(host.clone()));
                 job.late.push(waiter);
+                inner.transfers += 1;
                 return;
             }
         }
@@ -354,8 +368,50 @@ impl FullSyncQueue {
     pub fn leave(&self, id: u64) {
         let mut inner = self.inner.lock();
         inner.waiting.retain(|w| w.id != id);
-        if let Some(job) = inner.disk_job.as_mut() {
-            job.late.retain(|w| w.id != id);
+        // A late joiner holds a slot, whose release takes this lock again: it is dropped
+        // after the lock.
+        let gone: Vec<SyncWaiter> = match inner.disk_job.as_mut() {
+            Some(job) => {
+                let (gone, kept) = std::mem::take(&mut job.late)
+                    .into_iter()
+                    .partition(|w| w.id == id);
+                job.late = kept;
+                gone
+            }
+            None => Vec::new(),
+        };
+        drop(inner);
+        drop(gone);
+    }
+
+    /// Why replica `id` still waits for its snapshot; `None` when it does not wait (or is
+    /// about to be admitted).
+    pub fn wait_reason(&self, settings: &Settings, id: u64) -> Option<WaitReason> {
+        let inner = self.inner.lock();
+        if !inner.waiting.iter().any(|w| w.id == id) {
+            return None;
+        }
+        holding_rule(&inner, settings)
+    }
+
+    /// Counts a sync held by `reason` (once per sync and reason).
+    pub fn count_held(&self, reason: WaitReason) {
+        self.inner.lock().held[reason.index()] += 1;
+    }
+
+    /// The queue as `/metrics` and the control plane show it.
+    pub fn admission(&self, settings: &Settings) -> AdmissionStatus {
+        let inner = self.inner.lock();
+        let mut waiting = [0; 3];
+        if let Some(reason) = holding_rule(&inner, settings) {
+            waiting[reason.index()] =
+                inner.waiting.iter().filter(|w| !w.tx.is_closed()).count() as u64;
+        }
+        AdmissionStatus {
+            waiting,
+            transfers: inner.transfers as u64,
+            cap: settings.repl_max_concurrent_full_syncs,
+            held_total: inner.held,
         }
     }
 
@@ -383,36 +439,22 @@ impl FullSyncQueue {
         let settings = host.settings();
         let mut inner = self.inner.lock();
         inner.waiting.retain(|w| !w.tx.is_closed());
-        if inner.waiting.is_empty() || inner.disk_job.is_some() {
+        if inner.waiting.is_empty() || holding_rule(&inner, &settings).is_some() {
             return;
         }
-        let diskless = settings.repl_diskless_sync && inner.waiting.iter().all(|w| w.capa_eof);
-        if diskless {
-            let oldest = inner
-                .waiting
-                .iter()
-                .map(|w| w.since)
-                .min()
-                .unwrap_or_else(Instant::now);
-            let delay = Duration::from_secs(settings.repl_diskless_sync_delay);
-            let max = settings.repl_diskless_sync_max_replicas as usize;
-            let enough = max > 0 && inner.waiting.len() >= max;
-            if oldest.elapsed() < delay && !enough {
-                return;
-            }
-        }
+        let diskless = gets_diskless(&inner, &settings);
         let cap = settings.repl_max_concurrent_full_syncs as usize;
         let room = if cap == 0 {
             usize::MAX
         } else {
             cap.saturating_sub(inner.transfers)
         };
-        if room == 0 {
-            return;
-        }
         let take = inner.waiting.len().min(room);
-        let batch: Vec<SyncWaiter> = inner.waiting.drain(..take).collect();
+        let mut batch: Vec<SyncWaiter> = inner.waiting.drain(..take).collect();
         inner.transfers += batch.len();
+        for w in &mut batch {
+            w.slot = Some(TransferSlot(host.clone()));
+        }
         inner.snapshots += 1;
         let snapshot_no = inner.snapshots;
         drop(inner);
@@ -426,8 +468,61 @@ impl FullSyncQueue {
     }
 }
 
-/// Releases a transfer slot when a replica's transfer ends.
-struct TransferSlot(Arc<dyn SyncSource>);
+/// True when the waiting replicas will share a diskless snapshot.
+fn gets_diskless(inner: &QueueInner, settings: &Settings) -> bool {
+    settings.repl_diskless_sync && inner.waiting.iter().all(|w| w.capa_eof)
+}
+
+/// True while `repl-max-concurrent-full-syncs` leaves room for another transfer.
+fn has_room(inner: &QueueInner, settings: &Settings) -> bool {
+    let cap = settings.repl_max_concurrent_full_syncs;
+    cap == 0 || (inner.transfers as u64) < cap
+}
+
+/// The rule that holds the waiting replicas now, if one does: the cap first (it holds
+/// them whatever else does), then the disk job being written, then the diskless delay.
+fn holding_rule(inner: &QueueInner, settings: &Settings) -> Option<WaitReason> {
+    if inner.waiting.is_empty() {
+        return None;
+    }
+    if !has_room(inner, settings) {
+        return Some(WaitReason::ConcurrencyCap {
+            cap: settings.repl_max_concurrent_full_syncs,
+        });
+    }
+    if inner.disk_job.is_some() {
+        return Some(WaitReason::DiskSnapshotBusy);
+    }
+    if gets_diskless(inner, settings) {
+        let oldest = inner
+            .waiting
+            .iter()
+            .map(|w| w.since)
+            .min()
+            .unwrap_or_else(Instant::now);
+        let delay = Duration::from_secs(settings.repl_diskless_sync_delay);
+        let max = settings.repl_diskless_sync_max_replicas as usize;
+        let enough = max > 0 && inner.waiting.len() >= max;
+        if oldest.elapsed() < delay && !enough {
+            return Some(WaitReason::DisklessDelay {
+                delay_secs: settings.repl_diskless_sync_delay,
+            });
+        }
+    }
+    None
+}
+
+/// An admission slot: one of `repl-max-concurrent-full-syncs`, taken when a replica is
+/// admitted and given back when it is dropped — when the transfer ends, or with the
+/// replica's start if the job fails or the replica went away before its transfer began.
+/// Never dropped under the queue's lock (its release takes it).
+pub struct TransferSlot(Arc<dyn SyncSource>);
+
+impl std::fmt::Debug for TransferSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TransferSlot")
+    }
+}
 
 impl Drop for TransferSlot {
     fn drop(&mut self) {
@@ -493,7 +588,7 @@ async fn run_job(
         let mark = random_id();
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut senders = Vec::new();
-        for w in batch {
+        for mut w in batch {
             let (tx, rx) = mpsc::channel::<Bytes>(32);
             let start = SyncStart {
                 replid: snap.replid.clone(),
@@ -505,6 +600,7 @@ async fn run_job(
                 },
                 snapshot_no,
                 keys,
+                slot: w.slot.take(),
             };
             if w.tx.send(start).is_ok() {
                 senders.push(tx);
@@ -593,13 +689,14 @@ async fn run_job(
     match written {
         Ok(Ok(len)) => {
             let rdb = Arc::new(DiskRdb { path, len });
-            for w in waiters {
+            for mut w in waiters {
                 let start = SyncStart {
                     replid: job.replid.clone(),
                     offset: job.offset,
                     payload: Payload::Disk(rdb.clone()),
                     snapshot_no: job.snapshot_no,
                     keys: job.keys,
+                    slot: w.slot.take(),
                 };
                 let _ = w.tx.send(start);
             }
@@ -1132,6 +1229,7 @@ async fn wait_for_snapshot(
             since: Instant::now(),
             tx,
             span: tracing::Span::current(),
+            slot: None,
         },
     );
     hub.full_syncs.schedule(host);
@@ -1140,13 +1238,58 @@ async fn wait_for_snapshot(
         Duration::from_secs(1),
     );
     let mut scheduler = tokio::time::interval(Duration::from_millis(100));
+    let mut held = HeldBy::default();
     loop {
         tokio::select! {
-            start = &mut rx => return start.map_err(|_| LinkError::new(AbortCode::SnapshotFailed, "the full sync job failed")),
+            start = &mut rx => {
+                held.admitted(hub, handoff.sync_id);
+                return start.map_err(|_| LinkError::new(AbortCode::SnapshotFailed, "the full sync job failed"));
+            }
             _ = tick.tick() => {
                 wr.write_all(b"\n").await.map_err(write_failed)?;
             }
-            _ = scheduler.tick() => hub.full_syncs.schedule(host),
+            _ = scheduler.tick() => {
+                hub.full_syncs.schedule(host);
+                let reason = hub.full_syncs.wait_reason(&host.settings(), handoff.id);
+                held.now(hub, handoff.sync_id, reason);
+            }
+        }
+    }
+}
+
+/// The rules that held one replica's full sync, told to the history, the events and the
+/// counters as they change (see [`WaitReason`]).
+#[derive(Debug, Default)]
+struct HeldBy {
+    /// The last rule seen holding it.
+    current: Option<WaitReason>,
+    /// Reasons already counted for this sync (by index).
+    counted: [bool; 3],
+    /// True once any rule held it.
+    ever: bool,
+}
+
+impl HeldBy {
+    /// The rule holding the sync now (`None`: nothing, it is about to be admitted — a
+    /// moment between a slot's release and the next admission, which changes nothing).
+    fn now(&mut self, hub: &super::Replication, sync_id: u64, reason: Option<WaitReason>) {
+        let Some(reason) = reason else { return };
+        if self.current == Some(reason) {
+            return;
+        }
+        self.current = Some(reason);
+        self.ever = true;
+        if !std::mem::replace(&mut self.counted[reason.index()], true) {
+            hub.full_syncs.count_held(reason);
+        }
+        info!(sync_id, reason = reason.code(), "full sync held: {reason}");
+        hub.hold_sync(sync_id, reason);
+    }
+
+    /// The job serving the sync started: its wait, if it had one, ends.
+    fn admitted(&self, hub: &super::Replication, sync_id: u64) {
+        if self.ever {
+            hub.admit_sync(sync_id);
         }
     }
 }
@@ -1156,10 +1299,10 @@ async fn transfer(
     host: &Arc<dyn SyncSource>,
     wr: &mut LinkWrite,
     handoff: &HandOff,
-    start: SyncStart,
+    mut start: SyncStart,
 ) -> LinkResult {
     let hub = host.hub();
-    let _slot = TransferSlot(host.clone());
+    let _slot = start.slot.take();
     let mut guard = LinkGuard::new(host, handoff);
     guard.in_full_sync = true;
     hub.enter_phase(handoff.sync_id, Phase::Transfer);

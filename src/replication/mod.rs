@@ -9,6 +9,7 @@
 //! trait that `command::State` implements.
 
 pub mod abort;
+pub mod admission;
 pub mod attach;
 pub mod backlog;
 pub mod events;
@@ -376,6 +377,20 @@ impl Replication {
             kind,
             reason,
         });
+    }
+
+    /// Session `id` (a master's full sync) waits for admission because of `reason`.
+    pub fn hold_sync(&self, id: u64, reason: admission::WaitReason) {
+        self.history.lock().hold(id, reason);
+        self.events.publish(Event::SyncQueued {
+            sync_id: id,
+            reason,
+        });
+    }
+
+    /// Session `id`'s snapshot job started: its wait for admission ends.
+    pub fn admit_sync(&self, id: u64) {
+        self.history.lock().admit(id);
     }
 
     /// Adds transferred bytes and keys to session `id`.

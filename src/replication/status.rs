@@ -180,4 +180,6 @@ pub struct ReplicationStatus {
     pub failover_counts: super::role::FailoverCounts,
     /// Counters.
     pub counters: SyncCounters,
+    /// Full syncs served as a master: admission slots and waiting replicas.
+    pub admission: super::admission::AdmissionStatus,
 }

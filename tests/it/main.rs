@@ -86,6 +86,8 @@ mod stream_props;
 /// Streams and consumer groups vs redis-server 7.0: replies byte for byte, blocking reads,
 /// replication both ways, RDB files and DUMP payloads.
 mod streams;
+/// Full syncs admitted under repl-max-concurrent-full-syncs, each wait told with its reason.
+mod sync_admission;
 /// TLS clients, certificates, suites and replication over TLS, side by side with Redis.
 mod tls;
 /// One trace per sync across both nodes (REPLCONF traceparent), exported over OTLP.

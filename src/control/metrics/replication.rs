@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 use super::encode::{Labels, Out};
 use super::ScrapeSlot;
 use crate::replication::abort::AbortCode;
+use crate::replication::admission::WaitReason;
 use crate::replication::history::SyncKind;
 use crate::replication::history::SyncOutcome;
 use crate::replication::psync::FullReason;
@@ -110,6 +111,34 @@ impl Collector for ReplicationCollector {
             "replikv_link_aborts",
             "Replication links that ended with an error since start, by our side and code (docs/metrics.md says what each code means and what to do).",
             &aborts,
+        )?;
+        let a = &r.admission;
+        let by_reason = |counts: [u64; 3]| -> Vec<(Labels, u64)> {
+            WaitReason::CODES
+                .iter()
+                .zip(counts)
+                .map(|(code, n)| (vec![("reason", code.to_string())], n))
+                .collect()
+        };
+        out.gauges(
+            "replikv_full_syncs_waiting",
+            "Replicas waiting now for a full-sync snapshot, by the rule holding them (diskless_delay, disk_snapshot_busy, concurrency_cap).",
+            &by_reason(a.waiting),
+        )?;
+        out.counters(
+            "replikv_full_syncs_held",
+            "Full syncs held for admission since start, by rule (a sync held by two rules in turn counts under each).",
+            &by_reason(a.held_total),
+        )?;
+        out.gauge(
+            "replikv_full_syncs_transferring",
+            "Full-sync transfers running now (each holds an admission slot).",
+            a.transfers,
+        )?;
+        out.gauge(
+            "replikv_full_syncs_max_concurrent",
+            "repl-max-concurrent-full-syncs (0: no cap).",
+            a.cap,
         )?;
         out.gauge(
             "redis_replica_partial_resync_accepted",

@@ -1,0 +1,180 @@
+//! Admission of full syncs on a master: `repl-max-concurrent-full-syncs` holds a storm of
+//! replicas to its cap, every replica still links, and each wait is told with its reason in
+//! the sync history, the `sync_queued` event, `/v1/replication` and `/metrics`.
+
+use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::control::{open_event_stream, Http};
+use crate::harness::repl::{info_field, start, start_replica, wait_link_up};
+use crate::harness::{wait_until, Kind, Node, Value};
+
+/// Keys on the master, and the save delay per key (µs): each transfer lasts about a
+/// second, long enough for the replicas started after the first to find the slot taken.
+const KEYS: usize = 2_000;
+const KEY_DELAY_US: &str = "500";
+const REPLICAS: usize = 3;
+
+/// Starts a master capped at one transfer at a time (`diskless` or disk-based), fills it,
+/// starts [`REPLICAS`] replicas together and checks what the operator sees.
+fn capped_storm(diskless: &str) {
+    let master = start(
+        Kind::Replikv,
+        &[
+            "--repl-max-concurrent-full-syncs",
+            "1",
+            "--repl-diskless-sync",
+            diskless,
+            "--rdb-key-save-delay",
+            KEY_DELAY_US,
+        ],
+    );
+    let mut c = master.conn();
+    for chunk in 0..(KEYS / 500) {
+        let mut args: Vec<String> = vec!["MSET".into()];
+        for i in 0..500 {
+            args.push(format!("key:{}", chunk * 500 + i));
+            args.push("v".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(c.cmd(&args), Value::Simple("OK".into()));
+    }
+    let mut events = open_event_stream(&master, Duration::from_millis(500));
+
+    // Samples the admission state while the storm runs.
+    let sampling = Arc::new(AtomicBool::new(true));
+    let flag = sampling.clone();
+    let http_port = master.http_port;
+    let sampler = std::thread::spawn(move || {
+        let http = Http::on_port(http_port);
+        let (mut most_transfers, mut most_capped) = (0, 0);
+        while flag.load(Ordering::Relaxed) {
+            let state = http.get("/v1/replication").json();
+            let admission = &state["full_sync_admission"];
+            assert_eq!(admission["max_concurrent"], 1, "{admission}");
+            most_transfers =
+                most_transfers.max(admission["transfers"].as_u64().expect("transfers"));
+            most_capped = most_capped.max(
+                admission["waiting"]["concurrency_cap"]
+                    .as_u64()
+                    .expect("waiting"),
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (most_transfers, most_capped)
+    });
+
+    let replicas: Vec<Node> = (0..REPLICAS)
+        .map(|_| start_replica(Kind::Replikv, &master, &[]))
+        .collect();
+    for r in &replicas {
+        wait_link_up(r, Duration::from_secs(60));
+    }
+    sampling.store(false, Ordering::Relaxed);
+    let (most_transfers, most_capped) = sampler.join().expect("sampler");
+    assert_eq!(
+        most_transfers, 1,
+        "at most one transfer ran at a time, and one did"
+    );
+    assert!(most_capped >= 1, "replicas were seen waiting at the cap");
+    for r in &replicas {
+        assert_eq!(r.conn().cmd(&["DBSIZE"]), Value::Int(KEYS as i64));
+    }
+    assert_eq!(
+        info_field(&master, "stats", "replikv_full_sync_snapshots"),
+        REPLICAS.to_string(),
+        "one transfer at a time: each replica got its own snapshot"
+    );
+
+    // The history: every full sync on the master; those that waited say why and how long.
+    // The master ends a session once its replica's stream starts, a moment after the
+    // replica reports its link up.
+    let http = Http::new(&master);
+    let master_syncs = || -> Vec<serde_json::Value> {
+        let list = http.get("/v1/replication/syncs?side=master").json();
+        list["syncs"].as_array().expect("syncs").clone()
+    };
+    wait_until(
+        Duration::from_secs(20),
+        "every master session to end",
+        || master_syncs().iter().all(|s| s["outcome"] != "in_progress"),
+    );
+    let syncs = master_syncs();
+    assert_eq!(syncs.len(), REPLICAS, "{syncs:?}");
+    let held: Vec<&serde_json::Value> = syncs.iter().filter(|s| !s["queue"].is_null()).collect();
+    assert!(
+        held.len() >= REPLICAS - 1,
+        "every replica but the first waited for the slot: {syncs:?}"
+    );
+    for s in &held {
+        let q = &s["queue"];
+        assert_eq!(q["reason_code"], "concurrency_cap", "{s}");
+        assert_eq!(
+            q["reason"],
+            "repl-max-concurrent-full-syncs (1) transfers are running; waiting for one to end"
+        );
+        assert!(q["waited_ms"].as_u64().expect("waited_ms") > 0, "{s}");
+        assert_eq!(s["outcome"], "succeeded", "{s}");
+    }
+
+    // The events: one `sync_queued` per held sync, with the same reason.
+    let mut queued = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match events.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    let event: serde_json::Value = serde_json::from_str(data).expect("event");
+                    if event["type"] == "sync_queued" {
+                        queued.push(event);
+                    }
+                }
+            }
+        }
+    }
+    let held_ids: Vec<&serde_json::Value> = held.iter().map(|s| &s["id"]).collect();
+    let queued_ids: Vec<&serde_json::Value> = queued.iter().map(|e| &e["sync_id"]).collect();
+    assert_eq!(
+        queued_ids,
+        held_ids.iter().rev().copied().collect::<Vec<_>>(),
+        "{queued:?}"
+    );
+    assert!(queued.iter().all(|e| e["reason_code"] == "concurrency_cap"));
+
+    // The metrics: the holds counted by reason, nothing waiting or running any more.
+    let metrics = http.get("/metrics").body;
+    let series = |name: &str| -> String {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .rsplit(' ')
+            .next()
+            .expect("value")
+            .to_string()
+    };
+    assert_eq!(
+        series("replikv_full_syncs_held_total{reason=\"concurrency_cap\"}"),
+        held.len().to_string()
+    );
+    assert_eq!(
+        series("replikv_full_syncs_waiting{reason=\"concurrency_cap\"}"),
+        "0"
+    );
+    assert_eq!(series("replikv_full_syncs_transferring "), "0");
+    assert_eq!(series("replikv_full_syncs_max_concurrent "), "1");
+}
+
+#[test]
+fn a_capped_diskless_storm_is_admitted_in_turn_and_says_why() {
+    capped_storm("yes");
+}
+
+#[test]
+fn a_capped_disk_based_storm_is_admitted_in_turn_and_says_why() {
+    capped_storm("no");
+}
