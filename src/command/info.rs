@@ -369,6 +369,16 @@ fn persistence(snap: &ServerSnapshot, s: &mut String) {
         field!(s, "aof_pending_bio_fsync", aof.pending_fsync);
         field!(s, "aof_delayed_fsync", aof.delayed_fsync);
     }
+    // While a load runs (blocking or beside the old dataset), as Redis.
+    if let Some(load) = &p.load {
+        field!(s, "loading_start_time", load.started_ms / 1000);
+        field!(s, "loading_total_bytes", load.total_bytes);
+        field!(s, "loading_rdb_used_mem", load.rdb_used_mem);
+        field!(s, "loading_loaded_bytes", load.loaded_bytes);
+        field!(s, "loading_loaded_perc", format!("{:.2}", load.percent()));
+        field!(s, "loading_eta_seconds", load.eta_seconds(snap.taken_at_ms));
+        field!(s, "replikv_loading_keys_loaded", load.keys);
+    }
 }
 
 fn stats(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {

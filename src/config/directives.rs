@@ -1645,6 +1645,19 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Serve reads while the link to the master is down.",
     },
     Directive {
+        name: "replica-serve-while-loading",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.replica_serve_while_loading),
+        set: |s, a| {
+            s.replica_serve_while_loading = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "replikv: keep serving reads from the old dataset while a full sync loads, in every load mode (no: only repl-diskless-load swapdb of the same history, as Redis).",
+    },
+    Directive {
         name: "replica-read-only",
         alias: Some("slave-read-only"),
         default: "yes",

@@ -353,6 +353,9 @@ pub struct Settings {
     pub masteruser: String,
     /// `replica-serve-stale-data`.
     pub replica_serve_stale_data: bool,
+    /// `replica-serve-while-loading` (replikv's own): every full sync's load keeps the old
+    /// dataset serving reads (async loading), not only Redis's swapdb of the same history.
+    pub replica_serve_while_loading: bool,
     /// `replica-read-only`.
     pub replica_read_only: bool,
     /// `repl-diskless-sync`.
@@ -548,6 +551,7 @@ impl Settings {
             masterauth: String::new(),
             masteruser: String::new(),
             replica_serve_stale_data: false,
+            replica_serve_while_loading: false,
             replica_read_only: false,
             repl_diskless_sync: false,
             repl_diskless_sync_delay: 0,

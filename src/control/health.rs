@@ -121,6 +121,7 @@ mod tests {
                 phase: None,
                 repl_offset: 0,
                 read_repl_offset: 0,
+                load: None,
             }),
             failover: FailoverState::NoFailover,
             epoch: 0,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::rdb::progress::LoadFigures;
 use crate::replication::admission::AdmissionStatus;
 use crate::replication::history::{PhaseRecord, QueueRecord, SyncOutcome};
 use crate::replication::status::{
@@ -264,6 +265,41 @@ pub struct SyncProgress {
     pub read_bytes: u64,
     /// The current sync phase (`connect`, `handshake`, `psync`, `receive`, `load`, `catchup`...).
     pub phase: Option<String>,
+    /// The load of the snapshot, while it runs (it overlaps the receive when the payload
+    /// is streamed into the parser); `null` otherwise.
+    pub load: Option<LoadProgress>,
+}
+
+/// How far a replica's load of its master's snapshot has got (INFO `loading_*`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LoadProgress {
+    /// When the load started.
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    /// Bytes of the payload; `null` when unknown (a streamed payload without a length).
+    pub total_bytes: Option<u64>,
+    /// Bytes parsed so far.
+    pub loaded_bytes: u64,
+    /// Keys loaded so far.
+    pub keys_loaded: u64,
+    /// Percent done (against the snapshot's `used-mem` when the size is unknown, then
+    /// capped at 99.99), as INFO `loading_loaded_perc`.
+    pub percent: f64,
+    /// Seconds left at the pace so far, as INFO `loading_eta_seconds`.
+    pub eta_seconds: u64,
+}
+
+impl LoadProgress {
+    fn of(f: &LoadFigures, now_ms: i64) -> LoadProgress {
+        LoadProgress {
+            started_at: rfc3339_ms(f.started_ms),
+            total_bytes: (f.total_bytes > 0).then_some(f.total_bytes),
+            loaded_bytes: f.loaded_bytes,
+            keys_loaded: f.keys,
+            percent: (f.percent() * 100.0).round() / 100.0,
+            eta_seconds: f.eta_seconds(now_ms),
+        }
+    }
 }
 
 /// The link to our master (replicas only).
@@ -317,6 +353,10 @@ impl From<&MasterLinkStatus> for MasterLink {
                 total_bytes: u64::try_from(m.sync_total_bytes).ok(),
                 read_bytes: m.sync_read_bytes,
                 phase: m.phase.map(|p| p.as_str().to_string()),
+                load: m
+                    .load
+                    .as_ref()
+                    .map(|f| LoadProgress::of(f, crate::replication::history::unix_ms())),
             },
             repl_offset: m.repl_offset,
             read_repl_offset: m.read_repl_offset,

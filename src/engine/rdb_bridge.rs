@@ -41,10 +41,14 @@ pub fn write_rdb(
 }
 
 /// Loads a master's RDB into a new dataset; already-expired keys are kept (the master's
-/// DELs will come), as a Redis replica does.
+/// DELs will come), as a Redis replica does. Its progress goes to
+/// [`State::load_progress`] (begun and ended with the loading state).
 pub fn load_rdb(state: &State, input: &mut dyn io::Read) -> Result<LoadedDataset, String> {
     let settings = state.settings();
-    let opts = load_options(&settings, true);
+    let opts = rdb::LoadOptions {
+        progress: Some(state.load_progress.clone()),
+        ..load_options(&settings, true)
+    };
     let loaded = rdb::load(input, &opts).map_err(|e| match e.offset() {
         // Redis's wording for an RDB it cannot read, which operators' tools look for.
         Some(off) => format!("Internal error in RDB reading offset {off}: {e}"),

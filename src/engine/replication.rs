@@ -179,6 +179,7 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
             },
             sync_in_progress: l.state == LinkState::Transfer,
             sync_total_bytes: l.sync_total_bytes,
+            load: state.load_progress.figures(),
             sync_read_bytes: l.sync_read_bytes,
             phase: l.phase,
             repl_offset: if repl.active || up {
@@ -552,10 +553,18 @@ impl Follower for State {
         close_master_session(self, &mut engine);
     }
 
-    fn set_loading(&self, loading: Loading) {
+    fn set_loading(&self, loading: Loading, total_bytes: Option<u64>) {
         let mut engine = self.engine.lock();
         engine.loading = loading == Loading::Blocking;
         engine.async_loading = loading == Loading::Async;
+        // Under the engine lock, with the flags: INFO shows `loading_*` exactly while
+        // `loading` or `async_loading` is 1, as Redis.
+        match loading {
+            Loading::Off => self.load_progress.end(),
+            _ => self
+                .load_progress
+                .begin(total_bytes, crate::keyspace::now_ms()),
+        }
     }
 
     fn dataset_is_empty(&self) -> bool {

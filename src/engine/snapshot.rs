@@ -108,6 +108,8 @@ pub struct PersistenceFigures {
     pub last_load_keys_loaded: u64,
     /// rdb_last_load_keys_expired.
     pub last_load_keys_expired: u64,
+    /// The running load of a master's snapshot (INFO `loading_*`), if any.
+    pub load: Option<crate::rdb::progress::LoadFigures>,
     /// The append-only file's figures.
     pub aof: AofFigures,
 }
@@ -211,6 +213,7 @@ impl ServerSnapshot {
     /// Redis's RDB child does for a full sync (disk-based or diskless).
     fn fill_sync_snapshots(&mut self, state: &State) {
         let p = &mut self.persistence;
+        p.load = state.load_progress.figures();
         if p.bgsave_in_progress {
             return;
         }
@@ -287,6 +290,7 @@ impl ServerSnapshot {
             saves: e.rdb.saves,
             last_load_keys_loaded: e.rdb.last_load_keys_loaded,
             last_load_keys_expired: e.rdb.last_load_keys_expired,
+            load: None,
             aof: AofFigures {
                 enabled: e.aof.state != super::aof::AofState::Off,
                 rewrite_in_progress: e.aof.rewrite.is_some(),

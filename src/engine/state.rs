@@ -103,6 +103,8 @@ pub struct State {
     pub shutdown: watch::Sender<bool>,
     /// Replication hub: sync history, events, replicas, our master link.
     pub repl: Arc<Replication>,
+    /// How far the running load of a master's snapshot has got (INFO `loading_*`).
+    pub load_progress: Arc<crate::rdb::progress::LoadProgress>,
     /// A weak handle to ourselves, to hand `Arc<State>` to tasks started from commands.
     me: std::sync::OnceLock<std::sync::Weak<State>>,
     /// The session that applies our master's stream (replica side), with the stream bytes
@@ -163,6 +165,7 @@ impl State {
             ports: Mutex::new(BoundPorts::default()),
             shutdown,
             repl: Arc::new(Replication::new(settings_history, backlog)),
+            load_progress: Arc::default(),
             me: std::sync::OnceLock::new(),
             master_session: Mutex::new(None),
             run_command,

@@ -1110,7 +1110,12 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                         aux.redis_ver = Some(String::from_utf8_lossy(&value).into_owned())
                     }
                     b"ctime" => aux.ctime = aux_int(&value),
-                    b"used-mem" => aux.used_mem = aux_int(&value),
+                    b"used-mem" => {
+                        aux.used_mem = aux_int(&value);
+                        if let (Some(p), Some(used)) = (&opts.progress, aux.used_mem) {
+                            p.note_used_mem(used.max(0) as u64);
+                        }
+                    }
                     b"repl-stream-db" => aux.repl_stream_db = aux_int(&value),
                     b"repl-id" if value.len() == 40 => {
                         aux.repl_id = Some(String::from_utf8_lossy(&value).into_owned())
@@ -1176,6 +1181,9 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                 }
                 expire_at = NO_EXPIRE;
                 idle = None;
+                if let Some(p) = &opts.progress {
+                    p.advance(inp.offset(), stats.keys_loaded);
+                }
                 opts.key_delay.pause();
             }
         }

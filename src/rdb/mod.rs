@@ -41,6 +41,7 @@ pub mod encode;
 pub mod encodings;
 pub mod file;
 pub mod lzf;
+pub mod progress;
 
 use crate::keyspace::{EncodingLimits, Keyspace};
 
@@ -354,6 +355,8 @@ pub struct LoadOptions {
     pub total_len: Option<u64>,
     /// `key-load-delay`: a pause after each key (tests use it to make a load last).
     pub key_delay: KeyDelay,
+    /// Where the loader publishes how far it has got (INFO `loading_*`).
+    pub progress: Option<std::sync::Arc<progress::LoadProgress>>,
 }
 
 impl LoadOptions {
@@ -368,6 +371,7 @@ impl LoadOptions {
             verify_checksum: true,
             total_len: None,
             key_delay: KeyDelay::default(),
+            progress: None,
         }
     }
 }

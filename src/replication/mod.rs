@@ -144,7 +144,8 @@ pub trait SyncSource: Host {
 /// keyspace, the position a PSYNC asks from, and the few server states the link drives
 /// (link up/down gates, the master client, `-LOADING`, the failover hand-over's answer).
 pub trait Follower: Host {
-    /// Parses an RDB into a new dataset (off the engine lock, on a blocking thread).
+    /// Parses an RDB into a new dataset (off the engine lock, on a blocking thread),
+    /// publishing its progress to the load [`Follower::set_loading`] started.
     fn load_rdb(&self, input: &mut dyn io::Read) -> Result<LoadedDataset, String>;
     /// Installs a loaded dataset and adopts the master's replication id and offset.
     fn install_dataset(&self, data: LoadedDataset, replid: &str, offset: u64);
@@ -175,8 +176,9 @@ pub trait Follower: Host {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
     /// Unregisters the master client when the link ends.
     fn close_master_client(&self);
-    /// Sets or clears the dataset-loading state.
-    fn set_loading(&self, loading: Loading);
+    /// Sets or clears the dataset-loading state; a load of `total_bytes` (`None`:
+    /// unknown) starts its published progress with it, and ends it with the state.
+    fn set_loading(&self, loading: Loading, total_bytes: Option<u64>);
     /// The port we announce to our master (`replica-announce-port`, else the bound port:
     /// the TLS one under `tls-replication`, as Redis).
     fn announced_port(&self) -> u16;

@@ -614,12 +614,19 @@ async fn full_sync(
         DisklessLoad::OnEmptyDb => host.dataset_is_empty(),
         DisklessLoad::Swapdb => true,
     };
-    // While a streamed load runs, the old dataset keeps serving reads only when it is an
-    // earlier point of the same history (same replication id), as Redis's async loading;
-    // otherwise (an empty dataset, or another master's data) clients get -LOADING.
-    let serve_old = streaming
-        && settings.repl_diskless_load == DisklessLoad::Swapdb
-        && host.repl_position().replid.eq_ignore_ascii_case(replid);
+    // Every load goes into a new dataset beside the old one. As Redis's async loading, the
+    // old dataset keeps serving reads while a swapdb load of the same history (same
+    // replication id) runs; `replica-serve-while-loading yes` extends that to every load
+    // (disk-based, on-empty-db, another master's history). Otherwise clients get -LOADING.
+    let serve_old = settings.replica_serve_while_loading
+        || (streaming
+            && settings.repl_diskless_load == DisklessLoad::Swapdb
+            && host.repl_position().replid.eq_ignore_ascii_case(replid));
+    let load_mode = if serve_old {
+        Loading::Async
+    } else {
+        Loading::Blocking
+    };
     // The log lines of a full sync are Redis's, in its order: operators' tools and Redis's
     // own tests look for them.
     // Redis's words: "receiving N bytes from master to disk", "receiving streamed RDB
@@ -645,14 +652,11 @@ async fn full_sync(
         // Parse straight off the socket into a new dataset: the load overlaps the receive.
         info!("{LOADING_LINE}");
         let load_span = load_span();
-        let _loading = LoadingFlag::raise(
-            host,
-            if serve_old {
-                Loading::Async
-            } else {
-                Loading::Blocking
-            },
-        );
+        let known_total = match &framing {
+            Framing::Len(n) => Some(*n),
+            Framing::Eof(_) => None,
+        };
+        let _loading = LoadingFlag::raise(host, load_mode, known_total);
         let (tx, rx) = mpsc::channel::<Bytes>(64);
         let loader_host = host.clone();
         let loader = tokio::task::spawn_blocking(move || {
@@ -739,7 +743,7 @@ async fn full_sync(
         }
         hub.enter_phase(sync_id, Phase::Load);
         fault::at(Side::Replica, Phase::Load).await?;
-        let _loading = LoadingFlag::raise(host, Loading::Blocking);
+        let _loading = LoadingFlag::raise(host, load_mode, Some(bytes));
         info!("{LOADING_LINE}");
         let load_span = load_span();
         let loader_host = host.clone();
@@ -824,15 +828,15 @@ fn refuse_empty(host: &Arc<dyn Follower>, loaded: &super::LoadedDataset, replid:
 struct LoadingFlag<'a>(&'a Arc<dyn Follower>);
 
 impl<'a> LoadingFlag<'a> {
-    fn raise(host: &'a Arc<dyn Follower>, mode: Loading) -> Self {
-        host.set_loading(mode);
+    fn raise(host: &'a Arc<dyn Follower>, mode: Loading, total_bytes: Option<u64>) -> Self {
+        host.set_loading(mode, total_bytes);
         LoadingFlag(host)
     }
 }
 
 impl Drop for LoadingFlag<'_> {
     fn drop(&mut self) {
-        self.0.set_loading(Loading::Off);
+        self.0.set_loading(Loading::Off, None);
     }
 }
 

@@ -89,6 +89,9 @@ pub struct MasterLinkStatus {
     pub repl_offset: i64,
     /// Offset of the stream read so far.
     pub read_repl_offset: i64,
+    /// The load of the master's snapshot running now (it overlaps the receive when the
+    /// payload is streamed into the parser), if any.
+    pub load: Option<crate::rdb::progress::LoadFigures>,
 }
 
 /// The backlog.

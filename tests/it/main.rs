@@ -46,6 +46,8 @@ mod limits;
 mod link_aborts;
 /// Link loss and stalls in every sync phase on both sides, through the fault points.
 mod link_faults;
+/// Reads on a replica while it loads a full sync: served throughout, or -LOADING as Redis.
+mod load_reads;
 /// maxmemory: the limit, each eviction policy, -OOM, evictions on replicas, LFU.
 mod maxmemory;
 /// MIGRATE between replikv and redis-server 7.0 both ways: replies, keys moved, replicas.

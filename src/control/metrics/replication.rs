@@ -346,6 +346,23 @@ impl Collector for ReplicationCollector {
             "Snapshot bytes received in the current full sync.",
             &rows(link.map(|m| m.sync_read_bytes as i64)),
         )?;
+        let now = crate::replication::history::unix_ms();
+        let load = link.and_then(|m| m.load);
+        out.gauges(
+            "replikv_master_sync_loaded_bytes",
+            "Snapshot bytes loaded so far by the load running now (absent when none runs).",
+            &rows(load.map(|f| f.loaded_bytes as i64)),
+        )?;
+        out.gauges(
+            "replikv_master_sync_loaded_keys",
+            "Keys loaded so far by the load running now (absent when none runs).",
+            &rows(load.map(|f| f.keys as i64)),
+        )?;
+        out.gauges(
+            "replikv_master_sync_eta_seconds",
+            "Seconds the running load has left at its pace so far, as INFO loading_eta_seconds (absent when none runs).",
+            &rows(load.map(|f| f.eta_seconds(now) as i64)),
+        )?;
         out.gauges(
             "replikv_master_sync_total_bytes",
             "Snapshot bytes expected in the current full sync (-1 unknown).",
