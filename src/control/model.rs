@@ -912,7 +912,8 @@ impl ToSchema for SseMessage {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReplicationEvent {
     /// `status` (first, with `state`), then `link_up`, `link_down`, `sync_started`,
-    /// `phase_changed`, `sync_kind_decided`, `sync_queued`, `sync_finished`, `role_changed`,
+    /// `phase_changed`, `sync_kind_decided`, `sync_queued`, `sync_progress`, `sync_finished`,
+    /// `role_changed`,
     /// `failover_step`, or `lagged` (this stream fell behind and missed events).
     #[serde(rename = "type")]
     pub kind: String,
@@ -932,6 +933,16 @@ pub struct ReplicationEvent {
     /// `disk_snapshot_busy`, `concurrency_cap`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<String>,
+    /// `sync_progress`: snapshot bytes received so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_bytes: Option<u64>,
+    /// `sync_progress`: snapshot bytes expected, when the master said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_bytes: Option<u64>,
+    /// `sync_progress`: the load, once it runs (it overlaps the receive when the payload
+    /// is streamed into the parser).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadProgress>,
     /// Sync session id (`/v1/replication/syncs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_id: Option<u64>,
@@ -981,6 +992,9 @@ impl ReplicationEvent {
             port: None,
             reason: None,
             reason_code: None,
+            received_bytes: None,
+            total_bytes: None,
+            load: None,
             sync_id: None,
             trace_id: None,
             side: None,
@@ -1046,6 +1060,17 @@ impl ReplicationEvent {
                 e.sync_id = Some(*sync_id);
                 e.sync_kind = Some(kind.as_str().to_string());
                 e.reason = reason.clone();
+            }
+            Event::SyncProgress {
+                sync_id,
+                received_bytes,
+                total_bytes,
+                load,
+            } => {
+                e.sync_id = Some(*sync_id);
+                e.received_bytes = Some(*received_bytes);
+                e.total_bytes = *total_bytes;
+                e.load = load.as_ref().map(|f| LoadProgress::of(f, at_ms));
             }
             Event::SyncQueued { sync_id, reason } => {
                 e.sync_id = Some(*sync_id);

@@ -381,6 +381,10 @@ impl Follower for State {
         super::rdb_bridge::load_rdb(self, input)
     }
 
+    fn load_figures(&self) -> Option<crate::rdb::progress::LoadFigures> {
+        self.load_progress.figures()
+    }
+
     fn install_dataset(&self, data: LoadedDataset, replid: &str, offset: u64) {
         let mut engine = self.engine.lock();
         let e = &mut *engine;

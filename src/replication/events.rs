@@ -6,6 +6,7 @@ use tokio::sync::broadcast;
 use super::history::SyncKind;
 use super::phase::{Phase, Side};
 use super::status::Role;
+use crate::rdb::progress::LoadFigures;
 
 /// Something that happened to replication.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,17 @@ pub enum Event {
         /// The rule holding it.
         reason: super::admission::WaitReason,
     },
+    /// A replica's full sync, once a second while it receives and loads the snapshot.
+    SyncProgress {
+        /// History id.
+        sync_id: u64,
+        /// Snapshot bytes received.
+        received_bytes: u64,
+        /// Snapshot bytes expected (`None`: unknown, a streamed payload).
+        total_bytes: Option<u64>,
+        /// The load, once it runs: bytes parsed, keys loaded, seconds left.
+        load: Option<LoadFigures>,
+    },
     /// A session ended.
     SyncFinished {
         /// History id.
@@ -96,6 +108,7 @@ impl Event {
             Event::PhaseChanged { .. } => "phase_changed",
             Event::SyncKindDecided { .. } => "sync_kind_decided",
             Event::SyncQueued { .. } => "sync_queued",
+            Event::SyncProgress { .. } => "sync_progress",
             Event::SyncFinished { .. } => "sync_finished",
             Event::RoleChanged { .. } => "role_changed",
             Event::FailoverStep { .. } => "failover_step",

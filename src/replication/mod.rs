@@ -147,6 +147,8 @@ pub trait Follower: Host {
     /// Parses an RDB into a new dataset (off the engine lock, on a blocking thread),
     /// publishing its progress to the load [`Follower::set_loading`] started.
     fn load_rdb(&self, input: &mut dyn io::Read) -> Result<LoadedDataset, String>;
+    /// The running load's progress, if a load runs.
+    fn load_figures(&self) -> Option<crate::rdb::progress::LoadFigures>;
     /// Installs a loaded dataset and adopts the master's replication id and offset.
     fn install_dataset(&self, data: LoadedDataset, replid: &str, offset: u64);
     /// True when every database is empty (`repl-diskless-load on-empty-db`).

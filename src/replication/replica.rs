@@ -569,6 +569,7 @@ async fn full_sync(
     let hub = host.hub();
     let settings = host.settings();
     hub.enter_phase(sync_id, Phase::Receive);
+    let _progress = report_progress(host, sync_id, generation);
     fault::at(Side::Replica, Phase::Receive).await?;
     let header = loop {
         let line = conn.line().await?;
@@ -793,6 +794,46 @@ async fn full_sync(
     let ack = offset.to_string();
     send(wr, &[b"REPLCONF", b"ACK", ack.as_bytes()]).await?;
     Ok(())
+}
+
+/// Publishes a `sync_progress` event once a second while the full sync receives and loads
+/// its snapshot, until the returned guard is dropped.
+fn report_progress(host: &Arc<dyn Follower>, sync_id: u64, generation: u64) -> AbortOnDrop {
+    let host = host.clone();
+    AbortOnDrop(tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        loop {
+            tick.tick().await;
+            let hub = host.hub();
+            let Some((received_bytes, total)) = hub
+                .role
+                .lock()
+                .link()
+                .filter(|l| l.generation == generation)
+                .map(|l| (l.sync_read_bytes, l.sync_total_bytes))
+            else {
+                return;
+            };
+            hub.events.publish(Event::SyncProgress {
+                sync_id,
+                received_bytes,
+                total_bytes: u64::try_from(total).ok().filter(|t| *t > 0),
+                load: host.load_figures(),
+            });
+        }
+    }))
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Ends a phase span, with the figure it moved when it succeeded.

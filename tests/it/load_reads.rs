@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::control::Http;
+use std::io::BufRead;
+
+use crate::control::{open_event_stream, Http};
 use crate::harness::repl::{info, info_field, start, wait_link_up};
 use crate::harness::{Conn, Kind, Value};
 
@@ -29,6 +31,8 @@ struct Reads {
     infos: Vec<HashMap<String, String>>,
     /// `master_link.sync.load` of `GET /v1/replication` while the load ran (replikv).
     api: Vec<serde_json::Value>,
+    /// The `sync_progress` events of the sync (replikv).
+    progress_events: Vec<serde_json::Value>,
 }
 
 impl Reads {
@@ -60,7 +64,7 @@ impl Reads {
 }
 
 /// A replica of `kind` holding its own data (`mykey` among them) is pointed at a new master
-/// of 200k keys, its load slowed a little (`key-load-delay -10`: 1 µs on one key in ten) so
+/// of 200k keys, its load slowed a little (`key-load-delay -5`: 1 µs on one key in five) so
 /// that it is seen; a reader GETs `mykey` every 2 ms throughout.
 fn reads_while_loading(kind: Kind, load: &str, extra: &[&str]) -> Reads {
     let master = start(kind, &["--save", ""]);
@@ -79,7 +83,7 @@ fn reads_while_loading(kind: Kind, load: &str, extra: &[&str]) -> Reads {
         "--repl-diskless-load",
         load,
         "--key-load-delay",
-        "-10",
+        "-5",
     ];
     args.extend_from_slice(extra);
     let replica = start(kind, &args);
@@ -105,6 +109,8 @@ fn reads_while_loading(kind: Kind, load: &str, extra: &[&str]) -> Reads {
         replies
     });
 
+    let mut events =
+        (kind == Kind::Replikv).then(|| open_event_stream(&replica, Duration::from_millis(300)));
     let port = master.port.to_string();
     r.cmd(&["REPLICAOF", "127.0.0.1", &port]);
     let mut watcher = replica.conn();
@@ -137,11 +143,25 @@ fn reads_while_loading(kind: Kind, load: &str, extra: &[&str]) -> Reads {
     reading.store(false, Ordering::Relaxed);
     let replies = reader.join().expect("reader");
     assert_eq!(r.cmd(&["DBSIZE"]), Value::Int(MASTER_KEYS), "{kind:?}");
+    let mut progress_events = Vec::new();
+    if let Some(events) = events.as_mut() {
+        let mut line = String::new();
+        while matches!(events.read_line(&mut line), Ok(n) if n > 0) {
+            if let Some(data) = line.strip_prefix("data: ") {
+                let event: serde_json::Value = serde_json::from_str(data).expect("event");
+                if event["type"] == "sync_progress" {
+                    progress_events.push(event);
+                }
+            }
+            line.clear();
+        }
+    }
     Reads {
         replies,
         load: window,
         infos,
         api,
+        progress_events,
     }
 }
 
@@ -280,5 +300,22 @@ fn assert_progress(reads: &Reads, load: &str) {
             "{v}"
         );
         assert!(v["eta_seconds"].is_u64() && v["percent"].is_number(), "{v}");
+    }
+    // The load lasts about two seconds: at least one event a second came with it.
+    let loads: Vec<&serde_json::Value> = reads
+        .progress_events
+        .iter()
+        .filter(|e| !e["load"].is_null())
+        .collect();
+    assert!(
+        !loads.is_empty(),
+        "{load}: sync_progress events: {:?}",
+        reads.progress_events
+    );
+    for e in &reads.progress_events {
+        assert!(e["received_bytes"].is_u64() && e["sync_id"].is_u64(), "{e}");
+    }
+    for e in loads {
+        assert!(e["load"]["keys_loaded"].is_u64(), "{e}");
     }
 }
