@@ -30,7 +30,7 @@ use super::history::{unix_ms, SyncOutcome};
 use super::log::random_id;
 use super::phase::{Phase, Side};
 use super::status::{ReplicaState, ReplicaStatus};
-use super::{LinkRead, LinkWrite, RdbStats, SyncSource};
+use super::{AbortOnDrop, LinkRead, LinkWrite, RdbStats, SyncSource};
 use crate::config::{LimitBreach, Settings};
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, RequestParser};
@@ -720,15 +720,6 @@ async fn run_job(
 }
 
 const CHUNK: usize = 64 * 1024;
-
-/// Aborts a task when dropped (the watcher of a job ends with the job).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// Sets `stop` once no replica the job serves is connected any more, as Redis kills an RDB
 /// child that nobody waits for: the replicas of a storm that went away do not leave the

@@ -429,6 +429,16 @@ impl Replication {
     }
 }
 
+/// Aborts a task when dropped: a helper task (a job's watcher, a progress reporter) ends
+/// with whatever owns it.
+pub(crate) struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// What a replica's full-sync load does to its clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Loading {

@@ -24,7 +24,7 @@ use super::fault;
 use super::history::{unix_ms, SyncKind, SyncOutcome};
 use super::log::encode;
 use super::phase::{Phase, Side};
-use super::{CachedMaster, Follower, LinkRead, LinkState, LinkWrite, Loading};
+use super::{AbortOnDrop, CachedMaster, Follower, LinkRead, LinkState, LinkWrite, Loading};
 use crate::config::DisklessLoad;
 use crate::resp::RequestParser;
 
@@ -825,15 +825,6 @@ fn report_progress(host: &Arc<dyn Follower>, sync_id: u64, generation: u64) -> A
             });
         }
     }))
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Ends a phase span, with the figure it moved when it succeeded.

@@ -319,3 +319,44 @@ fn assert_progress(reads: &Reads, load: &str) {
         assert!(e["load"]["keys_loaded"].is_u64(), "{e}");
     }
 }
+
+/// `replica-serve-stale-data no` keeps Redis's answer whatever the load does: reads get
+/// -MASTERDOWN until the link is up, from replikv serving while loading as from Redis.
+#[test]
+fn with_serve_stale_data_no_reads_get_masterdown_as_redis() {
+    let masterdown = Value::Error(
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into(),
+    );
+    for (kind, extra) in [
+        (
+            Kind::Replikv,
+            &[
+                "--replica-serve-stale-data",
+                "no",
+                "--replica-serve-while-loading",
+                "yes",
+            ][..],
+        ),
+        (Kind::Redis, &["--replica-serve-stale-data", "no"][..]),
+    ] {
+        let reads = reads_while_loading(kind, "disabled", extra);
+        let errors = reads.errors();
+        assert!(
+            !errors.is_empty(),
+            "{kind:?}: reads refused during the sync"
+        );
+        assert!(
+            errors.iter().all(|e| **e == masterdown),
+            "{kind:?}: {errors:?}"
+        );
+        // Redis blocks while it loads (a reply or none in that window); replikv answers.
+        if kind == Kind::Replikv {
+            let during = reads.during_load();
+            assert!(!during.is_empty(), "reads during the load");
+            assert!(
+                during.iter().all(|(_, v, _)| *v == masterdown),
+                "every read during the load"
+            );
+        }
+    }
+}
