@@ -139,6 +139,8 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         let mut engine = state.engine.lock();
         engine.subscriptions.limit = settings.obuf_pubsub;
         engine.loading = true;
+        // INFO's `loading_*` while the data loads, as Redis (the RDB loader fills them).
+        state.load_progress.begin(None, keyspace::now_ms());
     }
     let sockets = sockets::Sockets::new(&state);
     sockets.adopt(&state, listeners, server::listener::Transport::Plain);
@@ -161,7 +163,11 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
     })
     .await
     .map_err(std::io::Error::other)?;
-    state.engine.lock().loading = false;
+    {
+        let mut engine = state.engine.lock();
+        engine.loading = false;
+        state.load_progress.end();
+    }
     loaded.map_err(std::io::Error::other)?;
     tokio::spawn(server::cron::run(state.clone()));
     if let Some((host, port)) = settings.replicaof.clone() {

@@ -327,7 +327,16 @@ pub fn load_at_startup(state: &State) -> Result<(), String> {
     let path = rdb_path(&settings);
     let replica = settings.replicaof.is_some();
     let started = Instant::now();
-    let loaded = match load_file(&path, &load_options(&settings, replica)) {
+    if let Ok(meta) = std::fs::metadata(&path) {
+        state
+            .load_progress
+            .begin(Some(meta.len()), crate::keyspace::now_ms());
+    }
+    let opts = LoadOptions {
+        progress: Some(state.load_progress.tracker()),
+        ..load_options(&settings, replica)
+    };
+    let loaded = match load_file(&path, &opts) {
         Ok(Some(l)) => l,
         Ok(None) => return Ok(()),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),

@@ -46,7 +46,7 @@ pub fn write_rdb(
 pub fn load_rdb(state: &State, input: &mut dyn io::Read) -> Result<LoadedDataset, String> {
     let settings = state.settings();
     let opts = rdb::LoadOptions {
-        progress: Some(state.load_progress.clone()),
+        progress: Some(state.load_progress.tracker()),
         ..load_options(&settings, true)
     };
     let loaded = rdb::load(input, &opts).map_err(|e| match e.offset() {

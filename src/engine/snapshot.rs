@@ -196,6 +196,8 @@ impl ServerSnapshot {
         {
             let engine = state.engine.lock();
             snap.fill_from_engine(&engine);
+            // With the loading flags, under the lock that changes them together.
+            snap.persistence.load = state.load_progress.figures();
         }
         snap.fill_sync_snapshots(state);
         snap
@@ -205,6 +207,7 @@ impl ServerSnapshot {
     pub fn capture(state: &State, engine: &Engine) -> ServerSnapshot {
         let mut snap = ServerSnapshot::lock_free(state);
         snap.fill_from_engine(engine);
+        snap.persistence.load = state.load_progress.figures();
         snap.fill_sync_snapshots(state);
         snap
     }
@@ -213,7 +216,6 @@ impl ServerSnapshot {
     /// Redis's RDB child does for a full sync (disk-based or diskless).
     fn fill_sync_snapshots(&mut self, state: &State) {
         let p = &mut self.persistence;
-        p.load = state.load_progress.figures();
         if p.bgsave_in_progress {
             return;
         }

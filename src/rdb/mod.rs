@@ -356,7 +356,7 @@ pub struct LoadOptions {
     /// `key-load-delay`: a pause after each key (tests use it to make a load last).
     pub key_delay: KeyDelay,
     /// Where the loader publishes how far it has got (INFO `loading_*`).
-    pub progress: Option<std::sync::Arc<progress::LoadProgress>>,
+    pub progress: Option<progress::LoadTracker>,
 }
 
 impl LoadOptions {

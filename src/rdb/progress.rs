@@ -6,11 +6,15 @@
 //! time without touching the loader.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The progress of the load running now, if any. One per server.
 #[derive(Debug, Default)]
 pub struct LoadProgress {
     active: AtomicBool,
+    /// Bumped by every [`LoadProgress::begin`]: a loader abandoned by an earlier load
+    /// (its sync cancelled while its thread still reads) cannot move this load's figures.
+    epoch: AtomicU64,
     started_ms: AtomicI64,
     /// Bytes the payload holds (0: unknown, a streamed payload without a length).
     total_bytes: AtomicU64,
@@ -19,6 +23,37 @@ pub struct LoadProgress {
     /// The snapshot's `used-mem` AUX field: Redis's estimate of the size when the payload's
     /// is unknown.
     rdb_used_mem: AtomicU64,
+}
+
+/// One loader's handle on [`LoadProgress`]: what it publishes counts only while its load
+/// is the current one.
+#[derive(Debug, Clone)]
+pub struct LoadTracker {
+    progress: Arc<LoadProgress>,
+    epoch: u64,
+}
+
+impl LoadTracker {
+    fn current(&self) -> bool {
+        self.progress.epoch.load(Ordering::Acquire) == self.epoch
+    }
+
+    /// The loader's position: `bytes` parsed and `keys` loaded.
+    pub fn advance(&self, bytes: u64, keys: u64) {
+        if self.current() {
+            self.progress.loaded_bytes.store(bytes, Ordering::Relaxed);
+            self.progress.keys.store(keys, Ordering::Relaxed);
+        }
+    }
+
+    /// The snapshot says how much memory its source used.
+    pub fn note_used_mem(&self, used_mem: u64) {
+        if self.current() {
+            self.progress
+                .rdb_used_mem
+                .store(used_mem, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A picture of a running load.
@@ -59,7 +94,8 @@ impl LoadFigures {
         } else {
             1
         };
-        let elapsed = ((now_ms - self.started_ms).max(0) / 1000) as u64;
+        // Whole seconds, as Redis's `time(NULL) - loading_start_time`.
+        let elapsed = (now_ms.div_euclid(1000) - self.started_ms.div_euclid(1000)).max(0) as u64;
         if elapsed == 0 {
             return 1;
         }
@@ -70,6 +106,7 @@ impl LoadFigures {
 impl LoadProgress {
     /// A load of `total_bytes` (`None`: unknown) starts now (`now_ms`).
     pub fn begin(&self, total_bytes: Option<u64>, now_ms: i64) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.started_ms.store(now_ms, Ordering::Relaxed);
         self.total_bytes
             .store(total_bytes.unwrap_or(0), Ordering::Relaxed);
@@ -79,15 +116,12 @@ impl LoadProgress {
         self.active.store(true, Ordering::Release);
     }
 
-    /// The loader's position: `bytes` parsed and `keys` loaded.
-    pub fn advance(&self, bytes: u64, keys: u64) {
-        self.loaded_bytes.store(bytes, Ordering::Relaxed);
-        self.keys.store(keys, Ordering::Relaxed);
-    }
-
-    /// The snapshot says how much memory its source used.
-    pub fn note_used_mem(&self, used_mem: u64) {
-        self.rdb_used_mem.store(used_mem, Ordering::Relaxed);
+    /// The handle a loader publishes through: it speaks for the load begun last.
+    pub fn tracker(self: &Arc<Self>) -> LoadTracker {
+        LoadTracker {
+            epoch: self.epoch.load(Ordering::Acquire),
+            progress: self.clone(),
+        }
     }
 
     /// The load ended (loaded, failed or abandoned).
@@ -115,11 +149,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_abandoned_loader_cannot_move_the_next_loads_figures() {
+        let p = Arc::new(LoadProgress::default());
+        p.begin(None, 0);
+        let old = p.tracker();
+        p.end();
+        p.begin(Some(10), 0);
+        let new = p.tracker();
+        old.advance(999, 999);
+        old.note_used_mem(5);
+        new.advance(3, 1);
+        let f = p.figures().expect("running");
+        assert_eq!((f.loaded_bytes, f.keys, f.rdb_used_mem), (3, 1, 0));
+    }
+
+    #[test]
     fn figures_exist_only_while_a_load_runs() {
-        let p = LoadProgress::default();
+        let p = Arc::new(LoadProgress::default());
         assert_eq!(p.figures(), None);
         p.begin(Some(1000), 10_000);
-        p.advance(250, 7);
+        p.tracker().advance(250, 7);
         let f = p.figures().expect("running");
         assert_eq!((f.loaded_bytes, f.keys, f.total_bytes), (250, 7, 1000));
         assert_eq!(f.percent(), 25.0);

@@ -301,6 +301,9 @@ struct JoinableDiskJob {
 struct QueueInner {
     waiting: Vec<SyncWaiter>,
     disk_job: Option<JoinableDiskJob>,
+    /// A disk job scheduled whose snapshot is not taken yet (its number): no other disk
+    /// job may start meanwhile, and it becomes [`QueueInner::disk_job`] under this lock.
+    disk_job_starting: Option<u64>,
     /// Admission slots held (see [`TransferSlot`]).
     transfers: usize,
     snapshots: u64,
@@ -344,24 +347,11 @@ pub struct FullSyncQueue {
 impl FullSyncQueue {
     /// Adds a waiting replica (it joins a disk job still being written when it can).
     pub fn join(&self, host: &Arc<dyn SyncSource>, waiter: SyncWaiter) {
-        let mut inner = self.inner.lock();
-        // A disk job still writing its file can take a replica that would get a disk
-        // payload anyway, provided the backlog still holds the stream since its snapshot.
-        // Joining takes an admission slot like any other transfer.
         let settings = host.settings();
-        let has_room = has_room(&inner, &settings);
-        if let Some(job) = inner.disk_job.as_mut() {
-            let gets_disk = !settings.repl_diskless_sync || !waiter.capa_eof;
-            if has_room && gets_disk && host.hub().backlog.register(waiter.id, job.offset + 1) {
-                let mut waiter = waiter;
-                job.span.follows_from(&waiter.span);
-                waiter.slot = Some(TransferSlot(host.clone()));
-                job.late.push(waiter);
-                inner.transfers += 1;
-                return;
-            }
+        let mut inner = self.inner.lock();
+        if let Err(waiter) = join_disk_job(&mut inner, host, &settings, waiter) {
+            inner.waiting.push(waiter);
         }
-        inner.waiting.push(waiter);
     }
 
     /// Forgets a waiter that went away.
@@ -384,14 +374,16 @@ impl FullSyncQueue {
         drop(gone);
     }
 
-    /// Why replica `id` still waits for its snapshot; `None` when it does not wait (or is
-    /// about to be admitted).
-    pub fn wait_reason(&self, settings: &Settings, id: u64) -> Option<WaitReason> {
+    /// Where replica `id` stands: admitted to a job, held by a rule, or due.
+    pub fn admission_of(&self, settings: &Settings, id: u64) -> Admission {
         let inner = self.inner.lock();
         if !inner.waiting.iter().any(|w| w.id == id) {
-            return None;
+            return Admission::Admitted;
         }
-        holding_rule(&inner, settings)
+        match holding_rule(&inner, settings) {
+            Some(reason) => Admission::Held(reason),
+            None => Admission::Due,
+        }
     }
 
     /// Counts a sync held by `reason` (once per sync and reason).
@@ -439,6 +431,14 @@ impl FullSyncQueue {
         let settings = host.settings();
         let mut inner = self.inner.lock();
         inner.waiting.retain(|w| !w.tx.is_closed());
+        // Replicas held by the cap join the disk job being written once there is room.
+        if inner.disk_job.is_some() && !inner.waiting.is_empty() {
+            for w in std::mem::take(&mut inner.waiting) {
+                if let Err(w) = join_disk_job(&mut inner, host, &settings, w) {
+                    inner.waiting.push(w);
+                }
+            }
+        }
         if inner.waiting.is_empty() || holding_rule(&inner, &settings).is_some() {
             return;
         }
@@ -457,6 +457,9 @@ impl FullSyncQueue {
         }
         inner.snapshots += 1;
         let snapshot_no = inner.snapshots;
+        if !diskless {
+            inner.disk_job_starting = Some(snapshot_no);
+        }
         drop(inner);
         let host = host.clone();
         tokio::spawn(run_job(host, batch, diskless, snapshot_no));
@@ -466,6 +469,42 @@ impl FullSyncQueue {
         let mut inner = self.inner.lock();
         inner.transfers = inner.transfers.saturating_sub(1);
     }
+}
+
+/// Where a replica that asked for a full sync stands (see [`FullSyncQueue::admission_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// A job took it (its snapshot may still be being produced).
+    Admitted,
+    /// A rule holds it.
+    Held(WaitReason),
+    /// Nothing holds it: the next scheduling admits it.
+    Due,
+}
+
+/// Lets `waiter` join the disk job being written, if there is one it can join: it would
+/// get a disk payload anyway, the cap leaves room (joining takes a slot like any other
+/// transfer), and the backlog still holds the stream since the job's snapshot. Gives the
+/// waiter back otherwise.
+fn join_disk_job(
+    inner: &mut QueueInner,
+    host: &Arc<dyn SyncSource>,
+    settings: &Settings,
+    mut waiter: SyncWaiter,
+) -> Result<(), SyncWaiter> {
+    let room = has_room(inner, settings);
+    let Some(job) = inner.disk_job.as_mut() else {
+        return Err(waiter);
+    };
+    let gets_disk = !settings.repl_diskless_sync || !waiter.capa_eof;
+    if !(room && gets_disk && host.hub().backlog.register(waiter.id, job.offset + 1)) {
+        return Err(waiter);
+    }
+    job.span.follows_from(&waiter.span);
+    waiter.slot = Some(TransferSlot(host.clone()));
+    job.late.push(waiter);
+    inner.transfers += 1;
+    Ok(())
 }
 
 /// True when the waiting replicas will share a diskless snapshot.
@@ -490,7 +529,7 @@ fn holding_rule(inner: &QueueInner, settings: &Settings) -> Option<WaitReason> {
             cap: settings.repl_max_concurrent_full_syncs,
         });
     }
-    if inner.disk_job.is_some() {
+    if inner.disk_job.is_some() || inner.disk_job_starting.is_some() {
         return Some(WaitReason::DiskSnapshotBusy);
     }
     if gets_diskless(inner, settings) {
@@ -533,6 +572,22 @@ impl Drop for TransferSlot {
     }
 }
 
+/// The place a scheduled disk job holds until its snapshot is taken
+/// (`QueueInner::disk_job_starting`), released when the job ends in any way.
+struct DiskJobStarting {
+    host: Arc<dyn SyncSource>,
+    snapshot_no: u64,
+}
+
+impl Drop for DiskJobStarting {
+    fn drop(&mut self) {
+        let mut inner = self.host.hub().full_syncs.inner.lock();
+        if inner.disk_job_starting == Some(self.snapshot_no) {
+            inner.disk_job_starting = None;
+        }
+    }
+}
+
 /// One full-sync job: a snapshot shared by `batch`, written to disk or streamed.
 async fn run_job(
     host: Arc<dyn SyncSource>,
@@ -540,6 +595,11 @@ async fn run_job(
     diskless: bool,
     snapshot_no: u64,
 ) {
+    // However this job ends, a disk job's reserved place is given back.
+    let _starting = (!diskless).then(|| DiskJobStarting {
+        host: host.clone(),
+        snapshot_no,
+    });
     let ids: Vec<u64> = batch.iter().map(|w| w.id).collect();
     let span = match batch.first() {
         Some(first) => info_span!(
@@ -649,18 +709,23 @@ async fn run_job(
         }
         return;
     }
-    // Disk-based: write the file, letting replicas that arrive meanwhile join.
-    {
+    // Disk-based: write the file, letting replicas that arrive meanwhile join. Only one
+    // disk job runs at a time (`disk_job_starting` held the place since scheduling).
+    let replaced = {
         let mut inner = host.hub().full_syncs.inner.lock();
-        inner.disk_job = Some(JoinableDiskJob {
+        inner.disk_job_starting = None;
+        inner.disk_job.replace(JoinableDiskJob {
             replid: snap.replid.clone(),
             offset: snap.offset,
             keys,
             snapshot_no,
             late: Vec::new(),
             span: span.clone(),
-        });
-    }
+        })
+    };
+    // Never expected; dropped after the lock if it happens (its slots take the lock).
+    debug_assert!(replaced.is_none(), "two disk jobs at once");
+    drop(replaced);
     let settings = host.settings();
     let path = settings.dir.join(format!(
         "temp-repl-{}-{}.rdb",
@@ -683,7 +748,13 @@ async fn run_job(
     if let Ok(Ok(len)) = &written {
         span.record("bytes", *len);
     }
-    let job = host.hub().full_syncs.inner.lock().disk_job.take();
+    let job = {
+        let mut inner = host.hub().full_syncs.inner.lock();
+        match &inner.disk_job {
+            Some(j) if j.snapshot_no == snapshot_no => inner.disk_job.take(),
+            _ => None,
+        }
+    };
     let Some(job) = job else { return };
     let waiters: Vec<SyncWaiter> = batch.into_iter().chain(job.late).collect();
     match written {
@@ -1236,13 +1307,19 @@ async fn wait_for_snapshot(
                 held.admitted(hub, handoff.sync_id);
                 return start.map_err(|_| LinkError::new(AbortCode::SnapshotFailed, "the full sync job failed"));
             }
+            // Until a job takes the replica: why it waits, and when it stops waiting (its
+            // snapshot may take a while longer to reach it, which is not a wait).
             _ = tick.tick() => {
                 wr.write_all(b"\n").await.map_err(write_failed)?;
             }
             _ = scheduler.tick() => {
                 hub.full_syncs.schedule(host);
-                let reason = hub.full_syncs.wait_reason(&host.settings(), handoff.id);
-                held.now(hub, handoff.sync_id, reason);
+                match hub.full_syncs.admission_of(&host.settings(), handoff.id) {
+                    Admission::Held(reason) => held.now(hub, handoff.sync_id, reason),
+                    Admission::Admitted => held.admitted(hub, handoff.sync_id),
+                    // Between a slot's release and the next admission: nothing changes.
+                    Admission::Due => {}
+                }
             }
         }
     }
@@ -1258,13 +1335,13 @@ struct HeldBy {
     counted: [bool; 3],
     /// True once any rule held it.
     ever: bool,
+    /// True once a job took it.
+    admitted: bool,
 }
 
 impl HeldBy {
-    /// The rule holding the sync now (`None`: nothing, it is about to be admitted — a
-    /// moment between a slot's release and the next admission, which changes nothing).
-    fn now(&mut self, hub: &super::Replication, sync_id: u64, reason: Option<WaitReason>) {
-        let Some(reason) = reason else { return };
+    /// `reason` holds the sync now.
+    fn now(&mut self, hub: &super::Replication, sync_id: u64, reason: WaitReason) {
         if self.current == Some(reason) {
             return;
         }
@@ -1277,9 +1354,9 @@ impl HeldBy {
         hub.hold_sync(sync_id, reason);
     }
 
-    /// The job serving the sync started: its wait, if it had one, ends.
-    fn admitted(&self, hub: &super::Replication, sync_id: u64) {
-        if self.ever {
+    /// A job took the sync: its wait, if it had one, ends.
+    fn admitted(&mut self, hub: &super::Replication, sync_id: u64) {
+        if self.ever && !std::mem::replace(&mut self.admitted, true) {
             hub.admit_sync(sync_id);
         }
     }

@@ -392,7 +392,7 @@ impl Replication {
         });
     }
 
-    /// Session `id`'s snapshot job started: its wait for admission ends.
+    /// A job took session `id`: its wait for admission ends.
     pub fn admit_sync(&self, id: u64) {
         self.history.lock().admit(id);
     }

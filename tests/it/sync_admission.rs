@@ -178,3 +178,48 @@ fn a_capped_diskless_storm_is_admitted_in_turn_and_says_why() {
 fn a_capped_disk_based_storm_is_admitted_in_turn_and_says_why() {
     capped_storm("no");
 }
+
+/// Without a cap, disk-based: replicas arriving while the snapshot file is written join it
+/// (one file serves several), only one disk job runs at a time, and every replica follows
+/// the master's history exactly (the file's id and offset are those of its own job).
+#[test]
+fn a_disk_based_storm_without_a_cap_joins_the_running_snapshot() {
+    let master = start(
+        Kind::Replikv,
+        &[
+            "--repl-diskless-sync",
+            "no",
+            "--rdb-key-save-delay",
+            // About two seconds to write the file: the replicas below arrive meanwhile.
+            "1000",
+        ],
+    );
+    let mut c = master.conn();
+    assert_eq!(
+        c.cmd(&["DEBUG", "POPULATE", &KEYS.to_string(), "key", "10"]),
+        Value::Simple("OK".into())
+    );
+    let replicas: Vec<Node> = (0..REPLICAS + 1)
+        .map(|_| start_replica(Kind::Replikv, &master, &[]))
+        .collect();
+    for r in &replicas {
+        wait_link_up(r, Duration::from_secs(60));
+    }
+    let snapshots: usize = info_field(&master, "stats", "replikv_full_sync_snapshots")
+        .parse()
+        .expect("a count");
+    assert!(
+        (1..=REPLICAS).contains(&snapshots),
+        "replicas joined the file being written: {snapshots} snapshots for {} replicas",
+        REPLICAS + 1
+    );
+    c.cmd(&["SET", "after", "the storm"]);
+    for r in &replicas {
+        crate::harness::repl::wait_converged(&master, r, Duration::from_secs(30));
+        assert_eq!(r.conn().cmd(&["DBSIZE"]), Value::Int(KEYS as i64 + 1));
+        assert_eq!(
+            info_field(r, "replication", "master_replid"),
+            info_field(&master, "replication", "master_replid")
+        );
+    }
+}
