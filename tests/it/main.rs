@@ -62,6 +62,8 @@ mod protocol;
 mod pubsub;
 /// RDB files and DUMP/RESTORE against real Redis; SAVE, BGSAVE, save rules, shutdown saves.
 mod rdb;
+/// Replicas reaching a master again: backoff with jitter, an immediate reconnect after a cut.
+mod reconnect;
 /// Replication in every direction between replikv and redis-server 7.0.
 mod replication;
 /// Regressions for replication defects found with Redis's own replication tests.
