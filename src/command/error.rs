@@ -217,6 +217,10 @@ pub const RESTORE_IDLETIME: &str = "ERR Invalid IDLETIME value, must be >= 0";
 pub const RESTORE_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
 /// REPLICAOF arriving in our master's stream (no master propagates it; replikv's own).
 pub const REPLICAOF_FROM_MASTER: &str = "ERR REPLICAOF is not allowed from the master link";
+/// `REPLCONF rdb-channel` naming a connection that was not offered a dual-channel sync
+/// (replikv's own).
+pub const RDB_CHANNEL_UNKNOWN: &str =
+    "ERR REPLCONF rdb-channel names no connection waiting for a dual-channel sync";
 /// PSYNC or SYNC while a coordinated failover runs.
 pub const SYNC_WHILE_FAILING_OVER: &str = "NOMASTERLINK Can't SYNC while failing over";
 /// PSYNC ... FAILOVER sent to a master.

@@ -490,6 +490,11 @@ fn replication(ctx: &mut Ctx, s: &mut String) {
                 field!(s, "master_sync_left_bytes", total - read);
                 field!(s, "master_sync_perc", format!("{perc:.2}"));
                 field!(s, "master_sync_last_io_seconds_ago", last_io);
+                field!(
+                    s,
+                    "replikv_master_sync_buffered_bytes",
+                    link.sync_buffered_bytes
+                );
             }
             if !link.link_up {
                 field!(

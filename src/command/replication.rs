@@ -15,6 +15,7 @@ use crate::engine::failover::{abort_requested, begin_failover, FailoverRequest};
 use crate::engine::replication::{become_master, become_replica, status};
 use crate::engine::session::{ClientKind, Session};
 use crate::replication::attach::{attach, Asker};
+use crate::replication::dual_channel;
 use crate::replication::psync::PsyncRequest;
 use crate::replication::status::ReplicaState;
 
@@ -115,14 +116,21 @@ fn attach_replica(ctx: &mut Ctx, request: Option<PsyncRequest>) {
         capa_eof: ctx.session.replconf.capa_eof,
         capa_psync2: ctx.session.replconf.capa_psync2,
         rdb_only: ctx.session.replconf.rdb_only,
+        dual_channel: ctx.session.replconf.capa_dual_channel
+            && ctx.engine.settings.dual_channel_replication,
+        rdb_channel_for: ctx.session.replconf.rdb_channel_for,
         traceparent: ctx.session.replconf.traceparent.clone(),
     };
     let attached = attach(&ctx.state.repl, &mut ctx.engine.repl, asker, request);
     if let Some(line) = &attached.reply {
         ctx.out.simple(line);
     }
-    ctx.session.info.set_kind(ClientKind::Replica);
-    ctx.action = Action::HandOff(Box::new(attached.handoff));
+    // A dual-channel offer leaves the connection an ordinary client until its PSYNC for
+    // the stream.
+    if let Some(handoff) = attached.handoff {
+        ctx.session.info.set_kind(ClientKind::Replica);
+        ctx.action = Action::HandOff(Box::new(handoff));
+    }
 }
 
 fn replconf(ctx: &mut Ctx) -> CmdResult {
@@ -148,6 +156,8 @@ fn replconf(ctx: &mut Ctx) -> CmdResult {
                 ctx.session.replconf.capa_eof = true;
             } else if val.eq_ignore_ascii_case(b"psync2") {
                 ctx.session.replconf.capa_psync2 = true;
+            } else if val.eq_ignore_ascii_case(dual_channel::CAPA.as_bytes()) {
+                ctx.session.replconf.capa_dual_channel = true;
             }
         } else if opt.eq_ignore_ascii_case(b"ack") {
             // ACKs are read by the replica link itself; from anyone else: no reply at all.
@@ -165,6 +175,15 @@ fn replconf(ctx: &mut Ctx) -> CmdResult {
                 ));
             }
             ctx.session.replconf.traceparent = Some(value.into_owned());
+        } else if opt.eq_ignore_ascii_case(b"rdb-channel") {
+            // replikv's own: this connection is the snapshot channel of a dual-channel
+            // full sync offered to main connection `val` (see `replication::dual_channel`).
+            let main = parse_int(val)?;
+            let me = ctx.session.id();
+            if main < 0 || !ctx.state.repl.dual_channels.bind(main as u64, me) {
+                return Err(CmdError::Fixed(error::RDB_CHANNEL_UNKNOWN));
+            }
+            ctx.session.replconf.rdb_channel_for = Some(main as u64);
         } else if opt.eq_ignore_ascii_case(b"rdb-only") {
             let v = parse_int(val)?;
             if !(0..=1).contains(&v) {

@@ -1723,6 +1723,32 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "disabled, on-empty-db or swapdb: how a replica loads a full sync.",
     },
     Directive {
+        name: "dual-channel-replication-enabled",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.dual_channel_replication),
+        set: |s, a| {
+            s.dual_channel_replication = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "replikv: full syncs between replikv nodes send the snapshot on a channel of its own while the stream flows on the main link and is buffered by the replica (both sides must enable it; a Redis peer gets the classic sync).",
+    },
+    Directive {
+        name: "replica-full-sync-buffer-limit",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.replica_full_sync_buffer_limit.to_string(),
+        set: |s, a| {
+            s.replica_full_sync_buffer_limit = parse_memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        doc: "replikv: bytes of stream a replica buffers during a dual-channel full sync before it stops reading (0 = the client-output-buffer-limit replica hard limit, 256mb when that is 0).",
+    },
+    Directive {
         name: "repl-ping-replica-period",
         alias: Some("repl-ping-slave-period"),
         default: "10",

@@ -356,6 +356,12 @@ pub struct Settings {
     /// `replica-serve-while-loading` (replikv's own): every full sync's load keeps the old
     /// dataset serving reads (async loading), not only Redis's swapdb of the same history.
     pub replica_serve_while_loading: bool,
+    /// `dual-channel-replication-enabled` (replikv's own): full syncs between replikv
+    /// nodes use a snapshot channel beside the streaming link (`replication::dual_channel`).
+    pub dual_channel_replication: bool,
+    /// `replica-full-sync-buffer-limit` (replikv's own): the stream a replica buffers
+    /// during a dual-channel full sync (0: the replica output-buffer hard limit).
+    pub replica_full_sync_buffer_limit: u64,
     /// `replica-read-only`.
     pub replica_read_only: bool,
     /// `repl-diskless-sync`.
@@ -552,6 +558,8 @@ impl Settings {
             masteruser: String::new(),
             replica_serve_stale_data: false,
             replica_serve_while_loading: false,
+            dual_channel_replication: false,
+            replica_full_sync_buffer_limit: 0,
             replica_read_only: false,
             repl_diskless_sync: false,
             repl_diskless_sync_delay: 0,

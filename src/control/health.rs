@@ -118,6 +118,7 @@ mod tests {
                 sync_in_progress: syncing,
                 sync_total_bytes: -1,
                 sync_read_bytes: 0,
+                sync_buffered_bytes: 0,
                 phase: None,
                 repl_offset: 0,
                 read_repl_offset: 0,

@@ -263,6 +263,9 @@ pub struct SyncProgress {
     pub total_bytes: Option<u64>,
     /// Snapshot bytes received so far.
     pub read_bytes: u64,
+    /// Stream bytes the master sent since its snapshot, held here until the snapshot is
+    /// loaded (a dual-channel full sync; 0 otherwise).
+    pub buffered_bytes: u64,
     /// The current sync phase (`connect`, `handshake`, `psync`, `receive`, `load`, `catchup`...).
     pub phase: Option<String>,
     /// The load of the snapshot, while it runs (it overlaps the receive when the payload
@@ -352,6 +355,7 @@ impl From<&MasterLinkStatus> for MasterLink {
                 in_progress: m.sync_in_progress,
                 total_bytes: u64::try_from(m.sync_total_bytes).ok(),
                 read_bytes: m.sync_read_bytes,
+                buffered_bytes: m.sync_buffered_bytes,
                 phase: m.phase.map(|p| p.as_str().to_string()),
                 load: m
                     .load
@@ -675,7 +679,8 @@ pub struct SyncSession {
     pub peer: String,
     /// `full` or `partial`; `null` until decided.
     pub kind: Option<String>,
-    /// Why a full sync was needed (or why a partial one was refused).
+    /// Why a full sync was needed (or why a partial one was refused). On the master, the
+    /// stream channel of a dual-channel full sync is a `partial` session that says so here.
     pub full_sync_reason: Option<String>,
     /// Replication id synchronised to.
     pub replid: String,

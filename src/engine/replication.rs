@@ -181,6 +181,7 @@ pub fn status(state: &State, engine: &Engine) -> ReplicationStatus {
             sync_total_bytes: l.sync_total_bytes,
             load: state.load_progress.figures(),
             sync_read_bytes: l.sync_read_bytes,
+            sync_buffered_bytes: hub.sync_buffered_bytes.load(Ordering::Relaxed),
             phase: l.phase,
             repl_offset: if repl.active || up {
                 end as i64

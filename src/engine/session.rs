@@ -597,6 +597,11 @@ pub struct ReplconfState {
     pub capa_psync2: bool,
     /// `rdb-only 1`.
     pub rdb_only: bool,
+    /// `capa replikv-dual-channel` (see `replication::dual_channel`).
+    pub capa_dual_channel: bool,
+    /// `rdb-channel <id>`: this connection carries the snapshot of main connection `id`'s
+    /// dual-channel full sync.
+    pub rdb_channel_for: Option<u64>,
     /// `traceparent`: the replica's W3C trace context, which our side of its sync joins.
     pub traceparent: Option<String>,
 }

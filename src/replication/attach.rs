@@ -11,7 +11,10 @@ use super::log::ReplLog;
 use super::master::{AttachMode, HandOff, PsyncRecord};
 use super::phase::{Phase, Side};
 use super::psync::{decide, FullReason, PsyncDecision, PsyncRequest, PsyncView};
-use super::Replication;
+use super::{dual_channel, Replication};
+
+/// The sync history's note on the stream half of a dual-channel full sync.
+const STREAM_HALF: &str = "stream channel of a dual-channel full sync";
 
 /// A replica asking to sync.
 #[derive(Debug, Clone)]
@@ -28,6 +31,10 @@ pub struct Asker {
     pub capa_psync2: bool,
     /// `REPLCONF rdb-only 1`: it wants the snapshot and no stream.
     pub rdb_only: bool,
+    /// It declared the dual-channel capability and we have it enabled.
+    pub dual_channel: bool,
+    /// `REPLCONF rdb-channel <id>`: the snapshot channel of main connection `id`.
+    pub rdb_channel_for: Option<u64>,
     /// `REPLCONF traceparent`: the trace its side of the sync belongs to.
     pub traceparent: Option<String>,
 }
@@ -35,11 +42,12 @@ pub struct Asker {
 /// What to answer and how the link goes on.
 #[derive(Debug)]
 pub struct Attached {
-    /// The status line to reply now (`CONTINUE [id]`), if any: a full sync answers
-    /// `+FULLRESYNC` later, from the link task, when its snapshot starts.
+    /// The status line to reply now (`CONTINUE [id]`, `DUALCHANNELSYNC <id>`), if any: a
+    /// full sync answers `+FULLRESYNC` later, from the link task, when its snapshot starts.
     pub reply: Option<String>,
-    /// The link task's start.
-    pub handoff: HandOff,
+    /// The link task's start; `None` after a dual-channel offer, which leaves the
+    /// connection an ordinary client until it asks for the stream.
+    pub handoff: Option<HandOff>,
 }
 
 /// Decides for `asker` (`request` is `None` for the legacy SYNC), against our stream `log`,
@@ -51,8 +59,6 @@ pub fn attach(
     request: Option<PsyncRequest>,
 ) -> Attached {
     let peer = format!("{}:{}", asker.ip, asker.port);
-    let sync_id = hub.start_sync(Side::Master, peer.clone());
-    hub.enter_phase(sync_id, Phase::Psync);
     log.publish();
     let (first, _) = hub.backlog.range();
     let decision = match &request {
@@ -70,6 +76,25 @@ pub fn attach(
         ),
     };
     let forced = hub.forced_full.lock().remove(&peer);
+    if (forced || matches!(decision, PsyncDecision::FullResync(_)))
+        && asker.dual_channel
+        && asker.rdb_channel_for.is_none()
+        && !asker.rdb_only
+        && request.is_some()
+    {
+        // The snapshot goes over a channel of its own (see `dual_channel`); the sync is
+        // counted and recorded there.
+        hub.dual_channels.offer(asker.id);
+        tracing::info!(replica = %peer, "full resync needed: offering a dual-channel sync");
+        return Attached {
+            reply: Some(format!("{} {}", dual_channel::REPLY, asker.id)),
+            handoff: None,
+        };
+    }
+    // The main connection of a dual-channel sync asking for the stream from its snapshot.
+    let stream_half = request.is_some() && hub.dual_channels.claim(asker.id);
+    let sync_id = hub.start_sync(Side::Master, peer.clone());
+    hub.enter_phase(sync_id, Phase::Psync);
     let decision = match decision {
         PsyncDecision::Continue { .. } if forced => PsyncDecision::FullResync(FullReason::Forced),
         PsyncDecision::Continue { from } if !hub.backlog.register(asker.id, from) => {
@@ -83,6 +108,22 @@ pub fn attach(
         full_cause: None,
     };
     let (reply, mode) = match decision {
+        PsyncDecision::Continue { from } if stream_half => {
+            // Not a partial resync: the second half of a full sync its snapshot channel
+            // counted.
+            hub.decide_kind(
+                sync_id,
+                SyncKind::Partial,
+                Some(STREAM_HALF.to_string()),
+                &log.replid,
+                from as i64,
+            );
+            tracing::info!(replica = %peer, from, "dual-channel sync: streaming from the snapshot's offset");
+            (
+                Some(format!("CONTINUE {}", log.replid)),
+                AttachMode::Continue { from },
+            )
+        }
         PsyncDecision::Continue { from } => {
             hub.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
             hub.decide_kind(sync_id, SyncKind::Partial, None, &log.replid, from as i64);
@@ -122,7 +163,7 @@ pub fn attach(
     };
     Attached {
         reply,
-        handoff: HandOff {
+        handoff: Some(HandOff {
             id: asker.id,
             ip: asker.ip,
             port: asker.port,
@@ -130,8 +171,9 @@ pub fn attach(
             mode,
             sync_id,
             rdb_only: asker.rdb_only,
+            rdb_channel_for: asker.rdb_channel_for,
             traceparent: asker.traceparent,
             decision: record,
-        },
+        }),
     }
 }

@@ -269,8 +269,10 @@ pub struct SyncStart {
 /// A replica waiting for a full sync.
 #[derive(Debug)]
 pub struct SyncWaiter {
-    /// Link id (also its backlog reader id).
+    /// Link id.
     pub id: u64,
+    /// The backlog cursor its snapshot registers (see [`HandOff::reader`]).
+    pub reader: u64,
     /// It accepts EOF-marked payloads.
     pub capa_eof: bool,
     /// When it asked.
@@ -497,7 +499,7 @@ fn join_disk_job(
         return Err(waiter);
     };
     let gets_disk = !settings.repl_diskless_sync || !waiter.capa_eof;
-    if !(room && gets_disk && host.hub().backlog.register(waiter.id, job.offset + 1)) {
+    if !(room && gets_disk && host.hub().backlog.register(waiter.reader, job.offset + 1)) {
         return Err(waiter);
     }
     job.span.follows_from(&waiter.span);
@@ -617,7 +619,8 @@ async fn run_job(
     for other in batch.iter().skip(1) {
         span.follows_from(&other.span);
     }
-    let snap = span.in_scope(|| host.snapshot_for_sync(&ids));
+    let readers: Vec<u64> = batch.iter().map(|w| w.reader).collect();
+    let snap = span.in_scope(|| host.snapshot_for_sync(&readers));
     let _producing = Producing::start(&host, snapshot_no);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = stop_when_abandoned(&host, ids.clone(), stop.clone());
@@ -899,6 +902,8 @@ pub struct HandOff {
     pub sync_id: u64,
     /// It wants only the RDB (redis-cli --rdb).
     pub rdb_only: bool,
+    /// It is the snapshot channel of this main connection's dual-channel full sync.
+    pub rdb_channel_for: Option<u64>,
     /// The replica's trace context (`REPLCONF traceparent`): our session joins its trace.
     pub traceparent: Option<String>,
     /// What the replica asked for and why the answer was what it was (the `repl.master.psync`
@@ -917,6 +922,19 @@ pub struct PsyncRecord {
     /// Why a full sync was needed (the `replikv_full_resyncs_total` cause code); `None`
     /// when the partial resync was accepted.
     pub full_cause: Option<&'static str>,
+}
+
+impl HandOff {
+    /// Its cursor in the backlog: the main connection's for a snapshot channel (the pin
+    /// its stream continues from), its own otherwise.
+    pub fn reader(&self) -> u64 {
+        self.rdb_channel_for.unwrap_or(self.id)
+    }
+
+    /// It gets the snapshot and no stream after it.
+    pub fn snapshot_only(&self) -> bool {
+        self.rdb_only || self.rdb_channel_for.is_some()
+    }
 }
 
 /// Why the link ended.
@@ -992,6 +1010,12 @@ pub async fn serve(
     // The backlog lets go of the replica's unread bytes before the replica leaves the list:
     // once INFO shows it gone, the backlog is back to `repl-backlog-size`.
     hub.backlog.unregister(id);
+    if let Some(main) = handoff.rdb_channel_for {
+        // The main connection never asked for its stream: its pin goes.
+        if hub.dual_channels.release(main, id) {
+            hub.backlog.unregister(main);
+        }
+    }
     hub.replicas.remove(id);
     hub.full_syncs.leave(id);
     let _ = wr.shutdown().await;
@@ -1077,7 +1101,7 @@ async fn run_link(
                 .await?;
             let offset = start.offset;
             transfer(host, wr, handoff, start).await?;
-            if handoff.rdb_only {
+            if handoff.snapshot_only() {
                 return Ok(());
             }
             offset + 1
@@ -1171,7 +1195,9 @@ impl<'a> LinkGuard<'a> {
         let settings = self.host.settings();
         let hub = self.host.hub();
         let id = self.handoff.id;
-        let pending = hub.backlog.pending_for(id);
+        // A snapshot channel answers for its main connection's pin until that connection
+        // streams (the pin grows with every write meanwhile).
+        let pending = hub.backlog.pending_for(self.handoff.reader());
         let mut limit = settings.obuf_replica;
         // As Redis: a hard limit below repl-backlog-size is raised to it. Otherwise a
         // replica could resume from the backlog and then be dropped at once; the bytes are
@@ -1287,6 +1313,7 @@ async fn wait_for_snapshot(
         host,
         SyncWaiter {
             id: handoff.id,
+            reader: handoff.reader(),
             capa_eof: handoff.capa_eof,
             since: Instant::now(),
             tx,
@@ -1455,7 +1482,7 @@ async fn transfer(
         keys = start.keys,
         "RDB sent to replica"
     );
-    if !handoff.rdb_only {
+    if !handoff.snapshot_only() {
         let mut waited = 0;
         while hub
             .replicas

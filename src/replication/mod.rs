@@ -12,6 +12,7 @@ pub mod abort;
 pub mod admission;
 pub mod attach;
 pub mod backlog;
+pub mod dual_channel;
 pub mod events;
 pub mod fault;
 pub mod history;
@@ -238,6 +239,11 @@ pub struct Replication {
     /// Our own handle on the socket of our master link while it is up (see
     /// [`Replication::master_hung_up`]).
     pub master_socket: Mutex<Option<std::os::fd::OwnedFd>>,
+    /// Dual-channel full syncs being paired (master side).
+    pub dual_channels: dual_channel::DualChannels,
+    /// Stream bytes our master sent during a dual-channel full sync, held until the
+    /// snapshot is loaded (replica side).
+    pub sync_buffered_bytes: AtomicU64,
 }
 
 impl Replication {
@@ -265,6 +271,8 @@ impl Replication {
             backlog,
             no_replicas_since_ms: std::sync::atomic::AtomicI64::new(0),
             master_socket: Mutex::new(None),
+            dual_channels: dual_channel::DualChannels::default(),
+            sync_buffered_bytes: AtomicU64::new(0),
         }
     }
 

@@ -83,6 +83,8 @@ pub struct MasterLinkStatus {
     pub sync_total_bytes: i64,
     /// RDB bytes received.
     pub sync_read_bytes: u64,
+    /// Stream bytes held until the snapshot is loaded (a dual-channel full sync).
+    pub sync_buffered_bytes: u64,
     /// The current sync phase, if syncing.
     pub phase: Option<Phase>,
     /// Offset of the stream processed so far.

@@ -27,6 +27,9 @@ mod differential_random;
 mod differential_types;
 /// COMMAND DOCS against redis-server 7.0: the same shape and facts for every command.
 mod docs;
+/// Dual-channel full sync: a slow sync under writes that would overflow the classic path,
+/// Redis peers getting the classic sync.
+mod dual_channel;
 /// Expiry: lazy, active, propagation-free basics.
 mod expiry;
 /// Coordinated failover: FAILOVER and its HTTP twin, under writes, with Redis both ways.

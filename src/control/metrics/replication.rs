@@ -346,6 +346,11 @@ impl Collector for ReplicationCollector {
             "Snapshot bytes received in the current full sync.",
             &rows(link.map(|m| m.sync_read_bytes as i64)),
         )?;
+        out.gauges(
+            "replikv_master_sync_buffered_bytes",
+            "Stream bytes held until the snapshot is loaded, in a dual-channel full sync.",
+            &rows(link.map(|m| m.sync_buffered_bytes as i64)),
+        )?;
         let now = crate::replication::history::unix_ms();
         let load = link.and_then(|m| m.load);
         out.gauges(

@@ -7,6 +7,8 @@
 //! the link's state goes through [`RoleState`](super::RoleState)'s methods. After a lost link it reconnects
 //! at once and then every second, asking for a partial resync from where it stopped.
 
+mod dual_channel;
+
 use super::abort::{AbortCode, Coded, LinkError};
 use std::io;
 use std::sync::atomic::Ordering;
@@ -222,7 +224,6 @@ async fn attempt(
     sync_id: u64,
 ) -> Attempt {
     let hub = host.hub();
-    let settings = host.settings();
 
     // ---- connect
     hub.enter_phase(sync_id, Phase::Connect);
@@ -233,38 +234,7 @@ async fn attempt(
         LinkState::Connecting,
         Some(Phase::Connect),
     );
-    let connect_span =
-        info_span!("repl.replica.connect", master = %format!("{master_host}:{master_port}"));
-    let stream = tokio::time::timeout(
-        Duration::from_secs(settings.repl_timeout),
-        connect_from(master_host, master_port, &settings.bind_source_addr),
-    )
-    .instrument(connect_span)
-    .await
-    .map_err(|_| {
-        warn!("{}", timeout_text::HANDSHAKE);
-        LinkError::new(AbortCode::Timeout, timeout_text::HANDSHAKE)
-    })?
-    .map_err(|e| {
-        LinkError::new(
-            AbortCode::ConnectFailed,
-            format!("error connecting to the master: {e}"),
-        )
-    })?;
-    let _ = stream.set_nodelay(true);
-    let mut socket = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned().ok();
-    let (rd, mut wr) = if settings.tls.replication {
-        secure(host, stream, master_host, settings.repl_timeout).await?
-    } else {
-        let (rd, wr) = stream.into_split();
-        (Box::new(rd) as LinkRead, Box::new(wr) as LinkWrite)
-    };
-    let mut conn = LineReader {
-        rd,
-        buf: BytesMut::with_capacity(16 * 1024),
-        timeout: Duration::from_secs(settings.repl_timeout),
-        timeout_text: timeout_text::HANDSHAKE,
-    };
+    let (mut socket, mut conn, mut wr) = open_link(host, master_host, master_port).await?;
 
     // ---- handshake
     hub.enter_phase(sync_id, Phase::Handshake);
@@ -275,7 +245,7 @@ async fn attempt(
         LinkState::Handshake,
         Some(Phase::Handshake),
     );
-    handshake(host, &mut conn, &mut wr)
+    handshake(host, &mut conn, &mut wr, None)
         .instrument(info_span!("repl.replica.handshake"))
         .await?;
 
@@ -340,8 +310,33 @@ async fn attempt(
             );
             record_kind("full", &replid, offset);
             set_state(host, generation, LinkState::Transfer, Some(Phase::Receive));
-            full_sync(
-                host, &mut conn, &mut wr, sync_id, generation, &replid, offset,
+            let snapshot = Snapshot {
+                sync_id,
+                generation,
+                replid: &replid,
+                offset,
+                ack: true,
+            };
+            full_sync(host, &mut conn, &mut wr, snapshot).await?;
+        }
+        PsyncReply::DualChannel { main_id } => {
+            let reason = match (&cached, forced) {
+                (_, true) => "full sync requested by an operator",
+                (None, _) => "no replication history",
+                (Some(_), _) => "master refused the partial resynchronization",
+            };
+            dual_channel::full_sync(
+                host,
+                dual_channel::Pair {
+                    master_host,
+                    master_port,
+                    main_id,
+                    sync_id,
+                    generation,
+                    reason,
+                },
+                &mut conn,
+                &mut wr,
             )
             .await?;
         }
@@ -374,6 +369,49 @@ async fn attempt(
     }
 }
 
+/// A connection to the master (TLS when `tls-replication`), with our own handle on its
+/// socket (see [`super::Replication::master_hung_up`]).
+async fn open_link(
+    host: &Arc<dyn Follower>,
+    master_host: &str,
+    master_port: u16,
+) -> Result<(Option<std::os::fd::OwnedFd>, LineReader, LinkWrite), LinkError> {
+    let settings = host.settings();
+    let connect_span =
+        info_span!("repl.replica.connect", master = %format!("{master_host}:{master_port}"));
+    let stream = tokio::time::timeout(
+        Duration::from_secs(settings.repl_timeout),
+        connect_from(master_host, master_port, &settings.bind_source_addr),
+    )
+    .instrument(connect_span)
+    .await
+    .map_err(|_| {
+        warn!("{}", timeout_text::HANDSHAKE);
+        LinkError::new(AbortCode::Timeout, timeout_text::HANDSHAKE)
+    })?
+    .map_err(|e| {
+        LinkError::new(
+            AbortCode::ConnectFailed,
+            format!("error connecting to the master: {e}"),
+        )
+    })?;
+    let _ = stream.set_nodelay(true);
+    let socket = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned().ok();
+    let (rd, wr) = if settings.tls.replication {
+        secure(host, stream, master_host, settings.repl_timeout).await?
+    } else {
+        let (rd, wr) = stream.into_split();
+        (Box::new(rd) as LinkRead, Box::new(wr) as LinkWrite)
+    };
+    let conn = LineReader {
+        rd,
+        buf: BytesMut::with_capacity(16 * 1024),
+        timeout: Duration::from_secs(settings.repl_timeout),
+        timeout_text: timeout_text::HANDSHAKE,
+    };
+    Ok((socket, conn, wr))
+}
+
 /// Unregisters the master client when the streaming attempt ends or is dropped.
 struct MasterClientGuard<'a>(&'a Arc<dyn Follower>);
 
@@ -383,12 +421,21 @@ impl Drop for MasterClientGuard<'_> {
     }
 }
 
-/// PING, AUTH, REPLCONF listening-port / ip-address / capa — exactly what a Redis 7.0
-/// replica sends, and how it judges the replies.
 /// The handshake step that sends our trace context.
 const TRACEPARENT: &str = "REPLCONF traceparent";
+/// The handshake step that makes a connection a dual-channel sync's snapshot channel.
+const RDB_CHANNEL: &str = "REPLCONF rdb-channel";
 
-async fn handshake(host: &Arc<dyn Follower>, conn: &mut LineReader, wr: &mut LinkWrite) -> Attempt {
+/// PING, AUTH, REPLCONF listening-port / ip-address / capa — exactly what a Redis 7.0
+/// replica sends, and how it judges the replies — plus replikv's own options: the
+/// dual-channel capability on a main connection, `rdb-channel <main id>` on the snapshot
+/// channel of a dual-channel sync (`rdb_channel_for`).
+async fn handshake(
+    host: &Arc<dyn Follower>,
+    conn: &mut LineReader,
+    wr: &mut LinkWrite,
+    rdb_channel_for: Option<u64>,
+) -> Attempt {
     let settings = host.settings();
     send(wr, &[b"PING"]).await?;
     let pong = conn.line().await?;
@@ -436,11 +483,34 @@ async fn handshake(host: &Arc<dyn Follower>, conn: &mut LineReader, wr: &mut Lin
         );
         expected.push("REPLCONF ip-address");
     }
-    encode(
-        &mut batch,
-        &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"],
-    );
+    if settings.dual_channel_replication && rdb_channel_for.is_none() {
+        // A Redis master ignores a capability it does not know: the classic sync follows.
+        encode(
+            &mut batch,
+            &[
+                b"REPLCONF",
+                b"capa",
+                b"eof",
+                b"capa",
+                b"psync2",
+                b"capa",
+                super::dual_channel::CAPA.as_bytes(),
+            ],
+        );
+    } else {
+        encode(
+            &mut batch,
+            &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"],
+        );
+    }
     expected.push("REPLCONF capa");
+    if let Some(main) = rdb_channel_for {
+        encode(
+            &mut batch,
+            &[b"REPLCONF", b"rdb-channel", main.to_string().as_bytes()],
+        );
+        expected.push(RDB_CHANNEL);
+    }
     // Our trace context, so that the master's side of this sync joins our trace.
     if let Some(traceparent) = crate::telemetry::logging::current_traceparent() {
         encode(
@@ -459,6 +529,12 @@ async fn handshake(host: &Arc<dyn Follower>, conn: &mut LineReader, wr: &mut Lin
                 warn!("{why}");
                 return Err(LinkError::new(AbortCode::HandshakeRefused, why));
             }
+            if what == RDB_CHANNEL {
+                return Err(LinkError::new(
+                    AbortCode::HandshakeRefused,
+                    format!("master refused the snapshot channel: {reply}"),
+                ));
+            }
             // As Redis: a refused REPLCONF is logged and ignored. A Redis master does not
             // know `traceparent`: that refusal is expected, not worth a warning.
             if what == TRACEPARENT {
@@ -473,7 +549,15 @@ async fn handshake(host: &Arc<dyn Follower>, conn: &mut LineReader, wr: &mut Lin
 
 enum PsyncReply {
     Continue(Option<String>),
-    FullResync { replid: String, offset: u64 },
+    FullResync {
+        replid: String,
+        offset: u64,
+    },
+    /// `+DUALCHANNELSYNC <id>`: a full sync whose snapshot comes over a channel of its
+    /// own, naming this connection's client id on the master.
+    DualChannel {
+        main_id: u64,
+    },
 }
 
 /// Sends PSYNC (partial first when we have history; with `FAILOVER` when this link hands
@@ -528,6 +612,18 @@ async fn psync(
         }
         return Ok(PsyncReply::FullResync { replid, offset });
     }
+    if let Some(rest) = reply
+        .strip_prefix('+')
+        .and_then(|r| r.strip_prefix(super::dual_channel::REPLY))
+    {
+        let main_id = rest.trim().parse::<u64>().map_err(|_| {
+            LinkError::new(
+                AbortCode::ProtocolError,
+                format!("bad DUALCHANNELSYNC reply: {reply}"),
+            )
+        })?;
+        return Ok(PsyncReply::DualChannel { main_id });
+    }
     if let Some(rest) = reply.strip_prefix("+CONTINUE") {
         let id = rest.trim();
         return Ok(PsyncReply::Continue(
@@ -555,17 +651,33 @@ enum Framing {
     Eof(Vec<u8>),
 }
 
+/// The full sync a `+FULLRESYNC` announced.
+struct Snapshot<'a> {
+    sync_id: u64,
+    generation: u64,
+    /// The master's replication id and the snapshot's offset.
+    replid: &'a str,
+    offset: u64,
+    /// Acknowledge the load on this connection (not on a snapshot channel, which carries
+    /// no stream).
+    ack: bool,
+}
+
 /// Receives and loads the RDB of a full sync (phases `receive` and `load`), then adopts the
 /// master's id and offset.
 async fn full_sync(
     host: &Arc<dyn Follower>,
     conn: &mut LineReader,
     wr: &mut LinkWrite,
-    sync_id: u64,
-    generation: u64,
-    replid: &str,
-    offset: u64,
+    snapshot: Snapshot<'_>,
 ) -> Attempt {
+    let Snapshot {
+        sync_id,
+        generation,
+        replid,
+        offset,
+        ack,
+    } = snapshot;
     let hub = host.hub();
     let settings = host.settings();
     hub.enter_phase(sync_id, Phase::Receive);
@@ -791,8 +903,11 @@ async fn full_sync(
         keys, offset, "MASTER <-> REPLICA sync: Finished with success"
     );
     // A diskless master waits for this first ACK before it streams (Redis does the same).
-    let ack = offset.to_string();
-    send(wr, &[b"REPLCONF", b"ACK", ack.as_bytes()]).await?;
+    // A snapshot channel has no stream: its master already let it go.
+    if ack {
+        let ack = offset.to_string();
+        send(wr, &[b"REPLCONF", b"ACK", ack.as_bytes()]).await?;
+    }
     Ok(())
 }
 
