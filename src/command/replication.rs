@@ -127,9 +127,13 @@ fn attach_replica(ctx: &mut Ctx, request: Option<PsyncRequest>) {
     }
     // A dual-channel offer leaves the connection an ordinary client until its PSYNC for
     // the stream.
-    if let Some(handoff) = attached.handoff {
-        ctx.session.info.set_kind(ClientKind::Replica);
-        ctx.action = Action::HandOff(Box::new(handoff));
+    match attached.handoff {
+        Some(handoff) => {
+            ctx.session.info.set_kind(ClientKind::Replica);
+            ctx.action = Action::HandOff(Box::new(handoff));
+        }
+        // Waiting for its snapshot channel: no idle timeout meanwhile (see Session).
+        None => ctx.session.replconf.dual_channel_offered = true,
     }
 }
 
@@ -180,7 +184,7 @@ fn replconf(ctx: &mut Ctx) -> CmdResult {
             // full sync offered to main connection `val` (see `replication::dual_channel`).
             let main = parse_int(val)?;
             let me = ctx.session.id();
-            if main < 0 || !ctx.state.repl.dual_channels.bind(main as u64, me) {
+            if main < 0 || ctx.state.repl.dual_channels.bind(main as u64, me).is_none() {
                 return Err(CmdError::Fixed(error::RDB_CHANNEL_UNKNOWN));
             }
             ctx.session.replconf.rdb_channel_for = Some(main as u64);

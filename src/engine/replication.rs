@@ -42,6 +42,7 @@ pub fn follow_at_startup(state: &State, engine: &mut Engine, host: String, port:
 
 fn follow(state: &State, engine: &mut Engine, host: String, port: u16, offer_own_history: bool) {
     let hub = &state.repl;
+    hub.full_syncs.forget_finished();
     engine.repl.publish();
     // Our own history, to continue from if the new master shares it (Redis's
     // replicationCacheMasterUsingMyself).
@@ -88,6 +89,7 @@ pub fn become_master(state: &State, engine: &mut Engine) {
     super::oom::apply_for_role(&engine.settings, false);
     engine.repl.ensure_backlog();
     engine.repl.shift_replid();
+    hub.full_syncs.forget_finished();
     close_master_session(state, engine);
     record_master_in_settings(state, engine, None);
     hub.replicas.kill_all();
@@ -267,6 +269,10 @@ pub fn cron(state: &Arc<State>, ticks: &mut u64) {
         }
         hub.backlog.set_limit(settings.repl_backlog_size);
     }
+    hub.dual_channels.expire(
+        std::time::Duration::from_secs(settings.repl_timeout),
+        &hub.backlog,
+    );
     let source: Arc<dyn SyncSource> = state.clone();
     hub.full_syncs.schedule(&source);
 }

@@ -599,6 +599,10 @@ pub struct ReplconfState {
     pub rdb_only: bool,
     /// `capa replikv-dual-channel` (see `replication::dual_channel`).
     pub capa_dual_channel: bool,
+    /// It was answered `+DUALCHANNELSYNC`: a replica waiting for its snapshot channel,
+    /// which `timeout` does not close (a disk snapshot or the admission cap may hold it
+    /// longer).
+    pub dual_channel_offered: bool,
     /// `rdb-channel <id>`: this connection carries the snapshot of main connection `id`'s
     /// dual-channel full sync.
     pub rdb_channel_for: Option<u64>,

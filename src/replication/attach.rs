@@ -76,15 +76,21 @@ pub fn attach(
         ),
     };
     let forced = hub.forced_full.lock().remove(&peer);
-    if (forced || matches!(decision, PsyncDecision::FullResync(_)))
-        && asker.dual_channel
-        && asker.rdb_channel_for.is_none()
-        && !asker.rdb_only
-        && request.is_some()
+    let offered_for = match &decision {
+        _ if forced => Some(FullReason::Forced),
+        PsyncDecision::FullResync(reason) => Some(*reason),
+        PsyncDecision::Continue { .. } => None,
+    };
+    if let Some(reason) = offered_for
+        .filter(|_| asker.dual_channel && asker.rdb_channel_for.is_none() && !asker.rdb_only)
     {
-        // The snapshot goes over a channel of its own (see `dual_channel`); the sync is
-        // counted and recorded there.
-        hub.dual_channels.offer(asker.id);
+        // The snapshot goes over a channel of its own (see `dual_channel`): the full sync
+        // is counted and recorded there, with this cause; a refused partial resync counts
+        // here, as Redis counts it.
+        if reason.counts_as_partial_error() {
+            hub.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+        }
+        hub.dual_channels.offer(asker.id, reason, &hub.backlog);
         tracing::info!(replica = %peer, "full resync needed: offering a dual-channel sync");
         return Attached {
             reply: Some(format!("{} {}", dual_channel::REPLY, asker.id)),
@@ -95,7 +101,16 @@ pub fn attach(
     let stream_half = request.is_some() && hub.dual_channels.claim(asker.id);
     let sync_id = hub.start_sync(Side::Master, peer.clone());
     hub.enter_phase(sync_id, Phase::Psync);
+    // A snapshot channel gets a full sync whatever it asks, with its main connection's cause.
+    let paired_cause = asker.rdb_channel_for.map(|main| {
+        hub.dual_channels
+            .reason_of(main)
+            .unwrap_or(FullReason::NoHistory)
+    });
     let decision = match decision {
+        _ if paired_cause.is_some() => {
+            PsyncDecision::FullResync(paired_cause.unwrap_or(FullReason::NoHistory))
+        }
         PsyncDecision::Continue { .. } if forced => PsyncDecision::FullResync(FullReason::Forced),
         PsyncDecision::Continue { from } if !hub.backlog.register(asker.id, from) => {
             PsyncDecision::FullResync(FullReason::OffsetOutOfRange)
@@ -136,7 +151,7 @@ pub fn attach(
             (Some(line), AttachMode::Continue { from })
         }
         PsyncDecision::FullResync(reason) => {
-            if reason.counts_as_partial_error() {
+            if reason.counts_as_partial_error() && paired_cause.is_none() {
                 hub.sync_partial_err.fetch_add(1, Ordering::Relaxed);
             }
             hub.sync_full.fetch_add(1, Ordering::Relaxed);

@@ -299,10 +299,24 @@ struct JoinableDiskJob {
     span: tracing::Span,
 }
 
+/// A disk snapshot already written, kept while the backlog still holds the stream since
+/// it: with `repl-max-concurrent-full-syncs` on, replicas the cap held are served from it
+/// once a slot frees, rather than each later batch taking a snapshot of its own.
+#[derive(Debug)]
+struct FinishedDiskJob {
+    rdb: Arc<DiskRdb>,
+    replid: String,
+    offset: u64,
+    keys: u64,
+    snapshot_no: u64,
+}
+
 #[derive(Debug, Default)]
 struct QueueInner {
     waiting: Vec<SyncWaiter>,
     disk_job: Option<JoinableDiskJob>,
+    /// See [`FinishedDiskJob`].
+    finished_disk: Option<FinishedDiskJob>,
     /// A disk job scheduled whose snapshot is not taken yet (its number): no other disk
     /// job may start meanwhile, and it becomes [`QueueInner::disk_job`] under this lock.
     disk_job_starting: Option<u64>,
@@ -433,15 +447,36 @@ impl FullSyncQueue {
         let settings = host.settings();
         let mut inner = self.inner.lock();
         inner.waiting.retain(|w| !w.tx.is_closed());
-        // Replicas held by the cap join the disk job being written once there is room.
-        if inner.disk_job.is_some() && !inner.waiting.is_empty() {
+        // Replicas held by the cap join the disk job being written once there is room, or
+        // are served from the last one written while the backlog still covers it.
+        let outdated = inner.finished_disk.as_ref().is_some_and(|f| {
+            settings.repl_max_concurrent_full_syncs == 0
+                || !host.hub().backlog.can_serve_from(f.offset + 1)
+        });
+        let outdated = if outdated {
+            inner.finished_disk.take()
+        } else {
+            None
+        };
+        let mut unsent = Vec::new();
+        if (inner.disk_job.is_some() || inner.finished_disk.is_some()) && !inner.waiting.is_empty()
+        {
             for w in std::mem::take(&mut inner.waiting) {
-                if let Err(w) = join_disk_job(&mut inner, host, &settings, w) {
-                    inner.waiting.push(w);
+                let w = match join_disk_job(&mut inner, host, &settings, w) {
+                    Ok(()) => continue,
+                    Err(w) => w,
+                };
+                match serve_from_finished(&mut inner, host, &settings, w) {
+                    Ok(None) => {}
+                    Ok(Some(start)) => unsent.push(start),
+                    Err(w) => inner.waiting.push(w),
                 }
             }
         }
         if inner.waiting.is_empty() || holding_rule(&inner, &settings).is_some() {
+            // Slots and files are released after the lock (a slot's release takes it).
+            drop(inner);
+            drop((outdated, unsent));
             return;
         }
         let diskless = gets_diskless(&inner, &settings);
@@ -463,8 +498,15 @@ impl FullSyncQueue {
             inner.disk_job_starting = Some(snapshot_no);
         }
         drop(inner);
+        drop((outdated, unsent));
         let host = host.clone();
         tokio::spawn(run_job(host, batch, diskless, snapshot_no));
+    }
+
+    /// Forgets the finished disk snapshot (a role change: its history may not be ours).
+    pub fn forget_finished(&self) {
+        let finished = self.inner.lock().finished_disk.take();
+        drop(finished);
     }
 
     fn transfer_done(&self) {
@@ -507,6 +549,43 @@ fn join_disk_job(
     job.late.push(waiter);
     inner.transfers += 1;
     Ok(())
+}
+
+/// Serves `waiter` from the finished disk snapshot (see [`FinishedDiskJob`]) when it would
+/// get a disk payload, the cap leaves room and the backlog still holds the stream since
+/// the snapshot. Gives the waiter back otherwise; `Ok(Some(start))` is a start whose
+/// replica went away meanwhile, to be dropped after the queue's lock.
+fn serve_from_finished(
+    inner: &mut QueueInner,
+    host: &Arc<dyn SyncSource>,
+    settings: &Settings,
+    mut waiter: SyncWaiter,
+) -> Result<Option<SyncStart>, SyncWaiter> {
+    let room = has_room(inner, settings);
+    let Some(done) = inner.finished_disk.as_ref() else {
+        return Err(waiter);
+    };
+    let gets_disk = !settings.repl_diskless_sync || !waiter.capa_eof;
+    if !(room && gets_disk && host.hub().backlog.register(waiter.reader, done.offset + 1)) {
+        return Err(waiter);
+    }
+    info!(
+        replica = waiter.id,
+        snapshot_no = done.snapshot_no,
+        offset = done.offset,
+        "full sync served from a snapshot file already written"
+    );
+    inner.transfers += 1;
+    waiter.slot = Some(TransferSlot(host.clone()));
+    let start = SyncStart {
+        replid: done.replid.clone(),
+        offset: done.offset,
+        payload: Payload::Disk(done.rdb.clone()),
+        snapshot_no: done.snapshot_no,
+        keys: done.keys,
+        slot: waiter.slot.take(),
+    };
+    Ok(waiter.tx.send(start).err())
 }
 
 /// True when the waiting replicas will share a diskless snapshot.
@@ -621,6 +700,11 @@ async fn run_job(
     }
     let readers: Vec<u64> = batch.iter().map(|w| w.reader).collect();
     let snap = span.in_scope(|| host.snapshot_for_sync(&readers));
+    // A replica that left between the batch and the snapshot has already cleaned up: the
+    // cursor just registered for it would hold the backlog for nobody.
+    for w in batch.iter().filter(|w| w.tx.is_closed()) {
+        host.hub().backlog.unregister(w.reader);
+    }
     let _producing = Producing::start(&host, snapshot_no);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = stop_when_abandoned(&host, ids.clone(), stop.clone());
@@ -763,6 +847,22 @@ async fn run_job(
     match written {
         Ok(Ok(len)) => {
             let rdb = Arc::new(DiskRdb { path, len });
+            if settings.repl_max_concurrent_full_syncs > 0 {
+                let replaced =
+                    host.hub()
+                        .full_syncs
+                        .inner
+                        .lock()
+                        .finished_disk
+                        .replace(FinishedDiskJob {
+                            rdb: rdb.clone(),
+                            replid: job.replid.clone(),
+                            offset: job.offset,
+                            keys: job.keys,
+                            snapshot_no: job.snapshot_no,
+                        });
+                drop(replaced);
+            }
             for mut w in waiters {
                 let start = SyncStart {
                     replid: job.replid.clone(),
@@ -1011,10 +1111,9 @@ pub async fn serve(
     // once INFO shows it gone, the backlog is back to `repl-backlog-size`.
     hub.backlog.unregister(id);
     if let Some(main) = handoff.rdb_channel_for {
-        // The main connection never asked for its stream: its pin goes.
-        if hub.dual_channels.release(main, id) {
-            hub.backlog.unregister(main);
-        }
+        // Sent in full, the pin waits for the main connection's PSYNC; otherwise it goes.
+        hub.dual_channels
+            .channel_ended(main, id, result.is_ok(), &hub.backlog);
     }
     hub.replicas.remove(id);
     hub.full_syncs.leave(id);
@@ -1249,6 +1348,17 @@ impl<'a> LinkGuard<'a> {
         Ok(())
     }
 
+    /// True when the replica was heard from within `timeout`.
+    fn acks_fresh(&self, timeout: Duration) -> bool {
+        let id = self.handoff.id;
+        self.host
+            .hub()
+            .replicas
+            .list()
+            .iter()
+            .any(|e| e.id == id && unix_ms() - e.last_ack_ms <= timeout.as_millis() as i64)
+    }
+
     /// Writes `data`, checking the limits every second while the socket does not take it.
     async fn write(&mut self, wr: &mut LinkWrite, data: &[u8]) -> LinkResult {
         let mut written = 0;
@@ -1279,7 +1389,9 @@ impl<'a> LinkGuard<'a> {
                 _ = tick.tick() => {
                     self.check()?;
                     let timeout = Duration::from_secs(self.host.settings().repl_timeout);
-                    if last_progress.elapsed() > timeout {
+                    // A replica that acknowledges but does not read (its buffer during a
+                    // dual-channel load is full) is alive: its output limit bounds it.
+                    if last_progress.elapsed() > timeout && !self.acks_fresh(timeout) {
                         let (ip, port) = (&self.handoff.ip, self.handoff.port);
                         if self.in_full_sync {
                             warn!(replica = self.handoff.id, "Disconnecting timedout replica (full sync): {ip}:{port}");

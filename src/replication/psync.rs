@@ -29,7 +29,7 @@ pub struct PsyncView<'a> {
 }
 
 /// Why a full resync is needed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FullReason {
     /// `PSYNC ? -1`, or SYNC.
     NoHistory,

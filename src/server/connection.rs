@@ -274,7 +274,10 @@ impl Conn {
     /// The idle timeout that applies now, if any.
     fn idle_timeout(&self) -> Option<Duration> {
         let t = self.state.settings.read().timeout;
-        (t > 0 && !self.session.in_pubsub() && !self.session.is_master_link)
+        (t > 0
+            && !self.session.in_pubsub()
+            && !self.session.is_master_link
+            && !self.session.replconf.dual_channel_offered)
             .then(|| Duration::from_secs(t))
     }
 

@@ -26,13 +26,20 @@ const WRITES_PER_SEC: u64 = 400;
 /// A master with a 1 MB replica output-buffer limit and the snapshot uncompressed (so its
 /// size, and the transfer's length, are known), filled with [`KEYS`] distinct values.
 fn master() -> Node {
+    master_with_limit("replica 1mb 0 0", "60")
+}
+
+/// The same with `client-output-buffer-limit` `limit` and `repl-timeout` `timeout`.
+fn master_with_limit(limit: &str, timeout: &str) -> Node {
     let master = start(
         Kind::Replikv,
         &[
             "--dual-channel-replication-enabled",
             "yes",
+            "--repl-timeout",
+            timeout,
             "--client-output-buffer-limit",
-            "replica 1mb 0 0",
+            limit,
             "--repl-backlog-size",
             "1mb",
             "--rdbcompression",
@@ -206,6 +213,38 @@ fn a_slow_full_sync_under_writes_completes_with_the_stream_buffered_on_the_repli
         1,
         "{kinds:?}"
     );
+}
+
+/// A replica whose buffer fills during the load stops reading (TCP holds the master back)
+/// and, once loaded, applies what it holds and reads the rest: nothing is lost.
+#[test]
+fn a_full_buffer_pauses_reading_until_the_load_is_done() {
+    let master = master_with_limit("replica 0 0 0", "60");
+    let proxy = Proxy::start(master.port);
+    proxy.set(Fault::Rate(LINK_RATE));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = writer(master.port, stop.clone());
+    let port = proxy.port.to_string();
+    let replica = Node::replikv(&[
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+        "--dual-channel-replication-enabled",
+        "yes",
+        "--replica-full-sync-buffer-limit",
+        "100kb",
+    ]);
+    wait_until(
+        Duration::from_secs(30),
+        "the replica's buffer to reach its limit",
+        || replica.log_contains("reached replica-full-sync-buffer-limit"),
+    );
+    wait_link_up(&replica, Duration::from_secs(60));
+    stop.store(true, Ordering::Relaxed);
+    writes.join().expect("writer");
+    wait_converged(&master, &replica, Duration::from_secs(30));
+    assert_same_keyspace(&master, &replica);
+    assert_eq!(info_field(&master, "stats", "sync_full"), "1");
 }
 
 #[test]

@@ -85,7 +85,17 @@ pub(super) async fn full_sync(
         db: 0,
     };
     match psync(conn, wr, Some(&from), false).await? {
-        PsyncReply::Continue(_) => {}
+        // The history the snapshot belongs to, or none said (then it is the same).
+        PsyncReply::Continue(id)
+            if id
+                .as_ref()
+                .is_none_or(|id| id.eq_ignore_ascii_case(&replid)) => {}
+        PsyncReply::Continue(Some(id)) => {
+            return Err(LinkError::new(
+                AbortCode::TopologyChange,
+                format!("the master's history changed between the two channels ({replid} -> {id})"),
+            ))
+        }
         _ => {
             return Err(LinkError::new(
                 AbortCode::PsyncRefused,
@@ -97,6 +107,8 @@ pub(super) async fn full_sync(
         offset,
         "MASTER <-> REPLICA sync: buffering the stream from the snapshot's offset while the snapshot loads"
     );
+    // However this ends, INFO stops showing buffered bytes.
+    let _shown = BufferedShown(host);
     let (stop_tx, stop_rx) = oneshot::channel();
     let loading = async {
         let snapshot = Snapshot {
@@ -125,7 +137,6 @@ pub(super) async fn full_sync(
             }
         }
     };
-    hub.sync_buffered_bytes.store(0, Ordering::Relaxed);
     if result.is_ok() {
         info!(
             bytes = conn.buf.len(),
@@ -133,6 +144,15 @@ pub(super) async fn full_sync(
         );
     }
     result
+}
+
+/// Clears the buffered-bytes figure when the sync ends or is dropped.
+struct BufferedShown<'a>(&'a Arc<dyn Follower>);
+
+impl Drop for BufferedShown<'_> {
+    fn drop(&mut self) {
+        self.0.hub().sync_buffered_bytes.store(0, Ordering::Relaxed);
+    }
 }
 
 /// Reads the main connection into its buffer (up to the limit; then TCP holds the master
@@ -152,10 +172,19 @@ async fn buffer_stream(
     let ack = offset.to_string();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut full_logged = false;
+    // The read below restarts with every tick, so its own timeout never fires: silence
+    // is measured here (not while the buffer is full: then we are the ones not reading).
+    let mut heard = tokio::time::Instant::now();
     loop {
         let held = conn.buf.len() as u64;
         hub.sync_buffered_bytes.store(held, Ordering::Relaxed);
         let room = held < limit;
+        if !room {
+            heard = tokio::time::Instant::now();
+        } else if heard.elapsed() > conn.timeout {
+            warn!("{}", timeout_text::STREAM);
+            return Err(LinkError::new(AbortCode::Timeout, timeout_text::STREAM));
+        }
         if !room && !std::mem::replace(&mut full_logged, true) {
             warn!(
                 limit,
@@ -167,6 +196,7 @@ async fn buffer_stream(
             _ = &mut stop => return Ok(()),
             r = conn.fill(), if room => {
                 r?;
+                heard = tokio::time::Instant::now();
                 hub.role.lock().link_io(generation, unix_ms());
             }
             _ = tick.tick() => send(wr, &[b"REPLCONF", b"ACK", ack.as_bytes()]).await?,
