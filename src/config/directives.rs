@@ -1723,6 +1723,19 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "disabled, on-empty-db or swapdb: how a replica loads a full sync.",
     },
     Directive {
+        name: "replica-load-memory-limit",
+        alias: None,
+        default: "0",
+        mutable: true,
+        multi_arg: false,
+        get: |s| s.replica_load_memory_limit.to_string(),
+        set: |s, a| {
+            s.replica_load_memory_limit = parse_memory(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        doc: "replikv: memory a replica may use while a full sync loads beside the old dataset that keeps serving; past it the old dataset is freed and clients get -LOADING, as Redis (0 = maxmemory; no limit when that is 0 too).",
+    },
+    Directive {
         name: "dual-channel-replication-enabled",
         alias: None,
         default: "no",

@@ -356,6 +356,10 @@ pub struct Settings {
     /// `replica-serve-while-loading` (replikv's own): every full sync's load keeps the old
     /// dataset serving reads (async loading), not only Redis's swapdb of the same history.
     pub replica_serve_while_loading: bool,
+    /// `replica-load-memory-limit` (replikv's own): the memory a replica may use while a
+    /// load keeps its old dataset serving; past it the old dataset is freed (0: `maxmemory`,
+    /// and no limit when that is 0 too).
+    pub replica_load_memory_limit: u64,
     /// `dual-channel-replication-enabled` (replikv's own): full syncs between replikv
     /// nodes use a snapshot channel beside the streaming link (`replication::dual_channel`).
     pub dual_channel_replication: bool,
@@ -559,6 +563,7 @@ impl Settings {
             replica_serve_stale_data: false,
             replica_serve_while_loading: false,
             dual_channel_replication: false,
+            replica_load_memory_limit: 0,
             replica_full_sync_buffer_limit: 0,
             replica_read_only: false,
             repl_diskless_sync: false,

@@ -917,7 +917,8 @@ impl ToSchema for SseMessage {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReplicationEvent {
     /// `status` (first, with `state`), then `link_up`, `link_down`, `sync_started`,
-    /// `phase_changed`, `sync_kind_decided`, `sync_queued`, `sync_progress`, `sync_finished`,
+    /// `phase_changed`, `sync_kind_decided`, `sync_queued`, `sync_progress`,
+    /// `load_memory_fallback`, `sync_finished`,
     /// `role_changed`,
     /// `failover_step`, or `lagged` (this stream fell behind and missed events).
     #[serde(rename = "type")]
@@ -1081,6 +1082,16 @@ impl ReplicationEvent {
                 e.sync_id = Some(*sync_id);
                 e.reason = Some(reason.to_string());
                 e.reason_code = Some(reason.code().to_string());
+            }
+            Event::LoadMemoryFallback {
+                sync_id,
+                used_bytes,
+                limit_bytes,
+            } => {
+                e.sync_id = Some(*sync_id);
+                e.reason = Some(format!(
+                    "the load used {used_bytes} bytes, over replica-load-memory-limit {limit_bytes}: the old dataset was freed"
+                ));
             }
             Event::SyncFinished {
                 sync_id,

@@ -578,6 +578,18 @@ impl Follower for State {
         }
     }
 
+    fn release_old_dataset(&self) -> bool {
+        let mut engine = self.engine.lock();
+        if !engine.async_loading {
+            return false;
+        }
+        let garbage = engine.keyspace.clear_all();
+        free_in_background(garbage);
+        engine.async_loading = false;
+        engine.loading = true;
+        true
+    }
+
     fn dataset_is_empty(&self) -> bool {
         self.engine.lock().keyspace.key_count() == 0
     }

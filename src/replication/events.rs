@@ -73,6 +73,16 @@ pub enum Event {
         /// The load, once it runs: bytes parsed, keys loaded, seconds left.
         load: Option<LoadFigures>,
     },
+    /// A replica's load passed `replica-load-memory-limit` while its old dataset was still
+    /// serving reads: the old dataset was freed, and clients get -LOADING until the load ends.
+    LoadMemoryFallback {
+        /// History id.
+        sync_id: u64,
+        /// Memory in use when the limit was passed.
+        used_bytes: u64,
+        /// The limit.
+        limit_bytes: u64,
+    },
     /// A session ended.
     SyncFinished {
         /// History id.
@@ -109,6 +119,7 @@ impl Event {
             Event::SyncKindDecided { .. } => "sync_kind_decided",
             Event::SyncQueued { .. } => "sync_queued",
             Event::SyncProgress { .. } => "sync_progress",
+            Event::LoadMemoryFallback { .. } => "load_memory_fallback",
             Event::SyncFinished { .. } => "sync_finished",
             Event::RoleChanged { .. } => "role_changed",
             Event::FailoverStep { .. } => "failover_step",

@@ -182,6 +182,9 @@ pub trait Follower: Host {
     /// Sets or clears the dataset-loading state; a load of `total_bytes` (`None`:
     /// unknown) starts its published progress with it, and ends it with the state.
     fn set_loading(&self, loading: Loading, total_bytes: Option<u64>);
+    /// Frees the old dataset an asynchronous load keeps serving, and turns the load into a
+    /// blocking one (clients get -LOADING); false when no such load runs.
+    fn release_old_dataset(&self) -> bool;
     /// The port we announce to our master (`replica-announce-port`, else the bound port:
     /// the TLS one under `tls-replication`, as Redis).
     fn announced_port(&self) -> u16;

@@ -33,6 +33,10 @@ struct Reads {
     api: Vec<serde_json::Value>,
     /// The `sync_progress` events of the sync (replikv).
     progress_events: Vec<serde_json::Value>,
+    /// The `load_memory_fallback` events (replikv).
+    fallback_events: Vec<serde_json::Value>,
+    /// The replica's log once linked.
+    replica_log: Vec<String>,
 }
 
 impl Reads {
@@ -144,6 +148,7 @@ fn reads_while_loading(kind: Kind, load: &str, extra: &[&str]) -> Reads {
     let replies = reader.join().expect("reader");
     assert_eq!(r.cmd(&["DBSIZE"]), Value::Int(MASTER_KEYS), "{kind:?}");
     let mut progress_events = Vec::new();
+    let mut fallback_events = Vec::new();
     if let Some(events) = events.as_mut() {
         let mut line = String::new();
         while matches!(events.read_line(&mut line), Ok(n) if n > 0) {
@@ -151,6 +156,8 @@ fn reads_while_loading(kind: Kind, load: &str, extra: &[&str]) -> Reads {
                 let event: serde_json::Value = serde_json::from_str(data).expect("event");
                 if event["type"] == "sync_progress" {
                     progress_events.push(event);
+                } else if event["type"] == "load_memory_fallback" {
+                    fallback_events.push(event);
                 }
             }
             line.clear();
@@ -162,6 +169,8 @@ fn reads_while_loading(kind: Kind, load: &str, extra: &[&str]) -> Reads {
         infos,
         api,
         progress_events,
+        fallback_events,
+        replica_log: replica.log_lines(),
     }
 }
 
@@ -359,4 +368,60 @@ fn with_serve_stale_data_no_reads_get_masterdown_as_redis() {
             );
         }
     }
+}
+
+/// When the two datasets of a load that serves reads do not fit under
+/// `replica-load-memory-limit`, the old one is freed mid-load: reads get the old value, then
+/// -LOADING as Redis gives it, then the new dataset; the fallback is logged and published.
+/// Without the limit the same load serves every read (the tests above).
+#[test]
+fn a_load_over_the_memory_limit_frees_the_old_dataset_and_answers_loading() {
+    let reads = reads_while_loading(
+        Kind::Replikv,
+        "swapdb",
+        &[
+            "--replica-serve-while-loading",
+            "yes",
+            "--replica-load-memory-limit",
+            "12mb",
+        ],
+    );
+    let loading = Value::Error("LOADING Redis is loading the dataset in memory".into());
+    let values: Vec<&Value> = reads.replies.iter().map(|(_, v, _)| v).collect();
+    let first_error = values
+        .iter()
+        .position(|v| v.is_error())
+        .expect("reads were refused once the old dataset was freed");
+    assert!(
+        values[..first_error]
+            .iter()
+            .all(|v| **v == Value::Bulk(b"myvalue".to_vec())),
+        "before the fallback, the old dataset serves"
+    );
+    assert!(
+        reads.errors().iter().all(|e| **e == loading),
+        "{:?}",
+        reads.errors()
+    );
+    assert_eq!(
+        reads.fallback_events.len(),
+        1,
+        "{:?}",
+        reads.fallback_events
+    );
+    let event = &reads.fallback_events[0];
+    assert_eq!(
+        event["reason"]
+            .as_str()
+            .map(|r| r.ends_with("the old dataset was freed")),
+        Some(true),
+        "{event}"
+    );
+    assert!(
+        reads
+            .replica_log
+            .iter()
+            .any(|l| l.contains("passed replica-load-memory-limit")),
+        "the fallback is logged"
+    );
 }

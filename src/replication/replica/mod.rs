@@ -8,6 +8,7 @@
 //! at once and then every second, asking for a partial resync from where it stopped.
 
 mod dual_channel;
+mod memory_guard;
 
 use super::abort::{AbortCode, Coded, LinkError};
 use std::io;
@@ -769,7 +770,7 @@ async fn full_sync(
             Framing::Len(n) => Some(*n),
             Framing::Eof(_) => None,
         };
-        let _loading = LoadingFlag::raise(host, load_mode, known_total);
+        let _loading = LoadingFlag::raise(host, load_mode, known_total, sync_id);
         let (tx, rx) = mpsc::channel::<Bytes>(64);
         let loader_host = host.clone();
         let loader = tokio::task::spawn_blocking(move || {
@@ -856,7 +857,7 @@ async fn full_sync(
         }
         hub.enter_phase(sync_id, Phase::Load);
         fault::at(Side::Replica, Phase::Load).await?;
-        let _loading = LoadingFlag::raise(host, load_mode, Some(bytes));
+        let _loading = LoadingFlag::raise(host, load_mode, Some(bytes), sync_id);
         info!("{LOADING_LINE}");
         let load_span = load_span();
         let loader_host = host.clone();
@@ -971,19 +972,35 @@ fn refuse_empty(host: &Arc<dyn Follower>, loaded: &super::LoadedDataset, replid:
 }
 
 /// The server's loading state, raised for as long as it lives, so every early return of a
-/// load lowers it again.
-struct LoadingFlag<'a>(&'a Arc<dyn Follower>);
+/// load lowers it again; while the old dataset keeps serving, with its memory guard.
+struct LoadingFlag<'a> {
+    host: &'a Arc<dyn Follower>,
+    _guard: Option<AbortOnDrop>,
+}
 
 impl<'a> LoadingFlag<'a> {
-    fn raise(host: &'a Arc<dyn Follower>, mode: Loading, total_bytes: Option<u64>) -> Self {
+    fn raise(
+        host: &'a Arc<dyn Follower>,
+        mode: Loading,
+        total_bytes: Option<u64>,
+        sync_id: u64,
+    ) -> Self {
         host.set_loading(mode, total_bytes);
-        LoadingFlag(host)
+        let guard = if mode == Loading::Async {
+            memory_guard::watch(host, sync_id)
+        } else {
+            None
+        };
+        LoadingFlag {
+            host,
+            _guard: guard,
+        }
     }
 }
 
 impl Drop for LoadingFlag<'_> {
     fn drop(&mut self) {
-        self.0.set_loading(Loading::Off, None);
+        self.host.set_loading(Loading::Off, None);
     }
 }
 
