@@ -16,6 +16,7 @@ use crate::engine::replication::{become_master, become_replica, status};
 use crate::engine::session::{ClientKind, Session};
 use crate::replication::attach::{attach, Asker};
 use crate::replication::dual_channel;
+use crate::replication::master::RdbFilter;
 use crate::replication::psync::PsyncRequest;
 use crate::replication::status::ReplicaState;
 
@@ -47,6 +48,12 @@ fn sync_refusal(ctx: &Ctx) -> Option<CmdError> {
     if !ctx.out.is_empty() {
         return Some(CmdError::Fixed(
             "ERR SYNC and PSYNC are invalid with pending output",
+        ));
+    }
+    // A filtered RDB is always sent diskless (Redis's rule and words).
+    if ctx.session.replconf.rdb_filter.is_some() && !ctx.session.replconf.capa_eof {
+        return Some(CmdError::Fixed(
+            "ERR Filtered replica requires EOF capability",
         ));
     }
     None
@@ -119,6 +126,7 @@ fn attach_replica(ctx: &mut Ctx, request: Option<PsyncRequest>) {
         dual_channel: ctx.session.replconf.capa_dual_channel
             && ctx.engine.settings.dual_channel_replication,
         rdb_channel_for: ctx.session.replconf.rdb_channel_for,
+        rdb_filter: ctx.session.replconf.rdb_filter,
         traceparent: ctx.session.replconf.traceparent.clone(),
     };
     let attached = attach(&ctx.state.repl, &mut ctx.engine.repl, asker, request);
@@ -195,14 +203,18 @@ fn replconf(ctx: &mut Ctx) -> CmdResult {
             }
             ctx.session.replconf.rdb_only = v == 1;
         } else if opt.eq_ignore_ascii_case(b"rdb-filter-only") {
-            // An empty filter is the whole RDB. The functions-only RDB (redis-cli
-            // --functions-rdb) is not built: refused rather than answered with the keys.
-            if !val.is_empty() {
-                return Err(CmdError::Other(format!(
-                    "ERR REPLCONF rdb-filter-only {} is not supported: replikv sends whole RDBs only",
-                    String::from_utf8_lossy(val)
-                )));
+            // As Redis 7.0: the keys are always left out; `functions` keeps the libraries.
+            let mut filter = RdbFilter { functions: false };
+            for word in String::from_utf8_lossy(val).split_whitespace() {
+                if word.eq_ignore_ascii_case("functions") {
+                    filter.functions = true;
+                } else {
+                    return Err(CmdError::Other(format!(
+                        "ERR Unsupported rdb-filter-only option: {word}"
+                    )));
+                }
             }
+            ctx.session.replconf.rdb_filter = Some(filter);
         } else {
             return Err(CmdError::Other(format!(
                 "ERR Unrecognized REPLCONF option: {}",

@@ -349,7 +349,11 @@ impl Host for State {
 }
 
 impl SyncSource for State {
-    fn snapshot_for_sync(&self, readers: &[u64]) -> SyncSnapshot {
+    fn snapshot_for_sync(
+        &self,
+        readers: &[u64],
+        filter: Option<crate::replication::master::RdbFilter>,
+    ) -> SyncSnapshot {
         let mut engine = self.engine.lock();
         if !engine.repl.active {
             engine.repl.create_backlog();
@@ -359,13 +363,24 @@ impl SyncSource for State {
         for id in readers {
             self.repl.backlog.register(*id, offset + 1);
         }
-        let snapshot = engine.keyspace.snapshot();
+        let (snapshot, functions) = match filter {
+            None => (engine.keyspace.snapshot(), engine.scripts.functions.codes()),
+            Some(f) => (
+                crate::keyspace::Keyspace::new(engine.keyspace.dbs.len(), engine.keyspace.limits)
+                    .snapshot(),
+                if f.functions {
+                    engine.scripts.functions.codes()
+                } else {
+                    Vec::new()
+                },
+            ),
+        };
         engine.repl.force_select();
         SyncSnapshot {
             keyspace: snapshot,
             replid: engine.repl.replid.clone(),
             offset,
-            functions: engine.scripts.functions.codes(),
+            functions,
         }
     }
 

@@ -597,6 +597,8 @@ pub struct ReplconfState {
     pub capa_psync2: bool,
     /// `rdb-only 1`.
     pub rdb_only: bool,
+    /// `rdb-filter-only`: the replica wants an RDB without keys.
+    pub rdb_filter: Option<crate::replication::master::RdbFilter>,
     /// `capa replikv-dual-channel` (see `replication::dual_channel`).
     pub capa_dual_channel: bool,
     /// It was answered `+DUALCHANNELSYNC`: a replica waiting for its snapshot channel,

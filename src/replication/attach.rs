@@ -35,6 +35,8 @@ pub struct Asker {
     pub dual_channel: bool,
     /// `REPLCONF rdb-channel <id>`: the snapshot channel of main connection `id`.
     pub rdb_channel_for: Option<u64>,
+    /// `REPLCONF rdb-filter-only`: what its RDB keeps.
+    pub rdb_filter: Option<super::master::RdbFilter>,
     /// `REPLCONF traceparent`: the trace its side of the sync belongs to.
     pub traceparent: Option<String>,
 }
@@ -81,9 +83,12 @@ pub fn attach(
         PsyncDecision::FullResync(reason) => Some(*reason),
         PsyncDecision::Continue { .. } => None,
     };
-    if let Some(reason) = offered_for
-        .filter(|_| asker.dual_channel && asker.rdb_channel_for.is_none() && !asker.rdb_only)
-    {
+    if let Some(reason) = offered_for.filter(|_| {
+        asker.dual_channel
+            && asker.rdb_channel_for.is_none()
+            && !asker.rdb_only
+            && asker.rdb_filter.is_none()
+    }) {
         // The snapshot goes over a channel of its own (see `dual_channel`): the full sync
         // is counted and recorded there, with this cause; a refused partial resync counts
         // here, as Redis counts it.
@@ -187,6 +192,7 @@ pub fn attach(
             sync_id,
             rdb_only: asker.rdb_only,
             rdb_channel_for: asker.rdb_channel_for,
+            rdb_filter: asker.rdb_filter,
             traceparent: asker.traceparent,
             decision: record,
         }),

@@ -699,7 +699,7 @@ async fn run_job(
         span.follows_from(&other.span);
     }
     let readers: Vec<u64> = batch.iter().map(|w| w.reader).collect();
-    let snap = span.in_scope(|| host.snapshot_for_sync(&readers));
+    let snap = span.in_scope(|| host.snapshot_for_sync(&readers, None));
     // A replica that left between the batch and the snapshot has already cleaned up: the
     // cursor just registered for it would hold the backlog for nobody.
     for w in batch.iter().filter(|w| w.tx.is_closed()) {
@@ -1004,6 +1004,8 @@ pub struct HandOff {
     pub rdb_only: bool,
     /// It is the snapshot channel of this main connection's dual-channel full sync.
     pub rdb_channel_for: Option<u64>,
+    /// `REPLCONF rdb-filter-only`: what its RDB keeps.
+    pub rdb_filter: Option<RdbFilter>,
     /// The replica's trace context (`REPLCONF traceparent`): our session joins its trace.
     pub traceparent: Option<String>,
     /// What the replica asked for and why the answer was what it was (the `repl.master.psync`
@@ -1022,6 +1024,15 @@ pub struct PsyncRecord {
     /// Why a full sync was needed (the `replikv_full_resyncs_total` cause code); `None`
     /// when the partial resync was accepted.
     pub full_cause: Option<&'static str>,
+}
+
+/// What a filtered RDB keeps (`REPLCONF rdb-filter-only`, Redis 7.0): never the keys; the
+/// function libraries when `functions` was named (`redis-cli --functions-rdb`); nothing
+/// with an empty filter (`redis-cli --replica`, which wants only the stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RdbFilter {
+    /// Keep the function libraries.
+    pub functions: bool,
 }
 
 impl HandOff {
@@ -1194,10 +1205,16 @@ async fn run_link(
         AttachMode::Continue { from } => from,
         AttachMode::Full | AttachMode::Sync => {
             // The snapshot job is shared by every replica that asked meanwhile (its own span,
-            // `repl.master.snapshot`); this replica's trace shows the wait for it.
-            let start = wait_for_snapshot(host, wr, handoff)
-                .instrument(info_span!("repl.master.snapshot_wait", replica = id))
-                .await?;
+            // `repl.master.snapshot`); this replica's trace shows the wait for it. A
+            // filtered RDB holds no keys: it is made at once, for this replica alone.
+            let start = match handoff.rdb_filter {
+                Some(filter) => filtered_start(host, handoff, filter).await?,
+                None => {
+                    wait_for_snapshot(host, wr, handoff)
+                        .instrument(info_span!("repl.master.snapshot_wait", replica = id))
+                        .await?
+                }
+            };
             let offset = start.offset;
             transfer(host, wr, handoff, start).await?;
             if handoff.snapshot_only() {
@@ -1462,6 +1479,49 @@ async fn wait_for_snapshot(
             }
         }
     }
+}
+
+/// The start of a filtered full sync: an RDB without keys (see [`RdbFilter`]), written at
+/// once and sent as a diskless payload, as Redis always sends a filtered one.
+async fn filtered_start(
+    host: &Arc<dyn SyncSource>,
+    handoff: &HandOff,
+    filter: RdbFilter,
+) -> Result<SyncStart, LinkError> {
+    host.hub().enter_phase(handoff.sync_id, Phase::Snapshot);
+    let snap = host.snapshot_for_sync(&[handoff.reader()], Some(filter));
+    let (replid, offset) = (snap.replid.clone(), snap.offset);
+    let writer = host.clone();
+    let rdb = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        writer.write_rdb(&snap, &mut out, stop).map(|_| out)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r.map_err(|e| e.to_string()))
+    .map_err(|e| LinkError::new(AbortCode::SnapshotFailed, format!("filtered RDB: {e}")))?;
+    info!(
+        replica = handoff.id,
+        functions = filter.functions,
+        bytes = rdb.len(),
+        "filtered RDB (no keys) made for a replica"
+    );
+    let (tx, chunks) = mpsc::channel::<Bytes>(1);
+    // The channel has room for this one chunk; the receiver is ours, below.
+    let _ = tx.try_send(Bytes::from(rdb));
+    Ok(SyncStart {
+        replid,
+        offset,
+        payload: Payload::Stream {
+            chunks,
+            mark: random_id(),
+            failed: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        },
+        snapshot_no: 0,
+        keys: 0,
+        slot: None,
+    })
 }
 
 /// The rules that held one replica's full sync, told to the history, the events and the

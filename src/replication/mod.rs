@@ -126,8 +126,9 @@ pub trait Host: Send + Sync + 'static {
 pub trait SyncSource: Host {
     /// Under the engine lock: creates the backlog if needed, freezes the keyspace, registers
     /// backlog readers `readers` at the snapshot offset + 1, and forces a SELECT in the
-    /// stream.
-    fn snapshot_for_sync(&self, readers: &[u64]) -> SyncSnapshot;
+    /// stream. With a `filter`, the snapshot holds no keys (and functions only if kept).
+    fn snapshot_for_sync(&self, readers: &[u64], filter: Option<master::RdbFilter>)
+        -> SyncSnapshot;
     /// A command a replica sent on its link, other than `REPLCONF ACK`: its name as Redis
     /// logs it and whether it touches the keyspace (`None` when unknown).
     fn describe_replica_command(&self, argv: &[bytes::Bytes]) -> Option<(&'static str, bool)>;

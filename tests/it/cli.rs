@@ -91,6 +91,63 @@ fn redis_cli_dumps_an_rdb_from_replikv() {
     }
 }
 
+/// `redis-cli --functions-rdb` (`REPLCONF rdb-filter-only functions`): the file holds the
+/// function libraries and no key, redis-check-rdb accepts it, and redis-server 7.0 loads
+/// it with the library. The filter's refusals are Redis's.
+#[test]
+fn redis_cli_dumps_a_functions_only_rdb_from_replikv() {
+    let node = Node::replikv(&[]);
+    let mut c = node.conn();
+    assert_eq!(
+        c.cmd(&["DEBUG", "POPULATE", "5000", "key", "100"]).text(),
+        "OK"
+    );
+    let lib = "#!lua name=lib1\nredis.register_function('func1', function() return 123 end)";
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]).text(), "lib1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("functions.rdb");
+    let out = Command::new(redis_tool("redis-cli"))
+        .args(["-p", &node.port.to_string(), "--functions-rdb"])
+        .arg(&file)
+        .output()
+        .expect("redis-cli");
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && report.contains("Transfer finished with success"),
+        "{report}"
+    );
+    let check = Command::new(redis_tool("redis-check-rdb"))
+        .arg(&file)
+        .output()
+        .expect("redis-check-rdb");
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && report.contains("RDB looks OK"),
+        "{report}"
+    );
+    let redis = Node::redis(&[
+        "--dir",
+        dir.path().to_str().expect("utf8"),
+        "--dbfilename",
+        "functions.rdb",
+    ]);
+    let mut r = redis.conn();
+    assert_eq!(r.cmd(&["DBSIZE"]).int(), 0);
+    assert_eq!(r.cmd(&["FCALL", "func1", "0"]).int(), 123);
+
+    // Refusals, in Redis's words.
+    let mut raw = node.conn();
+    assert_eq!(
+        raw.cmd(&["REPLCONF", "rdb-filter-only", "keys"]),
+        Value::Error("ERR Unsupported rdb-filter-only option: keys".into())
+    );
+    assert_eq!(raw.cmd(&["REPLCONF", "rdb-filter-only", ""]).text(), "OK");
+    assert_eq!(
+        raw.cmd(&["SYNC"]),
+        Value::Error("ERR Filtered replica requires EOF capability".into())
+    );
+}
+
 #[test]
 fn password_with_dash_a() {
     let node = Node::replikv(&["--requirepass", "pw"]);
