@@ -540,8 +540,7 @@ fn join_disk_job(
     let Some(job) = inner.disk_job.as_mut() else {
         return Err(waiter);
     };
-    let gets_disk = !settings.repl_diskless_sync || !waiter.capa_eof;
-    if !(room && gets_disk && host.hub().backlog.register(waiter.reader, job.offset + 1)) {
+    if !(room && may_take_disk_snapshot(host, settings, &waiter, job.offset)) {
         return Err(waiter);
     }
     job.span.follows_from(&waiter.span);
@@ -565,8 +564,7 @@ fn serve_from_finished(
     let Some(done) = inner.finished_disk.as_ref() else {
         return Err(waiter);
     };
-    let gets_disk = !settings.repl_diskless_sync || !waiter.capa_eof;
-    if !(room && gets_disk && host.hub().backlog.register(waiter.reader, done.offset + 1)) {
+    if !(room && may_take_disk_snapshot(host, settings, &waiter, done.offset)) {
         return Err(waiter);
     }
     info!(
@@ -586,6 +584,18 @@ fn serve_from_finished(
         slot: waiter.slot.take(),
     };
     Ok(waiter.tx.send(start).err())
+}
+
+/// True when `waiter` would get a disk payload anyway and the backlog still holds the
+/// stream since a disk snapshot taken at `offset`; its cursor is then registered there.
+fn may_take_disk_snapshot(
+    host: &Arc<dyn SyncSource>,
+    settings: &Settings,
+    waiter: &SyncWaiter,
+    offset: u64,
+) -> bool {
+    let gets_disk = !settings.repl_diskless_sync || !waiter.capa_eof;
+    gets_disk && host.hub().backlog.register(waiter.reader, offset + 1)
 }
 
 /// True when the waiting replicas will share a diskless snapshot.

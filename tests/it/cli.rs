@@ -44,6 +44,29 @@ fn one_shot_commands() {
     }
 }
 
+/// Runs `redis-cli <mode> <file>` against `port` and checks the file with redis-check-rdb.
+fn dump_and_check(port: u16, mode: &str, file: &std::path::Path) {
+    let out = Command::new(redis_tool("redis-cli"))
+        .args(["-p", &port.to_string(), mode])
+        .arg(file)
+        .output()
+        .expect("redis-cli");
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && report.contains("Transfer finished with success"),
+        "{report}"
+    );
+    let check = Command::new(redis_tool("redis-check-rdb"))
+        .arg(file)
+        .output()
+        .expect("redis-check-rdb");
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && report.contains("RDB looks OK"),
+        "{report}"
+    );
+}
+
 /// `redis-cli --rdb` asks for a full sync as a replica would and saves the payload: from a
 /// replikv master, disk-based and diskless, the file is a valid RDB (redis-check-rdb says so)
 /// that a fresh server loads with every key.
@@ -60,25 +83,7 @@ fn redis_cli_dumps_an_rdb_from_replikv() {
     for diskless in ["no", "yes"] {
         c.cmd(&["CONFIG", "SET", "repl-diskless-sync", diskless]);
         let file = dir.path().join(format!("cli-{diskless}.rdb"));
-        let out = Command::new(redis_tool("redis-cli"))
-            .args(["-p", &node.port.to_string(), "--rdb"])
-            .arg(&file)
-            .output()
-            .expect("redis-cli");
-        let report = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && report.contains("Transfer finished with success"),
-            "{report}"
-        );
-        let check = Command::new(redis_tool("redis-check-rdb"))
-            .arg(&file)
-            .output()
-            .expect("redis-check-rdb");
-        let report = String::from_utf8_lossy(&check.stdout);
-        assert!(
-            check.status.success() && report.contains("RDB looks OK"),
-            "{report}"
-        );
+        dump_and_check(node.port, "--rdb", &file);
         let loaded = Node::replikv(&[
             "--dir",
             dir.path().to_str().expect("utf8"),
@@ -106,25 +111,7 @@ fn redis_cli_dumps_a_functions_only_rdb_from_replikv() {
     assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]).text(), "lib1");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("functions.rdb");
-    let out = Command::new(redis_tool("redis-cli"))
-        .args(["-p", &node.port.to_string(), "--functions-rdb"])
-        .arg(&file)
-        .output()
-        .expect("redis-cli");
-    let report = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && report.contains("Transfer finished with success"),
-        "{report}"
-    );
-    let check = Command::new(redis_tool("redis-check-rdb"))
-        .arg(&file)
-        .output()
-        .expect("redis-check-rdb");
-    let report = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        check.status.success() && report.contains("RDB looks OK"),
-        "{report}"
-    );
+    dump_and_check(node.port, "--functions-rdb", &file);
     let redis = Node::redis(&[
         "--dir",
         dir.path().to_str().expect("utf8"),

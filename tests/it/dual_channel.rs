@@ -94,6 +94,30 @@ fn writer(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     })
 }
 
+/// A dual-channel replica of `master` (with `extra` arguments) behind a proxy slowed to
+/// [`LINK_RATE`], with a writer on the master: the proxy, the writer's stop flag and
+/// handle, and the replica.
+fn slow_sync_under_writes(
+    master: &Node,
+    extra: &[&str],
+) -> (Proxy, Arc<AtomicBool>, std::thread::JoinHandle<u64>, Node) {
+    let proxy = Proxy::start(master.port);
+    proxy.set(Fault::Rate(LINK_RATE));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = writer(master.port, stop.clone());
+    let port = proxy.port.to_string();
+    let mut args = vec![
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+        "--dual-channel-replication-enabled",
+        "yes",
+    ];
+    args.extend_from_slice(extra);
+    let replica = Node::replikv(&args);
+    (proxy, stop, writes, replica)
+}
+
 /// The line a master logs when it drops a replica over its output-buffer limit.
 const OVER_LIMIT: &str = "overcoming of output buffer limits";
 
@@ -125,18 +149,7 @@ fn a_slow_full_sync_under_writes_completes_with_the_stream_buffered_on_the_repli
 
     // Dual channel: the same transfer and writes, no overflow, one full sync.
     let master = master();
-    let proxy = Proxy::start(master.port);
-    proxy.set(Fault::Rate(LINK_RATE));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writes = writer(master.port, stop.clone());
-    let port = proxy.port.to_string();
-    let replica = Node::replikv(&[
-        "--replicaof",
-        "127.0.0.1",
-        &port,
-        "--dual-channel-replication-enabled",
-        "yes",
-    ]);
+    let (proxy, stop, writes, replica) = slow_sync_under_writes(&master, &[]);
     wait_until(
         Duration::from_secs(30),
         "the replica to buffer the stream while its snapshot loads",
@@ -220,20 +233,8 @@ fn a_slow_full_sync_under_writes_completes_with_the_stream_buffered_on_the_repli
 #[test]
 fn a_full_buffer_pauses_reading_until_the_load_is_done() {
     let master = master_with_limit("replica 0 0 0", "60");
-    let proxy = Proxy::start(master.port);
-    proxy.set(Fault::Rate(LINK_RATE));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writes = writer(master.port, stop.clone());
-    let port = proxy.port.to_string();
-    let replica = Node::replikv(&[
-        "--replicaof",
-        "127.0.0.1",
-        &port,
-        "--dual-channel-replication-enabled",
-        "yes",
-        "--replica-full-sync-buffer-limit",
-        "100kb",
-    ]);
+    let (_proxy, stop, writes, replica) =
+        slow_sync_under_writes(&master, &["--replica-full-sync-buffer-limit", "100kb"]);
     wait_until(
         Duration::from_secs(30),
         "the replica's buffer to reach its limit",
