@@ -112,15 +112,15 @@ pub fn attach(
             .reason_of(main)
             .unwrap_or(FullReason::NoHistory)
     });
-    let decision = match decision {
-        _ if paired_cause.is_some() => {
-            PsyncDecision::FullResync(paired_cause.unwrap_or(FullReason::NoHistory))
+    let decision = match (paired_cause, decision) {
+        (Some(cause), _) => PsyncDecision::FullResync(cause),
+        (None, PsyncDecision::Continue { .. }) if forced => {
+            PsyncDecision::FullResync(FullReason::Forced)
         }
-        PsyncDecision::Continue { .. } if forced => PsyncDecision::FullResync(FullReason::Forced),
-        PsyncDecision::Continue { from } if !hub.backlog.register(asker.id, from) => {
+        (None, PsyncDecision::Continue { from }) if !hub.backlog.register(asker.id, from) => {
             PsyncDecision::FullResync(FullReason::OffsetOutOfRange)
         }
-        d => d,
+        (None, d) => d,
     };
     let mut record = PsyncRecord {
         requested_replid: request.as_ref().map_or(String::new(), |r| r.replid.clone()),

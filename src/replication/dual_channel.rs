@@ -149,7 +149,8 @@ impl DualChannels {
     }
 
     /// Main connections paired with a snapshot channel and not yet streaming.
-    pub fn pending(&self) -> usize {
+    #[cfg(test)]
+    fn pending(&self) -> usize {
         self.pairs
             .lock()
             .values()

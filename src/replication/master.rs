@@ -434,11 +434,6 @@ impl FullSyncQueue {
         self.inner.lock().snapshots
     }
 
-    /// Replicas waiting for a job.
-    pub fn waiting(&self) -> usize {
-        self.inner.lock().waiting.len()
-    }
-
     /// Starts a job when the waiting replicas are due (called by the cron and on arrival):
     /// a disk job at once, a diskless one after `repl-diskless-sync-delay` or once
     /// `repl-diskless-sync-max-replicas` wait, at most `repl-max-concurrent-full-syncs`
@@ -480,13 +475,7 @@ impl FullSyncQueue {
             return;
         }
         let diskless = gets_diskless(&inner, &settings);
-        let cap = settings.repl_max_concurrent_full_syncs as usize;
-        let room = if cap == 0 {
-            usize::MAX
-        } else {
-            cap.saturating_sub(inner.transfers)
-        };
-        let take = inner.waiting.len().min(room);
+        let take = inner.waiting.len().min(room(&inner, &settings));
         let mut batch: Vec<SyncWaiter> = inner.waiting.drain(..take).collect();
         inner.transfers += batch.len();
         for w in &mut batch {
@@ -603,10 +592,17 @@ fn gets_diskless(inner: &QueueInner, settings: &Settings) -> bool {
     settings.repl_diskless_sync && inner.waiting.iter().all(|w| w.capa_eof)
 }
 
+/// How many more transfers `repl-max-concurrent-full-syncs` allows now (no cap: any).
+fn room(inner: &QueueInner, settings: &Settings) -> usize {
+    match settings.repl_max_concurrent_full_syncs as usize {
+        0 => usize::MAX,
+        cap => cap.saturating_sub(inner.transfers),
+    }
+}
+
 /// True while `repl-max-concurrent-full-syncs` leaves room for another transfer.
 fn has_room(inner: &QueueInner, settings: &Settings) -> bool {
-    let cap = settings.repl_max_concurrent_full_syncs;
-    cap == 0 || (inner.transfers as u64) < cap
+    room(inner, settings) > 0
 }
 
 /// The rule that holds the waiting replicas now, if one does: the cap first (it holds
