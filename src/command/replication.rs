@@ -16,9 +16,9 @@ use crate::engine::replication::{become_master, become_replica, status};
 use crate::engine::session::{ClientKind, Session};
 use crate::replication::attach::{attach, Asker};
 use crate::replication::dual_channel;
-use crate::replication::master::RdbFilter;
 use crate::replication::psync::PsyncRequest;
 use crate::replication::status::ReplicaState;
+use crate::replication::RdbFilter;
 
 // ------------------------------------------------------------------ master side commands
 

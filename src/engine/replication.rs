@@ -352,7 +352,7 @@ impl SyncSource for State {
     fn snapshot_for_sync(
         &self,
         readers: &[u64],
-        filter: Option<crate::replication::master::RdbFilter>,
+        filter: Option<crate::replication::RdbFilter>,
     ) -> SyncSnapshot {
         let mut engine = self.engine.lock();
         if !engine.repl.active {

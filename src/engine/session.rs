@@ -598,7 +598,7 @@ pub struct ReplconfState {
     /// `rdb-only 1`.
     pub rdb_only: bool,
     /// `rdb-filter-only`: the replica wants an RDB without keys.
-    pub rdb_filter: Option<crate::replication::master::RdbFilter>,
+    pub rdb_filter: Option<crate::replication::RdbFilter>,
     /// `capa replikv-dual-channel` (see `replication::dual_channel`).
     pub capa_dual_channel: bool,
     /// It was answered `+DUALCHANNELSYNC`: a replica waiting for its snapshot channel,

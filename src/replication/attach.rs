@@ -36,7 +36,7 @@ pub struct Asker {
     /// `REPLCONF rdb-channel <id>`: the snapshot channel of main connection `id`.
     pub rdb_channel_for: Option<u64>,
     /// `REPLCONF rdb-filter-only`: what its RDB keeps.
-    pub rdb_filter: Option<super::master::RdbFilter>,
+    pub rdb_filter: Option<super::RdbFilter>,
     /// `REPLCONF traceparent`: the trace its side of the sync belongs to.
     pub traceparent: Option<String>,
 }

@@ -30,7 +30,7 @@ use super::history::{unix_ms, SyncOutcome};
 use super::log::random_id;
 use super::phase::{Phase, Side};
 use super::status::{ReplicaState, ReplicaStatus};
-use super::{AbortOnDrop, LinkRead, LinkWrite, RdbStats, SyncSource};
+use super::{AbortOnDrop, LinkRead, LinkWrite, RdbFilter, RdbStats, SyncSource};
 use crate::config::{LimitBreach, Settings};
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, RequestParser};
@@ -1030,15 +1030,6 @@ pub struct PsyncRecord {
     /// Why a full sync was needed (the `replikv_full_resyncs_total` cause code); `None`
     /// when the partial resync was accepted.
     pub full_cause: Option<&'static str>,
-}
-
-/// What a filtered RDB keeps (`REPLCONF rdb-filter-only`, Redis 7.0): never the keys; the
-/// function libraries when `functions` was named (`redis-cli --functions-rdb`); nothing
-/// with an empty filter (`redis-cli --replica`, which wants only the stream).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RdbFilter {
-    /// Keep the function libraries.
-    pub functions: bool,
 }
 
 impl HandOff {

@@ -64,6 +64,15 @@ pub struct SyncSnapshot {
     pub functions: Vec<bytes::Bytes>,
 }
 
+/// What a filtered RDB keeps (`REPLCONF rdb-filter-only`, Redis 7.0): never the keys; the
+/// function libraries when `functions` was named (`redis-cli --functions-rdb`); nothing
+/// with an empty filter (`redis-cli --replica`, which wants only the stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RdbFilter {
+    /// Keep the function libraries.
+    pub functions: bool,
+}
+
 /// Figures of a written RDB.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RdbStats {
@@ -127,8 +136,7 @@ pub trait SyncSource: Host {
     /// Under the engine lock: creates the backlog if needed, freezes the keyspace, registers
     /// backlog readers `readers` at the snapshot offset + 1, and forces a SELECT in the
     /// stream. With a `filter`, the snapshot holds no keys (and functions only if kept).
-    fn snapshot_for_sync(&self, readers: &[u64], filter: Option<master::RdbFilter>)
-        -> SyncSnapshot;
+    fn snapshot_for_sync(&self, readers: &[u64], filter: Option<RdbFilter>) -> SyncSnapshot;
     /// A command a replica sent on its link, other than `REPLCONF ACK`: its name as Redis
     /// logs it and whether it touches the keyspace (`None` when unknown).
     fn describe_replica_command(&self, argv: &[bytes::Bytes]) -> Option<(&'static str, bool)>;

@@ -297,15 +297,10 @@ async fn attempt(
             info!("Successful partial resynchronization with master.");
         }
         PsyncReply::FullResync { replid, offset } => {
-            let reason = match (&cached, forced) {
-                (_, true) => "full sync requested by an operator".to_string(),
-                (None, _) => "no replication history".to_string(),
-                (Some(_), _) => "master refused the partial resynchronization".to_string(),
-            };
             hub.decide_kind(
                 sync_id,
                 SyncKind::Full,
-                Some(reason),
+                Some(full_sync_reason(cached.as_ref(), forced).to_string()),
                 &replid,
                 offset as i64,
             );
@@ -321,11 +316,7 @@ async fn attempt(
             full_sync(host, &mut conn, &mut wr, snapshot).await?;
         }
         PsyncReply::DualChannel { main_id } => {
-            let reason = match (&cached, forced) {
-                (_, true) => "full sync requested by an operator",
-                (None, _) => "no replication history",
-                (Some(_), _) => "master refused the partial resynchronization",
-            };
+            let reason = full_sync_reason(cached.as_ref(), forced);
             dual_channel::full_sync(
                 host,
                 dual_channel::Pair {
@@ -411,6 +402,16 @@ async fn open_link(
         timeout_text: timeout_text::HANDSHAKE,
     };
     Ok((socket, conn, wr))
+}
+
+/// Why the master gave us a full sync, as the history tells it: an operator forced it, we
+/// had no history to offer, or the master refused the history we offered.
+fn full_sync_reason(cached: Option<&CachedMaster>, forced: bool) -> &'static str {
+    match (cached, forced) {
+        (_, true) => "full sync requested by an operator",
+        (None, _) => "no replication history",
+        (Some(_), _) => "master refused the partial resynchronization",
+    }
 }
 
 /// Unregisters the master client when the streaming attempt ends or is dropped.
