@@ -20,7 +20,7 @@ use crate::replication::backlog::TimeFigures;
 use crate::replication::status::{BacklogStatus, MasterLinkStatus, ReplicationStatus, Role};
 use crate::replication::{
     history::unix_ms, Applied, CachedMaster, Event, Follower, Host, LinkState, LoadedDataset,
-    Loading, RdbStats, Replication, SyncSnapshot, SyncSource,
+    Loading, MasterClient, RdbStats, Replication, SyncSnapshot, SyncSource,
 };
 use crate::resp::parser::Parsed;
 use crate::resp::{ParseLimits, Proto, ReplyBuf, RequestParser};
@@ -59,6 +59,9 @@ fn follow(state: &State, engine: &mut Engine, host: String, port: u16, offer_own
     if change.was_master {
         unblock_all_blocked(engine);
     }
+    // The old link's client goes now, as Redis frees its master client here: the old
+    // link's task unwinds later and must find nothing to apply its master's stream to.
+    close_master_session(state, engine);
     hub.generation.send_replace(change.generation);
     if change.was_master {
         hub.events.publish(Event::RoleChanged {
@@ -459,12 +462,17 @@ impl Follower for State {
         }));
     }
 
-    fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied {
+    fn apply_from_master(
+        &self,
+        client: u64,
+        parser: &mut RequestParser,
+        buf: &mut BytesMut,
+    ) -> Applied {
         let mut applied = Applied::default();
         let mut engine = self.engine.lock();
         let mut master = self.master_session.lock();
-        let Some(ms) = master.as_mut() else {
-            applied.protocol_error = Some("no master session".into());
+        let Some(ms) = master.as_mut().filter(|ms| ms.session.info.id == client) else {
+            applied.replaced = true;
             return applied;
         };
         if engine.pauses.writes_held(std::time::Instant::now()) {
@@ -557,11 +565,7 @@ impl Follower for State {
         }
     }
 
-    fn open_master_client(
-        &self,
-        peer: &str,
-        db: usize,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    fn open_master_client(&self, peer: &str, db: usize) -> MasterClient {
         let mut ms = MasterSession::new(self, peer.to_string());
         let mut engine = self.engine.lock();
         ms.session.db = db.min(engine.keyspace.dbs.len().saturating_sub(1));
@@ -571,12 +575,22 @@ impl Follower for State {
             self.clients.unregister(old.session.info.id);
         }
         drop(engine);
-        Box::pin(async move { info.kill_notify.notified().await })
+        MasterClient {
+            id: info.id,
+            killed: Box::pin(async move { info.kill_notify.notified().await }),
+        }
     }
 
-    fn close_master_client(&self) {
+    fn close_master_client(&self, id: u64) {
         let mut engine = self.engine.lock();
-        close_master_session(self, &mut engine);
+        let current = self
+            .master_session
+            .lock()
+            .as_ref()
+            .map(|ms| ms.session.info.id);
+        if current == Some(id) {
+            close_master_session(self, &mut engine);
+        }
     }
 
     fn set_loading(&self, loading: Loading, total_bytes: Option<u64>) {

@@ -102,6 +102,9 @@ pub struct Applied {
     pub acks: Vec<u64>,
     /// The stream was malformed: the link must be dropped and the history discarded.
     pub protocol_error: Option<String>,
+    /// The link's master client is no longer the current one (a newer link replaced it):
+    /// nothing was applied and the link must end, leaving the history alone.
+    pub replaced: bool,
     /// A client pause holds writes on this replica (CLIENT PAUSE WRITE, as in Redis, holds
     /// the master's stream too): nothing was applied; `resume` wakes when the pauses change.
     pub held: Option<tokio::sync::watch::Receiver<u64>>,
@@ -150,6 +153,13 @@ pub trait SyncSource: Host {
     ) -> io::Result<RdbStats>;
 }
 
+/// The client a replica's link applies the master's stream through: its id, and a future
+/// that completes when it is killed (CLIENT KILL TYPE master, an operator resync).
+pub struct MasterClient {
+    pub id: u64,
+    pub killed: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+}
+
 /// What the replica side needs: loading a snapshot and applying the stream into the
 /// keyspace, the position a PSYNC asks from, and the few server states the link drives
 /// (link up/down gates, the master client, `-LOADING`, the failover hand-over's answer).
@@ -163,9 +173,15 @@ pub trait Follower: Host {
     fn install_dataset(&self, data: LoadedDataset, replid: &str, offset: u64);
     /// True when every database is empty (`repl-diskless-load on-empty-db`).
     fn dataset_is_empty(&self) -> bool;
-    /// Applies the complete commands at the front of `buf` (from our master), forwards the
-    /// applied bytes to our own replicas, and reports what it consumed.
-    fn apply_from_master(&self, parser: &mut RequestParser, buf: &mut BytesMut) -> Applied;
+    /// Applies the complete commands at the front of `buf` (from our master) through master
+    /// client `client`, forwards the applied bytes to our own replicas, and reports what it
+    /// consumed.
+    fn apply_from_master(
+        &self,
+        client: u64,
+        parser: &mut RequestParser,
+        buf: &mut BytesMut,
+    ) -> Applied;
     /// Our replication id and offset, what a PSYNC asks from a master.
     fn repl_position(&self) -> CachedMaster;
     /// The master continued with a new replication id (`+CONTINUE <id>`).
@@ -180,14 +196,12 @@ pub trait Follower: Host {
     /// failover is complete) or refused (it is aborted and we are a master again).
     fn failover_answered(&self, accepted: bool);
     /// Registers the client that applies our master's stream (CLIENT LIST shows it as
-    /// `master`); the returned future completes when it is killed (CLIENT KILL TYPE master).
-    fn open_master_client(
-        &self,
-        peer: &str,
-        db: usize,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-    /// Unregisters the master client when the link ends.
-    fn close_master_client(&self);
+    /// `master`), replacing the previous link's.
+    fn open_master_client(&self, peer: &str, db: usize) -> MasterClient;
+    /// Unregisters master client `id` when its link ends. A link that ends after a newer
+    /// one opened its client (REPLICAOF cancels a link task, which unwinds later) leaves
+    /// the newer client alone.
+    fn close_master_client(&self, id: u64);
     /// Sets or clears the dataset-loading state; a load of `total_bytes` (`None`:
     /// unknown) starts its published progress with it, and ends it with the state.
     fn set_loading(&self, loading: Loading, total_bytes: Option<u64>);

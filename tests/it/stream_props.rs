@@ -78,8 +78,9 @@ fn guarded(
     }
 }
 
-/// A replica state with an open master link, on a runtime (some commands start tasks).
-fn replica() -> (tokio::runtime::Runtime, std::sync::Arc<State>) {
+/// A replica state with an open master link (and its master client's id), on a runtime
+/// (some commands start tasks).
+fn replica() -> (tokio::runtime::Runtime, std::sync::Arc<State>, u64) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -87,14 +88,14 @@ fn replica() -> (tokio::runtime::Runtime, std::sync::Arc<State>) {
     let mut settings = replikv::config::Settings::defaults();
     settings.dir = std::env::temp_dir();
     let state = State::new(settings, None, guarded, replikv::command::describe_command);
-    // The future resolves when the master client is killed; nothing here waits for it.
-    drop(state.open_master_client("127.0.0.1:1", 0));
-    (runtime, state)
+    // Its `killed` future resolves when the master client is killed; nothing here waits.
+    let client = state.open_master_client("127.0.0.1:1", 0).id;
+    (runtime, state, client)
 }
 
 /// Feeds `input` to `state` as its master's stream, in pieces cut at `cuts`; returns the
 /// bytes consumed, or stops at the first protocol error (the link would drop there).
-fn apply(state: &State, input: &[u8], cuts: &[usize]) -> usize {
+fn apply((state, client): (&State, u64), input: &[u8], cuts: &[usize]) -> usize {
     let mut parser = RequestParser::new();
     let mut buf = BytesMut::new();
     let mut consumed = 0;
@@ -108,7 +109,7 @@ fn apply(state: &State, input: &[u8], cuts: &[usize]) -> usize {
         }
         buf.extend_from_slice(&input[start..end]);
         start = end;
-        let applied = state.apply_from_master(&mut parser, &mut buf);
+        let applied = state.apply_from_master(client, &mut parser, &mut buf);
         consumed += applied.consumed;
         if applied.protocol_error.is_some() {
             break;
@@ -164,9 +165,9 @@ proptest! {
             let i = at.index(input.len());
             input[i] = byte;
         }
-        let (_runtime, state) = replica();
+        let (_runtime, state, client) = replica();
         let _enter = _runtime.enter();
-        let consumed = apply(&state, &input, &cuts);
+        let consumed = apply((&state, client), &input, &cuts);
         prop_assert!(consumed <= input.len());
     }
 
@@ -176,13 +177,13 @@ proptest! {
         cuts in proptest::collection::vec(0usize..4000, 0..10),
     ) {
         let input: Vec<u8> = commands.iter().flat_map(|c| encode(c)).collect();
-        let (rt_a, whole) = replica();
+        let (rt_a, whole, whole_client) = replica();
         let enter_a = rt_a.enter();
-        prop_assert_eq!(apply(&whole, &input, &[]), input.len());
+        prop_assert_eq!(apply((&whole, whole_client), &input, &[]), input.len());
         drop(enter_a);
-        let (rt_b, pieces) = replica();
+        let (rt_b, pieces, pieces_client) = replica();
         let _enter_b = rt_b.enter();
-        prop_assert_eq!(apply(&pieces, &input, &cuts), input.len());
+        prop_assert_eq!(apply((&pieces, pieces_client), &input, &cuts), input.len());
         prop_assert_eq!(digest(&whole), digest(&pieces));
     }
 }
@@ -191,11 +192,36 @@ proptest! {
 /// does not run.
 #[test]
 fn the_in_process_replica_applies_its_stream() {
-    let (runtime, state) = replica();
+    let (runtime, state, client) = replica();
     let _enter = runtime.enter();
     let mut input = encode(&[b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]);
     input.extend(encode(&[b"SHUTDOWN".to_vec()]));
-    assert_eq!(apply(&state, &input, &[3, 9]), input.len());
+    assert_eq!(apply((&state, client), &input, &[3, 9]), input.len());
     assert_eq!(state.engine.lock().keyspace.key_count(), 1);
     assert_ne!(digest(&state), replikv::keyspace::digest::EMPTY.to_vec());
+}
+
+/// A link that unwinds after REPLICAOF started a newer one (the old task is cancelled and
+/// runs its clean-up later) must neither close the newer link's master client nor apply
+/// its old master's stream: Redis's failover suite saw the newer link killed and counted
+/// one partial resync too many when it did.
+#[test]
+fn an_old_link_neither_closes_nor_feeds_the_newer_master_client() {
+    let (runtime, state, old) = replica();
+    let _enter = runtime.enter();
+    let new = state.open_master_client("127.0.0.1:2", 0).id;
+    assert_ne!(old, new);
+    state.close_master_client(old);
+    assert!(
+        state.clients.get(new).is_some(),
+        "the newer master client is still registered"
+    );
+    let set = encode(&[b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]);
+    let mut parser = RequestParser::new();
+    let mut buf = BytesMut::from(&set[..]);
+    let stale = state.apply_from_master(old, &mut parser, &mut buf);
+    assert!(stale.replaced && stale.consumed == 0);
+    assert_eq!(state.engine.lock().keyspace.key_count(), 0);
+    assert_eq!(apply((&state, new), &set, &[]), set.len());
+    assert_eq!(state.engine.lock().keyspace.key_count(), 1);
 }

@@ -348,12 +348,16 @@ async fn attempt(
         host: master_host.to_string(),
         port: master_port,
     });
-    let killed = host.open_master_client(&format!("{master_host}:{master_port}"), stream_db);
+    let client = host.open_master_client(&format!("{master_host}:{master_port}"), stream_db);
     // Closed however this attempt ends, REPLICAOF cancelling it included.
-    let _master_client = MasterClientGuard(host);
+    let _master_client = MasterClientGuard(host, client.id);
     tokio::select! {
-        r = stream_from_master(host, conn, wr, sync_id, generation, catchup) => r,
-        _ = killed => Err(if hub.role.lock().full_sync_requested() {
+        r = stream_from_master(host, client.id, conn, wr, sync_id, generation, catchup) => r,
+        // A role change closes the old link's client at once (see `follow`): that kill
+        // is the topology change, not an operator's CLIENT KILL.
+        _ = client.killed => Err(if target(host, generation).is_none() {
+            target_changed()
+        } else if hub.role.lock().full_sync_requested() {
             LinkError::new(AbortCode::OperatorResync, "link closed for a full resync requested by an operator")
         } else {
             LinkError::new(AbortCode::ClientKill, "master link killed (CLIENT KILL)")
@@ -415,11 +419,11 @@ fn full_sync_reason(cached: Option<&CachedMaster>, forced: bool) -> &'static str
 }
 
 /// Unregisters the master client when the streaming attempt ends or is dropped.
-struct MasterClientGuard<'a>(&'a Arc<dyn Follower>);
+struct MasterClientGuard<'a>(&'a Arc<dyn Follower>, u64);
 
 impl Drop for MasterClientGuard<'_> {
     fn drop(&mut self) {
-        self.0.close_master_client();
+        self.0.close_master_client(self.1);
     }
 }
 
@@ -1063,6 +1067,7 @@ fn progress(host: &Arc<dyn Follower>, generation: u64, read: u64) {
 /// link after `repl-timeout` of silence.
 async fn stream_from_master(
     host: &Arc<dyn Follower>,
+    client: u64,
     mut conn: LineReader,
     mut wr: LinkWrite,
     sync_id: u64,
@@ -1083,13 +1088,16 @@ async fn stream_from_master(
             let before = conn.buf.len();
             let applied = match &catchup {
                 Some(span) => {
-                    let applied =
-                        span.in_scope(|| host.apply_from_master(&mut parser, &mut conn.buf));
+                    let applied = span
+                        .in_scope(|| host.apply_from_master(client, &mut parser, &mut conn.buf));
                     span.record("bytes", (before - conn.buf.len()) as u64);
                     applied
                 }
-                None => host.apply_from_master(&mut parser, &mut conn.buf),
+                None => host.apply_from_master(client, &mut parser, &mut conn.buf),
             };
+            if applied.replaced {
+                return Err(target_changed());
+            }
             held = applied.held;
             hub.net_input_bytes
                 .fetch_add((before - conn.buf.len()) as u64, Ordering::Relaxed);
