@@ -18,7 +18,7 @@ pub mod value;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-pub use db::{Db, DbSnapshot, ModifiedKeys, WatchFlag};
+pub use db::{Db, DbSnapshot, LoadBatch, LoadedKey, ModifiedKeys, WatchFlag};
 pub use key::Key;
 pub use lfu::AccessMode;
 pub use segment::{Item, ItemRef, Segment, NO_EXPIRE};

@@ -10,6 +10,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
 use super::key::Key;
@@ -217,6 +218,36 @@ impl Segment {
         }
         self.table
             .insert_unique(table_hash(hash), item, |it| table_hash(hash_key(&it.key)));
+    }
+
+    /// Puts `item` in its key's slot with one probe of the table, and returns the item it
+    /// replaced. The per-segment TTL count follows. The caller says whether `item` has a
+    /// TTL: reading it here would touch the item's memory, a cache miss a bulk load pays
+    /// per key.
+    pub fn upsert(&mut self, hash: u64, item: ItemRef, has_expire: bool) -> Option<ItemRef> {
+        let entry = self.table.entry(
+            table_hash(hash),
+            |it| it.key.as_slice() == item.key.as_slice(),
+            |it| table_hash(hash_key(&it.key)),
+        );
+        match entry {
+            Entry::Occupied(mut slot) => {
+                let old = std::mem::replace(slot.get_mut(), item);
+                match (old.has_expire(), has_expire) {
+                    (true, false) => self.expires -= 1,
+                    (false, true) => self.expires += 1,
+                    _ => {}
+                }
+                Some(old)
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(item);
+                if has_expire {
+                    self.expires += 1;
+                }
+                None
+            }
+        }
     }
 
     /// Removes and returns the item for `key`.

@@ -30,7 +30,9 @@ use crate::keyspace::types::score_index::{cmp_entry, ScoreIndex};
 use crate::keyspace::types::stream::{Consumer, Fields, Group, Nack, StreamId};
 use crate::keyspace::types::{HMap, Hash, List, Set, Stream, ZSet};
 use crate::keyspace::value::EMBSTR_MAX;
-use crate::keyspace::{blob, Blob, EncodingLimits, Keyspace, StrValue, Value, NO_EXPIRE};
+use crate::keyspace::{
+    blob, Blob, EncodingLimits, Keyspace, LoadBatch, LoadedKey, StrValue, Value, NO_EXPIRE,
+};
 use crate::resp::parser::parse_i64;
 
 /// Size of the read buffer.
@@ -1061,6 +1063,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
     let mut expire_at = NO_EXPIRE;
     let mut idle: Option<u64> = None;
     let mut expired = Vec::new();
+    let mut batch = LoadBatch::default();
     loop {
         let at = inp.offset();
         let t = inp.u8("an opcode or value type")?;
@@ -1077,7 +1080,10 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
             opcode::IDLE => {
                 idle = Some(inp.len("an LRU idle time")?);
             }
-            opcode::EOF => break,
+            opcode::EOF => {
+                add_batch(&mut keyspace, db, &mut batch)?;
+                break;
+            }
             opcode::SELECTDB => {
                 let id = inp.len("a database number")?;
                 if id >= databases as u64 {
@@ -1087,6 +1093,7 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                         databases,
                     });
                 }
+                add_batch(&mut keyspace, db, &mut batch)?;
                 db = id as usize;
             }
             opcode::RESIZEDB => {
@@ -1160,22 +1167,14 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
                         expired.push((db, key));
                     }
                     Some(value) => {
-                        if keyspace.dbs[db]
-                            .insert(&key, value, expire_at, clock)
-                            .is_some()
-                        {
-                            return Err(RdbError::DuplicateKey {
-                                offset: at,
-                                db,
-                                key: String::from_utf8_lossy(&key).into_owned(),
-                            });
+                        let item = keyspace.dbs[db].loaded_item(&key, value, expire_at, clock);
+                        if let Some(secs) = idle {
+                            let idle = secs.min(u32::MAX as u64) as u32;
+                            item.touch_access(clock.saturating_sub(idle));
                         }
                         stats.keys_loaded += 1;
-                        if let Some(secs) = idle {
-                            if let Some(item) = keyspace.dbs[db].peek(&key) {
-                                let idle = secs.min(u32::MAX as u64) as u32;
-                                item.touch_access(clock.saturating_sub(idle));
-                            }
+                        if batch.push(&key, item, at) {
+                            add_batch(&mut keyspace, db, &mut batch)?;
                         }
                     }
                 }
@@ -1207,6 +1206,21 @@ pub fn load(input: impl Read, opts: &LoadOptions) -> Result<Loaded, RdbError> {
         stats,
         expired,
     })
+}
+
+/// Adds the keys `batch` gathered to database `db` (see [`crate::keyspace::Db::insert_loaded`]).
+fn add_batch(keyspace: &mut Keyspace, db: usize, batch: &mut LoadBatch) -> Result<(), RdbError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    match keyspace.dbs[db].insert_loaded(batch) {
+        None => Ok(()),
+        Some(LoadedKey { item, offset, .. }) => Err(RdbError::DuplicateKey {
+            offset,
+            db,
+            key: String::from_utf8_lossy(item.key.as_slice()).into_owned(),
+        }),
+    }
 }
 
 /// The body of a DUMP payload whose footer (Redis's `verifyDumpPayload`) carries an RDB

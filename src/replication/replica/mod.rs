@@ -778,7 +778,7 @@ async fn full_sync(
         let _loading = LoadingFlag::raise(host, load_mode, known_total, sync_id);
         let (tx, rx) = mpsc::channel::<Bytes>(64);
         let loader_host = host.clone();
-        let loader = tokio::task::spawn_blocking(move || {
+        let loader = spawn_loader(load_mode, move || {
             let mut reader = ChannelReader {
                 rx,
                 current: Bytes::new(),
@@ -867,7 +867,7 @@ async fn full_sync(
         let load_span = load_span();
         let loader_host = host.clone();
         let load_path = tmp.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
+        let loaded = spawn_loader(load_mode, move || {
             let file = std::fs::File::open(&load_path)
                 .map_err(|e| format!("open {}: {e}", load_path.display()))?;
             let mut reader = io::BufReader::with_capacity(1 << 20, file);
@@ -875,7 +875,6 @@ async fn full_sync(
         })
         .instrument(load_span.clone())
         .await
-        .map_err(|e| e.to_string())
         .and_then(|r| r)
         .code(AbortCode::LoadFailed);
         end_span(load_span, "keys", loaded.as_ref().ok().map(|l| l.keys));
@@ -952,6 +951,34 @@ fn report_progress(host: &Arc<dyn Follower>, sync_id: u64, generation: u64) -> A
 fn end_span(span: tracing::Span, field: &'static str, value: Option<u64>) {
     if let Some(value) = value {
         span.record(field, value);
+    }
+}
+
+/// Runs a load on a thread of its own. While the old dataset keeps serving reads
+/// ([`Loading::Async`]) the thread runs at nice 10, as the snapshot serialiser does: on a
+/// small machine the threads that answer those reads should win the CPU. A thread of its
+/// own, not the blocking pool's, since a pool thread would keep the lowered priority for
+/// whatever it runs next.
+fn spawn_loader<F>(
+    mode: Loading,
+    load: F,
+) -> impl std::future::Future<Output = Result<Result<super::LoadedDataset, String>, String>>
+where
+    F: FnOnce() -> Result<super::LoadedDataset, String> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let started = std::thread::Builder::new()
+        .name("replikv-load".into())
+        .spawn(move || {
+            if mode == Loading::Async {
+                crate::rdb::file::lower_current_thread_priority();
+            }
+            let _ = tx.send(load());
+        });
+    async move {
+        started.map_err(|e| format!("start the loader thread: {e}"))?;
+        rx.await
+            .map_err(|_| "the loader thread ended without a result".to_string())
     }
 }
 
