@@ -22,6 +22,9 @@ use crate::{control, server};
 struct Bound {
     addr: SocketAddr,
     task: AbortHandle,
+    /// The RESP listener itself, so that a shutdown can stop it taking connections at
+    /// once (its task, which owns it too, ends on its own schedule). None for HTTP.
+    listener: Option<Arc<TcpListener>>,
 }
 
 impl Drop for Bound {
@@ -103,6 +106,7 @@ impl Sockets {
         *http = Some(Bound {
             addr: bound_addr,
             task,
+            listener: None,
         });
         state.ports.lock().http = bound_addr.port();
         Ok(bound_addr.port())
@@ -117,11 +121,15 @@ fn spawn_resp(
 ) -> Bound {
     let task = tokio::spawn(server::listener::accept_loop(
         state.clone(),
-        listener,
+        listener.clone(),
         transport,
     ))
     .abort_handle();
-    Bound { addr, task }
+    Bound {
+        addr,
+        task,
+        listener: Some(listener),
+    }
 }
 
 impl Sockets {
@@ -203,5 +211,17 @@ impl crate::engine::state::Sockets for Sockets {
     fn rebind_http(&self, settings: &Settings, resp_port: u16) -> Result<u16, String> {
         self.move_http(settings, resp_port)
             .map_err(|e| e.to_string())
+    }
+
+    fn refuse_clients(&self) {
+        for list in [&self.resp, &self.tls] {
+            for bound in list.lock().iter() {
+                if let Some(listener) = &bound.listener {
+                    // On Linux, shutting down a listening socket's read side empties its
+                    // queue and moves it out of LISTEN: new connections are refused.
+                    let _ = socket2::SockRef::from(&**listener).shutdown(std::net::Shutdown::Read);
+                }
+            }
+        }
     }
 }

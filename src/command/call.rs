@@ -120,6 +120,7 @@ pub fn call_with(
         ready_key,
         table,
         redacted: Vec::new(),
+        replied_error: false,
     };
     let result = (spec.handler)(&mut ctx);
     let Ctx {
@@ -129,6 +130,7 @@ pub fn call_with(
         block,
         action,
         redacted,
+        replied_error,
         ..
     } = ctx;
     let micros = start.elapsed().as_micros() as u64;
@@ -164,6 +166,8 @@ pub fn call_with(
     if let Err(err) = &result {
         stat.failed_calls += 1;
         reply_error(engine, session, out, err, Some(spec.fullname));
+    } else if replied_error {
+        stat.failed_calls += 1;
     }
     // Client-side caching remembers what a read-only command read (a script's reads count
     // for the script's declared keys: see the scripting family).

@@ -128,6 +128,10 @@ pub struct Ctx<'a> {
     /// Indexes of arguments the slow log and MONITOR must not show (passwords): see
     /// [`Ctx::redact`].
     pub redacted: Vec<usize>,
+    /// The handler wrote an error reply itself (a script's: counted as the script returned
+    /// it, or not counted when its cause was counted where it happened, which Redis replies
+    /// with `ERR_REPLY_FLAG_NO_STATS_UPDATE`): the command counts as failed all the same.
+    pub replied_error: bool,
 }
 
 impl<'a> Ctx<'a> {

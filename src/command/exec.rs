@@ -150,7 +150,7 @@ fn execute_replying(
     // transactions queue like anyone's: a MULTI split across reads must not be visible half
     // applied, and one cut short by a lost link must leave nothing behind (the partial resync
     // sends it again from its start).
-    let flags = with_transaction_flags(session, spec, command_flags(engine, spec, argv));
+    let flags = with_transaction_flags(engine, session, spec, command_flags(engine, spec, argv));
     let refusal = if session.is_master_link || session.is_aof_client {
         None
     } else {
@@ -250,18 +250,25 @@ fn held_by_pause(engine: &Engine, session: &Session, flags: u32) -> bool {
 /// during async loading, when one of them is, and not allowed on a stale replica when one of them is not — so that the gates
 /// (read-only replica, MISCONF, min-replicas, OOM, stale data, a write pause) refuse the
 /// whole transaction as they would refuse its commands. Other commands keep `flags`.
-fn with_transaction_flags(session: &Session, spec: &'static Spec, flags: u32) -> u32 {
+fn with_transaction_flags(
+    engine: &Engine,
+    session: &Session,
+    spec: &'static Spec,
+    flags: u32,
+) -> u32 {
     let Some(multi) = session.multi.as_ref().filter(|_| spec.name == "exec") else {
         return flags;
     };
     let mut flags = flags;
-    for queued in multi
+    for (queued, argv) in multi
         .queued
         .iter()
-        .filter_map(|argv| TABLE.resolve(argv).ok())
+        .filter_map(|argv| TABLE.resolve(argv).ok().map(|spec| (spec, argv)))
     {
-        flags |= queued.flags & (WRITE | DENYOOM | MAY_REPLICATE | NO_ASYNC_LOADING);
-        if !queued.has(STALE) {
+        // A queued script counts with the flags it declares (a `#!lua` script writes).
+        let queued_flags = command_flags(engine, queued, argv);
+        flags |= queued_flags & (WRITE | DENYOOM | MAY_REPLICATE | NO_ASYNC_LOADING);
+        if queued_flags & STALE == 0 {
             flags &= !STALE;
         }
     }

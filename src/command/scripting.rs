@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::call::{call, feed_monitors};
-use super::ctx::{CallMode, Ctx};
+use super::ctx::{Action, CallMode, Ctx};
 use super::error::{self, CmdError, CmdResult};
 use super::flags::*;
 use super::reply::help_reply;
@@ -19,6 +19,7 @@ use super::{cmd, container, subcmd, Spec};
 use crate::resp::{Proto, ReplyBuf};
 use crate::scripting::control::{write_function_stats, KillOutcome, RunControl, RunningScript};
 use crate::scripting::convert::{lua_to_reply, ReplyRules};
+use crate::scripting::debugger::Console;
 use crate::scripting::functions::{RestorePolicy, LOAD_TIMEOUT_MS};
 use crate::scripting::shebang::ScriptFlags;
 use crate::scripting::vm::{Host, Outcome, ScriptVm};
@@ -32,7 +33,7 @@ struct ScriptHost<'c, 'a> {
     control: Arc<RunControl>,
     /// The script chose RESP3 with `redis.setresp(3)`.
     resp3: bool,
-    /// `redis.set_repl` flags: bit 2 = replicas.
+    /// `redis.set_repl` flags: bit 1 = AOF, bit 2 = replicas.
     repl: u8,
     /// EVAL_RO / FCALL_RO, or a `no-writes` script.
     read_only: bool,
@@ -147,8 +148,12 @@ impl Host for ScriptHost<'_, '_> {
             &mut out,
             CallMode::Script,
         );
-        if self.repl & 2 == 0 {
-            self.ctx.engine.drop_propagation_since(mark);
+        if self.repl != 3 {
+            let targets = crate::engine::Targets {
+                repl: self.repl & 2 != 0,
+                aof: self.repl & 1 != 0,
+            };
+            self.ctx.engine.limit_propagation_since(mark, targets);
         }
         // A script that reads makes its caller track every key it declared (Redis 7.0).
         if spec.has(READONLY) {
@@ -258,6 +263,8 @@ struct Run<'a> {
     flags: ScriptFlags,
     ro: bool,
     numkeys: usize,
+    /// SCRIPT DEBUG SYNC: the client's connection, for the debugger to talk over.
+    debugger: Option<Box<dyn Console>>,
 }
 
 /// Runs a script for the current command and writes its reply.
@@ -279,8 +286,9 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
         threshold,
     );
     ctx.engine.frozen_now_ms = Some(ctx.now);
-    let keys = &ctx.argv[3..3 + run.numkeys];
-    let args = &ctx.argv[3 + run.numkeys..];
+    let ctx_argv = ctx.argv;
+    let keys = &ctx_argv[3..3 + run.numkeys];
+    let args = &ctx_argv[3 + run.numkeys..];
     let db = ctx.session.db;
     let deny_oom = (run.flags.compat || !run.flags.allow_oom)
         && ctx.engine.settings.maxmemory > 0
@@ -295,15 +303,40 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
         wrote: false,
         deny_oom,
     };
-    let outcome = run.vm.run(
-        &run.function,
-        run.name,
-        run.eval_mode,
-        keys,
-        args,
-        &mut host,
-    );
+    let (outcome, console) = match run.debugger {
+        Some(console) => {
+            let source = &ctx_argv[1];
+            let (outcome, console) = run.vm.run_debugged(
+                console,
+                source,
+                threshold,
+                &run.function,
+                run.name,
+                keys,
+                args,
+                &mut host,
+            );
+            (outcome, Some(console))
+        }
+        None => (
+            run.vm.run(
+                &run.function,
+                run.name,
+                run.eval_mode,
+                keys,
+                args,
+                &mut host,
+            ),
+            None,
+        ),
+    };
     let script_resp3 = host.resp3;
+    if let Some(console) = console {
+        // The connection goes back to its task, which closes it after this reply: the
+        // end of a debugging session (as Redis's `ldbEndSession`).
+        ctx.session.debug_console = Some(console);
+        ctx.action = Action::Close;
+    }
     ctx.session.db = db;
     ctx.engine.frozen_now_ms = None;
     control.end();
@@ -313,6 +346,7 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
                 if counted {
                     ctx.engine.stats.count_error(&error);
                 }
+                ctx.replied_error = true;
             }
             Ok(())
         }
@@ -321,6 +355,7 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
                 Err(CmdError::Other(message))
             } else {
                 ctx.out.error(&message);
+                ctx.replied_error = true;
                 Ok(())
             }
         }
@@ -331,6 +366,11 @@ fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
     // Scripts skip the executor's MONITOR feed so that they show before the commands they
     // run, as in Redis.
     feed_monitors(ctx.engine, ctx.session, ctx.mode, ctx.argv, &[]);
+    if by_sha && ctx.session.lua_debug {
+        return Err(CmdError::Fixed(
+            "ERR Please use EVAL instead of EVALSHA for debugging",
+        ));
+    }
     let numkeys = parse_numkeys(ctx, error::NOT_INTEGER)?;
     let body = ctx.argv[1].clone();
     let sha = if by_sha {
@@ -352,6 +392,12 @@ fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
         return Err(CmdError::Fixed(NOSCRIPT_REPLY));
     };
     let vm = cache.vm();
+    // Debugged when the client asked for it and its connection was lent for it.
+    let debugger = ctx
+        .session
+        .lua_debug
+        .then(|| ctx.session.debug_console.take())
+        .flatten();
     run_script(
         ctx,
         Run {
@@ -362,6 +408,7 @@ fn eval_generic(ctx: &mut Ctx, by_sha: bool, ro: bool) -> CmdResult {
             flags: script.flags,
             ro,
             numkeys,
+            debugger,
         },
     )
 }
@@ -400,6 +447,7 @@ fn fcall_generic(ctx: &mut Ctx, ro: bool) -> CmdResult {
             flags: function.flags,
             ro,
             numkeys,
+            debugger: None,
         },
     )
 }
@@ -499,10 +547,28 @@ fn script_help(ctx: &mut Ctx) -> CmdResult {
     )
 }
 
-fn script_debug(_ctx: &mut Ctx) -> CmdResult {
-    Err(CmdError::Fixed(
-        "ERR SCRIPT DEBUG is not supported: replikv has no Lua debugger",
-    ))
+/// SCRIPT DEBUG YES|SYNC|NO. YES (a forked session whose writes are thrown away) needs a
+/// fork, which replikv does not do: it is refused with a pointer to SYNC.
+fn script_debug(ctx: &mut Ctx) -> CmdResult {
+    if !ctx.out.is_empty() {
+        return Err(CmdError::Fixed(
+            "ERR SCRIPT DEBUG must be called outside a pipeline",
+        ));
+    }
+    let mode = ctx.arg(2);
+    if mode.eq_ignore_ascii_case(b"no") {
+        ctx.session.lua_debug = false;
+    } else if mode.eq_ignore_ascii_case(b"sync") {
+        ctx.session.lua_debug = true;
+    } else if mode.eq_ignore_ascii_case(b"yes") {
+        return Err(CmdError::Fixed(
+            "ERR SCRIPT DEBUG YES (a forked session that discards its writes) is not supported: replikv does not fork. Use SCRIPT DEBUG SYNC (redis-cli --ldb-sync-mode), which keeps the script's writes",
+        ));
+    } else {
+        return Err(CmdError::Fixed("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
+    }
+    ctx.out.ok();
+    Ok(())
 }
 
 fn function_load(ctx: &mut Ctx) -> CmdResult {

@@ -424,7 +424,7 @@ pub async fn require(State(api): State<ApiState>, mut request: Request, next: Ne
         }
     }
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    let default_open = api.state.engine.lock().acl.default_is_open();
+    let default_open = api.state.engine.default_user().is_open();
     let verify = |user: &[u8], password: &[u8]| {
         let engine = api.state.engine.lock();
         if !engine.acl.credentials_ok(user, password) {

@@ -10,6 +10,7 @@
 //! that needs one.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -769,6 +770,37 @@ pub struct LogEntry {
     pub at_ms: i64,
     /// The client's CLIENT LIST line.
     pub client_info: String,
+}
+
+/// The default user's state that accepting a connection needs, published outside the
+/// engine lock (see `EngineLock::default_user`).
+#[derive(Debug, Default)]
+pub struct DefaultUserAccess {
+    /// On and `nopass`: a new connection starts authenticated.
+    open: AtomicBool,
+    /// `nopass` (protected mode admits non-local peers only without it).
+    nopass: AtomicBool,
+}
+
+impl DefaultUserAccess {
+    /// Records what `users` says of the default user now.
+    pub fn publish(&self, users: &Users) {
+        let default = users.users.get(&b"default"[..]);
+        let nopass = default.is_some_and(|u| u.nopass);
+        let open = nopass && default.is_some_and(|u| u.enabled);
+        self.open.store(open, Ordering::Relaxed);
+        self.nopass.store(nopass, Ordering::Relaxed);
+    }
+
+    /// True when the default user needs no password (new connections start authenticated).
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// True when the default user is `nopass`.
+    pub fn has_nopass(&self) -> bool {
+        self.nopass.load(Ordering::Relaxed)
+    }
 }
 
 /// Every user, the default one included, and the ACL log.

@@ -187,6 +187,9 @@ pub struct Engine {
     pub scripts: crate::scripting::Scripts,
     /// ACL users and the ACL log.
     pub acl: acl::Users,
+    /// What a new connection needs of the default user, republished whenever the engine
+    /// lock is released (see [`EngineLock::default_user`]).
+    default_user: Arc<acl::DefaultUserAccess>,
     /// While a script runs: the time it started, which every command it runs sees as "now"
     /// (keys do not expire in the middle of a script, as in Redis).
     pub frozen_now_ms: Option<i64>,
@@ -204,6 +207,8 @@ impl Engine {
         );
         let mut acl = acl::Users::new();
         acl.set_default_password(&settings.requirepass);
+        let default_user = Arc::new(acl::DefaultUserAccess::default());
+        default_user.publish(&acl);
         let mut aof = aof::Aof::default();
         aof.configure(&settings);
         Engine {
@@ -235,18 +240,31 @@ impl Engine {
             shutdown: None,
             scripts: crate::scripting::Scripts::new(),
             acl,
+            default_user,
             frozen_now_ms: None,
         }
     }
 
-    /// Where the commands propagated so far end (see [`Engine::drop_propagation_since`]).
+    /// Where the commands propagated so far end (see [`Engine::limit_propagation_since`]).
     pub fn propagation_mark(&self) -> usize {
         self.pending_propagation.len()
     }
 
-    /// Forgets what was propagated after `mark` (a script's `redis.set_repl(REPL_NONE)`).
-    pub fn drop_propagation_since(&mut self, mark: usize) {
-        self.pending_propagation.truncate(mark);
+    /// Keeps what was propagated after `mark` only for `targets` (a script's
+    /// `redis.set_repl`: `REPL_NONE` drops it, `REPL_AOF` keeps it off the replicas,
+    /// `REPL_REPLICA` out of the AOF).
+    pub fn limit_propagation_since(&mut self, mark: usize, targets: Targets) {
+        let mut i = mark;
+        while i < self.pending_propagation.len() {
+            let t = &mut self.pending_propagation[i].2;
+            t.repl &= targets.repl;
+            t.aof &= targets.aof;
+            if t.repl || t.aof {
+                i += 1;
+            } else {
+                self.pending_propagation.remove(i);
+            }
+        }
     }
 
     /// Queues a command for propagation (replication stream and AOF) as part of the
@@ -431,6 +449,7 @@ pub struct EngineLock(
     Mutex<Engine>,
     Arc<crate::scripting::control::RunControl>,
     Arc<aof_sink::Sink>,
+    Arc<acl::DefaultUserAccess>,
 );
 
 impl EngineLock {
@@ -438,7 +457,17 @@ impl EngineLock {
     pub fn new(engine: Engine) -> EngineLock {
         let control = engine.scripts.control.clone();
         let sink = engine.aof.sink.clone();
-        EngineLock(Mutex::new(engine), control, sink)
+        let default_user = engine.default_user.clone();
+        default_user.publish(&engine.acl);
+        EngineLock(Mutex::new(engine), control, sink, default_user)
+    }
+
+    /// The default user's access as of the last release of the lock: what accepting a
+    /// client needs (protected mode, starting authenticated), read without the lock, so
+    /// that a script or a long command holding it never stalls new connections (they get
+    /// `-BUSY` as in Redis, not a hang).
+    pub fn default_user(&self) -> &acl::DefaultUserAccess {
+        &self.3
     }
 
     /// The AOF's writer, used without the lock: a connection writes its commands through
@@ -502,5 +531,6 @@ impl Drop for EngineGuard<'_> {
     fn drop(&mut self) {
         self.0.repl.publish();
         self.0.aof.write_pending();
+        self.0.default_user.publish(&self.0.acl);
     }
 }

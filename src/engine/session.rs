@@ -541,6 +541,11 @@ pub enum ReplyMode {
 pub struct Session {
     /// Shared info (id, name, counters).
     pub info: Arc<ClientInfo>,
+    /// SCRIPT DEBUG SYNC: this client's next EVAL runs under the Lua debugger.
+    pub lua_debug: bool,
+    /// While a command of a [`Session::lua_debug`] client runs: its connection, lent by
+    /// the connection task for the debugger to talk over (see `scripting::debugger`).
+    pub debug_console: Option<Box<dyn crate::scripting::debugger::Console>>,
     /// Selected database.
     pub db: usize,
     /// Protocol.
@@ -650,6 +655,8 @@ impl Session {
     pub fn new(info: Arc<ClientInfo>, authenticated: bool, is_local: bool) -> Session {
         Session {
             info,
+            lua_debug: false,
+            debug_console: None,
             db: 0,
             proto: Proto::Resp2,
             authenticated,

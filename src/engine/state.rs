@@ -78,6 +78,10 @@ pub trait Sockets: Send + Sync + std::fmt::Debug {
     /// (resolved against RESP port `resp_port`); on failure nothing changes. Returns its
     /// port (0: off).
     fn rebind_http(&self, settings: &Settings, resp_port: u16) -> Result<u16, String>;
+    /// Stops the RESP listeners (plain and TLS) taking connections, at once: a stopping
+    /// server refuses new clients before its SHUTDOWN client sees the connection close, as
+    /// Redis closes its listeners in `prepareForShutdown`.
+    fn refuse_clients(&self);
 }
 
 /// State shared by every task of the server.
@@ -226,9 +230,12 @@ impl State {
         self.shutdown_asap.store(on, Ordering::Release);
     }
 
-    /// Asks every task to stop.
+    /// Asks every task to stop; new clients are refused from now on.
     pub fn request_shutdown(&self) {
         let _ = self.shutdown.send(true);
+        if let Some(sockets) = self.sockets.get() {
+            sockets.refuse_clients();
+        }
     }
 
     /// True once shutdown was requested.

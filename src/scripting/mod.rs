@@ -7,6 +7,7 @@
 
 pub mod control;
 pub mod convert;
+pub mod debugger;
 pub mod functions;
 pub mod libs;
 mod rand48;

@@ -101,7 +101,9 @@ pub fn parse_eval_header(body: &[u8]) -> Result<EvalHeader, String> {
                 String::from_utf8_lossy(part)
             ));
         };
-        for name in list.split(|&b| b == b',') {
+        // `flags=` alone declares no flag (Redis splits an empty list into no names); an
+        // empty name between commas is refused.
+        for name in list.split(|&b| b == b',').filter(|_| !list.is_empty()) {
             if flags.set(name).is_none() {
                 return Err(format!(
                     "Unexpected flag in script shebang: {}",
@@ -182,6 +184,16 @@ mod tests {
         assert_eq!(
             parse_eval_header(b"#!lua x=1\n").unwrap_err(),
             "Unknown lua shebang option: x=1"
+        );
+        let none = parse_eval_header(b"#!lua flags=\nreturn 1").unwrap();
+        assert_eq!(
+            none.flags,
+            ScriptFlags::default(),
+            "an empty list declares no flag and leaves compatibility mode"
+        );
+        assert_eq!(
+            parse_eval_header(b"#!lua flags=no-writes,,allow-oom\n").unwrap_err(),
+            "Unexpected flag in script shebang: "
         );
     }
 

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 
 use super::control::RunControl;
 use super::convert::{error_table, reply_to_lua};
+use super::debugger::{self, Console, Ldb};
 use super::rand48::Rand48;
 
 /// The libraries whose tables scripts may read but not change.
@@ -89,6 +90,13 @@ pub struct ScriptVm {
     /// While a function library loads: when its code must have finished (see
     /// [`super::control::monotonic_us`]); 0 = no limit.
     load_deadline: Arc<AtomicU64>,
+    /// The running script's kill requests and time limit.
+    control: Arc<RunControl>,
+    /// The debugging session of the running script, if it is debugged (SCRIPT DEBUG).
+    ldb: Arc<Mutex<Option<Ldb>>>,
+    /// Set when the debugger ends the script (`abort`, a lost client after a timeout): the
+    /// error text the script ends with.
+    ldb_abort: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for ScriptVm {
@@ -336,6 +344,8 @@ impl ScriptVm {
         }
 
         let k = killed.clone();
+        let ldb_abort: Arc<Mutex<Option<String>>> = Arc::default();
+        let abort = ldb_abort.clone();
         let handler = lua.create_function(move |lua, err: Value| {
             let table = match err {
                 Value::Table(t) => t,
@@ -350,6 +360,8 @@ impl ScriptVm {
                     let t = lua.create_table()?;
                     let text = if k.load(Ordering::Relaxed) {
                         KILLED.to_string()
+                    } else if let Some(reason) = abort.lock().take() {
+                        format!("ERR {reason}")
                     } else {
                         format!("ERR {}", other.to_string().unwrap_or_default())
                     };
@@ -380,35 +392,129 @@ impl ScriptVm {
             .set_name("=redis_sandbox")
             .call(libraries)?;
 
-        let k = killed.clone();
-        let load_deadline = Arc::new(AtomicU64::new(0));
-        let deadline = load_deadline.clone();
-        lua.set_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
-            move |_, _| {
-                let limit = deadline.load(Ordering::Relaxed);
-                if limit != 0 && super::control::monotonic_us() > limit {
-                    return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
-                }
-                if control.check() {
-                    tracing::warn!("Lua script killed by user with SCRIPT KILL.");
-                    k.store(true, Ordering::Relaxed);
-                    return Err(mlua::Error::RuntimeError(KILLED.into()));
-                }
-                Ok(VmState::Continue)
-            },
-        )?;
         api.raw_set("set_view", set_view)?;
         api.raw_set("freeze", freeze)?;
-        Ok(ScriptVm {
+        let vm = ScriptVm {
             lua,
             api,
             globals: hidden,
             runner,
             killed,
             runs: Arc::new(AtomicU32::new(0)),
-            load_deadline,
+            load_deadline: Arc::new(AtomicU64::new(0)),
+            control,
+            ldb: Arc::default(),
+            ldb_abort,
+        };
+        vm.register_debugger_api(&redis)?;
+        vm.install_hook(false)?;
+        // What setting up left behind goes now, and the collector starts a cycle as soon
+        // as the last one ended (pause 100 %): the interpreter stays near its live size
+        // under a stream of short scripts, as Redis's stays under 100 KB.
+        vm.lua.gc_collect()?;
+        vm.lua.gc_set_mode(mlua::state::GcMode::Incremental(
+            mlua::state::GcIncParams::default().pause(100),
+        ));
+        Ok(vm)
+    }
+
+    /// `redis.breakpoint()` and `redis.debug()`: they act only in a debugging session.
+    fn register_debugger_api(&self, redis: &Table) -> mlua::Result<()> {
+        let slot = self.ldb.clone();
+        redis.raw_set(
+            "breakpoint",
+            self.lua.create_function(move |_, ()| {
+                Ok(match slot.lock().as_mut() {
+                    Some(ldb) => {
+                        ldb.set_lua_breakpoint();
+                        true
+                    }
+                    None => false,
+                })
+            })?,
+        )?;
+        let slot = self.ldb.clone();
+        redis.raw_set(
+            "debug",
+            self.lua.create_function(move |_, args: MultiValue| {
+                if let Some(ldb) = slot.lock().as_mut() {
+                    ldb.log_debug(&args);
+                }
+                Ok(())
+            })?,
+        )
+    }
+
+    /// The hook every script runs under: every [`HOOK_INSTRUCTIONS`] instructions it checks
+    /// the load deadline and kill requests; a debugged script also stops at lines (see
+    /// [`debugger::on_hook`]).
+    fn install_hook(&self, debugging: bool) -> mlua::Result<()> {
+        let killed = self.killed.clone();
+        let deadline = self.load_deadline.clone();
+        let control = self.control.clone();
+        let slot = self.ldb.clone();
+        let abort = self.ldb_abort.clone();
+        let mut triggers = HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS);
+        if debugging {
+            triggers = triggers.every_line();
+        }
+        self.lua.set_hook(triggers, move |lua, debug| {
+            if debug.event() == mlua::debug::DebugEvent::Count {
+                let limit = deadline.load(Ordering::Relaxed);
+                if limit != 0 && super::control::monotonic_us() > limit {
+                    return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
+                }
+                if control.check() {
+                    tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+                    killed.store(true, Ordering::Relaxed);
+                    return Err(mlua::Error::RuntimeError(KILLED.into()));
+                }
+            }
+            if !debugging {
+                return Ok(VmState::Continue);
+            }
+            let session = debugger::Session { slot: &slot, lua };
+            debugger::on_hook(&session, debug).map_err(|debugger::Abort(reason)| {
+                *abort.lock() = Some(reason.clone());
+                mlua::Error::RuntimeError(reason)
+            })
         })
+    }
+
+    /// [`ScriptVm::run`] under the debugger (SCRIPT DEBUG SYNC): `source` is the script's
+    /// text, `console` the client's connection. Returns the outcome and the connection.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_debugged(
+        &self,
+        console: Box<dyn Console>,
+        source: &[u8],
+        threshold_ms: u64,
+        function: &Function,
+        name: &str,
+        keys: &[Bytes],
+        args: &[Bytes],
+        host: &mut dyn Host,
+    ) -> (Outcome, Box<dyn Console>) {
+        tracing::warn!("Redis synchronous debugging eval session started");
+        *self.ldb.lock() = Some(Ldb::new(console, source, threshold_ms));
+        *self.ldb_abort.lock() = None;
+        let hooked = self.install_hook(true);
+        let outcome = match hooked {
+            Ok(()) => self.run(function, name, true, keys, args, host),
+            Err(e) => Outcome::Error {
+                message: format!("ERR Error running script {name}, {e}"),
+                counted: true,
+            },
+        };
+        let _ = self.install_hook(false);
+        *self.ldb_abort.lock() = None;
+        let ldb = self.ldb.lock().take();
+        tracing::warn!("Redis synchronous debugging eval session ended");
+        let console = match ldb {
+            Some(ldb) => ldb.end(),
+            None => unreachable!("the session stays in place while the script runs"),
+        };
+        (outcome, console)
     }
 
     /// The interpreter.
@@ -525,8 +631,9 @@ impl ScriptVm {
             self.globals.raw_set("ARGV", args_table.clone())?;
         }
         lua.scope(|scope| {
+            let ldb = &self.ldb;
             let run = scope.create_function_mut(|lua, (op, rest): (u8, MultiValue)| {
-                dispatch(lua, host, op, rest)
+                dispatch(lua, host, ldb, op, rest)
             })?;
             self.api.raw_set("run", run)?;
             let result = self.runner.call::<(bool, Value)>((
@@ -629,6 +736,7 @@ const PACKED: u8 = 100;
 fn dispatch(
     lua: &Lua,
     host: &mut dyn Host,
+    ldb: &Mutex<Option<Ldb>>,
     op: u8,
     args: MultiValue,
 ) -> mlua::Result<(bool, Value)> {
@@ -651,11 +759,29 @@ fn dispatch(
     };
     match op {
         0 => {
+            // A stepping debugger logs the command, then its reply or its refusal.
+            let stepping = || ldb.lock().as_ref().is_some_and(Ldb::stepping);
             let argv = match argv_of(&args) {
                 Ok(argv) => argv,
-                Err(msg) => return fail(lua, msg),
+                Err(msg) => {
+                    if stepping() {
+                        with_ldb(ldb, |l| l.log_error(msg));
+                    }
+                    return fail(lua, msg);
+                }
             };
-            match host.call(argv) {
+            let logging = stepping();
+            if logging {
+                with_ldb(ldb, |l| l.log_command(&argv));
+            }
+            let called = host.call(argv);
+            if logging {
+                match &called {
+                    Ok(reply) => with_ldb(ldb, |l| l.log_reply(reply)),
+                    Err(msg) => with_ldb(ldb, |l| l.log_error(msg)),
+                }
+            }
+            match called {
                 Ok(reply) => {
                     let value = reply_to_lua(lua, &reply)?;
                     let failed = matches!(&value, Value::Table(t) if t.raw_get::<Value>("err").is_ok_and(|v| v.is_string()))
@@ -704,6 +830,12 @@ fn dispatch(
                 None => fail(lua, "Invalid command passed to redis.acl_check_cmd()"),
             }
         }
+    }
+}
+
+fn with_ldb(ldb: &Mutex<Option<Ldb>>, f: impl FnOnce(&mut Ldb)) {
+    if let Some(l) = ldb.lock().as_mut() {
+        f(l);
     }
 }
 

@@ -94,6 +94,52 @@ struct Conn {
     rbuf_released: bool,
 }
 
+/// A connection lent to the Lua debugger: blocking reads and writes on this worker thread
+/// (the runtime moves its other tasks elsewhere meanwhile).
+struct DebugLink {
+    rd: LinkRead,
+    wr: LinkWrite,
+}
+
+impl std::fmt::Debug for DebugLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DebugLink").finish_non_exhaustive()
+    }
+}
+
+/// How long the debugger waits for its output to leave (Redis's `connSendTimeout`).
+const DEBUG_SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl crate::scripting::debugger::Console for DebugLink {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        block_on_link(self.rd.read(buf))
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let wr = &mut self.wr;
+        block_on_link(async {
+            match tokio::time::timeout(DEBUG_SEND_TIMEOUT, async {
+                wr.write_all(data).await?;
+                wr.flush().await
+            })
+            .await
+            {
+                Ok(done) => done,
+                Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+            }
+        })
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
+    }
+}
+
+/// Runs socket I/O to completion from the synchronous debugger.
+fn block_on_link<T>(io: impl std::future::Future<Output = T>) -> T {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(io))
+}
+
 /// Serves one client until it disconnects, is killed, or the server stops. `is_local`: the
 /// peer is on loopback or a Unix-domain socket (protected mode, `enable-* local`).
 pub async fn serve(
@@ -106,7 +152,7 @@ pub async fn serve(
     let (push_tx, push_rx) = crate::engine::push::push_queue();
     let _ = info.push.set(push_tx.clone());
     // Authenticated from the start when the default user needs no password (Redis 7.0).
-    let open = state.engine.lock().acl.default_is_open();
+    let open = state.engine.default_user().is_open();
     let mut session = Session::new(info.clone(), open, is_local);
     session.push_tx = Some(push_tx);
     let mut conn = Conn {
@@ -264,6 +310,29 @@ impl Conn {
         }
     }
 
+    /// SCRIPT DEBUG SYNC: while this client's command runs, its socket is the Lua
+    /// debugger's (an EVAL reads debugger commands and writes its log directly, holding
+    /// the engine, as Redis's synchronous session blocks its server).
+    fn lend_link_to_debugger(&mut self) {
+        if !self.session.lua_debug {
+            return;
+        }
+        let rd = std::mem::replace(&mut self.rd, Box::new(tokio::io::empty()));
+        let wr = std::mem::replace(&mut self.wr, Box::new(tokio::io::sink()));
+        self.session.debug_console = Some(Box::new(DebugLink { rd, wr }));
+    }
+
+    /// Takes the socket back from the debugger (see [`Conn::lend_link_to_debugger`]).
+    fn take_link_back(&mut self) {
+        let Some(console) = self.session.debug_console.take() else {
+            return;
+        };
+        if let Ok(link) = console.into_any().downcast::<DebugLink>() {
+            self.rd = link.rd;
+            self.wr = link.wr;
+        }
+    }
+
     /// Moves what the query buffer holds into a new allocation of `capacity` bytes.
     fn reallocate_query_buffer(&mut self, capacity: usize) {
         let mut fresh = BytesMut::with_capacity(capacity);
@@ -377,7 +446,11 @@ impl Conn {
                         }
                     };
                     let was_authenticated = self.session.authenticated;
-                    match execute(&state, &mut engine, &mut self.session, &argv, &mut self.out) {
+                    self.lend_link_to_debugger();
+                    let action =
+                        execute(&state, &mut engine, &mut self.session, &argv, &mut self.out);
+                    self.take_link_back();
+                    match action {
                         Action::None => {}
                         Action::Close => {
                             // Gone for the engine before the last reply is written (a

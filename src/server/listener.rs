@@ -107,9 +107,11 @@ pub async fn accept_loop(state: Arc<State>, listener: Arc<TcpListener>, transpor
     let mut shutdown = state.shutdown.subscribe();
     let mut failures = AcceptFailures::default();
     loop {
+        // Shutdown first: it also shuts the listener, whose accept then fails.
         let accepted = tokio::select! {
-            r = listener.accept() => r,
+            biased;
             _ = shutdown.changed() => return,
+            r = listener.accept() => r,
         };
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
@@ -235,8 +237,9 @@ pub async fn accept_unix_loop(state: Arc<State>, listener: UnixListener, path: S
     let mut failures = AcceptFailures::default();
     loop {
         let accepted = tokio::select! {
-            r = listener.accept() => r,
+            biased;
             _ = shutdown.changed() => break,
+            r = listener.accept() => r,
         };
         let stream = match accepted {
             Ok((stream, _)) => stream,
@@ -295,8 +298,7 @@ fn admit(state: &State, is_local: bool) -> Result<Arc<crate::config::Settings>, 
         .connections_received
         .fetch_add(1, Ordering::Relaxed);
     let settings = state.settings();
-    // The engine lock is taken only for a non-local peer under protected mode.
-    let default_nopass = || state.engine.lock().acl.default_has_nopass();
+    let default_nopass = || state.engine.default_user().has_nopass();
     let refusal = if protected_mode_refuses(&settings, default_nopass, is_local) {
         Some(error::PROTECTED_MODE_DENIED)
     } else if state.clients.count() as u64 >= settings.maxclients {

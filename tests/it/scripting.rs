@@ -393,16 +393,31 @@ fn script_and_function_effects_replicate_both_ways() {
     }
 }
 
-/// A script's write that `redis.set_repl(REPL_NONE)` keeps local never reaches the replica.
+/// `redis.set_repl` sends each write where it says, as Redis: `REPL_NONE` keeps it local,
+/// `REPL_AOF` writes it to the AOF only (a replica never sees it, an AOF reload has it),
+/// `REPL_REPLICA` to the replicas only (an AOF reload loses it).
 #[test]
-fn set_repl_none_keeps_a_write_off_the_stream() {
-    let master = start(Kind::Replikv, &[]);
+fn set_repl_sends_each_write_where_it_says() {
+    let master = start(
+        Kind::Replikv,
+        &[
+            "--appendonly",
+            "yes",
+            "--aof-use-rdb-preamble",
+            "no",
+            "--enable-debug-command",
+            "yes",
+        ],
+    );
     let replica = start_replica(Kind::Redis, &master, &[]);
     wait_link_up(&replica, Duration::from_secs(10));
     let mut m = master.conn();
     m.cmd(&[
         "EVAL",
-        "redis.set_repl(redis.REPL_NONE); redis.call('set', 'local-only', 1); redis.set_repl(redis.REPL_ALL); redis.call('set', 'marker', 1)",
+        "redis.set_repl(redis.REPL_NONE); redis.call('set', 'local-only', 1); \
+         redis.set_repl(redis.REPL_AOF); redis.call('set', 'aof-only', 1); \
+         redis.set_repl(redis.REPL_REPLICA); redis.call('set', 'replica-only', 1); \
+         redis.set_repl(redis.REPL_ALL); redis.call('set', 'marker', 1)",
         "0",
     ]);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -414,8 +429,17 @@ fn set_repl_none_keeps_a_write_off_the_stream() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(r.cmd(&["EXISTS", "local-only"]), Value::Int(0));
-    assert_eq!(m.cmd(&["EXISTS", "local-only"]), Value::Int(1));
+    let exists = |c: &mut crate::harness::resp::Conn| {
+        ["local-only", "aof-only", "replica-only", "marker"].map(|k| c.cmd(&["EXISTS", k]).int())
+    };
+    assert_eq!(exists(&mut r), [0, 0, 1, 1], "the replica");
+    assert_eq!(exists(&mut m), [1, 1, 1, 1], "the master");
+    assert_eq!(m.cmd(&["DEBUG", "LOADAOF"]), Value::Simple("OK".into()));
+    assert_eq!(
+        exists(&mut m),
+        [0, 1, 0, 1],
+        "the master after an AOF reload"
+    );
 }
 
 /// Functions are part of the data: SAVE writes them, a restart loads them.
@@ -466,6 +490,15 @@ fn a_busy_script_is_answered_busy_and_can_be_killed() {
         Value::Error(e) => assert!(e.starts_with("BUSY"), "{e}"),
         other => panic!("FUNCTION KILL killed an EVAL: {other:?}"),
     }
+    // Clients that connect while the script holds the engine are served too (Redis
+    // accepts them between the script's hooks): more of them than the runtime has threads.
+    let mut late: Vec<_> = (0..4).map(|_| node.conn()).collect();
+    for l in &mut late {
+        match l.cmd(&["PING"]) {
+            Value::Error(e) => assert!(e.starts_with("BUSY"), "{e}"),
+            other => panic!("a client connected during the script got {other:?}"),
+        }
+    }
     assert_eq!(c.cmd(&["SCRIPT", "KILL"]), Value::Simple("OK".into()));
     match runner.read_raw().0 {
         Value::Error(e) => assert!(
@@ -505,5 +538,155 @@ fn wait_busy(c: &mut crate::harness::resp::Conn) -> String {
         }
         assert!(Instant::now() < deadline, "the server never answered -BUSY");
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The Lua debugger (SCRIPT DEBUG SYNC, what `redis-cli --ldb-sync-mode` drives) talks as
+/// Redis's does, byte for byte: stops, steps, breakpoints (`b`, `redis.breakpoint()`),
+/// listings, `print` of locals and globals, `trace`, `eval`, `redis` with logged commands
+/// and replies, `maxlen` trimming, `redis.debug()`, unknown commands, the end of the
+/// session, the script's reply, and the connection closed after it. YES (a forked
+/// session) is refused: replikv does not fork.
+#[test]
+fn the_lua_debugger_talks_as_redis_in_sync_mode() {
+    let script = "local a = {1,2,'x', y={z=true}}\n\
+                  local f = function(n) return n * 2 end\n\
+                  redis.call('set','k',a[3])\n\
+                  redis.debug('hi', a, 1.5, nil)\n\
+                  redis.breakpoint()\n\
+                  local b = f(3)\n\
+                  return redis.call('get','k')\n";
+    let long = "0123456789".repeat(7);
+    let steps: Vec<Vec<&str>> = vec![
+        vec!["s"],
+        vec!["p"],
+        vec!["p", "a"],
+        vec!["p", "nosuch"],
+        vec!["p", "KEYS"],
+        vec!["b", "6"],
+        vec!["b", "99", "x", "-3"],
+        vec!["b"],
+        vec!["l", "3", "1"],
+        vec!["w"],
+        vec!["t"],
+        vec!["e", "1+1"],
+        vec!["e", "error('boom')"],
+        vec!["e", "syntax error here"],
+        vec!["r", "ping"],
+        vec!["r", "hgetall", "nosuch"],
+        vec!["r", "nosuchcmd", "x"],
+        vec!["r", "set"],
+        vec!["hello\0world"],
+        vec!["m", "10"],
+        vec!["r", "set", "x", &long],
+        vec!["m", "0"],
+        vec!["h"],
+        vec!["n"],
+        vec!["n"],
+        vec!["n"],
+        vec!["p"],
+        vec!["c"],
+        vec!["c"],
+    ];
+    // Addresses of Lua functions differ from run to run.
+    let masked = |raw: &[u8]| {
+        let text = String::from_utf8_lossy(raw).into_owned();
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("@0x") {
+            out.push_str(&rest[..i + 3]);
+            rest = rest[i + 3..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+        }
+        out.push_str(rest);
+        out
+    };
+    let session = |kind: Kind| -> Vec<String> {
+        let node = match kind {
+            Kind::Redis => Node::redis(&[]),
+            Kind::Replikv => Node::replikv(&[]),
+        };
+        let mut c = node.conn();
+        let mut seen = Vec::new();
+        let mut run = |c: &mut crate::harness::resp::Conn, argv: &[&str]| {
+            let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+            seen.push(masked(&c.cmd_raw(&args).1));
+        };
+        run(&mut c, &["SCRIPT", "DEBUG", "SYNC"]);
+        run(&mut c, &["EVAL", script, "0"]);
+        for step in &steps {
+            run(&mut c, step);
+        }
+        // After `continue`: the end of the session, then the script's reply.
+        seen.push(masked(&c.read_raw().1));
+        assert!(
+            c.is_closed(Duration::from_secs(5)),
+            "{kind:?}: the connection stays open after the session"
+        );
+        assert_eq!(
+            node.conn().cmd(&["GET", "k"]),
+            Value::Bulk(b"x".to_vec()),
+            "{kind:?}: a synchronous session keeps the script's writes"
+        );
+        if kind == Kind::Replikv {
+            match node.conn().cmd(&["SCRIPT", "DEBUG", "YES"]) {
+                Value::Error(e) => assert!(e.contains("SCRIPT DEBUG SYNC"), "{e}"),
+                other => panic!("SCRIPT DEBUG YES answered {other:?}"),
+            }
+        }
+        seen
+    };
+    let ours = session(Kind::Replikv);
+    let theirs = session(Kind::Redis);
+    for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+        assert_eq!(a, b, "reply {i} differs");
+    }
+    assert_eq!(ours.len(), theirs.len());
+    assert!(ours.iter().any(|r| r.contains("<endsession>")), "{ours:?}");
+}
+
+/// The debugger's corner cases, against Redis: commands with NUL bytes are unknown
+/// (Redis compares names up to the NUL), and `redis` with 100 arguments reports the
+/// unknown command without harming the server; a client that leaves mid-session lets
+/// the script run to its end.
+#[test]
+fn the_lua_debugger_survives_odd_input_and_a_client_that_leaves() {
+    for kind in [Kind::Replikv, Kind::Redis] {
+        let node = match kind {
+            Kind::Redis => Node::redis(&[]),
+            Kind::Replikv => Node::replikv(&[]),
+        };
+        let mut c = node.conn();
+        c.cmd(&["SCRIPT", "DEBUG", "SYNC"]);
+        c.cmd(&[
+            "EVAL",
+            "redis.call('set', 'left', 'done') return 'hello'",
+            "0",
+        ]);
+        for odd in ["hello\0world", "hello\0", "\0hello", "\0hello\0"] {
+            let text = format!("{:?}", c.cmd(&[odd]));
+            assert!(
+                text.contains("Unknown Redis Lua debugger command"),
+                "{kind:?} {odd:?}: {text}"
+            );
+        }
+        let mut redis = vec!["redis"];
+        redis.extend(std::iter::repeat_n("test", 100));
+        let text = format!("{:?}", c.cmd(&redis));
+        assert!(
+            text.contains("Unknown Redis command called from script"),
+            "{kind:?}: {text}"
+        );
+        drop(c);
+        let mut other = node.conn();
+        assert_eq!(
+            other.cmd(&["PING"]),
+            Value::Simple("PONG".into()),
+            "{kind:?}"
+        );
+        assert_eq!(
+            other.cmd(&["GET", "left"]),
+            Value::Bulk(b"done".to_vec()),
+            "{kind:?}: the script did not run to its end"
+        );
     }
 }

@@ -96,3 +96,38 @@ fn shutdown_abort_cancels_the_wait_and_releases_writes() {
         wait_converged(&master, &replica, LINK);
     }
 }
+
+/// A stopping server refuses new clients before its SHUTDOWN client sees the connection
+/// close, as Redis closes its listeners first: a client (or the suite's "connection
+/// refused" check) that reconnects at once never reaches a server on its way out. Also
+/// when SHUTDOWN NOSAVE stops a script that timed out.
+#[test]
+fn a_shut_down_server_refuses_clients_before_its_shutdown_client_sees_the_close() {
+    for kind in [Kind::Replikv, Kind::Redis] {
+        for busy in [false, true] {
+            let node = match kind {
+                Kind::Redis => crate::harness::Node::redis(&["--busy-reply-threshold", "100"]),
+                Kind::Replikv => crate::harness::Node::replikv(&["--busy-reply-threshold", "100"]),
+            };
+            let what = format!("{kind:?}, script running: {busy}");
+            let mut script = node.conn();
+            if busy {
+                script.send(&[b"EVAL", b"while true do end", b"0"]);
+                wait_until(LINK, &format!("{what}: the script to time out"), || {
+                    node.conn().cmd(&["PING"]).is_error()
+                });
+            }
+            let mut c = node.conn();
+            c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+            assert!(
+                c.is_closed(LINK),
+                "{what}: SHUTDOWN's connection stays open"
+            );
+            let refused = std::net::TcpStream::connect(("127.0.0.1", node.port));
+            assert!(
+                refused.is_err(),
+                "{what}: a client connected after SHUTDOWN closed its connection"
+            );
+        }
+    }
+}
