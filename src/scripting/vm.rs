@@ -97,6 +97,10 @@ pub struct ScriptVm {
     /// Set when the debugger ends the script (`abort`, a lost client after a timeout): the
     /// error text the script ends with.
     ldb_abort: Arc<Mutex<Option<String>>>,
+    /// The running script's host (see [`HostSlot`]).
+    host: Arc<HostSlot>,
+    /// `impl.run`, the `redis` table's way to the host, present in the table during runs.
+    dispatcher: Function,
 }
 
 impl std::fmt::Debug for ScriptVm {
@@ -394,6 +398,19 @@ impl ScriptVm {
 
         api.raw_set("set_view", set_view)?;
         api.raw_set("freeze", freeze)?;
+        let host: Arc<HostSlot> = Arc::default();
+        let ldb: Arc<Mutex<Option<Ldb>>> = Arc::default();
+        let (slot, session) = (host.clone(), ldb.clone());
+        let dispatcher = lua.create_function(move |lua, (op, rest): (u8, MultiValue)| {
+            match slot.with(|host| dispatch(lua, host, &session, op, rest)) {
+                Some(result) => result,
+                // api.lua removes the dispatcher outside runs: this is not reached.
+                None => fail(
+                    lua,
+                    "redis.call/pcall can only be called inside a script invocation",
+                ),
+            }
+        })?;
         let vm = ScriptVm {
             lua,
             api,
@@ -403,8 +420,10 @@ impl ScriptVm {
             runs: Arc::new(AtomicU32::new(0)),
             load_deadline: Arc::new(AtomicU64::new(0)),
             control,
-            ldb: Arc::default(),
+            ldb,
             ldb_abort,
+            host,
+            dispatcher,
         };
         vm.register_debugger_api(&redis)?;
         vm.install_hook(false)?;
@@ -630,21 +649,58 @@ impl ScriptVm {
             self.globals.raw_set("KEYS", keys_table.clone())?;
             self.globals.raw_set("ARGV", args_table.clone())?;
         }
-        lua.scope(|scope| {
-            let ldb = &self.ldb;
-            let run = scope.create_function_mut(|lua, (op, rest): (u8, MultiValue)| {
-                dispatch(lua, host, ldb, op, rest)
-            })?;
-            self.api.raw_set("run", run)?;
-            let result = self.runner.call::<(bool, Value)>((
-                function.clone(),
-                eval_mode,
-                keys_table,
-                args_table,
-            ));
-            self.api.raw_set("run", Value::Nil)?;
-            result
-        })
+        let _running = self.host.enter(host);
+        self.api.raw_set("run", &self.dispatcher)?;
+        let result = self.runner.call::<(bool, Value)>((
+            function.clone(),
+            eval_mode,
+            keys_table,
+            args_table,
+        ));
+        self.api.raw_set("run", Value::Nil)?;
+        result
+    }
+}
+
+/// The host of the running script, for the dispatcher the interpreter keeps (made once:
+/// a callback made per run costs an allocation, a finalizer and collector work each time).
+#[derive(Default)]
+struct HostSlot(Mutex<Option<HostPtr>>);
+
+/// A host whose borrow lives in `ScriptVm::run_inner`, which alone sets and clears it.
+#[derive(Clone, Copy)]
+struct HostPtr(*mut (dyn Host + 'static));
+
+// SAFETY: the pointer is only dereferenced by the dispatcher, on the thread running the
+// script, while `run_inner` holds the borrow it came from.
+unsafe impl Send for HostPtr {}
+
+/// Clears the slot when the run ends, however it ends.
+struct Running<'a>(&'a HostSlot);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        *self.0 .0.lock() = None;
+    }
+}
+
+impl HostSlot {
+    /// Makes `host` the running script's host until the returned guard drops.
+    fn enter<'a>(&'a self, host: &'a mut dyn Host) -> Running<'a> {
+        let ptr: *mut (dyn Host + 'a) = host;
+        // SAFETY: only the lifetime is erased; the guard clears the slot before `host`'s
+        // borrow ends, and nothing reads the slot after that.
+        let ptr: *mut (dyn Host + 'static) = unsafe { std::mem::transmute(ptr) };
+        *self.0.lock() = Some(HostPtr(ptr));
+        Running(self)
+    }
+
+    /// Runs `f` with the running script's host; `None` outside a run.
+    fn with<R>(&self, f: impl FnOnce(&mut dyn Host) -> R) -> Option<R> {
+        let ptr = (*self.0.lock())?;
+        // SAFETY: set by `enter` for the current run (see `HostPtr`); the script that calls
+        // the dispatcher runs inside that run, and calls it one at a time.
+        Some(f(unsafe { &mut *ptr.0 }))
     }
 }
 
