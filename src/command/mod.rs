@@ -33,6 +33,7 @@ pub mod info;
 pub mod introspection;
 pub mod latency;
 pub mod list;
+pub mod lolwut;
 pub mod memory;
 pub mod migrate;
 pub mod monitor;

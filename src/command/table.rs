@@ -16,6 +16,7 @@ static FAMILIES: &[&[Spec]] = &[
     super::debug::COMMANDS,
     super::info::COMMANDS,
     super::latency::COMMANDS,
+    super::lolwut::COMMANDS,
     super::memory::COMMANDS,
     super::slowlog::COMMANDS,
     super::acl::COMMANDS,

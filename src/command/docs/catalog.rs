@@ -1300,4 +1300,7 @@ pub static CATALOG: &[Doc] = &[
     doc("time", SERVER, "2.6.0", "O(1)",
         "Answers the server clock: Unix seconds and microseconds.",
         ""),
+    doc("lolwut", SERVER, "5.0.0", "",
+        "Answers the server's version, or with VERSION 5 or 6 a drawing for the terminal (Schotter, a city skyline).",
+        "[VERSION version:integer]"),
 ];
