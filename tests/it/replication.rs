@@ -779,8 +779,8 @@ fn read_only_and_stale_data_errors_match_redis() {
     // The same scenario on a Redis replica and a replikv replica: replies must be equal.
     let mut replies: Vec<Vec<Value>> = Vec::new();
     for rk in [Kind::Redis, Kind::Replikv] {
-        let master = start(Kind::Replikv, &[]);
-        let replica = start_replica(rk, &master, &[]);
+        let master = start(Kind::Replikv, &["--requirepass", "stale-data-pw"]);
+        let replica = start_replica(rk, &master, &["--masterauth", "stale-data-pw"]);
         wait_link_up(&replica, LINK);
         let mut r = replica.conn();
         let mut got = vec![
@@ -791,7 +791,15 @@ fn read_only_and_stale_data_errors_match_redis() {
             r.cmd(&["SET", "local", "1"]),
             r.cmd(&["GET", "local"]),
         ];
-        drop(master);
+        // The link goes down and stays down while the master keeps its port: a killed
+        // master's port could be taken by another test's server, which the replica would
+        // then link to.
+        replica
+            .conn()
+            .cmd(&["CONFIG", "SET", "masterauth", "not-the-password"]);
+        let mut m = master.conn();
+        m.cmd(&["AUTH", "stale-data-pw"]);
+        m.cmd(&["CLIENT", "KILL", "TYPE", "replica"]);
         wait_until(LINK, "link down", || {
             info_field(&replica, "replication", "master_link_status") == "down"
         });
@@ -816,6 +824,13 @@ fn read_only_and_stale_data_errors_match_redis() {
     assert_eq!(
         replies[1], replies[0],
         "replikv replica (right) vs redis replica (left)"
+    );
+    assert!(
+        replies[0]
+            .iter()
+            .any(|v| v.text().starts_with("MASTERDOWN")),
+        "the link never counted as down: {:?}",
+        replies[0]
     );
 }
 
