@@ -407,3 +407,49 @@ fn protected_configs_and_debug_refuse_non_local_clients_as_redis() {
     );
     assert_eq!(seen[1], seen[0], "replikv answers as Redis");
 }
+
+/// CLIENT KILL frees the clients it names at once, as Redis does: right after its reply
+/// they are gone from CLIENT LIST and `connected_clients`, and a second CLIENT KILL does
+/// not count them again (Redis's introspection unit counts on it).
+#[test]
+fn killed_clients_leave_the_counts_with_the_kill() {
+    for kind in [crate::harness::Kind::Replikv, crate::harness::Kind::Redis] {
+        let node = match kind {
+            crate::harness::Kind::Redis => Node::redis(&[]),
+            crate::harness::Kind::Replikv => Node::replikv(&[]),
+        };
+        let mut me = node.conn();
+        let mut others: Vec<Conn> = (0..6).map(|_| node.conn()).collect();
+        for o in &mut others {
+            o.cmd(&["PING"]);
+        }
+        let connected = |c: &mut Conn| {
+            let text = c.cmd(&["INFO", "clients"]).text();
+            text.lines()
+                .find_map(|l| l.strip_prefix("connected_clients:"))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .expect("connected_clients")
+        };
+        assert_eq!(connected(&mut me), 7, "{kind:?}");
+        assert_eq!(
+            me.cmd(&["CLIENT", "KILL", "SKIPME", "yes"]),
+            Value::Int(6),
+            "{kind:?}"
+        );
+        assert_eq!(
+            connected(&mut me),
+            1,
+            "{kind:?}: the killed clients still count"
+        );
+        let listed = me.cmd(&["CLIENT", "LIST"]).text().lines().count();
+        assert_eq!(listed, 1, "{kind:?}: the killed clients are still listed");
+        assert_eq!(
+            me.cmd(&["CLIENT", "KILL", "SKIPME", "yes"]),
+            Value::Int(0),
+            "{kind:?}: a second kill counted them again"
+        );
+        for o in &mut others {
+            assert!(o.is_closed(Duration::from_secs(10)), "{kind:?}");
+        }
+    }
+}

@@ -206,9 +206,12 @@ fn kill_client(ctx: &mut Ctx, target: &ClientInfo, me: u64) {
         ctx.action = Action::Close;
     } else {
         // Redis frees the client at once: its subscriptions end with the command (PUBSUB
-        // NUMSUB right after agrees), not when its connection task gets to run.
+        // NUMSUB right after agrees), and it leaves CLIENT LIST and `connected_clients`
+        // (a second CLIENT KILL does not count it again), not when its connection task
+        // gets to run.
         ctx.engine.subscriptions.remove_client(target.id);
         target.kill();
+        ctx.state.clients.unregister(target.id);
     }
 }
 
