@@ -215,9 +215,13 @@ fn execute_replying(
     // included: they follow the EXEC or EVAL reply).
     flush_tracking(engine, session, out, replying, Some(session.id()));
     // An eviction a new `maxmemory` asked for runs now, after the command (and after a
-    // whole transaction), as Redis's eviction timer runs after it.
+    // whole transaction), as Redis's eviction timer runs after it. Its invalidations go
+    // out at once, as Redis sends them key by key: until they do, the tracking table keeps
+    // the evicted keys' names, and the next command would evict again for memory that the
+    // eviction already counted as freed.
     if eviction::is_unfinished(engine) {
         eviction::continue_unfinished(state, engine);
+        flush_tracking(engine, session, out, replying, None);
     }
     let action = match block {
         Some(req) => register_block(engine, session, argv, req),

@@ -306,7 +306,7 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
     let (outcome, console) = match run.debugger {
         Some(console) => {
             let source = &ctx_argv[1];
-            let (outcome, console) = run.vm.run_debugged(
+            run.vm.run_debugged(
                 console,
                 source,
                 threshold,
@@ -315,8 +315,7 @@ fn run_script(ctx: &mut Ctx, run: Run) -> CmdResult {
                 keys,
                 args,
                 &mut host,
-            );
-            (outcome, Some(console))
+            )
         }
         None => (
             run.vm.run(

@@ -10,7 +10,7 @@
 //! that needs one.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -774,22 +774,38 @@ pub struct LogEntry {
 
 /// The default user's state that accepting a connection needs, published outside the
 /// engine lock (see `EngineLock::default_user`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DefaultUserAccess {
     /// On and `nopass`: a new connection starts authenticated.
     open: AtomicBool,
     /// `nopass` (protected mode admits non-local peers only without it).
     nopass: AtomicBool,
+    /// The `Users::epoch` last published, so that an unchanged user list costs one
+    /// comparison per release of the engine lock.
+    epoch: AtomicU64,
+}
+
+impl Default for DefaultUserAccess {
+    fn default() -> Self {
+        DefaultUserAccess {
+            open: AtomicBool::new(false),
+            nopass: AtomicBool::new(false),
+            epoch: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 impl DefaultUserAccess {
-    /// Records what `users` says of the default user now.
+    /// Records what `users` says of the default user now, when it changed since the
+    /// last call.
     pub fn publish(&self, users: &Users) {
-        let default = users.users.get(&b"default"[..]);
-        let nopass = default.is_some_and(|u| u.nopass);
-        let open = nopass && default.is_some_and(|u| u.enabled);
-        self.open.store(open, Ordering::Relaxed);
-        self.nopass.store(nopass, Ordering::Relaxed);
+        if self.epoch.load(Ordering::Relaxed) == users.epoch {
+            return;
+        }
+        self.open.store(users.default_is_open(), Ordering::Relaxed);
+        self.nopass
+            .store(users.default_has_nopass(), Ordering::Relaxed);
+        self.epoch.store(users.epoch, Ordering::Relaxed);
     }
 
     /// True when the default user needs no password (new connections start authenticated).

@@ -254,17 +254,15 @@ impl Engine {
     /// `redis.set_repl`: `REPL_NONE` drops it, `REPL_AOF` keeps it off the replicas,
     /// `REPL_REPLICA` out of the AOF).
     pub fn limit_propagation_since(&mut self, mark: usize, targets: Targets) {
-        let mut i = mark;
-        while i < self.pending_propagation.len() {
-            let t = &mut self.pending_propagation[i].2;
-            t.repl &= targets.repl;
-            t.aof &= targets.aof;
-            if t.repl || t.aof {
-                i += 1;
-            } else {
-                self.pending_propagation.remove(i);
-            }
-        }
+        let limited = self.pending_propagation.split_off(mark);
+        self.pending_propagation
+            .extend(limited.into_iter().filter_map(|(db, argv, t)| {
+                let t = Targets {
+                    repl: t.repl && targets.repl,
+                    aof: t.aof && targets.aof,
+                };
+                (t.repl || t.aof).then_some((db, argv, t))
+            }));
     }
 
     /// Queues a command for propagation (replication stream and AOF) as part of the

@@ -17,6 +17,9 @@ use tokio::sync::Notify;
 /// Room kept after a burst is drained: larger buffers are released.
 const KEEP_CAPACITY: usize = 16;
 
+/// A queued message's room in the queue.
+const SLOT: usize = std::mem::size_of::<Bytes>();
+
 /// Bytes queued for connections that are writing freely (see [`in_flight_bytes`]).
 static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 
@@ -27,6 +30,12 @@ static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 /// connection whose socket is full ([`PushReceiver::set_stalled`]) counts its queue.
 pub fn in_flight_bytes() -> u64 {
     IN_FLIGHT.load(Ordering::Relaxed)
+}
+
+/// What a message's frame occupies in the allocator (its size class), the figure counted
+/// in flight for it and landed again once it is written.
+pub fn footprint(msg: &Bytes) -> usize {
+    crate::telemetry::process::allocation_size(msg.len())
 }
 
 #[derive(Debug, Default)]
@@ -46,6 +55,8 @@ impl Queue {
         let mut messages = self.messages.lock();
         let msg = messages.pop_front()?;
         if messages.is_empty() && messages.capacity() > KEEP_CAPACITY {
+            // The room `send` counted in flight as it grew.
+            self.land((messages.capacity() * SLOT) as u64);
             *messages = VecDeque::new();
         }
         Some(msg)
@@ -89,13 +100,22 @@ impl PushSender {
         // A frame shared by many queues (one Pub/Sub message) is one allocation, which
         // the allocator counts once: only a frame made for this queue alone (an
         // invalidation, a MONITOR line) is taken out as in flight.
-        if msg.is_unique() && !self.0.stalled.load(Ordering::Acquire) {
-            self.0
-                .in_flight
-                .fetch_add(msg.len() as u64, Ordering::AcqRel);
-            IN_FLIGHT.fetch_add(msg.len() as u64, Ordering::Relaxed);
+        // The queue's own room, grown by a burst, is in flight with the burst: counted,
+        // ten clients' invalidations after an eviction would be tens of KiB that the next
+        // command evicts keys for. Added under the queue's lock, before the receiver can
+        // take the message (and land what was added).
+        let mut messages = self.0.messages.lock();
+        let room_before = messages.capacity();
+        messages.push_back(msg);
+        let msg = &messages[messages.len() - 1];
+        if !self.0.stalled.load(Ordering::Acquire) {
+            let grown = (messages.capacity() - room_before.min(messages.capacity())) * SLOT;
+            let frame = if msg.is_unique() { footprint(msg) } else { 0 };
+            let bytes = (frame + grown) as u64;
+            self.0.in_flight.fetch_add(bytes, Ordering::AcqRel);
+            IN_FLIGHT.fetch_add(bytes, Ordering::Relaxed);
         }
-        self.0.messages.lock().push_back(msg);
+        drop(messages);
         self.0.ready.notify_one();
         Ok(())
     }
@@ -124,6 +144,11 @@ impl PushReceiver {
             }
             ready.await;
         }
+    }
+
+    /// How many messages wait.
+    pub fn queued(&self) -> usize {
+        self.0.messages.lock().len()
     }
 
     /// The next message if one is queued.

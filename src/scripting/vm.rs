@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use super::control::RunControl;
 use super::convert::{error_table, reply_to_lua};
-use super::debugger::{self, Console, Ldb};
+use super::debugger::{self, with_ldb, Console, Ldb};
 use super::rand48::Rand48;
 
 /// The libraries whose tables scripts may read but not change.
@@ -501,7 +501,8 @@ impl ScriptVm {
     }
 
     /// [`ScriptVm::run`] under the debugger (SCRIPT DEBUG SYNC): `source` is the script's
-    /// text, `console` the client's connection. Returns the outcome and the connection.
+    /// text, `console` the client's connection. Returns the outcome and the connection
+    /// (`None` would mean the session was lost: the client's task then closes it).
     #[allow(clippy::too_many_arguments)]
     pub fn run_debugged(
         &self,
@@ -513,7 +514,7 @@ impl ScriptVm {
         keys: &[Bytes],
         args: &[Bytes],
         host: &mut dyn Host,
-    ) -> (Outcome, Box<dyn Console>) {
+    ) -> (Outcome, Option<Box<dyn Console>>) {
         tracing::warn!("Redis synchronous debugging eval session started");
         *self.ldb.lock() = Some(Ldb::new(console, source, threshold_ms));
         *self.ldb_abort.lock() = None;
@@ -529,11 +530,7 @@ impl ScriptVm {
         *self.ldb_abort.lock() = None;
         let ldb = self.ldb.lock().take();
         tracing::warn!("Redis synchronous debugging eval session ended");
-        let console = match ldb {
-            Some(ldb) => ldb.end(),
-            None => unreachable!("the session stays in place while the script runs"),
-        };
-        (outcome, console)
+        (outcome, ldb.map(Ldb::end))
     }
 
     /// The interpreter.
@@ -886,12 +883,6 @@ fn dispatch(
                 None => fail(lua, "Invalid command passed to redis.acl_check_cmd()"),
             }
         }
-    }
-}
-
-fn with_ldb(ldb: &Mutex<Option<Ldb>>, f: impl FnOnce(&mut Ldb)) {
-    if let Some(l) = ldb.lock().as_mut() {
-        f(l);
     }
 }
 

@@ -44,6 +44,12 @@ const OUT_BATCH: usize = 1024 * 1024;
 const PARSE_AHEAD: usize = 64;
 /// Reply buffer capacity kept between batches (Redis's reply chunk, 16 KiB).
 const OUT_KEEP: usize = 16 * 1024;
+/// The reply buffer's room kept after a write, unless large writes keep coming.
+const OUT_SMALL: usize = 1024;
+/// Writes over [`OUT_SMALL`] in a row after which the reply buffer keeps [`OUT_KEEP`].
+const LARGE_STREAK: u32 = 4;
+/// Pushed messages written in one vectored write at most.
+const PUSH_BURST: usize = 64;
 /// How often a write that makes no progress re-checks the limits and the idle timeout.
 const STALL_CHECK: Duration = Duration::from_millis(250);
 /// How long a connection blocks its thread on the engine lock before looking whether a
@@ -92,6 +98,9 @@ struct Conn {
     /// The query buffer was given back while the client is idle: no room is reserved
     /// before its next bytes arrive (the first read allocates a little, then it grows).
     rbuf_released: bool,
+    /// Consecutive writes larger than [`OUT_SMALL`]: while they keep coming, the reply
+    /// buffer keeps up to [`OUT_KEEP`] of room.
+    large_writes: u32,
 }
 
 /// A connection lent to the Lua debugger: blocking reads and writes on this worker thread
@@ -170,6 +179,7 @@ pub async fn serve(
         pending_bytes: 0,
         push_rx,
         rbuf_released: true,
+        large_writes: 0,
     };
     conn.note_query_buffer();
     let end = conn.run().await;
@@ -876,35 +886,88 @@ impl Conn {
         }
     }
 
-    /// Writes pushed messages (Pub/Sub, invalidations, MONITOR). The reply buffer goes back
-    /// to its size before them: a burst of invalidations that an eviction sent must not
-    /// stay behind as client memory, or it would count against `maxmemory` and evict
-    /// again.
+    /// Writes pushed messages (Pub/Sub, invalidations, MONITOR): the first and those
+    /// queued behind it, up to [`PUSH_BURST`].
     async fn write_push(&mut self, msg: Bytes) -> Result<(), End> {
-        let capacity_before = self.out.buf.capacity();
-        let result = self.write_push_burst(msg).await;
-        if self.out.buf.capacity() > capacity_before {
-            self.out.buf.shrink_to(capacity_before);
-            self.note_reply_buffer();
+        // Replies held go first: the client sees everything in the order it was made.
+        self.flush().await?;
+        let mut burst = Vec::with_capacity(PUSH_BURST.min(1 + self.push_rx.queued()));
+        burst.push(msg);
+        while burst.len() < PUSH_BURST {
+            match self.push_rx.try_recv() {
+                Some(more) => burst.push(more),
+                None => break,
+            }
         }
-        result
-    }
-
-    async fn write_push_burst(&mut self, msg: Bytes) -> Result<(), End> {
-        let mut len = msg.len();
-        self.out.raw(&msg);
-        while let Some(more) = self.push_rx.try_recv() {
-            len += more.len();
-            self.out.raw(&more);
-        }
+        let len: usize = burst.iter().map(Bytes::len).sum();
+        let footprint: usize = burst.iter().map(crate::engine::push::footprint).sum();
         self.info.omem.fetch_sub(
             len.min(self.info.omem.load(Ordering::Relaxed)),
             Ordering::Relaxed,
         );
-        let result = self.flush().await;
-        self.push_rx.written(len as u64);
+        let result = self.write_burst(&burst).await;
+        drop(burst);
+        self.push_rx.written(footprint as u64);
         if len >= OUT_KEEP {
             // Freed on this thread: `maxmemory`'s figure must not go on counting it.
+            crate::telemetry::process::note_release();
+        }
+        result
+    }
+
+    /// Writes `burst` from the messages themselves, with vectored writes: copied into the
+    /// reply buffer, a burst of invalidations that an eviction sent would grow memory that
+    /// `maxmemory` counts while the messages themselves are out of its count (see
+    /// `engine::push::in_flight_bytes`), and the next command would evict again. What the
+    /// socket does not take at once goes through the reply buffer's stalled path (output
+    /// limit, CLIENT KILL, timeout), which then gives back the room it grew.
+    async fn write_burst(&mut self, burst: &[Bytes]) -> Result<(), End> {
+        let (mut next, mut offset, mut written) = (0, 0, 0);
+        while next < burst.len() {
+            let mut slices = [std::io::IoSlice::new(&[]); PUSH_BURST];
+            let pending = burst[next..].iter().enumerate().map(|(i, m)| {
+                let skip = if i == 0 { offset } else { 0 };
+                std::io::IoSlice::new(&m[skip..])
+            });
+            let mut count = 0;
+            for (slot, slice) in slices.iter_mut().zip(pending) {
+                *slot = slice;
+                count += 1;
+            }
+            match self.wr.write_vectored(&slices[..count]).now_or_never() {
+                Some(Ok(0)) | Some(Err(_)) => return self.finish_flush(written, Err(End::Gone)),
+                Some(Ok(mut n)) => {
+                    written += n;
+                    while n > 0 {
+                        let left = burst[next].len() - offset;
+                        if n < left {
+                            offset += n;
+                            break;
+                        }
+                        n -= left;
+                        next += 1;
+                        offset = 0;
+                    }
+                }
+                None => break,
+            }
+        }
+        if next == burst.len() {
+            return self.finish_flush(written, Ok(()));
+        }
+        self.state
+            .stats
+            .net_output_bytes
+            .fetch_add(written as u64, Ordering::Relaxed);
+        let capacity_before = self.out.buf.capacity();
+        self.out.raw(&burst[next][offset..]);
+        for more in &burst[next + 1..] {
+            self.out.raw(more);
+        }
+        let result = self.flush().await;
+        if self.out.buf.capacity() > capacity_before {
+            self.out.buf.shrink_to(capacity_before);
+            self.note_reply_buffer();
             crate::telemetry::process::note_release();
         }
         result
@@ -1059,13 +1122,24 @@ impl Conn {
         self.out.buf.clear();
         // What a burst of replies grew goes back once written, as Redis frees its reply
         // blocks: kept, it would count as client memory (and against `maxmemory`) for as
-        // long as the client lives.
-        if self.out.buf.capacity() > OUT_KEEP {
-            let large = self.out.buf.capacity() > 4 * OUT_KEEP;
-            self.out.buf.shrink_to(OUT_KEEP);
-            if large {
-                crate::telemetry::process::note_release();
-            }
+        // long as the client lives. One large reply (an INFO) leaves nothing behind, or
+        // the command that measures memory would raise it; a client that keeps getting
+        // large replies keeps room for them (no allocation per reply).
+        self.large_writes = if written > OUT_SMALL {
+            self.large_writes.saturating_add(1)
+        } else {
+            0
+        };
+        let keep = if self.large_writes >= LARGE_STREAK {
+            OUT_KEEP
+        } else {
+            OUT_SMALL
+        };
+        if self.out.buf.capacity() > keep {
+            self.out.buf.shrink_to(keep);
+            // Freed on this thread after the command's growth was counted: `maxmemory`'s
+            // figure must be taken again, or the next command evicts for room that is free.
+            crate::telemetry::process::note_release();
         }
         self.note_reply_buffer();
         result

@@ -306,3 +306,100 @@ fn a_stopped_replicas_buffer_is_counted_as_its_own_and_evicts_nothing() {
     assert_eq!(evicted(&master), 0, "keys evicted for the replica's buffer");
     assert_eq!(c.cmd(&["DBSIZE"]), Value::Int(50));
 }
+
+/// `used_memory` as `INFO` answered it on `c` (the figure taken before its own reply).
+fn used_memory_on(c: &mut Conn, section: &str) -> u64 {
+    let Value::Bulk(text) = c.cmd(&["INFO", section]) else {
+        panic!("INFO {section}");
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory")
+}
+
+/// The command that measures memory must not raise it: the reply buffer a full INFO grew
+/// goes back once written (Redis's fits its static buffer). Kept, it would count against
+/// `maxmemory`, and a `CONFIG SET maxmemory` computed from INFO's figure evicted a dozen
+/// keys too many (Redis 7.0's "client tracking don't cause eviction feedback loop").
+#[test]
+fn a_full_info_leaves_used_memory_where_it_was() {
+    for kind in [Kind::Replikv, Kind::Redis] {
+        let node = match kind {
+            Kind::Replikv => Node::replikv(&[]),
+            Kind::Redis => Node::redis(&[]),
+        };
+        let mut c = node.conn();
+        // The INFO command's own statistics exist from here on.
+        used_memory_on(&mut c, "memory");
+        let before = used_memory_on(&mut c, "memory");
+        used_memory_on(&mut c, "everything");
+        let after = used_memory_on(&mut c, "memory");
+        assert!(
+            after < before + 2048,
+            "{kind:?}: used_memory {before} before a full INFO, {after} after it"
+        );
+    }
+}
+
+/// Redis 7.0's "client tracking don't cause eviction feedback loop", on both servers: ten
+/// RESP3 clients track 300 keys with 1 KB names; a `maxmemory` 40 000 bytes under what
+/// INFO showed evicts a few dozen keys, and the invalidations those evictions send (10 KB
+/// per key, queued for clients that write them at once) must not count as memory that
+/// evicts more keys.
+#[test]
+fn invalidations_sent_by_an_eviction_do_not_evict_more_keys() {
+    for kind in [Kind::Replikv, Kind::Redis] {
+        let node = match kind {
+            Kind::Replikv => Node::replikv(&[]),
+            Kind::Redis => Node::redis(&[]),
+        };
+        let mut c = node.conn();
+        for (name, value) in [
+            ("latency-tracking", "no"),
+            ("maxmemory", "0"),
+            ("maxmemory-policy", "allkeys-lru"),
+            ("maxmemory-eviction-tenacity", "100"),
+        ] {
+            assert_eq!(
+                c.cmd(&["CONFIG", "SET", name, value]),
+                Value::Simple("OK".into())
+            );
+        }
+        let mut trackers: Vec<Conn> = (0..10).map(|_| node.conn()).collect();
+        for t in &mut trackers {
+            t.cmd(&["HELLO", "3"]);
+            assert_eq!(
+                t.cmd(&["CLIENT", "TRACKING", "on"]),
+                Value::Simple("OK".into())
+            );
+        }
+        let filler = "x".repeat(1000);
+        for j in 0..300 {
+            let key = format!("{j}{filler}");
+            c.cmd(&["SET", &key, "x"]);
+            for t in &mut trackers {
+                t.cmd(&["GET", &key]);
+            }
+        }
+        let used = used_memory_on(&mut c, "memory");
+        let limit = (used - 40_000).to_string();
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "maxmemory", &limit]),
+            Value::Simple("OK".into())
+        );
+        let evicted = evicted(&node);
+        let Value::Int(dbsize) = c.cmd(&["DBSIZE"]) else {
+            panic!("DBSIZE");
+        };
+        assert!(
+            (200..=300).contains(&dbsize),
+            "{kind:?}: {dbsize} keys left"
+        );
+        assert!(
+            (10..=50).contains(&evicted),
+            "{kind:?}: {evicted} keys evicted to free 40 000 bytes"
+        );
+    }
+}

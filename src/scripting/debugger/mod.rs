@@ -430,7 +430,7 @@ fn repl(session: &Session) -> Result<bool, Abort> {
         // Commands that run Lua code log through the session: it is not held meanwhile.
         if is("e", "eval") {
             let entry = eval_fragment(session.lua, &argv[1..]);
-            with_ldb(session, |ldb| ldb.log_with_maxlen(entry));
+            with_ldb(session.slot, |ldb| ldb.log_with_maxlen(entry));
         } else if is("r", "redis") && argv.len() > 1 {
             run_redis(session, &argv[1..]);
         } else if is("p", "print") {
@@ -438,7 +438,7 @@ fn repl(session: &Session) -> Result<bool, Abort> {
                 Some(var) => vec![print_variable(session.lua, var)],
                 None => print_locals(session.lua),
             };
-            with_ldb(session, |ldb| {
+            with_ldb(session.slot, |ldb| {
                 for (entry, trimmed) in entries {
                     if trimmed {
                         ldb.log_with_maxlen(entry);
@@ -449,7 +449,7 @@ fn repl(session: &Session) -> Result<bool, Abort> {
             });
         } else if is("t", "trace") {
             let frames = trace(session.lua);
-            with_ldb(session, |ldb| {
+            with_ldb(session.slot, |ldb| {
                 if frames.is_empty() {
                     ldb.log_text("<error> Can't retrieve Lua stack.");
                 }
@@ -459,7 +459,7 @@ fn repl(session: &Session) -> Result<bool, Abort> {
                 }
             });
         } else {
-            with_ldb(session, |ldb| {
+            with_ldb(session.slot, |ldb| {
                 if is("h", "help") {
                     ldb.help();
                 } else if is("m", "maxlen") {
@@ -482,12 +482,13 @@ fn repl(session: &Session) -> Result<bool, Abort> {
                 }
             });
         }
-        with_ldb(session, Ldb::send_logs);
+        with_ldb(session.slot, Ldb::send_logs);
     }
 }
 
-fn with_ldb(session: &Session, f: impl FnOnce(&mut Ldb)) {
-    if let Some(ldb) = session.slot.lock().as_mut() {
+/// Runs `f` on the session in `slot`, if one is open.
+pub fn with_ldb(slot: &Mutex<Option<Ldb>>, f: impl FnOnce(&mut Ldb)) {
+    if let Some(ldb) = slot.lock().as_mut() {
         f(ldb);
     }
 }
@@ -532,7 +533,7 @@ fn lua_error_text(e: &mlua::Error) -> String {
 /// `redis <cmd> ...`: runs the command through `redis.call` with logging on, so that the
 /// command and its reply (or its refusal) show in the log.
 fn run_redis(session: &Session, argv: &[Vec<u8>]) {
-    with_ldb(session, |ldb| ldb.step = true);
+    with_ldb(session.slot, |ldb| ldb.step = true);
     let call = session
         .lua
         .globals()
@@ -545,7 +546,7 @@ fn run_redis(session: &Session, argv: &[Vec<u8>]) {
             let _ = call.call::<Value>(MultiValue::from_iter(args.into_iter().map(Value::String)));
         }
     }
-    with_ldb(session, |ldb| ldb.step = false);
+    with_ldb(session.slot, |ldb| ldb.step = false);
 }
 
 /// The `help` text.
