@@ -20,6 +20,12 @@ const KEEP_CAPACITY: usize = 16;
 /// A queued message's room in the queue.
 const SLOT: usize = std::mem::size_of::<Bytes>();
 
+/// The room of a queue of `capacity` beyond what it keeps: grown by a burst, given back
+/// once the burst is drained, so in flight meanwhile.
+fn burst_room(capacity: usize) -> usize {
+    capacity.saturating_sub(KEEP_CAPACITY) * SLOT
+}
+
 /// Bytes queued for connections that are writing freely (see [`in_flight_bytes`]).
 static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 
@@ -56,7 +62,7 @@ impl Queue {
         let msg = messages.pop_front()?;
         if messages.is_empty() && messages.capacity() > KEEP_CAPACITY {
             // The room `send` counted in flight as it grew.
-            self.land((messages.capacity() * SLOT) as u64);
+            self.land(burst_room(messages.capacity()) as u64);
             *messages = VecDeque::new();
         }
         Some(msg)
@@ -109,7 +115,7 @@ impl PushSender {
         messages.push_back(msg);
         let msg = &messages[messages.len() - 1];
         if !self.0.stalled.load(Ordering::Acquire) {
-            let grown = (messages.capacity() - room_before.min(messages.capacity())) * SLOT;
+            let grown = burst_room(messages.capacity()) - burst_room(room_before);
             let frame = if msg.is_unique() { footprint(msg) } else { 0 };
             let bytes = (frame + grown) as u64;
             self.0.in_flight.fetch_add(bytes, Ordering::AcqRel);
@@ -231,19 +237,33 @@ mod tests {
         for _ in 0..1000 {
             tx.send(Bytes::from_static(b"m")).expect("open");
         }
-        while rx.try_recv().is_some() {}
+        assert!(
+            rx.0.in_flight.load(Ordering::Relaxed) >= burst_room(1000) as u64,
+            "the burst's room is in flight with it"
+        );
+        while let Some(msg) = rx.try_recv() {
+            rx.written(footprint(&msg) as u64);
+        }
         assert!(tx.0.messages.lock().capacity() <= KEEP_CAPACITY);
+        assert_eq!(
+            rx.0.in_flight.load(Ordering::Relaxed),
+            0,
+            "and lands with it"
+        );
     }
 
     #[test]
     fn messages_are_in_flight_until_written_unless_the_socket_is_full() {
         let (tx, rx) = push_queue();
-        tx.send(Bytes::from(vec![b'x'; 100])).expect("open");
-        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 100);
+        let frame = Bytes::from(vec![b'x'; 100]);
+        let size = footprint(&frame) as u64;
+        assert!(size >= 100, "a frame counts its size class");
+        tx.send(frame).expect("open");
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), size);
         let msg = rx.0.pop().expect("queued");
         // Taken but not written yet: still on its way out.
-        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 100);
-        rx.written(msg.len() as u64);
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), size);
+        rx.written(footprint(&msg) as u64);
         assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 0);
         // A full socket: what waits counts as the client's memory.
         tx.send(Bytes::from(vec![b'y'; 50])).expect("open");
@@ -252,8 +272,10 @@ mod tests {
         tx.send(Bytes::from(vec![b'z'; 50])).expect("open");
         assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 0);
         rx.set_stalled(false);
-        tx.send(Bytes::from(vec![b'w'; 10])).expect("open");
-        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), 10);
+        let frame = Bytes::from(vec![b'w'; 10]);
+        let size = footprint(&frame) as u64;
+        tx.send(frame).expect("open");
+        assert_eq!(rx.0.in_flight.load(Ordering::Relaxed), size);
         drop(rx);
         assert!(tx.is_closed());
     }
