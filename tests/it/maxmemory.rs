@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::differential::{Mode, Pair};
 use crate::harness::repl::{
-    assert_same_keyspace, info_field, start_replica, wait_converged, wait_link_up,
+    assert_same_keyspace, info_field, start, start_replica, wait_converged, wait_link_up,
 };
 use crate::harness::resp::{Conn, Value};
 use crate::harness::{Kind, Node};
@@ -326,10 +326,7 @@ fn used_memory_on(c: &mut Conn, section: &str) -> u64 {
 #[test]
 fn a_full_info_leaves_used_memory_where_it_was() {
     for kind in [Kind::Replikv, Kind::Redis] {
-        let node = match kind {
-            Kind::Replikv => Node::replikv(&[]),
-            Kind::Redis => Node::redis(&[]),
-        };
+        let node = start(kind, &[]);
         let mut c = node.conn();
         // The INFO command's own statistics exist from here on.
         used_memory_on(&mut c, "memory");
@@ -351,10 +348,7 @@ fn a_full_info_leaves_used_memory_where_it_was() {
 #[test]
 fn invalidations_sent_by_an_eviction_do_not_evict_more_keys() {
     for kind in [Kind::Replikv, Kind::Redis] {
-        let node = match kind {
-            Kind::Replikv => Node::replikv(&[]),
-            Kind::Redis => Node::redis(&[]),
-        };
+        let node = start(kind, &[]);
         let mut c = node.conn();
         for (name, value) in [
             ("latency-tracking", "no"),
