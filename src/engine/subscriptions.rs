@@ -272,7 +272,9 @@ fn proto_slot(p: Proto) -> usize {
 
 /// Encodes a Pub/Sub frame: an array in RESP2, a push in RESP3.
 pub fn encode(proto: Proto, parts: &[&[u8]]) -> Bytes {
-    let mut out = ReplyBuf::new(proto);
+    // A bulk's header and trailer take at most 24 bytes.
+    let size = 16 + parts.iter().map(|p| p.len() + 24).sum::<usize>();
+    let mut out = ReplyBuf::with_capacity(proto, size);
     out.push(parts.len());
     for p in parts {
         out.bulk(p);
@@ -290,4 +292,24 @@ fn deliver(sub: &Subscriber, frame: Bytes, limit: &OutputLimit) {
         return;
     }
     let _ = sub.tx.send(frame);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A frame's allocation is about its length: grown from a small buffer, a 5 KB message
+    /// would sit in 8 KB for every subscriber queue that holds it.
+    #[test]
+    fn a_message_frame_occupies_about_its_length() {
+        let payload = vec![b'p'; 5000];
+        let frame = Vec::from(encode(Proto::Resp3, &[b"message", b"chan", &payload]));
+        assert!(frame.ends_with(b"ppp\r\n"));
+        assert!(
+            frame.capacity() <= frame.len() + 128,
+            "{} bytes in an allocation of {}",
+            frame.len(),
+            frame.capacity()
+        );
+    }
 }

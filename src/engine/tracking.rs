@@ -35,6 +35,10 @@ use crate::keyspace::types::HMap;
 use crate::keyspace::{blob, Blob, Keyspace};
 use crate::resp::{Proto, ReplyBuf};
 
+/// Room for an invalidation frame's head (a RESP2 `message` on the invalidation channel
+/// is the longest: 46 bytes).
+const FRAME_HEAD: usize = 64;
+
 /// The Pub/Sub channel RESP2 clients receive redirected invalidations on.
 pub const INVALIDATE_CHANNEL: &[u8] = b"__redis__:invalidate";
 
@@ -445,7 +449,14 @@ impl Tracking {
                 Some(r) => (r.clone(), true),
                 None => (tracker.info.clone(), false),
             };
-            let mut frame = ReplyBuf::new(proto_of(&target));
+            // Sized whole (see `ReplyBuf::with_capacity`): a queued frame counts in flight
+            // by its length.
+            let payload_len = match &payload {
+                Payload::Key(key) => key.len() + 32,
+                Payload::Encoded(keys) => keys.len(),
+                Payload::All => 8,
+            };
+            let mut frame = ReplyBuf::with_capacity(proto_of(&target), FRAME_HEAD + payload_len);
             if frame.proto == Proto::Resp3 {
                 frame.push(2);
                 frame.bulk(b"invalidate");
@@ -477,7 +488,8 @@ impl Tracking {
 /// A RESP array of `keys`.
 fn encode_keys<'k>(keys: impl Iterator<Item = &'k Blob>) -> Bytes {
     let keys: Vec<&Blob> = keys.collect();
-    let mut out = ReplyBuf::new(Proto::Resp2);
+    let size = 16 + keys.iter().map(|k| k.len() + 24).sum::<usize>();
+    let mut out = ReplyBuf::with_capacity(Proto::Resp2, size);
     out.array(keys.len());
     for k in keys {
         out.bulk(k);
@@ -583,6 +595,29 @@ mod tests {
             "forgotten after the first change"
         );
         assert_eq!((t.keys(), t.items()), (0, 0));
+    }
+
+    /// A queued frame counts in flight by its length (`push::footprint`): its allocation
+    /// must be about that long, or a burst of invalidations after an eviction holds twice
+    /// what `maxmemory` allows for and the next command evicts again (Redis 7.0's "client
+    /// tracking don't cause eviction feedback loop" drained the keyspace).
+    #[test]
+    fn an_invalidation_frame_occupies_about_its_length() {
+        let (mut ks, settings, mut t) = setup();
+        let (info, mut rx) = client(1, 3);
+        t.enable(&mut ks, info, Options::default(), None, Vec::new());
+        let key = "k".repeat(1000);
+        t.remember(&mut ks, 1, [key.as_bytes()].into_iter());
+        set(&mut ks, &key);
+        t.flush(&mut ks, &settings, Some(2), None);
+        let frame = Vec::from(rx.try_recv().expect("an invalidation"));
+        assert!(frame.ends_with(format!("{key}\r\n").as_bytes()));
+        assert!(
+            frame.capacity() <= frame.len() + FRAME_HEAD + 32,
+            "{} bytes in an allocation of {}",
+            frame.len(),
+            frame.capacity()
+        );
     }
 
     #[test]

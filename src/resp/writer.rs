@@ -32,6 +32,16 @@ impl ReplyBuf {
         }
     }
 
+    /// An empty buffer with room for `bytes`: a frame made whole for a push queue, whose
+    /// allocation is then what its bytes occupy (grown from the default, a 1 KB frame
+    /// would sit in a 2 KB allocation that its length does not show).
+    pub fn with_capacity(proto: Proto, bytes: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(bytes),
+            proto,
+        }
+    }
+
     /// True when the client speaks RESP3.
     pub fn resp3(&self) -> bool {
         self.proto == Proto::Resp3

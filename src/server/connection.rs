@@ -438,6 +438,7 @@ impl Conn {
                 self.info
                     .last_interaction_ms
                     .store(crate::keyspace::now_ms(), Ordering::Relaxed);
+                let mut published_reply_cap = self.out.buf.capacity();
                 loop {
                     // Input parsed a few commands at a time, under the same acquisition.
                     if self.pending.is_empty() && !self.rbuf.is_empty() && end.is_none() {
@@ -460,6 +461,14 @@ impl Conn {
                     let action =
                         execute(&state, &mut engine, &mut self.session, &argv, &mut self.out);
                     self.take_link_back();
+                    if self.out.buf.capacity() != published_reply_cap {
+                        // Client memory as the next command's eviction sees it (Redis
+                        // updates a client's memory after each command): unpublished, a
+                        // batch's replies would count against `maxmemory` but not against
+                        // `maxmemory-clients`, and keys would go before the clients.
+                        published_reply_cap = self.out.buf.capacity();
+                        self.note_reply_buffer();
+                    }
                     match action {
                         Action::None => {}
                         Action::Close => {
@@ -524,7 +533,11 @@ impl Conn {
                     }
                 }
             }
-            // Clients' memory against `maxmemory-clients`, after this batch grew ours.
+            // Clients' memory against `maxmemory-clients`, after this batch grew ours
+            // (its replies are published: see above).
+            self.info
+                .reply_pending
+                .store(self.out.len(), Ordering::Relaxed);
             self.state.evict_clients_if_needed();
             if self.info.killed.load(Ordering::Acquire) {
                 self.out.buf.clear();
