@@ -152,11 +152,6 @@ impl PushReceiver {
         }
     }
 
-    /// How many messages wait.
-    pub fn queued(&self) -> usize {
-        self.0.messages.lock().len()
-    }
-
     /// The next message if one is queued.
     pub fn try_recv(&mut self) -> Option<Bytes> {
         self.0.pop()

@@ -26,10 +26,7 @@ pub struct ReplyBuf {
 impl ReplyBuf {
     /// An empty buffer for a client speaking `proto`.
     pub fn new(proto: Proto) -> Self {
-        Self {
-            buf: Vec::with_capacity(256),
-            proto,
-        }
+        Self::with_capacity(proto, 256)
     }
 
     /// An empty buffer with room for `bytes`: a frame made whole for a push queue, whose

@@ -904,8 +904,7 @@ impl Conn {
     async fn write_push(&mut self, msg: Bytes) -> Result<(), End> {
         // Replies held go first: the client sees everything in the order it was made.
         self.flush().await?;
-        let mut burst = Vec::with_capacity(PUSH_BURST.min(1 + self.push_rx.queued()));
-        burst.push(msg);
+        let mut burst: smallvec::SmallVec<[Bytes; 16]> = smallvec::smallvec![msg];
         while burst.len() < PUSH_BURST {
             match self.push_rx.try_recv() {
                 Some(more) => burst.push(more),
@@ -933,7 +932,7 @@ impl Conn {
     /// `maxmemory` counts while the messages themselves are out of its count (see
     /// `engine::push::in_flight_bytes`), and the next command would evict again. What the
     /// socket does not take at once goes through the reply buffer's stalled path (output
-    /// limit, CLIENT KILL, timeout), which then gives back the room it grew.
+    /// limit, CLIENT KILL, timeout), whose end gives back the room it grew.
     async fn write_burst(&mut self, burst: &[Bytes]) -> Result<(), End> {
         let (mut next, mut offset, mut written) = (0, 0, 0);
         while next < burst.len() {
@@ -972,18 +971,11 @@ impl Conn {
             .stats
             .net_output_bytes
             .fetch_add(written as u64, Ordering::Relaxed);
-        let capacity_before = self.out.buf.capacity();
         self.out.raw(&burst[next][offset..]);
         for more in &burst[next + 1..] {
             self.out.raw(more);
         }
-        let result = self.flush().await;
-        if self.out.buf.capacity() > capacity_before {
-            self.out.buf.shrink_to(capacity_before);
-            self.note_reply_buffer();
-            crate::telemetry::process::note_release();
-        }
-        result
+        self.flush().await
     }
 
     /// True (and the client is being closed) when its unwritten output breaks its class's
