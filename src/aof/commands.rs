@@ -177,6 +177,7 @@ impl<W: Write> Emitter<'_, W> {
                 match s {
                     StrValue::Int(n) => self.bulk_int(*n),
                     StrValue::Embstr(b) | StrValue::Raw(b) => self.bulk(b),
+                    StrValue::Shared(b) => self.bulk(b),
                 }
             }
             Value::List(l) => {

@@ -66,10 +66,7 @@ fn setbit(ctx: &mut Ctx) -> CmdResult {
     let (previous, changed) = match db.get_mut(key, now) {
         Some(Value::Str(s)) => {
             // The string becomes raw (Redis unshares it before writing in place).
-            let mut bytes = match std::mem::replace(s, StrValue::Int(0)) {
-                StrValue::Raw(b) | StrValue::Embstr(b) => b,
-                StrValue::Int(n) => Blob::from_slice(itoa::Buffer::new().format(n).as_bytes()),
-            };
+            let mut bytes = std::mem::replace(s, StrValue::Int(0)).into_blob();
             let grew = bytes.len() < byte + 1;
             if grew {
                 bytes.resize(byte + 1, 0);
@@ -627,10 +624,7 @@ fn bitfield_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
     // The string, grown to hold every field written (created when missing).
     let (mut bytes, grew) = match db.get_mut(key, now) {
         Some(Value::Str(s)) => {
-            let mut bytes = match std::mem::replace(s, StrValue::Int(0)) {
-                StrValue::Raw(b) | StrValue::Embstr(b) => b,
-                StrValue::Int(n) => Blob::from_slice(itoa::Buffer::new().format(n).as_bytes()),
-            };
+            let mut bytes = std::mem::replace(s, StrValue::Int(0)).into_blob();
             let grew = bytes.len() < len;
             if grew {
                 bytes.resize(len, 0);

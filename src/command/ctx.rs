@@ -140,6 +140,12 @@ impl<'a> Ctx<'a> {
         &self.argv[i]
     }
 
+    /// Argument `i` as the buffer it arrived in, for a value that may keep it
+    /// ([`StrValue::from_arg`](crate::keyspace::value::StrValue::from_arg)).
+    pub fn arg_bytes(&self, i: usize) -> &'a Bytes {
+        &self.argv[i]
+    }
+
     /// Hides argument `i` from the slow log and MONITOR (shown as `(redacted)`), as
     /// Redis's `redactClientCommandArgument`: for passwords and other secrets.
     pub fn redact(&mut self, i: usize) {

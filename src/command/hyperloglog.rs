@@ -32,8 +32,10 @@ fn hll_exists(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
 /// is not one (a HyperLogLog starts with `HYLL`, so it is never an integer string).
 fn hll_bytes(value: &Value) -> Result<&[u8], CmdError> {
     match value {
-        Value::Str(StrValue::Embstr(b) | StrValue::Raw(b)) if hll::is_hll(b) => Ok(b),
-        Value::Str(_) => Err(CmdError::Fixed(error::HLL_WRONGTYPE)),
+        Value::Str(s) => match s.bytes() {
+            Some(b) if hll::is_hll(b) => Ok(b),
+            _ => Err(CmdError::Fixed(error::HLL_WRONGTYPE)),
+        },
         _ => Err(CmdError::Fixed(error::WRONGTYPE)),
     }
 }

@@ -8,6 +8,7 @@ use super::Spec;
 use crate::command::cmd;
 use crate::engine::notify;
 use crate::keyspace::{Blob, StrValue, Value, NO_EXPIRE};
+use bytes::Bytes;
 
 /// Reads a string value for a read command: `Ok(None)` when missing, WRONGTYPE when the key
 /// holds another type.
@@ -139,7 +140,7 @@ fn expire_millis(ctx: &Ctx, kind: ExpireOpt, arg: &[u8]) -> Result<i64, CmdError
 fn set_generic(
     ctx: &mut Ctx,
     key: &[u8],
-    value: &[u8],
+    value: &Bytes,
     opts: &SetOptions,
     setnx_reply: bool,
 ) -> CmdResult {
@@ -164,19 +165,17 @@ fn set_generic(
         }
         return Ok(());
     }
-    store(ctx, key, StrValue::from_bytes(value), opts.keepttl);
+    store(ctx, key, StrValue::from_arg(value), opts.keepttl);
     ctx.notify(notify::STRING, "set", key);
     if let Some(at) = expire_at {
         ctx.db().set_expire(key, at, now);
         ctx.notify(notify::GENERIC, "expire", key);
         let mut t = itoa::Buffer::new();
-        ctx.propagate_as(vec![argv_of(&[
-            b"SET",
-            key,
-            value,
-            b"PXAT",
-            t.format(at).as_bytes(),
-        ])]);
+        // The value goes to the stream as the buffer it is (a big one is not copied again).
+        let mut argv = argv_of(&[b"SET", key]);
+        argv.push(value.clone());
+        argv.extend(argv_of(&[b"PXAT", t.format(at).as_bytes()]));
+        ctx.propagate_as(vec![argv]);
     } else if opts.get {
         let mut parts: Vec<&[u8]> = ctx.argv[..3].iter().map(|a| a.as_ref()).collect();
         parts.extend(
@@ -209,7 +208,7 @@ fn reply_old(ctx: &mut Ctx, old: Option<StrValue>) {
 
 fn set(ctx: &mut Ctx) -> CmdResult {
     let opts = parse_set_options(ctx.argv, 3, true)?;
-    let (key, value) = (ctx.arg(1), ctx.arg(2));
+    let (key, value) = (ctx.arg(1), ctx.arg_bytes(2));
     set_generic(ctx, key, value, &opts, false)
 }
 
@@ -218,7 +217,7 @@ fn setnx(ctx: &mut Ctx) -> CmdResult {
         nx: true,
         ..Default::default()
     };
-    let (key, value) = (ctx.arg(1), ctx.arg(2));
+    let (key, value) = (ctx.arg(1), ctx.arg_bytes(2));
     set_generic(ctx, key, value, &opts, true)
 }
 
@@ -227,7 +226,7 @@ fn setex(ctx: &mut Ctx) -> CmdResult {
         expire: Some((ExpireOpt::Ex, ctx.arg(2))),
         ..Default::default()
     };
-    let (key, value) = (ctx.arg(1), ctx.arg(3));
+    let (key, value) = (ctx.arg(1), ctx.arg_bytes(3));
     set_generic(ctx, key, value, &opts, false)
 }
 
@@ -236,16 +235,18 @@ fn psetex(ctx: &mut Ctx) -> CmdResult {
         expire: Some((ExpireOpt::Px, ctx.arg(2))),
         ..Default::default()
     };
-    let (key, value) = (ctx.arg(1), ctx.arg(3));
+    let (key, value) = (ctx.arg(1), ctx.arg_bytes(3));
     set_generic(ctx, key, value, &opts, false)
 }
 
 fn getset(ctx: &mut Ctx) -> CmdResult {
-    let (key, value) = (ctx.arg(1), ctx.arg(2));
+    let (key, value) = (ctx.arg(1), ctx.arg_bytes(2));
     let old = lookup_string(ctx, key)?;
-    store(ctx, key, StrValue::from_bytes(value), false);
+    store(ctx, key, StrValue::from_arg(value), false);
     ctx.notify(notify::STRING, "set", key);
-    ctx.propagate_as(vec![argv_of(&[b"SET", key, value])]);
+    let mut argv = argv_of(&[b"SET", key]);
+    argv.push(value.clone());
+    ctx.propagate_as(vec![argv]);
     reply_old(ctx, old);
     Ok(())
 }
@@ -342,8 +343,8 @@ fn mset_generic(ctx: &mut Ctx, nx: bool) -> CmdResult {
         }
     }
     for i in (1..ctx.argv.len()).step_by(2) {
-        let (key, value) = (ctx.arg(i), ctx.arg(i + 1));
-        store(ctx, key, StrValue::from_bytes(value), false);
+        let (key, value) = (ctx.arg(i), ctx.arg_bytes(i + 1));
+        store(ctx, key, StrValue::from_arg(value), false);
         ctx.notify(notify::STRING, "set", key);
     }
     if nx {
@@ -455,10 +456,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
     check_length(ctx, current.len() as u64 + suffix.len() as u64)?;
     let new_len = current.len() + suffix.len();
     if let Some(Value::Str(s)) = ctx.db().get_mut(key, now) {
-        let mut bytes = match std::mem::replace(s, StrValue::Int(0)) {
-            StrValue::Embstr(b) | StrValue::Raw(b) => b,
-            StrValue::Int(n) => Blob::from_slice(itoa::Buffer::new().format(n).as_bytes()),
-        };
+        let mut bytes = std::mem::replace(s, StrValue::Int(0)).into_blob();
         bytes.extend_from_slice(suffix);
         *s = StrValue::raw(bytes);
     }

@@ -49,6 +49,8 @@ pub fn value_usage(value: &Value, samples: usize) -> usize {
     match value {
         Value::Str(StrValue::Int(_)) => 0,
         Value::Str(StrValue::Embstr(b) | StrValue::Raw(b)) => blob_heap(b),
+        // The argument's buffer: the value and its CRLF.
+        Value::Str(StrValue::Shared(b)) => size_of::<bytes::Bytes>() + b.len() + 2,
         Value::List(list) => {
             let List { items } = &**list;
             let measured: usize = items.iter().take(samples).map(blob_heap).sum();

@@ -6,6 +6,7 @@
 //! tables or the ordered index past the configured thresholds, exactly when Redis 7.0 would
 //! convert, and never back, as in Redis.
 
+use bytes::Bytes;
 use smallvec::SmallVec;
 
 use super::types::{Hash, List, Set, Stream, ZSet};
@@ -22,7 +23,7 @@ pub fn blob(bytes: &[u8]) -> Blob {
 pub const EMBSTR_MAX: usize = 44;
 
 /// A string value with its Redis encoding.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum StrValue {
     /// A canonical decimal integer (`OBJECT ENCODING` = `int`).
     Int(i64),
@@ -30,6 +31,25 @@ pub enum StrValue {
     Embstr(Blob),
     /// A string that was modified in place or is long (`raw`).
     Raw(Blob),
+    /// A big string kept in the buffer its command argument arrived in (`raw` too): Redis
+    /// makes a big argument's query buffer the value itself, so a big SET holds the value
+    /// once, not twice. Written in place only after a copy ([`StrValue::into_blob`]). Boxed
+    /// so that every value stays four words; only strings of 32 KiB and more pay the box.
+    Shared(Box<Bytes>),
+}
+
+/// Equal when of the same encoding with the same content (`Shared` is a `raw` string).
+impl PartialEq for StrValue {
+    fn eq(&self, other: &StrValue) -> bool {
+        match (self, other) {
+            (StrValue::Int(a), StrValue::Int(b)) => a == b,
+            (StrValue::Embstr(a), StrValue::Embstr(b)) => a == b,
+            (StrValue::Raw(_) | StrValue::Shared(_), StrValue::Raw(_) | StrValue::Shared(_)) => {
+                self.bytes() == other.bytes()
+            }
+            _ => false,
+        }
+    }
 }
 
 impl StrValue {
@@ -49,9 +69,31 @@ impl StrValue {
         }
     }
 
+    /// [`StrValue::from_bytes`] for a command argument: a big one that arrived in a buffer
+    /// of its own (the request parser's rule for arguments of
+    /// [`BIG_ARG`](crate::resp::parser::BIG_ARG) or more) is kept in that buffer, not copied.
+    /// Only a buffer nothing else holds qualifies, so the value never keeps a shared input
+    /// buffer (or other requests' bytes) alive.
+    pub fn from_arg(arg: &Bytes) -> StrValue {
+        if arg.len() >= crate::resp::parser::BIG_ARG && arg.is_unique() {
+            StrValue::Shared(Box::new(arg.clone()))
+        } else {
+            StrValue::from_bytes(arg)
+        }
+    }
+
     /// A string that was built up by APPEND or SETRANGE: always `raw`, as in Redis.
     pub fn raw(bytes: Blob) -> StrValue {
         StrValue::Raw(bytes)
+    }
+
+    /// The bytes of a string not stored as an integer.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            StrValue::Int(_) => None,
+            StrValue::Embstr(b) | StrValue::Raw(b) => Some(b),
+            StrValue::Shared(b) => Some(b),
+        }
     }
 
     /// The value's bytes; integers are formatted into `scratch`.
@@ -59,6 +101,16 @@ impl StrValue {
         match self {
             StrValue::Int(n) => scratch.format(*n).as_bytes(),
             StrValue::Embstr(b) | StrValue::Raw(b) => b,
+            StrValue::Shared(b) => b,
+        }
+    }
+
+    /// The value's bytes as a blob to change in place (Redis's `dbUnshareStringValue`): the
+    /// blob itself when the value owns one, else a copy.
+    pub fn into_blob(self) -> Blob {
+        match self {
+            StrValue::Embstr(b) | StrValue::Raw(b) => b,
+            other => other.to_blob(),
         }
     }
 
@@ -76,6 +128,7 @@ impl StrValue {
                 scratch.format(*n).len()
             }
             StrValue::Embstr(b) | StrValue::Raw(b) => b.len(),
+            StrValue::Shared(b) => b.len(),
         }
     }
 
@@ -88,7 +141,7 @@ impl StrValue {
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             StrValue::Int(n) => Some(*n),
-            StrValue::Embstr(b) | StrValue::Raw(b) => crate::resp::parser::parse_i64(b),
+            other => other.bytes().and_then(crate::resp::parser::parse_i64),
         }
     }
 
@@ -97,7 +150,7 @@ impl StrValue {
         match self {
             StrValue::Int(_) => "int",
             StrValue::Embstr(_) => "embstr",
-            StrValue::Raw(_) => "raw",
+            StrValue::Raw(_) | StrValue::Shared(_) => "raw",
         }
     }
 }
@@ -232,6 +285,25 @@ mod tests {
         assert_eq!(StrValue::from_bytes(&[b'x'; 44]).encoding(), "embstr");
         let mut s = itoa::Buffer::new();
         assert_eq!(StrValue::Int(-5).as_bytes(&mut s), b"-5");
+    }
+
+    #[test]
+    fn a_big_argument_in_a_buffer_of_its_own_is_kept_not_copied() {
+        let alone = Bytes::from(vec![b'v'; crate::resp::parser::BIG_ARG]);
+        let kept = StrValue::from_arg(&alone);
+        assert!(matches!(&kept, StrValue::Shared(b) if b.as_ptr() == alone.as_ptr()));
+        assert_eq!(kept.encoding(), "raw");
+        assert_eq!(kept, StrValue::Raw(blob(&alone)));
+        // A slice of a request others still hold, or a short string, is copied.
+        let request = Bytes::from(vec![b'v'; crate::resp::parser::BIG_ARG + 10]);
+        let slice = request.slice(10..);
+        assert!(matches!(StrValue::from_arg(&slice), StrValue::Raw(_)));
+        let short = Bytes::from(vec![b'v'; 100]);
+        assert!(matches!(StrValue::from_arg(&short), StrValue::Raw(_)));
+        // Written in place only after a copy: the argument's buffer is never changed.
+        let mut owned = kept.into_blob();
+        owned[0] = b'w';
+        assert_eq!(alone[0], b'v');
     }
 
     #[test]

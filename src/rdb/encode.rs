@@ -157,6 +157,7 @@ impl ValueEncoder {
         match s {
             StrValue::Int(n) => Self::int_string(out, *n),
             StrValue::Embstr(b) | StrValue::Raw(b) => self.string(out, b),
+            StrValue::Shared(b) => self.string(out, b),
         }
     }
 

@@ -21,6 +21,10 @@ pub const PROTO_INLINE_MAX_SIZE: usize = 64 * 1024;
 const UNAUTH_MAX_MULTIBULK: i64 = 10;
 /// Before authentication Redis refuses bulk arguments longer than this.
 const UNAUTH_MAX_BULK: i64 = 16384;
+/// A bulk argument at least this long that has not fully arrived is read into a buffer of
+/// its own, allocated at its length (Redis's `PROTO_MBULK_BIG_ARG`): the command then holds
+/// the value in a buffer nothing else shares, which the keyspace can keep instead of copying.
+pub const BIG_ARG: usize = 32 * 1024;
 
 /// Limits that come from the configuration (`proto-max-bulk-len`).
 #[derive(Debug, Clone, Copy)]
@@ -86,17 +90,28 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// An argument of a request being received.
+#[derive(Debug)]
+enum Arg {
+    /// A byte range relative to the start of the buffer.
+    InBuf(usize, usize),
+    /// Split off the buffer already: the arguments before a big one, and big ones.
+    Apart(Bytes),
+}
+
 /// Progress inside a multibulk request that has not fully arrived yet.
 #[derive(Debug, Default)]
 struct Multibulk {
     /// Arguments still expected.
     remaining: usize,
-    /// Byte ranges of the arguments seen so far, relative to the start of the buffer.
-    args: SmallVec<[(usize, usize); 4]>,
+    /// The arguments seen so far.
+    args: SmallVec<[Arg; 4]>,
     /// Where the next unparsed byte of this request is.
     pos: usize,
     /// Length of the bulk argument whose header was parsed but whose payload has not arrived.
     bulk_len: Option<usize>,
+    /// The bulk being read is big and the buffer was given to it alone (see [`BIG_ARG`]).
+    big: bool,
 }
 
 /// What [`RequestParser::next`] found in the buffer.
@@ -112,6 +127,10 @@ pub enum Parsed {
 #[derive(Debug, Default)]
 pub struct RequestParser {
     multibulk: Option<Multibulk>,
+    /// The buffer is a whole allocation the parser made for big arguments: it starts where
+    /// the allocation starts and nothing was split off it since, so the next big argument
+    /// can take it over in place.
+    owns_buffer: bool,
 }
 
 impl RequestParser {
@@ -134,28 +153,55 @@ impl RequestParser {
         (mb.pos + len + 2).checked_sub(buf.len())
     }
 
+    /// While a big bulk argument is read into a buffer of its own: the bytes it still needs.
+    /// The connection must read exactly into that buffer (grown, if ever, to exactly this
+    /// much more), so that the argument keeps an allocation of its own length.
+    pub fn big_arg_wanted(&self, buf: &BytesMut) -> Option<usize> {
+        if !self.multibulk.as_ref()?.big {
+            return None;
+        }
+        self.bytes_wanted(buf)
+    }
+
     /// Parses the next request from `buf`. `Ok(None)` means more bytes are needed; consumed
-    /// bytes are removed from `buf` only when a request is complete.
+    /// bytes are removed from `buf` once a request is complete, and also, for a bulk argument
+    /// of [`BIG_ARG`] or more that has not fully arrived, everything before it: `buf` is
+    /// then replaced by a buffer sized for that argument alone (except on the master link,
+    /// as in Redis, whose stream is forwarded as it came).
     pub fn next(
         &mut self,
         buf: &mut BytesMut,
         limits: ParseLimits,
     ) -> Result<Option<Parsed>, ParseError> {
-        Ok(self.next_raw(buf, limits)?.map(|(p, _)| p))
+        Ok(self.parse(buf, limits, limits.from_master)?.map(|(p, _)| p))
     }
 
     /// Like [`RequestParser::next`], also returning the exact bytes the request occupied
-    /// (a replica forwards its master's stream byte for byte).
+    /// (a replica forwards its master's stream byte for byte); big arguments are never
+    /// split off, so those bytes are one slice of the buffer.
     pub fn next_raw(
         &mut self,
         buf: &mut BytesMut,
         limits: ParseLimits,
     ) -> Result<Option<(Parsed, Bytes)>, ParseError> {
+        self.parse(buf, limits, true)
+    }
+
+    /// The parser proper; `whole_frames` keeps every request in one piece of `buf`.
+    fn parse(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: ParseLimits,
+        whole_frames: bool,
+    ) -> Result<Option<(Parsed, Bytes)>, ParseError> {
         if self.multibulk.is_none() {
             match buf.first() {
                 None => return Ok(None),
                 Some(b'*') => {}
-                Some(_) => return parse_inline(buf),
+                Some(_) => {
+                    self.owns_buffer = false;
+                    return parse_inline(buf);
+                }
             }
             let Some(line_end) = find_cr(buf, 1) else {
                 if buf.len() > PROTO_INLINE_MAX_SIZE {
@@ -174,6 +220,7 @@ impl RequestParser {
                 return Err(ParseError::UnauthenticatedMultibulkLength);
             }
             if count <= 0 {
+                self.owns_buffer = false;
                 let raw = buf.split_to(line_end + 2).freeze();
                 return Ok(Some((Parsed::Empty, raw)));
             }
@@ -186,6 +233,7 @@ impl RequestParser {
                 args,
                 pos: line_end + 2,
                 bulk_len: None,
+                big: false,
             });
         }
         let Some(mb) = self.multibulk.as_mut() else {
@@ -225,25 +273,90 @@ impl RequestParser {
                 }
             };
             if buf.len() < mb.pos + len + 2 {
+                if len >= BIG_ARG && !whole_frames && !mb.big {
+                    give_buffer_to_big_arg(mb, buf, len, &mut self.owns_buffer);
+                }
                 return Ok(None);
             }
-            mb.args.push((mb.pos, mb.pos + len));
-            // Like Redis, the two bytes after the payload are skipped without being checked.
-            mb.pos += len + 2;
+            if mb.big {
+                // The buffer holds this argument alone (and nothing past it: it was read
+                // exactly); its allocation becomes the argument's.
+                let mut arg = buf.split_to(len + 2);
+                arg.truncate(len);
+                mb.args.push(Arg::Apart(arg.freeze()));
+                // The remainder would share the argument's allocation. Like Redis, expect
+                // another big argument: the next buffer is this one's size (the connection
+                // shrinks a buffer that goes unused, as Redis's cron does).
+                self.owns_buffer = buf.is_empty();
+                if self.owns_buffer {
+                    *buf = BytesMut::with_capacity(len + 2);
+                }
+                mb.pos = 0;
+                mb.big = false;
+            } else {
+                mb.args.push(Arg::InBuf(mb.pos, mb.pos + len));
+                // Like Redis, the two bytes after the payload are skipped without being
+                // checked.
+                mb.pos += len + 2;
+            }
             mb.bulk_len = None;
             mb.remaining -= 1;
         }
         let Some(mb) = self.multibulk.take() else {
             return Ok(None);
         };
-        let frame = buf.split_to(mb.pos).freeze();
+        let frame = if mb.pos == 0 {
+            Bytes::new()
+        } else {
+            self.owns_buffer = false;
+            buf.split_to(mb.pos).freeze()
+        };
         let argv = mb
             .args
-            .iter()
-            .map(|&(start, end)| frame.slice(start..end))
+            .into_iter()
+            .map(|arg| match arg {
+                Arg::InBuf(start, end) => frame.slice(start..end),
+                Arg::Apart(bytes) => bytes,
+            })
             .collect();
         Ok(Some((Parsed::Command(argv), frame)))
     }
+}
+
+/// Starts reading a big bulk argument of `len` bytes into a buffer of its own, as Redis does
+/// for arguments of `PROTO_MBULK_BIG_ARG` or more: `buf` becomes an allocation of about the
+/// argument and its CRLF, holding what of it has arrived. When `buf` is the parser's own
+/// allocation of about that size (left by the previous big argument, see `owns_buffer`), it
+/// is taken over in place, the arguments before this one copied out and what arrived moved
+/// to its front (Redis's `sdsrange`); otherwise the request's bytes before the argument are
+/// split off (the arguments already seen keep them) and a new allocation takes the rest.
+fn give_buffer_to_big_arg(mb: &mut Multibulk, buf: &mut BytesMut, len: usize, owned: &mut bool) {
+    let need = len + 2;
+    // jemalloc's size classes are a quarter apart: within that, the allocation is the size
+    // Redis would give the argument.
+    if *owned && (need..=need + need / 4).contains(&buf.capacity()) {
+        for arg in mb.args.iter_mut() {
+            if let Arg::InBuf(start, end) = *arg {
+                *arg = Arg::Apart(Bytes::copy_from_slice(&buf[start..end]));
+            }
+        }
+        let arrived = buf.len() - mb.pos;
+        buf.copy_within(mb.pos.., 0);
+        buf.truncate(arrived);
+    } else {
+        let head = buf.split_to(mb.pos).freeze();
+        for arg in mb.args.iter_mut() {
+            if let Arg::InBuf(start, end) = *arg {
+                *arg = Arg::Apart(head.slice(start..end));
+            }
+        }
+        let mut own = BytesMut::with_capacity(need);
+        own.extend_from_slice(buf);
+        *buf = own;
+        *owned = true;
+    }
+    mb.pos = 0;
+    mb.big = true;
 }
 
 /// Position of the first `\r` at or after `from`.
@@ -702,5 +815,162 @@ mod tests {
                 .collect();
             prop_assert_eq!(got, expected);
         }
+    }
+
+    /// Feeds `input` through [`RequestParser::next`] in pieces cut at `cuts`, the way a
+    /// connection reads: into a buffer that only grows to what the parser wants while a big
+    /// argument is read apart. Returns each command's arguments.
+    fn feed_apart(input: &[u8], cuts: &[usize]) -> Vec<Argv> {
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        let mut edges: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
+        edges.push(input.len());
+        let mut start = 0;
+        for end in edges {
+            let mut end = end.max(start);
+            while start < end {
+                // A big argument's buffer takes no more than it lacks.
+                let room = parser.big_arg_wanted(&buf).unwrap_or(usize::MAX);
+                let take = (end - start).min(room.max(1));
+                if let Some(wanted) = parser.big_arg_wanted(&buf) {
+                    assert!(
+                        buf.capacity() - buf.len() >= wanted,
+                        "room for the big argument"
+                    );
+                }
+                buf.extend_from_slice(&input[start..start + take]);
+                start += take;
+                while let Some(p) = parser.next(&mut buf, LIMITS).unwrap() {
+                    if let Parsed::Command(argv) = p {
+                        got.push(argv);
+                    }
+                }
+                end = end.max(start);
+            }
+        }
+        got
+    }
+
+    fn big(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+            .collect()
+    }
+
+    #[test]
+    fn a_big_argument_arriving_in_pieces_gets_a_buffer_of_its_own() {
+        let value = big(BIG_ARG + 1000, 7);
+        let input = encode(&[b"SET".to_vec(), b"k".to_vec(), value.clone()]);
+        let got = feed_apart(&input, &[20, 5000, 40_000]);
+        assert_eq!(got.len(), 1);
+        let argv = &got[0];
+        assert_eq!(&argv[0][..], b"SET");
+        assert_eq!(&argv[1][..], b"k");
+        assert_eq!(&argv[2][..], &value[..]);
+        // Nothing else holds its allocation: not the request's other bytes, not the input
+        // buffer. (Before, it was a slice of the request.)
+        assert!(argv[2].is_unique());
+    }
+
+    #[test]
+    fn consecutive_big_arguments_each_get_a_buffer_of_their_own() {
+        // The same size (the buffer left by the previous one is taken over in place), a
+        // smaller one (too, within a size class), a bigger one (a new allocation).
+        let sizes = [2 * BIG_ARG, 2 * BIG_ARG, 2 * BIG_ARG - 100, 3 * BIG_ARG];
+        let values: Vec<Vec<u8>> = sizes.iter().map(|&n| big(n, n as u8)).collect();
+        let mut input = Vec::new();
+        // Each request arrives with its header and a little of its value, as reads cut it.
+        let mut cuts = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            cuts.push(input.len() + 30);
+            let key = format!("k{i}").into_bytes();
+            input.extend_from_slice(&encode(&[b"SET".to_vec(), key, v.clone()]));
+        }
+        let got = feed_apart(&input, &cuts);
+        assert_eq!(got.len(), values.len());
+        for (argv, v) in got.iter().zip(&values) {
+            assert_eq!(argv[1][0], b'k');
+            assert_eq!(&argv[2][..], &v[..]);
+            assert!(argv[2].is_unique());
+        }
+    }
+
+    #[test]
+    fn a_big_argument_already_received_whole_stays_in_the_input_buffer() {
+        let value = big(BIG_ARG, 3);
+        let input = encode(&[b"SET".to_vec(), b"k".to_vec(), value.clone()]);
+        let got = feed_apart(&input, &[]);
+        assert_eq!(&got[0][2][..], &value[..]);
+        assert!(!got[0][2].is_unique());
+    }
+
+    #[test]
+    fn arguments_around_big_ones_and_the_next_commands_parse_as_before() {
+        let (a, b) = (big(BIG_ARG + 5, 1), big(3 * BIG_ARG, 2));
+        let mset = vec![
+            b"MSET".to_vec(),
+            b"k1".to_vec(),
+            a.clone(),
+            b"k2".to_vec(),
+            b.clone(),
+            b"k3".to_vec(),
+            b"small".to_vec(),
+        ];
+        let set = vec![
+            b"SET".to_vec(),
+            b"k".to_vec(),
+            a.clone(),
+            b"EX".to_vec(),
+            b"100".to_vec(),
+        ];
+        let mut input = encode(&mset);
+        input.extend_from_slice(&encode(&set));
+        input.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        for cuts in [
+            vec![],
+            vec![30],
+            vec![10, 33_000, 70_000, 140_000, 150_000],
+            vec![1; 1],
+        ] {
+            let got = feed_apart(&input, &cuts);
+            let plain: Vec<Vec<Vec<u8>>> = got
+                .iter()
+                .map(|argv| argv.iter().map(|a| a.to_vec()).collect())
+                .collect();
+            assert_eq!(
+                plain,
+                vec![mset.clone(), set.clone(), vec![b"PING".to_vec()]]
+            );
+        }
+        // Cut right after each big header: every big argument is read apart.
+        let after = |header: String| {
+            let h = header.as_bytes();
+            input.windows(h.len()).position(|w| w == h).unwrap() + h.len()
+        };
+        let cuts = [
+            after(format!("${}\r\n", a.len())),
+            after(format!("${}\r\n", b.len())),
+        ];
+        let got = feed_apart(&input, &cuts);
+        assert!(got[0][2].is_unique() && got[0][4].is_unique());
+    }
+
+    #[test]
+    fn the_master_link_and_raw_frames_keep_big_arguments_in_the_stream() {
+        let value = big(BIG_ARG + 10, 9);
+        let input = encode(&[b"SET".to_vec(), b"k".to_vec(), value]);
+        let master = ParseLimits {
+            from_master: true,
+            ..LIMITS
+        };
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::from(&input[..40]);
+        assert!(parser.next(&mut buf, master).unwrap().is_none());
+        assert_eq!(parser.big_arg_wanted(&buf), None);
+        assert_eq!(&buf[..], &input[..40], "nothing split off");
+        // next_raw returns the request's bytes whole, whoever the client.
+        let (got, _) = feed(&input, &[40, 1000], LIMITS);
+        assert_eq!(got[0].1, input);
     }
 }

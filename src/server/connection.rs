@@ -226,7 +226,10 @@ impl Conn {
                 return end;
             }
             let idle_timeout = self.idle_timeout();
-            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK && !self.rbuf_released {
+            if !self.make_room_for_big_arg()
+                && self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK
+                && !self.rbuf_released
+            {
                 let wanted = self
                     .parser
                     .bytes_wanted(&self.rbuf)
@@ -270,6 +273,25 @@ impl Conn {
                 return End::Close;
             }
         }
+    }
+
+    /// Makes room for the next read while a big argument is read into a buffer of its own
+    /// (see [`RequestParser::big_arg_wanted`]); false when none is. That buffer only ever
+    /// gets exactly what the argument lacks (the cron may have shrunk it while the client
+    /// idled), or a read's worth once the argument is complete but not parsed yet: never
+    /// a doubling, which would leave the value in an allocation up to twice its length for
+    /// as long as the keyspace holds it.
+    fn make_room_for_big_arg(&mut self) -> bool {
+        let Some(wanted) = self.parser.big_arg_wanted(&self.rbuf) else {
+            return false;
+        };
+        let spare = self.rbuf.capacity() - self.rbuf.len();
+        if spare < wanted.max(1) {
+            let room = if wanted == 0 { READ_CHUNK } else { wanted };
+            self.reallocate_query_buffer(self.rbuf.len() + room);
+            self.note_query_buffer();
+        }
+        true
     }
 
     /// Publishes the query buffer's allocation and its peak use (CLIENT LIST, the cron's
@@ -627,7 +649,9 @@ impl Conn {
                             self.unblock().await;
                             return Some(End::Close);
                         }
-                        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+                        if !self.make_room_for_big_arg()
+                            && self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK
+                        {
                             self.rbuf.reserve(READ_CHUNK);
                         }
                     }
@@ -677,7 +701,7 @@ impl Conn {
         if end.is_some() {
             return end;
         }
-        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+        if !self.make_room_for_big_arg() && self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
             self.rbuf.reserve(READ_CHUNK);
         }
         self.parse_input()
@@ -748,7 +772,9 @@ impl Conn {
                 r = self.rd.read_buf(&mut self.rbuf) => match r {
                     Ok(0) | Err(_) => break Some(End::Gone),
                     Ok(_) => {
-                        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK {
+                        if !self.make_room_for_big_arg()
+                            && self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK
+                        {
                             self.rbuf.reserve(READ_CHUNK);
                         }
                     }
