@@ -160,6 +160,13 @@ impl<'a> Ctx<'a> {
         &mut self.engine.keyspace.dbs[db]
     }
 
+    /// The selected database and the reply buffer together, so that a value can be written
+    /// into the reply straight from the keyspace, without a copy in between.
+    pub fn db_and_out(&mut self) -> (&mut Db, &mut ReplyBuf) {
+        let db = self.session.db;
+        (&mut self.engine.keyspace.dbs[db], &mut *self.out)
+    }
+
     /// The most elements a reply can hold before it passes this client's output hard
     /// limit (each element takes at least 4 bytes); unlimited when no hard limit applies.
     /// Commands that generate elements on request (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER with

@@ -7,17 +7,45 @@ use super::numeric::{long_double_add, parse_int};
 use super::Spec;
 use crate::command::cmd;
 use crate::engine::notify;
-use crate::keyspace::{Blob, StrValue, Value, NO_EXPIRE};
+use crate::keyspace::{blob, Blob, StrValue, Value, NO_EXPIRE};
+use crate::resp::ReplyBuf;
 use bytes::Bytes;
 
 /// Reads a string value for a read command: `Ok(None)` when missing, WRONGTYPE when the key
 /// holds another type.
 fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Blob>, CmdError> {
+    with_string(ctx, key, |_, bytes| blob(bytes))
+}
+
+/// Runs `f` on the string at `key` (counting a keyspace hit or miss) and the reply
+/// buffer: replies are written from the stored bytes, with no copy of the value.
+fn with_string<T>(
+    ctx: &mut Ctx,
+    key: &[u8],
+    f: impl FnOnce(&mut ReplyBuf, &[u8]) -> T,
+) -> Result<Option<T>, CmdError> {
     let (now, clock) = (ctx.now, ctx.clock());
-    match ctx.db().get_counted(key, now, clock) {
+    let (db, out) = ctx.db_and_out();
+    match db.get_counted(key, now, clock) {
         None => Ok(None),
         Some(item) => match &item.value {
-            Value::Str(s) => Ok(Some(s.to_blob())),
+            Value::Str(s) => {
+                let mut scratch = itoa::Buffer::new();
+                Ok(Some(f(out, s.as_bytes(&mut scratch))))
+            }
+            _ => Err(CmdError::Fixed(error::WRONGTYPE)),
+        },
+    }
+}
+
+/// The length of the string at `key`, without counting a keyspace hit or miss (for write
+/// commands that change it in place).
+fn string_len(ctx: &mut Ctx, key: &[u8]) -> Result<Option<usize>, CmdError> {
+    let now = ctx.now;
+    match ctx.db().get(key, now) {
+        None => Ok(None),
+        Some(item) => match &item.value {
+            Value::Str(s) => Ok(Some(s.len())),
             _ => Err(CmdError::Fixed(error::WRONGTYPE)),
         },
     }
@@ -48,9 +76,8 @@ fn store(ctx: &mut Ctx, key: &[u8], value: StrValue, keep_ttl: bool) {
 
 fn get(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    match read_string(ctx, key)? {
-        Some(v) => ctx.out.bulk(&v),
-        None => ctx.out.null(),
+    if with_string(ctx, key, |out, bytes| out.bulk(bytes))?.is_none() {
+        ctx.out.null();
     }
     Ok(())
 }
@@ -253,9 +280,8 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
 
 fn getdel(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    match read_string(ctx, key)? {
-        Some(v) => {
-            ctx.out.bulk(&v);
+    match with_string(ctx, key, |out, bytes| out.bulk(bytes))? {
+        Some(()) => {
             ctx.db().remove(key);
             ctx.dirty += 1;
             ctx.notify(notify::GENERIC, "del", key);
@@ -447,14 +473,14 @@ fn check_length(ctx: &Ctx, total: u64) -> CmdResult {
 fn append(ctx: &mut Ctx) -> CmdResult {
     let (key, suffix) = (ctx.arg(1), ctx.arg(2));
     let now = ctx.now;
-    let Some(current) = lookup_string(ctx, key)? else {
-        store(ctx, key, StrValue::from_bytes(suffix), false);
+    let Some(current) = string_len(ctx, key)? else {
+        store(ctx, key, StrValue::from_arg(ctx.arg_bytes(2)), false);
         ctx.notify(notify::STRING, "append", key);
         ctx.out.int(suffix.len() as i64);
         return Ok(());
     };
-    check_length(ctx, current.len() as u64 + suffix.len() as u64)?;
-    let new_len = current.len() + suffix.len();
+    check_length(ctx, current as u64 + suffix.len() as u64)?;
+    let new_len = current + suffix.len();
     if let Some(Value::Str(s)) = ctx.db().get_mut(key, now) {
         let mut bytes = std::mem::replace(s, StrValue::Int(0)).into_blob();
         bytes.extend_from_slice(suffix);
@@ -468,7 +494,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
 
 fn strlen(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    let len = read_string(ctx, key)?.map_or(0, |v| v.len());
+    let len = with_string(ctx, key, |_, bytes| bytes.len())?.unwrap_or(0);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -477,30 +503,31 @@ fn getrange(ctx: &mut Ctx) -> CmdResult {
     let mut start = parse_int(ctx.arg(2))?;
     let mut end = parse_int(ctx.arg(3))?;
     let key = ctx.arg(1);
-    let Some(value) = read_string(ctx, key)? else {
+    let found = with_string(ctx, key, |out, value| {
+        let len = value.len() as i64;
+        if start < 0 && end < 0 && start > end {
+            out.bulk(b"");
+            return;
+        }
+        if start < 0 {
+            start += len;
+        }
+        if end < 0 {
+            end += len;
+        }
+        start = start.max(0);
+        end = end.max(0);
+        if end >= len {
+            end = len - 1;
+        }
+        if start > end || len == 0 {
+            out.bulk(b"");
+        } else {
+            out.bulk(&value[start as usize..=end as usize]);
+        }
+    })?;
+    if found.is_none() {
         ctx.out.bulk(b"");
-        return Ok(());
-    };
-    let len = value.len() as i64;
-    if start < 0 && end < 0 && start > end {
-        ctx.out.bulk(b"");
-        return Ok(());
-    }
-    if start < 0 {
-        start += len;
-    }
-    if end < 0 {
-        end += len;
-    }
-    start = start.max(0);
-    end = end.max(0);
-    if end >= len {
-        end = len - 1;
-    }
-    if start > end || len == 0 {
-        ctx.out.bulk(b"");
-    } else {
-        ctx.out.bulk(&value[start as usize..=end as usize]);
     }
     Ok(())
 }
@@ -512,7 +539,7 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
     }
     let (key, value) = (ctx.arg(1), ctx.arg(3));
     let now = ctx.now;
-    let current = lookup_string(ctx, key)?;
+    let current = string_len(ctx, key)?;
     let total = (offset as u64).saturating_add(value.len() as u64);
     match current {
         None => {
@@ -529,17 +556,19 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
         }
         Some(cur) => {
             if value.is_empty() {
-                ctx.out.int(cur.len() as i64);
+                ctx.out.int(cur as i64);
                 return Ok(());
             }
             check_length(ctx, total)?;
-            let mut bytes = cur.to_blob();
-            if bytes.len() < total as usize {
-                bytes.resize(total as usize, 0);
-            }
-            bytes[offset as usize..total as usize].copy_from_slice(value);
-            let len = bytes.len();
+            let mut len = cur;
             if let Some(Value::Str(s)) = ctx.db().get_mut(key, now) {
+                // Written in place (a value kept in its argument's buffer is copied first).
+                let mut bytes = std::mem::replace(s, StrValue::Int(0)).into_blob();
+                if bytes.len() < total as usize {
+                    bytes.resize(total as usize, 0);
+                }
+                bytes[offset as usize..total as usize].copy_from_slice(value);
+                len = bytes.len();
                 *s = StrValue::raw(bytes);
             }
             ctx.modified(key);
