@@ -1,6 +1,6 @@
 //! TLS as Redis 7.0 configures it, with rustls: one context built from the `tls-*`
 //! directives holds the acceptor for `tls-port` clients and the connector a replica uses
-//! for its master (`tls-replication`). Building is all or nothing, so CONFIG SET either
+//! for its master (`tls-replication`) and MIGRATE for its targets (`tls-cluster`). Building is all or nothing, so CONFIG SET either
 //! installs a complete new context or leaves the running one untouched (Redis's
 //! `tlsConfigure`), and connections already open keep the context they started with.
 //!
@@ -41,6 +41,9 @@ pub struct Context {
     pub acceptor: tokio_rustls::TlsAcceptor,
     /// Handshakes with a master (`tls-replication`).
     pub connector: tokio_rustls::TlsConnector,
+    /// The same client side for blocking connections: MIGRATE's to its targets
+    /// (`tls-cluster`, as Redis's MIGRATE connects with the cluster bus's connection type).
+    pub client: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for Context {
@@ -127,9 +130,11 @@ pub fn build(settings: &TlsSettings) -> Result<Context, String> {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(ChainOnly(chain)))
         .with_client_cert_resolver(client_identity);
+    let client = Arc::new(client);
     Ok(Context {
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
-        connector: tokio_rustls::TlsConnector::from(Arc::new(client)),
+        connector: tokio_rustls::TlsConnector::from(client.clone()),
+        client,
     })
 }
 

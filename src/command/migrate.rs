@@ -2,7 +2,7 @@
 //! AUTH2 username password] [KEYS key ...]: moves keys to another instance, as Redis 7.0.
 //!
 //! The keys are sent as RESTORE commands carrying DUMP payloads over a cached connection
-//! ([`crate::engine::migrate`]), and each key the target acknowledged is deleted here (a DEL
+//! ([`crate::engine::migrate`]; TLS with `tls-cluster yes`, as in Redis), and each key the target acknowledged is deleted here (a DEL
 //! to our replicas) unless COPY is given. Like Redis, the command waits for the target
 //! within its timeout while holding the server: what the target acknowledged is never seen
 //! both here and there by a client.
@@ -118,10 +118,23 @@ fn migrate(ctx: &mut Ctx) -> CmdResult {
     }
     let host = String::from_utf8_lossy(ctx.arg(1)).into_owned();
     let port = String::from_utf8_lossy(ctx.arg(2)).into_owned();
+    let tls = if ctx.engine.settings.tls.cluster {
+        // `tls-cluster yes` needs a TLS configuration (Redis does not start without one).
+        let context = ctx.state.tls.read();
+        let Some(context) = context.as_ref() else {
+            return Err(CmdError::Fixed(
+                "IOERR error or timeout connecting to the client",
+            ));
+        };
+        Some(context.client.clone())
+    } else {
+        None
+    };
     let mut may_retry = true;
     loop {
         let sockets = &mut ctx.engine.migrate_sockets;
-        let mut link = match sockets.take_or_connect(&host, &port, timeout, now / 1000) {
+        let mut link = match sockets.take_or_connect(&host, &port, timeout, now / 1000, tls.clone())
+        {
             Ok(link) => link,
             Err(ConnectError::Unreachable) => {
                 return Err(CmdError::Fixed(

@@ -2201,7 +2201,7 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "TLS clients must show a certificate signed by the CA: yes, no, or optional (checked when shown).",
     },
     tls_flag!("tls-replication", replication, "no", "A replica connects to its master over TLS."),
-    tls_flag!("tls-cluster", cluster, "no", "Accepted as Redis; replikv has no cluster bus."),
+    tls_flag!("tls-cluster", cluster, "no", "MIGRATE connects to its targets over TLS (as Redis; replikv has no cluster bus)."),
     tls_flag!("tls-prefer-server-ciphers", prefer_server_ciphers, "no", "The server's cipher order wins over the client's."),
     tls_flag!("tls-session-caching", session_caching, "yes", "TLS sessions may be resumed."),
     Directive {

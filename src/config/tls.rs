@@ -56,7 +56,8 @@ pub struct TlsSettings {
     pub auth_clients: TlsAuthClients,
     /// `tls-replication`: replicas connect to their master over TLS.
     pub replication: bool,
-    /// `tls-cluster`: cluster bus over TLS (accepted as Redis; replikv has no cluster bus).
+    /// `tls-cluster`: cluster bus over TLS. replikv has no cluster bus; as in Redis, MIGRATE
+    /// connects to its targets over TLS when it is set.
     pub cluster: bool,
     /// `tls-prefer-server-ciphers`: the server's cipher order wins.
     pub prefer_server_ciphers: bool,

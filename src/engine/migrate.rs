@@ -6,11 +6,13 @@
 //! nothing in between), so these sockets are blocking, with every connect, write and read
 //! bounded by the timeout. A connection stays open for reuse by later MIGRATEs to the same
 //! `host:port` (at most [`CACHE_ITEMS`] of them) until it has been idle for
-//! [`CACHE_TTL_SECS`] (INFO `migrate_cached_sockets`).
+//! [`CACHE_TTL_SECS`] (INFO `migrate_cached_sockets`). With `tls-cluster yes` the
+//! connections speak TLS, as Redis's MIGRATE connects with the cluster bus's connection type.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Most connections kept; past it, one is dropped to make room.
@@ -22,10 +24,61 @@ const MAX_LINE: usize = 1024;
 /// Writes go out in chunks of this size, each within the timeout (as Redis writes them).
 const WRITE_CHUNK: usize = 64 * 1024;
 
+/// The byte stream to a target: plain TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// The socket under the stream, whose timeouts bound every read and write (the TLS
+    /// handshake's included).
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stream::Plain(_) => "Stream::Plain",
+            Stream::Tls(_) => "Stream::Tls",
+        })
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 /// One connection to a target.
 #[derive(Debug)]
 pub struct TargetLink {
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes read past the last reply line.
     unread: Vec<u8>,
     /// The database selected on the target, when known (SELECT is sent only on change).
@@ -36,11 +89,14 @@ pub struct TargetLink {
 impl TargetLink {
     /// Writes all of `buf`, each chunk within `timeout`.
     pub fn write_all(&mut self, buf: &[u8], timeout: Duration) -> io::Result<()> {
-        self.stream.set_write_timeout(Some(timeout))?;
+        // Writing TLS may read too (the handshake, the first time).
+        self.stream.socket().set_write_timeout(Some(timeout))?;
+        self.stream.socket().set_read_timeout(Some(timeout))?;
         for chunk in buf.chunks(WRITE_CHUNK) {
             self.stream.write_all(chunk)?;
         }
-        Ok(())
+        // What TLS still holds goes out now.
+        self.stream.flush()
     }
 
     /// Reads one reply line (without its CRLF) within `timeout`.
@@ -65,7 +121,7 @@ impl TargetLink {
             if left.is_zero() {
                 return Err(io::ErrorKind::TimedOut.into());
             }
-            self.stream.set_read_timeout(Some(left))?;
+            self.stream.socket().set_read_timeout(Some(left))?;
             let mut chunk = [0u8; 512];
             match self.stream.read(&mut chunk)? {
                 0 => return Err(io::ErrorKind::UnexpectedEof.into()),
@@ -101,7 +157,8 @@ impl MigrateSockets {
     }
 
     /// Takes the cached connection to `host:port` out of the cache, or makes a new one
-    /// within `timeout`. The caller gives it back with [`MigrateSockets::put_back`] once
+    /// within `timeout`, over TLS with `tls` (its handshake runs with the first write, within
+    /// the same timeout). The caller gives it back with [`MigrateSockets::put_back`] once
     /// it is known to be healthy; a connection not given back is closed.
     pub fn take_or_connect(
         &mut self,
@@ -109,13 +166,23 @@ impl MigrateSockets {
         port: &str,
         timeout: Duration,
         now_secs: i64,
+        tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<TargetLink, ConnectError> {
         if let Some(mut link) = self.links.remove(&format!("{host}:{port}")) {
             link.last_use_secs = now_secs;
             return Ok(link);
         }
+        let socket = connect(host, port, timeout)?;
+        let stream = match tls {
+            None => Stream::Plain(socket),
+            Some(config) => {
+                let session = rustls::ClientConnection::new(config, crate::tls::server_name(host))
+                    .map_err(|_| ConnectError::Unreachable)?;
+                Stream::Tls(Box::new(rustls::StreamOwned::new(session, socket)))
+            }
+        };
         Ok(TargetLink {
-            stream: connect(host, port, timeout)?,
+            stream,
             unread: Vec::new(),
             selected_db: None,
             last_use_secs: now_secs,
@@ -204,7 +271,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(800));
         });
         let mut link = cache
-            .take_or_connect("127.0.0.1", &port, timeout, 100)
+            .take_or_connect("127.0.0.1", &port, timeout, 100, None)
             .unwrap();
         assert_eq!(link.read_line(timeout).unwrap(), b"+OK");
         assert_eq!(link.read_line(timeout).unwrap(), b"-ERR no");
@@ -214,7 +281,7 @@ mod tests {
         cache.put_back("127.0.0.1", &port, link);
         assert_eq!(cache.len(), 1);
         let link = cache
-            .take_or_connect("127.0.0.1", &port, timeout, 100)
+            .take_or_connect("127.0.0.1", &port, timeout, 100, None)
             .unwrap();
         assert!(cache.is_empty(), "the cached link is reused, not a new one");
         cache.put_back("127.0.0.1", &port, link);
@@ -234,11 +301,11 @@ mod tests {
             l.local_addr().unwrap().port().to_string()
         };
         assert!(matches!(
-            cache.take_or_connect("127.0.0.1", &closed, timeout, 0),
+            cache.take_or_connect("127.0.0.1", &closed, timeout, 0, None),
             Err(ConnectError::Refused)
         ));
         assert!(matches!(
-            cache.take_or_connect("", "1", timeout, 0),
+            cache.take_or_connect("", "1", timeout, 0, None),
             Err(ConnectError::Unreachable)
         ));
         assert!(cache.is_empty());

@@ -651,6 +651,63 @@ fn a_redis_replica_follows_a_replikv_master_over_tls() {
     replicate_over_tls(Kind::Replikv, Kind::Redis);
 }
 
+/// MIGRATE over TLS: with `tls-cluster yes` it connects to its target as Redis's MIGRATE
+/// does (with the cluster bus's connection type), from either server to either. Without
+/// it, the same MIGRATE to a TLS port gets no answer it can read and fails, keeping the key.
+#[test]
+fn migrate_connects_over_tls_with_tls_cluster_as_redis() {
+    let certs = Certs::generate();
+    for source_kind in [Kind::Redis, Kind::Replikv] {
+        let (source, _) = start(source_kind, &certs, &["--tls-cluster", "yes"]);
+        let mut s = source.conn();
+        for target_kind in [Kind::Redis, Kind::Replikv] {
+            let (target, target_tls) = start(target_kind, &certs, &[]);
+            let port = target_tls.to_string();
+            ok(s.cmd(&["SET", "a", "1"]));
+            assert_eq!(s.cmd(&["RPUSH", "b", "x", "y"]), Value::Int(2));
+            let reply = s.cmd(&[
+                "MIGRATE",
+                "127.0.0.1",
+                &port,
+                "",
+                "0",
+                "5000",
+                "KEYS",
+                "a",
+                "b",
+            ]);
+            assert_eq!(
+                reply,
+                Value::Simple("OK".into()),
+                "{source_kind:?} to {target_kind:?}"
+            );
+            assert_eq!(s.cmd(&["EXISTS", "a", "b"]), Value::Int(0));
+            let mut t = target.conn();
+            assert_eq!(t.cmd(&["GET", "a"]), Value::Bulk(b"1".to_vec()));
+            assert_eq!(
+                t.cmd(&["LRANGE", "b", "0", "-1"]),
+                Value::Array(vec![Value::Bulk(b"x".to_vec()), Value::Bulk(b"y".to_vec())])
+            );
+            // The cached connection serves the next MIGRATE (COPY keeps the key here).
+            ok(s.cmd(&["SET", "c", "3"]));
+            let reply = s.cmd(&["MIGRATE", "127.0.0.1", &port, "c", "0", "5000", "COPY"]);
+            assert_eq!(reply, Value::Simple("OK".into()));
+            assert_eq!(t.cmd(&["GET", "c"]), Value::Bulk(b"3".to_vec()));
+            assert_eq!(s.cmd(&["DEL", "c"]), Value::Int(1));
+        }
+    }
+    let (source, _) = start(Kind::Replikv, &certs, &[]);
+    let (_target, target_tls) = start(Kind::Redis, &certs, &[]);
+    let mut s = source.conn();
+    ok(s.cmd(&["SET", "a", "1"]));
+    let port = target_tls.to_string();
+    match s.cmd(&["MIGRATE", "127.0.0.1", &port, "a", "0", "1000"]) {
+        Value::Error(e) => assert!(e.starts_with("IOERR"), "{e}"),
+        other => panic!("plain MIGRATE to a TLS port answered {other:?}"),
+    }
+    assert_eq!(s.cmd(&["GET", "a"]), Value::Bulk(b"1".to_vec()));
+}
+
 /// Without `tls-client-cert-file`, a replica shows its master the server certificate
 /// (Redis's rule; here an unrestricted one, as the suite's redis.crt), for either master.
 #[test]
