@@ -151,9 +151,12 @@ pub fn call_with(
         "command"
     };
     let threshold = engine.settings.latency_monitor_threshold;
-    engine
-        .latency_monitor
-        .add_if_needed(event, micros / 1000, threshold, now_ms() / 1000);
+    if threshold > 0 && micros / 1000 >= threshold {
+        // The wall clock is read only for a sample (not on every command).
+        engine
+            .latency_monitor
+            .add_if_needed(event, micros / 1000, threshold, now_ms() / 1000);
+    }
     // A command that blocked is logged when it is served or times out, as Redis does;
     // MONITOR shows it once, when it arrives.
     if block.is_none() && !spec.has(SKIP_SLOWLOG) {

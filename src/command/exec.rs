@@ -241,7 +241,7 @@ fn held_by_pause(engine: &Engine, session: &Session, flags: u32) -> bool {
     {
         return false;
     }
-    match engine.pauses.held(std::time::Instant::now()) {
+    match engine.pauses.held_at(std::time::Instant::now) {
         None => false,
         Some(PauseKind::All) => true,
         // An EXEC's flags include its queued commands' (see `with_transaction_flags`).

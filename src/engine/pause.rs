@@ -85,9 +85,15 @@ impl Pauses {
 
     /// What is held at `now` (an expired CLIENT PAUSE holds nothing).
     pub fn held(&self, now: Instant) -> Option<PauseKind> {
+        self.held_at(|| now)
+    }
+
+    /// [`Pauses::held`], reading the clock only when a client pause is set (every command
+    /// asks).
+    pub fn held_at(&self, now: impl FnOnce() -> Instant) -> Option<PauseKind> {
         let client = self
             .client
-            .filter(|(_, until)| now < *until)
+            .filter(|(_, until)| now() < *until)
             .map(|(k, _)| k);
         let held_writes = (self.failover || self.shutdown).then_some(PauseKind::Write);
         client.max(held_writes)
