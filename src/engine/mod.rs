@@ -502,6 +502,11 @@ impl EngineLock {
         EngineGuard(self.0.lock())
     }
 
+    /// Takes the engine lock if it is free.
+    pub fn try_lock(&self) -> Option<EngineGuard<'_>> {
+        self.0.try_lock().map(EngineGuard)
+    }
+
     /// Takes the engine lock unless it stays held for `timeout` (shutdown must not hang
     /// behind a stuck command).
     pub fn try_lock_for(&self, timeout: std::time::Duration) -> Option<EngineGuard<'_>> {

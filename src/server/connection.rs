@@ -55,6 +55,9 @@ const STALL_CHECK: Duration = Duration::from_millis(250);
 /// How long a connection blocks its thread on the engine lock before looking whether a
 /// script holds it.
 const ENGINE_LOCK_SLICE: Duration = Duration::from_millis(2);
+/// Times a connection finding the engine taken lets its worker run other tasks before it
+/// waits on the lock.
+const ENGINE_LOCK_YIELDS: usize = 16;
 /// A script that has run this long is waited for asynchronously rather than on the lock.
 const SCRIPT_SHORT: Duration = Duration::from_millis(1);
 /// How often a client waiting for a running script looks whether it timed out.
@@ -806,6 +809,12 @@ impl Conn {
             }
             if self.pending.is_empty() {
                 return Ok(None);
+            }
+            for _ in 0..ENGINE_LOCK_YIELDS {
+                if let Some(guard) = state.engine.try_lock() {
+                    return Ok(Some(guard));
+                }
+                tokio::task::yield_now().await;
             }
             if let Some(guard) = state.engine.try_lock_for(ENGINE_LOCK_SLICE) {
                 return Ok(Some(guard));
