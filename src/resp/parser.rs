@@ -719,14 +719,19 @@ mod tests {
     /// A command's arguments (`None`: an empty request) and the bytes it occupied.
     type Frame = (Option<Vec<Vec<u8>>>, Vec<u8>);
 
+    /// Where reads of `input` cut at `cuts` end, the last at its end.
+    fn read_ends(input: &[u8], cuts: &[usize]) -> Vec<usize> {
+        let mut ends: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
+        ends.push(input.len());
+        ends
+    }
+
     fn feed(input: &[u8], cuts: &[usize], limits: ParseLimits) -> Outcome {
         let mut parser = RequestParser::new();
         let mut buf = BytesMut::new();
         let mut got = Vec::new();
-        let mut edges: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
-        edges.push(input.len());
         let mut start = 0;
-        for end in edges {
+        for end in read_ends(input, cuts) {
             if end < start {
                 continue;
             }
@@ -824,10 +829,8 @@ mod tests {
         let mut parser = RequestParser::new();
         let mut buf = BytesMut::new();
         let mut got = Vec::new();
-        let mut edges: Vec<usize> = cuts.iter().map(|&c| c.min(input.len())).collect();
-        edges.push(input.len());
         let mut start = 0;
-        for end in edges {
+        for end in read_ends(input, cuts) {
             let mut end = end.max(start);
             while start < end {
                 // A big argument's buffer takes no more than it lacks.
