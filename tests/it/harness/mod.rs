@@ -190,26 +190,33 @@ impl Node {
 
     /// Starts Debian redis-server 7.0 with `args` added to a test baseline.
     pub fn redis(args: &[&str]) -> Node {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let port_s = port.to_string();
-        let mut cmd = Command::new(redis_tool("redis-server"));
-        cmd.args([
-            "--port",
-            &port_s,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--enable-debug-command",
-            "yes",
-        ])
-        .arg("--dir")
-        .arg(dir.path())
-        .args(args);
-        Self::spawn_redis(cmd, dir, port)
+        // The port is free when chosen, but another test's server may bind it before
+        // redis-server does; then redis-server exits, and a new port is tried.
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let port = free_port();
+            let port_s = port.to_string();
+            let mut cmd = Command::new(redis_tool("redis-server"));
+            cmd.args([
+                "--port",
+                &port_s,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--enable-debug-command",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(args);
+            if let Some(node) = Self::spawn_redis(cmd, dir, port) {
+                return node;
+            }
+        }
+        panic!("redis-server exited at start five times (its port taken each time?)");
     }
 
     /// Starts Debian redis-server 7.0 from the config file `conf`, which sets `port`.
@@ -217,9 +224,13 @@ impl Node {
         let mut cmd = Command::new(redis_tool("redis-server"));
         cmd.arg(conf);
         Self::spawn_redis(cmd, tempfile::tempdir().expect("tempdir"), port)
+            .expect("redis-server exited at start")
     }
 
-    fn spawn_redis(mut cmd: Command, dir: tempfile::TempDir, port: u16) -> Node {
+    /// Starts redis-server and waits until it answers on `port`; `None` when it exits first
+    /// (its port was taken). The answer must come from this process (INFO's `process_id`),
+    /// not from another test's server that took the port.
+    fn spawn_redis(mut cmd: Command, dir: tempfile::TempDir, port: u16) -> Option<Node> {
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -236,7 +247,7 @@ impl Node {
                 }
             });
         }
-        let node = Node {
+        let mut node = Node {
             kind: Kind::Redis,
             port,
             http_port: 0,
@@ -244,22 +255,32 @@ impl Node {
             child,
             log,
         };
+        let pid = node.pid().to_string();
+        let mut exited = false;
         wait_until(
             Duration::from_secs(20),
             "redis-server to answer PING",
             || {
-                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| {
-                    drop(s);
-                    let mut c = Conn::connect(port);
-                    match c.cmd(&["PING"]) {
-                        Value::Simple(s) => s == "PONG",
-                        Value::Error(e) => e.starts_with("NOAUTH"),
-                        _ => false,
+                if node.has_exited() {
+                    exited = true;
+                    return true;
+                }
+                match Conn::try_cmd(port, &["INFO", "server"]) {
+                    Some(Value::Bulk(info)) => {
+                        let info = String::from_utf8_lossy(&info);
+                        let ours = info
+                            .lines()
+                            .any(|l| l.strip_prefix("process_id:") == Some(pid.as_str()));
+                        // Serving: its dataset is loaded (INFO answers while it loads).
+                        ours && Conn::try_cmd(port, &["PING"]) == Some(Value::Simple("PONG".into()))
                     }
-                })
+                    // A password, or rules that refuse INFO: it answers, and it runs.
+                    Some(Value::Error(_)) => true,
+                    _ => false,
+                }
             },
         );
-        node
+        (!exited).then_some(node)
     }
 
     /// A new connection.
