@@ -33,24 +33,6 @@ fn bit_offset(ctx: &Ctx, arg: &[u8]) -> Result<u64, CmdError> {
     Ok(offset as u64)
 }
 
-/// Runs `f` over the bytes of the string at `key` (a read lookup, counted): `None` when
-/// the key is missing, WRONGTYPE when it is not a string.
-fn with_string<R>(
-    ctx: &mut Ctx,
-    key: &[u8],
-    f: impl FnOnce(&[u8]) -> R,
-) -> Result<Option<R>, CmdError> {
-    let (now, clock) = (ctx.now, ctx.clock());
-    match ctx.db().get_counted(key, now, clock).map(|it| &it.value) {
-        None => Ok(None),
-        Some(Value::Str(s)) => {
-            let mut scratch = itoa::Buffer::new();
-            Ok(Some(f(s.as_bytes(&mut scratch))))
-        }
-        Some(_) => Err(CmdError::Fixed(error::WRONGTYPE)),
-    }
-}
-
 /// SETBIT key offset value: answers the bit's previous value.
 fn setbit(ctx: &mut Ctx) -> CmdResult {
     let offset = bit_offset(ctx, ctx.arg(2))?;
@@ -64,9 +46,7 @@ fn setbit(ctx: &mut Ctx) -> CmdResult {
     let mask = 1u8 << (7 - (offset & 7));
     let db = ctx.db();
     let (previous, changed) = match db.get_mut(key, now) {
-        Some(Value::Str(s)) => {
-            // The string becomes raw (Redis unshares it before writing in place).
-            let mut bytes = std::mem::replace(s, StrValue::Int(0)).into_blob();
+        Some(Value::Str(s)) => s.write_raw(|bytes| {
             let grew = bytes.len() < byte + 1;
             if grew {
                 bytes.resize(byte + 1, 0);
@@ -77,9 +57,8 @@ fn setbit(ctx: &mut Ctx) -> CmdResult {
             } else {
                 bytes[byte] &= !mask;
             }
-            *s = StrValue::raw(bytes);
             (previous, grew || previous != on)
-        }
+        }),
         Some(_) => return Err(CmdError::Fixed(error::WRONGTYPE)),
         None => {
             let mut bytes = Blob::from_elem(0, byte + 1);
@@ -104,7 +83,7 @@ fn getbit(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
     let byte = (offset >> 3) as usize;
     let mask = 1u8 << (7 - (offset & 7));
-    let bit = with_string(ctx, key, |s| s.get(byte).is_some_and(|b| b & mask != 0))?;
+    let bit = ctx.with_string(key, |_, s| s.get(byte).is_some_and(|b| b & mask != 0))?;
     ctx.out.int(bit.unwrap_or(false) as i64);
     Ok(())
 }
@@ -189,7 +168,7 @@ fn popcount(bytes: &[u8]) -> u64 {
 fn bitcount(ctx: &mut Ctx) -> CmdResult {
     let argv = ctx.argv;
     let key = ctx.arg(1);
-    let count = with_string(ctx, key, |s| -> Result<u64, CmdError> {
+    let count = ctx.with_string(key, |_, s| -> Result<u64, CmdError> {
         let (start, end, bits) = match argv.len() {
             2 => (0, s.len() as i64 - 1, false),
             4 | 5 => {
@@ -242,7 +221,7 @@ fn bitpos(ctx: &mut Ctx) -> CmdResult {
         _ => return Err(CmdError::Fixed(error::BITPOS_BIT)),
     };
     let key = ctx.arg(1);
-    let pos = with_string(ctx, key, |s| -> Result<i64, CmdError> {
+    let pos = ctx.with_string(key, |_, s| -> Result<i64, CmdError> {
         if argv.len() > 6 {
             return Err(CmdError::Fixed(error::SYNTAX));
         }
@@ -321,7 +300,7 @@ fn bitop(ctx: &mut Ctx) -> CmdResult {
     }
     let mut sources: Vec<Option<Blob>> = Vec::with_capacity(argv.len() - 3);
     for key in &argv[3..] {
-        sources.push(with_string(ctx, key, Blob::from_slice)?);
+        sources.push(ctx.with_string(key, |_, s| Blob::from_slice(s))?);
     }
     let maxlen = sources
         .iter()
@@ -597,7 +576,7 @@ fn bitfield_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
     let key = ctx.arg(1);
     let writes = ops.iter().any(|op| op.kind != FieldOpKind::Get);
     if !writes {
-        let replies = with_string(ctx, key, |s| {
+        let replies = ctx.with_string(key, |_, s| {
             ops.iter().map(|op| read_field(s, op)).collect::<Vec<i64>>()
         })?;
         ctx.out.array(ops.len());

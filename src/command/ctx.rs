@@ -6,9 +6,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use super::error::CmdError;
 use super::{CommandTable, Spec};
 use crate::engine::{Engine, Session, State};
-use crate::keyspace::{Blob, Db};
+use crate::keyspace::{Blob, Db, Value};
 use crate::resp::{Argv, ReplyBuf};
 
 /// What the connection must do after a command.
@@ -160,11 +161,27 @@ impl<'a> Ctx<'a> {
         &mut self.engine.keyspace.dbs[db]
     }
 
-    /// The selected database and the reply buffer together, so that a value can be written
-    /// into the reply straight from the keyspace, without a copy in between.
-    pub fn db_and_out(&mut self) -> (&mut Db, &mut ReplyBuf) {
+    /// Runs `f` on the reply buffer and the bytes of the string at `key` (a read lookup,
+    /// counted as a hit or miss): replies are written from the stored bytes, with no copy of
+    /// the value. `None` when the key is missing, WRONGTYPE when it holds another type.
+    pub fn with_string<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(&mut ReplyBuf, &[u8]) -> R,
+    ) -> Result<Option<R>, CmdError> {
+        let (now, clock) = (self.now, self.clock());
         let db = self.session.db;
-        (&mut self.engine.keyspace.dbs[db], &mut *self.out)
+        let out = &mut *self.out;
+        match self.engine.keyspace.dbs[db].get_counted(key, now, clock) {
+            None => Ok(None),
+            Some(item) => match &item.value {
+                Value::Str(s) => {
+                    let mut scratch = itoa::Buffer::new();
+                    Ok(Some(f(out, s.as_bytes(&mut scratch))))
+                }
+                _ => Err(CmdError::Fixed(super::error::WRONGTYPE)),
+            },
+        }
     }
 
     /// The most elements a reply can hold before it passes this client's output hard

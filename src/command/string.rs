@@ -8,34 +8,12 @@ use super::Spec;
 use crate::command::cmd;
 use crate::engine::notify;
 use crate::keyspace::{blob, Blob, StrValue, Value, NO_EXPIRE};
-use crate::resp::ReplyBuf;
 use bytes::Bytes;
 
 /// Reads a string value for a read command: `Ok(None)` when missing, WRONGTYPE when the key
 /// holds another type.
 fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Blob>, CmdError> {
-    with_string(ctx, key, |_, bytes| blob(bytes))
-}
-
-/// Runs `f` on the string at `key` (counting a keyspace hit or miss) and the reply
-/// buffer: replies are written from the stored bytes, with no copy of the value.
-fn with_string<T>(
-    ctx: &mut Ctx,
-    key: &[u8],
-    f: impl FnOnce(&mut ReplyBuf, &[u8]) -> T,
-) -> Result<Option<T>, CmdError> {
-    let (now, clock) = (ctx.now, ctx.clock());
-    let (db, out) = ctx.db_and_out();
-    match db.get_counted(key, now, clock) {
-        None => Ok(None),
-        Some(item) => match &item.value {
-            Value::Str(s) => {
-                let mut scratch = itoa::Buffer::new();
-                Ok(Some(f(out, s.as_bytes(&mut scratch))))
-            }
-            _ => Err(CmdError::Fixed(error::WRONGTYPE)),
-        },
-    }
+    ctx.with_string(key, |_, bytes| blob(bytes))
 }
 
 /// The length of the string at `key`, without counting a keyspace hit or miss (for write
@@ -76,7 +54,10 @@ fn store(ctx: &mut Ctx, key: &[u8], value: StrValue, keep_ttl: bool) {
 
 fn get(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    if with_string(ctx, key, |out, bytes| out.bulk(bytes))?.is_none() {
+    if ctx
+        .with_string(key, |out, bytes| out.bulk(bytes))?
+        .is_none()
+    {
         ctx.out.null();
     }
     Ok(())
@@ -280,7 +261,7 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
 
 fn getdel(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    match with_string(ctx, key, |out, bytes| out.bulk(bytes))? {
+    match ctx.with_string(key, |out, bytes| out.bulk(bytes))? {
         Some(()) => {
             ctx.db().remove(key);
             ctx.dirty += 1;
@@ -482,9 +463,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
     check_length(ctx, current as u64 + suffix.len() as u64)?;
     let new_len = current + suffix.len();
     if let Some(Value::Str(s)) = ctx.db().get_mut(key, now) {
-        let mut bytes = std::mem::replace(s, StrValue::Int(0)).into_blob();
-        bytes.extend_from_slice(suffix);
-        *s = StrValue::raw(bytes);
+        s.write_raw(|bytes| bytes.extend_from_slice(suffix));
     }
     ctx.modified(key);
     ctx.notify(notify::STRING, "append", key);
@@ -494,7 +473,7 @@ fn append(ctx: &mut Ctx) -> CmdResult {
 
 fn strlen(ctx: &mut Ctx) -> CmdResult {
     let key = ctx.arg(1);
-    let len = with_string(ctx, key, |_, bytes| bytes.len())?.unwrap_or(0);
+    let len = ctx.with_string(key, |_, bytes| bytes.len())?.unwrap_or(0);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -503,7 +482,7 @@ fn getrange(ctx: &mut Ctx) -> CmdResult {
     let mut start = parse_int(ctx.arg(2))?;
     let mut end = parse_int(ctx.arg(3))?;
     let key = ctx.arg(1);
-    let found = with_string(ctx, key, |out, value| {
+    let found = ctx.with_string(key, |out, value| {
         let len = value.len() as i64;
         if start < 0 && end < 0 && start > end {
             out.bulk(b"");
@@ -562,14 +541,13 @@ fn setrange(ctx: &mut Ctx) -> CmdResult {
             check_length(ctx, total)?;
             let mut len = cur;
             if let Some(Value::Str(s)) = ctx.db().get_mut(key, now) {
-                // Written in place (a value kept in its argument's buffer is copied first).
-                let mut bytes = std::mem::replace(s, StrValue::Int(0)).into_blob();
-                if bytes.len() < total as usize {
-                    bytes.resize(total as usize, 0);
-                }
-                bytes[offset as usize..total as usize].copy_from_slice(value);
-                len = bytes.len();
-                *s = StrValue::raw(bytes);
+                len = s.write_raw(|bytes| {
+                    if bytes.len() < total as usize {
+                        bytes.resize(total as usize, 0);
+                    }
+                    bytes[offset as usize..total as usize].copy_from_slice(value);
+                    bytes.len()
+                });
             }
             ctx.modified(key);
             ctx.notify(notify::STRING, "setrange", key);

@@ -114,6 +114,16 @@ impl StrValue {
         }
     }
 
+    /// Runs `write` on the value's bytes, which it changes in place, and leaves the value a
+    /// `raw` string it owns (Redis's `dbUnshareStringValue` before such a write: a value kept
+    /// in its argument's buffer, an integer or an `embstr` is copied first).
+    pub fn write_raw<R>(&mut self, write: impl FnOnce(&mut Blob) -> R) -> R {
+        let mut bytes = std::mem::replace(self, StrValue::Int(0)).into_blob();
+        let result = write(&mut bytes);
+        *self = StrValue::Raw(bytes);
+        result
+    }
+
     /// The value's bytes as an owned blob.
     pub fn to_blob(&self) -> Blob {
         let mut scratch = itoa::Buffer::new();
