@@ -141,6 +141,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         engine.loading = true;
         // INFO's `loading_*` while the data loads, as Redis (the RDB loader fills them).
         state.load_progress.begin(None, keyspace::now_ms());
+        state.observed.publish_all(&state, &engine);
     }
     let sockets = sockets::Sockets::new(&state);
     sockets.adopt(&state, listeners, server::listener::Transport::Plain);
@@ -167,6 +168,7 @@ pub async fn start(state: Arc<State>) -> std::io::Result<()> {
         let mut engine = state.engine.lock();
         engine.loading = false;
         state.load_progress.end();
+        state.observed.publish_all(&state, &engine);
     }
     loaded.map_err(std::io::Error::other)?;
     tokio::spawn(server::cron::run(state.clone()));

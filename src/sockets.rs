@@ -102,7 +102,7 @@ impl Sockets {
         }
         let listener = Arc::new(control::bind(addr)?);
         let bound_addr = listener.local_addr()?;
-        let task = control::serve(state.clone(), listener).abort_handle();
+        let task = control::serve(state.clone(), listener)?.abort_handle();
         *http = Some(Bound {
             addr: bound_addr,
             task,

@@ -425,30 +425,42 @@ pub async fn require(State(api): State<ApiState>, mut request: Request, next: Ne
     }
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
     let default_open = api.state.engine.default_user().is_open();
-    let verify = |user: &[u8], password: &[u8]| {
-        let engine = api.state.engine.lock();
-        if !engine.acl.credentials_ok(user, password) {
-            Verdict::Unknown
-        } else if crate::command::permissions::user_may(
-            &crate::command::table::TABLE,
-            &engine,
-            user,
-            acl_command(access),
-        ) {
-            Verdict::Allowed
-        } else {
-            Verdict::NotAllowed
-        }
+    let credential = credential(&settings, api.env_token.as_deref(), default_open);
+    let decision = {
+        // ACL credentials are judged under the engine lock, taken without parking the
+        // control plane's thread for long (it serves /healthz meanwhile).
+        let judges_users = access != Access::Open
+            && matches!(credential, Credential::Users)
+            && authorization.is_some();
+        let engine = match judges_users {
+            true => Some(api.state.engine.lock_async().await),
+            false => None,
+        };
+        let verify = |user: &[u8], password: &[u8]| match engine.as_deref() {
+            None => Verdict::Unknown,
+            Some(engine) if !engine.acl.credentials_ok(user, password) => Verdict::Unknown,
+            Some(engine)
+                if crate::command::permissions::user_may(
+                    &crate::command::table::TABLE,
+                    engine,
+                    user,
+                    acl_command(access),
+                ) =>
+            {
+                Verdict::Allowed
+            }
+            Some(_) => Verdict::NotAllowed,
+        };
+        decide(
+            access,
+            credential,
+            settings.http_auth_reads,
+            authorization,
+            loopback,
+            settings.protected_mode,
+            &verify,
+        )
     };
-    let decision = decide(
-        access,
-        credential(&settings, api.env_token.as_deref(), default_open),
-        settings.http_auth_reads,
-        authorization,
-        loopback,
-        settings.protected_mode,
-        &verify,
-    );
     match decision {
         Ok(proved) => {
             request.extensions_mut().insert(Caller { proved, loopback });

@@ -1,13 +1,16 @@
 //! Liveness and readiness, for orchestrators and load balancers.
 //!
-//! `/healthz` answers as long as the HTTP task runs. `/readyz` says whether the node is
-//! safe to read from: its dataset is loaded and, on a replica, the link to the master is up
-//! and no full sync is replacing the dataset.
+//! `/healthz` answers as long as the control plane's thread runs, whatever the server's
+//! workers are doing. `/readyz` says whether the node is safe to read from: its dataset is
+//! loaded and, on a replica, the link to the master is up and no full sync is replacing the
+//! dataset; while a long command holds the engine it answers from the figures last
+//! published, with an `Age` header.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
+use super::freshness::Freshness;
 use super::model::{Health, Readiness};
 use super::ApiState;
 use crate::replication::{ReplicationStatus, Role};
@@ -62,9 +65,9 @@ pub fn not_ready_reasons(loading: bool, status: &ReplicationStatus) -> Vec<Strin
         (status = 503, description = "Not ready: loading, or a replica whose link is down or which is in a full sync.", body = Readiness)
     )
 )]
-pub async fn readyz(State(api): State<ApiState>) -> (StatusCode, Json<Readiness>) {
-    let loading = api.state.engine.lock_async().await.loading;
-    let reasons = not_ready_reasons(loading, &api.repl.status());
+pub async fn readyz(State(api): State<ApiState>) -> (StatusCode, Freshness, Json<Readiness>) {
+    let view = api.repl.view().await;
+    let reasons = not_ready_reasons(view.loading, &view.status);
     let code = if reasons.is_empty() {
         StatusCode::OK
     } else {
@@ -72,6 +75,7 @@ pub async fn readyz(State(api): State<ApiState>) -> (StatusCode, Json<Readiness>
     };
     (
         code,
+        Freshness::of(&view),
         Json(Readiness {
             ready: reasons.is_empty(),
             reasons,

@@ -6,15 +6,19 @@
 //! paths in one call panic in utoipa-axum), so the router and the OpenAPI document come
 //! from the same declarations. [`app`] adds the undocumented extras (the document, the
 //! Swagger UI page) and the layers: request tracing, a timeout, a body limit, metrics of
-//! the API's own traffic, and bearer-token auth. Handlers read cheap snapshots (one short
-//! engine-lock section at most) and call replication only through [`repl_handle`], the
-//! same operations the RESP commands use. Errors are [`error::ApiError`] problem documents.
+//! the API's own traffic, and bearer-token auth. The control plane runs on a thread of its
+//! own ([`runtime`]) and never waits there for the engine: reads take the engine's figures
+//! if its lock comes within a short budget and else the last ones it published (with an
+//! `Age` header, see [`crate::engine::published`]); changes run on the server's runtime.
+//! Handlers call replication only through [`repl_handle`], the same operations the RESP
+//! commands use. Errors are [`error::ApiError`] problem documents.
 //!
 //! This module never reads or writes user data: it manages replication and configuration.
 
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod freshness;
 pub mod health;
 pub mod listener;
 pub mod metrics;
@@ -22,6 +26,7 @@ pub mod model;
 pub mod openapi;
 pub mod repl_handle;
 pub mod replication;
+pub mod runtime;
 pub mod server;
 pub mod syncs;
 
@@ -176,9 +181,12 @@ pub fn http_address(settings: &Settings, resp_port: u16) -> std::io::Result<Opti
 
 /// Binds the control plane's listener on `addr`; the error names the address and the way
 /// out.
+/// The listener belongs to the control plane's own runtime (see [`runtime`]).
 pub fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let control = runtime::handle()?;
     let bound = std::net::TcpListener::bind(addr).and_then(|l| {
         l.set_nonblocking(true)?;
+        let _in_control_runtime = control.enter();
         tokio::net::TcpListener::from_std(l)
     });
     bound.map_err(|e| {
@@ -191,16 +199,18 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     })
 }
 
-/// Serves the control plane on `listener` until shutdown (or until the task is aborted:
-/// CONFIG SET moved it).
+/// Serves the control plane on `listener` (from [`bind`]) until shutdown (or until the
+/// task is aborted: CONFIG SET moved it), on the control plane's own runtime. Called from
+/// the server's runtime, which the handlers' changes run on.
 pub fn serve(
     state: Arc<State>,
     listener: Arc<tokio::net::TcpListener>,
-) -> tokio::task::JoinHandle<()> {
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let control = runtime::handle()?;
     let shutdown = state.shutdown.subscribe();
     let tls_source = state.clone();
     let tls: listener::TlsSource =
         Arc::new(move || tls_source.http_tls.read().as_ref().map(|a| a.0.clone()));
     let app = app(Control::new(state));
-    tokio::spawn(listener::serve(listener, app, shutdown, tls))
+    Ok(control.spawn(listener::serve(listener, app, shutdown, tls)))
 }

@@ -14,7 +14,7 @@ pub const COMMITTED_PATH: &str = "openapi/replikv.json";
 #[openapi(
     info(
         title = "replikv control plane",
-        description = "Operate replikv's replication over HTTP: read the role, offsets, replicas, backlog and sync history; follow syncs live as Server-Sent Events; point a node at a master, promote it, force resyncs and coordinated failovers; scrape Prometheus metrics.\n\nErrors are `application/problem+json` documents whose `type` (`urn:replikv:problem:<kind>`) is stable. When `http-auth-token` (or `REPLIKV_HTTP_AUTH_TOKEN`) is set, mutating calls need `Authorization: Bearer <token>`, and reads too with `http-auth-reads yes`; `/healthz`, `/readyz`, `/metrics` and this document stay open. Times are RFC 3339 (UTC), byte counts and offsets integers.",
+        description = "Operate replikv's replication over HTTP: read the role, offsets, replicas, backlog and sync history; follow syncs live as Server-Sent Events; point a node at a master, promote it, force resyncs and coordinated failovers; scrape Prometheus metrics.\n\nErrors are `application/problem+json` documents whose `type` (`urn:replikv:problem:<kind>`) is stable. When `http-auth-token` (or `REPLIKV_HTTP_AUTH_TOKEN`) is set, mutating calls need `Authorization: Bearer <token>`, and reads too with `http-auth-reads yes`; `/healthz`, `/readyz`, `/metrics` and this document stay open. While a long command holds the engine, reads answer within about 50 ms with the figures it last published, marked by an `Age` header; changes wait for it. Times are RFC 3339 (UTC), byte counts and offsets integers.",
         license(name = "BSD-3-Clause", identifier = "BSD-3-Clause"),
     ),
     tags(

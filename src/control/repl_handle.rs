@@ -8,13 +8,15 @@
 
 use std::sync::Arc;
 
+use tokio::runtime::Handle;
 use tokio::sync::broadcast;
 
 use super::error::ApiError;
 use crate::engine::failover::FailoverError;
-use crate::engine::State;
+use crate::engine::published::{self, Observed, ReplicationView};
+use crate::engine::{Engine, State};
 use crate::replication::status::ReplicaState;
-use crate::replication::{Event, ReplicationStatus, Role, SyncRecord};
+use crate::replication::{Event, Role, SyncRecord};
 
 /// Why replication refused an operation (mapped one to one onto [`ApiError`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,19 +75,45 @@ pub struct ReplTraffic {
 #[derive(Debug, Clone)]
 pub struct ReplHandle {
     state: Arc<State>,
+    /// The server's runtime, where changes run (see [`ReplHandle::on_server`]).
+    server: Handle,
 }
 
 impl ReplHandle {
-    /// A handle on the server's replication.
+    /// A handle on the server's replication; called on the server's runtime.
     pub fn new(state: Arc<State>) -> ReplHandle {
-        ReplHandle { state }
+        ReplHandle {
+            state,
+            server: Handle::current(),
+        }
     }
 
-    /// Everything about replication at one instant (the snapshot INFO renders), under one
-    /// short engine-lock section.
-    pub fn status(&self) -> ReplicationStatus {
-        let engine = self.state.engine.lock();
-        crate::engine::replication::status(&self.state, &engine)
+    /// Everything about replication at one instant (the snapshot INFO renders), and
+    /// whether a load runs: fresh, or the last published figures while the engine is busy.
+    pub async fn view(&self) -> Observed<ReplicationView> {
+        published::observe(
+            &self.state,
+            &self.state.observed.replication,
+            ReplicationView::read,
+        )
+        .await
+    }
+
+    /// Runs `change` with the engine on the server's runtime and waits for it without
+    /// parking the control plane's thread on the engine lock. The tasks `change` starts (a
+    /// master link, a failover) belong to the server's runtime, not to the control plane's.
+    pub async fn on_server<R: Send + 'static>(
+        &self,
+        change: impl FnOnce(&Arc<State>, &mut Engine) -> R + Send + 'static,
+    ) -> Result<R, ReplError> {
+        let state = self.state.clone();
+        self.server
+            .spawn(async move {
+                let mut engine = state.engine.lock_async().await;
+                change(&state, &mut engine)
+            })
+            .await
+            .map_err(|_| ReplError::WrongState("the server is stopping".into()))
     }
 
     /// Replication traffic counters, as INFO reports them.
@@ -124,8 +152,10 @@ impl ReplHandle {
             .link()
             .is_some_and(|l| l.host.eq_ignore_ascii_case(&host) && l.port == port);
         if !same {
-            let mut engine = self.state.engine.lock();
-            crate::engine::replication::become_replica(&self.state, &mut engine, host, port);
+            self.on_server(move |state, engine| {
+                crate::engine::replication::become_replica(state, engine, host, port);
+            })
+            .await?;
         }
         Ok(())
     }
@@ -133,17 +163,18 @@ impl ReplHandle {
     /// Stops following a master and keeps the history: REPLICAOF NO ONE, through the same
     /// function. On a master it changes nothing, as REPLICAOF NO ONE answers OK there.
     pub async fn promote(&self) -> Result<(), ReplError> {
-        let mut engine = self.state.engine.lock();
-        if engine.is_replica {
-            crate::engine::replication::become_master(&self.state, &mut engine);
-            tracing::info!("MASTER MODE enabled (control plane request)");
-        }
-        Ok(())
+        self.on_server(|state, engine| {
+            if engine.is_replica {
+                crate::engine::replication::become_master(state, engine);
+                tracing::info!("MASTER MODE enabled (control plane request)");
+            }
+        })
+        .await
     }
 
     /// On a replica: drops the link and forces a full sync.
-    pub fn resync(&self) -> Result<(), ReplError> {
-        match self.status().role {
+    pub async fn resync(&self) -> Result<(), ReplError> {
+        match self.view().await.status.role {
             Role::Master => Err(ReplError::WrongState(
                 "this node is a master: it has no link to resync; to resync one of its replicas use POST /v1/replication/replicas/{id}/resync".into(),
             )),
@@ -155,8 +186,8 @@ impl ReplHandle {
     }
 
     /// On a master: forces replica `id` into a full sync.
-    pub fn resync_replica(&self, id: u64) -> Result<(), ReplError> {
-        let status = self.status();
+    pub async fn resync_replica(&self, id: u64) -> Result<(), ReplError> {
+        let status = &self.view().await.status;
         if status.role == Role::Replica && status.replicas.is_empty() {
             return Err(ReplError::WrongState(
                 "this node is a replica without replicas of its own".into(),
@@ -171,107 +202,117 @@ impl ReplHandle {
     /// Starts a coordinated failover (FAILOVER), or with `dry_run` says what it would do.
     /// Beyond FAILOVER: `max_lag_bytes` refuses unless the target is that close to our
     /// offset, and without a target names the closest replica within it.
-    pub fn failover(&self, request: FailoverRequest) -> Result<FailoverPlanned, ReplError> {
-        let mut engine = self.state.engine.lock();
-        let offset = engine.repl.offset;
-        let replicas = self.state.repl.replicas.list();
-        let mut candidates: Vec<Candidate> = replicas
-            .iter()
-            .map(|r| {
-                let lag = offset.saturating_sub(r.ack_offset);
-                let reason = if r.state != ReplicaState::Online {
-                    Some(format!("not online ({})", r.state.as_str()))
-                } else if request.max_lag_bytes.is_some_and(|max| lag > max) {
-                    Some(format!("{lag} bytes behind, over max_lag_bytes"))
-                } else {
-                    None
-                };
-                Candidate {
-                    host: r.ip.clone(),
-                    port: r.port,
-                    state: r.state.as_str(),
-                    lag_bytes: lag,
-                    reason,
-                }
-            })
-            .collect();
-        candidates.sort_by_key(|c| (c.reason.is_some(), c.lag_bytes));
-        let (target, why) = match (&request.target, request.max_lag_bytes) {
-            (Some((h, p)), _) => {
-                let c = candidates
-                    .iter()
-                    .find(|c| c.host.eq_ignore_ascii_case(h) && c.port == *p)
-                    .ok_or_else(|| ReplError::Invalid {
-                        field: "target".into(),
-                        detail: format!("{h}:{p} is not a replica of this node"),
-                    })?;
-                if let Some(reason) = &c.reason {
-                    return Err(ReplError::Invalid {
-                        field: "target".into(),
-                        detail: format!("{h}:{p} cannot take over: {reason}"),
-                    });
-                }
-                (Some((h.clone(), *p)), "the requested target".to_string())
-            }
-            (None, Some(max)) => {
-                let best = candidates
-                    .iter()
-                    .find(|c| c.reason.is_none())
-                    .ok_or_else(|| ReplError::Invalid {
-                        field: "max_lag_bytes".into(),
-                        detail: format!("no online replica is within {max} bytes of our offset"),
-                    })?;
-                (
-                    Some((best.host.clone(), best.port)),
-                    format!(
-                        "the closest online replica ({} bytes behind)",
-                        best.lag_bytes
-                    ),
-                )
-            }
-            (None, None) => (
-                None,
-                "the first replica to acknowledge our whole stream once writes are held"
-                    .to_string(),
-            ),
-        };
-        let planned = FailoverPlanned {
-            target: target.clone(),
-            reason: why,
-            candidates,
-        };
-        if request.dry_run {
-            return Ok(planned);
-        }
-        crate::engine::failover::begin_failover(
-            &self.state,
-            &mut engine,
-            crate::engine::failover::FailoverRequest {
-                target,
-                timeout_ms: request.timeout_ms,
-                force: request.force,
-            },
-        )
-        .map_err(|e| match e {
-            FailoverError::NotAReplica | FailoverError::NotOnline => ReplError::Invalid {
-                field: "target".into(),
-                detail: e.to_string(),
-            },
-            FailoverError::ForceNeedsTimeoutAndTarget => ReplError::Invalid {
-                field: "force".into(),
-                detail: e.to_string(),
-            },
-            other => ReplError::WrongState(other.to_string()),
-        })?;
-        Ok(planned)
+    pub async fn failover(&self, request: FailoverRequest) -> Result<FailoverPlanned, ReplError> {
+        self.on_server(move |state, engine| plan_failover(state, engine, request))
+            .await?
     }
 
     /// Aborts the failover in progress (FAILOVER ABORT).
-    pub fn abort_failover(&self) -> Result<(), ReplError> {
-        let mut engine = self.state.engine.lock();
-        crate::engine::failover::abort_requested(&self.state, &mut engine)
-            .map_err(|e| ReplError::WrongState(e.to_string()))
+    pub async fn abort_failover(&self) -> Result<(), ReplError> {
+        self.on_server(|state, engine| {
+            crate::engine::failover::abort_requested(state, engine)
+                .map_err(|e| ReplError::WrongState(e.to_string()))
+        })
+        .await?
     }
+}
+
+/// Plans a failover for `request` and, unless it is a dry run, begins it.
+fn plan_failover(
+    state: &Arc<State>,
+    engine: &mut Engine,
+    request: FailoverRequest,
+) -> Result<FailoverPlanned, ReplError> {
+    let offset = engine.repl.offset;
+    let replicas = state.repl.replicas.list();
+    let mut candidates: Vec<Candidate> = replicas
+        .iter()
+        .map(|r| {
+            let lag = offset.saturating_sub(r.ack_offset);
+            let reason = if r.state != ReplicaState::Online {
+                Some(format!("not online ({})", r.state.as_str()))
+            } else if request.max_lag_bytes.is_some_and(|max| lag > max) {
+                Some(format!("{lag} bytes behind, over max_lag_bytes"))
+            } else {
+                None
+            };
+            Candidate {
+                host: r.ip.clone(),
+                port: r.port,
+                state: r.state.as_str(),
+                lag_bytes: lag,
+                reason,
+            }
+        })
+        .collect();
+    candidates.sort_by_key(|c| (c.reason.is_some(), c.lag_bytes));
+    let (target, why) = match (&request.target, request.max_lag_bytes) {
+        (Some((h, p)), _) => {
+            let c = candidates
+                .iter()
+                .find(|c| c.host.eq_ignore_ascii_case(h) && c.port == *p)
+                .ok_or_else(|| ReplError::Invalid {
+                    field: "target".into(),
+                    detail: format!("{h}:{p} is not a replica of this node"),
+                })?;
+            if let Some(reason) = &c.reason {
+                return Err(ReplError::Invalid {
+                    field: "target".into(),
+                    detail: format!("{h}:{p} cannot take over: {reason}"),
+                });
+            }
+            (Some((h.clone(), *p)), "the requested target".to_string())
+        }
+        (None, Some(max)) => {
+            let best = candidates
+                .iter()
+                .find(|c| c.reason.is_none())
+                .ok_or_else(|| ReplError::Invalid {
+                    field: "max_lag_bytes".into(),
+                    detail: format!("no online replica is within {max} bytes of our offset"),
+                })?;
+            (
+                Some((best.host.clone(), best.port)),
+                format!(
+                    "the closest online replica ({} bytes behind)",
+                    best.lag_bytes
+                ),
+            )
+        }
+        (None, None) => (
+            None,
+            "the first replica to acknowledge our whole stream once writes are held".to_string(),
+        ),
+    };
+    let planned = FailoverPlanned {
+        target: target.clone(),
+        reason: why,
+        candidates,
+    };
+    if request.dry_run {
+        return Ok(planned);
+    }
+    crate::engine::failover::begin_failover(
+        state,
+        engine,
+        crate::engine::failover::FailoverRequest {
+            target,
+            timeout_ms: request.timeout_ms,
+            force: request.force,
+        },
+    )
+    .map_err(|e| match e {
+        FailoverError::NotAReplica | FailoverError::NotOnline => ReplError::Invalid {
+            field: "target".into(),
+            detail: e.to_string(),
+        },
+        FailoverError::ForceNeedsTimeoutAndTarget => ReplError::Invalid {
+            field: "force".into(),
+            detail: e.to_string(),
+        },
+        other => ReplError::WrongState(other.to_string()),
+    })?;
+    Ok(planned)
 }
 
 /// A replica as a failover request weighs it.

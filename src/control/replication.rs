@@ -8,6 +8,7 @@ use axum::Json;
 
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiJsonOrEmpty, ApiPath};
+use super::freshness::Freshness;
 use super::model::{
     Accepted, Backlog, FailoverBody, FailoverCandidate, FailoverPlan, FailoverStatus,
     FailoverTarget, MasterAddress, Replica, ReplicaList, ReplicationState,
@@ -27,8 +28,12 @@ use super::ApiState;
         (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
     )
 )]
-pub async fn get_replication(State(api): State<ApiState>) -> Json<ReplicationState> {
-    Json(ReplicationState::from(&api.repl.status()))
+pub async fn get_replication(State(api): State<ApiState>) -> (Freshness, Json<ReplicationState>) {
+    let view = api.repl.view().await;
+    (
+        Freshness::of(&view),
+        Json(ReplicationState::from(&view.status)),
+    )
 }
 
 /// Connected replicas.
@@ -43,11 +48,14 @@ pub async fn get_replication(State(api): State<ApiState>) -> Json<ReplicationSta
         (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
     )
 )]
-pub async fn list_replicas(State(api): State<ApiState>) -> Json<ReplicaList> {
-    let status = api.repl.status();
-    Json(ReplicaList {
-        replicas: status.replicas.iter().map(Replica::from).collect(),
-    })
+pub async fn list_replicas(State(api): State<ApiState>) -> (Freshness, Json<ReplicaList>) {
+    let view = api.repl.view().await;
+    (
+        Freshness::of(&view),
+        Json(ReplicaList {
+            replicas: view.status.replicas.iter().map(Replica::from).collect(),
+        }),
+    )
 }
 
 /// One replica.
@@ -68,13 +76,13 @@ pub async fn list_replicas(State(api): State<ApiState>) -> Json<ReplicaList> {
 pub async fn get_replica(
     State(api): State<ApiState>,
     ApiPath(id): ApiPath<u64>,
-) -> Result<Json<Replica>, ApiError> {
-    let status = api.repl.status();
-    status
+) -> Result<(Freshness, Json<Replica>), ApiError> {
+    let view = api.repl.view().await;
+    view.status
         .replicas
         .iter()
         .find(|r| r.id == id)
-        .map(|r| Json(Replica::from(r)))
+        .map(|r| (Freshness::of(&view), Json(Replica::from(r))))
         .ok_or(ApiError::UnknownReplica { id })
 }
 
@@ -90,8 +98,9 @@ pub async fn get_replica(
         (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
     )
 )]
-pub async fn get_backlog(State(api): State<ApiState>) -> Json<Backlog> {
-    Json(Backlog::of(&api.repl.status()))
+pub async fn get_backlog(State(api): State<ApiState>) -> (Freshness, Json<Backlog>) {
+    let view = api.repl.view().await;
+    (Freshness::of(&view), Json(Backlog::of(&view.status)))
 }
 
 /// Become a replica of a master (REPLICAOF host port).
@@ -152,9 +161,15 @@ pub async fn set_master(
         (status = 409, description = "The current state forbids it (e.g. a failover is in progress).", body = Problem, content_type = "application/problem+json")
     )
 )]
-pub async fn promote(State(api): State<ApiState>) -> Result<Json<ReplicationState>, ApiError> {
+pub async fn promote(
+    State(api): State<ApiState>,
+) -> Result<(Freshness, Json<ReplicationState>), ApiError> {
     api.repl.promote().await?;
-    Ok(Json(ReplicationState::from(&api.repl.status())))
+    let view = api.repl.view().await;
+    Ok((
+        Freshness::of(&view),
+        Json(ReplicationState::from(&view.status)),
+    ))
 }
 
 /// On a replica: drop the link to the master and force a full sync.
@@ -172,7 +187,7 @@ pub async fn promote(State(api): State<ApiState>) -> Result<Json<ReplicationStat
     )
 )]
 pub async fn resync(State(api): State<ApiState>) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    api.repl.resync()?;
+    api.repl.resync().await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -202,7 +217,7 @@ pub async fn resync_replica(
     State(api): State<ApiState>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    api.repl.resync_replica(id)?;
+    api.repl.resync_replica(id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -224,8 +239,12 @@ pub async fn resync_replica(
         (status = 401, description = "`http-auth-reads yes` and no valid credential.", body = Problem, content_type = "application/problem+json")
     )
 )]
-pub async fn get_failover(State(api): State<ApiState>) -> Json<FailoverStatus> {
-    Json(FailoverStatus::from(&api.repl.status()))
+pub async fn get_failover(State(api): State<ApiState>) -> (Freshness, Json<FailoverStatus>) {
+    let view = api.repl.view().await;
+    (
+        Freshness::of(&view),
+        Json(FailoverStatus::from(&view.status)),
+    )
 }
 
 /// Start a coordinated failover (the FAILOVER command), or with `dry_run` say what it
@@ -277,13 +296,16 @@ pub async fn start_failover(
         }
     }
     let dry_run = body.dry_run;
-    let planned = api.repl.failover(FailoverRequest {
-        target: body.target.map(|t| (t.host, t.port)),
-        timeout_ms: body.timeout_ms,
-        force: body.force,
-        max_lag_bytes: body.max_lag_bytes,
-        dry_run,
-    })?;
+    let planned = api
+        .repl
+        .failover(FailoverRequest {
+            target: body.target.map(|t| (t.host, t.port)),
+            timeout_ms: body.timeout_ms,
+            force: body.force,
+            max_lag_bytes: body.max_lag_bytes,
+            dry_run,
+        })
+        .await?;
     let code = if dry_run {
         StatusCode::OK
     } else {
@@ -326,7 +348,13 @@ pub async fn start_failover(
         (status = 409, description = "No failover is in progress.", body = Problem, content_type = "application/problem+json")
     )
 )]
-pub async fn abort_failover(State(api): State<ApiState>) -> Result<Json<FailoverStatus>, ApiError> {
-    api.repl.abort_failover()?;
-    Ok(Json(FailoverStatus::from(&api.repl.status())))
+pub async fn abort_failover(
+    State(api): State<ApiState>,
+) -> Result<(Freshness, Json<FailoverStatus>), ApiError> {
+    api.repl.abort_failover().await?;
+    let view = api.repl.view().await;
+    Ok((
+        Freshness::of(&view),
+        Json(FailoverStatus::from(&view.status)),
+    ))
 }

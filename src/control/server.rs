@@ -10,11 +10,13 @@ use axum::{Extension, Json};
 use super::auth::{Caller, Proved};
 use super::error::{ApiError, Problem};
 use super::extract::ApiJson;
+use super::freshness::Freshness;
 use super::model::{
     ConfigDirective, ConfigPatch, ConfigView, Dataset, Ports, RoleName, ServerInfo,
 };
 use super::ApiState;
 use crate::config::{self, Settings};
+use crate::engine::published;
 use crate::engine::settings::{apply_config_set, may_change_protected, ConfigSetError};
 use crate::engine::snapshot::ServerSnapshot;
 use crate::engine::REDIS_COMPAT_VERSION;
@@ -31,11 +33,18 @@ use crate::engine::REDIS_COMPAT_VERSION;
         (status = 401, description = "`http-auth-reads yes` and no valid token.", body = Problem, content_type = "application/problem+json")
     )
 )]
-pub async fn get_server(State(api): State<ApiState>) -> Json<ServerInfo> {
-    let snap = ServerSnapshot::take(&api.state);
-    let role = api.repl.status().role;
-    let started_ms = snap.taken_at_ms - api.state.started.elapsed().as_millis() as i64;
-    Json(ServerInfo {
+pub async fn get_server(State(api): State<ApiState>) -> (Freshness, Json<ServerInfo>) {
+    let snap = published::observe(
+        &api.state,
+        &api.state.observed.server,
+        ServerSnapshot::capture,
+    )
+    .await;
+    let view = api.repl.view().await;
+    let role = view.status.role;
+    let freshness = Freshness::of(&snap).max(Freshness::of(&view));
+    let started_ms = crate::keyspace::now_ms() - api.state.started.elapsed().as_millis() as i64;
+    let info = ServerInfo {
         version: env!("CARGO_PKG_VERSION").into(),
         redis_version: REDIS_COMPAT_VERSION.into(),
         run_id: api.state.run_id.clone(),
@@ -54,7 +63,8 @@ pub async fn get_server(State(api): State<ApiState>) -> Json<ServerInfo> {
             loading: snap.persistence.loading,
         },
         connected_clients: snap.clients.connected,
-    })
+    };
+    (freshness, Json(info))
 }
 
 /// The configuration as the control plane shows it.
@@ -135,16 +145,19 @@ pub async fn patch_config(
             detail: "http-auth-token can be changed over HTTP only by a caller presenting the current token; set it in the configuration file or with CONFIG SET".into(),
         });
     }
-    let applied = {
-        let mut engine = api.state.engine.lock();
-        let allow_protected = may_change_protected(&engine.settings, caller.loopback);
-        apply_config_set(&api.state, &mut engine, &pairs, allow_protected, false)
-    };
-    let settings = applied.map_err(config_error)?;
     let names: Vec<&str> = pairs
         .iter()
         .filter_map(|(n, _)| config::find(n).map(|d| d.name))
         .collect();
+    let loopback = caller.loopback;
+    let settings = api
+        .repl
+        .on_server(move |state, engine| {
+            let allow_protected = may_change_protected(&engine.settings, loopback);
+            apply_config_set(state, engine, &pairs, allow_protected, false)
+        })
+        .await?
+        .map_err(config_error)?;
     Ok(Json(view(&settings, Some(&names))))
 }
 

@@ -95,7 +95,10 @@ pub async fn stream_events(
     // Subscribe first, then read the state: an event raised in between shows up both in
     // the state and as an event, never in neither.
     let rx = api.repl.subscribe();
-    let first = ReplicationEvent::status(ReplicationState::from(&api.repl.status()), unix_ms());
+    let first = ReplicationEvent::status(
+        ReplicationState::from(&api.repl.view().await.status),
+        unix_ms(),
+    );
     let first = stream::once(async move { Ok(json_event(&first.kind, &first)) });
     let repl = api.repl.clone();
     let events = BroadcastStream::new(rx).map(move |item| {

@@ -29,6 +29,7 @@ pub mod notify;
 pub mod oom;
 pub mod pause;
 pub mod persistence;
+pub mod published;
 pub mod push;
 pub mod rdb_bridge;
 pub mod replication;
@@ -482,7 +483,8 @@ impl EngineLock {
 
     /// Takes the engine lock from a task, never blocking its thread behind a running
     /// script: while one runs, the task waits asynchronously (a script can run for seconds,
-    /// and a blocked worker could be the one that must serve SCRIPT KILL).
+    /// and a blocked worker could be the one that must serve SCRIPT KILL). Otherwise the
+    /// lock is tried in short slices, the thread's other tasks running in between.
     pub async fn lock_async(&self) -> EngineGuard<'_> {
         loop {
             if self.1.running_for().is_some() {
@@ -494,6 +496,9 @@ impl EngineLock {
             if let Some(guard) = self.0.try_lock_for(std::time::Duration::from_millis(2)) {
                 return EngineGuard(guard);
             }
+            // Between attempts the thread serves its other tasks: a long command must not
+            // take a whole worker from them.
+            tokio::task::yield_now().await;
         }
     }
 

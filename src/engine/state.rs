@@ -109,6 +109,8 @@ pub struct State {
     pub repl: Arc<Replication>,
     /// How far the running load of a master's snapshot has got (INFO `loading_*`).
     pub load_progress: Arc<crate::rdb::progress::LoadProgress>,
+    /// Figures published for readers that must not wait for the engine (the control plane).
+    pub observed: super::published::Observations,
     /// A weak handle to ourselves, to hand `Arc<State>` to tasks started from commands.
     me: std::sync::OnceLock<std::sync::Weak<State>>,
     /// The session that applies our master's stream (replica side), with the stream bytes
@@ -170,6 +172,7 @@ impl State {
             shutdown,
             repl: Arc::new(Replication::new(settings_history, backlog)),
             load_progress: Arc::default(),
+            observed: Default::default(),
             me: std::sync::OnceLock::new(),
             master_session: Mutex::new(None),
             run_command,

@@ -1,5 +1,6 @@
 //! The server cron: `hz` times a second, the active expiry cycle (and its DEL propagation),
-//! then save rules (persistence), then the statistics samples; once a second the replication cron.
+//! then save rules (persistence), then the statistics samples and the figures published for
+//! the control plane; once a second the replication cron.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -82,6 +83,9 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) -> bool {
     crate::engine::persistence::cron(state, &mut engine);
     // The AOF: everysec fsyncs, a failed write retried, scheduled and automatic rewrites.
     crate::engine::aof::cron(state, &mut engine);
+    // Figures for readers that must not wait for the engine (the control plane), in case
+    // a long command holds it next.
+    state.observed.refresh(state, &engine);
     let total = engine.stats.total_commands;
     drop(engine);
     if let Some(rate) = ops.sample(total) {

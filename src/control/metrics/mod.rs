@@ -29,6 +29,7 @@ use prometheus_client::registry::Registry;
 
 use super::repl_handle::{ReplHandle, ReplTraffic};
 use crate::config::Settings;
+use crate::engine::published;
 use crate::engine::snapshot::ServerSnapshot;
 use crate::engine::State;
 use crate::replication::{ReplicationStatus, SyncRecord};
@@ -42,7 +43,7 @@ pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0;
 #[derive(Debug, Clone)]
 pub struct Scrape {
     /// The figures INFO renders.
-    pub server: ServerSnapshot,
+    pub server: Arc<ServerSnapshot>,
     /// Replication state.
     pub repl: ReplicationStatus,
     /// Replication traffic counters.
@@ -56,11 +57,15 @@ pub struct Scrape {
 }
 
 impl Scrape {
-    /// Reads every source.
-    pub fn take(state: &State, repl: &ReplHandle) -> Scrape {
+    /// Reads every source; while a long command holds the engine, the engine's figures are
+    /// the last it published (see [`crate::engine::published`]).
+    pub async fn take(state: &State, repl: &ReplHandle) -> Scrape {
+        let server = published::observe(state, &state.observed.server, ServerSnapshot::capture)
+            .await
+            .value;
         Scrape {
-            server: ServerSnapshot::take(state),
-            repl: repl.status(),
+            server,
+            repl: repl.view().await.status.clone(),
             traffic: repl.traffic(),
             history: repl.history(),
             settings: state.settings(),
@@ -159,7 +164,7 @@ pub async fn metrics(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("application/openmetrics-text"));
-    let scrape = Scrape::take(&api.state, &api.repl);
+    let scrape = Scrape::take(&api.state, &api.repl).await;
     match api.metrics.render(scrape, openmetrics) {
         Ok(text) => {
             let content_type = if openmetrics {

@@ -8,6 +8,7 @@
 //! need its own chunked-encoding reader, and bugs in it would look like server bugs.
 
 mod auth;
+mod busy;
 mod endpoints;
 mod live;
 mod metrics;
@@ -29,6 +30,8 @@ pub struct Reply {
     pub content_type: String,
     /// `WWW-Authenticate`, empty when absent.
     pub www_authenticate: String,
+    /// `Age`, empty when absent (figures served fresh).
+    pub age: String,
     /// Body as text.
     pub body: String,
 }
@@ -135,6 +138,7 @@ impl Http {
         };
         let content_type = header("content-type");
         let www_authenticate = header("www-authenticate");
+        let age = header("age");
         let body = response
             .body_mut()
             .read_to_string()
@@ -143,6 +147,7 @@ impl Http {
             status: response.status().as_u16(),
             content_type,
             www_authenticate,
+            age,
             body,
         }
     }
