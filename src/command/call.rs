@@ -102,7 +102,10 @@ pub fn call_with(
 ) -> (Action, Option<BlockRequest>) {
     let start = Instant::now();
     let db_at_start = session.db;
-    let now = engine.frozen_now_ms.unwrap_or_else(now_ms);
+    // The command's time, from the reading just taken (one clock read, not two).
+    let now = engine
+        .frozen_now_ms
+        .unwrap_or_else(|| crate::keyspace::wall_ms_at(start));
     let mut ctx = Ctx {
         state,
         engine,

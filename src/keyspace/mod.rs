@@ -5,6 +5,7 @@
 //! method here runs with that lock held and never blocks. Work that may take long (freeing a
 //! flushed database, serialising a snapshot) is handed off the lock as owned data.
 
+pub mod clock;
 pub mod db;
 pub mod digest;
 pub mod key;
@@ -15,54 +16,15 @@ pub mod segment;
 pub mod types;
 pub mod value;
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+pub use clock::{lru_clock, now_ms, refresh_lru_clock, wall_ms_at};
 pub use db::{Db, DbSnapshot, LoadBatch, LoadedKey, ModifiedKeys, WatchFlag};
 pub use key::Key;
 pub use lfu::AccessMode;
 pub use segment::{Item, ItemRef, Segment, NO_EXPIRE};
 pub use types::EncodingLimits;
 pub use value::{blob, Blob, StrValue, Value, ValueType};
-
-/// Offset of the LRU clock: idle times up to this many seconds (about 48 days) can be
-/// given to keys that arrive with one (RESTORE IDLETIME, an RDB's IDLE opcode) even just
-/// after start.
-const LRU_BASE: u32 = 1 << 22;
-
-/// The LRU clock: seconds since the process started plus [`LRU_BASE`]. It is process-wide,
-/// so items loaded into a fresh keyspace (full sync, DEBUG RELOAD) keep comparable times.
-/// OBJECT IDLETIME is the clock minus an item's last access.
-///
-/// Read from a cache that the server cron refreshes ([`refresh_lru_clock`]), as Redis's
-/// `server.lruclock`: every key access reads it, and a clock read per access was a
-/// measurable share of a pipelined command's cost, for a figure counted in seconds.
-pub fn lru_clock() -> u32 {
-    match LRU_CLOCK.load(Ordering::Relaxed) {
-        0 => refresh_lru_clock(),
-        cached => cached,
-    }
-}
-
-/// Reads the clock into the cache [`lru_clock`] serves (the cron, `hz` times a second).
-pub fn refresh_lru_clock() -> u32 {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let clock = EPOCH.get_or_init(Instant::now).elapsed().as_secs() as u32 + LRU_BASE;
-    LRU_CLOCK.store(clock, Ordering::Relaxed);
-    clock
-}
-
-/// The cached LRU clock; 0 until first read (the clock itself starts at [`LRU_BASE`]).
-static LRU_CLOCK: AtomicU32 = AtomicU32::new(0);
-
-/// Current Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// All databases.
 #[derive(Debug)]

@@ -44,8 +44,10 @@ fn tick(state: &State, period: Duration, ops: &mut OpsSampler) -> bool {
     if engine.cron_paused {
         return false;
     }
-    // OBJECT IDLETIME's clock, which every key access reads from this cache.
+    // The clocks commands read from caches: OBJECT IDLETIME's, and the wall clock's
+    // offset from the monotonic one.
     crate::keyspace::refresh_lru_clock();
+    crate::keyspace::clock::calibrate_wall_clock();
     let writes_held = engine.pauses.writes_held(Instant::now());
     engine.keyspace.hold_expiry(writes_held);
     if engine.active_expire_enabled && !writes_held {
