@@ -197,17 +197,22 @@ fn execute_replying(
         out,
         CallMode::Normal,
     );
-    // Frames the command queued for other connections (invalidations, MONITOR lines) are
-    // in this growth; `maxmemory` takes them out again while they are in flight (see
-    // `engine::push::in_flight_bytes`), once, whether measured here or by the allocator.
-    let growth = crate::telemetry::process::thread_net_allocated() - allocated_before;
-    engine.eviction.note_command_growth(growth);
     if TOUCHES_ARBITRARY_KEYS.contains(&spec.fullname) {
         // Their lazy-expiry DELs are separate deletions, not one transaction (Redis 7.0).
         engine.flush_propagation_unwrapped();
     } else {
         engine.flush_propagation();
     }
+    // What the command keeps, measured once its propagation is flushed: the queue of
+    // commands to propagate is allocated by the command and freed by the flush. Measured
+    // before the flush, every write counted its queue (some 600 bytes) as kept until the
+    // allocator was read again, tens of KiB a millisecond at tens of writes a millisecond,
+    // and writes that store nothing new evicted keys. Frames the command queued for other
+    // connections (invalidations, MONITOR lines) are in this growth; `maxmemory` takes them
+    // out again while they are in flight (see `engine::push::in_flight_bytes`), once,
+    // whether measured here or by the allocator.
+    let growth = crate::telemetry::process::thread_net_allocated() - allocated_before;
+    engine.eviction.note_command_growth(growth);
     if engine.repl.offset != offset_before {
         session.last_write_offset = engine.repl.offset;
     }
