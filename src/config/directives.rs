@@ -1144,6 +1144,19 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Propagate evictions as UNLINK rather than DEL, as Redis.",
     },
     Directive {
+        name: "lazyfree-lazy-user-flush",
+        alias: None,
+        default: "no",
+        mutable: true,
+        multi_arg: false,
+        get: |s| yes_no(s.lazyfree_lazy_user_flush),
+        set: |s, a| {
+            s.lazyfree_lazy_user_flush = parse_bool(a)?;
+            Ok(())
+        },
+        doc: "FLUSHDB and FLUSHALL without SYNC or ASYNC free the old data in the background (as with ASYNC) rather than before they reply.",
+    },
+    Directive {
         name: "lfu-log-factor",
         alias: None,
         default: "10",

@@ -291,6 +291,8 @@ pub struct Settings {
     pub replica_ignore_maxmemory: bool,
     /// `lazyfree-lazy-eviction`: evictions propagate as UNLINK.
     pub lazyfree_lazy_eviction: bool,
+    /// `lazyfree-lazy-user-flush`: FLUSHDB and FLUSHALL without SYNC or ASYNC free lazily.
+    pub lazyfree_lazy_user_flush: bool,
     /// `lfu-log-factor`.
     pub lfu_log_factor: u32,
     /// `lfu-decay-time` (minutes).
@@ -530,6 +532,7 @@ impl Settings {
             maxmemory_eviction_tenacity: 0,
             replica_ignore_maxmemory: true,
             lazyfree_lazy_eviction: false,
+            lazyfree_lazy_user_flush: false,
             lfu_log_factor: 0,
             lfu_decay_time: 0,
             appendonly: false,

@@ -154,7 +154,12 @@ impl Keyspace {
 pub fn free_in_background<T: Send + 'static>(garbage: T) {
     let spawned = std::thread::Builder::new()
         .name("lazyfree".into())
-        .spawn(move || drop(garbage));
+        .spawn(move || {
+            drop(garbage);
+            // `maxmemory`'s cached allocator figure must be read again (as after the
+            // lazy-free thread's frees).
+            crate::telemetry::process::note_release();
+        });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "could not start a lazy-free thread; freeing inline");
     }

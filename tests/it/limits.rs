@@ -670,7 +670,8 @@ fn the_query_buffer_shrinks_after_a_big_command_and_when_idle() {
 
 /// UNLINK of a big value, and FLUSHALL ASYNC, free in the background and are counted as
 /// Redis counts them (INFO `lazyfreed_objects`: one per big value, one per flushed key); a
-/// small value is freed at once and not counted.
+/// small value is freed at once and not counted. With `lazyfree-lazy-user-flush yes` a
+/// flush given no mode is lazy too.
 #[test]
 fn unlink_and_async_flushes_are_lazy_freed_and_counted() {
     for kind in [Kind::Redis, Kind::Replikv] {
@@ -703,6 +704,25 @@ fn unlink_and_async_flushes_are_lazy_freed_and_counted() {
             || freed(&node) == "11",
         );
         assert_eq!(info_field(&node, "memory", "lazyfree_pending_objects"), "0");
+        // `lazyfree-lazy-user-flush yes`: a flush given no mode is an ASYNC one; SYNC
+        // still frees before replying, uncounted.
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "lazyfree-lazy-user-flush", "yes"]),
+            Value::Simple("OK".into())
+        );
+        for i in 0..5 {
+            c.cmd(&["SET", &format!("k{i}"), "v"]);
+        }
+        c.cmd(&["FLUSHALL"]);
+        wait_until(
+            Duration::from_secs(10),
+            &format!("{kind:?}: a flush without a mode lazy freed"),
+            || freed(&node) == "16",
+        );
+        c.cmd(&["SET", "k", "v"]);
+        assert_eq!(c.cmd(&["FLUSHDB", "SYNC"]), Value::Simple("OK".into()));
+        assert_eq!(c.cmd(&["DBSIZE"]), Value::Int(0));
+        assert_eq!(freed(&node), "16", "{kind:?}: FLUSHDB SYNC freed lazily");
     }
 }
 

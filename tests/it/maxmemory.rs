@@ -449,3 +449,63 @@ fn invalidations_sent_by_an_eviction_do_not_evict_more_keys() {
         );
     }
 }
+
+/// A FLUSHDB (without ASYNC) frees the keyspace before it replies, as Redis's does: writes
+/// that refill the database right after it find that memory free and evict nothing. Handed
+/// to a thread of its own, the old keyspace was freed whenever that thread got to run (on a
+/// loaded machine, up to 130 ms after the reply) and counted against `maxmemory` until
+/// then: Redis 7.0's client-eviction tests in unit/maxmemory, which refill 50 keys of
+/// 100 KB right after FLUSHDB, lost keys to eviction. Here the old keyspace is 300 000
+/// small keys, whose freeing takes a while, and the refill comes in the same write.
+#[test]
+fn a_flushed_keyspace_is_free_when_flushdb_replies() {
+    for kind in [Kind::Replikv, Kind::Redis] {
+        let node = start(kind, &[]);
+        let mut c = node.conn();
+        for (name, value) in [
+            ("latency-tracking", "no"),
+            ("maxmemory-policy", "allkeys-lru"),
+        ] {
+            assert_eq!(
+                c.cmd(&["CONFIG", "SET", name, value]),
+                Value::Simple("OK".into())
+            );
+        }
+        let empty = used_memory_on(&mut c, "memory");
+        assert_eq!(
+            c.cmd(&["DEBUG", "POPULATE", "300000", "old", "100"]),
+            Value::Simple("OK".into())
+        );
+        let full = used_memory_on(&mut c, "memory");
+        assert!(
+            full - empty > 12 << 20,
+            "{kind:?}: 300 000 keys take {} bytes",
+            full - empty
+        );
+        // Room for the refill (8 MB) once the old keys are gone, not for it on top of them.
+        let limit = full + (1 << 20);
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "maxmemory", &limit.to_string()]),
+            Value::Simple("OK".into())
+        );
+        let value = vec![b'x'; 128 * 1024];
+        let mut batch = encode(&[b"FLUSHDB"]);
+        for i in 0..64 {
+            batch.extend(encode(&[b"SET", format!("new:{i}").as_bytes(), &value]));
+        }
+        c.send_raw(&batch);
+        for i in 0..65 {
+            assert_eq!(
+                c.read_raw().0,
+                Value::Simple("OK".into()),
+                "{kind:?}: reply {i}"
+            );
+        }
+        assert_eq!(
+            evicted(&node),
+            0,
+            "{kind:?}: keys evicted right after FLUSHDB"
+        );
+        assert_eq!(c.cmd(&["DBSIZE"]), Value::Int(64), "{kind:?}");
+    }
+}
