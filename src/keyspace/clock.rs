@@ -51,26 +51,43 @@ fn epoch() -> Instant {
     *EPOCH.get_or_init(Instant::now)
 }
 
-/// Unix milliseconds at [`epoch`], as of the last calibration; `i64::MIN` before the first.
-static WALL_AT_EPOCH_MS: AtomicI64 = AtomicI64::new(i64::MIN);
+/// Unix time in nanoseconds at [`epoch`], as of the last calibration; `i64::MIN` before
+/// the first. Nanoseconds, not milliseconds: a base rounded to the millisecond would put
+/// derived times up to 1 ms behind the system clock, and a replica would then clamp its
+/// master's XCLAIM TIME (never later than "now") to a time 1 ms early.
+static WALL_AT_EPOCH_NS: AtomicI64 = AtomicI64::new(i64::MIN);
 
 /// Unix time in milliseconds at `at`, an instant of the monotonic clock, from the last
 /// calibration ([`calibrate_wall_clock`], the cron's, `hz` times a second): a command that
 /// already read the monotonic clock for its duration needs no second read for its time. A
 /// change of the system's time shows within one cron period.
 pub fn wall_ms_at(at: Instant) -> i64 {
-    let base = match WALL_AT_EPOCH_MS.load(Ordering::Relaxed) {
+    let base = match WALL_AT_EPOCH_NS.load(Ordering::Relaxed) {
         i64::MIN => calibrate_wall_clock(),
         base => base,
     };
-    base + at.saturating_duration_since(epoch()).as_millis() as i64
+    let since_epoch = at.saturating_duration_since(epoch()).as_nanos() as i64;
+    (base + since_epoch).div_euclid(1_000_000)
 }
 
 /// Reads the wall clock against the monotonic one for [`wall_ms_at`]; returns the new base.
+/// The wall reading is taken between two monotonic ones and paired with their midpoint;
+/// a pair pulled apart (the thread preempted in between) is read again.
 pub fn calibrate_wall_clock() -> i64 {
-    let since_epoch = epoch().elapsed().as_millis() as i64;
-    let base = now_ms() - since_epoch;
-    WALL_AT_EPOCH_MS.store(base, Ordering::Relaxed);
+    let epoch = epoch();
+    let mut base = i64::MIN;
+    for _ in 0..3 {
+        let before = epoch.elapsed().as_nanos() as i64;
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let after = epoch.elapsed().as_nanos() as i64;
+        base = wall - (before + (after - before) / 2);
+        if after - before < 20_000 {
+            break;
+        }
+    }
+    WALL_AT_EPOCH_NS.store(base, Ordering::Relaxed);
     base
 }
 
