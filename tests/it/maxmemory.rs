@@ -17,6 +17,17 @@ fn used_memory(node: &Node) -> u64 {
         .expect("used_memory")
 }
 
+/// CONFIG SET of each pair, each answered OK.
+fn config_set(c: &mut Conn, pairs: &[(&str, &str)]) {
+    for (name, value) in pairs {
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", name, value]),
+            Value::Simple("OK".into()),
+            "CONFIG SET {name} {value}"
+        );
+    }
+}
+
 fn evicted(node: &Node) -> u64 {
     info_field(node, "stats", "evicted_keys")
         .parse()
@@ -317,16 +328,14 @@ fn writes_that_store_nothing_new_evict_nothing_however_fast_they_come() {
     for kind in [Kind::Replikv, Kind::Redis] {
         let node = start(kind, &[]);
         let mut c = node.conn();
-        for (name, value) in [
-            ("latency-tracking", "no"),
-            ("slowlog-log-slower-than", "-1"),
-            ("maxmemory-policy", "allkeys-random"),
-        ] {
-            assert_eq!(
-                c.cmd(&["CONFIG", "SET", name, value]),
-                Value::Simple("OK".into())
-            );
-        }
+        config_set(
+            &mut c,
+            &[
+                ("latency-tracking", "no"),
+                ("slowlog-log-slower-than", "-1"),
+                ("maxmemory-policy", "allkeys-random"),
+            ],
+        );
         let value = vec![b'v'; 10_000];
         for i in 0..100 {
             let key = format!("key:{i}");
@@ -402,17 +411,15 @@ fn invalidations_sent_by_an_eviction_do_not_evict_more_keys() {
     for kind in [Kind::Replikv, Kind::Redis] {
         let node = start(kind, &[]);
         let mut c = node.conn();
-        for (name, value) in [
-            ("latency-tracking", "no"),
-            ("maxmemory", "0"),
-            ("maxmemory-policy", "allkeys-lru"),
-            ("maxmemory-eviction-tenacity", "100"),
-        ] {
-            assert_eq!(
-                c.cmd(&["CONFIG", "SET", name, value]),
-                Value::Simple("OK".into())
-            );
-        }
+        config_set(
+            &mut c,
+            &[
+                ("latency-tracking", "no"),
+                ("maxmemory", "0"),
+                ("maxmemory-policy", "allkeys-lru"),
+                ("maxmemory-eviction-tenacity", "100"),
+            ],
+        );
         let mut trackers: Vec<Conn> = (0..10).map(|_| node.conn()).collect();
         for t in &mut trackers {
             t.cmd(&["HELLO", "3"]);
@@ -462,15 +469,13 @@ fn a_flushed_keyspace_is_free_when_flushdb_replies() {
     for kind in [Kind::Replikv, Kind::Redis] {
         let node = start(kind, &[]);
         let mut c = node.conn();
-        for (name, value) in [
-            ("latency-tracking", "no"),
-            ("maxmemory-policy", "allkeys-lru"),
-        ] {
-            assert_eq!(
-                c.cmd(&["CONFIG", "SET", name, value]),
-                Value::Simple("OK".into())
-            );
-        }
+        config_set(
+            &mut c,
+            &[
+                ("latency-tracking", "no"),
+                ("maxmemory-policy", "allkeys-lru"),
+            ],
+        );
         let empty = used_memory_on(&mut c, "memory");
         assert_eq!(
             c.cmd(&["DEBUG", "POPULATE", "300000", "old", "100"]),
