@@ -190,20 +190,8 @@ pub struct ServerSnapshot {
 }
 
 impl ServerSnapshot {
-    /// Takes a snapshot, holding the engine lock only for the engine's own figures.
-    pub fn take(state: &State) -> ServerSnapshot {
-        let mut snap = ServerSnapshot::lock_free(state);
-        {
-            let engine = state.engine.lock();
-            snap.fill_from_engine(&engine);
-            // With the loading flags, under the lock that changes them together.
-            snap.persistence.load = state.load_progress.figures();
-        }
-        snap.fill_sync_snapshots(state);
-        snap
-    }
-
-    /// Takes a snapshot while the caller already holds the engine lock (INFO).
+    /// Takes a snapshot while the caller holds the engine lock (INFO, and the figures
+    /// published for the control plane, see [`super::published`]).
     pub fn capture(state: &State, engine: &Engine) -> ServerSnapshot {
         let mut snap = ServerSnapshot::lock_free(state);
         snap.fill_from_engine(engine);
