@@ -25,10 +25,14 @@ struct Prometheus {
     child: Child,
     port: u16,
     agent: ureq::Agent,
-    _dir: tempfile::TempDir,
+    /// Its configuration, data and log; kept until the server is stopped.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Prometheus {
+    /// Starts Prometheus and waits until it is ready. The port is free when chosen, but
+    /// another test's server may bind it first; Prometheus then exits, and a new port is
+    /// tried, as `Node::redis` does.
     fn start(targets: &[String]) -> Prometheus {
         let dir = tempfile::tempdir().expect("tempdir");
         let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
@@ -40,34 +44,47 @@ impl Prometheus {
         );
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write config");
-        let port = free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus (Debian package `prometheus`; scripts/test installs it)");
+        let log_path = dir.path().join("prometheus.log");
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(10)))
             .build()
             .into();
-        let p = Prometheus {
-            child,
-            port,
-            agent,
-            _dir: dir,
-        };
-        wait_until(Duration::from_secs(30), "prometheus is ready", || {
-            p.get("/-/ready").is_some_and(|(status, _)| status == 200)
-        });
-        p
+        for _ in 0..5 {
+            let port = free_port();
+            let log = std::fs::File::create(&log_path).expect("prometheus log file");
+            let child = Command::new("prometheus")
+                .arg(format!("--config.file={}", config_path.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--log.level=warn")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start prometheus (Debian package `prometheus`; scripts/test installs it)");
+            let mut p = Prometheus {
+                child,
+                port,
+                agent: agent.clone(),
+                _dir: None,
+            };
+            let mut exited = false;
+            wait_until(Duration::from_secs(60), "prometheus is ready", || {
+                exited = !matches!(p.child.try_wait(), Ok(None));
+                exited || p.get("/-/ready").is_some_and(|(status, _)| status == 200)
+            });
+            if !exited {
+                p._dir = Some(dir);
+                return p;
+            }
+        }
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        panic!(
+            "prometheus exited at start five times (its port taken each time?); its log:\n{log}"
+        );
     }
 
     fn get(&self, path_and_query: &str) -> Option<(u16, String)> {
