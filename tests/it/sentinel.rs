@@ -28,49 +28,64 @@ impl Sentinel {
     /// A sentinel monitoring the group whose master listens on `master_port`. Down after 3 s
     /// of silence: shorter, a node just promoted on a loaded 2-core machine can be declared
     /// down before it answers its first PING, and the group fails over twice.
+    ///
+    /// The port is free when chosen, but another test's server may bind it first; the
+    /// sentinel then exits, and a new port is tried. Ready means this sentinel answers
+    /// `SENTINEL MYID`, not merely that something accepts connections on the port.
     fn start(master_port: u16) -> Sentinel {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
         let conf = dir.path().join("sentinel.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {dir}\n\
-                 sentinel monitor {GROUP} 127.0.0.1 {master_port} 2\n\
-                 sentinel down-after-milliseconds {GROUP} 3000\n\
-                 sentinel failover-timeout {GROUP} 10000\n\
-                 sentinel parallel-syncs {GROUP} 2\n",
-                dir = dir.path().display()
-            ),
-        )
-        .expect("write sentinel.conf");
-        let mut child = Command::new(redis_tool("redis-sentinel"))
-            .arg(&conf)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-sentinel");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        if let Some(out) = child.stdout.take() {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    if let Ok(mut l) = log.lock() {
-                        l.push(line);
+        for _ in 0..5 {
+            let port = free_port();
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {dir}\n\
+                     sentinel monitor {GROUP} 127.0.0.1 {master_port} 2\n\
+                     sentinel down-after-milliseconds {GROUP} 3000\n\
+                     sentinel failover-timeout {GROUP} 10000\n\
+                     sentinel parallel-syncs {GROUP} 2\n",
+                    dir = dir.path().display()
+                ),
+            )
+            .expect("write sentinel.conf");
+            let mut child = Command::new(redis_tool("redis-sentinel"))
+                .arg(&conf)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn redis-sentinel");
+            let log = Arc::new(Mutex::new(Vec::new()));
+            if let Some(out) = child.stdout.take() {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for line in BufReader::new(out).lines().map_while(Result::ok) {
+                        if let Ok(mut l) = log.lock() {
+                            l.push(line);
+                        }
                     }
-                }
+                });
+            }
+            let mut exited = false;
+            wait_until(Duration::from_secs(20), "redis-sentinel to answer", || {
+                exited = !matches!(child.try_wait(), Ok(None));
+                exited
+                    || (std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                        && matches!(
+                            Conn::connect(port).cmd(&["SENTINEL", "MYID"]),
+                            Value::Bulk(_)
+                        ))
             });
+            if !exited {
+                return Sentinel {
+                    port,
+                    child,
+                    log,
+                    _dir: dir,
+                };
+            }
         }
-        let s = Sentinel {
-            port,
-            child,
-            log,
-            _dir: dir,
-        };
-        wait_until(Duration::from_secs(20), "redis-sentinel to answer", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        s
+        panic!("redis-sentinel exited at start five times (its port taken each time?)");
     }
 
     fn cmd(&self, args: &[&str]) -> Value {
