@@ -69,11 +69,18 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // A multi-thread runtime even with one worker: a script past busy-reply-threshold hands
+    // the worker to a new thread (`block_in_place`) so that SCRIPT KILL can be served.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .worker_threads(settings.io_threads)
         .enable_all()
-        .thread_name("replikv")
-        .build()
-    {
+        .thread_name("replikv");
+    // Connections that become readable together run in the order their input arrived, as
+    // Redis's event loop serves them; tokio's LIFO slot would run the last one woken first.
+    #[cfg(tokio_unstable)]
+    builder.disable_lifo_slot();
+    let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");

@@ -152,7 +152,8 @@ fn server(ctx: &mut Ctx, snap: &ServerSnapshot, s: &mut String) {
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     );
-    field!(s, "io_threads_active", 0);
+    // Redis shows 1 while its I/O threads run; replikv's extra workers always do.
+    field!(s, "io_threads_active", u8::from(state.runtime_workers > 1));
     // Only while a shutdown waits for replicas, as Redis shows it.
     if let Some(ms) = crate::engine::shutdown::remaining_ms(ctx.engine) {
         field!(s, "shutdown_in_milliseconds", ms);

@@ -646,6 +646,26 @@ pub static DIRECTIVES: &[Directive] = &[
         doc: "Number of databases (SELECT 0 .. databases-1).",
     },
     Directive {
+        name: "io-threads",
+        alias: None,
+        default: "1",
+        mutable: false,
+        multi_arg: false,
+        get: |s| s.io_threads.to_string(),
+        set: |s, a| {
+            s.io_threads = parse_int(a, 1, 128)? as usize;
+            Ok(())
+        },
+        doc: "Threads that run connections (tokio runtime workers). 1, as Redis's default: one thread runs every command, measured cheaper per operation than two (docs/execution-model.md); more spread reading, parsing and writing over threads, with the engine lock passing between them.",
+    },
+    stored!(
+        "io-threads-do-reads",
+        "no",
+        false,
+        Kind::Bool,
+        "Accepted for compatibility: with io-threads above 1, every thread reads and parses its connections' input."
+    ),
+    Directive {
         name: "daemonize",
         alias: None,
         default: "no",

@@ -230,6 +230,8 @@ pub struct Settings {
     pub maxclients: u64,
     /// `databases`.
     pub databases: usize,
+    /// `io-threads`: runtime worker threads that run connections.
+    pub io_threads: usize,
     /// `dir`: working directory for RDB files.
     pub dir: PathBuf,
     /// `dbfilename`.
@@ -503,6 +505,7 @@ impl Settings {
             requirepass: String::new(),
             maxclients: 0,
             databases: 0,
+            io_threads: 0,
             dir: PathBuf::new(),
             dbfilename: String::new(),
             loglevel: LogLevel::Notice,

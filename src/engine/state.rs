@@ -93,6 +93,9 @@ pub struct State {
     pub settings: RwLock<Arc<Settings>>,
     /// The config file the server started with (CONFIG REWRITE target).
     pub config_file: Option<PathBuf>,
+    /// Worker threads of the runtime the server started on (`io-threads`), as the runtime
+    /// reports them: INFO's `io_threads_active` shows whether more than one runs connections.
+    pub runtime_workers: usize,
     /// Connected clients.
     pub clients: ClientRegistry,
     /// Counters kept outside the engine lock.
@@ -164,6 +167,8 @@ impl State {
             engine: EngineLock::new(Engine::new(settings.clone(), backlog.clone())),
             settings: RwLock::new(settings),
             config_file,
+            runtime_workers: tokio::runtime::Handle::try_current()
+                .map_or(1, |h| h.metrics().num_workers()),
             clients: ClientRegistry::new(),
             stats: ServerStats::default(),
             run_id: crate::telemetry::process::run_id().to_string(),

@@ -7,6 +7,8 @@ mod harness;
 mod acl;
 /// The append-only file vs redis-server 7.0: both ways, kill -9, truncation, rewrites, replicas.
 mod aof;
+/// Clients whose input arrives together run in arrival order, as Redis's event loop runs them.
+mod arrival_order;
 /// Bitmaps (SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP) vs redis-server 7.0; replicated both ways.
 mod bitmaps;
 /// Blocking pops: arrival order, timeouts, MULTI, served by the ready key.

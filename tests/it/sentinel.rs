@@ -4,14 +4,13 @@
 //! one, and a planned `SENTINEL FAILOVER` — for a replikv group and for mixed groups
 //! (a Redis master with replikv replicas, a replikv master with Redis replicas).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::harness::repl::info_field;
-use crate::harness::{free_port, redis_tool, wait_until, Conn, Kind, Node, Value};
+use crate::harness::{collect_stdout, free_port, redis_tool, wait_until, Conn, Kind, Node, Value};
 
 const GROUP: &str = "mymaster";
 const SETTLE: Duration = Duration::from_secs(90);
@@ -55,17 +54,7 @@ impl Sentinel {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("spawn redis-sentinel");
-            let log = Arc::new(Mutex::new(Vec::new()));
-            if let Some(out) = child.stdout.take() {
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    for line in BufReader::new(out).lines().map_while(Result::ok) {
-                        if let Ok(mut l) = log.lock() {
-                            l.push(line);
-                        }
-                    }
-                });
-            }
+            let log = collect_stdout(&mut child);
             let mut exited = false;
             wait_until(Duration::from_secs(20), "redis-sentinel to answer", || {
                 exited = !matches!(child.try_wait(), Ok(None));

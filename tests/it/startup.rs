@@ -337,3 +337,62 @@ fn config_rewrite_keeps_rename_command() {
     assert!(text.contains("maxmemory"), "{text}");
     assert!(matches!(c.cmd(&["FLUSHDB"]), Value::Error(e) if e.starts_with("ERR unknown command")));
 }
+
+/// `io-threads` sets how many threads run connections: 1 by default, as Redis, and then
+/// INFO says no I/O thread is active, as Redis's does; the directive is read at start-up
+/// only, refused by CONFIG SET with Redis's text. With two, the two workers share the
+/// engine and a pipelined workload from several clients counts every command once.
+#[test]
+fn io_threads_sets_the_threads_that_run_connections() {
+    let io_threads_active =
+        |node: &Node| crate::harness::repl::info_field(node, "server", "io_threads_active");
+    let redis = Node::redis(&[]);
+    let ours = Node::replikv(&[]);
+    for node in [&redis, &ours] {
+        let mut c = node.conn();
+        assert_eq!(
+            c.cmd(&["CONFIG", "GET", "io-threads"]),
+            Value::Array(vec![
+                Value::Bulk(b"io-threads".to_vec()),
+                Value::Bulk(b"1".to_vec())
+            ]),
+            "{:?}",
+            node.kind
+        );
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "io-threads", "2"]),
+            Value::Error(
+                "ERR CONFIG SET failed (possibly related to argument 'io-threads') - can't set immutable config".into()
+            ),
+            "{:?}",
+            node.kind
+        );
+        assert_eq!(io_threads_active(node), "0", "{:?}", node.kind);
+    }
+
+    let two = Node::replikv(&["--io-threads", "2"]);
+    assert_eq!(io_threads_active(&two), "1");
+    let clients: Vec<std::thread::JoinHandle<()>> = (0..4)
+        .map(|_| {
+            let mut c = two.conn();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let batch: Vec<u8> = (0..100)
+                        .flat_map(|_| crate::harness::resp::encode(&[b"INCR", b"counter"]))
+                        .collect();
+                    c.send_raw(&batch);
+                    for _ in 0..100 {
+                        assert!(matches!(c.read_raw().0, Value::Int(_)));
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("client thread");
+    }
+    assert_eq!(
+        two.conn().cmd(&["GET", "counter"]),
+        Value::Bulk(b"8000".to_vec())
+    );
+}

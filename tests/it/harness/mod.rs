@@ -76,6 +76,23 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
+/// The lines `child` writes to its (piped) standard output, gathered by a thread as they
+/// come, for a failing test to show.
+pub fn collect_stdout(child: &mut std::process::Child) -> Arc<Mutex<Vec<String>>> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    if let Some(out) = child.stdout.take() {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(mut l) = log.lock() {
+                    l.push(line);
+                }
+            }
+        });
+    }
+    log
+}
+
 /// Polls `f` until it returns true or `timeout` passes; panics with `what` on timeout.
 pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -236,17 +253,7 @@ impl Node {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn redis-server");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        if let Some(out) = child.stdout.take() {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    if let Ok(mut l) = log.lock() {
-                        l.push(line);
-                    }
-                }
-            });
-        }
+        let log = collect_stdout(&mut child);
         let mut node = Node {
             kind: Kind::Redis,
             port,
