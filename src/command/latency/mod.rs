@@ -1,8 +1,10 @@
-//! LATENCY HISTOGRAM | LATEST | HISTORY | RESET | HELP: the per-command latency histograms
-//! and the latency monitor's events (see [`crate::engine::latency`]).
+//! LATENCY HISTOGRAM | LATEST | HISTORY | GRAPH | DOCTOR | RESET | HELP: the per-command
+//! latency histograms and the latency monitor's events (see [`crate::engine::latency`]);
+//! the texts of GRAPH and DOCTOR are [`report`]'s.
 
+mod report;
 use super::ctx::Ctx;
-use super::error::CmdResult;
+use super::error::{CmdError, CmdResult};
 use super::flags::*;
 use super::reply::help_reply;
 use super::{container, Spec};
@@ -88,6 +90,53 @@ fn history(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// LATENCY GRAPH event: the event's samples as an ASCII graph (a verbatim string).
+fn graph(ctx: &mut Ctx) -> CmdResult {
+    let event = String::from_utf8_lossy(&ctx.argv[2]).into_owned();
+    let Some(series) = ctx.engine.latency_monitor.history(&event) else {
+        return Err(CmdError::Other(format!(
+            "ERR No samples available for event '{event}'"
+        )));
+    };
+    let text = report::graph(&event, series, ctx.now.div_euclid(1000));
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// LATENCY DOCTOR: a report on the sampled events, with advice (a verbatim string).
+fn doctor(ctx: &mut Ctx) -> CmdResult {
+    let settings = report::DoctorSettings {
+        threshold_ms: ctx.engine.settings.latency_monitor_threshold,
+        slowlog_slower_than_us: ctx.engine.settings.slowlog_log_slower_than,
+    };
+    let text = report::doctor(
+        &ctx.engine.latency_monitor,
+        settings,
+        ctx.now.div_euclid(1000),
+        anon_huge_pages(),
+    );
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// This process's anonymous memory in transparent huge pages, in bytes (0 when the kernel
+/// does not say).
+fn anon_huge_pages() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/self/smaps_rollup") else {
+        return 0;
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("AnonHugePages:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// LATENCY RESET [event ...]: forgets the events; answers how many had samples.
 fn reset(ctx: &mut Ctx) -> CmdResult {
     let names: Vec<String> = ctx.argv[2..]
@@ -105,6 +154,10 @@ fn help(ctx: &mut Ctx) -> CmdResult {
         ctx,
         &[
             "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DOCTOR",
+            "    Return a human readable latency analysis report.",
+            "GRAPH <event>",
+            "    Return an ASCII latency graph for the <event> class.",
             "HISTORY <event>",
             "    Return time-latency samples for the <event> class.",
             "LATEST",
@@ -148,6 +201,24 @@ static LATENCY_SUBCOMMANDS: &[Spec] = &[
         (0, 0, 0),
         "server",
         history
+    ),
+    subcmd!(
+        "latency",
+        "graph",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        graph
+    ),
+    subcmd!(
+        "latency",
+        "doctor",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        doctor
     ),
     subcmd!(
         "latency",
